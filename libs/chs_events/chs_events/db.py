@@ -1,0 +1,91 @@
+"""A service's own PostgreSQL database: creation, connection pool, SQL migrations.
+
+Migrations are numbered ``.sql`` files in a package folder, applied once each in order under an
+advisory lock, so several instances starting together are safe. The shared mechanism's tables
+(outbox, inbox) come first, from ``chs_events/migrations``.
+"""
+import logging
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+
+import asyncpg
+import orjson
+
+log = logging.getLogger(__name__)
+
+MIGRATION_LOCK = 0x43485301  # any constant shared by all instances of a service
+
+
+async def ensure_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'create database "{name}"')
+                log.info("database created", extra={"database": name})
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for json_type in ("json", "jsonb"):
+        await conn.set_type_codec(json_type, schema="pg_catalog",
+                                  encoder=lambda v: orjson.dumps(v).decode(),
+                                  decoder=orjson.loads)
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection with the same codecs as the pool's (json via orjson)."""
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                     init=_init_connection)
+
+
+def migration_folders(service_package: str) -> list[tuple[str, Traversable]]:
+    return [("chs_events", files("chs_events") / "migrations"),
+            (service_package, files(service_package) / "migrations")]
+
+
+async def migrate(conn: asyncpg.Connection, folders: list[tuple[str, Traversable]]) -> list[str]:
+    """Apply the pending migrations; returns the ones applied."""
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute("""create table if not exists schema_migrations (
+            namespace text not null, version text not null,
+            applied_at timestamptz not null default now(), primary key (namespace, version))""")
+        done = {(r["namespace"], r["version"])
+                for r in await conn.fetch("select namespace, version from schema_migrations")}
+        for namespace, folder in folders:
+            for script in sorted((f for f in folder.iterdir() if f.name.endswith(".sql")),
+                                 key=lambda f: f.name):
+                if (namespace, script.name) in done:
+                    continue
+                await conn.execute(script.read_text(encoding="utf-8"))
+                await conn.execute(
+                    "insert into schema_migrations (namespace, version) values ($1, $2)",
+                    namespace, script.name)
+                applied.append(f"{namespace}/{script.name}")
+    if applied:
+        log.info("migrations applied", extra={"migrations": applied})
+    return applied
+
+
+async def open_service_database(server_url: str, name: str, service_package: str,
+                                *, max_size: int = 10) -> asyncpg.Pool:
+    """Create the database if needed, migrate it, and return a pool on it."""
+    from chs_events.settings import dsn_for_database
+
+    await ensure_database(server_url, name)
+    pool = await create_pool(dsn_for_database(server_url, name), max_size=max_size)
+    async with pool.acquire() as conn:
+        await migrate(conn, migration_folders(service_package))
+    return pool

@@ -1,0 +1,65 @@
+"""The base of every typed event model and the registry from ``ce_type`` to model."""
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class Event(BaseModel):
+    """An event's data. Subclasses name their CloudEvents type and owning topic.
+
+    Past-tense names (``PersonRegistered``); ``person_id`` is the Kafka key of every event.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ce_type: ClassVar[str]
+    topic: ClassVar[str]
+    producer: ClassVar[str]
+
+    person_id: str
+
+    @property
+    def subject(self) -> str:
+        """The aggregate the event is about (``ce_subject``)."""
+        return self.person_id
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class InvalidEventData(ValueError):
+    pass
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+def register(model: type[Event]) -> type[Event]:
+    if model.ce_type in EVENT_TYPES:
+        raise ValueError(f"event type {model.ce_type} registered twice")
+    EVENT_TYPES[model.ce_type] = model
+    return model
+
+
+def model_for(ce_type: str) -> type[Event]:
+    try:
+        return EVENT_TYPES[ce_type]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {ce_type!r}") from None
+
+
+def parse_event(ce_type: str, data: Any) -> Event:
+    try:
+        return model_for(ce_type).model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidEventData(f"{ce_type} data invalid: {problems}") from None
+
+
+def json_schema(model: type[Event]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema["$id"] = f"urn:chs:event:{model.ce_type}"
+    return schema

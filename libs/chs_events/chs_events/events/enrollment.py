@@ -1,0 +1,105 @@
+"""Events of the enrollment service (参保登记), on ``chs.enrollment.events``."""
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from chs_events.events.base import Event, register
+from chs_events.topics import ENROLLMENT_EVENTS
+
+Insutype = Literal["310", "390"]
+RegionCode = str
+
+
+class EnrollmentEvent(Event):
+    topic = ENROLLMENT_EVENTS
+    producer = "enrollment"
+
+
+@register
+class PersonRegistered(EnrollmentEvent):
+    """A person entered the registry. Carries the mobile: notification keeps its own directory."""
+
+    ce_type = "chs.enrollment.person.registered.v1"
+    name: str
+    sex: Literal["M", "F"]
+    birth_date: date
+    mobile: str | None = Field(description="11-digit mainland mobile; None for a newborn")
+    region_code: RegionCode
+
+
+@register
+class ContactChanged(EnrollmentEvent):
+    ce_type = "chs.enrollment.person.contact-changed.v1"
+    mobile: str
+
+
+@register
+class EnrollmentRegistered(EnrollmentEvent):
+    """An enrollment (参保) started: employee basic (310) or resident basic (390)."""
+
+    ce_type = "chs.enrollment.registered.v1"
+    enrollment_id: str
+    insutype: Insutype
+    pooling_region: RegionCode
+    start_date: date
+    employer_id: str | None = None
+    employer_name: str | None = None
+    contribution_base_fen: int | None = Field(default=None, ge=0)
+
+
+@register
+class EnrollmentTerminated(EnrollmentEvent):
+    ce_type = "chs.enrollment.terminated.v1"
+    enrollment_id: str
+    insutype: Insutype
+    end_date: date
+    reason: Literal["left_employer", "death", "moved", "other"]
+    employer_id: str | None = None
+
+
+@register
+class StaffAdded(EnrollmentEvent):
+    """An employer's HR system added the person to its staff (增员)."""
+
+    ce_type = "chs.enrollment.staff.added.v1"
+    employer_id: str
+    enrollment_id: str
+    contribution_base_fen: int = Field(ge=0)
+    start_date: date
+
+
+@register
+class StaffRemoved(EnrollmentEvent):
+    """An employer's HR system removed the person from its staff (减员)."""
+
+    ce_type = "chs.enrollment.staff.removed.v1"
+    employer_id: str
+    enrollment_id: str
+    end_date: date
+
+
+@register
+class NewbornEnrolled(EnrollmentEvent):
+    """A newborn enrolled at birth (出生即参保); notices go to the guardian."""
+
+    ce_type = "chs.enrollment.newborn.enrolled.v1"
+    enrollment_id: str
+    guardian_person_id: str
+    name: str
+    birth_date: date
+    pooling_region: RegionCode
+    start_date: date
+
+
+@register
+class ContributionPaid(EnrollmentEvent):
+    ce_type = "chs.enrollment.contribution.paid.v1"
+    payment_id: str
+    enrollment_id: str
+    insutype: Insutype
+    period: str = Field(pattern=r"^\d{4}(0[1-9]|1[0-2])$", description="YYYYMM")
+    amount_fen: int = Field(gt=0)
+    employer_part_fen: int = Field(ge=0)
+    personal_part_fen: int = Field(ge=0)
+    paid_at: datetime

@@ -1,0 +1,58 @@
+"""Notice requests (to notification) and message status (from notification)."""
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from chs_events.events.base import Event, register
+from chs_events.topics import NOTICE_REQUESTS, NOTICE_STATUS
+
+NoticeCategory = Literal["broadcast", "business_result", "account", "push"]
+
+
+@register
+class NoticeRequested(Event):
+    """Ask notification to tell a person something. ``person_id`` is the recipient."""
+
+    ce_type = "chs.notices.requested.v1"
+    topic = NOTICE_REQUESTS
+    producer = "processors"
+
+    notice_id: str = Field(description="Deterministic; notification sends one SMS per notice id")
+    template_id: str
+    params: dict[str, str]
+    category: NoticeCategory
+    priority: Literal["high", "normal", "low"] = "normal"
+
+
+class NoticeStatusChanged(Event):
+    topic = NOTICE_STATUS
+    producer = "notification"
+
+    notice_id: str
+    message_id: str
+    template_id: str
+    status: Literal["sent", "delivered", "failed", "undeliverable"]
+    sender: str | None = None
+    reason: str | None = None
+    at: datetime
+
+
+@register
+class NoticeSent(NoticeStatusChanged):
+    ce_type = "chs.notices.sent.v1"
+
+
+@register
+class NoticeDelivered(NoticeStatusChanged):
+    ce_type = "chs.notices.delivered.v1"
+
+
+@register
+class NoticeFailed(NoticeStatusChanged):
+    ce_type = "chs.notices.failed.v1"
+
+
+@register
+class NoticeUndeliverable(NoticeStatusChanged):
+    ce_type = "chs.notices.undeliverable.v1"

@@ -1,0 +1,86 @@
+"""RFC 9457 problem details for every 4xx/5xx answer of a service's HTTP API."""
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chs_events.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """A domain or request error answered as a problem body. Subclass per kind."""
+
+    status = 400
+    title = "Bad request"
+    kind = "bad-request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(Problem):
+    status, title, kind = 404, "Not found", "not-found"
+
+
+class Conflict(Problem):
+    status, title, kind = 409, "Conflict", "conflict"
+
+
+class Unauthorized(Problem):
+    status, title, kind = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(Problem):
+    status, title, kind = 403, "Forbidden", "forbidden"
+
+
+class Unprocessable(Problem):
+    status, title, kind = 422, "Unprocessable request", "unprocessable"
+
+
+def problem_response(request: Request, status: int, title: str, kind: str, detail: str,
+                     **extensions: Any) -> JSONResponse:
+    body = {"type": f"/problems/{kind}", "title": title, "status": status, "detail": detail,
+            "instance": request.url.path, **extensions}
+    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, error: Problem) -> JSONResponse:
+        return problem_response(request, error.status, error.title, error.kind, error.detail,
+                                **error.extensions)
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid_input(request: Request, error: InvalidInput) -> JSONResponse:
+        return problem_response(request, 422, "Invalid input", "invalid-input", str(error),
+                                errors=[{"field": error.field, "reason": error.reason}])
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"),
+                   "reason": e["msg"]} for e in error.errors()]
+        detail = "; ".join(f"{e['field'] or 'body'}: {e['reason']}" for e in errors)
+        return problem_response(request, 422, "Invalid request", "invalid-request", detail,
+                                errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem_response(request, error.status_code, str(error.detail),
+                                f"http-{error.status_code}", str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(request, 500, "Internal error", "internal-error",
+                                "The request could not be completed; it has been logged.")

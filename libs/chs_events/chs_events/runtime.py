@@ -1,0 +1,72 @@
+"""Process entry points shared by the services: ``python -m <service> api|relay|consume|...``."""
+import argparse
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from chs_events.consumer import ConsumerRunner, Handler
+from chs_events.db import open_service_database
+from chs_events.kafka import create_producer
+from chs_events.logging import configure_logging
+from chs_events.metrics import serve_metrics
+from chs_events.outbox import OutboxRelay
+from chs_events.settings import PlatformSettings
+
+Worker = Callable[[PlatformSettings, asyncio.Event], Awaitable[None]]
+
+
+async def _until_signalled(worker: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await worker(stop)
+
+
+def relay_worker(service_package: str) -> Worker:
+    async def relay(settings: PlatformSettings, stop: asyncio.Event) -> None:
+        pool = await open_service_database(settings.database_url, settings.database_name,
+                                           service_package, max_size=1)
+        await pool.close()
+        producer = create_producer(settings, "relay")
+        await producer.start()
+        try:
+            await OutboxRelay(settings.database_dsn, producer, service=settings.service_name,
+                              topic_prefix=settings.topic_prefix).run(stop)
+        finally:
+            await producer.stop()
+
+    return relay
+
+
+def consumer_worker(service_package: str, name: str, topics: list[str],
+                    handlers: dict[str, Handler]) -> Worker:
+    async def consume(settings: PlatformSettings, stop: asyncio.Event) -> None:
+        pool = await open_service_database(settings.database_url, settings.database_name,
+                                           service_package)
+        try:
+            await ConsumerRunner(name=name, topics=topics, handlers=handlers, pool=pool,
+                                 settings=settings).run(stop)
+        finally:
+            await pool.close()
+
+    return consume
+
+
+def main(settings: PlatformSettings, *, app: Callable[[PlatformSettings], FastAPI] | None,
+         workers: dict[str, Worker]) -> None:
+    """Run one process of a service: ``api`` or one of the named workers."""
+    commands = (["api"] if app else []) + sorted(workers)
+    parser = argparse.ArgumentParser(prog=f"python -m {settings.service_name}")
+    parser.add_argument("command", choices=commands)
+    command = parser.parse_args().command
+    configure_logging(f"{settings.service_name}-{command}", settings.log_level)
+    if command == "api":
+        uvicorn.run(app(settings), host=settings.http_host, port=settings.http_port,
+                    log_config=None, access_log=False)
+        return
+    serve_metrics(settings.metrics_port)
+    asyncio.run(_until_signalled(lambda stop: workers[command](settings, stop)))

@@ -1,0 +1,83 @@
+"""What every service's HTTP API shares: lifespan (database, broker probe), health, metrics,
+problem bodies, and the database-connection dependency."""
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+
+from chs_events.db import open_service_database
+from chs_events.kafka import BrokerProbe
+from chs_events.problems import MEDIA_TYPE, install_problem_handlers
+from chs_events.settings import PlatformSettings
+
+
+async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    async with request.app.state.pool.acquire() as conn:
+        yield conn
+
+
+Connection = Annotated[asyncpg.Connection, Depends(_connection)]
+
+
+def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Ready: the database and the broker answer")
+    async def readyz() -> JSONResponse:
+        names = list(checks)
+        results = await asyncio.gather(*(checks[name]() for name in names))
+        status = {name: "ok" if ok else "failing" for name, ok in zip(names, results)}
+        if all(results):
+            return JSONResponse({"status": "ready", "checks": status})
+        failing = [name for name, ok in status.items() if ok != "ok"]
+        return JSONResponse(
+            {"type": "/problems/not-ready", "title": "Not ready", "status": 503,
+             "detail": f"not answering: {', '.join(failing)}", "checks": status},
+            status_code=503, media_type=MEDIA_TYPE)
+
+    return router
+
+
+def create_service_app(settings: PlatformSettings, service_package: str, *, title: str,
+                       description: str, routers: list[APIRouter]) -> FastAPI:
+    """A FastAPI app whose lifespan opens (and migrates) the service's database."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.pool = await open_service_database(
+            settings.database_url, settings.database_name, service_package)
+        app.state.broker = BrokerProbe(settings.kafka_bootstrap, f"{settings.service_name}-api")
+        try:
+            yield
+        finally:
+            await app.state.broker.close()
+            await app.state.pool.close()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    install_problem_handlers(app)
+
+    async def database_answers() -> bool:
+        try:
+            async with app.state.pool.acquire(timeout=2) as conn:
+                return await conn.fetchval("select true", timeout=2)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            return False
+
+    async def broker_answers() -> bool:
+        return await app.state.broker.answers()
+
+    app.include_router(_health_router({"database": database_answers, "broker": broker_answers}))
+    for router in routers:
+        app.include_router(router)
+    app.mount("/metrics", make_asgi_app())
+    return app

@@ -1,0 +1,138 @@
+import asyncio
+
+import pytest
+
+from chs_events.consumer import ConsumerRunner, PermanentError, Retry
+from chs_events.envelope import Envelope
+from chs_events.events.enrollment import ContactChanged
+from chs_events.kafka import create_producer
+from chs_events.topics import ENROLLMENT_EVENTS, dlq_of
+
+from tests.support.broker import read_topic, until
+
+pytestmark = pytest.mark.integration
+
+CONTACT_CHANGED = ContactChanged.ce_type
+
+
+def change(person: str, mobile: str) -> Envelope:
+    return Envelope(ContactChanged(person_id=person, mobile=mobile), source="/chs/test")
+
+
+async def publish(settings, *records) -> None:
+    producer = create_producer(settings, "test")
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(settings.topic(ENROLLMENT_EVENTS), key=key,
+                                         value=value, headers=headers)
+    finally:
+        await producer.stop()
+
+
+def as_tuple(envelope: Envelope):
+    record = envelope.to_record()
+    return record.key, record.value, record.headers
+
+
+@pytest.fixture
+async def effects(database):
+    _, pool = database
+    async with pool.acquire() as conn:
+        await conn.execute("create table effects (event_id uuid, mobile text)")
+    return pool
+
+
+async def applied(pool) -> list[str]:
+    async with pool.acquire() as conn:
+        return [r["mobile"] for r in await conn.fetch("select mobile from effects")]
+
+
+async def run_consumer(settings, pool, handler, retry=Retry(max_attempts=3, base_delay=0.05)):
+    stop = asyncio.Event()
+    runner = ConsumerRunner(name="test-consumer", topics=[ENROLLMENT_EVENTS],
+                            handlers={CONTACT_CHANGED: handler}, pool=pool, settings=settings,
+                            retry=retry)
+    return stop, asyncio.create_task(runner.run(stop))
+
+
+async def record_effect(conn, envelope):
+    await conn.execute("insert into effects values ($1, $2)", envelope.id, envelope.event.mobile)
+
+
+async def test_malformed_event_goes_to_dlq_with_reason_and_the_stream_moves_on(
+        settings, effects):
+    good_before, good_after = change("p1", "13800000001"), change("p1", "13800000002")
+    key, value, headers = as_tuple(change("p1", "13800000003"))
+    await publish(settings, as_tuple(good_before), (key, b"{not json", headers),
+                  (key, value, [h for h in headers if h[0] != "ce_type"]), as_tuple(good_after))
+    stop, task = await run_consumer(settings, effects, record_effect)
+
+    async def both_applied():
+        return len(await applied(effects)) == 2
+
+    await until(both_applied)
+    dead = await read_topic(settings.kafka_bootstrap,
+                            settings.topic(dlq_of(ENROLLMENT_EVENTS)), expected=2)
+    stop.set()
+    await task
+
+    assert await applied(effects) == ["13800000001", "13800000002"]
+    reasons = [dict(r.headers)["dlq_reason"].decode() for r in dead]
+    assert len(dead) == 2
+    assert reasons[0].startswith("value is not JSON")
+    assert "type" in reasons[1]
+    assert dict(dead[0].headers)["dlq_consumer"] == b"test-consumer"
+    assert dead[0].value == b"{not json"
+
+
+async def test_same_event_delivered_twice_takes_effect_once(settings, effects):
+    envelope = change("p2", "13800000009")
+    await publish(settings, as_tuple(envelope), as_tuple(envelope))
+    stop, task = await run_consumer(settings, effects, record_effect)
+
+    async def inbox_has_it():
+        async with effects.acquire() as conn:
+            return await conn.fetchval("select count(*) from inbox") == 1
+
+    await until(inbox_has_it)
+    await asyncio.sleep(1.0)  # the second delivery has been read by now
+    stop.set()
+    await task
+    assert await applied(effects) == ["13800000009"]
+
+
+async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(
+        settings, effects):
+    calls = {"flaky": 0, "broken": 0}
+
+    async def handler(conn, envelope):
+        mobile = envelope.event.mobile
+        if mobile == "13800000010":  # fails twice, then works
+            calls["flaky"] += 1
+            if calls["flaky"] < 3:
+                raise RuntimeError("temporarily unavailable")
+        if mobile == "13800000011":
+            calls["broken"] += 1
+            raise RuntimeError("cannot be processed")
+        if mobile == "13800000012":
+            raise PermanentError("mobile belongs to nobody")
+        await record_effect(conn, envelope)
+
+    await publish(settings, *(as_tuple(change("p3", f"138000000{n}")) for n in (10, 11, 12, 13)))
+    stop, task = await run_consumer(settings, effects, handler)
+
+    async def done():
+        return len(await applied(effects)) == 2
+
+    await until(done)
+    dead = await read_topic(settings.kafka_bootstrap,
+                            settings.topic(dlq_of(ENROLLMENT_EVENTS)), expected=2)
+    stop.set()
+    await task
+
+    assert await applied(effects) == ["13800000010", "13800000013"]
+    assert calls == {"flaky": 3, "broken": 3}
+    by_reason = {dict(r.headers)["dlq_reason"].decode(): dict(r.headers) for r in dead}
+    assert by_reason["cannot be processed"]["dlq_attempts"] == b"3"
+    assert by_reason["mobile belongs to nobody"]["dlq_attempts"] == b"1"

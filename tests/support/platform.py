@@ -1,0 +1,109 @@
+"""The platform's real processes, started as subprocesses for end-to-end tests."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+LOG_DIR = Path(__file__).resolve().parents[2] / ".local" / "logs" / "e2e"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Process:
+    name: str
+    module: str
+    command: str
+    env: dict[str, str]
+    popen: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = open(LOG_DIR / f"{self.env['CHS_TOPIC_PREFIX']}{self.name}.log", "ab")
+        self.popen = subprocess.Popen([sys.executable, "-m", self.module, self.command],
+                                      env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flush, no commit."""
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+@dataclass
+class Platform:
+    kafka_bootstrap: str
+    database_url: str
+    prefix: str = field(default_factory=lambda: f"e{uuid.uuid4().hex[:8]}.")
+    admin_token: str = "e2e-admin-token"
+    processes: dict[str, Process] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def database_name(self, service: str) -> str:
+        return f"{self.prefix.rstrip('.')}_{service}"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def add(self, name: str, module: str, command: str, service: str, **extra: str) -> None:
+        env = {**os.environ, "CHS_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+               "CHS_DATABASE_URL": self.database_url, "CHS_TOPIC_PREFIX": self.prefix,
+               "CHS_DATABASE_NAME": self.database_name(service),
+               "CHS_ADMIN_TOKEN": self.admin_token, "CHS_LOG_LEVEL": "INFO", **extra}
+        if command == "api":
+            self.ports[service] = free_port()
+            env["CHS_HTTP_PORT"] = str(self.ports[service])
+        self.processes[name] = Process(name, module, command, env)
+
+    def start(self) -> None:
+        for process in self.processes.values():
+            process.start()
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        for service in self.ports:
+            while True:
+                try:
+                    if httpx.get(f"{self.url(service)}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{service} not ready; see {LOG_DIR}")
+                time.sleep(0.3)
+
+    def _check_alive(self) -> None:
+        for process in self.processes.values():
+            if process.popen.poll() is not None:
+                raise RuntimeError(f"{process.name} exited with {process.popen.returncode}; "
+                                   f"see {LOG_DIR}")
+
+    def kill(self, name: str) -> None:
+        self.processes[name].kill()
+
+    def restart(self, name: str) -> None:
+        self.processes[name].start()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()

@@ -1,0 +1,101 @@
+"""Commands of the enrollment service: imperative requests that a handler carries out.
+
+Each is a plain frozen dataclass; ``correlation_id`` (the business request, ``X-Request-Id``)
+becomes the correlation id of the events it causes.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Sex = Literal["M", "F"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterPerson(Command):
+    id_number: str
+    name: str
+    mobile: str
+    region_code: str
+
+
+@dataclass(frozen=True)
+class RegisterEmployer(Command):
+    name: str
+    region_code: str
+    api_key_hash: str
+
+
+@dataclass(frozen=True)
+class EnrollResident(Command):
+    person_id: str
+    pooling_region: str
+    start_date: date
+
+
+@dataclass(frozen=True)
+class EnrollEmployee(Command):
+    person_id: str
+    employer_id: str
+    contribution_base_fen: int
+    start_date: date
+    pooling_region: str | None = None  # the employer's region when not given
+
+
+@dataclass(frozen=True)
+class NewStaff:
+    id_number: str
+    name: str
+    mobile: str
+    region_code: str
+    contribution_base_fen: int
+    start_date: date
+
+
+@dataclass(frozen=True)
+class AddStaff(Command):
+    employer_id: str
+    items: tuple[NewStaff, ...]
+
+
+@dataclass(frozen=True)
+class Leaver:
+    person_id: str
+    end_date: date
+
+
+@dataclass(frozen=True)
+class RemoveStaff(Command):
+    employer_id: str
+    items: tuple[Leaver, ...]
+
+
+@dataclass(frozen=True)
+class EnrollNewborn(Command):
+    birth_certificate_no: str
+    name: str
+    sex: Sex
+    birth_date: date
+    guardian_person_id: str
+    pooling_region: str
+
+
+@dataclass(frozen=True)
+class RecordContribution(Command):
+    payment_id: str
+    enrollment_id: str
+    period: str
+    amount_fen: int
+    employer_part_fen: int
+    personal_part_fen: int
+    paid_at: datetime = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ChangeContact(Command):
+    person_id: str
+    mobile: str

@@ -1,0 +1,58 @@
+"""Who may call what: employers' API keys (增减员) and the admin token (registering employers).
+
+An employer's key is ``secrets.token_urlsafe(32)``, shown once; only its SHA-256 (hex) is
+stored. The keys are high-entropy random strings, so a fast hash is enough.
+"""
+import hashlib
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+
+from chs_events.problems import Forbidden, Unauthorized
+from chs_events.service import Connection
+
+from chs_enrollment import repository
+
+_employer_key_header = APIKeyHeader(
+    name="X-API-Key", scheme_name="EmployerKey", auto_error=False,
+    description="The employer's API key, returned once by POST /employers")
+_admin_token_header = APIKeyHeader(
+    name="X-Admin-Token", scheme_name="AdminToken", auto_error=False,
+    description="The platform's admin token (CHS_ADMIN_TOKEN)")
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def api_key_hash(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+async def _employer_key(employer_id: str, conn: Connection,
+                        api_key: Annotated[str | None, Depends(_employer_key_header)]) -> str:
+    """The employer in the path, when the key is its own: missing or unknown key 401, another
+    employer's key 403 (also when the path names no employer, so ids cannot be probed)."""
+    if not api_key:
+        raise Unauthorized("the X-API-Key header is missing")
+    presented = api_key_hash(api_key)
+    stored = await repository.employer_key_hash(conn, employer_id)
+    if stored is not None and hmac.compare_digest(stored, presented):
+        return employer_id
+    if await repository.employer_with_key_hash(conn, presented) is None:
+        raise Unauthorized("the API key is not known")
+    raise Forbidden("the API key does not belong to this employer")
+
+
+async def _admin(request: Request,
+                 token: Annotated[str | None, Depends(_admin_token_header)]) -> None:
+    expected = request.app.state.settings.admin_token.get_secret_value()
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("the X-Admin-Token header is missing or wrong")
+
+
+EmployerKey = Annotated[str, Depends(_employer_key)]
+Admin = Annotated[None, Depends(_admin)]

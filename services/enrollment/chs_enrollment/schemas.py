@@ -1,0 +1,310 @@
+"""Request and response bodies of the enrollment API, with OpenAPI examples.
+
+Identity fields are checked with ``chs_events.identity`` / ``regions``: a refused value answers
+422 with ``errors: [{"field": "id_number", "reason": "check digit is 5, expected 3"}]``.
+Responses never carry a raw ID number or mobile, only their masked forms.
+"""
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from chs_events.errors import InvalidInput
+from chs_events.identity import (
+    normalize_birth_certificate_no,
+    normalize_id_number,
+    normalize_mobile,
+)
+from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
+from chs_events.regions import region
+
+from chs_enrollment import examples as ex
+from chs_enrollment.model import INSUTYPE_NAMES, Enrollment, Person
+
+
+def _checked(normalize: Callable[[str], str]) -> AfterValidator:
+    """Run a chs_events check; its precise reason becomes the validation message."""
+
+    def check(value: str) -> str:
+        try:
+            return normalize(value)
+        except InvalidInput as error:
+            raise PydanticCustomError(f"invalid_{error.field}", "{reason}",
+                                      {"reason": error.reason}) from None
+
+    return AfterValidator(check)
+
+
+IdNumber = Annotated[str, _checked(normalize_id_number), Field(
+    description="公民身份号码: 18 characters, GB 11643 check digit", examples=[ex.ID_NUMBER])]
+Mobile = Annotated[str, _checked(normalize_mobile), Field(
+    description="Mainland China mobile number (11 digits)", examples=[ex.MOBILE])]
+RegionCode = Annotated[str, _checked(lambda code: region(code).code), Field(
+    description="GB/T 2260 region code", examples=[ex.SHINAN])]
+BirthCertificateNo = Annotated[str, _checked(normalize_birth_certificate_no), Field(
+    description="出生医学证明编号: one letter and 9 digits", examples=[ex.BIRTH_CERTIFICATE_NO])]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Fen = Annotated[int, Field(strict=True, gt=0, le=10**12, description="Integer fen (分)")]
+PartFen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[ex.PERSON_ID])]
+Insutype = Literal["310", "390"]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+class PersonCreate(RequestBody):
+    """Register a person; sex and birth date come from the ID number."""
+
+    model_config = _examples(ex.PERSON_CREATE)
+    id_number: IdNumber
+    name: Name
+    mobile: Mobile
+    region_code: RegionCode
+
+
+class ContactUpdate(RequestBody):
+    model_config = _examples({"mobile": ex.MOBILE_NEW})
+    mobile: Mobile
+
+
+class EnrollmentCreate(RequestBody):
+    """Resident (390: pooling_region) or employee (310: employer_id, contribution_base_fen;
+    pools in the employer's region). start_date defaults to today."""
+
+    model_config = _examples(
+        {"insutype": "390", "pooling_region": ex.QINGDAO, "start_date": "2025-01-01"},
+        {"insutype": "310", "employer_id": ex.EMPLOYER_ID, "contribution_base_fen": 650000,
+         "start_date": "2025-01-01"})
+    insutype: Insutype
+    pooling_region: RegionCode | None = None
+    employer_id: Identifier | None = None
+    contribution_base_fen: Fen | None = None
+    start_date: date | None = None
+
+
+class EmployerCreate(RequestBody):
+    model_config = _examples({"name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO})
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    region_code: RegionCode
+
+
+class EmployerCreated(BaseModel):
+    """The API key is shown here once; only its hash is kept."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"employer_id": ex.EMPLOYER_ID, "name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO,
+         "api_key": ex.API_KEY}]})
+    employer_id: str
+    name: str
+    region_code: str
+    api_key: str = Field(description="Send as X-API-Key; it cannot be shown again")
+
+
+class StaffMember(RequestBody):
+    id_number: IdNumber
+    name: Name
+    mobile: Mobile
+    region_code: RegionCode
+    contribution_base_fen: Fen
+    start_date: date
+
+
+class StaffBatchAdd(RequestBody):
+    """增员: all or nothing; each person is registered when new, then enrolled as 310."""
+
+    model_config = _examples(ex.STAFF_BATCH_ADD)
+    items: list[StaffMember] = Field(min_length=1, max_length=1000)
+
+
+class StaffLeaver(RequestBody):
+    """Name the person by id_number or person_id; end_date defaults to today."""
+
+    id_number: IdNumber | None = None
+    person_id: PersonId | None = None
+    end_date: date | None = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> "StaffLeaver":
+        if (self.id_number is None) == (self.person_id is None):
+            raise PydanticCustomError("identifier", "give exactly one of id_number, person_id")
+        return self
+
+
+class StaffBatchRemove(RequestBody):
+    """减员: all or nothing; only this employer's active staff."""
+
+    model_config = _examples(ex.STAFF_BATCH_REMOVE)
+    items: list[StaffLeaver] = Field(min_length=1, max_length=1000)
+
+
+class StaffChangePublic(BaseModel):
+    index: int = Field(description="Position of the item in the request")
+    person_id: str
+    enrollment_id: str
+    registered: bool = Field(False, description="The person was new to the registry")
+
+
+class StaffBatchResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.STAFF_BATCH_RESULT]})
+    employer_id: str
+    action: Literal["added", "removed"]
+    count: int
+    items: list[StaffChangePublic]
+
+
+class NewbornCreate(RequestBody):
+    """出生即参保: enrolled as a resident (390) from the birth date."""
+
+    model_config = _examples(ex.NEWBORN_CREATE)
+    birth_certificate_no: BirthCertificateNo
+    name: Name
+    sex: Literal["M", "F"]
+    birth_date: date
+    guardian_person_id: PersonId
+    pooling_region: RegionCode
+
+
+class ContributionCreate(RequestBody):
+    """Idempotent by payment_id. personal_part_fen defaults to amount − employer part;
+    paid_at to now."""
+
+    model_config = _examples(ex.CONTRIBUTION_CREATE)
+    payment_id: Identifier
+    enrollment_id: Identifier
+    period: Annotated[str, Field(pattern=r"^\d{4}(0[1-9]|1[0-2])$", description="YYYYMM")]
+    amount_fen: Fen
+    employer_part_fen: PartFen = 0
+    personal_part_fen: PartFen | None = None
+    paid_at: AwareDatetime | None = None
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+class EnrollmentPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.ENROLLMENT_EMPLOYEE]})
+    enrollment_id: str
+    person_id: str
+    insutype: Insutype
+    insutype_name: str
+    pooling_region: str
+    employer_id: str | None
+    contribution_base_fen: int | None
+    start_date: date
+    end_date: date | None
+    end_reason: str | None
+    status: Literal["active", "terminated"] = Field(description="On today's date")
+
+    @classmethod
+    def of(cls, enrollment: Enrollment, today: date) -> "EnrollmentPublic":
+        return cls(**asdict(enrollment), insutype_name=INSUTYPE_NAMES[enrollment.insutype],
+                   status=enrollment.status_on(today))
+
+
+class PersonPublic(BaseModel):
+    """A person as the API shows them: ID number, mobile and certificate number masked."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.PERSON_PUBLIC]})
+    person_id: str
+    id_number_masked: str | None
+    name: str
+    sex: Literal["M", "F"]
+    birth_date: date
+    mobile_masked: str | None
+    region_code: str
+    birth_certificate_no_masked: str | None
+    guardian_person_id: str | None
+    enrollments: list[EnrollmentPublic]
+
+    @classmethod
+    def of(cls, person: Person, enrollments: list[Enrollment], today: date) -> "PersonPublic":
+        return cls(
+            person_id=person.person_id, name=person.name, sex=person.sex,
+            birth_date=person.birth_date, region_code=person.region_code,
+            id_number_masked=_masked(person.id_number, mask_id_number),
+            mobile_masked=_masked(person.mobile, mask_mobile),
+            birth_certificate_no_masked=_masked(person.birth_certificate_no,
+                                                mask_birth_certificate),
+            guardian_person_id=person.guardian_person_id,
+            enrollments=[EnrollmentPublic.of(e, today) for e in enrollments])
+
+
+class ContributionPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {**ex.CONTRIBUTION_CREATE, "person_id": ex.PERSON_ID}]})
+    payment_id: str
+    enrollment_id: str
+    person_id: str
+    period: str
+    amount_fen: int
+    employer_part_fen: int
+    personal_part_fen: int
+    paid_at: AwareDatetime
+
+
+class CertificateEnrollment(BaseModel):
+    enrollment_id: str
+    insutype: Insutype
+    insutype_name: str
+    pooling_region: str
+    employer_id: str | None
+    employer_name: str | None
+    start_date: date
+    end_date: date | None
+    status: Literal["active", "terminated"]
+    contribution_months: int
+
+
+class CertificatePublic(BaseModel):
+    """参保证明: masked identity, each enrollment with its status on the day of issue, and the
+    months paid per insurance type."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.CERTIFICATE]})
+    title: str = "参保证明"
+    person_id: str
+    name: str
+    id_number_masked: str | None
+    birth_certificate_no_masked: str | None
+    sex: Literal["M", "F"]
+    birth_date: date
+    enrollments: list[CertificateEnrollment]
+    contribution_months: dict[str, int] = Field(description="Distinct months paid per insutype")
+    issued_at: AwareDatetime
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field at fault; items.<index>.<field> in a batch")
+    reason: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem body (media type application/problem+json)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.INVALID_ID_NUMBER]})
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = None
+
+
+def _masked(value: str | None, mask: Callable[[str], str]) -> str | None:
+    return None if value is None else mask(value)

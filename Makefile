@@ -1,0 +1,122 @@
+# Developer entry points. Everything runs natively, no Docker engine needed:
+# deploy/local/kafka.sh and deploy/local/postgres.sh manage the broker and the database server,
+# honcho runs the platform's processes from the Procfile. `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+LOCAL := .local
+PLATFORM_LOG := $(LOCAL)/logs/platform.log
+PLATFORM_PID := $(LOCAL)/platform.pid
+UP_TIMEOUT ?= 120
+PYTEST_ARGS ?=
+
+KAFKA_PORT := $(or $(CHS_KAFKA_PORT),19092)
+PG_PORT := $(or $(CHS_PG_PORT),15432)
+ENROLLMENT_PORT := $(or $(CHS_ENROLLMENT_HTTP_PORT),8101)
+NOTIFICATION_PORT := $(or $(CHS_NOTIFICATION_HTTP_PORT),8102)
+READY_URLS := http://127.0.0.1:$(ENROLLMENT_PORT)/readyz http://127.0.0.1:$(NOTIFICATION_PORT)/readyz
+
+# The environment of the platform's processes. CHS_DATABASE_URL is passed only to them, never
+# exported to deploy/local/postgres.sh (which leaves the database alone when it is set).
+PLATFORM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	CHS_KAFKA_BOOTSTRAP="$(or $(CHS_KAFKA_BOOTSTRAP),127.0.0.1:$(KAFKA_PORT))" \
+	CHS_DATABASE_URL="$(or $(CHS_DATABASE_URL),postgresql://chs@127.0.0.1:$(PG_PORT)/postgres)" \
+	CHS_ENROLLMENT_HTTP_PORT=$(ENROLLMENT_PORT) CHS_NOTIFICATION_HTTP_PORT=$(NOTIFICATION_PORT)
+
+# $(call http_ok,URL): succeeds when URL answers 200 (no proxy, 2 s timeout).
+http_ok = $(PY) -c 'import sys, urllib.request as u; \
+	sys.exit(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2).status != 200)' $(1) >/dev/null 2>&1
+# Succeeds when the honcho started by `make up` is alive.
+platform_alive = [[ -f $(PLATFORM_PID) ]] && kill -0 "$$(cat $(PLATFORM_PID))" 2>/dev/null \
+	&& grep -q honcho "/proc/$$(cat $(PLATFORM_PID))/cmdline" 2>/dev/null
+
+.PHONY: help setup up down demo test test-unit bench logs clean
+
+help:
+	@echo "make setup      prepare .venv, Python deps, Kafka jars, PostgreSQL binaries (idempotent)"
+	@echo "make up         start Kafka, PostgreSQL, topics and every process in the Procfile"
+	@echo "make down       stop the processes, then Kafka, then PostgreSQL"
+	@echo "make demo       run scripts/demo.py against the running platform (starts it if needed)"
+	@echo "make test       all tests (the fixtures start the stack they need)"
+	@echo "make test-unit  unit tests only (no Kafka, no PostgreSQL)"
+	@echo "make bench      run bench/run.py"
+	@echo "make logs       follow the platform's log ($(PLATFORM_LOG))"
+	@echo "make clean      make down, then remove $(LOCAL)/ (broker and database data, logs)"
+
+setup:
+	@deploy/local/setup.sh
+
+up: setup
+	@deploy/local/kafka.sh start
+	@deploy/local/postgres.sh start
+	@$(PLATFORM_ENV) $(PY) -m chs_events.topics create
+	@mkdir -p $(dir $(PLATFORM_LOG))
+	@if $(platform_alive); then \
+		echo "platform: already running (honcho pid $$(cat $(PLATFORM_PID)))"; \
+	else \
+		echo "=== $$(date -Is) make up" >>$(PLATFORM_LOG); \
+		$(PLATFORM_ENV) setsid nohup $(VENV)/bin/honcho --no-colour -f Procfile start \
+			</dev/null >>$(PLATFORM_LOG) 2>&1 & \
+		echo $$! >$(PLATFORM_PID); \
+		echo "platform: started the Procfile's processes (honcho pid $$(cat $(PLATFORM_PID)), log $(PLATFORM_LOG))"; \
+	fi
+	@deadline=$$((SECONDS + $(UP_TIMEOUT))); \
+	for url in $(READY_URLS); do \
+		until $(call http_ok,$$url); do \
+			if ! $(platform_alive); then \
+				echo "platform: the processes stopped during start-up; last lines of $(PLATFORM_LOG):" >&2; \
+				tail -n 60 $(PLATFORM_LOG) >&2; exit 1; \
+			fi; \
+			if ((SECONDS > deadline)); then \
+				echo "platform: $$url not ready after $(UP_TIMEOUT)s; last lines of $(PLATFORM_LOG):" >&2; \
+				tail -n 60 $(PLATFORM_LOG) >&2; \
+				echo "platform: the processes are left running (make logs, make down)" >&2; exit 1; \
+			fi; \
+			sleep 1; \
+		done; \
+		echo "platform: ready $$url"; \
+	done
+	@echo
+	@echo "  enrollment API     http://127.0.0.1:$(ENROLLMENT_PORT)   (/healthz, /readyz, /docs)"
+	@echo "  notification API   http://127.0.0.1:$(NOTIFICATION_PORT)   (/healthz, /readyz, /docs)"
+	@echo "  Kafka              127.0.0.1:$(KAFKA_PORT)"
+	@echo "  PostgreSQL         $$(deploy/local/postgres.sh url | sed -E 's#//[^@/]*@#//…@#')"
+	@echo "  log                $(PLATFORM_LOG)   (make logs)"
+
+down:
+	@if $(platform_alive); then \
+		pid=$$(cat $(PLATFORM_PID)); echo "platform: stopping (honcho pid $$pid)"; \
+		kill -TERM $$pid; \
+		for _ in $$(seq 40); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
+		if kill -0 $$pid 2>/dev/null; then kill -KILL $$pid; fi; \
+		echo "platform: stopped"; \
+	else \
+		echo "platform: not running"; \
+	fi
+	@rm -f $(PLATFORM_PID)
+	@deploy/local/kafka.sh stop
+	@deploy/local/postgres.sh stop
+
+demo:
+	@if ! $(call http_ok,http://127.0.0.1:$(ENROLLMENT_PORT)/readyz); then $(MAKE) --no-print-directory up; fi
+	@$(PLATFORM_ENV) $(PY) scripts/demo.py
+
+test: setup
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	@$(PY) -m pytest -m unit $(PYTEST_ARGS)
+
+bench: setup
+	@$(PLATFORM_ENV) $(PY) bench/run.py
+
+logs:
+	@test -f $(PLATFORM_LOG) || { echo "no log yet: $(PLATFORM_LOG) (make up)"; exit 1; }
+	@tail -n 200 -F $(PLATFORM_LOG)
+
+clean: down
+	rm -rf $(LOCAL)

@@ -12,13 +12,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import ConsumerRecord
 from aiokafka.errors import CommitFailedError
 
 from chs_events import inbox, metrics
+from chs_events.deadletter import dead_letter_headers
 from chs_events.envelope import Envelope, InvalidEnvelope
 from chs_events.kafka import create_consumer, create_producer
 from chs_events.settings import PlatformSettings
@@ -131,19 +131,12 @@ class ConsumerRunner:
 
     async def _dead_letter(self, record: ConsumerRecord, topic: str, error: Exception,
                            attempts: int) -> None:
-        reason = str(error) or type(error).__name__
-        headers = [*(record.headers or ()),
-                   ("dlq_reason", reason[:2000].encode()),
-                   ("dlq_error_type", type(error).__name__.encode()),
-                   ("dlq_consumer", self.name.encode()),
-                   ("dlq_source_topic", record.topic.encode()),
-                   ("dlq_source_partition", str(record.partition).encode()),
-                   ("dlq_source_offset", str(record.offset).encode()),
-                   ("dlq_attempts", str(attempts).encode()),
-                   ("dlq_failed_at", datetime.now(UTC).isoformat().encode())]
+        headers = dead_letter_headers(
+            record.headers or (), error=error, consumer=self.name, topic=record.topic,
+            partition=record.partition, offset=record.offset, attempts=attempts)
         await self._dead_letters.send_and_wait(
             self._settings.topic(dlq_of(topic)), key=record.key, value=record.value,
             headers=headers)
         metrics.EVENTS_DEAD_LETTERED.labels(self.name, topic).inc()
         log.error("event dead-lettered", extra={"consumer": self.name, "topic": topic,
-                                                "offset": record.offset, "reason": reason})
+                                                "offset": record.offset, "reason": str(error)})

@@ -2,7 +2,7 @@
 
 Delivery is at-least-once with idempotent effects: a source event's offset is acked only after
 its notices (or its dead letter) are acknowledged by the broker, and a redelivered event
-yields the same notice ids (``rules.notice_id``), by which notification deduplicates.
+yields the same notice ids (``chs_events.events.notices.notice_id``), by which notification deduplicates.
 
 The stream is iterated with manual acks (``stream.noack()``): faust's automatic ack runs in a
 ``finally`` and would mark an event done even when its processing was cancelled half-way
@@ -14,14 +14,14 @@ The processor owns no topic: every topic it reads or writes is in the catalog an
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 import faust
 from faust.types import EventT, StreamT, TopicT
 
 from chs_events import metrics
+from chs_events.deadletter import dead_letter_headers
 from chs_events.envelope import Envelope
 from chs_events.events.notices import NoticeRequested
 from chs_events.topics import ENROLLMENT_EVENTS, NOTICE_REQUESTS, dlq_of
@@ -33,22 +33,6 @@ log = logging.getLogger(__name__)
 CONSUMER = "progress-notices"
 SOURCE = "/chs/progress-notices"
 SOURCE_TOPIC = ENROLLMENT_EVENTS
-
-
-def dead_letter_headers(headers: Iterable[tuple[str, bytes]], *, error: BaseException,
-                        consumer: str, topic: str, partition: int, offset: int,
-                        attempts: int) -> list[tuple[str, bytes]]:
-    """The original headers plus the ``dlq_*`` headers of ``chs_events.consumer``."""
-    reason = str(error) or type(error).__name__
-    return [*headers,
-            ("dlq_reason", reason[:2000].encode()),
-            ("dlq_error_type", type(error).__name__.encode()),
-            ("dlq_consumer", consumer.encode()),
-            ("dlq_source_topic", topic.encode()),
-            ("dlq_source_partition", str(partition).encode()),
-            ("dlq_source_offset", str(offset).encode()),
-            ("dlq_attempts", str(attempts).encode()),
-            ("dlq_failed_at", datetime.now(UTC).isoformat().encode())]
 
 
 def _raw_topic(app: faust.App, name: str) -> TopicT:

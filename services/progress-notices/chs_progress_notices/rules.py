@@ -12,7 +12,6 @@ notification fills them from its own contact directory, keyed by the recipient
 ``DIRECTORY_PARAMS`` lists them; ``BUSINESS_PARAMS`` lists, per template, what this module
 sends, and the two together are exactly the template's declared params.
 """
-import uuid
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -25,13 +24,9 @@ from chs_events.events.enrollment import (
     EnrollmentTerminated,
     NewbornEnrolled,
 )
-from chs_events.events.notices import NoticeRequested
+from chs_events.events.notices import NoticeRequested, notice_id
 from chs_events.masking import mask_mobile
 from chs_events.regions import region
-
-# Never change it: a redelivered source event must yield the notice id it yielded before,
-# and notification sends one SMS per notice id.
-NOTICE_NAMESPACE = uuid.UUID("6f0b6c1e-3d64-5b7a-9a52-2c1c4c0e9d31")
 
 CATEGORY = "business_result"
 PRIORITY = "high"
@@ -68,11 +63,6 @@ TERMINATION_REASONS: Mapping[str, str] = MappingProxyType({
     "moved": "参保关系转出",
     "other": "其他原因",
 })
-
-
-def notice_id(source_event_id: str, template_id: str, recipient: str) -> str:
-    """The same source event, template and recipient always give the same notice id."""
-    return str(uuid.uuid5(NOTICE_NAMESPACE, f"{source_event_id}:{template_id}:{recipient}"))
 
 
 def yuan(fen: int) -> str:

@@ -13,11 +13,10 @@ from chs_events.events.enrollment import (
     PersonRegistered,
     StaffAdded,
 )
-from chs_events.events.notices import NoticeRequested
+from chs_events.events.notices import NoticeRequested, notice_id
 from chs_progress_notices.rules import (
     BUSINESS_PARAMS,
     DIRECTORY_PARAMS,
-    notice_id,
     notices_for,
     period_text,
     yuan,

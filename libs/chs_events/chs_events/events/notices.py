@@ -1,4 +1,5 @@
 """Notice requests (to notification) and message status (from notification)."""
+import uuid
 from datetime import datetime
 from typing import Literal
 
@@ -7,7 +8,16 @@ from pydantic import Field
 from chs_events.events.base import Event, register
 from chs_events.topics import NOTICE_REQUESTS, NOTICE_STATUS
 
+# Never change it: a redelivered source event must yield the notice id it yielded before, and
+# notification sends one SMS per notice id.
+NOTICE_NAMESPACE = uuid.UUID("6f0b6c1e-3d64-5b7a-9a52-2c1c4c0e9d31")
+
 NoticeCategory = Literal["broadcast", "business_result", "account", "push"]
+
+
+def notice_id(source_event_id: str, template_id: str, recipient: str) -> str:
+    """The same source event, template and recipient always give the same notice id."""
+    return str(uuid.uuid5(NOTICE_NAMESPACE, f"{source_event_id}:{template_id}:{recipient}"))
 
 
 @register

@@ -9,7 +9,14 @@ from chs_events.problems import MEDIA_TYPE
 from chs_events.service import Connection, create_service_app
 
 from chs_enrollment import domain, handlers, staff, views
-from chs_enrollment.auth import Admin, EmployerKey, api_key_hash, new_api_key
+from chs_enrollment.auth import (
+    Admin,
+    EmployerKey,
+    OptionalEmployerKey,
+    api_key_hash,
+    authorize_employer,
+    new_api_key,
+)
 from chs_enrollment.commands import (
     AddStaff,
     ChangeContact,
@@ -102,11 +109,13 @@ async def change_contact(person_id: str, body: ContactUpdate, conn: Connection,
 
 
 @persons.post("/persons/{person_id}/enrollments", status_code=201,
-              responses=_problems(404, 409, 422))
+              responses=_problems(401, 403, 404, 409, 422))
 async def enroll(person_id: str, body: EnrollmentCreate, conn: Connection, settings: Settings,
-                 request_id: RequestId) -> EnrollmentPublic:
-    """Enroll as a resident (390) or an employee (310, e.g. flexible employment with an
-    employer) → EnrollmentRegistered."""
+                 request_id: RequestId, api_key: OptionalEmployerKey) -> EnrollmentPublic:
+    """Enroll as a resident (390) or an employee (310) → EnrollmentRegistered. An employee
+    enrollment names its employer and needs that employer's X-API-Key."""
+    if body.employer_id is not None:
+        await authorize_employer(conn, body.employer_id, api_key)
     command = domain.enrollment_command(
         person_id=person_id, insutype=body.insutype, pooling_region=body.pooling_region,
         employer_id=body.employer_id, contribution_base_fen=body.contribution_base_fen,

@@ -32,10 +32,9 @@ def api_key_hash(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-async def _employer_key(employer_id: str, conn: Connection,
-                        api_key: Annotated[str | None, Depends(_employer_key_header)]) -> str:
-    """The employer in the path, when the key is its own: missing or unknown key 401, another
-    employer's key 403 (also when the path names no employer, so ids cannot be probed)."""
+async def authorize_employer(conn: Connection, employer_id: str, api_key: str | None) -> str:
+    """The employer, when the key is its own: missing or unknown key 401, another employer's
+    key 403 (also when no such employer exists, so ids cannot be probed)."""
     if not api_key:
         raise Unauthorized("the X-API-Key header is missing")
     presented = api_key_hash(api_key)
@@ -47,6 +46,11 @@ async def _employer_key(employer_id: str, conn: Connection,
     raise Forbidden("the API key does not belong to this employer")
 
 
+async def _employer_key(employer_id: str, conn: Connection,
+                        api_key: Annotated[str | None, Depends(_employer_key_header)]) -> str:
+    return await authorize_employer(conn, employer_id, api_key)
+
+
 async def _admin(request: Request,
                  token: Annotated[str | None, Depends(_admin_token_header)]) -> None:
     expected = request.app.state.settings.admin_token.get_secret_value()
@@ -55,4 +59,5 @@ async def _admin(request: Request,
 
 
 EmployerKey = Annotated[str, Depends(_employer_key)]
+OptionalEmployerKey = Annotated[str | None, Depends(_employer_key_header)]
 Admin = Annotated[None, Depends(_admin)]

@@ -278,20 +278,22 @@ async def test_resident_enrollment_and_one_open_per_insutype(client, db) -> None
 async def test_employee_enrollment_rules(client, db) -> None:
     person = await register(client)
     employer = await new_employer(client)
+    other = await new_employer(client)
+    key = {"X-API-Key": employer["api_key"]}
     url = f"/persons/{person['person_id']}/enrollments"
+    employee = {"insutype": "310", "employer_id": employer["employer_id"],
+                "contribution_base_fen": 500000}
 
     assert_problem(await client.post(url, json={"insutype": "310"}), 422, "employer_id")
-    assert_problem(await client.post(url, json={"insutype": "310",
-                                                "employer_id": employer["employer_id"]}),
+    assert_problem(await client.post(url, json=employee), 401)
+    assert_problem(await client.post(url, json=employee,
+                                     headers={"X-API-Key": other["api_key"]}), 403)
+    assert_problem(await client.post(url, headers=key, json={
+        "insutype": "310", "employer_id": employer["employer_id"]}), 422, "contribution_base_fen")
+    assert_problem(await client.post(url, headers=key, json={**employee,
+                                                             "contribution_base_fen": 5.5}),
                    422, "contribution_base_fen")
-    assert_problem(await client.post(url, json={"insutype": "310", "employer_id": "E404",
-                                                "contribution_base_fen": 500000}),
-                   422, "employer_id", "no employer E404")
-    assert_problem(await client.post(url, json={"insutype": "310", "contribution_base_fen": 5.5,
-                                                "employer_id": employer["employer_id"]}),
-                   422, "contribution_base_fen")
-    response = await client.post(url, json={"insutype": "310", "contribution_base_fen": 500000,
-                                            "employer_id": employer["employer_id"]})
+    response = await client.post(url, json=employee, headers=key)
 
     assert response.status_code == 201, response.text
     assert response.json()["pooling_region"] == "370200"

@@ -1,0 +1,386 @@
+"""The dispatcher: turns queued messages into SMS through the gateway and applies receipts.
+
+- Wakes on ``NOTIFY chs_dispatch`` (a queued notice, a contact that arrived), when the next
+  retry is due, or every poll interval.
+- Claims due queued messages with ``for update skip locked``: several dispatchers may run,
+  each message is handled by one at a time. The row stays locked while the gateway is called;
+  a dispatcher that dies mid-send leaves the message queued and the next one resends it with
+  the same message id, which the gateway treats as the same SMS.
+- A notice whose recipient has no contact yet waits for it (the directory consumer wakes it)
+  up to the grace period, then is undeliverable.
+- Every status change records its ``chs.notices.*`` event in the outbox in the same
+  transaction, keyed by the recipient's person id.
+"""
+import asyncio
+import logging
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from chs_events import outbox
+from chs_events.consumer import INFRASTRUCTURE_ERRORS
+from chs_events.db import connect
+from chs_events.envelope import Envelope
+from chs_events.errors import InvalidInput
+from chs_events.events.notices import (
+    NoticeDelivered,
+    NoticeFailed,
+    NoticeSent,
+    NoticeStatusChanged,
+    NoticeUndeliverable,
+)
+from chs_events.identity import age_on, mobile_home_province
+from chs_events.masking import mask_mobile
+
+from chs_notification import repository
+from chs_notification.consumers import DISPATCH_CHANNEL
+from chs_notification.domain import (
+    DeliveryEvent,
+    InvalidTransition,
+    MessageStatus,
+    MissingParam,
+    RetryPolicy,
+    choose_sender,
+    next_status,
+    render,
+)
+from chs_notification.gateway import (
+    DeliveryReceipt,
+    PermanentGatewayError,
+    SmsGateway,
+    SendResult,
+    SmsMessage,
+    TransientGatewayError,
+)
+from chs_notification.settings import NotificationSettings
+from chs_notification.templates import UnknownTemplate, get_template
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SOURCE = "/chs/notification"
+CHINA = ZoneInfo("Asia/Shanghai")
+MIN_WAIT = 0.05  # seconds; rows due but locked by another dispatcher must not make us spin
+
+STATUS_EVENTS: Mapping[MessageStatus, type[NoticeStatusChanged]] = {
+    MessageStatus.SENT: NoticeSent,
+    MessageStatus.DELIVERED: NoticeDelivered,
+    MessageStatus.FAILED: NoticeFailed,
+    MessageStatus.UNDELIVERABLE: NoticeUndeliverable,
+}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message: SmsMessage
+    fields: dict[str, Any]  # the message row's columns set by the send
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whose mobile a message goes to: the person's own, or a newborn's guardian's."""
+
+    person_id: str
+    mobile: str
+    birth_date: date | None
+
+
+async def find_recipient(conn: asyncpg.Connection, person_id: str) -> Recipient | None:
+    contact = await repository.get_contact(conn, person_id)
+    if contact is None:
+        return None
+    if contact["mobile"]:
+        return Recipient(person_id, contact["mobile"], contact["birth_date"])
+    if contact["guardian_person_id"]:
+        guardian = await repository.get_contact(conn, contact["guardian_person_id"])
+        if guardian is not None and guardian["mobile"]:
+            # the guardian reads it, so the guardian's age picks the variant
+            return Recipient(guardian["person_id"], guardian["mobile"], guardian["birth_date"])
+    return None
+
+
+def age_of(birth_date: date | None, today: date) -> int | None:
+    if birth_date is None or birth_date > today:
+        return None
+    return age_on(birth_date, today)
+
+
+class Dispatcher:
+    def __init__(self, pool: asyncpg.Pool, gateway: SmsGateway,
+                 settings: NotificationSettings) -> None:
+        self._pool = pool
+        self._gateway = gateway
+        self._settings = settings
+        self._policy = RetryPolicy(max_attempts=settings.send_max_attempts,
+                                   base_delay_s=settings.send_retry_base_delay,
+                                   max_delay_s=max(settings.send_retry_max_delay,
+                                                   settings.send_retry_base_delay))
+        self._grace = timedelta(seconds=settings.contact_grace_seconds)
+        self._wakeup = asyncio.Event()
+        self._unapplied: list[DeliveryReceipt] = []
+
+    # ------------------------------------------------------------------------------ the loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("dispatcher started", extra={"batch_size": self._settings.dispatch_batch_size})
+        while not stop.is_set():
+            listener: asyncpg.Connection | None = None
+            try:
+                listener = await connect(self._settings.database_dsn)
+                await listener.add_listener(DISPATCH_CHANNEL, lambda *_: self._wakeup.set())
+                while not stop.is_set() and not listener.is_closed():
+                    self._wakeup.clear()
+                    await self.run_once()
+                    await self._wait(stop, await self._next_wait())
+            except (*INFRASTRUCTURE_ERRORS, asyncpg.PostgresError) as error:
+                # e.g. the server restarting (AdminShutdownError): start over after a pause
+                log.warning("database unavailable; dispatcher retrying",
+                            extra={"error": repr(error)})
+                await self._wait(stop, self._settings.dispatch_poll_interval)
+            finally:
+                if listener is not None and not listener.is_closed():
+                    await listener.close()
+
+    async def run_once(self) -> None:
+        """Send every due message, then apply the receipts that arrived."""
+        while await self.dispatch_due() == self._settings.dispatch_batch_size:
+            pass
+        await self.apply_receipts()
+
+    async def _next_wait(self) -> float:
+        async with self._pool.acquire() as conn:
+            due_in = await repository.seconds_until_next_due(conn)
+        poll = self._settings.dispatch_poll_interval
+        if due_in is None:
+            return poll
+        return min(poll, max(MIN_WAIT, due_in))
+
+    async def _wait(self, stop: asyncio.Event, timeout: float) -> None:
+        waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    # -------------------------------------------------------------------------------- sending
+
+    async def dispatch_due(self) -> int:
+        """Claim one batch of due messages, send them concurrently and record the outcomes,
+        in one transaction; returns how many were claimed."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await repository.claim_due(conn, self._settings.dispatch_batch_size)
+            prepared: list[tuple[asyncpg.Record, Outgoing]] = []
+            for row in rows:
+                outgoing = await self._guarded(conn, row, self._prepare(conn, row))
+                if outgoing is not None:
+                    prepared.append((row, outgoing))
+            outcomes = await asyncio.gather(*(self._send(outgoing.message)
+                                              for _, outgoing in prepared),
+                                            return_exceptions=True)
+            for (row, outgoing), outcome in zip(prepared, outcomes, strict=True):
+                await self._guarded(conn, row, self._record_send(conn, row, outgoing, outcome))
+        return len(rows)
+
+    async def _guarded(self, conn: asyncpg.Connection, row: asyncpg.Record,
+                       step: Awaitable[T]) -> T | None:
+        """Run a step for one message in a savepoint: a failure there must not stop the batch
+        (the message is retried like a failed send); a database outage stops it."""
+        try:
+            async with conn.transaction():
+                return await step
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure of one message
+            log.exception("dispatching a message failed",
+                          extra={"message_id": str(row["message_id"])})
+            async with conn.transaction():
+                await self._send_failed(conn, row, row["attempts"] + 1,
+                                        f"{type(error).__name__}: {error}")
+            return None
+
+    async def _prepare(self, conn: asyncpg.Connection,
+                       row: asyncpg.Record) -> Outgoing | None:
+        """The SMS to send for a message, or None when it cannot be sent (now or ever)."""
+        now = datetime.now(UTC)
+        recipient = await find_recipient(conn, row["person_id"])
+        if recipient is None:
+            grace_ends = row["created_at"] + self._grace
+            if now < grace_ends:
+                # The directory consumer makes it due when the contact arrives; the recheck
+                # covers a contact committed while this dispatcher held the message.
+                recheck = now + timedelta(seconds=self._settings.dispatch_poll_interval)
+                await repository.update_message(conn, row["message_id"], {
+                    "next_attempt_at": min(grace_ends, recheck),
+                    "last_error": "waiting for the contact"})
+                return None
+            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now, reason="no contact")
+            return None
+        masked = mask_mobile(recipient.mobile)
+        try:
+            template = get_template(row["template_id"])
+            text = render(template, row["params"],
+                          age=age_of(recipient.birth_date, now.astimezone(CHINA).date()))
+        except (UnknownTemplate, MissingParam) as error:
+            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now,
+                               reason=f"cannot render: {error}")
+            return None
+        try:
+            province = mobile_home_province(recipient.mobile)
+        except InvalidInput as error:
+            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now,
+                               reason=f"invalid mobile {masked}: {error.reason}",
+                               fields={"mobile_masked": masked})
+            return None
+        sender = choose_sender(province, self._settings.home_province)
+        return Outgoing(
+            SmsMessage(message_id=str(row["message_id"]), sender=sender,
+                       mobile=recipient.mobile, text=text),
+            fields={"text": text, "sender": sender, "mobile_masked": masked,
+                    "recipient_person_id": recipient.person_id})
+
+    async def _send(self, message: SmsMessage) -> SendResult:
+        return await asyncio.wait_for(self._gateway.send(message),
+                                      self._settings.gateway_timeout_seconds)
+
+    async def _record_send(self, conn: asyncpg.Connection, row: asyncpg.Record,
+                           outgoing: Outgoing, outcome: SendResult | BaseException) -> None:
+        now = datetime.now(UTC)
+        fields = {**outgoing.fields, "attempts": row["attempts"] + 1}
+        if isinstance(outcome, (TransientGatewayError, TimeoutError)):
+            await self._send_failed(conn, row, fields["attempts"],
+                                    str(outcome) or "gateway timeout", fields)
+            return
+        if isinstance(outcome, PermanentGatewayError):
+            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now, reason=str(outcome),
+                               fields=fields)
+            return
+        if isinstance(outcome, BaseException):
+            raise outcome  # unexpected: _guarded retries it like a failed send
+        fields["provider_message_id"] = outcome.provider_message_id
+        if not outcome.accepted:
+            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now,
+                               reason="declined by the provider", fields=fields)
+            return
+        sender = outgoing.message.sender
+        await self._transition(conn, row, DeliveryEvent.GATEWAY_ACCEPTED, now, sender=sender,
+                               fields={**fields, "sent_at": now, "last_error": None})
+        log.info("sms sent", extra={"message_id": str(row["message_id"]),
+                                    "notice_id": row["notice_id"],
+                                    "mobile": outgoing.fields["mobile_masked"],
+                                    "sender": sender, "attempts": fields["attempts"]})
+        if row["early_receipt"]:
+            sent = await repository.lock_message(conn, row["message_id"])
+            await self._apply_receipt(conn, sent, _receipt_from_json(
+                str(row["message_id"]), row["early_receipt"]))
+
+    async def _send_failed(self, conn: asyncpg.Connection, row: asyncpg.Record,
+                           attempts: int, error: str,
+                           fields: Mapping[str, Any] | None = None) -> None:
+        fields = {**(fields or {}), "attempts": attempts, "last_error": error[:1000]}
+        if self._policy.should_retry(attempts):
+            delay = self._policy.delay_for(attempts)
+            fields["next_attempt_at"] = datetime.now(UTC) + timedelta(seconds=delay)
+            await repository.update_message(conn, row["message_id"], fields)
+            log.warning("send failed; retrying", extra={
+                "message_id": str(row["message_id"]), "attempts": attempts,
+                "retry_in_s": delay, "error": error})
+            return
+        await self._finish(conn, row, DeliveryEvent.RETRIES_EXHAUSTED, datetime.now(UTC),
+                           reason=f"{attempts} attempts failed, last: {error}", fields=fields)
+
+    async def _finish(self, conn: asyncpg.Connection, row: asyncpg.Record,
+                      event: DeliveryEvent, now: datetime, *, reason: str,
+                      fields: Mapping[str, Any] | None = None) -> None:
+        await self._transition(conn, row, event, now, reason=reason,
+                               fields={**(fields or {}), "last_error": reason})
+        log.warning("message not sent", extra={"message_id": str(row["message_id"]),
+                                               "notice_id": row["notice_id"],
+                                               "reason": reason})
+
+    # ------------------------------------------------------------------------------- receipts
+
+    async def apply_receipts(self) -> int:
+        """Apply the gateway's new receipts; duplicate and late ones are ignored."""
+        receipts = self._unapplied + await self._gateway.receipts()
+        self._unapplied = []
+        for position, receipt in enumerate(receipts):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    row = await repository.lock_message(conn, receipt.message_id)
+                    if row is None:
+                        log.warning("receipt for an unknown message",
+                                    extra={"message_id": receipt.message_id})
+                        continue
+                    await self._apply_receipt(conn, row, receipt)
+            except (*INFRASTRUCTURE_ERRORS, asyncpg.PostgresError):
+                self._unapplied = receipts[position:]  # keep them for the next round
+                raise
+        return len(receipts)
+
+    async def _apply_receipt(self, conn: asyncpg.Connection, row: asyncpg.Record,
+                             receipt: DeliveryReceipt) -> None:
+        if row["status"] == MessageStatus.QUEUED:
+            # The receipt overtook the commit of its send (a dispatcher died after the gateway
+            # took the message): keep it until the resend marks the message sent.
+            await repository.update_message(conn, row["message_id"],
+                                            {"early_receipt": _receipt_to_json(receipt)})
+            return
+        event = (DeliveryEvent.RECEIPT_DELIVERED if receipt.delivered
+                 else DeliveryEvent.RECEIPT_FAILED)
+        try:
+            next_status(MessageStatus(row["status"]), event)
+        except InvalidTransition:
+            log.info("duplicate or late receipt ignored",
+                     extra={"message_id": receipt.message_id, "status": row["status"],
+                            "receipt": event.value})
+            return
+        at = receipt.received_at
+        fields: dict[str, Any] = {"early_receipt": None}
+        reason = None
+        if receipt.delivered:
+            fields["delivered_at"] = at
+        else:
+            reason = f"not delivered: {receipt.error_code or 'no code'}"
+            fields["last_error"] = reason
+        await self._transition(conn, row, event, at, sender=row["sender"], reason=reason,
+                               fields=fields)
+
+    # ------------------------------------------------------------------------ status + events
+
+    async def _transition(self, conn: asyncpg.Connection, row: asyncpg.Record,
+                          event: DeliveryEvent, at: datetime, *, sender: str | None = None,
+                          reason: str | None = None,
+                          fields: Mapping[str, Any] | None = None) -> None:
+        status = next_status(MessageStatus(row["status"]), event)
+        changes = {**(fields or {}), "status": status.value}
+        if status in (MessageStatus.DELIVERED, MessageStatus.FAILED,
+                      MessageStatus.UNDELIVERABLE):
+            changes["final_at"] = at
+        await repository.update_message(conn, row["message_id"], changes)
+        model = STATUS_EVENTS[status]
+        request_id = str(row["request_event_id"])
+        await outbox.record(conn, Envelope(
+            model(person_id=row["person_id"], notice_id=row["notice_id"],
+                  message_id=str(row["message_id"]), template_id=row["template_id"],
+                  status=status.value, sender=sender, reason=reason, at=at),
+            source=SOURCE, correlation_id=row["correlation_id"] or request_id,
+            causation_id=request_id))
+
+
+def _receipt_to_json(receipt: DeliveryReceipt) -> dict[str, Any]:
+    return {"provider_message_id": receipt.provider_message_id,
+            "delivered": receipt.delivered, "error_code": receipt.error_code,
+            "received_at": receipt.received_at.isoformat()}
+
+
+def _receipt_from_json(message_id: str, data: Mapping[str, Any]) -> DeliveryReceipt:
+    return DeliveryReceipt(message_id=message_id,
+                           provider_message_id=data["provider_message_id"],
+                           delivered=bool(data["delivered"]), error_code=data["error_code"],
+                           received_at=datetime.fromisoformat(data["received_at"]))
+

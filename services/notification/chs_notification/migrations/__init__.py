@@ -1,0 +1,1 @@
+"""SQL migrations of the notification database, applied in file-name order."""

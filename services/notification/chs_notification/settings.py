@@ -1,0 +1,40 @@
+"""Settings of the notification service (env prefix ``CHS_``, e.g. ``CHS_GATEWAY_FAILURE_RATE``)."""
+from pydantic import Field
+
+from chs_events.settings import PlatformSettings
+
+from chs_notification.domain import HOME_PROVINCE
+
+
+class NotificationSettings(PlatformSettings):
+    service_name: str = "notification"
+    database_name: str = "chs_notification"
+    http_port: int = 8102
+
+    # The local gateway (a stand-in for an SMS provider, for development and tests).
+    gateway_failure_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="Share of sends that fail transiently (half of them after the gateway "
+                    "took the message, as when its reply is lost), to exercise retries")
+    gateway_undelivered_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="Share of accepted messages whose delivery receipt says failed")
+    gateway_seed: int | None = Field(
+        default=None, description="Seed of the local gateway's random draws (reproducible runs)")
+    gateway_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A send that takes longer counts as a transient failure")
+
+    # GB/T 2260 province whose mobiles get the in-province sender number.
+    home_province: str = HOME_PROVINCE
+
+    # The dispatcher.
+    dispatch_batch_size: int = Field(default=50, ge=1)
+    dispatch_poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between polls when no NOTIFY wakes it")
+    contact_grace_seconds: float = Field(
+        default=60.0, ge=0,
+        description="How long a notice waits for its recipient's contact (the notice and the "
+                    "contact travel on different topics) before it is undeliverable")
+    send_max_attempts: int = Field(default=5, ge=1)
+    send_retry_base_delay: float = Field(default=0.5, gt=0)
+    send_retry_max_delay: float = Field(default=30.0, gt=0)

@@ -1,0 +1,468 @@
+"""The notification service against the real broker and database: directory and request
+consumers, the dispatcher with the local gateway, the outbox relay and the HTTP API."""
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+
+from chs_events.admin import ensure_topics
+from chs_events.db import open_service_database
+from chs_events.envelope import Envelope
+from chs_events.events.enrollment import NewbornEnrolled, PersonRegistered
+from chs_events.events.notices import NoticeRequested
+from chs_events.kafka import create_producer
+from chs_events.outbox import OutboxRelay
+from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, NOTICE_REQUESTS, NOTICE_STATUS, \
+    dead_letter_spec
+
+from chs_notification.__main__ import consumers, local_gateway, run_together
+from chs_notification.api import create_app
+from chs_notification.consumers import message_id_for
+from chs_notification.dispatch import Dispatcher
+from chs_notification.local_gateway import LocalGateway
+from chs_notification.settings import NotificationSettings
+from tests.support.broker import read_topic, until
+from tests.support.platform import Platform
+
+pytestmark = pytest.mark.integration
+
+CHINA = ZoneInfo("Asia/Shanghai")
+QINGDAO_MOBILE = "13853212345"
+JIANGSU_MOBILE = "13912345678"
+QINGDAO_ELDERLY_MOBILE = "13853298765"
+REGISTERED_PARAMS = {"name": "张三", "insutype_name": "城乡居民基本医疗保险",
+                     "region_name": "青岛市", "start_date": "2026年1月1日"}
+TAG = "【中国医疗保障】"
+
+
+def new_person_id() -> str:
+    return "p" + uuid.uuid4().hex
+
+
+def registered(person_id: str, mobile: str | None, birth_date: date,
+               name: str = "张三") -> Envelope:
+    return Envelope(PersonRegistered(person_id=person_id, name=name, sex="M",
+                                     birth_date=birth_date, mobile=mobile,
+                                     region_code="370202"), source="/chs/enrollment")
+
+
+def notice(person_id: str, notice_id: str | None = None,
+           template_id: str = "enrollment.registered",
+           params: dict[str, str] | None = None) -> Envelope:
+    return Envelope(NoticeRequested(person_id=person_id, notice_id=notice_id or uuid.uuid4().hex,
+                                    template_id=template_id,
+                                    params=REGISTERED_PARAMS if params is None else params,
+                                    category="business_result"),
+                    source="/chs/progress-notices", correlation_id=f"req-{uuid.uuid4().hex}")
+
+
+class Notification:
+    """The service's workers run in-process as tasks, against one fresh database."""
+
+    def __init__(self, settings: NotificationSettings) -> None:
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._producer = create_producer(settings, "test")
+
+    async def open(self) -> None:
+        self.pool = await open_service_database(self.settings.database_url,
+                                                self.settings.database_name, "chs_notification")
+        await self._producer.start()
+
+    def start_consumers(self) -> None:
+        self._tasks.append(asyncio.create_task(
+            run_together(consumers(self.pool, self.settings), self._stop)))
+
+    def start_dispatcher(self, seed: int = 1) -> None:
+        settings = self.settings.model_copy(update={"gateway_seed": seed})
+        dispatcher = Dispatcher(self.pool, local_gateway(self.pool, settings), settings)
+        self._tasks.append(asyncio.create_task(dispatcher.run(self._stop)))
+
+    def start_relay(self) -> None:
+        relay = OutboxRelay(self.settings.database_dsn, self._producer,
+                            service="notification", topic_prefix=self.settings.topic_prefix,
+                            poll_interval=0.2)
+        self._tasks.append(asyncio.create_task(relay.run(self._stop)))
+
+    def start(self) -> None:
+        self.start_consumers()
+        self.start_dispatcher()
+
+    async def publish(self, *envelopes: Envelope, twice: bool = False) -> None:
+        for envelope in envelopes:
+            record = envelope.to_record()
+            for _ in range(2 if twice else 1):
+                await self._producer.send_and_wait(
+                    self.settings.topic(envelope.topic), key=record.key, value=record.value,
+                    headers=record.headers)
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._tasks:
+            await asyncio.wait_for(asyncio.gather(*self._tasks), 30)
+        await self._producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def fetch(self, query: str, *args) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(query, *args)
+
+    async def messages(self) -> dict[str, asyncpg.Record]:
+        return {row["notice_id"]: row for row in await self.fetch("select * from messages")}
+
+    async def sms(self) -> list[asyncpg.Record]:
+        return await self.fetch("select * from local_gateway_sms order by accepted_at")
+
+    async def wait_final(self, count: int, timeout: float = 30.0) -> dict[str, asyncpg.Record]:
+        async def all_final():
+            rows = await self.messages()
+            final = [r for r in rows.values()
+                     if r["status"] in ("delivered", "failed", "undeliverable")]
+            return rows if len(final) >= count else None
+
+        try:
+            return await until(all_final, timeout=timeout)
+        except AssertionError:
+            rows = await self.fetch("select notice_id, status, attempts, last_error from messages")
+            raise AssertionError(f"{count} final messages expected: "
+                                 f"{[tuple(row) for row in rows]}") from None
+
+
+@pytest.fixture
+async def service(kafka_bootstrap, database_url, topic_prefix) -> AsyncIterator:
+    specs = [BY_NAME[name] for name in (ENROLLMENT_EVENTS, NOTICE_REQUESTS, NOTICE_STATUS)]
+    await ensure_topics(kafka_bootstrap, topic_prefix,
+                        [s for spec in specs for s in (spec, dead_letter_spec(spec))])
+    database = f"{topic_prefix.rstrip('.')}_notification"
+    opened: list[Notification] = []
+
+    @asynccontextmanager
+    async def running(**overrides) -> AsyncIterator[Notification]:
+        settings = NotificationSettings(
+            kafka_bootstrap=kafka_bootstrap, database_url=database_url,
+            topic_prefix=topic_prefix, database_name=database, dispatch_poll_interval=0.2,
+            send_retry_base_delay=0.05, send_retry_max_delay=0.2, **overrides)
+        notification = Notification(settings)
+        opened.append(notification)
+        await notification.open()
+        yield notification
+
+    yield running
+    for notification in opened:
+        await notification.close()
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'drop database if exists "{database}" with (force)')
+    finally:
+        await admin.close()
+
+
+def registered_text(name: str = "张三") -> str:
+    return (f"{TAG}尊敬的{name}，您已在青岛市成功参加城乡居民基本医疗保险，"
+            "参保开始日期为2026年1月1日。如有疑问请咨询当地医保经办机构。")
+
+
+async def test_one_sms_per_notice_with_the_right_text_sender_and_status_events(service):
+    qingdao, jiangsu, elderly = new_person_id(), new_person_id(), new_person_id()
+    notices = {qingdao: notice(qingdao), jiangsu: notice(jiangsu),
+               elderly: notice(elderly, params=dict(REGISTERED_PARAMS, name="李奶奶"))}
+    async with service() as notification:
+        notification.start()
+        await notification.publish(
+            registered(qingdao, QINGDAO_MOBILE, date(1990, 5, 1)),
+            registered(jiangsu, JIANGSU_MOBILE, date(1985, 3, 2)),
+            registered(elderly, QINGDAO_ELDERLY_MOBILE, date(1950, 1, 15), name="李奶奶"))
+        await notification.publish(*notices.values())
+        # the same notice again in a new event (a processor's retry) ...
+        again = Envelope(notices[qingdao].event, source="/chs/progress-notices")
+        assert again.id != notices[qingdao].id
+        await notification.publish(again)
+        # ... and the same record redelivered
+        await notification.publish(notices[jiangsu], twice=True)
+
+        messages = await notification.wait_final(3)
+        await asyncio.sleep(1.0)  # time for a wrong second message to show up
+        sms = await notification.sms()
+
+        assert len(sms) == 3 and len(await notification.messages()) == 3
+        by_mobile = {row["mobile"]: row for row in sms}
+        assert by_mobile[QINGDAO_MOBILE]["text"] == registered_text()
+        assert by_mobile[QINGDAO_MOBILE]["sender"] == "10639239"
+        assert by_mobile[JIANGSU_MOBILE]["text"] == registered_text()
+        assert by_mobile[JIANGSU_MOBILE]["sender"] == "106575376196"
+        assert by_mobile[QINGDAO_ELDERLY_MOBILE]["text"] == (
+            f"{TAG}2026年1月1日起，李奶奶参保成功，看病可以用医保了。")
+        assert by_mobile[QINGDAO_ELDERLY_MOBILE]["sender"] == "10639239"
+        assert all(row["text"].startswith(TAG) for row in sms)
+        for person_id, envelope in notices.items():
+            message = messages[envelope.event.notice_id]
+            assert message["status"] == "delivered"
+            assert message["person_id"] == person_id
+            assert message["attempts"] == 1
+            assert message["message_id"] == message_id_for(envelope.event.notice_id)
+        assert messages[notices[qingdao].event.notice_id]["mobile_masked"] == "138****2345"
+
+        notification.start_relay()
+        status = await read_topic(notification.settings.kafka_bootstrap,
+                                  notification.settings.topic(NOTICE_STATUS), expected=6)
+
+    assert len(status) == 6
+    seen = {}
+    for record in status:
+        envelope = Envelope.from_record(record.key, record.value, record.headers)
+        assert envelope.source == "/chs/notification"
+        assert record.key.decode() == envelope.event.person_id
+        seen.setdefault(envelope.event.notice_id, []).append(envelope)
+    for person_id, request in notices.items():
+        events = seen[request.event.notice_id]
+        assert [e.type for e in events] == ["chs.notices.sent.v1", "chs.notices.delivered.v1"]
+        assert {e.event.person_id for e in events} == {person_id}
+        assert {e.causation_id for e in events} == {request.id}
+        assert {e.correlation_id for e in events} == {request.correlation_id}
+    assert seen[notices[jiangsu].event.notice_id][0].event.sender == "106575376196"
+
+
+async def test_transient_gateway_failures_are_retried_without_a_second_sms(service):
+    people = [new_person_id() for _ in range(12)]
+    async with service(gateway_failure_rate=0.5, send_max_attempts=30) as notification:
+        notification.start_consumers()
+        notification.start_dispatcher(seed=20261122)
+        await notification.publish(
+            *(registered(p, f"1385321{n:04d}", date(1980, 1, 1)) for n, p in enumerate(people)))
+        await notification.publish(*(notice(p) for p in people))
+
+        messages = await notification.wait_final(len(people))
+        sms = await notification.sms()
+
+    assert {m["status"] for m in messages.values()} == {"delivered"}
+    assert max(m["attempts"] for m in messages.values()) > 1
+    assert len(sms) == len(people)
+    assert {row["message_id"] for row in sms} == {m["message_id"] for m in messages.values()}
+
+
+class ScriptedRandom:
+    """random.Random's ``random()`` with scripted draws, then ``then`` for ever."""
+
+    def __init__(self, draws: list[float], then: float = 0.9) -> None:
+        self._draws, self._then = list(draws), then
+
+    def random(self) -> float:
+        return self._draws.pop(0) if self._draws else self._then
+
+
+async def test_a_lost_reply_is_resent_as_the_same_sms_and_its_early_receipt_kept(service):
+    person = new_person_id()
+    async with service(gateway_failure_rate=0.5) as notification:
+        notification.start_consumers()
+        # draws: the first send loses its reply (0.3 < 0.5 but not < 0.25), the receipt
+        # then arrives while the message is still queued, the resend is accepted
+        gateway = LocalGateway(notification.pool, failure_rate=0.5,
+                               rng=ScriptedRandom([0.3]))  # type: ignore[arg-type]
+        dispatcher = Dispatcher(notification.pool, gateway, notification.settings)
+        request = notice(person)
+        await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), request)
+        stop = asyncio.Event()
+        task = asyncio.create_task(dispatcher.run(stop))
+        try:
+            message = (await notification.wait_final(1))[request.event.notice_id]
+        finally:
+            stop.set()
+            await task
+        sms = await notification.sms()
+        notification.start_relay()
+        status = await read_topic(notification.settings.kafka_bootstrap,
+                                  notification.settings.topic(NOTICE_STATUS), expected=2)
+
+    assert message["status"] == "delivered" and message["attempts"] == 2
+    assert message["early_receipt"] is None
+    assert len(sms) == 1 and sms[0]["provider_message_id"] == message["provider_message_id"]
+    types = [Envelope.from_record(r.key, r.value, r.headers).type for r in status]
+    assert types == ["chs.notices.sent.v1", "chs.notices.delivered.v1"]
+
+
+async def test_undelivered_receipts_fail_the_message(service):
+    person = new_person_id()
+    async with service(gateway_undelivered_rate=1.0) as notification:
+        notification.start()
+        request = notice(person)
+        await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), request)
+
+        message = (await notification.wait_final(1))[request.event.notice_id]
+        notification.start_relay()
+        status = await read_topic(notification.settings.kafka_bootstrap,
+                                  notification.settings.topic(NOTICE_STATUS), expected=2)
+
+    assert message["status"] == "failed"
+    assert message["sent_at"] is not None and message["delivered_at"] is None
+    assert "LOCAL:UNDELIVERED" in message["last_error"]
+    types = [Envelope.from_record(r.key, r.value, r.headers).type for r in status]
+    assert types == ["chs.notices.sent.v1", "chs.notices.failed.v1"]
+
+
+async def test_a_notice_waits_for_its_contact_then_gives_up(service):
+    late, unknown = new_person_id(), new_person_id()
+    guardian, newborn = new_person_id(), new_person_id()
+    late_notice, unknown_notice = notice(late), notice(unknown)
+    newborn_notice = notice(newborn, template_id="enrollment.newborn_enrolled", params={
+        "guardian_name": "王芳", "newborn_name": "王小宝", "region_name": "寿光市",
+        "start_date": "2026年3月5日"})
+    async with service(contact_grace_seconds=4.0) as notification:
+        notification.start()
+        await notification.publish(late_notice, unknown_notice, newborn_notice)
+
+        async def waiting():
+            rows = await notification.messages()
+            return len(rows) == 3 and all(r["last_error"] == "waiting for the contact"
+                                          for r in rows.values())
+
+        await until(waiting, timeout=15)
+        # the contacts arrive after the notices (they travel on another topic)
+        await notification.publish(
+            registered(late, JIANGSU_MOBILE, date(1990, 5, 1)),
+            registered(guardian, QINGDAO_MOBILE, date(1995, 7, 7), name="王芳"),
+            Envelope(NewbornEnrolled(person_id=newborn, enrollment_id="E-NB-1",
+                                     guardian_person_id=guardian, name="王小宝",
+                                     birth_date=date(2026, 3, 5), pooling_region="370783",
+                                     start_date=date(2026, 3, 5)), source="/chs/enrollment"))
+        messages = await notification.wait_final(3, timeout=30)
+        sms = {row["message_id"]: row for row in await notification.sms()}
+        notification.start_relay()
+        status = await read_topic(notification.settings.kafka_bootstrap,
+                                  notification.settings.topic(NOTICE_STATUS), expected=5)
+
+    sent_late = messages[late_notice.event.notice_id]
+    assert sent_late["status"] == "delivered"
+    # woken by the contact, not by the end of the grace period
+    assert (sent_late["sent_at"] - sent_late["created_at"]).total_seconds() < 4.0
+    to_guardian = messages[newborn_notice.event.notice_id]
+    assert to_guardian["status"] == "delivered"
+    assert to_guardian["recipient_person_id"] == guardian
+    assert sms[to_guardian["message_id"]]["mobile"] == QINGDAO_MOBILE
+    assert sms[to_guardian["message_id"]]["text"] == (
+        f"{TAG}尊敬的王芳，您的孩子王小宝已在寿光市办理出生即参保，"
+        "参保开始日期为2026年3月5日，可按规定享受医保待遇。")
+    gave_up = messages[unknown_notice.event.notice_id]
+    assert gave_up["status"] == "undeliverable"
+    assert gave_up["last_error"] == "no contact" and gave_up["attempts"] == 0
+    assert len(sms) == 2
+    undeliverable = [Envelope.from_record(r.key, r.value, r.headers) for r in status
+                     if r.key.decode() == unknown]
+    assert [e.type for e in undeliverable] == ["chs.notices.undeliverable.v1"]
+    assert undeliverable[0].event.reason == "no contact"
+
+
+async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
+    person, other = new_person_id(), new_person_id()
+    first, second = notice(person), notice(person, template_id="enrollment.terminated", params={
+        "name": "张三", "insutype_name": "城乡居民基本医疗保险", "end_date": "2026年6月30日",
+        "reason": "已参加其他地区医保"})
+    async with service(gateway_undelivered_rate=0.0) as notification:
+        notification.start()
+        await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)),
+                                   registered(other, JIANGSU_MOBILE, date(1991, 1, 1)), first)
+        await notification.wait_final(1)
+        await notification.publish(second, notice(other))
+        messages = await notification.wait_final(3)
+
+        app = create_app(notification.settings)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://notification") as http:
+            listing = await http.get(f"/persons/{person}/messages")
+            one = await http.get(f"/messages/{messages[first.event.notice_id]['message_id']}")
+            missing = await http.get(f"/messages/{uuid.uuid4()}")
+            today = datetime.now(CHINA).date().isoformat()
+            stats = await http.get("/stats/delivery",
+                                   params={"date_from": today, "date_to": today})
+            only = await http.get("/stats/delivery", params={
+                "date_from": today, "date_to": today, "template_id": "enrollment.registered"})
+            backwards = await http.get("/stats/delivery",
+                                       params={"date_from": today, "date_to": "2020-01-01"})
+            templates = await http.get("/templates")
+
+    assert listing.status_code == 200
+    body = listing.json()
+    assert body["person_id"] == person
+    assert [m["notice_id"] for m in body["messages"]] == [second.event.notice_id,
+                                                         first.event.notice_id]
+    newest = body["messages"][0]
+    assert newest["template_id"] == "enrollment.terminated"
+    assert newest["category"] == "business_result"
+    assert newest["text"].startswith(TAG) and "2026年6月30日" in newest["text"]
+    assert newest["sender"] == "10639239"
+    assert newest["mobile_masked"] == "138****2345"
+    assert newest["status"] == "delivered"
+    assert {"created_at", "sent_at", "delivered_at", "final_at"} <= set(newest)
+    assert QINGDAO_MOBILE not in listing.text
+
+    assert one.status_code == 200 and one.json()["notice_id"] == first.event.notice_id
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+
+    assert stats.status_code == 200
+    rows = {row["template_id"]: row for row in stats.json()["rows"]}
+    assert rows["enrollment.registered"] == {
+        "template_id": "enrollment.registered", "day": today, "total": 2, "delivered": 2,
+        "failed": 0, "undeliverable": 0, "pending": 0, "success_rate": "100.0"}
+    assert rows["enrollment.terminated"]["total"] == 1
+    assert [row["template_id"] for row in only.json()["rows"]] == ["enrollment.registered"]
+    assert backwards.status_code == 422
+
+    assert templates.status_code == 200
+    registry = {t["template_id"]: t for t in templates.json()}
+    assert registry["enrollment.registered"]["params"] == [
+        "name", "insutype_name", "region_name", "start_date"]
+
+
+async def test_killed_workers_lose_no_notice_and_send_none_twice(
+        kafka_bootstrap, database_url, topic_prefix, service):
+    """The real processes, SIGKILLed mid-stream and restarted."""
+    people = [new_person_id() for _ in range(300)]
+    async with service() as notification:  # creates the topics and the database
+        await notification.publish(
+            *(registered(p, f"1385321{n:04d}", date(1970 + n % 40, 1, 1))
+              for n, p in enumerate(people)))
+        await notification.publish(*(notice(p) for p in people))
+
+        platform = Platform(kafka_bootstrap, database_url, prefix=topic_prefix)
+        extra = {"CHS_DATABASE_NAME": notification.settings.database_name,
+                 "CHS_GATEWAY_FAILURE_RATE": "0.2", "CHS_SEND_RETRY_BASE_DELAY": "0.05",
+                 "CHS_SEND_RETRY_MAX_DELAY": "0.2", "CHS_SEND_MAX_ATTEMPTS": "30",
+                 "CHS_DISPATCH_BATCH_SIZE": "10"}
+        platform.add("consume", "chs_notification", "consume", "notification", **extra)
+        platform.add("dispatch", "chs_notification", "dispatch", "notification", **extra)
+        platform.start()
+        try:
+            async def queued_at_least(count):
+                return len(await notification.fetch("select 1 from messages")) >= count
+
+            await until(lambda: queued_at_least(20), timeout=60, interval=0.02)
+            platform.kill("consume")
+            queued_at_kill = len(await notification.fetch("select 1 from messages"))
+            platform.restart("consume")
+
+            async def sent_at_least(count):
+                return len(await notification.sms()) >= count
+
+            await until(lambda: sent_at_least(30), timeout=60, interval=0.02)
+            platform.kill("dispatch")
+            sent_at_kill = len(await notification.sms())
+            platform.restart("dispatch")
+            messages = await notification.wait_final(len(people), timeout=90)
+        finally:
+            platform.stop()
+        sms = await notification.sms()
+
+    assert queued_at_kill < len(people) and sent_at_kill < len(people)  # killed mid-stream
+    assert len(messages) == len(people)
+    assert {m["status"] for m in messages.values()} == {"delivered"}
+    assert len(sms) == len(people)
+    assert len({row["mobile"] for row in sms}) == len(people)

@@ -5,7 +5,9 @@
   messages go to the guardian's mobile until it gets one of its own (ContactChanged).
 - ``notification-requests`` on ``chs.notices.requests`` queues one message per notice id and
   wakes the dispatcher. The contact may not be there yet (another topic, another partition):
-  the dispatcher waits for it up to the grace period.
+  the dispatcher waits for it up to the grace period. A notice may leave out the greeting
+  params (``DIRECTORY_PARAMS``): result events do not carry names, so the dispatcher fills
+  them with the name of the person whose phone receives the message.
 
 Each handler runs in one transaction with the consumer's inbox claim.
 """
@@ -21,7 +23,6 @@ from chs_events.events.notices import NoticeRequested
 from chs_events.topics import ENROLLMENT_EVENTS, NOTICE_REQUESTS
 
 from chs_notification import repository
-from chs_notification.domain import MissingParam
 from chs_notification.templates import UnknownTemplate, get_template
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 DIRECTORY_CONSUMER = "notification-directory"
 REQUESTS_CONSUMER = "notification-requests"
 DISPATCH_CHANNEL = "chs_dispatch"
+
+# Filled from the contact directory when a notice does not carry them: the name of the person
+# who reads the message (the recipient, or the guardian who receives a newborn's messages).
+DIRECTORY_PARAMS = frozenset({"name", "guardian_name"})
 
 # message ids derive from notice ids, so the gateway's idempotency key of a notice never changes
 MESSAGE_ID_NAMESPACE = uuid.UUID("5d0c1c9e-3f0e-4c55-9a57-6a1f0b7d2c41")
@@ -81,9 +86,11 @@ async def on_notice_requested(conn: asyncpg.Connection, envelope: Envelope) -> N
     except UnknownTemplate:
         raise PermanentError(f"unknown template {event.template_id!r} "
                              f"(notice {event.notice_id})") from None
-    missing = tuple(name for name in template.params if name not in event.params)
+    missing = tuple(name for name in template.params
+                    if name not in event.params and name not in DIRECTORY_PARAMS)
     if missing:
-        raise PermanentError(str(MissingParam(template.template_id, missing)))
+        raise PermanentError(f"template {template.template_id} is missing params: "
+                             f"{', '.join(missing)} (notice {event.notice_id})")
     inserted = await repository.insert_message(
         conn, message_id=message_id_for(event.notice_id), notice_id=event.notice_id,
         person_id=event.person_id, template_id=event.template_id, category=event.category,

@@ -37,7 +37,7 @@ from chs_events.identity import age_on, mobile_home_province
 from chs_events.masking import mask_mobile
 
 from chs_notification import repository
-from chs_notification.consumers import DISPATCH_CHANNEL
+from chs_notification.consumers import DIRECTORY_PARAMS, DISPATCH_CHANNEL
 from chs_notification.domain import (
     DeliveryEvent,
     InvalidTransition,
@@ -57,7 +57,7 @@ from chs_notification.gateway import (
     TransientGatewayError,
 )
 from chs_notification.settings import NotificationSettings
-from chs_notification.templates import UnknownTemplate, get_template
+from chs_notification.templates import get_template
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,6 +87,7 @@ class Recipient:
     person_id: str
     mobile: str
     birth_date: date | None
+    name: str | None
 
 
 async def find_recipient(conn: asyncpg.Connection, person_id: str) -> Recipient | None:
@@ -94,13 +95,27 @@ async def find_recipient(conn: asyncpg.Connection, person_id: str) -> Recipient 
     if contact is None:
         return None
     if contact["mobile"]:
-        return Recipient(person_id, contact["mobile"], contact["birth_date"])
+        return Recipient(person_id, contact["mobile"], contact["birth_date"], contact["name"])
     if contact["guardian_person_id"]:
         guardian = await repository.get_contact(conn, contact["guardian_person_id"])
         if guardian is not None and guardian["mobile"]:
             # the guardian reads it, so the guardian's age picks the variant
-            return Recipient(guardian["person_id"], guardian["mobile"], guardian["birth_date"])
+            return Recipient(guardian["person_id"], guardian["mobile"], guardian["birth_date"],
+                             guardian["name"])
     return None
+
+
+def with_directory_params(params: Mapping[str, str], template_params: tuple[str, ...],
+                          recipient: Recipient) -> dict[str, str] | None:
+    """The notice's params plus the greeting params it left to the directory; None when one
+    is needed and the directory has no name (only a ContactChanged arrived so far)."""
+    filled = dict(params)
+    for name in template_params:
+        if name in DIRECTORY_PARAMS and name not in filled:
+            if not recipient.name:
+                return None
+            filled[name] = recipient.name
+    return filled
 
 
 def age_of(birth_date: date | None, today: date) -> int | None:
@@ -208,7 +223,10 @@ class Dispatcher:
         """The SMS to send for a message, or None when it cannot be sent (now or ever)."""
         now = datetime.now(UTC)
         recipient = await find_recipient(conn, row["person_id"])
-        if recipient is None:
+        template = get_template(row["template_id"])  # known: checked when the notice came
+        params = (None if recipient is None
+                  else with_directory_params(row["params"], template.params, recipient))
+        if recipient is None or params is None:
             grace_ends = row["created_at"] + self._grace
             if now < grace_ends:
                 # The directory consumer makes it due when the contact arrives; the recheck
@@ -218,14 +236,14 @@ class Dispatcher:
                     "next_attempt_at": min(grace_ends, recheck),
                     "last_error": "waiting for the contact"})
                 return None
-            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now, reason="no contact")
+            reason = "no contact" if recipient is None else "no name in the contact directory"
+            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now, reason=reason)
             return None
         masked = mask_mobile(recipient.mobile)
         try:
-            template = get_template(row["template_id"])
-            text = render(template, row["params"],
+            text = render(template, params,
                           age=age_of(recipient.birth_date, now.astimezone(CHINA).date()))
-        except (UnknownTemplate, MissingParam) as error:
+        except MissingParam as error:
             await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now,
                                reason=f"cannot render: {error}")
             return None

@@ -18,8 +18,14 @@ from chs_events.events.enrollment import NewbornEnrolled, PersonRegistered
 from chs_events.events.notices import NoticeRequested
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
-from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, NOTICE_REQUESTS, NOTICE_STATUS, \
-    dead_letter_spec
+from chs_events.topics import (
+    BY_NAME,
+    ENROLLMENT_EVENTS,
+    NOTICE_REQUESTS,
+    NOTICE_STATUS,
+    dead_letter_spec,
+    dlq_of,
+)
 
 from chs_notification.__main__ import consumers, local_gateway, run_together
 from chs_notification.api import create_app
@@ -36,8 +42,10 @@ CHINA = ZoneInfo("Asia/Shanghai")
 QINGDAO_MOBILE = "13853212345"
 JIANGSU_MOBILE = "13912345678"
 QINGDAO_ELDERLY_MOBILE = "13853298765"
-REGISTERED_PARAMS = {"name": "张三", "insutype_name": "城乡居民基本医疗保险",
-                     "region_name": "青岛市", "start_date": "2026年1月1日"}
+# as progress-notices sends them: the greeting params (name, guardian_name) are left to
+# notification's contact directory
+REGISTERED_PARAMS = {"insutype_name": "城乡居民基本医疗保险", "region_name": "青岛市",
+                     "start_date": "2026年1月1日"}
 TAG = "【中国医疗保障】"
 
 
@@ -173,13 +181,14 @@ def registered_text(name: str = "张三") -> str:
 
 async def test_one_sms_per_notice_with_the_right_text_sender_and_status_events(service):
     qingdao, jiangsu, elderly = new_person_id(), new_person_id(), new_person_id()
-    notices = {qingdao: notice(qingdao), jiangsu: notice(jiangsu),
-               elderly: notice(elderly, params=dict(REGISTERED_PARAMS, name="李奶奶"))}
+    notices = {qingdao: notice(qingdao), jiangsu: notice(jiangsu, params=dict(
+                   REGISTERED_PARAMS, name="张三")),  # a name in the notice is used as it is
+               elderly: notice(elderly)}
     async with service() as notification:
         notification.start()
         await notification.publish(
             registered(qingdao, QINGDAO_MOBILE, date(1990, 5, 1)),
-            registered(jiangsu, JIANGSU_MOBILE, date(1985, 3, 2)),
+            registered(jiangsu, JIANGSU_MOBILE, date(1985, 3, 2), name="张叁"),
             registered(elderly, QINGDAO_ELDERLY_MOBILE, date(1950, 1, 15), name="李奶奶"))
         await notification.publish(*notices.values())
         # the same notice again in a new event (a processor's retry) ...
@@ -308,13 +317,35 @@ async def test_undelivered_receipts_fail_the_message(service):
     assert types == ["chs.notices.sent.v1", "chs.notices.failed.v1"]
 
 
+async def test_a_notice_that_can_never_be_rendered_is_dead_lettered(service):
+    person = new_person_id()
+    unknown = notice(person, template_id="enrollment.no_such_template")
+    incomplete = notice(person, params={"insutype_name": "城乡居民基本医疗保险"})
+    fine = notice(person)
+    async with service() as notification:
+        notification.start()
+        await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)),
+                                   unknown, incomplete, fine)
+        messages = await notification.wait_final(1)
+        dead = await read_topic(notification.settings.kafka_bootstrap,
+                                notification.settings.topic(dlq_of(NOTICE_REQUESTS)),
+                                expected=2)
+
+    assert list(messages) == [fine.event.notice_id]
+    reasons = {dict(r.headers)["ce_id"].decode(): dict(r.headers)["dlq_reason"].decode()
+               for r in dead}
+    assert "unknown template 'enrollment.no_such_template'" in reasons[unknown.id]
+    assert reasons[incomplete.id] == (  # name is left to the directory, not missing
+        "template enrollment.registered is missing params: region_name, start_date "
+        f"(notice {incomplete.event.notice_id})")
+
+
 async def test_a_notice_waits_for_its_contact_then_gives_up(service):
     late, unknown = new_person_id(), new_person_id()
     guardian, newborn = new_person_id(), new_person_id()
     late_notice, unknown_notice = notice(late), notice(unknown)
     newborn_notice = notice(newborn, template_id="enrollment.newborn_enrolled", params={
-        "guardian_name": "王芳", "newborn_name": "王小宝", "region_name": "寿光市",
-        "start_date": "2026年3月5日"})
+        "newborn_name": "王小宝", "region_name": "寿光市", "start_date": "2026年3月5日"})
     async with service(contact_grace_seconds=4.0) as notification:
         notification.start()
         await notification.publish(late_notice, unknown_notice, newborn_notice)
@@ -363,7 +394,7 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
 async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
     person, other = new_person_id(), new_person_id()
     first, second = notice(person), notice(person, template_id="enrollment.terminated", params={
-        "name": "张三", "insutype_name": "城乡居民基本医疗保险", "end_date": "2026年6月30日",
+        "insutype_name": "城乡居民基本医疗保险", "end_date": "2026年6月30日",
         "reason": "已参加其他地区医保"})
     async with service(gateway_undelivered_rate=0.0) as notification:
         notification.start()

@@ -29,7 +29,7 @@ async def ensure_topics(bootstrap: str, prefix: str = "",
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass  # another process created it meanwhile
-        log.info("topics ready", extra={"created": created, "total": len(specs)})
+        log.info("topics ready", extra={"topics_created": created, "topics_total": len(specs)})
         return created
     finally:
         await admin.close()

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
 INFRASTRUCTURE_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                         asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+                         asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
+                         asyncpg.OperatorInterventionError)
 
 
 class PermanentError(Exception):
@@ -44,6 +45,15 @@ class Retry:
 
     def delay(self, attempt: int) -> float:
         return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one consumer group of a service reads and how it handles each event type."""
+
+    name: str
+    topics: list[str]
+    handlers: Mapping[str, Handler]
 
 
 class ConsumerRunner:

@@ -24,8 +24,8 @@ async def ensure_database(server_url: str, name: str) -> None:
             try:
                 await conn.execute(f'create database "{name}"')
                 log.info("database created", extra={"database": name})
-            except asyncpg.DuplicateDatabaseError:
-                pass
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                pass  # another instance created it meanwhile
     finally:
         await conn.close()
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 from fastapi import FastAPI
 
-from chs_events.consumer import ConsumerRunner, Handler
+from chs_events.consumer import ConsumerRunner, Subscription
 from chs_events.db import open_service_database
 from chs_events.kafka import create_producer
 from chs_events.logging import configure_logging
@@ -42,14 +42,34 @@ def relay_worker(service_package: str) -> Worker:
     return relay
 
 
-def consumer_worker(service_package: str, name: str, topics: list[str],
-                    handlers: dict[str, Handler]) -> Worker:
+async def run_together(runners: list[ConsumerRunner], stop: asyncio.Event) -> None:
+    """Run the consumers until ``stop``; if one fails, stop the others and re-raise."""
+    tasks = [asyncio.create_task(runner.run(stop), name=runner.name) for runner in runners]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
+    finally:
+        stop.set()  # the others finish their batch and leave
+        pending = [task for task in tasks if not task.done()]
+        if pending:
+            _, still_running = await asyncio.wait(pending, timeout=10)
+            for task in still_running:
+                task.cancel()
+
+
+def consumer_worker(service_package: str, subscriptions: list[Subscription]) -> Worker:
+    """One process running every consumer group of a service on one pool."""
+
     async def consume(settings: PlatformSettings, stop: asyncio.Event) -> None:
         pool = await open_service_database(settings.database_url, settings.database_name,
                                            service_package)
         try:
-            await ConsumerRunner(name=name, topics=topics, handlers=handlers, pool=pool,
-                                 settings=settings).run(stop)
+            await run_together([ConsumerRunner(name=s.name, topics=s.topics,
+                                               handlers=s.handlers, pool=pool,
+                                               settings=settings)
+                                for s in subscriptions], stop)
         finally:
             await pool.close()
 

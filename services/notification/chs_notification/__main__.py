@@ -12,9 +12,9 @@ import random
 
 import asyncpg
 
-from chs_events.consumer import ConsumerRunner
+from chs_events.consumer import Subscription
 from chs_events.db import open_service_database
-from chs_events.runtime import main, relay_worker
+from chs_events.runtime import consumer_worker, main, relay_worker
 from chs_events.settings import PlatformSettings
 
 from chs_notification.api import create_app
@@ -31,40 +31,8 @@ from chs_notification.local_gateway import LocalGateway
 from chs_notification.settings import NotificationSettings
 
 PACKAGE = "chs_notification"
-
-
-def consumers(pool: asyncpg.Pool, settings: PlatformSettings) -> list[ConsumerRunner]:
-    return [
-        ConsumerRunner(name=DIRECTORY_CONSUMER, topics=DIRECTORY_TOPICS,
-                       handlers=DIRECTORY_HANDLERS, pool=pool, settings=settings),
-        ConsumerRunner(name=REQUESTS_CONSUMER, topics=REQUESTS_TOPICS,
-                       handlers=REQUESTS_HANDLERS, pool=pool, settings=settings),
-    ]
-
-
-async def run_together(runners: list[ConsumerRunner], stop: asyncio.Event) -> None:
-    """Run the consumers until ``stop``; if one fails, stop the others and re-raise."""
-    tasks = [asyncio.create_task(runner.run(stop), name=runner.name) for runner in runners]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()
-    finally:
-        stop.set()  # the others finish their batch and leave
-        pending = [task for task in tasks if not task.done()]
-        if pending:
-            _, still_running = await asyncio.wait(pending, timeout=10)
-            for task in still_running:
-                task.cancel()
-
-
-async def consume(settings: PlatformSettings, stop: asyncio.Event) -> None:
-    pool = await open_service_database(settings.database_url, settings.database_name, PACKAGE)
-    try:
-        await run_together(consumers(pool, settings), stop)
-    finally:
-        await pool.close()
+SUBSCRIPTIONS = [Subscription(DIRECTORY_CONSUMER, DIRECTORY_TOPICS, DIRECTORY_HANDLERS),
+                 Subscription(REQUESTS_CONSUMER, REQUESTS_TOPICS, REQUESTS_HANDLERS)]
 
 
 def local_gateway(pool: asyncpg.Pool, settings: NotificationSettings) -> LocalGateway:
@@ -84,4 +52,5 @@ async def dispatch(settings: PlatformSettings, stop: asyncio.Event) -> None:
 
 if __name__ == "__main__":
     main(NotificationSettings(), app=create_app,
-         workers={"relay": relay_worker(PACKAGE), "consume": consume, "dispatch": dispatch})
+         workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
+                  "dispatch": dispatch})

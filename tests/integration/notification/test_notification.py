@@ -17,6 +17,7 @@ from chs_events.envelope import Envelope
 from chs_events.events.enrollment import NewbornEnrolled, PersonRegistered
 from chs_events.events.notices import NoticeRequested
 from chs_events.kafka import create_producer
+from chs_events.consumer import ConsumerRunner
 from chs_events.outbox import OutboxRelay
 from chs_events.topics import (
     BY_NAME,
@@ -27,7 +28,8 @@ from chs_events.topics import (
     dlq_of,
 )
 
-from chs_notification.__main__ import consumers, local_gateway, run_together
+from chs_events.runtime import run_together
+from chs_notification.__main__ import SUBSCRIPTIONS, local_gateway
 from chs_notification.api import create_app
 from chs_notification.consumers import message_id_for
 from chs_notification.dispatch import Dispatcher
@@ -87,7 +89,9 @@ class Notification:
 
     def start_consumers(self) -> None:
         self._tasks.append(asyncio.create_task(
-            run_together(consumers(self.pool, self.settings), self._stop)))
+            run_together([ConsumerRunner(name=s.name, topics=s.topics, handlers=s.handlers,
+                                         pool=self.pool, settings=self.settings)
+                          for s in SUBSCRIPTIONS], self._stop)))
 
     def start_dispatcher(self, seed: int = 1) -> None:
         settings = self.settings.model_copy(update={"gateway_seed": seed})

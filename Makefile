@@ -101,9 +101,15 @@ down:
 	@deploy/local/kafka.sh stop
 	@deploy/local/postgres.sh stop
 
+# The demo talks HTTP to the APIs on this stack's ports (CHS_*_HTTP_PORT) unless told otherwise.
 demo:
-	@if ! $(call http_ok,http://127.0.0.1:$(ENROLLMENT_PORT)/readyz); then $(MAKE) --no-print-directory up; fi
-	@$(PLATFORM_ENV) $(PY) scripts/demo.py
+	@for url in $(READY_URLS); do \
+		$(call http_ok,$$url) || { $(MAKE) --no-print-directory up; break; }; \
+	done
+	@$(PLATFORM_ENV) \
+		CHS_ENROLLMENT_URL="$(or $(CHS_ENROLLMENT_URL),http://127.0.0.1:$(ENROLLMENT_PORT))" \
+		CHS_NOTIFICATION_URL="$(or $(CHS_NOTIFICATION_URL),http://127.0.0.1:$(NOTIFICATION_PORT))" \
+		$(PY) scripts/demo.py
 
 test: setup
 	@$(PY) -m pytest $(PYTEST_ARGS)

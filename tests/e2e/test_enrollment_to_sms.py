@@ -161,3 +161,18 @@ async def test_an_employer_key_cannot_remove_another_employers_staff(enrollment,
     person = (await enrollment.get(f"/persons/{item['person_id']}")).json()
     [enrolled] = person["enrollments"]
     assert (enrolled["employer_id"], enrolled["status"]) == (first["employer_id"], "active")
+
+
+async def test_logs_show_mobiles_and_id_numbers_only_masked(platform, enrollment, notification,
+                                                           rng):
+    person = Person.make(rng)
+    registered = await enrollment.post("/persons", json=person.as_json())
+    person_id = registered.json()["person_id"]
+    await enrollment.post(f"/persons/{person_id}/enrollments",
+                          json={"insutype": "390", "pooling_region": "370200"})
+    await sms_of(notification, person_id, "enrollment.registered")
+
+    logs = "".join(path.read_text(encoding="utf-8") for path in platform.log_files())
+    assert person.mobile[:3] + "****" + person.mobile[-4:] in logs  # the dispatcher logged it
+    assert person.mobile not in logs
+    assert person.id_number not in logs

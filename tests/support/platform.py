@@ -30,9 +30,13 @@ class Process:
 
     def start(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log = open(LOG_DIR / f"{self.env['CHS_TOPIC_PREFIX']}{self.name}.log", "ab")
+        log = open(self.log_file, "ab")
         self.popen = subprocess.Popen([sys.executable, "-m", self.module, self.command],
                                       env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    @property
+    def log_file(self) -> Path:
+        return LOG_DIR / f"{self.env['CHS_TOPIC_PREFIX']}{self.name}.log"
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush, no commit."""
@@ -100,6 +104,9 @@ class Platform:
 
     def kill(self, name: str) -> None:
         self.processes[name].kill()
+
+    def log_files(self) -> list[Path]:
+        return [process.log_file for process in self.processes.values()]
 
     def restart(self, name: str) -> None:
         self.processes[name].start()

@@ -85,6 +85,7 @@ up: setup
 	@echo "  notification API   http://127.0.0.1:$(NOTIFICATION_PORT)   (/healthz, /readyz, /docs)"
 	@echo "  Kafka              127.0.0.1:$(KAFKA_PORT)"
 	@echo "  PostgreSQL         $$(deploy/local/postgres.sh url | sed -E 's#//[^@/]*@#//…@#')"
+	@echo "  worker metrics     http://127.0.0.1:9101-9105/metrics   (relays, consumers, dispatcher, processor)"
 	@echo "  log                $(PLATFORM_LOG)   (make logs)"
 
 down:

@@ -18,7 +18,7 @@ OUTBOX_OLDEST_AGE = Gauge("chs_outbox_oldest_age_seconds",
                           "Age of the oldest unpublished outbox row", ["service"])
 
 
-def serve_metrics(port: int | None) -> None:
+def serve_metrics(port: int | None, host: str = "127.0.0.1") -> None:
     """Expose /metrics for a process that has no HTTP API of its own."""
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)

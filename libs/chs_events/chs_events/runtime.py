@@ -88,5 +88,5 @@ def main(settings: PlatformSettings, *, app: Callable[[PlatformSettings], FastAP
         uvicorn.run(app(settings), host=settings.http_host, port=settings.http_port,
                     log_config=None, access_log=False)
         return
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.http_host)
     asyncio.run(_until_signalled(lambda stop: workers[command](settings, stop)))

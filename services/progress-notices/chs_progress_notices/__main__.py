@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = ProgressNoticeSettings()
     _configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.http_host)
     log.info("worker starting", extra={"bootstrap": settings.kafka_bootstrap,
                                        "group": settings.group(CONSUMER),
                                        "topic_prefix": settings.topic_prefix})

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -20,13 +21,8 @@ from faker import Faker
 from stdnum.cn import ric
 
 from chs_events.identity import age_on
-from chs_events.masking import (
-    mask_birth_certificate,
-    mask_id_number,
-    mask_mobile,
-    mask_name,
-    redact,
-)
+from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
+from chs_events.masking import mask_name, redact
 
 ENROLLMENT = os.environ.get("CHS_ENROLLMENT_URL", "http://127.0.0.1:8101").rstrip("/")
 NOTIFICATION = os.environ.get("CHS_NOTIFICATION_URL", "http://127.0.0.1:8102").rstrip("/")
@@ -45,7 +41,7 @@ fake = Faker("zh_CN")
 run = uuid.uuid4().hex[:8]
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     print(f"\nDEMO FAILED: {message}", file=sys.stderr)
     sys.exit(1)
 
@@ -134,7 +130,8 @@ def main() -> None:
         "birth_certificate_no": certificate_no, "name": baby_name,
         "sex": random.choice("MF"), "birth_date": baby_birth.isoformat(),
         "guardian_person_id": person_id, "pooling_region": QINGDAO})
-    print(f"     newborn {baby['person_id']} {mask_name(baby['name'])} ({baby['sex']}), "
+    baby_id = baby["person_id"]
+    print(f"     newborn {baby_id} {mask_name(baby['name'])} ({baby['sex']}), "
           f"enrollments: {[e['insutype'] + ' ' + e['status'] for e in baby['enrollments']]}")
 
     print("\n5. Her enrollment certificate (参保证明)")
@@ -147,12 +144,16 @@ def main() -> None:
     print(f"\n6. Waiting up to {TIMEOUT:.0f} s for her SMS: "
           + ", ".join(f"{n} × {t}" for t, n in EXPECTED.items()))
     messages = wait_for_messages(client, person_id)
-    print(f"\nSMS for {mask_name(mother_name)} ({mask_mobile(mobile)}), oldest first:"
-          + ("" if messages else " none"))
-    for m in messages:
+    # A newborn has no mobile of its own: what notification sends about the child goes to hers.
+    about_child = [{**m, "about": " (about the child)"} for m in messages_of(client, baby_id)
+                   if m["mobile_masked"] == mask_mobile(mobile)]
+    listed = sorted(messages + about_child, key=lambda m: m["created_at"])
+    print(f"\nSMS to {mask_name(mother_name)} ({mask_mobile(mobile)}), oldest first:"
+          + ("" if listed else " none"))
+    for m in listed:
         at = datetime.fromisoformat(m["sent_at"] or m["created_at"]).astimezone(CHINA)
-        print(f"  {at:%Y-%m-%d %H:%M:%S}  from {m['sender']}  {m['template_id']:<28} "
-              f"{m['status']:<9} to {m['mobile_masked']}\n    {redact(m['text'] or '(not sent)')}")
+        print(f"  {at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + f"  from {m['sender']}  {m['template_id']}  "
+              f"{m['status']}{m.get('about', '')}\n    {redact(m['text'] or '(not sent)')}")
     sent = [datetime.fromisoformat(m["sent_at"]) for m in messages if m["sent_at"]]
     if sent:
         print(f"\nFirst SMS went out {(min(sent) - first_request_at).total_seconds():.2f} s "
@@ -161,18 +162,22 @@ def main() -> None:
     print("\nDemo complete.")
 
 
+def messages_of(client: httpx.Client, person_id: str) -> list[dict]:
+    url = f"{NOTIFICATION}/persons/{person_id}/messages"
+    try:
+        response = client.get(url, headers={"X-Request-Id": f"demo-{run}-messages"})
+    except httpx.HTTPError as error:
+        fail(f"GET {url}: {error!r} (is the notification service up?)")
+    if response.status_code != 200:
+        fail(f"GET {url} answered {response.status_code}: {response.text}")
+    return sorted(response.json()["messages"], key=lambda m: m["created_at"])
+
+
 def wait_for_messages(client: httpx.Client, person_id: str) -> list[dict]:
     """Polls her messages until every expected one has a final status, or the time is up."""
     deadline, seen = time.monotonic() + TIMEOUT, None
-    url = f"{NOTIFICATION}/persons/{person_id}/messages"
     while True:
-        try:
-            response = client.get(url, headers={"X-Request-Id": f"demo-{run}-messages"})
-        except httpx.HTTPError as error:
-            fail(f"GET {url}: {error!r} (is the notification service up?)")
-        if response.status_code != 200:
-            fail(f"GET {url} answered {response.status_code}: {response.text}")
-        messages = sorted(response.json()["messages"], key=lambda m: m["created_at"])
+        messages = messages_of(client, person_id)
         final = Counter(m["template_id"] for m in messages if m["status"] in FINAL)
         recorded = Counter((m["template_id"], m["status"]) for m in messages)
         if recorded != seen:

@@ -88,14 +88,14 @@ def person_registered(person: Person) -> PersonRegistered:
                             region_code=person.region_code)
 
 
-def enrollment_registered(enrollment: Enrollment,
-                           employer: Employer | None = None) -> EnrollmentRegistered:
+def enrollment_registered(enrollment: Enrollment, employer: Employer | None = None, *,
+                          at_birth: bool = False) -> EnrollmentRegistered:
     return EnrollmentRegistered(
         person_id=enrollment.person_id, enrollment_id=enrollment.enrollment_id,
         insutype=enrollment.insutype, pooling_region=enrollment.pooling_region,
         start_date=enrollment.start_date, employer_id=enrollment.employer_id,
         employer_name=employer.name if employer else None,
-        contribution_base_fen=enrollment.contribution_base_fen)
+        contribution_base_fen=enrollment.contribution_base_fen, at_birth=at_birth)
 
 
 async def _locked_person(conn: asyncpg.Connection, person_id: str) -> Person:
@@ -175,8 +175,9 @@ async def handle_enroll_newborn(conn: asyncpg.Connection, command: EnrollNewborn
                                 command.birth_date)
         await repository.insert_person(conn, person)
         await repository.insert_enrollment(conn, enrollment)
-        await publish(conn, command, person_registered(person), enrollment_registered(enrollment),
-                       NewbornEnrolled(person_id=person_id,
+        await publish(conn, command, person_registered(person),
+                      enrollment_registered(enrollment, at_birth=True),
+                      NewbornEnrolled(person_id=person_id,
                                        enrollment_id=enrollment.enrollment_id,
                                        guardian_person_id=command.guardian_person_id,
                                        name=command.name, birth_date=command.birth_date,

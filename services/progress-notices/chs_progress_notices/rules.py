@@ -79,6 +79,8 @@ def period_text(period: str) -> str:
 
 
 def _registered(event: EnrollmentRegistered) -> list[tuple[str, str, dict[str, str]]]:
+    if event.at_birth:
+        return []  # the guardian gets the newborn notice; this one would read as her own
     return [(REGISTERED, event.person_id, {
         "insutype_name": INSUTYPE_NAMES[event.insutype],
         "region_name": region(event.pooling_region).name,

@@ -453,6 +453,7 @@ async def test_newborn_enrollment_records_newborn_enrolled(client, db) -> None:
     events = await outbox_of(db, newborn["person_id"])
     assert types(events) == [REGISTERED, ENROLLED, NEWBORN]
     assert events[0].event.mobile is None
+    assert events[1].event.at_birth is True
     assert events[2].event.guardian_person_id == guardian["person_id"]
     assert events[2].event.enrollment_id == enrollment["enrollment_id"]
     assert {e.correlation_id for e in events} == {"birth-1"}

@@ -99,6 +99,13 @@ def test_newborn_notice_goes_to_the_guardian():
     assert notice.notice_id == notice_id(source.id, "enrollment.newborn_enrolled", GUARDIAN)
 
 
+def test_enrollment_at_birth_leaves_the_notice_to_the_newborn_event():
+    event = EnrollmentRegistered(person_id=NEWBORN, enrollment_id="E9", insutype="390",
+                                 pooling_region="370102", start_date=date(2026, 11, 20),
+                                 at_birth=True)
+    assert notices_for(envelope(event)) == []
+
+
 def test_contribution_paid():
     event = ContributionPaid(person_id=PERSON, payment_id="P1", enrollment_id="E1",
                              insutype="310", period="202611", amount_fen=123456,

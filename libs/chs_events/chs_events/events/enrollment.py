@@ -46,6 +46,8 @@ class EnrollmentRegistered(EnrollmentEvent):
     employer_id: str | None = None
     employer_name: str | None = None
     contribution_base_fen: int | None = Field(default=None, ge=0)
+    at_birth: bool = Field(default=False, description=(
+        "Enrolled at birth (出生即参保): the guardian is told by NewbornEnrolled instead"))
 
 
 @register

@@ -43,7 +43,7 @@ help:
 	@echo "make demo       run scripts/demo.py against the running platform (starts it if needed)"
 	@echo "make test       all tests (the fixtures start the stack they need)"
 	@echo "make test-unit  unit tests only (no Kafka, no PostgreSQL)"
-	@echo "make bench      run bench/run.py"
+	@echo "make bench      benchmarks: per-event hot paths, outbox relay on the local stack"
 	@echo "make logs       follow the platform's log ($(PLATFORM_LOG))"
 	@echo "make clean      make down, then remove $(LOCAL)/ (broker and database data, logs)"
 
@@ -120,6 +120,9 @@ test-unit: setup
 
 bench: setup
 	@$(PLATFORM_ENV) $(PY) bench/run.py
+	@deploy/local/kafka.sh start
+	@deploy/local/postgres.sh start
+	@$(PLATFORM_ENV) $(PY) bench/relay.py
 
 logs:
 	@test -f $(PLATFORM_LOG) || { echo "no log yet: $(PLATFORM_LOG) (make up)"; exit 1; }

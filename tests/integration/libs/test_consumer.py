@@ -1,6 +1,7 @@
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 
 from chs_events.consumer import ConsumerRunner, PermanentError, Retry
 from chs_events.envelope import Envelope
@@ -54,6 +55,11 @@ async def run_consumer(settings, pool, handler, retry=Retry(max_attempts=3, base
                             handlers={CONTACT_CHANGED: handler}, pool=pool, settings=settings,
                             retry=retry)
     return stop, asyncio.create_task(runner.run(stop))
+
+
+def metric(name: str, **labels: str) -> float:
+    labels = {"consumer": "test-consumer", "topic": ENROLLMENT_EVENTS, **labels}
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def record_effect(conn, envelope):
@@ -119,6 +125,8 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(
             raise PermanentError("mobile belongs to nobody")
         await record_effect(conn, envelope)
 
+    dead_lettered_before = metric("chs_events_dead_lettered_total")
+    failed_before = metric("chs_events_failed_total", type=CONTACT_CHANGED)
     await publish(settings, *(as_tuple(change("p3", f"138000000{n}")) for n in (10, 11, 12, 13)))
     stop, task = await run_consumer(settings, effects, handler)
 
@@ -136,3 +144,5 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(
     by_reason = {dict(r.headers)["dlq_reason"].decode(): dict(r.headers) for r in dead}
     assert by_reason["cannot be processed"]["dlq_attempts"] == b"3"
     assert by_reason["mobile belongs to nobody"]["dlq_attempts"] == b"1"
+    assert metric("chs_events_dead_lettered_total") - dead_lettered_before == 2
+    assert metric("chs_events_failed_total", type=CONTACT_CHANGED) - failed_before == 2 + 3

@@ -2,6 +2,7 @@ import asyncio
 from collections import defaultdict
 
 import pytest
+from prometheus_client import REGISTRY
 
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import ContactChanged
@@ -14,6 +15,11 @@ from tests.support.broker import read_topic, until
 pytestmark = pytest.mark.integration
 
 PERSONS = [f"p{n:032x}" for n in range(5)]
+
+
+def published_count() -> float:
+    return REGISTRY.get_sample_value("chs_events_published_total", {
+        "topic": ENROLLMENT_EVENTS, "type": ContactChanged.ce_type}) or 0.0
 
 
 async def record_changes(pool, per_person: int) -> list[Envelope]:
@@ -46,6 +52,7 @@ async def start_relay(settings, dsn, stop):
 async def test_relay_publishes_every_event_in_order_per_person(settings, database):
     dsn, pool = database
     recorded = await record_changes(pool, per_person=20)
+    published_before = published_count()
     stop = asyncio.Event()
     relay = await start_relay(settings, dsn, stop)
     records = await read_topic(settings.kafka_bootstrap, settings.topic(ENROLLMENT_EVENTS),
@@ -62,6 +69,8 @@ async def test_relay_publishes_every_event_in_order_per_person(settings, databas
         assert published[person] == [f"138{i:08d}" for i in range(20)]
     async with pool.acquire() as conn:
         assert await conn.fetchval("select count(*) from outbox where published_at is null") == 0
+    assert published_count() - published_before == len(recorded)
+    assert REGISTRY.get_sample_value("chs_outbox_backlog", {"service": "test"}) == 0
 
 
 async def test_rolled_back_change_publishes_nothing(settings, database):

@@ -1,4 +1,5 @@
-"""The dispatcher: turns queued messages into SMS through the gateway and applies receipts.
+"""The dispatcher: turns queued messages into SMS through the gateway, then applies the
+gateway's delivery receipts (``receipts``).
 
 - Wakes on ``NOTIFY chs_dispatch`` (a queued notice, a contact that arrived), when the next
   retry is due, or every poll interval.
@@ -6,122 +7,60 @@
   each message is handled by one at a time. The row stays locked while the gateway is called;
   a dispatcher that dies mid-send leaves the message queued and the next one resends it with
   the same message id, which the gateway treats as the same SMS.
-- A notice whose recipient has no contact yet waits for it (the directory consumer wakes it)
-  up to the grace period, then is undeliverable.
+- A notice whose recipient (``recipients``) has no contact yet waits for it (the directory
+  consumer wakes it) up to the grace period, then is undeliverable.
 - Every status change records its ``chs.notices.*`` event in the outbox in the same
-  transaction, keyed by the recipient's person id.
+  transaction (``transitions``).
 """
 import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from chs_events import outbox
 from chs_events.consumer import INFRASTRUCTURE_ERRORS
 from chs_events.db import connect
-from chs_events.envelope import Envelope
 from chs_events.errors import InvalidInput
-from chs_events.events.notices import (
-    NoticeDelivered,
-    NoticeFailed,
-    NoticeSent,
-    NoticeStatusChanged,
-    NoticeUndeliverable,
-)
-from chs_events.identity import age_on, mobile_home_province
+from chs_events.identity import mobile_home_province
 from chs_events.masking import mask_mobile
 
 from chs_notification import repository
-from chs_notification.consumers import DIRECTORY_PARAMS, DISPATCH_CHANNEL
+from chs_notification.consumers import DISPATCH_CHANNEL
 from chs_notification.domain import (
     DeliveryEvent,
-    InvalidTransition,
-    MessageStatus,
     MissingParam,
     RetryPolicy,
     choose_sender,
-    next_status,
     render,
 )
 from chs_notification.gateway import (
-    DeliveryReceipt,
     PermanentGatewayError,
     SmsGateway,
     SendResult,
     SmsMessage,
     TransientGatewayError,
 )
+from chs_notification.receipts import ReceiptApplier, apply_early_receipt
+from chs_notification.recipients import age_of, find_recipient, with_directory_params
 from chs_notification.settings import NotificationSettings
 from chs_notification.templates import get_template
+from chs_notification.transitions import record_transition
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SOURCE = "/chs/notification"
 CHINA = ZoneInfo("Asia/Shanghai")
 MIN_WAIT = 0.05  # seconds; rows due but locked by another dispatcher must not make us spin
-
-STATUS_EVENTS: Mapping[MessageStatus, type[NoticeStatusChanged]] = {
-    MessageStatus.SENT: NoticeSent,
-    MessageStatus.DELIVERED: NoticeDelivered,
-    MessageStatus.FAILED: NoticeFailed,
-    MessageStatus.UNDELIVERABLE: NoticeUndeliverable,
-}
 
 
 @dataclass(frozen=True)
 class Outgoing:
     message: SmsMessage
     fields: dict[str, Any]  # the message row's columns set by the send
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Whose mobile a message goes to: the person's own, or a newborn's guardian's."""
-
-    person_id: str
-    mobile: str
-    birth_date: date | None
-    name: str | None
-
-
-async def find_recipient(conn: asyncpg.Connection, person_id: str) -> Recipient | None:
-    contact = await repository.get_contact(conn, person_id)
-    if contact is None:
-        return None
-    if contact["mobile"]:
-        return Recipient(person_id, contact["mobile"], contact["birth_date"], contact["name"])
-    if contact["guardian_person_id"]:
-        guardian = await repository.get_contact(conn, contact["guardian_person_id"])
-        if guardian is not None and guardian["mobile"]:
-            # the guardian reads it, so the guardian's age picks the variant
-            return Recipient(guardian["person_id"], guardian["mobile"], guardian["birth_date"],
-                             guardian["name"])
-    return None
-
-
-def with_directory_params(params: Mapping[str, str], template_params: tuple[str, ...],
-                          recipient: Recipient) -> dict[str, str] | None:
-    """The notice's params plus the greeting params it left to the directory; None when one
-    is needed and the directory has no name (only a ContactChanged arrived so far)."""
-    filled = dict(params)
-    for name in template_params:
-        if name in DIRECTORY_PARAMS and name not in filled:
-            if not recipient.name:
-                return None
-            filled[name] = recipient.name
-    return filled
-
-
-def age_of(birth_date: date | None, today: date) -> int | None:
-    if birth_date is None or birth_date > today:
-        return None
-    return age_on(birth_date, today)
 
 
 class Dispatcher:
@@ -136,7 +75,7 @@ class Dispatcher:
                                                    settings.send_retry_base_delay))
         self._grace = timedelta(seconds=settings.contact_grace_seconds)
         self._wakeup = asyncio.Event()
-        self._unapplied: list[DeliveryReceipt] = []
+        self._receipts = ReceiptApplier(pool, gateway)
 
     # ------------------------------------------------------------------------------ the loop
 
@@ -164,7 +103,7 @@ class Dispatcher:
         """Send every due message, then apply the receipts that arrived."""
         while await self.dispatch_due() == self._settings.dispatch_batch_size:
             pass
-        await self.apply_receipts()
+        await self._receipts.apply_new()
 
     async def _next_wait(self) -> float:
         async with self._pool.acquire() as conn:
@@ -285,16 +224,14 @@ class Dispatcher:
                                reason="declined by the provider", fields=fields)
             return
         sender = outgoing.message.sender
-        await self._transition(conn, row, DeliveryEvent.GATEWAY_ACCEPTED, now, sender=sender,
-                               fields={**fields, "sent_at": now, "last_error": None})
+        await record_transition(conn, row, DeliveryEvent.GATEWAY_ACCEPTED, now, sender=sender,
+                                fields={**fields, "sent_at": now, "last_error": None})
         log.info("sms sent", extra={"message_id": str(row["message_id"]),
                                     "notice_id": row["notice_id"],
                                     "mobile": outgoing.fields["mobile_masked"],
                                     "sender": sender, "attempts": fields["attempts"]})
         if row["early_receipt"]:
-            sent = await repository.lock_message(conn, row["message_id"])
-            await self._apply_receipt(conn, sent, _receipt_from_json(
-                str(row["message_id"]), row["early_receipt"]))
+            await apply_early_receipt(conn, row)
 
     async def _send_failed(self, conn: asyncpg.Connection, row: asyncpg.Record,
                            attempts: int, error: str,
@@ -314,91 +251,8 @@ class Dispatcher:
     async def _finish(self, conn: asyncpg.Connection, row: asyncpg.Record,
                       event: DeliveryEvent, now: datetime, *, reason: str,
                       fields: Mapping[str, Any] | None = None) -> None:
-        await self._transition(conn, row, event, now, reason=reason,
-                               fields={**(fields or {}), "last_error": reason})
+        await record_transition(conn, row, event, now, reason=reason,
+                                fields={**(fields or {}), "last_error": reason})
         log.warning("message not sent", extra={"message_id": str(row["message_id"]),
                                                "notice_id": row["notice_id"],
                                                "reason": reason})
-
-    # ------------------------------------------------------------------------------- receipts
-
-    async def apply_receipts(self) -> int:
-        """Apply the gateway's new receipts; duplicate and late ones are ignored."""
-        receipts = self._unapplied + await self._gateway.receipts()
-        self._unapplied = []
-        for position, receipt in enumerate(receipts):
-            try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    row = await repository.lock_message(conn, receipt.message_id)
-                    if row is None:
-                        log.warning("receipt for an unknown message",
-                                    extra={"message_id": receipt.message_id})
-                        continue
-                    await self._apply_receipt(conn, row, receipt)
-            except (*INFRASTRUCTURE_ERRORS, asyncpg.PostgresError):
-                self._unapplied = receipts[position:]  # keep them for the next round
-                raise
-        return len(receipts)
-
-    async def _apply_receipt(self, conn: asyncpg.Connection, row: asyncpg.Record,
-                             receipt: DeliveryReceipt) -> None:
-        if row["status"] == MessageStatus.QUEUED:
-            # The receipt overtook the commit of its send (a dispatcher died after the gateway
-            # took the message): keep it until the resend marks the message sent.
-            await repository.update_message(conn, row["message_id"],
-                                            {"early_receipt": _receipt_to_json(receipt)})
-            return
-        event = (DeliveryEvent.RECEIPT_DELIVERED if receipt.delivered
-                 else DeliveryEvent.RECEIPT_FAILED)
-        try:
-            next_status(MessageStatus(row["status"]), event)
-        except InvalidTransition:
-            log.info("duplicate or late receipt ignored",
-                     extra={"message_id": receipt.message_id, "status": row["status"],
-                            "receipt": event.value})
-            return
-        at = receipt.received_at
-        fields: dict[str, Any] = {"early_receipt": None}
-        reason = None
-        if receipt.delivered:
-            fields["delivered_at"] = at
-        else:
-            reason = f"not delivered: {receipt.error_code or 'no code'}"
-            fields["last_error"] = reason
-        await self._transition(conn, row, event, at, sender=row["sender"], reason=reason,
-                               fields=fields)
-
-    # ------------------------------------------------------------------------ status + events
-
-    async def _transition(self, conn: asyncpg.Connection, row: asyncpg.Record,
-                          event: DeliveryEvent, at: datetime, *, sender: str | None = None,
-                          reason: str | None = None,
-                          fields: Mapping[str, Any] | None = None) -> None:
-        status = next_status(MessageStatus(row["status"]), event)
-        changes = {**(fields or {}), "status": status.value}
-        if status in (MessageStatus.DELIVERED, MessageStatus.FAILED,
-                      MessageStatus.UNDELIVERABLE):
-            changes["final_at"] = at
-        await repository.update_message(conn, row["message_id"], changes)
-        model = STATUS_EVENTS[status]
-        request_id = str(row["request_event_id"])
-        await outbox.record(conn, Envelope(
-            model(person_id=row["person_id"], notice_id=row["notice_id"],
-                  message_id=str(row["message_id"]), template_id=row["template_id"],
-                  status=status.value, sender=sender, reason=reason, at=at),
-            source=SOURCE, correlation_id=row["correlation_id"] or request_id,
-            causation_id=request_id))
-
-
-def _receipt_to_json(receipt: DeliveryReceipt) -> dict[str, Any]:
-    return {"provider_message_id": receipt.provider_message_id,
-            "delivered": receipt.delivered, "error_code": receipt.error_code,
-            "received_at": receipt.received_at.isoformat()}
-
-
-def _receipt_from_json(message_id: str, data: Mapping[str, Any]) -> DeliveryReceipt:
-    return DeliveryReceipt(message_id=message_id,
-                           provider_message_id=data["provider_message_id"],
-                           delivered=bool(data["delivered"]), error_code=data["error_code"],
-                           received_at=datetime.fromisoformat(data["received_at"]))
-

@@ -1,7 +1,8 @@
-"""One running platform for the end-to-end tests: every process of enrollment, notification and
-the progress-notice processor as a real subprocess, on the shared broker and database server,
-with its own topic prefix and databases."""
+"""One running platform for the end-to-end tests: every process of the Procfile as a real
+subprocess, on the shared broker and database server, with its own topic prefix and databases."""
 import asyncio
+import re
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -11,22 +12,26 @@ from chs_events.admin import ensure_topics
 from chs_events.settings import dsn_for_database
 from tests.support.platform import Platform
 
-PROCESSES = [
-    ("enrollment-api", "chs_enrollment", "api", "enrollment"),
-    ("enrollment-relay", "chs_enrollment", "relay", "enrollment"),
-    ("notification-api", "chs_notification", "api", "notification"),
-    ("notification-relay", "chs_notification", "relay", "notification"),
-    ("notification-consume", "chs_notification", "consume", "notification"),
-    ("notification-dispatch", "chs_notification", "dispatch", "notification"),
-    ("progress-notices", "chs_progress_notices", "worker", "progress-notices"),
-]
+PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
+PROCESS_LINE = re.compile(r"^(?P<name>[\w-]+):.*python -m (?P<module>chs_\w+) (?P<command>\w+)")
+
+
+def procfile_processes() -> list[tuple[str, str, str, str]]:
+    """(name, module, command, service) for every process `make up` runs."""
+    processes = []
+    for line in PROCFILE.read_text(encoding="utf-8").splitlines():
+        if match := PROCESS_LINE.match(line):
+            module = match["module"]
+            processes.append((match["name"], module, match["command"],
+                              module.removeprefix("chs_")))
+    return processes
 
 
 @pytest.fixture(scope="session")
 def platform(kafka_bootstrap, database_url):
     platform = Platform(kafka_bootstrap, database_url)
     asyncio.run(ensure_topics(kafka_bootstrap, platform.prefix))
-    for name, module, command, service in PROCESSES:
+    for name, module, command, service in procfile_processes():
         platform.add(name, module, command, service)
     platform.start()
     try:
@@ -40,7 +45,7 @@ def platform(kafka_bootstrap, database_url):
 async def _drop_databases(platform: Platform, database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        for service in ("enrollment", "notification"):
+        for service in {process[3] for process in procfile_processes()}:
             await conn.execute(
                 f'drop database if exists "{platform.database_name(service)}" with (force)')
     finally:

@@ -24,20 +24,19 @@ from chs_events import metrics
 from chs_events.deadletter import dead_letter_headers
 from chs_events.envelope import Envelope
 from chs_events.events.notices import NoticeRequested
-from chs_events.topics import ENROLLMENT_EVENTS, NOTICE_REQUESTS, dlq_of
-from chs_progress_notices.rules import notices_for
+from chs_events.topics import NOTICE_REQUESTS, dlq_of
+from chs_progress_notices.rules import SOURCE_TOPICS, notices_for
 from chs_progress_notices.settings import ProgressNoticeSettings
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "progress-notices"
 SOURCE = "/chs/progress-notices"
-SOURCE_TOPIC = ENROLLMENT_EVENTS
 
 
-def _raw_topic(app: faust.App, name: str) -> TopicT:
+def _raw_topic(app: faust.App, *names: str) -> TopicT:
     # internal=False and no partitions: faust neither creates nor reconfigures it.
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
                      value_serializer="raw", internal=False, partitions=None)
 
 
@@ -50,7 +49,7 @@ class NoticeProcessor:
     """
 
     def __init__(self, settings: ProgressNoticeSettings, *, notices: TopicT,
-                 dead_letters: TopicT) -> None:
+                 dead_letters: dict[str, TopicT]) -> None:
         self._settings = settings
         self._notices = notices
         self._dead_letters = dead_letters
@@ -112,8 +111,8 @@ class NoticeProcessor:
         failures = 0
         while True:
             try:
-                await (await self._send(self._dead_letters, message.key, message.value,
-                                        dlq_headers))
+                await (await self._send(self._dead_letters[topic], message.key,
+                                        message.value, dlq_headers))
                 break
             except Exception:  # noqa: BLE001
                 failures += 1
@@ -164,11 +163,11 @@ def create_app(settings: ProgressNoticeSettings) -> faust.App:
         value_serializer="raw",
         datadir=str(settings.data_dir),
     )
-    source = _raw_topic(app, settings.topic(SOURCE_TOPIC))
+    source = _raw_topic(app, *(settings.topic(t) for t in SOURCE_TOPICS))
     processor = NoticeProcessor(
         settings,
         notices=_raw_topic(app, settings.topic(NOTICE_REQUESTS)),
-        dead_letters=_raw_topic(app, settings.topic(dlq_of(SOURCE_TOPIC))),
+        dead_letters={t: _raw_topic(app, settings.topic(dlq_of(t))) for t in SOURCE_TOPICS},
     )
 
     # One event at a time per worker, in partition order.

@@ -14,13 +14,8 @@ from chs_events.events.enrollment import (
     StaffAdded,
 )
 from chs_events.events.notices import NoticeRequested, notice_id
-from chs_progress_notices.rules import (
-    BUSINESS_PARAMS,
-    DIRECTORY_PARAMS,
-    notices_for,
-    period_text,
-    yuan,
-)
+from chs_progress_notices.rules import BUSINESS_PARAMS, DIRECTORY_PARAMS, notices_for
+from chs_progress_notices.rules.formatting import period_text, yuan
 
 pytestmark = pytest.mark.unit
 

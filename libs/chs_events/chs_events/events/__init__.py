@@ -1,5 +1,7 @@
-"""Typed event models; importing this package registers every event type."""
-from chs_events.events import enrollment, notices  # noqa: F401  (registration side effect)
+"""Typed event models, one module per domain; importing this package registers every one."""
+import importlib
+import pkgutil
+
 from chs_events.events.base import (
     EVENT_TYPES,
     Event,
@@ -9,6 +11,10 @@ from chs_events.events.base import (
     model_for,
     parse_event,
 )
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "EVENT_TYPES",

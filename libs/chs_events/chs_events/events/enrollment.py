@@ -105,3 +105,16 @@ class ContributionPaid(EnrollmentEvent):
     employer_part_fen: int = Field(ge=0)
     personal_part_fen: int = Field(ge=0)
     paid_at: datetime
+
+
+@register
+class PoolingRegionChanged(EnrollmentEvent):
+    """An enrollment moved to another pooling region: a relationship transfer completed."""
+
+    ce_type = "chs.enrollment.pooling-region.changed.v1"
+    enrollment_id: str
+    insutype: Insutype
+    from_region: RegionCode
+    to_region: RegionCode
+    changed_on: date
+    transfer_id: str

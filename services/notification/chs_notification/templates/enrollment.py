@@ -1,62 +1,7 @@
-"""The SMS template registry, kept as data.
+"""Templates of the enrollment business area (参保登记)."""
+from chs_notification.templates.model import BusinessArea, Category, Template
 
-Each business area contributes a tuple of templates; `TEMPLATES` indexes them all by id.
-A template is checked when it is constructed, so a placeholder missing from `params`
-fails at import rather than when the first person should have received the message.
-"""
-
-import string
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from types import MappingProxyType
-
-
-class Category(StrEnum):
-    BROADCAST = "broadcast"  # 重要信息全量
-    BUSINESS_RESULT = "business_result"  # 办理结果即时
-    ACCOUNT = "account"  # 个人账户收支实时
-    PUSH = "push"  # 个性化精准推送
-
-
-class BusinessArea(StrEnum):
-    ENROLLMENT = "enrollment"
-    TRANSFER = "transfer"
-    REMOTE_CARE = "remote_care"
-    CHRONIC = "chronic"
-    REIMBURSEMENT = "reimbursement"
-    MATERNITY = "maternity"
-    ACCOUNT = "account"
-    GENERAL = "general"
-
-
-class UnknownTemplate(KeyError):
-    pass
-
-
-@dataclass(frozen=True)
-class Template:
-    template_id: str
-    category: Category
-    business_area: BusinessArea
-    text: str
-    elderly_text: str
-    params: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        for variant in (self.text, self.elderly_text):
-            undeclared = placeholders(variant) - set(self.params)
-            if undeclared:
-                raise ValueError(
-                    f"template {self.template_id} uses undeclared params: {sorted(undeclared)}"
-                )
-
-
-def placeholders(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
-
-
-_ENROLLMENT = (
+TEMPLATES = (
     Template(
         template_id="enrollment.registered",
         category=Category.BUSINESS_RESULT,
@@ -110,23 +55,3 @@ _ENROLLMENT = (
         params=("name", "mobile_masked"),
     ),
 )
-
-
-def _index(*areas: Iterable[Template]) -> Mapping[str, Template]:
-    registry: dict[str, Template] = {}
-    for templates in areas:
-        for template in templates:
-            if template.template_id in registry:
-                raise ValueError(f"duplicate template id {template.template_id}")
-            registry[template.template_id] = template
-    return MappingProxyType(registry)
-
-
-TEMPLATES: Mapping[str, Template] = _index(_ENROLLMENT)
-
-
-def get_template(template_id: str) -> Template:
-    try:
-        return TEMPLATES[template_id]
-    except KeyError:
-        raise UnknownTemplate(template_id) from None

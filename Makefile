@@ -16,16 +16,14 @@ PYTEST_ARGS ?=
 
 KAFKA_PORT := $(or $(CHS_KAFKA_PORT),19092)
 PG_PORT := $(or $(CHS_PG_PORT),15432)
-ENROLLMENT_PORT := $(or $(CHS_ENROLLMENT_HTTP_PORT),8101)
-NOTIFICATION_PORT := $(or $(CHS_NOTIFICATION_HTTP_PORT),8102)
-READY_URLS := http://127.0.0.1:$(ENROLLMENT_PORT)/readyz http://127.0.0.1:$(NOTIFICATION_PORT)/readyz
+# Every API of the Procfile, on its port (CHS_<SERVICE>_HTTP_PORT overrides the default).
+READY_URLS = $(addsuffix /readyz,$(shell python3 deploy/local/apis.py urls))
 
 # The environment of the platform's processes. CHS_DATABASE_URL is passed only to them, never
 # exported to deploy/local/postgres.sh (which leaves the database alone when it is set).
 PLATFORM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 	CHS_KAFKA_BOOTSTRAP="$(or $(CHS_KAFKA_BOOTSTRAP),127.0.0.1:$(KAFKA_PORT))" \
-	CHS_DATABASE_URL="$(or $(CHS_DATABASE_URL),postgresql://chs@127.0.0.1:$(PG_PORT)/postgres)" \
-	CHS_ENROLLMENT_HTTP_PORT=$(ENROLLMENT_PORT) CHS_NOTIFICATION_HTTP_PORT=$(NOTIFICATION_PORT)
+	CHS_DATABASE_URL="$(or $(CHS_DATABASE_URL),postgresql://chs@127.0.0.1:$(PG_PORT)/postgres)"
 
 # $(call http_ok,URL): succeeds when URL answers 200 (no proxy, 2 s timeout).
 http_ok = $(PY) -c 'import sys, urllib.request as u; \
@@ -81,8 +79,7 @@ up: setup
 		echo "platform: ready $$url"; \
 	done
 	@echo
-	@echo "  enrollment API     http://127.0.0.1:$(ENROLLMENT_PORT)   (/healthz, /readyz, /docs)"
-	@echo "  notification API   http://127.0.0.1:$(NOTIFICATION_PORT)   (/healthz, /readyz, /docs)"
+	@python3 deploy/local/apis.py table
 	@echo "  Kafka              127.0.0.1:$(KAFKA_PORT)"
 	@echo "  PostgreSQL         $$(deploy/local/postgres.sh url | sed -E 's#//[^@/]*@#//…@#')"
 	@echo "  worker metrics     http://127.0.0.1:9101-9105/metrics   (relays, consumers, dispatcher, processor)"
@@ -102,15 +99,16 @@ down:
 	@deploy/local/kafka.sh stop
 	@deploy/local/postgres.sh stop
 
-# The demo talks HTTP to the APIs on this stack's ports (CHS_*_HTTP_PORT) unless told otherwise.
+# The demo scenarios (scripts/demo.py, then every scripts/demo_*.py) talk HTTP to the APIs on
+# this stack's ports (CHS_<SERVICE>_HTTP_PORT), or to CHS_<SERVICE>_URL when given.
 demo:
 	@for url in $(READY_URLS); do \
 		$(call http_ok,$$url) || { $(MAKE) --no-print-directory up; break; }; \
 	done
-	@$(PLATFORM_ENV) \
-		CHS_ENROLLMENT_URL="$(or $(CHS_ENROLLMENT_URL),http://127.0.0.1:$(ENROLLMENT_PORT))" \
-		CHS_NOTIFICATION_URL="$(or $(CHS_NOTIFICATION_URL),http://127.0.0.1:$(NOTIFICATION_PORT))" \
-		$(PY) scripts/demo.py
+	@set -a; eval "$$(python3 deploy/local/apis.py env | sed 's/^\(CHS_[A-Z_]*_URL\)=\(.*\)$$/\1="$${\1:-\2}"/')"; set +a; \
+	for scenario in scripts/demo.py $$(ls scripts/demo_*.py 2>/dev/null | sort); do \
+		$(PLATFORM_ENV) $(PY) $$scenario || exit 1; \
+	done
 
 test: setup
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,116 @@
+"""HTTP API of the remote-care service (异地就医备案): thin routers over the handlers."""
+from datetime import date
+from typing import Annotated, Any
+
+import uuid6
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Response
+
+from chs_events.problems import MEDIA_TYPE
+from chs_events.service import Connection, create_service_app
+
+from chs_remote_care import handlers
+from chs_remote_care.commands import FileRemoteCare, RevokeFiling
+from chs_remote_care.schemas import (
+    CoverageAnswer,
+    FilingCreate,
+    FilingList,
+    FilingPublic,
+    FilingRevoke,
+    ProblemDetails,
+    RegionCode,
+)
+from chs_remote_care.settings import RemoteCareSettings
+
+DESCRIPTION = """Remote-care filings (异地就医备案) of the CHS platform: long-term (relocated
+retiree, long-term resident, stationed worker; valid until revoked) and temporary (referral,
+emergency, self-referred; valid 6 months, back-dated to the admission date), approved at once on
+the person's commitment (秒备案), and the coverage answer: is a person covered for care in a
+region on a day, and on what basis. Every filing, revocation and expiry is published on
+`chs.remote-care.events` through the outbox; the person is told by SMS. A refused filing is a
+problem (RFC 9457) naming the rule that failed; it changes nothing and sends no SMS.
+`X-Request-Id` becomes the events' correlation id."""
+
+
+def _request_id(x_request_id: Annotated[str | None, Header(
+        max_length=128, pattern=r"^[\x21-\x7e]+$",
+        description="Correlation id of the events this request records")] = None) -> str:
+    return x_request_id or str(uuid6.uuid7())
+
+
+RequestId = Annotated[str, Depends(_request_id)]
+PersonPath = Annotated[str, Path(pattern=r"^p[0-9a-f]{32}$")]
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
+            for status in statuses}
+
+
+filings = APIRouter(tags=["filings"])
+coverage = APIRouter(tags=["coverage"])
+
+
+@filings.post("/persons/{person_id}/filings", status_code=201, responses=_problems(409, 422))
+async def file_remote_care(person_id: PersonPath, body: FilingCreate, conn: Connection,
+                           request_id: RequestId, response: Response) -> FilingPublic:
+    """File and approve at once → RemoteCareFiled. Refused (no event, no SMS): 422 with the
+    rule (no active enrollment, destination in the home city, temporary care inside the
+    province, back-dating after the discharge was settled), 409 for a second active long-term
+    filing."""
+    filing = await handlers.handle_file(conn, FileRemoteCare(
+        person_id, body.filing_type, body.category, body.destination_region,
+        body.admission_date, body.discharge_date, correlation_id=request_id))
+    response.headers["Location"] = f"/filings/{filing.filing_id}"
+    return FilingPublic.of(filing)
+
+
+@filings.get("/persons/{person_id}/filings")
+async def list_filings(person_id: PersonPath, conn: Connection) -> FilingList:
+    """The person's filings, oldest first, with their status."""
+    return FilingList(person_id=person_id, filings=[
+        FilingPublic.of(f) for f in await handlers.filings_of(conn, person_id)])
+
+
+@filings.get("/filings/{filing_id}", responses=_problems(404))
+async def get_filing(filing_id: str, conn: Connection) -> FilingPublic:
+    return FilingPublic.of(await handlers.filing(conn, filing_id))
+
+
+@filings.post("/filings/{filing_id}/revoke", responses=_problems(404, 409, 422))
+async def revoke_filing(filing_id: str, conn: Connection, request_id: RequestId,
+                        body: FilingRevoke | None = None) -> FilingPublic:
+    """Revoke an active filing from today on → RemoteCareRevoked; 409 when it is not active."""
+    return FilingPublic.of(await handlers.handle_revoke(conn, RevokeFiling(
+        filing_id, body.reason if body else None, correlation_id=request_id)))
+
+
+@coverage.get("/persons/{person_id}/coverage", responses=_problems(422))
+async def get_coverage(person_id: PersonPath, conn: Connection,
+                       region: Annotated[RegionCode, Query(description="Where the care is")],
+                       on: Annotated[date | None, Query(alias="date", description=(
+                           "The day of care; today when not given"))] = None,
+                       emergency: Annotated[bool, Query(description=(
+                           "Emergency care: counts as filed"))] = False) -> CoverageAnswer:
+    """Is the person covered for care in ``region`` on ``date``, and under which filing or
+    rule — the answer reimbursement needs."""
+    day = on or handlers.today()
+    answer = await handlers.coverage(conn, person_id, region, day, emergency)
+    return CoverageAnswer.of(person_id, region, day, answer)
+
+
+def create_app(settings: RemoteCareSettings) -> FastAPI:
+    app = create_service_app(settings, "chs_remote_care", title="CHS remote care (异地就医备案)",
+                             description=DESCRIPTION, routers=[filings, coverage])
+    app.openapi = lambda: _problem_media_type(FastAPI.openapi(app))
+    return app
+
+
+def _problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
+    """Problem answers are application/problem+json (FastAPI writes application/json)."""
+    for path in document["paths"].values():
+        for operation in path.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if status.startswith(("4", "5")) and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+    return document

@@ -1,0 +1,71 @@
+"""Templates of the outpatient chronic / special disease business area (门诊慢特病)."""
+from chs_notification.templates.model import BusinessArea, Category, Template
+
+TEMPLATES = (
+    Template(
+        template_id="chronic.certified",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，您申请的门诊慢特病“{condition_name}”已认定通过，有效期{valid_from}"
+            "至{valid_until}，可在定点医药机构按规定享受门诊慢特病待遇。"
+        ),
+        elderly_text="{name}的慢病“{condition_name}”办好了，{valid_until}前看门诊能报销。",
+        params=("name", "condition_name", "valid_from", "valid_until"),
+    ),
+    Template(
+        template_id="chronic.auto_certified",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，根据您{discharge_date}在{institution_name}的出院诊断，"
+            "已为您免申办理门诊慢特病“{condition_name}”认定，有效期至{valid_until}，无需另行申请。"
+        ),
+        elderly_text="{name}的慢病“{condition_name}”已自动办好，不用申请，{valid_until}前有效。",
+        params=("name", "discharge_date", "institution_name", "condition_name", "valid_until"),
+    ),
+    Template(
+        template_id="chronic.pending_review",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，您在{institution_name}提交的门诊慢特病{condition_name}申请已受理，"
+            "正在审核，审核结果将以短信告知。"
+        ),
+        elderly_text="{name}的慢病申请收到了，正在审核，结果会发短信告诉您。",
+        params=("name", "institution_name", "condition_name"),
+    ),
+    Template(
+        template_id="chronic.rejected",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，您的门诊慢特病{condition_name}申请未通过，原因：{reason}。"
+            "如有疑问请咨询就诊医院或当地医保经办机构。"
+        ),
+        elderly_text="{name}的慢病申请没有通过。原因：{reason}。",
+        params=("name", "condition_name", "reason"),
+    ),
+    Template(
+        template_id="chronic.expired",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，您的门诊慢特病“{condition_name}”认定有效期已于{ended_on}届满，"
+            "如需继续享受待遇，请到定点医院重新申请。"
+        ),
+        elderly_text="{name}的慢病“{condition_name}”到期了（{ended_on}），还要用请到医院重新办。",
+        params=("name", "condition_name", "ended_on"),
+    ),
+    Template(
+        template_id="chronic.revoked",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，您的门诊慢特病“{condition_name}”认定已于{ended_on}撤销，"
+            "原因：{reason}。如有疑问请咨询当地医保经办机构。"
+        ),
+        elderly_text="{name}的慢病“{condition_name}”从{ended_on}起停了。原因：{reason}。",
+        params=("name", "condition_name", "ended_on", "reason"),
+    ),
+)

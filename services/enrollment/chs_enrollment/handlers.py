@@ -19,6 +19,7 @@ from chs_events.events.enrollment import (
     EnrollmentRegistered,
     NewbornEnrolled,
     PersonRegistered,
+    PoolingRegionChanged,
 )
 from chs_events.identity import (
     birth_date_from_id_number,
@@ -226,3 +227,39 @@ async def handle_change_contact(conn: asyncpg.Connection, command: ChangeContact
                                                          mobile=mobile))
             person = replace(person, mobile=mobile)
         return PersonView(person, await _enrollments(conn, person.person_id))
+
+
+class TransferNotApplicable(Exception):
+    """A completed transfer does not fit the enrollment as this service knows it."""
+
+
+async def handle_transfer_completed(conn: asyncpg.Connection, source: Envelope) -> bool:
+    """A relationship transfer completed: move the enrollment's pooling region and record
+    PoolingRegionChanged (caused by the transfer event), in the caller's transaction. False when
+    this transfer already moved it; TransferNotApplicable when the enrollment is unknown,
+    another person's, not an employee (310) one, or pooled elsewhere than the transfer's
+    from_region — a case for people, not for a silent skip."""
+    event = source.event
+    person = await _locked_person(conn, event.person_id)
+    enrollment = await repository.get_enrollment(conn, event.enrollment_id)
+    if enrollment is None or enrollment.person_id != person.person_id:
+        raise TransferNotApplicable(f"no enrollment {event.enrollment_id} of person "
+                                    f"{person.person_id}")
+    if not await repository.insert_pooling_region_change(
+            conn, transfer_id=event.transfer_id, enrollment_id=enrollment.enrollment_id,
+            person_id=person.person_id, from_region=event.from_region, to_region=event.to_region,
+            changed_on=event.completed_on, event_id=source.id):
+        return False
+    if enrollment.insutype != EMPLOYEE:
+        raise TransferNotApplicable(f"enrollment {enrollment.enrollment_id} is "
+                                    f"{enrollment.insutype}, not an employee (310) one")
+    if enrollment.pooling_region != event.from_region:
+        raise TransferNotApplicable(
+            f"enrollment {enrollment.enrollment_id} pools in {enrollment.pooling_region}, "
+            f"not in the transfer's from_region {event.from_region}")
+    await repository.set_pooling_region(conn, enrollment.enrollment_id, event.to_region)
+    await outbox.record(conn, source.caused(PoolingRegionChanged(
+        person_id=person.person_id, enrollment_id=enrollment.enrollment_id,
+        insutype=enrollment.insutype, from_region=event.from_region, to_region=event.to_region,
+        changed_on=event.completed_on, transfer_id=event.transfer_id), source=SOURCE))
+    return True

@@ -140,3 +140,21 @@ async def payments_of(conn: asyncpg.Connection, person_id: str) -> list[Payment]
         f"select {_PAYMENT} from contributions where person_id = $1 order by period, paid_at",
         person_id)
     return [Payment(**row) for row in rows]
+
+
+async def set_pooling_region(conn: asyncpg.Connection, enrollment_id: str, region: str) -> None:
+    await conn.execute("update enrollments set pooling_region = $2 where enrollment_id = $1",
+                       enrollment_id, region)
+
+
+async def insert_pooling_region_change(conn: asyncpg.Connection, *, transfer_id: str,
+                                       enrollment_id: str, person_id: str, from_region: str,
+                                       to_region: str, changed_on: date, event_id: str) -> bool:
+    """False when this transfer already moved the enrollment (nothing is written)."""
+    inserted = await conn.fetchval(
+        """insert into pooling_region_changes (transfer_id, enrollment_id, person_id, from_region,
+                                               to_region, changed_on, event_id)
+           values ($1, $2, $3, $4, $5, $6, $7) on conflict (transfer_id) do nothing
+           returning transfer_id""",
+        transfer_id, enrollment_id, person_id, from_region, to_region, changed_on, event_id)
+    return inserted is not None

@@ -1,0 +1,69 @@
+"""Events of the transfer service (关系转移接续), on ``chs.transfer.events``.
+
+A transfer moves an employee's basic insurance (310) from one pooling region to another:
+requested → (across provinces: the out-region confirms what moves) → completed, or rejected with
+a reason. Within one province it completes at once: TransferRequested and TransferCompleted are
+recorded together. Enrollment consumes TransferCompleted and moves the enrollment's pooling
+region (PoolingRegionChanged). Money is integer fen.
+"""
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from chs_events.events.base import Event, register
+from chs_events.topics import TRANSFER_EVENTS
+
+RegionCode = str
+
+
+class TransferEvent(Event):
+    topic = TRANSFER_EVENTS
+    producer = "transfer"
+
+    transfer_id: str
+    enrollment_id: str
+    from_region: RegionCode
+    to_region: RegionCode
+
+
+@register
+class TransferRequested(TransferEvent):
+    """A transfer of an employee (310) enrollment was requested."""
+
+    ce_type = "chs.transfer.requested.v1"
+    insutype: Literal["310"] = "310"
+    cross_province: bool = Field(description="Across provinces: the out-region must confirm")
+    requested_on: date
+
+
+@register
+class TransferOutConfirmed(TransferEvent):
+    """The out-region (转出地) confirmed what moves: months paid and the personal-account balance."""
+
+    ce_type = "chs.transfer.out-confirmed.v1"
+    contribution_months: int = Field(ge=0, description="Distinct months paid in the enrollment")
+    account_balance_fen: int = Field(ge=0, description="Personal-account balance to move (fen)")
+    confirmed_on: date
+
+
+@register
+class TransferCompleted(TransferEvent):
+    """The in-region (转入地) took the insurance over; the enrollment now pools in to_region."""
+
+    ce_type = "chs.transfer.completed.v1"
+    insutype: Literal["310"] = "310"
+    cross_province: bool
+    contribution_months: int = Field(ge=0)
+    account_balance_fen: int = Field(ge=0)
+    completed_on: date
+
+
+@register
+class TransferRejected(TransferEvent):
+    """The out-region or the in-region refused the transfer; nothing moves."""
+
+    ce_type = "chs.transfer.rejected.v1"
+    rejected_by: Literal["out_region", "in_region"]
+    reason: str = Field(min_length=1, max_length=200)
+    rejected_on: date

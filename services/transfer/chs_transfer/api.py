@@ -1,0 +1,130 @@
+"""HTTP API of the transfer service (关系转移接续): thin routers over the handlers.
+
+Who calls what:
+- ``POST /transfers`` — the insured person, through the public service apps (or an agency
+  window on their behalf);
+- ``POST /transfers/{id}/out-confirmation`` — the out-region's agency system (转出地经办机构),
+  across provinces;
+- ``POST /transfers/{id}/completion`` — the in-region's agency system (转入地经办机构);
+- ``POST /transfers/{id}/rejection`` — the out-region (while requested) or the in-region (once
+  out-confirmed), with a reason;
+- ``GET`` — anyone following the transfer (the apps, the agencies).
+"""
+from typing import Annotated, Any
+
+import uuid6
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+
+from chs_events.problems import MEDIA_TYPE
+from chs_events.service import Connection, create_service_app
+
+from chs_transfer import domain, handlers, repository
+from chs_transfer.commands import CompleteTransfer, ConfirmOut, RejectTransfer, RequestTransfer
+from chs_transfer.schemas import (
+    Completion,
+    OutConfirmation,
+    ProblemDetails,
+    Rejection,
+    TransferCreate,
+    TransferList,
+    TransferPublic,
+)
+from chs_transfer.settings import TransferSettings
+
+DESCRIPTION = """Relationship transfer (关系转移接续) of an employee's basic insurance (310) between
+pooling regions. Within one province a request completes at once; across provinces it goes
+requested → out-confirmed (months paid, personal-account balance to move, integer fen) →
+completed, or rejected with a reason. Every step is published on `chs.transfer.events` through
+the outbox; enrollment moves the pooling region when the transfer completes. Errors are RFC 9457
+problem bodies; `X-Request-Id` becomes the events' correlation id."""
+
+
+def _settings(request: Request) -> TransferSettings:
+    return request.app.state.settings
+
+
+def _request_id(x_request_id: Annotated[str | None, Header(
+        max_length=128, pattern=r"^[\x21-\x7e]+$",
+        description="Correlation id of the events this request records")] = None) -> str:
+    return x_request_id or str(uuid6.uuid7())
+
+
+Settings = Annotated[TransferSettings, Depends(_settings)]
+RequestId = Annotated[str, Depends(_request_id)]
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
+            for status in statuses}
+
+
+transfers = APIRouter(tags=["transfers"])
+
+
+@transfers.post("/transfers", status_code=201, responses=_problems(409, 422))
+async def request_transfer(body: TransferCreate, conn: Connection, settings: Settings,
+                           request_id: RequestId, response: Response) -> TransferPublic:
+    """The insured person asks for a transfer → TransferRequested; within the province also
+    TransferCompleted at once (status `completed`). 422 without an active employee (310)
+    enrollment or to the own pooling region; 409 while another transfer is open."""
+    transfer = await handlers.handle_request(conn, RequestTransfer(
+        body.person_id, body.to_region, correlation_id=request_id), settings)
+    response.headers["Location"] = f"/transfers/{transfer.transfer_id}"
+    return TransferPublic.of(transfer)
+
+
+@transfers.get("/transfers/{transfer_id}", responses=_problems(404))
+async def get_transfer(transfer_id: str, conn: Connection) -> TransferPublic:
+    transfer = await repository.get_transfer(conn, transfer_id)
+    if transfer is None:
+        raise domain.TransferNotFound(f"no transfer {transfer_id}")
+    return TransferPublic.of(transfer)
+
+
+@transfers.get("/persons/{person_id}/transfers")
+async def transfers_of(person_id: str, conn: Connection) -> TransferList:
+    return TransferList(person_id=person_id, transfers=[
+        TransferPublic.of(t) for t in await repository.transfers_of(conn, person_id)])
+
+
+@transfers.post("/transfers/{transfer_id}/out-confirmation", responses=_problems(404, 409, 422))
+async def confirm_out(transfer_id: str, body: OutConfirmation, conn: Connection,
+                      settings: Settings, request_id: RequestId) -> TransferPublic:
+    """The out-region confirms months paid and the balance to move → TransferOutConfirmed.
+    Only a requested cross-province transfer (409 otherwise)."""
+    return TransferPublic.of(await handlers.handle_confirm_out(conn, ConfirmOut(
+        transfer_id, body.account_balance_fen, correlation_id=request_id), settings))
+
+
+@transfers.post("/transfers/{transfer_id}/completion", responses=_problems(404, 409))
+async def complete(transfer_id: str, body: Completion, conn: Connection, settings: Settings,
+                   request_id: RequestId) -> TransferPublic:
+    """The in-region takes the insurance over → TransferCompleted. Only once out-confirmed."""
+    return TransferPublic.of(await handlers.handle_complete(
+        conn, CompleteTransfer(transfer_id, correlation_id=request_id), settings))
+
+
+@transfers.post("/transfers/{transfer_id}/rejection", responses=_problems(404, 409, 422))
+async def reject(transfer_id: str, body: Rejection, conn: Connection, settings: Settings,
+                 request_id: RequestId) -> TransferPublic:
+    """The out-region (while requested) or the in-region (once out-confirmed) refuses, with a
+    reason → TransferRejected."""
+    return TransferPublic.of(await handlers.handle_reject(conn, RejectTransfer(
+        transfer_id, body.by, body.reason, correlation_id=request_id), settings))
+
+
+def create_app(settings: TransferSettings) -> FastAPI:
+    app = create_service_app(settings, "chs_transfer", title="CHS transfer (关系转移接续)",
+                             description=DESCRIPTION, routers=[transfers])
+    app.openapi = lambda: _problem_media_type(FastAPI.openapi(app))
+    return app
+
+
+def _problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
+    for path in document["paths"].values():
+        for operation in path.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if status.startswith(("4", "5")) and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+    return document

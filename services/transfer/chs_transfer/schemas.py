@@ -1,0 +1,120 @@
+"""Request and response bodies of the transfer API. Money is integer fen."""
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from chs_events.errors import InvalidInput
+from chs_events.regions import region
+
+from chs_transfer.model import Transfer
+
+PERSON_ID = "p" + "0123456789abcdef" * 2
+TRANSFER_ID = "0693a1f2-7c4e-7d31-8a5b-2f6e4c9d1a07"
+
+
+def _checked(normalize: Callable[[str], str]) -> AfterValidator:
+    def check(value: str) -> str:
+        try:
+            return normalize(value)
+        except InvalidInput as error:
+            raise PydanticCustomError(f"invalid_{error.field}", "{reason}",
+                                      {"reason": error.reason}) from None
+
+    return AfterValidator(check)
+
+
+RegionCode = Annotated[str, _checked(lambda code: region(code).code), Field(
+    description="GB/T 2260 region code of the pooling region", examples=["370100"])]
+PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TransferCreate(RequestBody):
+    """Move the person's active employee insurance (310) to ``to_region``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"person_id": PERSON_ID, "to_region": "370100"},
+        {"person_id": PERSON_ID, "to_region": "320500"}]})
+    person_id: PersonId
+    to_region: RegionCode
+
+
+class OutConfirmation(RequestBody):
+    """The out-region's confirmation. ``account_balance_fen``: its ledger balance, when it states
+    one; left out, the balance is counted from the contributions with the allocation rule."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {}, {"account_balance_fen": 152000}]})
+    account_balance_fen: Annotated[int, Field(strict=True, ge=0, le=10**12)] | None = None
+
+
+class Completion(RequestBody):
+    """The in-region's completion; nothing to state."""
+
+
+class Rejection(RequestBody):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
+        {"by": "in_region", "reason": "转入地无在职参保单位"}]})
+    by: Literal["out_region", "in_region"] = Field(
+        description="out_region while requested; in_region once out-confirmed")
+    reason: Reason
+
+
+class TransferPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "transfer_id": TRANSFER_ID, "person_id": PERSON_ID, "enrollment_id": "E1",
+        "insutype": "310", "from_region": "370200", "to_region": "320500",
+        "cross_province": True, "status": "out_confirmed", "requested_on": "2026-11-22",
+        "contribution_months": 14, "account_balance_fen": 182000, "rejected_by": None,
+        "reason": None, "out_confirmed_on": "2026-11-23", "completed_on": None,
+        "rejected_on": None}]})
+    transfer_id: str
+    person_id: str
+    enrollment_id: str
+    insutype: Literal["310"] = "310"
+    from_region: str
+    to_region: str
+    cross_province: bool
+    status: Literal["requested", "out_confirmed", "completed", "rejected"]
+    requested_on: date
+    contribution_months: int | None = Field(description="Known once confirmed or completed")
+    account_balance_fen: int | None = Field(description="Personal-account balance moved (fen)")
+    rejected_by: Literal["out_region", "in_region"] | None
+    reason: str | None
+    out_confirmed_on: date | None
+    completed_on: date | None
+    rejected_on: date | None
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> "TransferPublic":
+        return cls(**asdict(transfer))
+
+
+class TransferList(BaseModel):
+    person_id: str
+    transfers: list[TransferPublic]
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem body (media type application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = None

@@ -1,0 +1,176 @@
+"""Discharge day in Shouguang (寿光, 370783): chronic diseases (门诊慢特病), over HTTP against the
+running platform, and one settlement event on Kafka.
+
+A Shouguang couple registers. She is discharged from the city hospital with type 2 diabetes
+(E11.9): the hospital applies on the discharge day and it is certified in the same request. A
+second application (rheumatoid arthritis, M05.3) waits for a reviewer, who certifies it; a
+third, for pneumonia (J18.9), is refused naming the rule. Her husband, 67, is discharged from
+Weifang's hospital with lung cancer (C34.1): the settlement event — published here the way the
+reimbursement service will, and delivered twice — certifies malignant-tumour outpatient therapy
+without any application (免申即享), once. Each step prints the SMS it caused.
+Environment: CHS_ENROLLMENT_URL, CHS_CHRONIC_URL, CHS_NOTIFICATION_URL, CHS_KAFKA_BOOTSTRAP,
+CHS_TOPIC_PREFIX, CHS_DEMO_TIMEOUT (30 s).
+"""
+import asyncio
+import os
+import random
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from faker import Faker
+from stdnum.cn import ric
+
+from chs_events.envelope import Envelope
+from chs_events.events.reimbursement import SettlementCompleted
+from chs_events.masking import mask_id_number, mask_mobile, mask_name, redact
+from chs_events.topics import REIMBURSEMENT_EVENTS
+from demo import CHINA, ENROLLMENT, TIMEOUT, call, fail, messages_of, run
+
+CHRONIC = os.environ.get("CHS_CHRONIC_URL", "http://127.0.0.1:8104").rstrip("/")
+KAFKA = os.environ.get("CHS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+PREFIX = os.environ.get("CHS_TOPIC_PREFIX", "")
+SHOUGUANG, WEIFANG = "370783", "370700"
+HOSPITAL = {"institution_code": "H37078300001", "institution_name": "寿光市人民医院",
+            "doctor_id": "D3707830012", "doctor_name": "王医生"}
+SENT = {"sent", "delivered"}
+
+fake = Faker("zh_CN")
+
+
+def id_number(birth: date, female: bool) -> str:
+    """A valid 公民身份号码 from Shouguang; the 17th digit is even for a woman."""
+    sequence = random.randrange(0, 1000, 2) if female else random.randrange(1, 1000, 2)
+    body = f"{SHOUGUANG}{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def sms_caused(client: httpx.Client, person_id: str, template_id: str, seen: set[str]) -> None:
+    """Waits for the next SMS of ``template_id`` to the person and prints it."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        for m in messages_of(client, person_id):
+            if m["template_id"] == template_id and m["status"] in SENT \
+                    and m["message_id"] not in seen:
+                seen.add(m["message_id"])
+                print(f"     SMS from {m['sender']} ({m['template_id']}, {m['status']}):\n"
+                      f"       {redact(m['text'])}")
+                return
+        time.sleep(0.3)
+    fail(f"no {template_id} SMS within {TIMEOUT:.0f} s")
+
+
+def register(client: httpx.Client, step: str, birth: date, female: bool) -> tuple[str, str]:
+    person_id_number = id_number(birth, female)
+    name = fake.name_female() if female else fake.name_male()
+    mobile = f"1385321{random.randint(0, 9999):04d}"
+    person = call(client, step, "POST", f"{ENROLLMENT}/persons", 201, json={
+        "id_number": person_id_number, "name": name, "mobile": mobile,
+        "region_code": SHOUGUANG})
+    print(f"     {mask_name(name)}, born {birth}, ID {mask_id_number(person_id_number)}, "
+          f"mobile {mask_mobile(mobile)} → person {person['person_id']}")
+    return person["person_id"], name
+
+
+def apply(client: httpx.Client, step: str, person_id: str, diagnoses: list[str],
+          evidence: list[dict], condition_code: str | None = None) -> dict:
+    today = datetime.now(CHINA).date()
+    answer = call(client, step, "POST", f"{CHRONIC}/applications", 201, json={
+        **HOSPITAL, "person_id": person_id, "discharge_date": today.isoformat(),
+        "diagnosis_codes": diagnoses, "evidence": evidence, "condition_code": condition_code})
+    show(answer)
+    return answer
+
+
+def show(answer: dict) -> None:
+    line = f"     application {answer['application_id']}: {answer['status']}"
+    if answer["rule"]:
+        line += f" (rule {answer['rule']}: {answer['reason']})"
+    print(line)
+    if c := answer.get("certification"):
+        print(f"     certified {c['condition_name']} ({c['condition_code']}), {c['valid_from']} – "
+              f"{c['valid_until']}, annual cap {c['annual_cap_fen']} fen, "
+              f"ratio {c['pay_ratio_permille']}‰")
+
+
+async def publish_twice(record) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+    await producer.start()
+    try:
+        for _ in range(2):
+            await producer.send_and_wait(PREFIX + REIMBURSEMENT_EVENTS, key=record.key,
+                                         value=record.value, headers=record.headers)
+    finally:
+        await producer.stop()
+
+
+def main() -> None:
+    today = datetime.now(CHINA).date()
+    print(f"CHS chronic-disease demo run {run}: chronic {CHRONIC}, Kafka {KAFKA}\n")
+    client = httpx.Client(timeout=10, trust_env=False)
+    seen: set[str] = set()
+
+    print("1. A Shouguang couple registers (their SMS go to the mobiles registered here)")
+    wife, _ = register(client, "wife", today - timedelta(days=56 * 365 + 40), female=True)
+    husband, _ = register(client, "husband", today - timedelta(days=67 * 365 + 90), female=False)
+
+    print("\n2. She is discharged with type 2 diabetes (E11.9); the hospital applies at once")
+    apply(client, "t2dm", wife, ["E11.9"], [{"kind": "lab_report", "reference": "LIS-0001"}],
+          "t2dm")
+    sms_caused(client, wife, "chronic.certified", seen)
+
+    print("\n3. Rheumatoid arthritis (M05.3) needs a reviewer; the reviewer certifies it")
+    queued = apply(client, "ra", wife, ["M05.3"],
+                   [{"kind": "lab_report", "reference": "LIS-0002"}])
+    sms_caused(client, wife, "chronic.pending_review", seen)
+    queue = call(client, "queue", "GET", f"{CHRONIC}/review-queue", 200)
+    print(f"     review queue: {queue['count']} application(s)")
+    show(call(client, "review", "POST",
+              f"{CHRONIC}/applications/{queued['application_id']}/decision", 200,
+              json={"decision": "certify", "reviewer": "SG-REVIEW-07"}))
+    sms_caused(client, wife, "chronic.certified", seen)
+
+    print("\n4. Pneumonia (J18.9) is not in the catalog: refused, naming the rule")
+    apply(client, "pneumonia", wife, ["J18.9"], [])
+    sms_caused(client, wife, "chronic.rejected", seen)
+
+    print("\n5. Her husband is discharged from 潍坊市人民医院 with lung cancer (C34.1); the "
+          "settlement event arrives twice")
+    discharged = today - timedelta(days=1)
+    settlement = SettlementCompleted(
+        person_id=husband, settlement_id=f"S-{run}-{uuid.uuid4().hex[:6]}", insutype="390",
+        institution_code="H37070000003", institution_name="潍坊市人民医院", institution_level=3,
+        institution_region=WEIFANG, visit_type="inpatient",
+        admission_date=discharged - timedelta(days=14), discharge_date=discharged,
+        discharge_diagnoses=["C34.1", "I10"], total_fen=6_382_000, eligible_fen=5_710_000,
+        ineligible_fen=672_000, pooled_fund_fen=3_826_000, critical_illness_fen=612_000,
+        medical_assistance_fen=0, personal_cash_fen=1_944_000,
+        invoice_no=f"3707{random.randint(0, 10**12):012d}", settled_at=datetime.now(UTC))
+    try:
+        asyncio.run(publish_twice(Envelope(settlement, source="/chs/reimbursement").to_record()))
+    except Exception as error:  # noqa: BLE001 - the demo says what went wrong and stops
+        fail(f"publishing to Kafka at {KAFKA}: {error!r}")
+    print(f"     settlement {settlement.settlement_id}: total {settlement.total_fen} fen, pooled "
+          f"fund {settlement.pooled_fund_fen}, critical illness "
+          f"{settlement.critical_illness_fen}, cash {settlement.personal_cash_fen}")
+    sms_caused(client, husband, "chronic.auto_certified", seen)
+    time.sleep(2)
+    auto = [m for m in messages_of(client, husband) if m["template_id"] == "chronic.auto_certified"]
+    print(f"     auto-certified SMS to him: {len(auto)} (the event was delivered twice)")
+    if len(auto) != 1:
+        fail(f"expected one auto-certified SMS, found {len(auto)}")
+
+    print("\n6. Their certified conditions")
+    for person_id in (wife, husband):
+        found = call(client, f"conditions-{person_id[:6]}", "GET",
+                     f"{CHRONIC}/persons/{person_id}/conditions", 200)
+        for c in found["active"]:
+            print(f"     {person_id}: {c['condition_name']} ({c['source']}) until "
+                  f"{c['valid_until']}")
+    print("\nDemo complete.")
+
+
+if __name__ == "__main__":
+    main()

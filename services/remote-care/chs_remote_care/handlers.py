@@ -16,7 +16,7 @@ from chs_events.events.remote_care import RemoteCareExpired, RemoteCareFiled, Re
 from chs_events.problems import Conflict, NotFound
 
 from chs_remote_care import domain, repository
-from chs_remote_care.commands import Command, FileRemoteCare, RevokeFiling
+from chs_remote_care.commands import FileRemoteCare, RevokeFiling
 from chs_remote_care.domain import Coverage, Filing
 
 SOURCE = "/chs/remote-care"

@@ -32,7 +32,6 @@ def _region_code(value: str) -> str:
 RegionCode = Annotated[str, AfterValidator(_region_code), Field(
     description="GB/T 2260 region code (a city or province covers its parts)",
     examples=[SANYA])]
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:

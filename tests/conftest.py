@@ -243,6 +243,11 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """A fresh topic-name prefix such as ``t1a2b3c4d.``, so that tests never share topics."""
-    return f"t{secrets.token_hex(4)}."
+async def topic_prefix(kafka_bootstrap: str):
+    """A fresh topic-name prefix such as ``t1a2b3c4d.``, so that tests never share topics; the
+    topics made with it are deleted afterwards, so a long-lived broker does not fill up."""
+    from tests.support.broker import delete_topics
+
+    prefix = f"t{secrets.token_hex(4)}."
+    yield prefix
+    await delete_topics(kafka_bootstrap, prefix)

@@ -6,7 +6,7 @@
 # The broker jars come from Maven Central (deploy/kafka/pom.xml pins the version) into
 # .cache/kafka/<version>/libs; configuration, data, pid and log live in .local/kafka/.
 # Environment: CHS_KAFKA_PORT (19092), CHS_KAFKA_CONTROLLER_PORT (19093),
-# KAFKA_HEAP_OPTS (-Xmx512m), KAFKA_START_TIMEOUT seconds (90), KAFKA_STOP_TIMEOUT seconds (30).
+# KAFKA_HEAP_OPTS (-Xms256m -Xmx2g), KAFKA_START_TIMEOUT seconds (90), KAFKA_STOP_TIMEOUT seconds (30).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,7 +29,7 @@ PORT="${CHS_KAFKA_PORT:-19092}"
 CONTROLLER_PORT="${CHS_KAFKA_CONTROLLER_PORT:-19093}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
-HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m}"
+HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx2g}"
 
 say() { echo "kafka: $*"; }
 die() { echo "kafka: $*" >&2; exit 1; }

@@ -10,6 +10,7 @@ import pytest
 
 from chs_events.admin import ensure_topics
 from chs_events.settings import dsn_for_database
+from tests.support.broker import delete_topics
 from tests.support.platform import Platform
 
 PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
@@ -40,6 +41,7 @@ def platform(kafka_bootstrap, database_url):
     finally:
         platform.stop()
         asyncio.run(_drop_databases(platform, database_url))
+        asyncio.run(delete_topics(kafka_bootstrap, platform.prefix))
 
 
 async def _drop_databases(platform: Platform, database_url: str) -> None:

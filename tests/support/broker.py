@@ -3,6 +3,7 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
@@ -32,3 +33,15 @@ async def until(predicate, timeout: float = 30.0, interval: float = 0.1):
             return result
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every topic whose name starts with ``prefix``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chs_events.errors import InvalidInput
@@ -12,6 +13,41 @@ from chs_events.errors import InvalidInput
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field at fault; items.<index>.<field> in a batch")
+    reason: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem body (media type application/problem+json); extension members such
+    as ``errors`` or ``rule`` say more."""
+
+    model_config = {"extra": "allow"}
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each status answers a problem body."""
+    return {status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
+            for status in statuses}
+
+
+def problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
+    """Problem answers are application/problem+json (FastAPI writes application/json)."""
+    for path in document["paths"].values():
+        for operation in path.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if status.startswith(("4", "5")) and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+    return document
 
 
 class Problem(Exception):

@@ -6,13 +6,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, Request
+import uuid6
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 
 from chs_events.db import open_service_database
 from chs_events.kafka import BrokerProbe
-from chs_events.problems import MEDIA_TYPE, install_problem_handlers
+from chs_events.problems import MEDIA_TYPE, install_problem_handlers, problem_media_type
 from chs_events.settings import PlatformSettings
 
 
@@ -21,7 +22,14 @@ async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
+def _request_id(x_request_id: Annotated[str | None, Header(
+        max_length=128, pattern=r"^[\x21-\x7e]+$",
+        description="Correlation id of the events this request records")] = None) -> str:
+    return x_request_id or str(uuid6.uuid7())
+
+
 Connection = Annotated[asyncpg.Connection, Depends(_connection)]
+RequestId = Annotated[str, Depends(_request_id)]
 
 
 def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRouter:
@@ -80,4 +88,10 @@ def create_service_app(settings: PlatformSettings, service_package: str, *, titl
     for router in routers:
         app.include_router(router)
     app.mount("/metrics", make_asgi_app())
+    app.openapi = lambda: app.openapi_schema or _document(app)
     return app
+
+
+def _document(app: FastAPI) -> dict:
+    app.openapi_schema = problem_media_type(FastAPI.openapi(app))
+    return app.openapi_schema

@@ -1,0 +1,35 @@
+"""Request-schema field types checked by the platform's own rules, so a 422 names the field and
+gives the precise reason (e.g. "check digit is 5, expected 3")."""
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from chs_events.errors import InvalidInput
+from chs_events.identity import normalize_birth_certificate_no, normalize_id_number
+from chs_events.identity import normalize_mobile
+from chs_events.regions import region
+
+
+def checked(normalize: Callable[[str], str]) -> AfterValidator:
+    """A validator running a chs_events check; its reason becomes the validation message."""
+
+    def check(value: str) -> str:
+        try:
+            return normalize(value)
+        except InvalidInput as error:
+            raise PydanticCustomError(f"invalid_{error.field}", "{reason}",
+                                      {"reason": error.reason}) from None
+
+    return AfterValidator(check)
+
+
+IdNumber = Annotated[str, checked(normalize_id_number), Field(
+    description="公民身份号码: 18 characters, GB 11643 check digit")]
+Mobile = Annotated[str, checked(normalize_mobile), Field(
+    description="Mainland China mobile number")]
+RegionCode = Annotated[str, checked(lambda code: region(code).code), Field(
+    description="GB/T 2260 region code", examples=["370200"])]
+BirthCertificateNo = Annotated[str, checked(normalize_birth_certificate_no), Field(
+    description="出生医学证明编号: a letter and 9 digits")]

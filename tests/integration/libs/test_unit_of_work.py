@@ -1,0 +1,51 @@
+import pytest
+
+from chs_events.events.enrollment import ContactChanged
+from chs_events.problems import Conflict
+from chs_events.unit_of_work import UnitOfWork
+
+PERSON = "p" + "1" * 32
+
+
+@pytest.fixture
+async def pool(database):
+    _, pool = database
+    async with pool.acquire() as conn:
+        await conn.execute("create table persons (person_id text primary key, mobile text)")
+    return pool
+
+
+async def counts(pool) -> tuple[int, int]:
+    async with pool.acquire() as conn:
+        return (await conn.fetchval("select count(*) from persons"),
+                await conn.fetchval("select count(*) from outbox"))
+
+
+async def test_the_change_and_its_events_commit_together(pool):
+    async with pool.acquire() as conn:
+        async with UnitOfWork(conn, source="/chs/test", correlation_id="req-7") as uow:
+            await conn.execute("insert into persons values ($1, $2)", PERSON, "13800000001")
+            await uow.record(ContactChanged(person_id=PERSON, mobile="13800000001"))
+        headers = dict(await conn.fetchval("select headers from outbox"))
+    assert await counts(pool) == (1, 1)
+    assert headers["ce_correlationid"] == "req-7"
+    assert headers["ce_source"] == "/chs/test"
+
+
+async def test_a_failure_rolls_back_the_change_and_its_events(pool):
+    with pytest.raises(RuntimeError):
+        async with pool.acquire() as conn, UnitOfWork(conn, source="/chs/test") as uow:
+            await conn.execute("insert into persons values ($1, $2)", PERSON, "13800000001")
+            await uow.record(ContactChanged(person_id=PERSON, mobile="13800000001"))
+            raise RuntimeError("the rules said no")
+    assert await counts(pool) == (0, 0)
+
+
+async def test_a_concurrent_duplicate_is_a_conflict(pool):
+    async with pool.acquire() as conn:
+        await conn.execute("insert into persons values ($1, $2)", PERSON, "13800000001")
+        with pytest.raises(Conflict, match="concurrent"):
+            async with UnitOfWork(conn, source="/chs/test") as uow:
+                await uow.record(ContactChanged(person_id=PERSON, mobile="13800000002"))
+                await conn.execute("insert into persons values ($1, $2)", PERSON, "x")
+    assert await counts(pool) == (1, 0)

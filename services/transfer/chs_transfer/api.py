@@ -10,20 +10,18 @@ Who calls what:
   out-confirmed), with a reason;
 - ``GET`` — anyone following the transfer (the apps, the agencies).
 """
-from typing import Annotated, Any
+from typing import Annotated
 
-import uuid6
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
-from chs_events.problems import MEDIA_TYPE
-from chs_events.service import Connection, create_service_app
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, RequestId, create_service_app
 
 from chs_transfer import domain, handlers, repository
 from chs_transfer.commands import CompleteTransfer, ConfirmOut, RejectTransfer, RequestTransfer
 from chs_transfer.schemas import (
     Completion,
     OutConfirmation,
-    ProblemDetails,
     Rejection,
     TransferCreate,
     TransferList,
@@ -43,25 +41,13 @@ def _settings(request: Request) -> TransferSettings:
     return request.app.state.settings
 
 
-def _request_id(x_request_id: Annotated[str | None, Header(
-        max_length=128, pattern=r"^[\x21-\x7e]+$",
-        description="Correlation id of the events this request records")] = None) -> str:
-    return x_request_id or str(uuid6.uuid7())
-
-
 Settings = Annotated[TransferSettings, Depends(_settings)]
-RequestId = Annotated[str, Depends(_request_id)]
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
-            for status in statuses}
 
 
 transfers = APIRouter(tags=["transfers"])
 
 
-@transfers.post("/transfers", status_code=201, responses=_problems(409, 422))
+@transfers.post("/transfers", status_code=201, responses=problem_responses(409, 422))
 async def request_transfer(body: TransferCreate, conn: Connection, settings: Settings,
                            request_id: RequestId, response: Response) -> TransferPublic:
     """The insured person asks for a transfer → TransferRequested; within the province also
@@ -73,7 +59,7 @@ async def request_transfer(body: TransferCreate, conn: Connection, settings: Set
     return TransferPublic.of(transfer)
 
 
-@transfers.get("/transfers/{transfer_id}", responses=_problems(404))
+@transfers.get("/transfers/{transfer_id}", responses=problem_responses(404))
 async def get_transfer(transfer_id: str, conn: Connection) -> TransferPublic:
     transfer = await repository.get_transfer(conn, transfer_id)
     if transfer is None:
@@ -87,7 +73,7 @@ async def transfers_of(person_id: str, conn: Connection) -> TransferList:
         TransferPublic.of(t) for t in await repository.transfers_of(conn, person_id)])
 
 
-@transfers.post("/transfers/{transfer_id}/out-confirmation", responses=_problems(404, 409, 422))
+@transfers.post("/transfers/{transfer_id}/out-confirmation", responses=problem_responses(404, 409, 422))
 async def confirm_out(transfer_id: str, body: OutConfirmation, conn: Connection,
                       settings: Settings, request_id: RequestId) -> TransferPublic:
     """The out-region confirms months paid and the balance to move → TransferOutConfirmed.
@@ -96,7 +82,7 @@ async def confirm_out(transfer_id: str, body: OutConfirmation, conn: Connection,
         transfer_id, body.account_balance_fen, correlation_id=request_id), settings))
 
 
-@transfers.post("/transfers/{transfer_id}/completion", responses=_problems(404, 409))
+@transfers.post("/transfers/{transfer_id}/completion", responses=problem_responses(404, 409))
 async def complete(transfer_id: str, body: Completion, conn: Connection, settings: Settings,
                    request_id: RequestId) -> TransferPublic:
     """The in-region takes the insurance over → TransferCompleted. Only once out-confirmed."""
@@ -104,7 +90,7 @@ async def complete(transfer_id: str, body: Completion, conn: Connection, setting
         conn, CompleteTransfer(transfer_id, correlation_id=request_id), settings))
 
 
-@transfers.post("/transfers/{transfer_id}/rejection", responses=_problems(404, 409, 422))
+@transfers.post("/transfers/{transfer_id}/rejection", responses=problem_responses(404, 409, 422))
 async def reject(transfer_id: str, body: Rejection, conn: Connection, settings: Settings,
                  request_id: RequestId) -> TransferPublic:
     """The out-region (while requested) or the in-region (once out-confirmed) refuses, with a
@@ -114,17 +100,5 @@ async def reject(transfer_id: str, body: Rejection, conn: Connection, settings: 
 
 
 def create_app(settings: TransferSettings) -> FastAPI:
-    app = create_service_app(settings, "chs_transfer", title="CHS transfer (关系转移接续)",
-                             description=DESCRIPTION, routers=[transfers])
-    app.openapi = lambda: _problem_media_type(FastAPI.openapi(app))
-    return app
-
-
-def _problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
-    for path in document["paths"].values():
-        for operation in path.values():
-            for status, answer in operation.get("responses", {}).items():
-                content = answer.get("content", {})
-                if status.startswith(("4", "5")) and "application/json" in content:
-                    content[MEDIA_TYPE] = content.pop("application/json")
-    return document
+    return create_service_app(settings, "chs_transfer", title="CHS transfer (关系转移接续)",
+                              description=DESCRIPTION, routers=[transfers])

@@ -1,16 +1,10 @@
 """Command handlers: each runs in ONE transaction that changes the transfer and records its
 events in the outbox. A request locks the person's enrollment rows of the read model first, so
 two requests for one person serialize; a later step locks the transfer's row."""
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 import asyncpg
 import uuid6
 
-from chs_events import outbox
-from chs_events.envelope import Envelope
+from chs_events.clock import today
 from chs_events.events.base import Event
 from chs_events.events.transfer import (
     TransferCompleted,
@@ -18,7 +12,7 @@ from chs_events.events.transfer import (
     TransferRejected,
     TransferRequested,
 )
-from chs_events.problems import Conflict
+from chs_events.unit_of_work import UnitOfWork
 
 from chs_transfer import domain, repository
 from chs_transfer.commands import (
@@ -32,15 +26,6 @@ from chs_transfer.model import AllocationRule, Transfer
 from chs_transfer.settings import TransferSettings
 
 SOURCE = "/chs/transfer"
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def now() -> datetime:
-    return datetime.now(CHINA)
-
-
-def today() -> date:
-    return now().date()
 
 
 def allocation_rule(settings: TransferSettings) -> AllocationRule:
@@ -48,19 +33,9 @@ def allocation_rule(settings: TransferSettings) -> AllocationRule:
                           settings.account_employer_part_percent)
 
 
-@asynccontextmanager
-async def transaction(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    try:
-        async with conn.transaction():
-            yield
-    except asyncpg.UniqueViolationError:
-        raise Conflict("changed by a concurrent request; retry") from None
-
-
-async def publish(conn: asyncpg.Connection, command: Command, *events: Event) -> None:
-    for event in events:
-        await outbox.record(conn, Envelope(event, source=SOURCE,
-                                           correlation_id=command.correlation_id))
+def unit_of_work(conn: asyncpg.Connection, command: Command) -> UnitOfWork:
+    """The command's transaction; its events carry the command's correlation id."""
+    return UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id)
 
 
 def _ids(t: Transfer) -> dict:
@@ -99,7 +74,7 @@ async def _completed(conn: asyncpg.Connection, transfer: Transfer) -> None:
 async def handle_request(conn: asyncpg.Connection, command: RequestTransfer,
                          settings: TransferSettings) -> Transfer:
     """→ TransferRequested; within the province also TransferCompleted, in the same transaction."""
-    async with transaction(conn):
+    async with unit_of_work(conn, command) as uow:
         enrollments = await repository.lock_enrollments(conn, command.person_id)
         enrollment = domain.active_employee_enrollment(enrollments, today())
         transfer = domain.request(
@@ -111,7 +86,7 @@ async def handle_request(conn: asyncpg.Connection, command: RequestTransfer,
         if transfer.status == "completed":
             await _completed(conn, transfer)
             events.append(completed(transfer))
-        await publish(conn, command, *events)
+        await uow.record(*events)
     return transfer
 
 
@@ -125,24 +100,24 @@ async def _locked(conn: asyncpg.Connection, transfer_id: str) -> Transfer:
 async def handle_confirm_out(conn: asyncpg.Connection, command: ConfirmOut,
                              settings: TransferSettings) -> Transfer:
     """The out-region's confirmation → TransferOutConfirmed."""
-    async with transaction(conn):
+    async with unit_of_work(conn, command) as uow:
         transfer = await _locked(conn, command.transfer_id)
         transfer = domain.confirm_out(
             transfer, await repository.contributions_of(conn, transfer.enrollment_id),
             allocation_rule(settings), today(), command.account_balance_fen)
         await repository.update_transfer(conn, transfer)
-        await publish(conn, command, out_confirmed(transfer))
+        await uow.record(out_confirmed(transfer))
     return transfer
 
 
 async def handle_complete(conn: asyncpg.Connection, command: CompleteTransfer,
                           settings: TransferSettings) -> Transfer:
     """The in-region's completion → TransferCompleted."""
-    async with transaction(conn):
+    async with unit_of_work(conn, command) as uow:
         transfer = domain.complete(await _locked(conn, command.transfer_id), today())
         await repository.update_transfer(conn, transfer)
         await _completed(conn, transfer)
-        await publish(conn, command, completed(transfer))
+        await uow.record(completed(transfer))
     return transfer
 
 
@@ -150,9 +125,9 @@ async def handle_reject(conn: asyncpg.Connection, command: RejectTransfer,
                         settings: TransferSettings) -> Transfer:
     """A rejection by the out-region (while requested) or the in-region (once out-confirmed)
     → TransferRejected."""
-    async with transaction(conn):
+    async with unit_of_work(conn, command) as uow:
         transfer = domain.reject(await _locked(conn, command.transfer_id), command.rejected_by,
                                  command.reason, today())
         await repository.update_transfer(conn, transfer)
-        await publish(conn, command, rejected(transfer))
+        await uow.record(rejected(transfer))
     return transfer

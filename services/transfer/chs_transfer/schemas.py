@@ -1,14 +1,11 @@
 """Request and response bodies of the transfer API. Money is integer fen."""
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chs_events.errors import InvalidInput
-from chs_events.regions import region
+from chs_events import fields
 
 from chs_transfer.model import Transfer
 
@@ -16,18 +13,7 @@ PERSON_ID = "p" + "0123456789abcdef" * 2
 TRANSFER_ID = "0693a1f2-7c4e-7d31-8a5b-2f6e4c9d1a07"
 
 
-def _checked(normalize: Callable[[str], str]) -> AfterValidator:
-    def check(value: str) -> str:
-        try:
-            return normalize(value)
-        except InvalidInput as error:
-            raise PydanticCustomError(f"invalid_{error.field}", "{reason}",
-                                      {"reason": error.reason}) from None
-
-    return AfterValidator(check)
-
-
-RegionCode = Annotated[str, _checked(lambda code: region(code).code), Field(
+RegionCode = Annotated[fields.RegionCode, Field(
     description="GB/T 2260 region code of the pooling region", examples=["370100"])]
 PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -102,19 +88,3 @@ class TransferPublic(BaseModel):
 class TransferList(BaseModel):
     person_id: str
     transfers: list[TransferPublic]
-
-
-class FieldError(BaseModel):
-    field: str
-    reason: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem body (media type application/problem+json)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    errors: list[FieldError] | None = None

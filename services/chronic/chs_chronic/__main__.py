@@ -9,6 +9,7 @@
 """
 import asyncio
 
+from chs_events.clock import today
 from chs_events.consumer import Subscription
 from chs_events.db import open_service_database
 from chs_events.runtime import consumer_worker, main, relay_worker
@@ -48,7 +49,7 @@ async def expire(settings: PlatformSettings, stop: asyncio.Event) -> None:
     pool = await open_service_database(settings.database_url, settings.database_name, PACKAGE,
                                        max_size=1)
     try:
-        while await handlers.expire_due(pool, handlers.today(), settings.expiry_batch) == \
+        while await handlers.expire_due(pool, today(), settings.expiry_batch) == \
                 settings.expiry_batch:
             pass
     finally:

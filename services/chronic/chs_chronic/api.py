@@ -1,11 +1,10 @@
 """HTTP API of the chronic-disease service (门诊慢特病): thin routers over the handlers."""
-from typing import Annotated, Any
+from typing import Annotated
 
-import uuid6
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
+from fastapi import APIRouter, FastAPI, Query, Response
 
-from chs_events.problems import MEDIA_TYPE
-from chs_events.service import Connection, create_service_app
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, RequestId, create_service_app
 
 from chs_chronic import domain, handlers, repository
 from chs_chronic.catalog import InvalidDiagnosis, load_catalog, normalize_icd10
@@ -38,19 +37,6 @@ the outbox. Errors are RFC 9457 problem bodies; `X-Request-Id` becomes the event
 id."""
 
 
-def _request_id(x_request_id: Annotated[str | None, Header(
-        max_length=128, pattern=r"^[\x21-\x7e]+$",
-        description="Correlation id of the events this request records")] = None) -> str:
-    return x_request_id or str(uuid6.uuid7())
-
-
-RequestId = Annotated[str, Depends(_request_id)]
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"description": "Problem (RFC 9457)"} for status in statuses}
-
-
 catalog_router = APIRouter(tags=["catalog"])
 applications = APIRouter(tags=["applications"])
 certifications = APIRouter(tags=["certifications"])
@@ -65,7 +51,7 @@ async def get_catalog() -> CatalogPublic:
                          conditions=[ConditionPublic.of(c) for c in catalog.conditions])
 
 
-@catalog_router.get("/catalog/match", responses=_problems(422))
+@catalog_router.get("/catalog/match", responses=problem_responses(422))
 async def match_diagnosis(diagnosis: Annotated[str, Query(max_length=16, examples=["E11.9"])],
                           ) -> DiagnosisMatch:
     """The condition an ICD-10 diagnosis falls in (none: null)."""
@@ -78,7 +64,7 @@ async def match_diagnosis(diagnosis: Annotated[str, Query(max_length=16, example
                           condition=ConditionPublic.of(condition) if condition else None)
 
 
-@applications.post("/applications", status_code=201, responses=_problems(409, 422))
+@applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
 async def submit_application(body: ApplicationCreate, conn: Connection, request_id: RequestId,
                              response: Response) -> ApplicationPublic:
     """Decided in this request: ``certified`` (with the certification), ``rejected`` (``rule``
@@ -93,7 +79,7 @@ async def submit_application(body: ApplicationCreate, conn: Connection, request_
     return ApplicationPublic.of(view.application, view.certification)
 
 
-@applications.get("/applications/{application_id}", responses=_problems(404))
+@applications.get("/applications/{application_id}", responses=problem_responses(404))
 async def get_application(application_id: str, conn: Connection) -> ApplicationPublic:
     application = await repository.get_application(conn, application_id)
     if application is None:
@@ -112,7 +98,7 @@ async def review_queue(conn: Connection,
 
 
 @applications.post("/applications/{application_id}/decision",
-                   responses=_problems(404, 409, 422))
+                   responses=problem_responses(404, 409, 422))
 async def decide_application(application_id: str, body: ReviewDecision, conn: Connection,
                              request_id: RequestId) -> ApplicationPublic:
     """A reviewer certifies (→ ChronicCertified) or refuses (→ ChronicRejected) a queued
@@ -133,7 +119,7 @@ async def person_conditions(person_id: str, conn: Connection) -> PersonCondition
                             ended=[c for c in found if c.status != "active"])
 
 
-@certifications.get("/certifications/{certification_id}", responses=_problems(404))
+@certifications.get("/certifications/{certification_id}", responses=problem_responses(404))
 async def get_certification(certification_id: str, conn: Connection) -> CertificationPublic:
     found = await repository.get_certification(conn, certification_id)
     if found is None:
@@ -142,7 +128,7 @@ async def get_certification(certification_id: str, conn: Connection) -> Certific
 
 
 @certifications.post("/certifications/{certification_id}/revoke",
-                     responses=_problems(404, 409, 422))
+                     responses=problem_responses(404, 409, 422))
 async def revoke_certification(certification_id: str, body: RevokeBody, conn: Connection,
                                request_id: RequestId) -> CertificationPublic:
     """Withdraw an active certification → ChronicRevoked (reason revoked)."""
@@ -155,15 +141,4 @@ def create_app(settings: ChronicSettings) -> FastAPI:
     app = create_service_app(settings, "chs_chronic", title="CHS chronic diseases (门诊慢特病)",
                              description=DESCRIPTION,
                              routers=[catalog_router, applications, certifications])
-    app.openapi = lambda: _problem_media_type(FastAPI.openapi(app))
     return app
-
-
-def _problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
-    for path in document["paths"].values():
-        for operation in path.values():
-            for status, answer in operation.get("responses", {}).items():
-                content = answer.get("content", {})
-                if status.startswith(("4", "5")) and "application/json" in content:
-                    content[MEDIA_TYPE] = content.pop("application/json")
-    return document

@@ -12,6 +12,7 @@ import logging
 import asyncpg
 
 from chs_events import outbox
+from chs_events.clock import today
 from chs_events.envelope import Envelope
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.topics import REIMBURSEMENT_EVENTS
@@ -27,7 +28,7 @@ SETTLEMENTS_CONSUMER = "chronic-settlements"
 async def on_settlement_completed(conn: asyncpg.Connection, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, SettlementCompleted)
-    grants = domain.auto_grants(event, load_catalog(), handlers.today())
+    grants = domain.auto_grants(event, load_catalog(), today())
     if not grants:
         return
     await repository.lock_person(conn, event.person_id)
@@ -53,7 +54,7 @@ async def sweep_expired(pool: asyncpg.Pool, stop: asyncio.Event, *, interval: fl
     """Ends due certifications every ``interval`` seconds until ``stop``."""
     while not stop.is_set():
         try:
-            while await handlers.expire_due(pool, handlers.today(), batch) == batch:
+            while await handlers.expire_due(pool, today(), batch) == batch:
                 pass
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             log.warning("expiry sweep failed; retrying", exc_info=True)

@@ -2,17 +2,13 @@
 in the outbox, under the person's lock. The settlement consumer is in ``consumers``; the expiry
 sweep is ``expire_due``."""
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import asyncpg
 import uuid6
 
-from chs_events import outbox
-from chs_events.envelope import Envelope
+from chs_events.clock import now, today
 from chs_events.events.base import Event
 from chs_events.events.chronic import (
     ChronicApplied,
@@ -21,11 +17,11 @@ from chs_events.events.chronic import (
     ChronicRevoked,
 )
 from chs_events.problems import Conflict
+from chs_events.unit_of_work import UnitOfWork
 
 from chs_chronic import domain, repository
 from chs_chronic.catalog import Catalog, Condition
 from chs_chronic.commands import (
-    Command,
     DecideApplication,
     RevokeCertification,
     SubmitApplication,
@@ -35,7 +31,6 @@ from chs_chronic.model import Application, Certification, Source
 log = logging.getLogger(__name__)
 
 SOURCE = "/chs/chronic"
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -44,40 +39,13 @@ class ApplicationView:
     certification: Certification | None = None
 
 
-def now() -> datetime:
-    return datetime.now(CHINA)
-
-
-def today() -> date:
-    return now().date()
-
-
-def new_id() -> str:
-    return str(uuid6.uuid7())
-
-
-@asynccontextmanager
-async def transaction(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    try:
-        async with conn.transaction():
-            yield
-    except asyncpg.UniqueViolationError:
-        raise Conflict("changed by a concurrent request; retry") from None
-
-
-async def publish(conn: asyncpg.Connection, command: Command, *events: Event) -> None:
-    for event in events:
-        await outbox.record(conn, Envelope(event, source=SOURCE,
-                                           correlation_id=command.correlation_id))
-
-
 def new_certification(condition: Condition, *, person_id: str, source: Source,
                       diagnoses: tuple[str, ...] | list[str], institution_code: str,
                       institution_name: str, valid_from: date, application_id: str | None = None,
                       settlement_id: str | None = None) -> Certification:
     first, last = domain.validity(condition, valid_from)
     return Certification(
-        new_id(), person_id, condition.code, condition.name, source, application_id,
+        str(uuid6.uuid7()), person_id, condition.code, condition.name, source, application_id,
         settlement_id, tuple(diagnoses), institution_code, institution_name, first, last,
         condition.annual_cap_fen, condition.pay_ratio_permille, "active", now())
 
@@ -123,14 +91,15 @@ async def handle_submit(conn: asyncpg.Connection, command: SubmitApplication, ca
                         ) -> ApplicationView:
     """Decide an application in the request: certified, rejected, or queued for review."""
     at = now()
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         await repository.lock_person(conn, command.person_id)
         active = await repository.active_condition_codes(conn, command.person_id)
         decision = domain.decide_application(command, catalog, at.date(), active)
         condition = decision.condition
         application = Application(
-            new_id(), command.person_id, command.institution_code, command.institution_name,
-            command.doctor_id, command.doctor_name, command.discharge_date,
+            str(uuid6.uuid7()), command.person_id, command.institution_code,
+            command.institution_name, command.doctor_id, command.doctor_name,
+            command.discharge_date,
             domain.normalize_diagnoses(command.diagnosis_codes), command.evidence,
             command.condition_code, condition.code if condition else None, decision.status,
             decision.rule, decision.reason, at,
@@ -155,7 +124,7 @@ async def handle_submit(conn: asyncpg.Connection, command: SubmitApplication, ca
             events.append(certified(certification))
         elif decision.outcome == "reject":
             events.append(rejected(application, condition.name if condition else None, "rules"))
-        await publish(conn, command, *events)
+        await uow.record(*events)
     return ApplicationView(application, certification)
 
 
@@ -163,7 +132,7 @@ async def handle_decide(conn: asyncpg.Connection, command: DecideApplication, ca
                         ) -> ApplicationView:
     """A reviewer certifies or refuses a queued application."""
     at = now()
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         found = await repository.get_application(conn, command.application_id)
         if found is None:
             raise domain.ApplicationNotFound(f"no application {command.application_id}")
@@ -187,12 +156,12 @@ async def handle_decide(conn: asyncpg.Connection, command: DecideApplication, ca
         await repository.record_decision(conn, application)
         if certification is not None:
             await _insert(conn, certification)
-        await publish(conn, command, event)
+        await uow.record(event)
     return ApplicationView(application, certification)
 
 
 async def handle_revoke(conn: asyncpg.Connection, command: RevokeCertification) -> Certification:
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         found = await repository.get_certification(conn, command.certification_id)
         if found is None:
             raise domain.CertificationNotFound(f"no certification {command.certification_id}")
@@ -204,7 +173,7 @@ async def handle_revoke(conn: asyncpg.Connection, command: RevokeCertification) 
                            f"{current.status}", status_now=current.status)
         ended = await repository.end_certification(conn, current.certification_id, "revoked",
                                                    today(), command.reason)
-        await publish(conn, command, revoked(ended, "revoked", command.reason))
+        await uow.record(revoked(ended, "revoked", command.reason))
     return ended
 
 
@@ -223,15 +192,14 @@ async def expire_due(pool: asyncpg.Pool, day: date, limit: int) -> int:
         candidates = await repository.due_for_expiry(conn, day, limit)
         ended = 0
         for certification_id, person_id in candidates:
-            async with conn.transaction():
+            async with UnitOfWork(conn, source=SOURCE) as uow:
                 await repository.lock_person(conn, person_id)
                 due = await repository.lock_if_due(conn, certification_id, day)
                 if due is None:
                     continue
                 expired = await repository.end_certification(
                     conn, certification_id, "expired", due.valid_until, "validity ended")
-                await outbox.record(conn, Envelope(revoked(expired, "expired", None),
-                                                   source=SOURCE))
+                await uow.record(revoked(expired, "expired", None))
                 ended += 1
     if ended:
         log.info("certifications expired", extra={"count": ended, "day": day.isoformat()})

@@ -1,14 +1,14 @@
 """Request and response bodies of the chronic-disease API, with OpenAPI examples."""
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from chs_events.clock import CHINA
 
 from chs_chronic.catalog import Condition
 from chs_chronic.model import Application, Certification
 
-CHINA = ZoneInfo("Asia/Shanghai")
 PERSON_ID = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
 PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

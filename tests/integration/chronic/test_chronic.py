@@ -11,6 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from chs_events.admin import ensure_topics
+from chs_events.clock import today
 from chs_events.consumer import ConsumerRunner
 from chs_events.db import connect
 from chs_events.envelope import Envelope
@@ -19,7 +20,7 @@ from chs_events.kafka import create_producer
 from chs_events.topics import BY_NAME, REIMBURSEMENT_EVENTS, dead_letter_spec
 from chs_chronic.api import create_app
 from chs_chronic.consumers import SETTLEMENTS_CONSUMER, SETTLEMENTS_HANDLERS, SETTLEMENTS_TOPICS
-from chs_chronic.handlers import expire_due, today
+from chs_chronic.handlers import expire_due
 from chs_chronic.settings import ChronicSettings
 from tests.support.broker import until
 

@@ -33,13 +33,20 @@ class UnitOfWork:
     async def __aexit__(self, error_type: type[BaseException] | None,
                         error: BaseException | None, traceback: TracebackType | None) -> None:
         if error is None:
-            await self._transaction.commit()
+            try:
+                await self._transaction.commit()  # a deferred constraint fails here
+            except asyncpg.UniqueViolationError:
+                raise _concurrent_change() from None
             return
         await self._transaction.rollback()
         if isinstance(error, asyncpg.UniqueViolationError):
-            raise Conflict("changed by a concurrent request; retry") from None
+            raise _concurrent_change() from None
 
     async def record(self, *events: Event) -> None:
         for event in events:
             await outbox.record(self.conn, Envelope(event, source=self._source,
                                                     correlation_id=self._correlation_id))
+
+
+def _concurrent_change() -> Conflict:
+    return Conflict("changed by a concurrent request; retry")

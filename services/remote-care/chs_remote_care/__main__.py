@@ -10,6 +10,7 @@
 import asyncio
 import logging
 
+from chs_events.clock import today
 from chs_events.consumer import INFRASTRUCTURE_ERRORS, Subscription
 from chs_events.db import open_service_database
 from chs_events.runtime import consumer_worker, main, relay_worker
@@ -32,7 +33,7 @@ async def expire(settings: PlatformSettings, stop: asyncio.Event) -> None:
     try:
         while not stop.is_set():
             try:
-                expired = await handlers.expire_due(pool, handlers.today(),
+                expired = await handlers.expire_due(pool, today(),
                                                     batch_size=settings.expire_batch_size)
                 if expired:
                     log.info("temporary filings expired", extra={"count": expired})

@@ -1,12 +1,12 @@
 """HTTP API of the remote-care service (异地就医备案): thin routers over the handlers."""
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-import uuid6
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Response
 
-from chs_events.problems import MEDIA_TYPE
-from chs_events.service import Connection, create_service_app
+from chs_events.clock import today
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, RequestId, create_service_app
 
 from chs_remote_care import handlers
 from chs_remote_care.commands import FileRemoteCare, RevokeFiling
@@ -16,7 +16,6 @@ from chs_remote_care.schemas import (
     FilingList,
     FilingPublic,
     FilingRevoke,
-    ProblemDetails,
     RegionCode,
 )
 from chs_remote_care.settings import RemoteCareSettings
@@ -27,30 +26,20 @@ emergency, self-referred; valid 6 months, back-dated to the admission date), app
 the person's commitment (秒备案), and the coverage answer: is a person covered for care in a
 region on a day, and on what basis. Every filing, revocation and expiry is published on
 `chs.remote-care.events` through the outbox; the person is told by SMS. A refused filing is a
-problem (RFC 9457) naming the rule that failed; it changes nothing and sends no SMS.
+problem (RFC 9457) naming the rule that failed in its `rule` member (e.g.
+`destination_outside_home_city`); it changes nothing and sends no SMS.
 `X-Request-Id` becomes the events' correlation id."""
 
 
-def _request_id(x_request_id: Annotated[str | None, Header(
-        max_length=128, pattern=r"^[\x21-\x7e]+$",
-        description="Correlation id of the events this request records")] = None) -> str:
-    return x_request_id or str(uuid6.uuid7())
-
-
-RequestId = Annotated[str, Depends(_request_id)]
 PersonPath = Annotated[str, Path(pattern=r"^p[0-9a-f]{32}$")]
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
-            for status in statuses}
 
 
 filings = APIRouter(tags=["filings"])
 coverage = APIRouter(tags=["coverage"])
 
 
-@filings.post("/persons/{person_id}/filings", status_code=201, responses=_problems(409, 422))
+@filings.post("/persons/{person_id}/filings", status_code=201,
+              responses=problem_responses(409, 422))
 async def file_remote_care(person_id: PersonPath, body: FilingCreate, conn: Connection,
                            request_id: RequestId, response: Response) -> FilingPublic:
     """File and approve at once → RemoteCareFiled. Refused (no event, no SMS): 422 with the
@@ -71,12 +60,12 @@ async def list_filings(person_id: PersonPath, conn: Connection) -> FilingList:
         FilingPublic.of(f) for f in await handlers.filings_of(conn, person_id)])
 
 
-@filings.get("/filings/{filing_id}", responses=_problems(404))
+@filings.get("/filings/{filing_id}", responses=problem_responses(404))
 async def get_filing(filing_id: str, conn: Connection) -> FilingPublic:
     return FilingPublic.of(await handlers.filing(conn, filing_id))
 
 
-@filings.post("/filings/{filing_id}/revoke", responses=_problems(404, 409, 422))
+@filings.post("/filings/{filing_id}/revoke", responses=problem_responses(404, 409, 422))
 async def revoke_filing(filing_id: str, conn: Connection, request_id: RequestId,
                         body: FilingRevoke | None = None) -> FilingPublic:
     """Revoke an active filing from today on → RemoteCareRevoked; 409 when it is not active."""
@@ -84,7 +73,7 @@ async def revoke_filing(filing_id: str, conn: Connection, request_id: RequestId,
         filing_id, body.reason if body else None, correlation_id=request_id)))
 
 
-@coverage.get("/persons/{person_id}/coverage", responses=_problems(422))
+@coverage.get("/persons/{person_id}/coverage", responses=problem_responses(422))
 async def get_coverage(person_id: PersonPath, conn: Connection,
                        region: Annotated[RegionCode, Query(description="Where the care is")],
                        on: Annotated[date | None, Query(alias="date", description=(
@@ -93,24 +82,11 @@ async def get_coverage(person_id: PersonPath, conn: Connection,
                            "Emergency care: counts as filed"))] = False) -> CoverageAnswer:
     """Is the person covered for care in ``region`` on ``date``, and under which filing or
     rule — the answer reimbursement needs."""
-    day = on or handlers.today()
+    day = on or today()
     answer = await handlers.coverage(conn, person_id, region, day, emergency)
     return CoverageAnswer.of(person_id, region, day, answer)
 
 
 def create_app(settings: RemoteCareSettings) -> FastAPI:
-    app = create_service_app(settings, "chs_remote_care", title="CHS remote care (异地就医备案)",
-                             description=DESCRIPTION, routers=[filings, coverage])
-    app.openapi = lambda: _problem_media_type(FastAPI.openapi(app))
-    return app
-
-
-def _problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
-    """Problem answers are application/problem+json (FastAPI writes application/json)."""
-    for path in document["paths"].values():
-        for operation in path.values():
-            for status, answer in operation.get("responses", {}).items():
-                content = answer.get("content", {})
-                if status.startswith(("4", "5")) and "application/json" in content:
-                    content[MEDIA_TYPE] = content.pop("application/json")
-    return document
+    return create_service_app(settings, "chs_remote_care", title="CHS remote care (异地就医备案)",
+                              description=DESCRIPTION, routers=[filings, coverage])

@@ -7,10 +7,9 @@ code"}]``.
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chs_events.errors import InvalidInput
+from chs_events import fields
 from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.regions import region
 
@@ -21,15 +20,7 @@ FILING_ID = "0193a6f2-1c3e-7b41-9d0a-5b8e2f6a1c3d"
 JINAN, SANYA, SHANGHAI = "370100", "460200", "310000"
 
 
-def _region_code(value: str) -> str:
-    try:
-        return region(value).code
-    except InvalidInput as error:
-        raise PydanticCustomError("invalid_region_code", "{reason}",
-                                  {"reason": error.reason}) from None
-
-
-RegionCode = Annotated[str, AfterValidator(_region_code), Field(
+RegionCode = Annotated[fields.RegionCode, Field(
     description="GB/T 2260 region code (a city or province covers its parts)",
     examples=[SANYA])]
 
@@ -161,27 +152,3 @@ class CoverageAnswer(BaseModel):
                 category=filing.category, destination_region=filing.destination_region,
                 valid_from=filing.valid_from, valid_until=filing.last_covered_day,
                 admission_date=filing.admission_date)))
-
-
-class FieldError(BaseModel):
-    field: str
-    reason: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem body (media type application/problem+json). A refused filing names
-    the rule that failed in ``rule``."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "type": "/problems/unprocessable", "title": "Unprocessable request", "status": 422,
-        "detail": "destination 370102 (历下区) is inside the home city of the pooling region "
-                  "370100", "instance": f"/persons/{PERSON_ID}/filings",
-        "rule": "destination_outside_home_city",
-        "errors": [{"field": "destination_region", "reason": "…"}]}]})
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    rule: str | None = None
-    errors: list[FieldError] | None = None

@@ -1,14 +1,14 @@
 """HTTP API of the enrollment service (参保登记): thin routers over the handlers."""
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
-import uuid6
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
-from chs_events.problems import MEDIA_TYPE
-from chs_events.service import Connection, create_service_app
+from chs_events.clock import CHINA, now, today
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, RequestId, create_service_app
 
-from chs_enrollment import domain, handlers, staff, views
+from chs_enrollment import domain, examples, handlers, staff, views
 from chs_enrollment.auth import (
     Admin,
     EmployerKey,
@@ -43,7 +43,6 @@ from chs_enrollment.schemas import (
     NewbornCreate,
     PersonCreate,
     PersonPublic,
-    ProblemDetails,
     StaffBatchAdd,
     StaffBatchRemove,
     StaffBatchResult,
@@ -62,27 +61,19 @@ def _settings(request: Request) -> EnrollmentSettings:
     return request.app.state.settings
 
 
-def _request_id(x_request_id: Annotated[str | None, Header(
-        max_length=128, pattern=r"^[\x21-\x7e]+$",
-        description="Correlation id of the events this request records")] = None) -> str:
-    return x_request_id or str(uuid6.uuid7())
-
-
 Settings = Annotated[EnrollmentSettings, Depends(_settings)]
-RequestId = Annotated[str, Depends(_request_id)]
 
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
-            for status in statuses}
-
+# A refused ID number, as POST /persons answers it.
+_REGISTER_PERSON_PROBLEMS = problem_responses(409, 422)
+_REGISTER_PERSON_PROBLEMS[422]["content"] = {
+    "application/json": {"example": examples.INVALID_ID_NUMBER}}
 
 persons = APIRouter(tags=["persons"])
 employers = APIRouter(tags=["employers"])
 benefits = APIRouter(tags=["newborns and contributions"])
 
 
-@persons.post("/persons", status_code=201, responses=_problems(409, 422))
+@persons.post("/persons", status_code=201, responses=_REGISTER_PERSON_PROBLEMS)
 async def register_person(body: PersonCreate, conn: Connection, settings: Settings,
                           request_id: RequestId, response: Response) -> PersonPublic:
     """Register a person → PersonRegistered."""
@@ -90,26 +81,26 @@ async def register_person(body: PersonCreate, conn: Connection, settings: Settin
         body.id_number, body.name, body.mobile, body.region_code,
         correlation_id=request_id), settings)
     response.headers["Location"] = f"/persons/{view.person.person_id}"
-    return PersonPublic.of(view.person, view.enrollments, handlers.today())
+    return PersonPublic.of(view.person, view.enrollments, today())
 
 
-@persons.get("/persons/{person_id}", responses=_problems(404))
+@persons.get("/persons/{person_id}", responses=problem_responses(404))
 async def get_person(person_id: str, conn: Connection) -> PersonPublic:
     view = await views.person_view(conn, person_id)
-    return PersonPublic.of(view.person, view.enrollments, handlers.today())
+    return PersonPublic.of(view.person, view.enrollments, today())
 
 
-@persons.put("/persons/{person_id}/contact", responses=_problems(404, 422))
+@persons.put("/persons/{person_id}/contact", responses=problem_responses(404, 422))
 async def change_contact(person_id: str, body: ContactUpdate, conn: Connection,
                          settings: Settings, request_id: RequestId) -> PersonPublic:
     """Change the mobile → ContactChanged (nothing when it is the same number)."""
     view = await handlers.handle_change_contact(
         conn, ChangeContact(person_id, body.mobile, correlation_id=request_id), settings)
-    return PersonPublic.of(view.person, view.enrollments, handlers.today())
+    return PersonPublic.of(view.person, view.enrollments, today())
 
 
 @persons.post("/persons/{person_id}/enrollments", status_code=201,
-              responses=_problems(401, 403, 404, 409, 422))
+              responses=problem_responses(401, 403, 404, 409, 422))
 async def enroll(person_id: str, body: EnrollmentCreate, conn: Connection, settings: Settings,
                  request_id: RequestId, api_key: OptionalEmployerKey) -> EnrollmentPublic:
     """Enroll as a resident (390) or an employee (310) → EnrollmentRegistered. An employee
@@ -119,15 +110,15 @@ async def enroll(person_id: str, body: EnrollmentCreate, conn: Connection, setti
     command = domain.enrollment_command(
         person_id=person_id, insutype=body.insutype, pooling_region=body.pooling_region,
         employer_id=body.employer_id, contribution_base_fen=body.contribution_base_fen,
-        start_date=body.start_date or handlers.today(), correlation_id=request_id)
+        start_date=body.start_date or today(), correlation_id=request_id)
     if isinstance(command, EnrollEmployee):
         enrollment = await handlers.handle_enroll_employee(conn, command, settings)
     else:
         enrollment = await handlers.handle_enroll_resident(conn, command, settings)
-    return EnrollmentPublic.of(enrollment, handlers.today())
+    return EnrollmentPublic.of(enrollment, today())
 
 
-@persons.get("/persons/{person_id}/certificate", responses=_problems(404))
+@persons.get("/persons/{person_id}/certificate", responses=problem_responses(404))
 async def get_certificate(person_id: str, conn: Connection) -> CertificatePublic:
     """参保证明: enrollments with their status today and the months paid."""
     found = await views.certificate(conn, person_id)
@@ -142,7 +133,7 @@ async def get_certificate(person_id: str, conn: Connection) -> CertificatePublic
             contribution_months=line.contribution_months) for line in found.lines])
 
 
-@employers.post("/employers", status_code=201, responses=_problems(401, 422))
+@employers.post("/employers", status_code=201, responses=problem_responses(401, 422))
 async def create_employer(body: EmployerCreate, _: Admin, conn: Connection,
                           settings: Settings, request_id: RequestId) -> EmployerCreated:
     """Register an employer (needs X-Admin-Token); answers its API key, once."""
@@ -155,7 +146,7 @@ async def create_employer(body: EmployerCreate, _: Admin, conn: Connection,
 
 
 @employers.post("/employers/{employer_id}/staff/batch-add",
-                responses=_problems(401, 403, 409, 422))
+                responses=problem_responses(401, 403, 409, 422))
 async def add_staff(employer_id: EmployerKey, body: StaffBatchAdd, conn: Connection,
                     settings: Settings, request_id: RequestId) -> StaffBatchResult:
     """增员, all or nothing → per person: PersonRegistered (when new), StaffAdded,
@@ -167,13 +158,13 @@ async def add_staff(employer_id: EmployerKey, body: StaffBatchAdd, conn: Connect
 
 
 @employers.post("/employers/{employer_id}/staff/batch-remove",
-                responses=_problems(401, 403, 422))
+                responses=problem_responses(401, 403, 422))
 async def remove_staff(employer_id: EmployerKey, body: StaffBatchRemove, conn: Connection,
                        settings: Settings, request_id: RequestId) -> StaffBatchResult:
     """减员, all or nothing; someone not on this employer's active staff refuses the batch
     (403) → per person: StaffRemoved, EnrollmentTerminated (left_employer)."""
     leavers = tuple(Leaver(i.person_id or handlers.person_id_of(i.id_number or "", settings),
-                           i.end_date or handlers.today()) for i in body.items)
+                           i.end_date or today()) for i in body.items)
     changes = await staff.handle_remove_staff(
         conn, RemoveStaff(employer_id, leavers, correlation_id=request_id), settings)
     return _batch_result(employer_id, "removed", changes)
@@ -185,7 +176,7 @@ def _batch_result(employer_id: str, action: str, changes: list) -> StaffBatchRes
                           registered=c.registered) for c in changes])
 
 
-@benefits.post("/newborns", status_code=201, responses=_problems(409, 422))
+@benefits.post("/newborns", status_code=201, responses=problem_responses(409, 422))
 async def enroll_newborn(body: NewbornCreate, conn: Connection, settings: Settings,
                          request_id: RequestId, response: Response) -> PersonPublic:
     """出生即参保 → PersonRegistered (no mobile), EnrollmentRegistered (390 from the birth
@@ -194,12 +185,12 @@ async def enroll_newborn(body: NewbornCreate, conn: Connection, settings: Settin
         body.birth_certificate_no, body.name, body.sex, body.birth_date,
         body.guardian_person_id, body.pooling_region, correlation_id=request_id), settings)
     response.headers["Location"] = f"/persons/{view.person.person_id}"
-    return PersonPublic.of(view.person, view.enrollments, handlers.today())
+    return PersonPublic.of(view.person, view.enrollments, today())
 
 
 @benefits.post("/contributions", status_code=201, responses={
     200: {"model": ContributionPublic, "description": "Already recorded (same payment_id)"},
-    **_problems(409, 422)})
+    **problem_responses(409, 422)})
 async def record_contribution(body: ContributionCreate, conn: Connection, settings: Settings,
                               request_id: RequestId, response: Response) -> ContributionPublic:
     """Record a paid contribution → ContributionPaid; the same payment_id again answers the
@@ -209,26 +200,13 @@ async def record_contribution(body: ContributionCreate, conn: Connection, settin
         body.payment_id, body.enrollment_id, body.period, body.amount_fen,
         body.employer_part_fen,
         personal if body.personal_part_fen is None else body.personal_part_fen,
-        body.paid_at or handlers.now(), correlation_id=request_id), settings)
+        body.paid_at or now(), correlation_id=request_id), settings)
     if not created:
         response.status_code = 200
     return ContributionPublic(**{**asdict(payment),
-                                 "paid_at": payment.paid_at.astimezone(handlers.CHINA)})
+                                 "paid_at": payment.paid_at.astimezone(CHINA)})
 
 
 def create_app(settings: EnrollmentSettings) -> FastAPI:
-    app = create_service_app(settings, "chs_enrollment", title="CHS enrollment (参保登记)",
-                             description=DESCRIPTION, routers=[persons, employers, benefits])
-    app.openapi = lambda: _problem_media_type(FastAPI.openapi(app))
-    return app
-
-
-def _problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
-    """Problem answers are application/problem+json (FastAPI writes application/json)."""
-    for path in document["paths"].values():
-        for operation in path.values():
-            for status, answer in operation.get("responses", {}).items():
-                content = answer.get("content", {})
-                if status.startswith(("4", "5")) and "application/json" in content:
-                    content[MEDIA_TYPE] = content.pop("application/json")
-    return document
+    return create_service_app(settings, "chs_enrollment", title="CHS enrollment (参保登记)",
+                              description=DESCRIPTION, routers=[persons, employers, benefits])

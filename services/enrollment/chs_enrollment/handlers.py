@@ -1,18 +1,14 @@
 """Command handlers: each runs in ONE transaction that changes the state and records its events
 in the outbox. Whatever concerns a person locks the person's row first. The staff batches and
 employers are in ``staff``."""
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import uuid6
 
 from chs_events import outbox
+from chs_events.clock import today
 from chs_events.envelope import Envelope
-from chs_events.events.base import Event
 from chs_events.events.enrollment import (
     ContactChanged,
     ContributionPaid,
@@ -31,11 +27,11 @@ from chs_events.identity import (
     sex_from_id_number,
 )
 from chs_events.problems import Conflict
+from chs_events.unit_of_work import UnitOfWork
 
 from chs_enrollment import domain, repository
 from chs_enrollment.commands import (
     ChangeContact,
-    Command,
     EnrollEmployee,
     EnrollNewborn,
     EnrollResident,
@@ -46,7 +42,6 @@ from chs_enrollment.model import EMPLOYEE, RESIDENT, Employer, Enrollment, Payme
 from chs_enrollment.settings import EnrollmentSettings
 
 SOURCE = "/chs/enrollment"
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -55,32 +50,8 @@ class PersonView:
     enrollments: list[Enrollment] = field(default_factory=list)
 
 
-def now() -> datetime:
-    return datetime.now(CHINA)
-
-
-def today() -> date:
-    return now().date()
-
-
 def person_id_of(id_number: str, settings: EnrollmentSettings) -> str:
     return derive_person_id(id_number, settings.person_id_secret.get_secret_value().encode())
-
-
-@asynccontextmanager
-async def transaction(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    try:
-        async with conn.transaction():
-            yield
-    except asyncpg.UniqueViolationError:
-        # Only a concurrent request can get here: the rules checked under the person lock.
-        raise Conflict("changed by a concurrent request; retry") from None
-
-
-async def publish(conn: asyncpg.Connection, command: Command, *events: Event) -> None:
-    for event in events:
-        await outbox.record(conn, Envelope(event, source=SOURCE,
-                                           correlation_id=command.correlation_id))
 
 
 def person_registered(person: Person) -> PersonRegistered:
@@ -110,51 +81,47 @@ async def _enrollments(conn: asyncpg.Connection, person_id: str) -> list[Enrollm
     return (await repository.enrollments_of(conn, [person_id])).get(person_id, [])
 
 
-def new_id() -> str:
-    return str(uuid6.uuid7())
-
-
 async def handle_register_person(conn: asyncpg.Connection, command: RegisterPerson,
                                  settings: EnrollmentSettings) -> PersonView:
     id_number = normalize_id_number(command.id_number)
     person = Person(person_id_of(id_number, settings), id_number, command.name,
                     sex_from_id_number(id_number), birth_date_from_id_number(id_number),
                     normalize_mobile(command.mobile), command.region_code)
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         if await repository.lock_person(conn, person.person_id):
             raise Conflict("a person with this ID number is already registered",
                            person_id=person.person_id)
         await repository.insert_person(conn, person)
-        await publish(conn, command, person_registered(person))
+        await uow.record(person_registered(person))
     return PersonView(person)
 
 
 async def handle_enroll_resident(conn: asyncpg.Connection, command: EnrollResident,
                                  settings: EnrollmentSettings) -> Enrollment:
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         person = await _locked_person(conn, command.person_id)
         domain.check_enrollment_start(person.birth_date, await _enrollments(conn, person.person_id),
                                       RESIDENT, command.start_date)
-        enrollment = Enrollment(new_id(), person.person_id, RESIDENT, command.pooling_region,
-                                command.start_date)
+        enrollment = Enrollment(str(uuid6.uuid7()), person.person_id, RESIDENT,
+                                command.pooling_region, command.start_date)
         await repository.insert_enrollment(conn, enrollment)
-        await publish(conn, command, enrollment_registered(enrollment))
+        await uow.record(enrollment_registered(enrollment))
     return enrollment
 
 
 async def handle_enroll_employee(conn: asyncpg.Connection, command: EnrollEmployee,
                                  settings: EnrollmentSettings) -> Enrollment:
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         person = await _locked_person(conn, command.person_id)
         employer = await repository.get_employer(conn, command.employer_id)
         pooling_region = domain.employee_pooling_region(command, employer)
         domain.check_enrollment_start(person.birth_date, await _enrollments(conn, person.person_id),
                                       EMPLOYEE, command.start_date)
-        enrollment = Enrollment(new_id(), person.person_id, EMPLOYEE, pooling_region,
+        enrollment = Enrollment(str(uuid6.uuid7()), person.person_id, EMPLOYEE, pooling_region,
                                 command.start_date, command.employer_id,
                                 command.contribution_base_fen)
         await repository.insert_enrollment(conn, enrollment)
-        await publish(conn, command, enrollment_registered(enrollment, employer))
+        await uow.record(enrollment_registered(enrollment, employer))
     return enrollment
 
 
@@ -164,7 +131,7 @@ async def handle_enroll_newborn(conn: asyncpg.Connection, command: EnrollNewborn
     certificate_no = normalize_birth_certificate_no(command.birth_certificate_no)
     person_id = derive_newborn_person_id(certificate_no,
                                          settings.person_id_secret.get_secret_value().encode())
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         guardian = await repository.get_person(conn, command.guardian_person_id)
         domain.check_newborn(command.birth_date, guardian, command.guardian_person_id, today())
         if await repository.lock_person(conn, person_id):
@@ -172,25 +139,25 @@ async def handle_enroll_newborn(conn: asyncpg.Connection, command: EnrollNewborn
                            person_id=person_id)
         person = Person(person_id, None, command.name, command.sex, command.birth_date, None,
                         command.pooling_region, certificate_no, command.guardian_person_id)
-        enrollment = Enrollment(new_id(), person_id, RESIDENT, command.pooling_region,
-                                command.birth_date)
+        enrollment = Enrollment(str(uuid6.uuid7()), person_id, RESIDENT,
+                                command.pooling_region, command.birth_date)
         await repository.insert_person(conn, person)
         await repository.insert_enrollment(conn, enrollment)
-        await publish(conn, command, person_registered(person),
-                      enrollment_registered(enrollment, at_birth=True),
-                      NewbornEnrolled(person_id=person_id,
-                                       enrollment_id=enrollment.enrollment_id,
-                                       guardian_person_id=command.guardian_person_id,
-                                       name=command.name, birth_date=command.birth_date,
-                                       pooling_region=command.pooling_region,
-                                       start_date=enrollment.start_date))
+        await uow.record(person_registered(person),
+                         enrollment_registered(enrollment, at_birth=True),
+                         NewbornEnrolled(person_id=person_id,
+                                         enrollment_id=enrollment.enrollment_id,
+                                         guardian_person_id=command.guardian_person_id,
+                                         name=command.name, birth_date=command.birth_date,
+                                         pooling_region=command.pooling_region,
+                                         start_date=enrollment.start_date))
     return PersonView(person, [enrollment])
 
 
 async def handle_record_contribution(conn: asyncpg.Connection, command: RecordContribution,
                                      settings: EnrollmentSettings) -> tuple[Payment, bool]:
     """The payment and whether it is new; the same payment_id again records nothing."""
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         enrollment = await repository.get_enrollment(conn, command.enrollment_id)
         if enrollment is not None:
             await repository.lock_person(conn, enrollment.person_id)
@@ -206,7 +173,7 @@ async def handle_record_contribution(conn: asyncpg.Connection, command: RecordCo
                           command.personal_part_fen, command.paid_at)
         if not await repository.insert_payment(conn, payment):
             raise Conflict("changed by a concurrent request; retry")
-        await publish(conn, command, ContributionPaid(
+        await uow.record(ContributionPaid(
             person_id=payment.person_id, payment_id=payment.payment_id,
             enrollment_id=payment.enrollment_id, insutype=enrollment.insutype,
             period=payment.period, amount_fen=payment.amount_fen,
@@ -219,12 +186,11 @@ async def handle_change_contact(conn: asyncpg.Connection, command: ChangeContact
                                 settings: EnrollmentSettings) -> PersonView:
     """A new mobile records ContactChanged; the same mobile again changes nothing."""
     mobile = normalize_mobile(command.mobile)
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         person = await _locked_person(conn, command.person_id)
         if person.mobile != mobile:
             await repository.update_mobile(conn, person.person_id, mobile)
-            await publish(conn, command, ContactChanged(person_id=person.person_id,
-                                                         mobile=mobile))
+            await uow.record(ContactChanged(person_id=person.person_id, mobile=mobile))
             person = replace(person, mobile=mobile)
         return PersonView(person, await _enrollments(conn, person.person_id))
 

@@ -1,7 +1,7 @@
 """Request and response bodies of the enrollment API, with OpenAPI examples.
 
-Identity fields are checked with ``chs_events.identity`` / ``regions``: a refused value answers
-422 with ``errors: [{"field": "id_number", "reason": "check digit is 5, expected 3"}]``.
+Identity fields are the ``chs_events.fields`` types with this service's examples: a refused value
+answers 422 with ``errors: [{"field": "id_number", "reason": "check digit is 5, expected 3"}]``.
 Responses never carry a raw ID number or mobile, only their masked forms.
 """
 from collections.abc import Callable
@@ -10,7 +10,6 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -20,40 +19,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from chs_events.errors import InvalidInput
-from chs_events.identity import (
-    normalize_birth_certificate_no,
-    normalize_id_number,
-    normalize_mobile,
-)
+from chs_events import fields
 from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
-from chs_events.regions import region
 
 from chs_enrollment import examples as ex
 from chs_enrollment.model import INSUTYPE_NAMES, Enrollment, Person
 
 
-def _checked(normalize: Callable[[str], str]) -> AfterValidator:
-    """Run a chs_events check; its precise reason becomes the validation message."""
-
-    def check(value: str) -> str:
-        try:
-            return normalize(value)
-        except InvalidInput as error:
-            raise PydanticCustomError(f"invalid_{error.field}", "{reason}",
-                                      {"reason": error.reason}) from None
-
-    return AfterValidator(check)
-
-
-IdNumber = Annotated[str, _checked(normalize_id_number), Field(
-    description="公民身份号码: 18 characters, GB 11643 check digit", examples=[ex.ID_NUMBER])]
-Mobile = Annotated[str, _checked(normalize_mobile), Field(
-    description="Mainland China mobile number (11 digits)", examples=[ex.MOBILE])]
-RegionCode = Annotated[str, _checked(lambda code: region(code).code), Field(
-    description="GB/T 2260 region code", examples=[ex.SHINAN])]
-BirthCertificateNo = Annotated[str, _checked(normalize_birth_certificate_no), Field(
-    description="出生医学证明编号: one letter and 9 digits", examples=[ex.BIRTH_CERTIFICATE_NO])]
+IdNumber = Annotated[fields.IdNumber, Field(examples=[ex.ID_NUMBER])]
+Mobile = Annotated[fields.Mobile, Field(examples=[ex.MOBILE])]
+RegionCode = Annotated[fields.RegionCode, Field(examples=[ex.SHINAN])]
+BirthCertificateNo = Annotated[fields.BirthCertificateNo,
+                               Field(examples=[ex.BIRTH_CERTIFICATE_NO])]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Fen = Annotated[int, Field(strict=True, gt=0, le=10**12, description="Integer fen (分)")]
 PartFen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
@@ -287,23 +264,6 @@ class CertificatePublic(BaseModel):
     enrollments: list[CertificateEnrollment]
     contribution_months: dict[str, int] = Field(description="Distinct months paid per insutype")
     issued_at: AwareDatetime
-
-
-class FieldError(BaseModel):
-    field: str = Field(description="The field at fault; items.<index>.<field> in a batch")
-    reason: str
-
-
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem body (media type application/problem+json)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [ex.INVALID_ID_NUMBER]})
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    errors: list[FieldError] | None = None
 
 
 def _masked(value: str | None, mask: Callable[[str], str]) -> str | None:

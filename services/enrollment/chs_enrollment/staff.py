@@ -6,6 +6,7 @@ person_id order, so concurrent batches cannot deadlock.
 from dataclasses import dataclass
 
 import asyncpg
+import uuid6
 
 from chs_events.events.base import Event
 from chs_events.events.enrollment import EnrollmentTerminated, StaffAdded, StaffRemoved
@@ -16,16 +17,15 @@ from chs_events.identity import (
     sex_from_id_number,
 )
 from chs_events.problems import NotFound
+from chs_events.unit_of_work import UnitOfWork
 
 from chs_enrollment import domain, repository
 from chs_enrollment.commands import AddStaff, RegisterEmployer, RemoveStaff
 from chs_enrollment.handlers import (
+    SOURCE,
     enrollment_registered,
-    new_id,
     person_id_of,
     person_registered,
-    publish,
-    transaction,
 )
 from chs_enrollment.model import EMPLOYEE, Employer, Enrollment, Person
 from chs_enrollment.settings import EnrollmentSettings
@@ -54,7 +54,7 @@ async def handle_add_staff(conn: asyncpg.Connection, command: AddStaff,
         raise NotFound(f"no employer {command.employer_id}")
     ids = [person_id_of(item.id_number, settings) for item in command.items]
     changes = []
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         persons = await repository.lock_persons(conn, ids)
         enrollments = await repository.enrollments_of(conn, ids)
         domain.check_batch(
@@ -72,7 +72,7 @@ async def handle_add_staff(conn: asyncpg.Connection, command: AddStaff,
                                 normalize_mobile(item.mobile), item.region_code)
                 await repository.insert_person(conn, person)
                 events.append(person_registered(person))
-            enrollment = Enrollment(new_id(), person_id, EMPLOYEE, employer.region_code,
+            enrollment = Enrollment(str(uuid6.uuid7()), person_id, EMPLOYEE, employer.region_code,
                                     item.start_date, employer.employer_id,
                                     item.contribution_base_fen)
             await repository.insert_enrollment(conn, enrollment)
@@ -81,7 +81,7 @@ async def handle_add_staff(conn: asyncpg.Connection, command: AddStaff,
                                   contribution_base_fen=item.contribution_base_fen,
                                   start_date=item.start_date),
                        enrollment_registered(enrollment, employer)]
-            await publish(conn, command, *events)
+            await uow.record(*events)
             changes.append(StaffChange(index, person_id, enrollment.enrollment_id,
                                        registered=person_id not in persons))
     return sorted(changes, key=lambda change: change.index)
@@ -92,7 +92,7 @@ async def handle_remove_staff(conn: asyncpg.Connection, command: RemoveStaff,
     """减员: only this employer's active staff; one refused item refuses the batch."""
     ids = [leaver.person_id for leaver in command.items]
     changes = []
-    async with transaction(conn):
+    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
         await repository.lock_persons(conn, ids)
         enrollments = await repository.enrollments_of(conn, ids)
         ended = domain.check_batch(
@@ -104,8 +104,7 @@ async def handle_remove_staff(conn: asyncpg.Connection, command: RemoveStaff,
                                                 key=lambda entry: entry[1].person_id):
             await repository.end_enrollment(conn, enrollment.enrollment_id, leaver.end_date,
                                             domain.LEFT_EMPLOYER)
-            await publish(
-                conn, command,
+            await uow.record(
                 StaffRemoved(person_id=leaver.person_id, employer_id=command.employer_id,
                              enrollment_id=enrollment.enrollment_id, end_date=leaver.end_date),
                 EnrollmentTerminated(person_id=leaver.person_id,

@@ -4,8 +4,10 @@ from datetime import datetime
 
 import asyncpg
 
+from chs_events.clock import now
+
 from chs_enrollment import domain, repository
-from chs_enrollment.handlers import CHINA, PersonView
+from chs_enrollment.handlers import PersonView
 from chs_enrollment.model import Enrollment, Person
 
 
@@ -40,7 +42,7 @@ async def certificate(conn: asyncpg.Connection, person_id: str) -> Certificate:
         payments = await repository.payments_of(conn, person_id)
         employers = await repository.employer_names(
             conn, [e.employer_id for e in view.enrollments if e.employer_id])
-    issued_at = datetime.now(CHINA)
+    issued_at = now()
     months_of = {e.enrollment_id: 0 for e in view.enrollments}
     for payment in payments:
         months_of[payment.enrollment_id] += 1

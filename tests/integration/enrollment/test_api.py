@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from stdnum.cn import ric
 
 from chs_events.admin import ensure_topics
+from chs_events.clock import today
 from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.identity import derive_newborn_person_id, derive_person_id
@@ -21,7 +22,6 @@ from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
 from chs_enrollment.api import create_app
-from chs_enrollment.handlers import today
 from chs_enrollment.settings import EnrollmentSettings
 
 pytestmark = pytest.mark.integration

@@ -20,58 +20,26 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from faker import Faker
-from stdnum.cn import ric
 
 from chs_events.envelope import Envelope
 from chs_events.events.reimbursement import SettlementCompleted
-from chs_events.masking import mask_id_number, mask_mobile, mask_name, redact
 from chs_events.topics import REIMBURSEMENT_EVENTS
-from demo import CHINA, ENROLLMENT, TIMEOUT, call, fail, messages_of, run
+from demo_support import CHINA, CHRONIC, call, fail, local_client, messages_of, new_person
+from demo_support import register, run, sms_caused
 
-CHRONIC = os.environ.get("CHS_CHRONIC_URL", "http://127.0.0.1:8104").rstrip("/")
 KAFKA = os.environ.get("CHS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 PREFIX = os.environ.get("CHS_TOPIC_PREFIX", "")
 SHOUGUANG, WEIFANG = "370783", "370700"
 HOSPITAL = {"institution_code": "H37078300001", "institution_name": "寿光市人民医院",
             "doctor_id": "D3707830012", "doctor_name": "王医生"}
-SENT = {"sent", "delivered"}
-
-fake = Faker("zh_CN")
 
 
-def id_number(birth: date, female: bool) -> str:
-    """A valid 公民身份号码 from Shouguang; the 17th digit is even for a woman."""
-    sequence = random.randrange(0, 1000, 2) if female else random.randrange(1, 1000, 2)
-    body = f"{SHOUGUANG}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-def sms_caused(client: httpx.Client, person_id: str, template_id: str, seen: set[str]) -> None:
-    """Waits for the next SMS of ``template_id`` to the person and prints it."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        for m in messages_of(client, person_id):
-            if m["template_id"] == template_id and m["status"] in SENT \
-                    and m["message_id"] not in seen:
-                seen.add(m["message_id"])
-                print(f"     SMS from {m['sender']} ({m['template_id']}, {m['status']}):\n"
-                      f"       {redact(m['text'])}")
-                return
-        time.sleep(0.3)
-    fail(f"no {template_id} SMS within {TIMEOUT:.0f} s")
-
-
-def register(client: httpx.Client, step: str, birth: date, female: bool) -> tuple[str, str]:
-    person_id_number = id_number(birth, female)
-    name = fake.name_female() if female else fake.name_male()
-    mobile = f"1385321{random.randint(0, 9999):04d}"
-    person = call(client, step, "POST", f"{ENROLLMENT}/persons", 201, json={
-        "id_number": person_id_number, "name": name, "mobile": mobile,
-        "region_code": SHOUGUANG})
-    print(f"     {mask_name(name)}, born {birth}, ID {mask_id_number(person_id_number)}, "
-          f"mobile {mask_mobile(mobile)} → person {person['person_id']}")
-    return person["person_id"], name
+def register_resident(client: httpx.Client, step: str, birth: date, female: bool) -> str:
+    """A Shouguang resident registers; their SMS go to the mobile registered here."""
+    person = new_person(SHOUGUANG, birth, female)
+    person_id = register(client, step, person)["person_id"]
+    print(f"     {person.described()} → person {person_id}")
+    return person_id
 
 
 def apply(client: httpx.Client, step: str, person_id: str, diagnoses: list[str],
@@ -109,12 +77,13 @@ async def publish_twice(record) -> None:
 def main() -> None:
     today = datetime.now(CHINA).date()
     print(f"CHS chronic-disease demo run {run}: chronic {CHRONIC}, Kafka {KAFKA}\n")
-    client = httpx.Client(timeout=10, trust_env=False)
+    client = local_client()
     seen: set[str] = set()
 
     print("1. A Shouguang couple registers (their SMS go to the mobiles registered here)")
-    wife, _ = register(client, "wife", today - timedelta(days=56 * 365 + 40), female=True)
-    husband, _ = register(client, "husband", today - timedelta(days=67 * 365 + 90), female=False)
+    wife = register_resident(client, "wife", today - timedelta(days=56 * 365 + 40), female=True)
+    husband = register_resident(client, "husband", today - timedelta(days=67 * 365 + 90),
+                                female=False)
 
     print("\n2. She is discharged with type 2 diabetes (E11.9); the hospital applies at once")
     apply(client, "t2dm", wife, ["E11.9"], [{"kind": "lab_report", "reference": "LIS-0001"}],

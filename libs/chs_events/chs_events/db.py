@@ -2,11 +2,15 @@
 
 Migrations are numbered ``.sql`` files in a package folder, applied once each in order under an
 advisory lock, so several instances starting together are safe. The shared mechanism's tables
-(outbox, inbox) come first, from ``chs_events/migrations``.
+(outbox, inbox) come first, from ``chs_events/migrations``; then the tables of the read models
+the service opts into (``chs_events.read_models``), each under its own namespace; then the
+service's own.
 """
+import importlib
 import logging
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from typing import NamedTuple
 
 import asyncpg
 import orjson
@@ -49,12 +53,41 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
                                      init=_init_connection)
 
 
-def migration_folders(service_package: str) -> list[tuple[str, Traversable]]:
-    return [("chs_events", files("chs_events") / "migrations"),
-            (service_package, files(service_package) / "migrations")]
+class MigrationFolder(NamedTuple):
+    """The scripts of ``folder`` whose names end with ``suffix``, recorded under ``namespace``."""
+
+    namespace: str
+    folder: Traversable
+    suffix: str = ".sql"
 
 
-async def migrate(conn: asyncpg.Connection, folders: list[tuple[str, Traversable]]) -> list[str]:
+def read_model_migrations(name: str) -> MigrationFolder:
+    """The migrations of ``chs_events.read_models.<name>`` (``NNNN_<name>.sql``)."""
+    if not (files("chs_events.read_models") / f"{name}.py").is_file():
+        raise ValueError(f"no read model {name!r} in chs_events.read_models")
+    return MigrationFolder(f"chs_events.read_models.{name}",
+                           files("chs_events.read_models") / "migrations", f"_{name}.sql")
+
+
+def declared_read_models(service_package: str) -> tuple[str, ...]:
+    """``READ_MODELS`` of ``<service_package>.migrations``: the read models its database has."""
+    return tuple(getattr(importlib.import_module(f"{service_package}.migrations"),
+                         "READ_MODELS", ()))
+
+
+def migration_folders(service_package: str, *,
+                      read_models: tuple[str, ...] | None = None) -> list[MigrationFolder]:
+    """The library's, the read models' (``read_models``; by default as the service's migrations
+    package declares) and the service's migrations, in that order."""
+    if read_models is None:
+        read_models = declared_read_models(service_package)
+    return [MigrationFolder("chs_events", files("chs_events") / "migrations"),
+            *(read_model_migrations(name) for name in read_models),
+            MigrationFolder(service_package, files(service_package) / "migrations")]
+
+
+async def migrate(conn: asyncpg.Connection,
+                  folders: list[MigrationFolder] | list[tuple[str, Traversable]]) -> list[str]:
     """Apply the pending migrations; returns the ones applied."""
     applied: list[str] = []
     async with conn.transaction():
@@ -64,8 +97,8 @@ async def migrate(conn: asyncpg.Connection, folders: list[tuple[str, Traversable
             applied_at timestamptz not null default now(), primary key (namespace, version))""")
         done = {(r["namespace"], r["version"])
                 for r in await conn.fetch("select namespace, version from schema_migrations")}
-        for namespace, folder in folders:
-            for script in sorted((f for f in folder.iterdir() if f.name.endswith(".sql")),
+        for namespace, folder, suffix in (MigrationFolder(*f) for f in folders):
+            for script in sorted((f for f in folder.iterdir() if f.name.endswith(suffix)),
                                  key=lambda f: f.name):
                 if (namespace, script.name) in done:
                     continue

@@ -2,8 +2,8 @@
 
 - ``api``: the HTTP API (port ``CHS_HTTP_PORT``, default 8103);
 - ``relay``: publishes the outbox (``chs.remote-care.events``);
-- ``consume``: the enrollment read model (``remote-care-enrollments`` on
-  ``chs.enrollment.events``);
+- ``consume``: the enrollment read model (``chs_events.read_models.enrollments``; consumer
+  ``remote-care-enrollments`` on ``chs.enrollment.events``);
 - ``expire``: every ``CHS_EXPIRE_INTERVAL_SECONDS`` expires the temporary filings past their
   validity, in batches locked with ``for update skip locked``, so several instances may run.
 """
@@ -13,16 +13,18 @@ import logging
 from chs_events.clock import today
 from chs_events.consumer import INFRASTRUCTURE_ERRORS, Subscription
 from chs_events.db import open_service_database
+from chs_events.read_models import enrollments
 from chs_events.runtime import consumer_worker, main, relay_worker
 from chs_events.settings import PlatformSettings
 
 from chs_remote_care import handlers
 from chs_remote_care.api import create_app
-from chs_remote_care.consumers import ENROLLMENTS_CONSUMER, ENROLLMENTS_HANDLERS, ENROLLMENTS_TOPICS
 from chs_remote_care.settings import RemoteCareSettings
 
 PACKAGE = "chs_remote_care"
-SUBSCRIPTIONS = [Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS)]
+ENROLLMENTS_CONSUMER = "remote-care-enrollments"
+SUBSCRIPTIONS = [Subscription(ENROLLMENTS_CONSUMER, enrollments.TOPICS,
+                              enrollments.SUBSCRIPTION_HANDLERS)]
 
 log = logging.getLogger(__name__)
 

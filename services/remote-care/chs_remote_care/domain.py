@@ -19,6 +19,7 @@ from typing import Literal, get_args
 
 from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.problems import Conflict, Unprocessable
+from chs_events.read_models.enrollments import Enrollment
 from chs_events.regions import region, same_city, same_province
 
 LONG_TERM: FilingType = "long_term"
@@ -50,21 +51,6 @@ IN_PROVINCE_NO_FILING = "temporary_in_province_needs_no_filing"
 BACK_DATING = "back_dating_until_discharge_settlement"
 ADMISSION_DATE = "admission_date_within_enrollment_and_validity"
 NOT_ACTIVE = "only_an_active_filing_is_revoked"
-
-
-@dataclass(frozen=True)
-class Enrollment:
-    """The read model's view of one enrollment, kept from enrollment events."""
-
-    enrollment_id: str
-    person_id: str
-    insutype: str
-    pooling_region: str
-    start_date: date
-    end_date: date | None = None
-
-    def active_on(self, day: date) -> bool:
-        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
 
 
 @dataclass(frozen=True)

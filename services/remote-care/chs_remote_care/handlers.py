@@ -9,6 +9,7 @@ import uuid6
 from chs_events.clock import today
 from chs_events.events.remote_care import RemoteCareExpired, RemoteCareFiled, RemoteCareRevoked
 from chs_events.problems import NotFound
+from chs_events.read_models import enrollments
 from chs_events.unit_of_work import UnitOfWork
 
 from chs_remote_care import domain, repository
@@ -55,7 +56,7 @@ async def handle_file(conn: asyncpg.Connection, command: FileRemoteCare,
         terms = domain.check_filing(
             filing_type=command.filing_type, category=command.category,
             destination=command.destination_region,
-            enrollments=await repository.enrollments_of(conn, command.person_id),
+            enrollments=await enrollments.enrollments_of(conn, command.person_id),
             filings=await repository.filings_of(conn, command.person_id), today=day,
             admission_date=command.admission_date, discharge_date=command.discharge_date)
         filing = Filing(str(uuid6.uuid7()), command.person_id, command.filing_type,
@@ -115,5 +116,5 @@ async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:
 async def coverage(conn: asyncpg.Connection, person_id: str, place: str, day: date,
                    emergency: bool = False) -> Coverage:
     return domain.coverage(place=place, day=day, emergency=emergency,
-                           enrollments=await repository.enrollments_of(conn, person_id),
+                           enrollments=await enrollments.enrollments_of(conn, person_id),
                            filings=await repository.filings_of(conn, person_id))

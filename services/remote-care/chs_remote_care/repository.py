@@ -1,4 +1,5 @@
-"""The remote-care service's queries (asyncpg), mapping rows to ``domain`` state.
+"""The remote-care service's queries (asyncpg), mapping rows to ``domain`` state. The person's
+enrollments come from the shared read model, ``chs_events.read_models.enrollments``.
 
 Whatever changes a person's filings takes the person's lock first (``lock_person``: a
 transaction-scoped advisory lock, since the person's row lives in enrollment's database), so
@@ -8,9 +9,8 @@ from datetime import date
 
 import asyncpg
 
-from chs_remote_care.domain import Enrollment, Filing
+from chs_remote_care.domain import Filing
 
-_ENROLLMENT = "enrollment_id, person_id, insutype, pooling_region, start_date, end_date"
 _FILING = """filing_id, person_id, filing_type, category, destination_region, home_region,
               insutype, enrollment_id, valid_from, valid_until, filed_on, admission_date,
               discharge_date, status, revoked_on, revoke_reason"""
@@ -18,39 +18,6 @@ _FILING = """filing_id, person_id, filing_type, category, destination_region, ho
 
 async def lock_person(conn: asyncpg.Connection, person_id: str) -> None:
     await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", person_id)
-
-
-# --- the enrollment read model -------------------------------------------------------------------
-
-async def upsert_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) -> None:
-    await conn.execute(
-        f"""insert into enrollments ({_ENROLLMENT}) values ($1, $2, $3, $4, $5, $6)
-            on conflict (enrollment_id) do update set
-              person_id = excluded.person_id, insutype = excluded.insutype,
-              pooling_region = excluded.pooling_region, start_date = excluded.start_date,
-              end_date = excluded.end_date, updated_at = now()""",
-        enrollment.enrollment_id, enrollment.person_id, enrollment.insutype,
-        enrollment.pooling_region, enrollment.start_date, enrollment.end_date)
-
-
-async def end_enrollment(conn: asyncpg.Connection, enrollment_id: str, end_date: date) -> bool:
-    status = await conn.execute(
-        "update enrollments set end_date = $2, updated_at = now() where enrollment_id = $1",
-        enrollment_id, end_date)
-    return status != "UPDATE 0"
-
-
-async def move_enrollment(conn: asyncpg.Connection, enrollment_id: str, region: str) -> bool:
-    status = await conn.execute(
-        "update enrollments set pooling_region = $2, updated_at = now() where enrollment_id = $1",
-        enrollment_id, region)
-    return status != "UPDATE 0"
-
-
-async def enrollments_of(conn: asyncpg.Connection, person_id: str) -> list[Enrollment]:
-    rows = await conn.fetch(f"select {_ENROLLMENT} from enrollments where person_id = $1 "
-                            "order by start_date, enrollment_id", person_id)
-    return [Enrollment(**row) for row in rows]
 
 
 # --- filings -----------------------------------------------------------------------------------

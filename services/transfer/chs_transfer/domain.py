@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date
 
 from chs_events.problems import Conflict, NotFound, Unprocessable
+from chs_events.read_models.enrollments import Enrollment
 from chs_events.regions import same_city, same_province
 
 from chs_transfer.model import (
@@ -25,7 +26,6 @@ from chs_transfer.model import (
     REQUESTED,
     AllocationRule,
     Contribution,
-    InsuredEnrollment,
     Side,
     Transfer,
 )
@@ -61,8 +61,8 @@ class WrongState(Conflict):
     pass
 
 
-def active_employee_enrollment(enrollments: Iterable[InsuredEnrollment],
-                               today: date) -> InsuredEnrollment:
+def active_employee_enrollment(enrollments: Iterable[Enrollment],
+                               today: date) -> Enrollment:
     for enrollment in enrollments:
         if enrollment.insutype == EMPLOYEE and enrollment.active_on(today):
             return enrollment
@@ -74,7 +74,7 @@ def same_pooling_region(a: str, b: str) -> bool:
     return a == b or same_city(a, b)
 
 
-def check_request(enrollment: InsuredEnrollment, open_transfer: Transfer | None,
+def check_request(enrollment: Enrollment, open_transfer: Transfer | None,
                   to_region: str) -> None:
     if same_pooling_region(enrollment.pooling_region, to_region):
         raise InvalidField("to_region", f"{to_region} is the enrollment's own pooling region "
@@ -96,7 +96,7 @@ def account_balance_fen(contributions: Iterable[Contribution], rule: AllocationR
                + c.employer_part_fen * rule.employer_part_percent // 100 for c in contributions)
 
 
-def request(transfer_id: str, enrollment: InsuredEnrollment, open_transfer: Transfer | None,
+def request(transfer_id: str, enrollment: Enrollment, open_transfer: Transfer | None,
             to_region: str, today: date, contributions: list[Contribution],
             rule: AllocationRule) -> Transfer:
     """A new transfer: completed at once within the province, requested across provinces."""

@@ -12,6 +12,7 @@ from chs_events.events.transfer import (
     TransferRejected,
     TransferRequested,
 )
+from chs_events.read_models import enrollments
 from chs_events.unit_of_work import UnitOfWork
 
 from chs_transfer import domain, repository
@@ -68,15 +69,15 @@ def rejected(t: Transfer) -> TransferRejected:
 
 async def _completed(conn: asyncpg.Connection, transfer: Transfer) -> None:
     # The read model follows at once: PoolingRegionChanged from enrollment later says the same.
-    await repository.set_pooling_region(conn, transfer.enrollment_id, transfer.to_region)
+    await enrollments.move_enrollment(conn, transfer.enrollment_id, transfer.to_region)
 
 
 async def handle_request(conn: asyncpg.Connection, command: RequestTransfer,
                          settings: TransferSettings) -> Transfer:
     """→ TransferRequested; within the province also TransferCompleted, in the same transaction."""
     async with unit_of_work(conn, command) as uow:
-        enrollments = await repository.lock_enrollments(conn, command.person_id)
-        enrollment = domain.active_employee_enrollment(enrollments, today())
+        known = await enrollments.enrollments_of(conn, command.person_id, for_update=True)
+        enrollment = domain.active_employee_enrollment(known, today())
         transfer = domain.request(
             str(uuid6.uuid7()), enrollment, await repository.open_transfer(conn, command.person_id),
             command.to_region, today(), await repository.contributions_of(

@@ -1,4 +1,5 @@
-"""The state the transfer rules act on: the read model of enrollment, and transfers.
+"""The state the transfer rules act on: contributions, transfers (and the enrollments of
+``chs_events.read_models.enrollments``).
 
 Plain frozen dataclasses, loaded and stored by ``repository``; no I/O here.
 """
@@ -11,21 +12,6 @@ Status = Literal["requested", "out_confirmed", "completed", "rejected"]
 REQUESTED, OUT_CONFIRMED, COMPLETED, REJECTED = "requested", "out_confirmed", "completed", "rejected"
 OPEN = frozenset({REQUESTED, OUT_CONFIRMED})
 Side = Literal["out_region", "in_region"]
-
-
-@dataclass(frozen=True)
-class InsuredEnrollment:
-    """An enrollment as transfer knows it from ``chs.enrollment.events``."""
-
-    enrollment_id: str
-    person_id: str
-    insutype: str
-    pooling_region: str
-    start_date: date
-    end_date: date | None = None
-
-    def active_on(self, day: date) -> bool:
-        return self.start_date <= day and (self.end_date is None or self.end_date >= day)
 
 
 @dataclass(frozen=True)

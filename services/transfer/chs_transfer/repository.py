@@ -1,40 +1,22 @@
 """The transfer service's queries (asyncpg), mapping rows to ``model`` state.
 
 A command about a person first locks the person's open-transfer slot by locking the person's
-enrollment rows (``lock_enrollments``), so concurrent requests for one person serialize; the
+rows of the enrollment read model (``enrollments_of(..., for_update=True)`` of
+``chs_events.read_models.enrollments``), so concurrent requests for one person serialize; the
 partial unique index ``transfers_one_open`` is the last guard.
 """
 from datetime import date
 
 import asyncpg
 
-from chs_transfer.model import Contribution, InsuredEnrollment, Transfer
+from chs_transfer.model import Contribution, Transfer
 
-_ENROLLMENT = "enrollment_id, person_id, insutype, pooling_region, start_date, end_date"
 _TRANSFER = """transfer_id, person_id, enrollment_id, from_region, to_region, cross_province,
                status, requested_on, contribution_months, account_balance_fen, rejected_by,
                reason, out_confirmed_on, completed_on, rejected_on"""
 
 
-# --- read model of chs.enrollment.events --------------------------------------------------------
-
-async def upsert_enrollment(conn: asyncpg.Connection, enrollment: InsuredEnrollment) -> None:
-    await conn.execute(
-        f"""insert into enrollments ({_ENROLLMENT}) values ($1, $2, $3, $4, $5, $6)
-            on conflict (enrollment_id) do nothing""",
-        enrollment.enrollment_id, enrollment.person_id, enrollment.insutype,
-        enrollment.pooling_region, enrollment.start_date, enrollment.end_date)
-
-
-async def end_enrollment(conn: asyncpg.Connection, enrollment_id: str, end_date: date) -> None:
-    await conn.execute("update enrollments set end_date = $2, updated_at = now() "
-                       "where enrollment_id = $1", enrollment_id, end_date)
-
-
-async def set_pooling_region(conn: asyncpg.Connection, enrollment_id: str, region: str) -> None:
-    await conn.execute("update enrollments set pooling_region = $2, updated_at = now() "
-                       "where enrollment_id = $1", enrollment_id, region)
-
+# --- read model of ContributionPaid ------------------------------------------------------------
 
 async def insert_contribution(conn: asyncpg.Connection, person_id: str,
                               contribution: Contribution) -> None:
@@ -44,13 +26,6 @@ async def insert_contribution(conn: asyncpg.Connection, person_id: str,
            values ($1, $2, $3, $4, $5, $6) on conflict (payment_id) do nothing""",
         contribution.payment_id, contribution.enrollment_id, person_id, contribution.period,
         contribution.employer_part_fen, contribution.personal_part_fen)
-
-
-async def lock_enrollments(conn: asyncpg.Connection, person_id: str) -> list[InsuredEnrollment]:
-    rows = await conn.fetch(
-        f"""select {_ENROLLMENT} from enrollments where person_id = $1
-            order by start_date, enrollment_id for update""", person_id)
-    return [InsuredEnrollment(**row) for row in rows]
 
 
 async def contributions_of(conn: asyncpg.Connection, enrollment_id: str) -> list[Contribution]:

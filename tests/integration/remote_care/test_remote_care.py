@@ -22,12 +22,13 @@ from chs_events.events.enrollment import (
 from chs_events.kafka import create_producer
 from chs_events.consumer import ConsumerRunner
 from chs_events.outbox import OutboxRelay
+from chs_events.read_models import enrollments
+from chs_events.read_models.enrollments import Enrollment
 from chs_events.runtime import run_together
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
-from chs_remote_care import handlers, repository
+from chs_remote_care import handlers
 from chs_remote_care.__main__ import SUBSCRIPTIONS
 from chs_remote_care.api import create_app
-from chs_remote_care.domain import Enrollment
 from chs_remote_care.settings import RemoteCareSettings
 from tests.support.broker import read_topic, until
 
@@ -81,8 +82,8 @@ async def enrolled(db: asyncpg.Connection, region: str = JINAN, insutype: str = 
                    start: date = date(2020, 1, 1)) -> str:
     """A person with an active enrollment in the read model (seeded directly)."""
     person_id = new_person_id()
-    await repository.upsert_enrollment(db, Enrollment(str(uuid.uuid4()), person_id, insutype,
-                                                      region, start))
+    await enrollments.insert_enrollment(db, Enrollment(str(uuid.uuid4()), person_id, insutype,
+                                                       region, start))
     return person_id
 
 
@@ -337,7 +338,7 @@ async def test_read_model_follows_real_enrollment_events(client, settings, kafka
             **LONG_TERM, "destination_region": SHANGHAI})
         assert_problem(refused, 422, rule="active_enrollment_required")
         async with pool.acquire() as conn:
-            assert await conn.fetchval("select count(*) from enrollments where person_id = $1",
+            assert await conn.fetchval("select count(*) from enrollment_view where person_id = $1",
                                        person_id) == 1
             assert await conn.fetchval(
                 "select count(*) from inbox where consumer = 'remote-care-enrollments'") == 3

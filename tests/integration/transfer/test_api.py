@@ -273,7 +273,7 @@ async def test_concurrent_requests_open_one_transfer(app, client, settings):
 
     async def known():
         async with app.state.pool.acquire() as conn:
-            return await conn.fetchval("select count(*) from enrollments "
+            return await conn.fetchval("select count(*) from enrollment_view "
                                        "where enrollment_id = $1", enrollment_id) == 1
 
     await until(known, timeout=30)
@@ -293,7 +293,7 @@ async def test_pooling_region_changed_moves_the_read_model(app, client, settings
 
     async def in_jinan():
         async with app.state.pool.acquire() as conn:
-            return await conn.fetchval("select pooling_region from enrollments "
+            return await conn.fetchval("select pooling_region from enrollment_view "
                                        "where enrollment_id = $1", enrollment_id) == JINAN
 
     await until(in_jinan, timeout=30)

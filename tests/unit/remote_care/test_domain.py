@@ -3,8 +3,10 @@ from datetime import date
 
 import pytest
 
+from chs_events.read_models.enrollments import Enrollment
+
 from chs_remote_care import domain
-from chs_remote_care.domain import Enrollment, Filing, Overlaps, Refused
+from chs_remote_care.domain import Filing, Overlaps, Refused
 
 pytestmark = pytest.mark.unit
 

@@ -5,9 +5,11 @@ from datetime import date
 import pytest
 
 from chs_events.problems import Conflict, Unprocessable
+from chs_events.read_models.enrollments import Enrollment
+
 from chs_transfer import domain
 from chs_transfer.domain import NotActiveEmployee, TransferOpen, WrongState
-from chs_transfer.model import AllocationRule, Contribution, InsuredEnrollment
+from chs_transfer.model import AllocationRule, Contribution
 
 pytestmark = pytest.mark.unit
 
@@ -17,8 +19,8 @@ RULE = AllocationRule()
 
 
 def enrollment(insutype: str = "310", region: str = QINGDAO, *, start: date = date(2025, 1, 1),
-               end: date | None = None) -> InsuredEnrollment:
-    return InsuredEnrollment("en-1", "p1", insutype, region, start, end)
+               end: date | None = None) -> Enrollment:
+    return Enrollment("en-1", "p1", insutype, region, start, end)
 
 
 def paid(period: str, personal: int = 13000, employer: int = 58500) -> Contribution:

@@ -1,17 +1,6 @@
 -- The remote-care service's own data (异地就医备案).
 
--- Read model of enrollment events (chs.enrollment.events): the person's enrollments with their
--- insurance type and current pooling region.
-create table enrollments (
-    enrollment_id  text primary key,
-    person_id      text not null,
-    insutype       text not null check (insutype in ('310', '390')),
-    pooling_region text not null,
-    start_date     date not null,
-    end_date       date,
-    updated_at     timestamptz not null default now()
-);
-create index enrollments_person on enrollments (person_id);
+-- The enrollment read model (enrollment_view) comes from chs_events.read_models.
 
 create table filings (
     filing_id          text primary key,

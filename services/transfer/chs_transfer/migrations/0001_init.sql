@@ -1,16 +1,6 @@
 -- The transfer service's own data (关系转移接续). Money is integer fen (bigint).
 
--- Read model of chs.enrollment.events: enrollments with their current pooling region.
-create table enrollments (
-    enrollment_id  text primary key,
-    person_id      text not null,
-    insutype       text not null,
-    pooling_region text not null,
-    start_date     date not null,
-    end_date       date,
-    updated_at     timestamptz not null default now()
-);
-create index enrollments_person on enrollments (person_id);
+-- The enrollment read model (enrollment_view) comes from chs_events.read_models.
 
 -- Read model of ContributionPaid: one row per payment.
 create table contributions (

@@ -106,7 +106,7 @@ demo:
 		$(call http_ok,$$url) || { $(MAKE) --no-print-directory up; break; }; \
 	done
 	@set -a; eval "$$(python3 deploy/local/apis.py env | sed 's/^\(CHS_[A-Z_]*_URL\)=\(.*\)$$/\1="$${\1:-\2}"/')"; set +a; \
-	for scenario in scripts/demo.py $$(ls scripts/demo_*.py 2>/dev/null | sort); do \
+	for scenario in scripts/demo.py $$(ls scripts/demo_*.py | grep -v demo_support | sort); do \
 		$(PLATFORM_ENV) $(PY) $$scenario || exit 1; \
 	done
 

@@ -2,7 +2,7 @@
 HTTP calls printed with their status, failing with a message, synthetic people with valid ID
 numbers and mobiles, registering people and employers, and waiting for a person's SMS.
 
-Not a scenario itself: `make demo` runs every scripts/demo_*.py, and this one does nothing.
+Not a scenario itself: `make demo` runs scripts/demo.py and every other scripts/demo_*.py.
 Environment: CHS_ENROLLMENT_URL, CHS_NOTIFICATION_URL, CHS_REMOTE_CARE_URL, CHS_CHRONIC_URL,
 CHS_TRANSFER_URL, CHS_ADMIN_TOKEN, CHS_DEMO_TIMEOUT (30 s).
 """

@@ -151,6 +151,26 @@ def test_the_critical_illness_cap_cuts_across_two_tiers():
     assert "cut to 140000 by the cap" in result.lines_of("critical_illness")[1].rule
 
 
+def test_a_jinan_resident_crosses_all_three_critical_illness_tiers_in_one_stay():
+    # Jinan 2026: inpatient level 3 deductible 120000, ratio 390 = 600, cap 20000000; critical
+    # illness threshold 1600000, tiers to 8400000 at 600, to 18400000 at 650, then 700
+    jinan = load_policy("370100", 2026)
+    before = Accumulators(2026, critical_illness_counted_fen=9_000_000,
+                          critical_illness_paid_fen=4_440_000)
+    result = calculate(Claim(Person("390", "370100"), admission(3, 30_000_000, region="370100")),
+                       before, jinan)
+    # pooled: (30000000 − 120000) × 600 // 1000 = 17928000; self-pay 12072000
+    # above the threshold from 9000000 − 1600000 = 7400000 to 7400000 + 12072000 = 19472000:
+    #   tier 1: 8400000 − 7400000 = 1000000 × 600 // 1000 = 600000
+    #   tier 2: 18400000 − 8400000 = 10000000 × 650 // 1000 = 6500000
+    #   tier 3: 19472000 − 18400000 = 1072000 × 700 // 1000 = 750400
+    #   sum 7850400, cap 40000000 − 4440000 leaves 35560000
+    # cash: 30000000 − 17928000 − 7850400 = 4221600
+    assert split(result) == (17_928_000, 7_850_400, 0, 4_221_600)
+    assert [line.amount_fen for line in result.lines_of("critical_illness")] == \
+        [600_000, 6_500_000, 750_400]
+
+
 def test_two_admissions_in_a_year_pay_two_deductibles():
     first = calculate(Claim(EMPLOYEE, admission(2, 800_000, month=2)), YEAR, QINGDAO)
     # (800000 − 50000) × 920 // 1000 = 690000; cash 110000

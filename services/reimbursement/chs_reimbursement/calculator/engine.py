@@ -18,6 +18,9 @@ Order of a visit's eligible amount (政策范围内) ``E``:
 Rounding: every fund amount is floored to the fen (integer division); the person's cash is the
 total minus the funds, so it absorbs every remainder and the parts add up to the total exactly.
 Ineligible expenses (全自费) are paid by the person and are part of the personal cash.
+
+The audits of a claim (enrolled on the service date, a filing where one is required, an invoice
+never reimbursed twice, the deadline) are the reimbursement service's, before it calls this.
 """
 from collections.abc import Iterator
 from dataclasses import dataclass

@@ -48,14 +48,15 @@ class TopicSpec:
 
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(ENROLLMENT_EVENTS, "enrollment",
-              ("progress-notices", "notification", "remote-care", "transfer"),
+              ("progress-notices", "notification", "remote-care", "transfer", "maternity"),
               "Person registry, enrollments, staff changes, newborns, contributions"),
     TopicSpec(TRANSFER_EVENTS, "transfer", ("progress-notices", "enrollment"),
               "Relationship transfer between pooling regions"),
     TopicSpec(REMOTE_CARE_EVENTS, "remote-care", ("progress-notices",), "Remote-care filings"),
     TopicSpec(CHRONIC_EVENTS, "chronic", ("progress-notices",),
               "Outpatient chronic and special disease certification"),
-    TopicSpec(REIMBURSEMENT_EVENTS, "reimbursement", ("progress-notices", "chronic"),
+    TopicSpec(REIMBURSEMENT_EVENTS, "reimbursement",
+              ("progress-notices", "chronic", "maternity"),
               "Manual claims and one-stop settlements"),
     TopicSpec(MATERNITY_EVENTS, "maternity", ("progress-notices",), "Maternity benefits"),
     TopicSpec(ACCOUNT_EVENTS, "accounts", ("account-notices",), "Personal-account ledger"),

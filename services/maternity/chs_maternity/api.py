@@ -1,0 +1,110 @@
+"""HTTP API of the maternity service (生育待遇): thin routers over the handlers."""
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Response
+
+from chs_events.clock import today
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, RequestId, create_service_app
+
+from chs_maternity import domain, handlers, repository
+from chs_maternity.commands import ApproveApplication, PayAllowance, SubmitApplication
+from chs_maternity.schemas import (
+    AllowancePublic,
+    ApplicationCreate,
+    ApplicationPublic,
+    ApproveBody,
+    EmployerWage,
+    PayBody,
+    PersonAllowances,
+)
+from chs_maternity.settings import MaternitySettings
+
+DESCRIPTION = """Maternity benefits (生育待遇) of the CHS platform: the maternity allowance
+(生育津贴) = the employer's monthly average wage (the mean of its staff's contribution bases)
+// 30 × leave days (98; +15 difficult birth; +15 per extra baby; miscarriage before 16 weeks 15,
+from 16 weeks 42). Granted without application (免申即享) from a delivery settlement of an enrolled
+employee; otherwise applied for, approved and paid. Amounts are integer fen. Results are
+published on `chs.maternity.events` through the outbox. Errors are RFC 9457 problem bodies;
+`X-Request-Id` becomes the events' correlation id."""
+
+applications = APIRouter(tags=["applications"])
+allowances = APIRouter(tags=["allowances"])
+employers = APIRouter(tags=["employers"])
+
+
+@applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
+async def submit_application(body: ApplicationCreate, conn: Connection, request_id: RequestId,
+                             response: Response) -> ApplicationPublic:
+    """→ MaternityApplied (pending). 422 when the person had no employee enrollment with an
+    employer on the day; 409 when an allowance was already granted for the confinement."""
+    application = await handlers.handle_submit(conn, SubmitApplication(
+        body.person_id, body.kind, body.event_date, body.reference, body.babies,
+        body.difficult_birth, body.gestational_weeks, correlation_id=request_id))
+    response.headers["Location"] = f"/applications/{application.application_id}"
+    return ApplicationPublic.of(application)
+
+
+@applications.get("/applications/{application_id}", responses=problem_responses(404))
+async def get_application(application_id: str, conn: Connection) -> ApplicationPublic:
+    application = await repository.get_application(conn, application_id)
+    if application is None:
+        raise domain.ApplicationNotFound(f"no application {application_id}")
+    allowance = (await repository.get_allowance(conn, application.allowance_id)
+                 if application.allowance_id else None)
+    return ApplicationPublic.of(application, allowance)
+
+
+@applications.post("/applications/{application_id}/approve",
+                   responses=problem_responses(404, 409, 422))
+async def approve_application(application_id: str, body: ApproveBody, conn: Connection,
+                              request_id: RequestId) -> ApplicationPublic:
+    """Computes the allowance at the employer's wage on the day → MaternityAllowanceApproved."""
+    application, allowance = await handlers.handle_approve(conn, ApproveApplication(
+        application_id, body.reviewer, correlation_id=request_id))
+    return ApplicationPublic.of(application, allowance)
+
+
+@allowances.get("/allowances/{allowance_id}", responses=problem_responses(404))
+async def get_allowance(allowance_id: str, conn: Connection) -> AllowancePublic:
+    found = await repository.get_allowance(conn, allowance_id)
+    if found is None:
+        raise domain.AllowanceNotFound(f"no allowance {allowance_id}")
+    return AllowancePublic.of(found)
+
+
+@allowances.post("/allowances/{allowance_id}/pay", responses=problem_responses(404, 409, 422))
+async def pay_allowance(allowance_id: str, body: PayBody, conn: Connection,
+                        request_id: RequestId) -> AllowancePublic:
+    """Record the payment of an approved allowance → MaternityAllowancePaid."""
+    return AllowancePublic.of(await handlers.handle_pay(conn, PayAllowance(
+        allowance_id, body.payment_reference, body.paid_on, correlation_id=request_id)))
+
+
+@allowances.get("/persons/{person_id}/allowances")
+async def person_allowances(person_id: str, conn: Connection) -> PersonAllowances:
+    return PersonAllowances(
+        person_id=person_id,
+        allowances=[AllowancePublic.of(a) for a in await repository.allowances_of(conn,
+                                                                                 person_id)],
+        applications=[ApplicationPublic.of(a) for a in await repository.applications_of(
+            conn, person_id)])
+
+
+@employers.get("/employers/{employer_id}/average-wage")
+async def employer_wage(employer_id: str, conn: Connection,
+                        on: Annotated[date | None, Query()] = None) -> EmployerWage:
+    """The employer's monthly average wage as the allowance uses it on ``on`` (today)."""
+    day = on or today()
+    bases = await repository.staff_bases_on(conn, employer_id, day)
+    monthly = domain.average_wage_fen(bases)
+    return EmployerWage(employer_id=employer_id, on=day, staff=len(bases),
+                        monthly_wage_fen=monthly,
+                        daily_wage_fen=None if monthly is None else domain.daily_wage_fen(monthly))
+
+
+def create_app(settings: MaternitySettings) -> FastAPI:
+    return create_service_app(settings, "chs_maternity", title="CHS maternity (生育待遇)",
+                              description=DESCRIPTION,
+                              routers=[applications, allowances, employers])

@@ -1,0 +1,118 @@
+"""Request and response bodies of the maternity API, with OpenAPI examples."""
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from chs_events.clock import CHINA
+
+from chs_maternity.model import Allowance, Application
+
+PERSON_ID = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
+PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+class ApplicationCreate(BaseModel):
+    """An application where no settlement grants the allowance: a miscarriage (with the
+    completed weeks of gestation), a birth abroad or outside the settlement system."""
+
+    model_config = _examples(
+        {"person_id": PERSON_ID, "kind": "miscarriage", "event_date": "2026-11-10",
+         "gestational_weeks": 17, "reference": "QDFY-2026-118802"},
+        {"person_id": PERSON_ID, "kind": "birth", "event_date": "2026-10-02", "babies": 2,
+         "difficult_birth": True, "reference": "SG-BIRTH-CERT-A8812345"})
+    person_id: PersonId
+    kind: Literal["birth", "miscarriage"]
+    event_date: date = Field(description="Day of the birth or miscarriage")
+    babies: int = Field(default=1, ge=1, le=8, description="Babies born (a birth)")
+    difficult_birth: bool = Field(default=False, description="难产 (a birth)")
+    gestational_weeks: int | None = Field(default=None, ge=1, le=45,
+                                          description="Completed weeks (a miscarriage)")
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=100)] = Field(
+        description="The document it rests on: medical record, birth certificate …")
+
+
+class ApproveBody(BaseModel):
+    model_config = _examples({"reviewer": "QD-MAT-03"})
+    reviewer: Identifier
+
+
+class PayBody(BaseModel):
+    model_config = _examples({"payment_reference": "BANK-20261122-000123"})
+    payment_reference: Identifier
+    paid_on: date | None = None
+
+
+class AllowancePublic(BaseModel):
+    allowance_id: str
+    person_id: str
+    source: Literal["auto", "application"]
+    settlement_id: str | None
+    application_id: str | None
+    employer_id: str
+    kind: Literal["birth", "miscarriage"]
+    event_date: date
+    babies: int
+    difficult_birth: bool
+    gestational_weeks: int | None
+    leave_days: int
+    monthly_wage_fen: int = Field(description="The employer's monthly average wage")
+    daily_wage_fen: int = Field(description="monthly_wage_fen // 30")
+    amount_fen: int = Field(description="daily_wage_fen × leave_days")
+    status: Literal["approved", "paid"]
+    approved_at: AwareDatetime
+    paid_on: date | None
+    payment_reference: str | None
+
+    @classmethod
+    def of(cls, a: Allowance) -> "AllowancePublic":
+        return cls(**{**a.__dict__, "approved_at": _china(a.approved_at)})
+
+
+class ApplicationPublic(BaseModel):
+    application_id: str
+    person_id: str
+    employer_id: str
+    kind: Literal["birth", "miscarriage"]
+    event_date: date
+    babies: int
+    difficult_birth: bool
+    gestational_weeks: int | None
+    reference: str
+    status: Literal["pending", "approved"]
+    submitted_at: AwareDatetime
+    decided_at: AwareDatetime | None
+    decided_by: str | None
+    allowance: AllowancePublic | None = None
+
+    @classmethod
+    def of(cls, a: Application, allowance: Allowance | None = None) -> "ApplicationPublic":
+        values = {k: v for k, v in a.__dict__.items() if k not in ("enrollment_id",
+                                                                   "allowance_id")}
+        return cls(**{**values, "submitted_at": _china(a.submitted_at),
+                      "decided_at": _china(a.decided_at),
+                      "allowance": AllowancePublic.of(allowance) if allowance else None})
+
+
+class PersonAllowances(BaseModel):
+    person_id: str
+    allowances: list[AllowancePublic]
+    applications: list[ApplicationPublic]
+
+
+class EmployerWage(BaseModel):
+    employer_id: str
+    on: date
+    staff: int = Field(description="Staff enrolled on the day with a contribution base")
+    monthly_wage_fen: int | None = Field(description="Mean of their contribution bases, floor")
+    daily_wage_fen: int | None = Field(description="monthly_wage_fen // 30")
+
+
+def _china(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(CHINA)

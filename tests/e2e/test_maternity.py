@@ -1,0 +1,107 @@
+"""Maternity (生育津贴) through the real stack: an employee enrolled by her employer's HR system
+(staff batch-add with a contribution base) delivers; the maternity settlement is published twice
+and the allowance is granted without application (免申即享) once, at the amount of the rule, with
+one SMS."""
+import asyncio
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from stdnum.cn import ric
+
+from chs_events.envelope import Envelope
+from chs_events.events.reimbursement import SettlementCompleted
+from chs_events.topics import REIMBURSEMENT_EVENTS
+from tests.e2e.people import Person, new_employer
+from tests.support.broker import until
+
+TAG = "【中国医疗保障】"
+
+
+def today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+@pytest.fixture
+async def maternity(platform):
+    async with httpx.AsyncClient(base_url=platform.url("maternity"), timeout=10) as client:
+        yield client
+
+
+def woman(rng: random.Random, born: date, region: str = "370202") -> Person:
+    """A person whose ID number says female (an even 17th digit)."""
+    person = Person.make(rng, born=born, region=region)
+    body = f"{region}{born:%Y%m%d}{rng.randrange(50):02d}{rng.randrange(5) * 2}"
+    return Person(body + ric.calc_check_digit(body + "0"), person.name, person.mobile, region)
+
+
+async def messages(notification, person_id: str) -> list[dict]:
+    response = await notification.get(f"/persons/{person_id}/messages")
+    return response.json()["messages"]
+
+
+async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_with_one_sms(
+        platform, enrollment, notification, maternity):
+    rng = random.Random()
+    employer = await new_employer(enrollment, "青岛海川电子有限公司")
+    mother = woman(rng, date(1995, 6, 12))
+    added = await enrollment.post(
+        f"/employers/{employer['employer_id']}/staff/batch-add",
+        headers={"X-API-Key": employer["api_key"]},
+        json={"items": [{**mother.as_json(), "contribution_base_fen": 750_000,
+                         "start_date": "2025-01-01"}]})
+    assert added.status_code == 200, added.text
+    [item] = added.json()["items"]
+    person_id = item["person_id"]
+
+    async def wage_known():  # maternity has read the enrollment (and its base)
+        wage = (await maternity.get(f"/employers/{employer['employer_id']}/average-wage")).json()
+        return wage if wage["staff"] == 1 else None
+
+    wage = await until(wage_known, timeout=60, interval=0.2)
+    assert (wage["monthly_wage_fen"], wage["daily_wage_fen"]) == (750_000, 25_000)
+
+    discharged = today() - timedelta(days=1)
+    record = Envelope(SettlementCompleted(
+        person_id=person_id, settlement_id=f"S-{uuid.uuid4().hex[:12]}", insutype="310",
+        institution_code="H37020000001", institution_name="青岛市妇女儿童医院",
+        institution_level=3, institution_region="370200", visit_type="inpatient",
+        admission_date=discharged - timedelta(days=4), discharge_date=discharged,
+        discharge_diagnoses=["O82.0", "Z37.0"], total_fen=1_250_000, eligible_fen=1_150_000,
+        ineligible_fen=100_000, pooled_fund_fen=1_050_000, critical_illness_fen=0,
+        medical_assistance_fen=0, personal_cash_fen=200_000, invoice_no="37020026112200031",
+        maternity=True, settled_at=datetime.now(UTC)), source="/chs/reimbursement").to_record()
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    await producer.start()
+    try:
+        for _ in range(2):  # the broker delivers it twice
+            await producer.send_and_wait(platform.prefix + REIMBURSEMENT_EVENTS, key=record.key,
+                                         value=record.value, headers=record.headers)
+    finally:
+        await producer.stop()
+
+    async def sms():
+        return next((m for m in await messages(notification, person_id)
+                     if m["template_id"] == "maternity.auto_approved"
+                     and m["status"] in ("sent", "delivered")), None)
+
+    message = await until(sms, timeout=60, interval=0.2)
+
+    # a caesarean (O82.0) single live birth (Z37.0): 98 + 15 = 113 days; the employer's
+    # average is her base 750 000 fen; 750 000 // 30 = 25 000 fen a day; 25 000 × 113 =
+    # 2 825 000 fen = 28 250.00 yuan
+    [allowance] = (await maternity.get(f"/persons/{person_id}/allowances")).json()["allowances"]
+    assert (allowance["source"], allowance["leave_days"], allowance["amount_fen"]) == (
+        "auto", 113, 2_825_000)
+    assert message["text"] == (
+        f"{TAG}尊敬的{mother.name}，根据您{discharged.isoformat()}的生育医疗结算，"
+        "已为您免申办理生育津贴：113天，共28250.00元，无需另行申请，发放后将短信告知。")
+    await asyncio.sleep(3.0)  # a second allowance or SMS would have arrived by now
+    assert len((await maternity.get(f"/persons/{person_id}/allowances")).json()[
+        "allowances"]) == 1
+    assert [m["template_id"] for m in await messages(notification, person_id)
+            if m["template_id"].startswith("maternity.")] == ["maternity.auto_approved"]

@@ -12,13 +12,15 @@ settlement published again), and a second allowance within the same confinement 
 
 The settlement and enrollment topics are not ordered against each other: a 310 maternity
 settlement for an enrollment this service has not seen yet fails and is retried by the runner
-(then dead-lettered, never dropped).
+(then dead-lettered, never dropped); one whose enrollment has no employer's contribution base
+(no wage to compute from) is dead-lettered at once for case work.
 """
 import logging
 
 import asyncpg
 
 from chs_events import outbox
+from chs_events.consumer import PermanentError
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted
@@ -59,11 +61,13 @@ async def on_settlement_completed(conn: asyncpg.Connection, envelope: Envelope) 
         return
     day = event.service_end
     await repository.lock_person(conn, event.person_id)
-    found = await handlers.enrolled_employer(conn, event.person_id, day)
-    if found is None:
-        raise EnrollmentNotYetKnown(
-            f"no employee enrollment with an employer known on {day.isoformat()}")
-    _, employer_id = found
+    enrollment = await enrollments.active_enrollment(conn, event.person_id, handlers.EMPLOYEE,
+                                                     day)
+    if enrollment is None:
+        raise EnrollmentNotYetKnown(f"no employee enrollment known on {day.isoformat()}")
+    employer_id = await repository.employer_of(conn, enrollment.enrollment_id)
+    if employer_id is None:  # an employee enrollment without an employer's base: case work
+        raise PermanentError(f"enrollment {enrollment.enrollment_id} has no employer wage")
     existing = await repository.same_confinement(conn, event.person_id, day)
     if existing is not None:
         log.info("allowance already granted for this confinement",

@@ -11,7 +11,7 @@ Leave days:
 
 The employer's monthly average wage (用人单位上年度职工月平均工资) is the mean of the contribution
 bases of the employer's staff enrolled on the day — floor(sum / count) — each base being that
-employee's declared monthly wage of the previous year (see ``repository.employer_average_wage``).
+employee's declared monthly wage of the previous year (see ``handlers.monthly_wage``).
 
 Birth details from a settlement's discharge diagnoses (ICD-10, insurance edition):
 - a delivery is told by the outcome of delivery Z37: Z37.0 / Z37.1 / Z37.9 one baby,

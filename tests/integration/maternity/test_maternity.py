@@ -13,17 +13,23 @@ import pytest
 
 from chs_events.admin import ensure_topics
 from chs_events.clock import today
-from chs_events.consumer import ConsumerRunner
+from chs_events.consumer import ConsumerRunner, Retry
 from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.kafka import create_producer
-from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REIMBURSEMENT_EVENTS, dead_letter_spec
+from chs_events.topics import (
+    BY_NAME,
+    ENROLLMENT_EVENTS,
+    REIMBURSEMENT_EVENTS,
+    dead_letter_spec,
+    dlq_of,
+)
 from chs_maternity.__main__ import SUBSCRIPTIONS
 from chs_maternity.api import create_app
 from chs_maternity.settings import MaternitySettings
-from tests.support.broker import until
+from tests.support.broker import read_topic, until
 
 pytestmark = pytest.mark.integration
 
@@ -217,3 +223,40 @@ async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db,
         "person_id": colleague, "kind": "miscarriage", "event_date": event_date.isoformat(),
         "reference": "X-2"})
     assert no_weeks.status_code == 422
+
+
+async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lettered(
+        settings, app, db, topic_prefix):
+    """The settlement and enrollment topics are not ordered against each other: a delivery for
+    an enrollment this service has not read is retried, and when it never arrives the event
+    goes to the dead-letter topic — nothing is granted and nothing is dropped."""
+    spec = BY_NAME[REIMBURSEMENT_EVENTS]
+    await ensure_topics(settings.kafka_bootstrap, topic_prefix, [spec, dead_letter_spec(spec)])
+    consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    stranger = new_person()
+    record = Envelope(delivery(stranger, "O80.0", "Z37.0", settlement_id="S-M9"),
+                      source="/chs/reimbursement").to_record()
+    producer = create_producer(consumer_settings, "test")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic_prefix + REIMBURSEMENT_EVENTS, key=record.key,
+                                     value=record.value, headers=record.headers)
+    finally:
+        await producer.stop()
+    [subscription] = [s for s in SUBSCRIPTIONS if s.name == "maternity-settlements"]
+    stop = asyncio.Event()
+    task = asyncio.create_task(ConsumerRunner(
+        name=subscription.name, topics=subscription.topics, handlers=subscription.handlers,
+        pool=app.state.pool, settings=consumer_settings,
+        retry=Retry(max_attempts=3, base_delay=0.05)).run(stop))
+    try:
+        [dead] = await read_topic(settings.kafka_bootstrap,
+                                  topic_prefix + dlq_of(REIMBURSEMENT_EVENTS), 1, timeout=60)
+    finally:
+        stop.set()
+        await task
+    assert dict(dead.headers)["ce_id"] == dict(record.headers)["ce_id"]
+    assert dict(dead.headers)["dlq_error_type"] == b"EnrollmentNotYetKnown"
+    assert b"no employee enrollment known" in dict(dead.headers)["dlq_reason"]
+    assert await db.fetchval("select count(*) from allowances where person_id = $1",
+                             stranger) == 0

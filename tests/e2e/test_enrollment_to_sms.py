@@ -83,12 +83,13 @@ async def test_contribution_and_newborn_reach_the_mother(enrollment, notificatio
         f"{TAG}尊敬的{mother.name}，您2026年10月的职工基本医疗保险缴费700.00元已到账。")
     assert born["text"].startswith(TAG) and "李小满" in born["text"] and "青岛市" in born["text"]
     assert born["sender"] == "10639239"
+    await sms_of(notification, item["person_id"], "account.credited")  # her account's income
     await asyncio.sleep(1.0)  # a stray notice about the child would have arrived by now
     templates = sorted(m["template_id"] for m in
                        (await notification.get(f"/persons/{item['person_id']}/messages")).json()[
                            "messages"])
-    assert templates == ["enrollment.contribution_paid", "enrollment.newborn_enrolled",
-                         "enrollment.registered"]
+    assert templates == ["account.credited", "enrollment.contribution_paid",
+                         "enrollment.newborn_enrolled", "enrollment.registered"]
 
 
 async def test_malformed_event_is_dead_lettered_and_the_platform_keeps_going(

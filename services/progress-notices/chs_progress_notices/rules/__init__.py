@@ -5,7 +5,8 @@ Each business area has a module here with ``RULES`` (event model → rule), ``BU
 template, the greeting params notification fills from its contact directory — the event does
 not carry the recipient's name). The two together are exactly the template's declared params.
 Every area module is found at import; the processor reads the topics of every event type that
-has a rule.
+has a rule. An area module may declare its own ``CATEGORY`` (the personal account's notices are
+"account"); without one, its notices are business results.
 """
 import importlib
 import pkgutil
@@ -29,6 +30,8 @@ BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {t: p for area in _areas for t, p in area.BUSINESS_PARAMS.items()})
 DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {t: p for area in _areas for t, p in area.DIRECTORY_PARAMS.items()})
+_CATEGORIES: Mapping[type[Event], str] = MappingProxyType(
+    {model: getattr(area, "CATEGORY", CATEGORY) for area in _areas for model in area.RULES})
 
 SOURCE_TYPES: frozenset[str] = frozenset(model.ce_type for model in _RULES)
 SOURCE_TOPICS: tuple[str, ...] = tuple(sorted({model.topic for model in _RULES}))
@@ -45,7 +48,7 @@ def notices_for(envelope: Envelope) -> list[NoticeRequested]:
             notice_id=notice_id(envelope.id, template_id, recipient),
             template_id=template_id,
             params=params,
-            category=CATEGORY,
+            category=_CATEGORIES[type(envelope.event)],
             priority=PRIORITY,
         )
         for template_id, recipient, params in rule(envelope.event)

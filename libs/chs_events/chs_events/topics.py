@@ -48,9 +48,10 @@ class TopicSpec:
 
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(ENROLLMENT_EVENTS, "enrollment",
-              ("progress-notices", "notification", "remote-care", "transfer", "maternity"),
+              ("progress-notices", "notification", "remote-care", "transfer", "maternity",
+               "accounts"),
               "Person registry, enrollments, staff changes, newborns, contributions"),
-    TopicSpec(TRANSFER_EVENTS, "transfer", ("progress-notices", "enrollment"),
+    TopicSpec(TRANSFER_EVENTS, "transfer", ("progress-notices", "enrollment", "accounts"),
               "Relationship transfer between pooling regions"),
     TopicSpec(REMOTE_CARE_EVENTS, "remote-care", ("progress-notices",), "Remote-care filings"),
     TopicSpec(CHRONIC_EVENTS, "chronic", ("progress-notices",),
@@ -59,7 +60,7 @@ CATALOG: tuple[TopicSpec, ...] = (
               ("progress-notices", "chronic", "maternity"),
               "Manual claims and one-stop settlements"),
     TopicSpec(MATERNITY_EVENTS, "maternity", ("progress-notices",), "Maternity benefits"),
-    TopicSpec(ACCOUNT_EVENTS, "accounts", ("account-notices",), "Personal-account ledger"),
+    TopicSpec(ACCOUNT_EVENTS, "accounts", ("progress-notices",), "Personal-account ledger"),
     TopicSpec(DEATH_FEED, "feeds", ("fraud-signals",), "Death records", retention_ms=365 * DAY_MS),
     TopicSpec(ACCIDENT_FEED, "feeds", ("fraud-signals",), "Traffic-accident cases",
               retention_ms=365 * DAY_MS),

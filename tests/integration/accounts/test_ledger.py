@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
-import asyncpg
 import httpx
 import pytest
 
@@ -28,6 +27,8 @@ from chs_accounts.api import create_app
 from chs_accounts.consumers import LEDGER_CONSUMER, LEDGER_TOPICS, ledger_handlers
 from chs_accounts.settings import AccountsSettings
 from tests.support.broker import until
+from tests.support.service import client_of, running, throwaway_database
+from tests.support.service import outbox_of as outbox_rows
 
 pytestmark = pytest.mark.integration
 
@@ -38,24 +39,18 @@ A = "chs.account."
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[AccountsSettings]:
-    name = f"chs_accounts_test_{secrets.token_hex(4)}"
     prefix = f"t{secrets.token_hex(4)}."
     specs = [BY_NAME[ENROLLMENT_EVENTS], BY_NAME[TRANSFER_EVENTS]]
     await ensure_topics(kafka_bootstrap, prefix,
                         [*specs, *(dead_letter_spec(spec) for spec in specs)])
-    yield AccountsSettings(database_url=database_url, database_name=name,
-                           kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+    async with throwaway_database(database_url, "accounts") as name:
+        yield AccountsSettings(database_url=database_url, database_name=name,
+                               kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
 
 
 @pytest.fixture(scope="module")
 async def app(settings: AccountsSettings) -> AsyncIterator[object]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(create_app(settings)) as app:
         stop = asyncio.Event()
         runner = ConsumerRunner(name=LEDGER_CONSUMER, topics=LEDGER_TOPICS,
                                 handlers=ledger_handlers(settings), pool=app.state.pool,
@@ -68,8 +63,8 @@ async def app(settings: AccountsSettings) -> AsyncIterator[object]:
 
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://accounts", timeout=60) as client:
+    async with client_of(app, "accounts") as client:
+        client.timeout = httpx.Timeout(60)
         yield client
 
 
@@ -137,10 +132,7 @@ async def holder_with(settings, client, fen: int, born: date = date(1995, 3, 1))
 
 async def outbox_of(app, person_id: str) -> list[Envelope]:
     async with app.state.pool.acquire() as conn:
-        rows = await conn.fetch("select key, headers, payload from outbox where key = $1 "
-                                "order by position", person_id)
-    return [Envelope.from_record(r["key"].encode(), r["payload"],
-                                 [(n, v.encode()) for n, v in r["headers"]]) for r in rows]
+        return await outbox_rows(conn, person_id)
 
 
 async def ledger(app, account_id: str) -> tuple[int, int, int]:

@@ -23,6 +23,7 @@ from chs_chronic.consumers import SETTLEMENTS_CONSUMER, SETTLEMENTS_HANDLERS, SE
 from chs_chronic.handlers import expire_due
 from chs_chronic.settings import ChronicSettings
 from tests.support.broker import until
+from tests.support.service import client_of, outbox_of, running, throwaway_database, types
 
 pytestmark = pytest.mark.integration
 
@@ -38,27 +39,20 @@ def new_person() -> str:
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[ChronicSettings]:
-    name = f"chs_chronic_test_{secrets.token_hex(4)}"
-    yield ChronicSettings(database_url=database_url, database_name=name,
-                          kafka_bootstrap=kafka_bootstrap)
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+    async with throwaway_database(database_url, "chronic") as name:
+        yield ChronicSettings(database_url=database_url, database_name=name,
+                              kafka_bootstrap=kafka_bootstrap)
 
 
 @pytest.fixture(scope="module")
 async def app(settings: ChronicSettings) -> AsyncIterator[object]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(create_app(settings)) as app:
         yield app
 
 
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://chronic") as client:
+    async with client_of(app, "chronic") as client:
         yield client
 
 
@@ -67,18 +61,6 @@ async def db(settings: ChronicSettings) -> AsyncIterator[asyncpg.Connection]:
     conn = await connect(settings.database_dsn)
     yield conn
     await conn.close()
-
-
-async def outbox_of(db: asyncpg.Connection, key: str) -> list[Envelope]:
-    rows = await db.fetch(
-        "select key, headers, payload from outbox where key = $1 order by position", key)
-    return [Envelope.from_record(row["key"].encode(), row["payload"],
-                                 [(name, value.encode()) for name, value in row["headers"]])
-            for row in rows]
-
-
-def types(envelopes: list[Envelope]) -> list[str]:
-    return [envelope.type for envelope in envelopes]
 
 
 def body(person_id: str, *diagnoses: str, **overrides) -> dict:

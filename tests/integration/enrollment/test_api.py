@@ -23,6 +23,13 @@ from chs_events.outbox import OutboxRelay
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
 from chs_enrollment.api import create_app
 from chs_enrollment.settings import EnrollmentSettings
+from tests.support.service import (
+    client_of,
+    outbox_of,
+    running,
+    throwaway_database,
+    types,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -59,28 +66,21 @@ def person_id(id_number: str) -> str:
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[EnrollmentSettings]:
-    name = f"chs_enrollment_test_{secrets.token_hex(4)}"
-    yield EnrollmentSettings(database_url=database_url, database_name=name,
-                             kafka_bootstrap=kafka_bootstrap, admin_token=ADMIN_TOKEN,
-                             person_id_secret=SECRET)
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+    async with throwaway_database(database_url, "enrollment") as name:
+        yield EnrollmentSettings(database_url=database_url, database_name=name,
+                                 kafka_bootstrap=kafka_bootstrap, admin_token=ADMIN_TOKEN,
+                                 person_id_secret=SECRET)
 
 
 @pytest.fixture(scope="module")
 async def app(settings: EnrollmentSettings) -> AsyncIterator[object]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(create_app(settings)) as app:
         yield app
 
 
 @pytest.fixture
 async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://enrollment") as client:
+    async with client_of(app, "enrollment") as client:
         yield client
 
 
@@ -89,19 +89,6 @@ async def db(settings: EnrollmentSettings) -> AsyncIterator[asyncpg.Connection]:
     conn = await connect(settings.database_dsn)
     yield conn
     await conn.close()
-
-
-async def outbox_of(db: asyncpg.Connection, key: str) -> list[Envelope]:
-    """The person's outbox rows in order, each parsed and validated as a Kafka record."""
-    rows = await db.fetch(
-        "select key, headers, payload from outbox where key = $1 order by position", key)
-    return [Envelope.from_record(row["key"].encode(), row["payload"],
-                                 [(name, value.encode()) for name, value in row["headers"]])
-            for row in rows]
-
-
-def types(envelopes: list[Envelope]) -> list[str]:
-    return [envelope.type for envelope in envelopes]
 
 
 async def register(client: httpx.AsyncClient, **overrides: str) -> dict:

@@ -7,7 +7,6 @@ import secrets
 from collections.abc import AsyncIterator
 from datetime import date
 
-import asyncpg
 import httpx
 import pytest
 from stdnum.cn import ric
@@ -22,6 +21,7 @@ from chs_enrollment.api import create_app
 from chs_enrollment.consumers import TRANSFERS_CONSUMER, TRANSFERS_HANDLERS, TRANSFERS_TOPICS
 from chs_enrollment.settings import EnrollmentSettings
 from tests.support.broker import read_topic, until
+from tests.support.service import client_of, outbox_of, running, throwaway_database
 
 pytestmark = pytest.mark.integration
 
@@ -38,31 +38,24 @@ def new_id_number() -> str:
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[EnrollmentSettings]:
-    name = f"chs_enrollment_transfers_{secrets.token_hex(4)}"
     prefix = f"t{secrets.token_hex(4)}."
     spec = BY_NAME[TRANSFER_EVENTS]
     await ensure_topics(kafka_bootstrap, prefix, [spec, dead_letter_spec(spec)])
-    yield EnrollmentSettings(database_url=database_url, database_name=name,
-                             kafka_bootstrap=kafka_bootstrap, admin_token=ADMIN_TOKEN,
-                             topic_prefix=prefix)
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+    async with throwaway_database(database_url, "enrollment_transfers") as name:
+        yield EnrollmentSettings(database_url=database_url, database_name=name,
+                                 kafka_bootstrap=kafka_bootstrap, admin_token=ADMIN_TOKEN,
+                                 topic_prefix=prefix)
 
 
 @pytest.fixture(scope="module")
 async def app(settings: EnrollmentSettings) -> AsyncIterator[object]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(create_app(settings)) as app:
         yield app
 
 
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://enrollment") as client:
+    async with client_of(app, "enrollment") as client:
         yield client
 
 
@@ -125,10 +118,7 @@ async def region_of(client: httpx.AsyncClient, item: dict) -> str:
 
 async def outbox_changes(app, person_id: str) -> list[Envelope]:
     async with app.state.pool.acquire() as conn:
-        rows = await conn.fetch("select key, headers, payload from outbox where key = $1 "
-                                "order by position", person_id)
-    envelopes = [Envelope.from_record(r["key"].encode(), r["payload"],
-                                      [(n, v.encode()) for n, v in r["headers"]]) for r in rows]
+        envelopes = await outbox_of(conn, person_id)
     return [e for e in envelopes if e.type == CHANGED]
 
 

@@ -30,6 +30,7 @@ from chs_maternity.__main__ import SUBSCRIPTIONS
 from chs_maternity.api import create_app
 from chs_maternity.settings import MaternitySettings
 from tests.support.broker import read_topic, until
+from tests.support.service import client_of, running, throwaway_database
 
 pytestmark = pytest.mark.integration
 
@@ -43,27 +44,20 @@ def new_person() -> str:
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[MaternitySettings]:
-    name = f"chs_maternity_test_{secrets.token_hex(4)}"
-    yield MaternitySettings(database_url=database_url, database_name=name,
-                            kafka_bootstrap=kafka_bootstrap)
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+    async with throwaway_database(database_url, "maternity") as name:
+        yield MaternitySettings(database_url=database_url, database_name=name,
+                                kafka_bootstrap=kafka_bootstrap)
 
 
 @pytest.fixture(scope="module")
 async def app(settings: MaternitySettings) -> AsyncIterator[object]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(create_app(settings)) as app:
         yield app
 
 
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://maternity") as client:
+    async with client_of(app, "maternity") as client:
         yield client
 
 

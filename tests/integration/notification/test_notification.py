@@ -8,7 +8,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import httpx
 import pytest
 
 from chs_events.admin import ensure_topics
@@ -37,6 +36,7 @@ from chs_notification.local_gateway import LocalGateway
 from chs_notification.settings import NotificationSettings
 from tests.support.broker import read_topic, until
 from tests.support.platform import Platform
+from tests.support.service import client_of, running, throwaway_database
 
 pytestmark = pytest.mark.integration
 
@@ -154,28 +154,23 @@ async def service(kafka_bootstrap, database_url, topic_prefix) -> AsyncIterator:
     specs = [BY_NAME[name] for name in (ENROLLMENT_EVENTS, NOTICE_REQUESTS, NOTICE_STATUS)]
     await ensure_topics(kafka_bootstrap, topic_prefix,
                         [s for spec in specs for s in (spec, dead_letter_spec(spec))])
-    database = f"{topic_prefix.rstrip('.')}_notification"
     opened: list[Notification] = []
+    async with throwaway_database(database_url, "notification") as database:
 
-    @asynccontextmanager
-    async def running(**overrides) -> AsyncIterator[Notification]:
-        settings = NotificationSettings(
-            kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-            topic_prefix=topic_prefix, database_name=database, dispatch_poll_interval=0.2,
-            send_retry_base_delay=0.05, send_retry_max_delay=0.2, **overrides)
-        notification = Notification(settings)
-        opened.append(notification)
-        await notification.open()
-        yield notification
+        @asynccontextmanager
+        async def started(**overrides) -> AsyncIterator[Notification]:
+            settings = NotificationSettings(
+                kafka_bootstrap=kafka_bootstrap, database_url=database_url,
+                topic_prefix=topic_prefix, database_name=database, dispatch_poll_interval=0.2,
+                send_retry_base_delay=0.05, send_retry_max_delay=0.2, **overrides)
+            notification = Notification(settings)
+            opened.append(notification)
+            await notification.open()
+            yield notification
 
-    yield running
-    for notification in opened:
-        await notification.close()
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'drop database if exists "{database}" with (force)')
-    finally:
-        await admin.close()
+        yield started
+        for notification in opened:
+            await notification.close()
 
 
 def registered_text(name: str = "张三") -> str:
@@ -408,9 +403,8 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
         await notification.publish(second, notice(other))
         messages = await notification.wait_final(3)
 
-        app = create_app(notification.settings)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://notification") as http:
+        async with running(create_app(notification.settings)) as app, \
+                client_of(app, "notification") as http:
             listing = await http.get(f"/persons/{person}/messages")
             one = await http.get(f"/messages/{messages[first.event.notice_id]['message_id']}")
             missing = await http.get(f"/messages/{uuid.uuid4()}")

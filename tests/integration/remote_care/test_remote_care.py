@@ -31,6 +31,7 @@ from chs_remote_care.__main__ import SUBSCRIPTIONS
 from chs_remote_care.api import create_app
 from chs_remote_care.settings import RemoteCareSettings
 from tests.support.broker import read_topic, until
+from tests.support.service import client_of, outbox_of, running, throwaway_database
 
 pytestmark = pytest.mark.integration
 
@@ -46,28 +47,21 @@ def new_person_id() -> str:
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[RemoteCareSettings]:
-    name = f"chs_remote_care_test_{secrets.token_hex(4)}"
     prefix = f"rc{secrets.token_hex(4)}."
-    yield RemoteCareSettings(database_url=database_url, database_name=name,
-                             kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+    async with throwaway_database(database_url, "remote_care") as name:
+        yield RemoteCareSettings(database_url=database_url, database_name=name,
+                                 kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
 
 
 @pytest.fixture(scope="module")
 async def app(settings: RemoteCareSettings) -> AsyncIterator[object]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(create_app(settings)) as app:
         yield app
 
 
 @pytest.fixture
 async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://remote-care") as client:
+    async with client_of(app, "remote-care") as client:
         yield client
 
 
@@ -85,14 +79,6 @@ async def enrolled(db: asyncpg.Connection, region: str = JINAN, insutype: str = 
     await enrollments.insert_enrollment(db, Enrollment(str(uuid.uuid4()), person_id, insutype,
                                                        region, start))
     return person_id
-
-
-async def outbox_of(db: asyncpg.Connection, key: str) -> list[Envelope]:
-    rows = await db.fetch(
-        "select key, headers, payload from outbox where key = $1 order by position", key)
-    return [Envelope.from_record(row["key"].encode(), row["payload"],
-                                 [(name, value.encode()) for name, value in row["headers"]])
-            for row in rows]
 
 
 def assert_problem(response: httpx.Response, status: int, *, rule: str | None = None,

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
-import asyncpg
 import httpx
 import pytest
 
@@ -25,6 +24,8 @@ from chs_transfer.api import create_app
 from chs_transfer.consumers import ENROLLMENTS_CONSUMER, ENROLLMENTS_HANDLERS, ENROLLMENTS_TOPICS
 from chs_transfer.settings import TransferSettings
 from tests.support.broker import until
+from tests.support.service import client_of, running, throwaway_database
+from tests.support.service import outbox_of as outbox_rows
 
 pytestmark = pytest.mark.integration
 
@@ -35,23 +36,17 @@ T = "chs.transfer."
 
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[TransferSettings]:
-    name = f"chs_transfer_test_{secrets.token_hex(4)}"
     prefix = f"t{secrets.token_hex(4)}."
     spec = BY_NAME[ENROLLMENT_EVENTS]
     await ensure_topics(kafka_bootstrap, prefix, [spec, dead_letter_spec(spec)])
-    yield TransferSettings(database_url=database_url, database_name=name,
-                           kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+    async with throwaway_database(database_url, "transfer") as name:
+        yield TransferSettings(database_url=database_url, database_name=name,
+                               kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
 
 
 @pytest.fixture(scope="module")
 async def app(settings: TransferSettings) -> AsyncIterator[object]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(create_app(settings)) as app:
         stop = asyncio.Event()
         runner = ConsumerRunner(name=ENROLLMENTS_CONSUMER, topics=ENROLLMENTS_TOPICS,
                                 handlers=ENROLLMENTS_HANDLERS, pool=app.state.pool,
@@ -64,8 +59,7 @@ async def app(settings: TransferSettings) -> AsyncIterator[object]:
 
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://transfer") as client:
+    async with client_of(app, "transfer") as client:
         yield client
 
 
@@ -125,10 +119,7 @@ async def employee(settings, client, region: str = QINGDAO, months: int = 0) -> 
 
 async def outbox_of(app, person_id: str) -> list[Envelope]:
     async with app.state.pool.acquire() as conn:
-        rows = await conn.fetch("select key, headers, payload from outbox where key = $1 "
-                                "order by position", person_id)
-    return [Envelope.from_record(r["key"].encode(), r["payload"],
-                                 [(n, v.encode()) for n, v in r["headers"]]) for r in rows]
+        return await outbox_rows(conn, person_id)
 
 
 def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict:

@@ -54,5 +54,9 @@ class SmsGateway(Protocol):
         ...
 
     async def receipts(self) -> list[DeliveryReceipt]:
-        """Delivery receipts that arrived since the previous call."""
+        """Delivery receipts not yet acknowledged; a receipt comes again until it is."""
+        ...
+
+    async def acknowledge(self, message_ids: list[str]) -> None:
+        """The receipts of these messages are applied durably; stop handing them out."""
         ...

@@ -98,25 +98,27 @@ class LocalGateway:
         return SendResult(provider_message_id=provider_message_id, accepted=True)
 
     async def receipts(self) -> list[DeliveryReceipt]:
-        """Receipts of accepted messages not reported before; each is reported once."""
+        """Receipts of accepted messages not acknowledged yet. A message's outcome is decided
+        the first time its receipt is handed out and stays the same when handed out again."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                """select message_id, provider_message_id from local_gateway_sms
-                   where receipt_status is null order by accepted_at, message_id
+                """select message_id, receipt_status from local_gateway_sms
+                   where receipt_acknowledged_at is null order by accepted_at, message_id
                    limit $1 for update skip locked""", self._receipt_batch)
-            if not rows:
-                return []
-            outcomes = [receipt_delivered(self._rng.random(), self._undelivered_rate)
-                        for _ in rows]
+            undecided = [row["message_id"] for row in rows if row["receipt_status"] is None]
+            if undecided:
+                outcomes = [receipt_delivered(self._rng.random(), self._undelivered_rate)
+                            for _ in undecided]
+                await conn.execute(
+                    """update local_gateway_sms as sms
+                       set receipt_status = r.status, receipt_at = clock_timestamp()
+                       from unnest($1::uuid[], $2::text[]) as r(message_id, status)
+                       where sms.message_id = r.message_id""",
+                    undecided, ["delivered" if delivered else "failed" for delivered in outcomes])
             reported = await conn.fetch(
-                """update local_gateway_sms as sms
-                   set receipt_status = r.status, receipt_at = clock_timestamp()
-                   from unnest($1::uuid[], $2::text[]) as r(message_id, status)
-                   where sms.message_id = r.message_id
-                   returning sms.message_id, sms.provider_message_id, sms.receipt_status,
-                             sms.receipt_at""",
-                [row["message_id"] for row in rows],
-                ["delivered" if delivered else "failed" for delivered in outcomes])
+                """select message_id, provider_message_id, receipt_status, receipt_at
+                   from local_gateway_sms where message_id = any($1::uuid[])
+                   order by accepted_at, message_id""", [row["message_id"] for row in rows])
         return [DeliveryReceipt(message_id=str(row["message_id"]),
                                 provider_message_id=row["provider_message_id"],
                                 delivered=row["receipt_status"] == "delivered",
@@ -124,3 +126,10 @@ class LocalGateway:
                                 else UNDELIVERED_CODE,
                                 received_at=row["receipt_at"])
                 for row in reported]
+
+    async def acknowledge(self, message_ids: list[str]) -> None:
+        if message_ids:
+            await self._pool.execute(
+                """update local_gateway_sms set receipt_acknowledged_at = clock_timestamp()
+                   where message_id = any($1::uuid[])""",
+                [uuid.UUID(message_id) for message_id in message_ids])

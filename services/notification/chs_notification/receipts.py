@@ -3,7 +3,8 @@
 - A receipt moves a sent message to delivered or failed; duplicate and late ones are ignored.
 - A receipt can overtake the commit of its send (a dispatcher died after the gateway took the
   message): it is kept on the queued message and applied when the resend marks it sent.
-- Receipts not applied because the database was unavailable are kept for the next round.
+- A receipt is acknowledged to the gateway only once applied: one not applied (the database
+  was unavailable, the dispatcher died) comes again in a later round.
 """
 import logging
 from collections.abc import Mapping
@@ -11,8 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
-from chs_events.consumer import INFRASTRUCTURE_ERRORS
 
 from chs_notification import repository
 from chs_notification.domain import DeliveryEvent, InvalidTransition, MessageStatus, next_status
@@ -26,24 +25,20 @@ class ReceiptApplier:
     def __init__(self, pool: asyncpg.Pool, gateway: SmsGateway) -> None:
         self._pool = pool
         self._gateway = gateway
-        self._unapplied: list[DeliveryReceipt] = []
 
     async def apply_new(self) -> int:
-        """Apply the gateway's new receipts; duplicate and late ones are ignored."""
-        receipts = self._unapplied + await self._gateway.receipts()
-        self._unapplied = []
-        for position, receipt in enumerate(receipts):
-            try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    row = await repository.lock_message(conn, receipt.message_id)
-                    if row is None:
-                        log.warning("receipt for an unknown message",
-                                    extra={"message_id": receipt.message_id})
-                        continue
+        """Apply the gateway's receipts, then acknowledge them; duplicate and late ones are
+        ignored (and acknowledged)."""
+        receipts = await self._gateway.receipts()
+        for receipt in receipts:
+            async with self._pool.acquire() as conn, conn.transaction():
+                row = await repository.lock_message(conn, receipt.message_id)
+                if row is None:
+                    log.warning("receipt for an unknown message",
+                                extra={"message_id": receipt.message_id})
+                else:
                     await _apply_receipt(conn, row, receipt)
-            except (*INFRASTRUCTURE_ERRORS, asyncpg.PostgresError):
-                self._unapplied = receipts[position:]  # keep them for the next round
-                raise
+        await self._gateway.acknowledge([receipt.message_id for receipt in receipts])
         return len(receipts)
 
 

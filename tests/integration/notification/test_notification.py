@@ -1,6 +1,7 @@
 """The notification service against the real broker and database: directory and request
 consumers, the dispatcher with the local gateway, the outbox relay and the HTTP API."""
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from chs_notification.__main__ import SUBSCRIPTIONS, local_gateway
 from chs_notification.api import create_app
 from chs_notification.consumers import message_id_for
 from chs_notification.dispatch import Dispatcher
+from chs_notification.gateway import SmsMessage
 from chs_notification.local_gateway import LocalGateway
 from chs_notification.settings import NotificationSettings
 from tests.support.broker import read_topic, until
@@ -295,6 +297,23 @@ async def test_a_lost_reply_is_resent_as_the_same_sms_and_its_early_receipt_kept
     assert len(sms) == 1 and sms[0]["provider_message_id"] == message["provider_message_id"]
     types = [Envelope.from_record(r.key, r.value, r.headers).type for r in status]
     assert types == ["chs.notices.sent.v1", "chs.notices.delivered.v1"]
+
+
+async def test_a_receipt_comes_again_until_it_is_acknowledged(service):
+    async with service() as notification:
+        gateway = LocalGateway(notification.pool, undelivered_rate=0.5, rng=random.Random(7))
+        await gateway.send(SmsMessage(message_id=str(uuid.uuid4()), sender="10639239",
+                                      mobile=QINGDAO_MOBILE, text="【中国医疗保障】test"))
+
+        first = await gateway.receipts()
+        again = await gateway.receipts()  # the dispatcher died before acknowledging
+        await gateway.acknowledge([first[0].message_id])
+        after = await gateway.receipts()
+
+    assert len(first) == 1
+    assert [(r.message_id, r.delivered, r.received_at) for r in again] == [
+        (r.message_id, r.delivered, r.received_at) for r in first]
+    assert after == []
 
 
 async def test_undelivered_receipts_fail_the_message(service):

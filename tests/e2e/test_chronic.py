@@ -1,7 +1,8 @@
 """Chronic diseases (门诊慢特病) through the real stack: an application at the hospital on the
 discharge day is certified in the request and the SMS arrives; a settlement with an
 auto-category discharge diagnosis certifies it without application (免申即享), exactly once
-even when the broker delivers the event twice, and its SMS arrives once."""
+even when the broker delivers the event twice, and its SMS arrives once, as does the
+settlement's own SMS."""
 import asyncio
 import random
 import uuid
@@ -114,5 +115,9 @@ async def test_settlement_delivered_twice_auto_certifies_once_and_one_sms_arrive
         ("malignant_tumour", "auto")]
     assert conditions["ended"] == []
     assert len(await messages(notification, person_id, "chronic.auto_certified")) == 1
-    assert [m["template_id"] for m in (await notification.get(
-        f"/persons/{person_id}/messages")).json()["messages"]] == ["chronic.auto_certified"]
+    settled = await sms_of(notification, person_id, "reimbursement.settled")
+    assert settled["text"] == (
+        f"{TAG}{person.name}在潍坊市人民医院看病共63820.00元，已结算，自己付19440.00元。")
+    assert sorted(m["template_id"] for m in (await notification.get(
+        f"/persons/{person_id}/messages")).json()["messages"]) == [
+        "chronic.auto_certified", "reimbursement.settled"]

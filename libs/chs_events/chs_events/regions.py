@@ -111,6 +111,19 @@ def same_province(a: str, b: str) -> bool:
     return province_code(a) == province_code(b)
 
 
+def covers(area: str, place: str) -> bool:
+    """``place`` lies in ``area``: the same code, or a city's districts and counties, or a
+    province's every part."""
+    if area == place:
+        return True
+    found = region(area)
+    if found.level == "province":
+        return region(place).province_code == area
+    if found.level == "city":
+        return region(place).city_code == area
+    return False
+
+
 def province_code_for_name(zh_name: str) -> str | None:
     """Province of a place description that starts with it: "山东省青岛市" → "370000"."""
     for stem, code in _PROVINCE_BY_NAME_STEM.items():

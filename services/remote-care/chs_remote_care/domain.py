@@ -19,8 +19,8 @@ from typing import Literal, get_args
 
 from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.problems import Conflict, Unprocessable
-from chs_events.read_models.enrollments import Enrollment
-from chs_events.regions import region, same_city, same_province
+from chs_events.read_models.enrollments import Enrollment, home_enrollment
+from chs_events.regions import covers, region, same_city, same_province
 
 LONG_TERM: FilingType = "long_term"
 TEMPORARY: FilingType = "temporary"
@@ -87,7 +87,7 @@ class Filing:
     def covers(self, place: str, day: date) -> bool:
         last = self.last_covered_day
         return (self.valid_from <= day and (last is None or day <= last)
-                and destination_covers(self.destination_region, place))
+                and covers(self.destination_region, place))
 
 
 @dataclass(frozen=True)
@@ -145,27 +145,6 @@ def add_months(day: date, months: int) -> date:
 def temporary_valid_until(valid_from: date) -> date:
     """Six months: from 2026-11-22 to 2027-05-21 inclusive."""
     return add_months(valid_from, TEMPORARY_VALID_MONTHS) - timedelta(days=1)
-
-
-# --- places ------------------------------------------------------------------------------------
-
-def destination_covers(destination: str, place: str) -> bool:
-    """A filing to a city covers its districts and counties; to a province, all of it."""
-    if destination == place:
-        return True
-    found = region(destination)
-    if found.level == "province":
-        return region(place).province_code == destination
-    if found.level == "city":
-        return region(place).city_code == destination
-    return False
-
-
-def home_enrollment(enrollments: Iterable[Enrollment], day: date) -> Enrollment | None:
-    """The enrollment a filing is made under: employee (310) before resident (390)."""
-    active = [e for e in enrollments if e.active_on(day)]
-    active.sort(key=lambda e: (e.insutype != EMPLOYEE, e.start_date, e.enrollment_id))
-    return active[0] if active else None
 
 
 # --- the filing rules --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Use: opt into the table (``READ_MODELS = ("enrollments",)`` in the service's mig
 and subscribe ``Subscription("<service>-enrollments", TOPICS, SUBSCRIPTION_HANDLERS)``.
 """
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -46,6 +47,14 @@ class Enrollment:
     def active_on(self, day: date) -> bool:
         """From the start date to the end date, both inclusive (open-ended while not ended)."""
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+
+def home_enrollment(enrollments: Iterable[Enrollment], day: date) -> Enrollment | None:
+    """The enrollment a person is insured under on ``day``: employee (310) before resident
+    (390), then the earliest started."""
+    active = [e for e in enrollments if e.active_on(day)]
+    active.sort(key=lambda e: (e.insutype != "310", e.start_date, e.enrollment_id))
+    return active[0] if active else None
 
 
 # --- writes --------------------------------------------------------------------------------------

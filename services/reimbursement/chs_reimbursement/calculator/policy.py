@@ -19,6 +19,8 @@ Money is integer fen, ratios integer per-mille; floats and booleans are refused.
   person in several groups is assisted under the first listed.
 - ``remote_care.temporary_first_self_pay_permille``: the first self-pay share of temporary
   remote care (临时外出就医, ≤ 100 ‰), taken off the eligible amount before the deductible.
+- ``claims.deadline_days``: a manual claim (手工报销) is accepted up to this many days after the
+  last service day.
 """
 import json
 from functools import cache
@@ -152,6 +154,10 @@ class RemoteCare(_Frozen):
     temporary_first_self_pay_permille: int = Field(strict=True, ge=0, le=100)
 
 
+class Claims(_Frozen):
+    deadline_days: int = Field(strict=True, ge=1, le=3650)
+
+
 class Policy(_Frozen):
     region: str = Field(pattern=r"^[0-9]{6}$")
     year: int = Field(strict=True, ge=2000, le=2100)
@@ -160,6 +166,7 @@ class Policy(_Frozen):
     critical_illness: CriticalIllness
     medical_assistance: MedicalAssistance
     remote_care: RemoteCare
+    claims: Claims
 
 
 def _known_groups(codes: Any, where: str) -> None:

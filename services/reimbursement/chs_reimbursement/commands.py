@@ -1,0 +1,49 @@
+"""Commands of the reimbursement service; ``correlation_id`` (``X-Request-Id``) becomes the
+correlation id of the events they cause."""
+from dataclasses import dataclass
+from datetime import date
+
+from chs_reimbursement.model import Bill
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SettleBill(Command):
+    """The institution's HIS settles a visit at discharge (一站式结算)."""
+
+    person_id: str
+    bill: Bill
+    maternity: bool = False
+
+
+@dataclass(frozen=True)
+class ReverseSettlement(Command):
+    settlement_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SubmitClaim(Command):
+    """The person claims expenses paid out of pocket (手工报销)."""
+
+    person_id: str
+    bill: Bill
+
+
+@dataclass(frozen=True)
+class PayClaim(Command):
+    claim_id: str
+    payment_reference: str
+    paid_on: date | None = None  # today
+
+
+@dataclass(frozen=True)
+class SetAssistedGroups(Command):
+    """The civil-affairs roll (民政 / 乡村振兴) says which assisted groups a person is in."""
+
+    person_id: str
+    groups: frozenset[str]

@@ -1,0 +1,239 @@
+"""Request and response bodies of the reimbursement API, with OpenAPI examples."""
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, \
+    model_validator
+
+from chs_events.clock import CHINA, today
+from chs_events.events.reimbursement import Fen, Icd10Code
+from chs_events.fields import RegionCode
+
+from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators
+from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
+
+PERSON_ID = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
+PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+GroupCode = Literal["destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored",
+                    "illness_poverty"]
+
+_INPATIENT = {
+    "institution_code": "H37020200017", "institution_name": "青岛大学附属医院",
+    "institution_level": 3, "institution_region": "370202", "visit_type": "inpatient",
+    "admission_date": "2026-11-10", "discharge_date": "2026-11-18",
+    "diagnoses": ["I63.9", "I10"], "eligible_fen": 4_800_000, "ineligible_fen": 350_000,
+    "invoice_no": "3702002611180001"}
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+class BillBase(BaseModel):
+    """The visit and its expenses as on the invoice; amounts in integer fen."""
+
+    institution_code: Identifier = Field(description="National code of the institution")
+    institution_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                       max_length=100)]
+    institution_level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
+    institution_region: RegionCode
+    visit_type: Literal["outpatient", "inpatient"]
+    admission_date: date = Field(description="Admission, or the day of an outpatient visit")
+    discharge_date: date | None = Field(default=None, description="Required for a stay")
+    diagnoses: list[Icd10Code] = Field(min_length=1, max_length=20,
+                                       description="ICD-10, the main (discharge) one first")
+    eligible_fen: Fen = Field(description="Within the policy scope (政策范围内)")
+    ineligible_fen: Fen = Field(description="Outside it (全自费)")
+    invoice_no: Identifier
+    emergency: bool = Field(default=False, description="Emergency care (counts as filed)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> "BillBase":
+        if self.visit_type == "inpatient" and self.discharge_date is None:
+            raise ValueError("discharge_date: an inpatient stay needs its discharge date")
+        if self.discharge_date is not None and self.discharge_date < self.admission_date:
+            raise ValueError("discharge_date: before admission_date")
+        if (self.discharge_date or self.admission_date) > today():
+            raise ValueError("the service dates are in the future")
+        return self
+
+    def bill(self) -> Bill:
+        return Bill(self.institution_code, self.institution_name, self.institution_level,
+                    self.institution_region, self.visit_type, self.admission_date,
+                    self.discharge_date, tuple(self.diagnoses), self.eligible_fen,
+                    self.ineligible_fen, self.invoice_no, self.emergency)
+
+
+class SettlementCreate(BillBase):
+    """The institution's HIS settles a visit at discharge (一站式结算)."""
+
+    model_config = _examples({"person_id": PERSON_ID, **_INPATIENT})
+    person_id: PersonId
+    maternity: bool = Field(default=False, description="A maternity visit (生育)")
+
+
+class ClaimCreate(BillBase):
+    """Expenses the person paid out of pocket (手工报销)."""
+
+    model_config = _examples({"person_id": PERSON_ID, **_INPATIENT,
+                              "institution_region": "460200", "emergency": True})
+    person_id: PersonId
+
+
+class ReverseBody(BaseModel):
+    model_config = _examples({"reason": "HIS 结算数据有误，重新结算"})
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=200)]
+
+
+class PayBody(BaseModel):
+    model_config = _examples({"payment_reference": "BANK-20261122-000123"})
+    payment_reference: Identifier
+    paid_on: date | None = None
+
+
+class AssistedGroups(BaseModel):
+    model_config = _examples({"groups": ["dibao"]})
+    groups: list[GroupCode] = Field(
+        max_length=6, description="; ".join(f"{k} {v}" for k, v in ASSISTED_GROUPS.items()))
+
+
+class LinePublic(BaseModel):
+    tier: Literal["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
+    amount_fen: int
+    rule: str
+
+
+class SplitPublic(BaseModel):
+    """As in the national settlement record: the parts add up to ``total_fen``."""
+
+    total_fen: int
+    eligible_fen: int
+    ineligible_fen: int
+    pooled_fund_fen: int = Field(description="Basic insurance pooled fund (统筹基金)")
+    critical_illness_fen: int = Field(description="Critical-illness insurance (大病保险)")
+    medical_assistance_fen: int = Field(description="Medical assistance (医疗救助)")
+    personal_cash_fen: int = Field(description="What the person pays (个人现金)")
+    lines: list[LinePublic]
+
+    @classmethod
+    def of(cls, split: Split | None) -> "SplitPublic | None":
+        if split is None:
+            return None
+        values = {k: v for k, v in split.__dict__.items() if k not in ("lines", "accumulators")}
+        return cls(**values, lines=[LinePublic(**line.__dict__) for line in split.lines])
+
+
+class TermsPublic(BaseModel):
+    enrollment_id: str
+    insutype: Literal["310", "390"]
+    pooling_region: str
+    filing: Literal["none", "long_term", "temporary"]
+    remote_care_filing_id: str | None
+    basis: str = Field(description="home_city, filing, in_province or emergency")
+
+    @classmethod
+    def of(cls, terms: Terms | None) -> "TermsPublic | None":
+        return None if terms is None else cls(
+            enrollment_id=terms.enrollment_id, insutype=terms.insutype,
+            pooling_region=terms.region, filing=terms.filing,
+            remote_care_filing_id=terms.filing_id, basis=terms.basis)
+
+
+class BillPublic(BaseModel):
+    institution_code: str
+    institution_name: str
+    institution_level: int
+    institution_region: str
+    visit_type: str
+    admission_date: date
+    discharge_date: date | None
+    diagnoses: list[str]
+    eligible_fen: int
+    ineligible_fen: int
+    total_fen: int
+    invoice_no: str
+    emergency: bool
+
+    @classmethod
+    def of(cls, bill: Bill) -> "BillPublic":
+        return cls(**bill.__dict__, total_fen=bill.total_fen)
+
+
+class SettlementPublic(BaseModel):
+    settlement_id: str
+    person_id: str
+    status: Literal["completed", "reversed"]
+    bill: BillPublic
+    terms: TermsPublic
+    maternity: bool
+    split: SplitPublic
+    settled_at: AwareDatetime
+    reversed_at: AwareDatetime | None
+    reversal_reason: str | None
+
+    @classmethod
+    def of(cls, s: Settlement) -> "SettlementPublic":
+        return cls(settlement_id=s.settlement_id, person_id=s.person_id, status=s.status,
+                   bill=BillPublic.of(s.bill), terms=TermsPublic.of(s.terms),
+                   maternity=s.maternity, split=SplitPublic.of(s.split),
+                   settled_at=_china(s.settled_at), reversed_at=_china(s.reversed_at),
+                   reversal_reason=s.reversal_reason)
+
+
+class ClaimPublic(BaseModel):
+    claim_id: str
+    person_id: str
+    status: Literal["approved", "rejected", "paid"]
+    bill: BillPublic
+    submitted_on: date
+    submitted_at: AwareDatetime
+    decided_at: AwareDatetime
+    rule: str | None = Field(description="The audit a rejected claim failed")
+    reason: str | None
+    terms: TermsPublic | None
+    split: SplitPublic | None
+    payable_fen: int = Field(description="What the funds pay back to the person")
+    paid_on: date | None
+    payment_reference: str | None
+
+    @classmethod
+    def of(cls, c: Claim) -> "ClaimPublic":
+        return cls(claim_id=c.claim_id, person_id=c.person_id, status=c.status,
+                   bill=BillPublic.of(c.bill), submitted_on=c.submitted_on,
+                   submitted_at=_china(c.submitted_at), decided_at=_china(c.decided_at),
+                   rule=c.rule, reason=c.reason, terms=TermsPublic.of(c.terms),
+                   split=SplitPublic.of(c.split), payable_fen=c.payable_fen,
+                   paid_on=c.paid_on, payment_reference=c.payment_reference)
+
+
+class AccumulatorsPublic(BaseModel):
+    """The person's year-to-date totals as the next settlement reads them."""
+
+    person_id: str
+    year: int
+    basic_inpatient_paid_fen: int
+    basic_outpatient_paid_fen: int
+    inpatient_deductibles_paid_fen: int
+    outpatient_deductible_paid_fen: int
+    admissions: int
+    critical_illness_counted_fen: int
+    critical_illness_paid_fen: int
+    assistance_deductible_paid_fen: int
+    assistance_paid_fen: int
+
+    @classmethod
+    def of(cls, person_id: str, totals: Accumulators) -> "AccumulatorsPublic":
+        return cls(person_id=person_id, **totals.__dict__)
+
+
+class PersonReimbursements(BaseModel):
+    person_id: str
+    assisted_groups: list[str]
+    settlements: list[SettlementPublic]
+    claims: list[ClaimPublic]
+
+
+def _china(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(CHINA)

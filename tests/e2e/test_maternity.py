@@ -1,12 +1,10 @@
 """Maternity (生育津贴) through the real stack: an employee enrolled by her employer's HR system
-(staff batch-add with a contribution base) delivers; the maternity settlement is published twice
-and the allowance is granted without application (免申即享) once, at the amount of the rule, with
-one SMS."""
+(staff batch-add with a contribution base) delivers; the hospital settles it over HTTP with the
+reimbursement service, whose settlement event the broker delivers twice; the allowance is
+granted without application (免申即享) once, at the amount of the rule, with one SMS."""
 import asyncio
 import random
-import uuid
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -14,16 +12,18 @@ from aiokafka import AIOKafkaProducer
 from stdnum.cn import ric
 
 from chs_events.envelope import Envelope
-from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.topics import REIMBURSEMENT_EVENTS
 from tests.e2e.people import Person, new_employer
-from tests.support.broker import until
+from tests.support.broker import read_topic, until
 
 TAG = "【中国医疗保障】"
+SETTLED = b"chs.reimbursement.settlement.completed.v1"
 
 
-def today() -> date:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+@pytest.fixture
+async def reimbursement(platform):
+    async with httpx.AsyncClient(base_url=platform.url("reimbursement"), timeout=10) as client:
+        yield client
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ async def messages(notification, person_id: str) -> list[dict]:
 
 
 async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_with_one_sms(
-        platform, enrollment, notification, maternity):
+        platform, enrollment, notification, maternity, reimbursement):
     rng = random.Random()
     employer = await new_employer(enrollment, "青岛海川电子有限公司")
     mother = woman(rng, date(1995, 6, 12))
@@ -65,22 +65,39 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
     wage = await until(wage_known, timeout=60, interval=0.2)
     assert (wage["monthly_wage_fen"], wage["daily_wage_fen"]) == (750_000, 25_000)
 
-    discharged = today() - timedelta(days=1)
-    record = Envelope(SettlementCompleted(
-        person_id=person_id, settlement_id=f"S-{uuid.uuid4().hex[:12]}", insutype="310",
-        institution_code="H37020000001", institution_name="青岛市妇女儿童医院",
-        institution_level=3, institution_region="370200", visit_type="inpatient",
-        admission_date=discharged - timedelta(days=4), discharge_date=discharged,
-        discharge_diagnoses=["O82.0", "Z37.0"], total_fen=1_250_000, eligible_fen=1_150_000,
-        ineligible_fen=100_000, pooled_fund_fen=1_050_000, critical_illness_fen=0,
-        medical_assistance_fen=0, personal_cash_fen=200_000, invoice_no="37020026112200031",
-        maternity=True, settled_at=datetime.now(UTC)), source="/chs/reimbursement").to_record()
+    # the hospital settles the delivery over HTTP; reimbursement publishes the settlement
+    discharged = date(2026, 11, 18)
+    bill = {"person_id": person_id, "institution_code": "H37020000001",
+            "institution_name": "青岛市妇女儿童医院", "institution_level": 3,
+            "institution_region": "370202", "visit_type": "inpatient",
+            "admission_date": (discharged - timedelta(days=4)).isoformat(),
+            "discharge_date": discharged.isoformat(), "diagnoses": ["O82.0", "Z37.0"],
+            "eligible_fen": 1_150_000, "ineligible_fen": 100_000, "maternity": True,
+            "invoice_no": f"3702{rng.randrange(10**12):012d}"}
+
+    async def settled():
+        response = await reimbursement.post("/settlements", json=bill)
+        waiting = response.status_code == 422 and response.json().get("rule") == "not_enrolled"
+        return None if waiting else response
+
+    response = await until(settled, timeout=60, interval=0.2)
+    assert response.status_code == 201, response.text
+    settlement_id = response.json()["settlement_id"]
+
+    async def published():
+        records = await read_topic(platform.kafka_bootstrap,
+                                   platform.prefix + REIMBURSEMENT_EVENTS, 1, timeout=2)
+        return next((r for r in records if r.key == person_id.encode()
+                     and dict(r.headers)["ce_type"] == SETTLED), None)
+
+    record = await until(published, timeout=60, interval=0.5)
+    assert Envelope.from_record(record.key, record.value, record.headers).event.settlement_id \
+        == settlement_id
     producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
     await producer.start()
-    try:
-        for _ in range(2):  # the broker delivers it twice
-            await producer.send_and_wait(platform.prefix + REIMBURSEMENT_EVENTS, key=record.key,
-                                         value=record.value, headers=record.headers)
+    try:  # the broker delivers it a second time
+        await producer.send_and_wait(platform.prefix + REIMBURSEMENT_EVENTS, key=record.key,
+                                     value=record.value, headers=list(record.headers))
     finally:
         await producer.stop()
 

@@ -12,18 +12,18 @@ from these events.
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, \
-    model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, \
+    StringConstraints, model_validator
 
 from chs_events.events.base import Event, register
 from chs_events.topics import REIMBURSEMENT_EVENTS
 
 Insutype = Literal["310", "390", "392"]
 # ICD-10 (insurance edition): a category (E11), a subcategory (E11.9) or an extension code
-# (E11.900x001).
-Icd10Code = Annotated[str, StringConstraints(
-    strip_whitespace=True, to_upper=True,
-    pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,8})?$")]
+# (E11.900x001), upper-cased before the check.
+Icd10Code = Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str)
+                                           else v),
+                      StringConstraints(pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,8})?$")]
 Fen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
 Tier = Literal["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
 

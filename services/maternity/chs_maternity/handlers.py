@@ -145,11 +145,15 @@ async def handle_pay(conn: asyncpg.Connection, command: PayAllowance) -> Allowan
             raise domain.AllowanceNotFound(f"no allowance {command.allowance_id}")
         await repository.lock_person(conn, found.person_id)
         current = await repository.get_allowance(conn, command.allowance_id, for_update=True)
+        if current.status == "paid" and current.payment_reference == command.payment_reference:
+            return current  # the same payment reported again
         if current.status != "approved":
             raise domain.NotPending(f"allowance {current.allowance_id} is already "
                                     f"{current.status}", status_now=current.status)
-        paid = await repository.record_payment(conn, current.allowance_id,
-                                               command.paid_on or today(),
+        paid_on = command.paid_on or today()
+        if paid_on > today():
+            raise domain.InvalidField("paid_on", f"{paid_on} is in the future")
+        paid = await repository.record_payment(conn, current.allowance_id, paid_on,
                                                command.payment_reference)
         await uow.record(MaternityAllowancePaid(
             person_id=paid.person_id, allowance_id=paid.allowance_id,

@@ -102,7 +102,9 @@ async def get_claim(claim_id: str, conn: Connection) -> ClaimPublic:
 @claims.post("/claims/{claim_id}/pay", responses=problem_responses(404, 409, 422))
 async def pay_claim(claim_id: str, body: PayBody, conn: Connection,
                     request_id: RequestId) -> ClaimPublic:
-    """Record the payment of an approved claim's fund part → ClaimPaid."""
+    """Record the payment of an approved claim's fund part → ClaimPaid. The same payment
+    reported again (same `payment_reference`) answers the paid claim and publishes nothing;
+    `paid_on` is between the submission and today."""
     return ClaimPublic.of(await handlers.handle_pay_claim(conn, PayClaim(
         claim_id, body.payment_reference, body.paid_on, correlation_id=request_id)))
 

@@ -63,6 +63,12 @@ class WrongStatus(Conflict):
     pass
 
 
+class InvalidField(Unprocessable):
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(f"{field_name}: {reason}",
+                         errors=[{"field": field_name, "reason": reason}])
+
+
 def terms_of(bill: Bill, enrollments: Iterable[Enrollment],
              filings: Iterable[Filing]) -> Terms:
     """The enrollment and filing category a bill is settled under, or ``Refused``."""
@@ -105,6 +111,14 @@ def check_deadline(bill: Bill, policy: Policy, submitted_on: date) -> None:
     if submitted_on > last_day:
         raise Refused(DEADLINE_PASSED, f"claims for care ending {bill.service_end} were due "
                       f"by {last_day}", f"已超过报销时限（{last_day.isoformat()}前申请）")
+
+
+def check_paid_on(paid_on: date, submitted_on: date, today: date) -> None:
+    if paid_on > today:
+        raise InvalidField("paid_on", f"{paid_on} is in the future")
+    if paid_on < submitted_on:
+        raise InvalidField("paid_on", f"{paid_on} is before the claim was submitted "
+                           f"({submitted_on})")
 
 
 def undone(current: Accumulators, before: Accumulators, after: Accumulators) -> Accumulators:

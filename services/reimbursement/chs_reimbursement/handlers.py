@@ -175,11 +175,14 @@ async def handle_pay_claim(conn: asyncpg.Connection, command: PayClaim) -> Claim
             raise domain.ClaimNotFound(f"no claim {command.claim_id}")
         await repository.lock_person(conn, found.person_id)
         current = await repository.get_claim(conn, command.claim_id, for_update=True)
+        if current.status == "paid" and current.payment_reference == command.payment_reference:
+            return current  # the same payment reported again
         if current.status != "approved":
             raise domain.WrongStatus(f"claim {current.claim_id} is {current.status}; only an "
                                      "approved claim is paid", status_now=current.status)
-        paid = await repository.record_payment(conn, current.claim_id,
-                                               command.paid_on or today(),
+        paid_on = command.paid_on or today()
+        domain.check_paid_on(paid_on, current.submitted_on, today())
+        paid = await repository.record_payment(conn, current.claim_id, paid_on,
                                                command.payment_reference)
         await uow.record(ClaimPaid(
             person_id=paid.person_id, claim_id=paid.claim_id, invoice_no=paid.bill.invoice_no,

@@ -163,14 +163,21 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
     assert await outbox_types(db, mother) == [APPROVED]
     assert (await client.get(f"/persons/{resident}/allowances")).json()["allowances"] == []
 
+    future = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
+                               json={"payment_reference": "BANK-0", "paid_on": "2030-01-01"})
+    assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "paid_on")
     paid = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
                              json={"payment_reference": "BANK-1"})
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid"
     assert await outbox_types(db, mother) == [APPROVED, PAID]
+    retried = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
+                                json={"payment_reference": "BANK-1"})
+    assert (retried.status_code, retried.json()["status"]) == (200, "paid")
     again = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
                               json={"payment_reference": "BANK-2"})
     assert again.status_code == 409
+    assert await outbox_types(db, mother) == [APPROVED, PAID]
     # an application for the same confinement is already answered
     refused = await client.post("/applications", json={
         "person_id": mother, "kind": "birth", "event_date": today().isoformat(),

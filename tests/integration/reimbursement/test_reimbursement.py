@@ -269,6 +269,12 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     paid = await client.post(f"/claims/{covered['claim_id']}/pay",
                              json={"payment_reference": "BANK-7"})
     assert (paid.status_code, paid.json()["status"]) == (200, "paid"), paid.text
+    future = await client.post(f"/claims/{in_province['claim_id']}/pay", json={
+        "payment_reference": "BANK-F", "paid_on": "2030-01-01"})
+    assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "paid_on")
+    retried = await client.post(f"/claims/{covered['claim_id']}/pay",
+                                json={"payment_reference": "BANK-7"})
+    assert (retried.status_code, retried.json()["paid_on"]) == (200, paid.json()["paid_on"])
     again = await client.post(f"/claims/{covered['claim_id']}/pay",
                               json={"payment_reference": "BANK-8"})
     assert again.status_code == 409
@@ -281,6 +287,7 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     assert (paid_event.claim_id, paid_event.amount_fen) == (covered["claim_id"],
                                                             covered["payable_fen"])
     assert [e.type for e in events].count(REJECTED) == 2
+    assert [e.type for e in events].count(PAID) == 1  # the retried payment published nothing
     history = (await client.get(f"/persons/{person}/reimbursements")).json()
     assert len(history["claims"]) == 5 and history["settlements"] == []
 

@@ -28,4 +28,6 @@ USER chs
 
 # In a container the HTTP APIs listen on every interface; the port comes from CHS_HTTP_PORT.
 ENV CHS_HTTP_HOST=0.0.0.0
-CMD ["python", "-c", "print('choose a process: python -m chs_enrollment api|relay, python -m chs_notification api|relay|consume|dispatch, python -m chs_progress_notices worker')"]
+# One image for every process; docker-compose.yml (or a Helm chart) picks the process, one per
+# Procfile line.
+CMD ["python", "-c", "print('choose a process: python -m <package> <role>, as listed in the Procfile')"]

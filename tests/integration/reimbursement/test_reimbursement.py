@@ -323,3 +323,17 @@ async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
     assert (unknown.status_code, unknown.json()["rule"]) == (422, "not_enrolled")
     missing = await client.get("/settlements/S-none")
     assert missing.status_code == 404
+
+
+async def test_concurrent_settlements_of_one_person_count_every_admission_once(app, db, client):
+    person = new_person()
+    await as_consumed(app, enrolled(person))
+    responses = await asyncio.gather(*(client.post("/settlements", json=bill(
+        person, eligible_fen=3_000_000 + 1_000 * n, ineligible_fen=0)) for n in range(10)))
+    assert [r.status_code for r in responses] == [201] * 10
+    pooled = [r.json()["split"]["pooled_fund_fen"] for r in responses]
+    totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
+    # each settlement read the totals the one before it left: nothing lost, nothing twice
+    assert (totals["admissions"], totals["inpatient_deductibles_paid_fen"],
+            totals["basic_inpatient_paid_fen"]) == (10, 10 * 100_000, sum(pooled))
+    assert types(await outbox_of(db, person)) == [SETTLED] * 10

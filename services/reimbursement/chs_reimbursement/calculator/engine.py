@@ -72,8 +72,9 @@ def calculate(claim: Claim, accumulators: Accumulators, policy: Policy) -> Settl
     parts.append(f"basic deductible {basic.deductible}")
     lines.append(Line("personal_cash", eligible_cash,
                       f"eligible expenses {eligible} − pooled fund {pooled} − critical illness "
-                      f"{critical} − medical assistance {assistance} = {eligible_cash}, of which "
-                      + ", ".join(parts) + "; the person's cash absorbs every rounding remainder"))
+                      f"{critical} − medical assistance {assistance} = {eligible_cash}; the "
+                      "self-pay after basic insurance included " + ", ".join(parts)
+                      + "; the person's cash absorbs every rounding remainder"))
     if visit.ineligible_fen:
         lines.append(Line("personal_cash", visit.ineligible_fen,
                           f"ineligible expenses (全自费) {visit.ineligible_fen}, paid by the person"))

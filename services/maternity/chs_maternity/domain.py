@@ -24,7 +24,6 @@ Birth details from a settlement's discharge diagnoses (ICD-10, insurance edition
   settlement grants nothing and the allowance is applied for with the weeks.
 """
 from dataclasses import dataclass
-from datetime import date
 from typing import Literal
 
 from chs_events.problems import Conflict, NotFound, Unprocessable

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 from chs_events.problems import Conflict, NotFound, Unprocessable
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
-from chs_events.read_models.filings import Filing
+from chs_events.read_models.filings import Filing, covering
 from chs_events.regions import region, same_city, same_province
 
 from chs_reimbursement.calculator import Accumulators, InvalidPolicy, Policy, load_policy
@@ -44,11 +44,11 @@ class Refused(Unprocessable):
 
 
 class InvoiceReimbursed(Conflict):
+    rule, reason = INVOICE_REIMBURSED, "该发票已报销或已结算，不能重复报销"
+
     def __init__(self, invoice_no: str, reimbursed_by: str) -> None:
         super().__init__(f"invoice {invoice_no} is already reimbursed by {reimbursed_by}",
-                         rule=INVOICE_REIMBURSED, reason="该发票已报销或已结算，不能重复报销",
-                         reimbursed_by=reimbursed_by)
-        self.rule, self.reason = INVOICE_REIMBURSED, self.extensions["reason"]
+                         rule=self.rule, reason=self.reason, reimbursed_by=reimbursed_by)
 
 
 class SettlementNotFound(NotFound):
@@ -85,10 +85,9 @@ def terms_of(bill: Bill, enrollments: Iterable[Enrollment],
 
     if same_city(place, home):
         return terms("none", "home_city")
-    covering = sorted((f for f in filings if f.covers(place, day)),
-                      key=lambda f: (f.filing_type != "long_term", f.valid_from))
-    if covering:
-        return terms(covering[0].filing_type, "filing", covering[0].filing_id)
+    filing = covering(filings, place, day)
+    if filing is not None:
+        return terms(filing.filing_type, "filing", filing.filing_id)
     if same_province(place, home):
         return terms("none", "in_province")
     if bill.emergency:

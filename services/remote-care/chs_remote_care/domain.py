@@ -20,7 +20,8 @@ from typing import Literal, get_args
 from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.problems import Conflict, Unprocessable
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
-from chs_events.regions import covers, region, same_city, same_province
+from chs_events.read_models.filings import Cover, covering
+from chs_events.regions import region, same_city, same_province
 
 LONG_TERM: FilingType = "long_term"
 TEMPORARY: FilingType = "temporary"
@@ -54,7 +55,7 @@ NOT_ACTIVE = "only_an_active_filing_is_revoked"
 
 
 @dataclass(frozen=True)
-class Filing:
+class Filing(Cover):
     filing_id: str
     person_id: str
     filing_type: FilingType
@@ -75,19 +76,6 @@ class Filing:
     @property
     def back_dated(self) -> bool:
         return self.valid_from < self.filed_on
-
-    @property
-    def last_covered_day(self) -> date | None:
-        """None: open-ended. A revocation ends cover the day before ``revoked_on``."""
-        ends = [d for d in (self.valid_until,
-                            self.revoked_on - timedelta(days=1) if self.revoked_on else None)
-                if d is not None]
-        return min(ends) if ends else None
-
-    def covers(self, place: str, day: date) -> bool:
-        last = self.last_covered_day
-        return (self.valid_from <= day and (last is None or day <= last)
-                and covers(self.destination_region, place))
 
 
 @dataclass(frozen=True)
@@ -253,10 +241,8 @@ def coverage(*, place: str, day: date, enrollments: Iterable[Enrollment],
     if any(same_city(place, e.pooling_region) for e in enrollments if e.active_on(day)):
         return Coverage(True, "home_city", "care in the home city needs no filing", home,
                         insutype)
-    matching = sorted((f for f in filings if f.covers(place, day)),
-                      key=lambda f: (f.filing_type != LONG_TERM, f.valid_from))
-    if matching:
-        filing = matching[0]
+    filing = covering(filings, place, day)
+    if filing is not None:
         return Coverage(True, "filing", f"{FILING_TYPE_NAMES[filing.filing_type]} filing "
                         f"{filing.filing_id} ({CATEGORY_NAMES[filing.category]})", home,
                         insutype, filing)

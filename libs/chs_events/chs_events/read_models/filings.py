@@ -10,8 +10,10 @@ Use: opt into the table (``READ_MODELS = (..., "filings")`` in the service's mig
 package) and subscribe ``Subscription("<service>-filings", TOPICS, SUBSCRIPTION_HANDLERS)``.
 """
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 import asyncpg
 
@@ -29,18 +31,16 @@ _COLUMNS = ("filing_id, person_id, filing_type, category, destination_region, va
             "valid_until, revoked_on")
 
 
-@dataclass(frozen=True)
-class Filing:
-    """One filing as the read model knows it."""
+class Cover:
+    """The days and place a filing covers, for any filing type with ``valid_from``,
+    ``valid_until``, ``revoked_on`` and ``destination_region`` (this read model's and the
+    remote-care service's own)."""
 
-    filing_id: str
-    person_id: str
-    filing_type: str
-    category: str
-    destination_region: str
     valid_from: date
-    valid_until: date | None = None
-    revoked_on: date | None = None
+    valid_until: date | None
+    revoked_on: date | None
+    destination_region: str
+    filing_type: str
 
     @property
     def last_covered_day(self) -> date | None:
@@ -56,19 +56,35 @@ class Filing:
                 and covers(self.destination_region, place))
 
 
+C = TypeVar("C", bound=Cover)
+
+
+def covering(filings: Iterable[C], place: str, day: date) -> C | None:
+    """The filing that covers care in ``place`` on ``day``: a long-term one before a temporary
+    one, then the earliest."""
+    matching = sorted((f for f in filings if f.covers(place, day)),
+                      key=lambda f: (f.filing_type != "long_term", f.valid_from))
+    return matching[0] if matching else None
+
+
+@dataclass(frozen=True)
+class Filing(Cover):
+    """One filing as the read model knows it."""
+
+    filing_id: str
+    person_id: str
+    filing_type: str
+    category: str
+    destination_region: str
+    valid_from: date
+    valid_until: date | None = None
+    revoked_on: date | None = None
+
+
 async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:
     rows = await conn.fetch(f"select {_COLUMNS} from filing_view where person_id = $1 "
                             "order by valid_from, filing_id", person_id)
     return [Filing(**row) for row in rows]
-
-
-async def filing_covering(conn: asyncpg.Connection, person_id: str, place: str,
-                          day: date) -> Filing | None:
-    """The filing that covers care in ``place`` on ``day``: a long-term one before a temporary
-    one, then the earliest."""
-    matching = [f for f in await filings_of(conn, person_id) if f.covers(place, day)]
-    matching.sort(key=lambda f: (f.filing_type != "long_term", f.valid_from))
-    return matching[0] if matching else None
 
 
 async def on_filed(conn: asyncpg.Connection, envelope: Envelope) -> None:

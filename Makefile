@@ -32,14 +32,15 @@ http_ok = $(PY) -c 'import sys, urllib.request as u; \
 platform_alive = [[ -f $(PLATFORM_PID) ]] && kill -0 "$$(cat $(PLATFORM_PID))" 2>/dev/null \
 	&& grep -q honcho "/proc/$$(cat $(PLATFORM_PID))/cmdline" 2>/dev/null
 
-.PHONY: help setup up down demo test test-unit bench logs clean
+.PHONY: help setup lint up down demo test test-unit bench logs clean
 
 help:
 	@echo "make setup      prepare .venv, Python deps, Kafka jars, PostgreSQL binaries (idempotent)"
 	@echo "make up         start Kafka, PostgreSQL, topics and every process in the Procfile"
 	@echo "make down       stop the processes, then Kafka, then PostgreSQL"
 	@echo "make demo       run scripts/demo.py against the running platform (starts it if needed)"
-	@echo "make test       all tests (the fixtures start the stack they need)"
+	@echo "make lint       ruff (lint and format check) and mypy over libs, services, scripts, bench, tests"
+	@echo "make test       make lint, then all tests (the fixtures start the stack they need)"
 	@echo "make test-unit  unit tests only (no Kafka, no PostgreSQL)"
 	@echo "make bench      benchmarks: per-event hot paths, outbox relay on the local stack"
 	@echo "make logs       follow the platform's log ($(PLATFORM_LOG))"
@@ -109,6 +110,13 @@ demo:
 	for scenario in scripts/demo.py $$(ls scripts/demo_*.py | grep -v demo_support | sort); do \
 		$(PLATFORM_ENV) $(PY) $$scenario || exit 1; \
 	done
+
+LINTED := libs services scripts bench tests
+
+lint: setup
+	@$(VENV)/bin/ruff check $(LINTED)
+	@$(VENV)/bin/ruff format --check $(LINTED)
+	@$(VENV)/bin/mypy $(LINTED)
 
 test: setup
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -2,14 +2,18 @@
 FastAPI app running its lifespan in-process with a client, and the outbox read back as
 validated envelopes."""
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from chs_events.db import connect
 from chs_events.envelope import Envelope
+from chs_events.settings import PlatformSettings
 
 
 @asynccontextmanager
@@ -51,3 +55,47 @@ async def outbox_of(conn: asyncpg.Connection, key: str) -> list[Envelope]:
 
 def types(envelopes: list[Envelope]) -> list[str]:
     return [envelope.type for envelope in envelopes]
+
+
+class ServiceFixtures(NamedTuple):
+    settings: Any
+    app: Any
+    client: Any
+    db: Any
+
+
+def service_fixtures(service: str, settings_type: type[PlatformSettings],
+                     create_app: Callable[[Any], FastAPI], **overrides: Any) -> ServiceFixtures:
+    """The fixtures of a service's integration tests, bound in the test module with
+    ``settings, app, client, db = service_fixtures("maternity", MaternitySettings, create_app)``:
+
+    - ``settings`` (module): the service's settings on a throwaway database of its own, on the
+      test run's PostgreSQL server and broker, with ``overrides``;
+    - ``app`` (module): the app with its lifespan run (database migrated);
+    - ``client`` (test): an HTTP client of the app;
+    - ``db`` (test): a connection to the service's database.
+    """
+
+    @pytest.fixture(scope="module", name="settings")
+    async def settings_fixture(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Any]:
+        async with throwaway_database(database_url, service) as name:
+            yield settings_type(database_url=database_url, database_name=name,
+                                kafka_bootstrap=kafka_bootstrap, **overrides)
+
+    @pytest.fixture(scope="module", name="app")
+    async def app_fixture(settings: PlatformSettings) -> AsyncIterator[FastAPI]:
+        async with running(create_app(settings)) as app:
+            yield app
+
+    @pytest.fixture(name="client")
+    async def client_fixture(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+        async with client_of(app, service) as client:
+            yield client
+
+    @pytest.fixture(name="db")
+    async def db_fixture(settings: PlatformSettings) -> AsyncIterator[asyncpg.Connection]:
+        conn = await connect(settings.database_dsn)
+        yield conn
+        await conn.close()
+
+    return ServiceFixtures(settings_fixture, app_fixture, client_fixture, db_fixture)

@@ -1,8 +1,7 @@
 """The platform's time: timezone-aware, business dates in China Standard Time."""
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from chs_events.vocabulary import CHINA
 
 
 def now() -> datetime:

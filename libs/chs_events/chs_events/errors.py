@@ -1,4 +1,44 @@
-"""Invalid input that names the field at fault, for RFC 9457 problem bodies."""
+"""Domain errors: what a rule refuses, raised by domain code and handlers, free of HTTP.
+
+``chs_events.problems`` answers each kind as an RFC 9457 problem (``NotFound`` → 404,
+``Conflict`` → 409, ``NotPermitted`` → 403, ``Rejected`` and ``InvalidInput`` → 422); a
+consumer dead-letters a domain error at once, since retrying cannot change the rule's answer.
+"""
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule's refusal: ``detail`` says it, ``extensions`` add machine-readable members (for
+    instance ``rule`` or ``status_now``). Subclass one of the kinds below."""
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(DomainError):
+    """What the command names does not exist."""
+
+
+class Conflict(DomainError):
+    """The command contradicts the current state (a status, a duplicate, a concurrent change)."""
+
+
+class NotPermitted(DomainError):
+    """The caller may not act on what the command names."""
+
+
+class Rejected(DomainError):
+    """A business rule refuses the command as it is."""
+
+
+class InvalidField(Rejected):
+    """One field of the command breaks a rule that its schema cannot state."""
+
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(f"{field_name}: {reason}", errors=[{"field": field_name,
+                                                             "reason": reason}])
 
 
 class InvalidInput(ValueError):

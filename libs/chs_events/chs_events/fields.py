@@ -1,9 +1,9 @@
 """Request-schema field types checked by the platform's own rules, so a 422 names the field and
 gives the precise reason (e.g. "check digit is 5, expected 3")."""
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from chs_events.errors import InvalidInput
@@ -33,3 +33,13 @@ RegionCode = Annotated[str, checked(lambda code: region(code).code), Field(
     description="GB/T 2260 region code", examples=["370200"])]
 BirthCertificateNo = Annotated[str, checked(normalize_birth_certificate_no), Field(
     description="出生医学证明编号: a letter and 9 digits")]
+
+PERSON_ID_EXAMPLE = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
+PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID_EXAMPLE],
+                                description="The platform's pseudonymous person id")]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
+def examples(*bodies: dict[str, Any]) -> ConfigDict:
+    """The ``model_config`` of a request schema: unknown fields refused, OpenAPI examples."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(bodies)})

@@ -8,7 +8,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chs_events.errors import InvalidInput
+from chs_events.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    Rejected,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +58,8 @@ def problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class Problem(Exception):
-    """A domain or request error answered as a problem body. Subclass per kind."""
+    """An HTTP-level refusal (authentication, permission) answered as a problem body; domain
+    code raises ``chs_events.errors`` instead, mapped below."""
 
     status = 400
     title = "Bad request"
@@ -63,14 +71,6 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-class NotFound(Problem):
-    status, title, kind = 404, "Not found", "not-found"
-
-
-class Conflict(Problem):
-    status, title, kind = 409, "Conflict", "conflict"
-
-
 class Unauthorized(Problem):
     status, title, kind = 401, "Unauthorized", "unauthorized"
 
@@ -79,8 +79,20 @@ class Forbidden(Problem):
     status, title, kind = 403, "Forbidden", "forbidden"
 
 
-class Unprocessable(Problem):
-    status, title, kind = 422, "Unprocessable request", "unprocessable"
+# Each kind of domain error as a problem: (status, title, type). The most specific kind wins.
+DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
+    NotFound: (404, "Not found", "not-found"),
+    Conflict: (409, "Conflict", "conflict"),
+    NotPermitted: (403, "Forbidden", "forbidden"),
+    Rejected: (422, "Unprocessable request", "unprocessable"),
+}
+
+
+def domain_problem(error: DomainError) -> tuple[int, str, str]:
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_PROBLEMS:
+            return DOMAIN_PROBLEMS[kind]
+    return 400, "Bad request", "bad-request"
 
 
 def problem_response(request: Request, status: int, title: str, kind: str, detail: str,
@@ -96,6 +108,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, error: Problem) -> JSONResponse:
         return problem_response(request, error.status, error.title, error.kind, error.detail,
                                 **error.extensions)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> JSONResponse:
+        status, title, kind = domain_problem(error)
+        return problem_response(request, status, title, kind, error.detail, **error.extensions)
 
     @app.exception_handler(InvalidInput)
     async def _invalid_input(request: Request, error: InvalidInput) -> JSONResponse:

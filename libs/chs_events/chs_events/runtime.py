@@ -4,6 +4,7 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import uvicorn
 from fastapi import FastAPI
 
@@ -59,6 +60,12 @@ async def run_together(runners: list[ConsumerRunner], stop: asyncio.Event) -> No
                 task.cancel()
 
 
+def consumers(subscriptions: list[Subscription], pool: asyncpg.Pool,
+              settings: PlatformSettings) -> list[ConsumerRunner]:
+    return [ConsumerRunner(name=s.name, topics=s.topics, handlers=s.handlers, pool=pool,
+                           settings=settings) for s in subscriptions]
+
+
 def consumer_worker(service_package: str, subscriptions: list[Subscription]) -> Worker:
     """One process running every consumer group of a service on one pool."""
 
@@ -66,21 +73,19 @@ def consumer_worker(service_package: str, subscriptions: list[Subscription]) -> 
         pool = await open_service_database(settings.database_url, settings.database_name,
                                            service_package)
         try:
-            await run_together([ConsumerRunner(name=s.name, topics=s.topics,
-                                               handlers=s.handlers, pool=pool,
-                                               settings=settings)
-                                for s in subscriptions], stop)
+            await run_together(consumers(subscriptions, pool, settings), stop)
         finally:
             await pool.close()
 
     return consume
 
 
-def main(settings: PlatformSettings, *, app: Callable[[PlatformSettings], FastAPI] | None,
-         workers: dict[str, Worker]) -> None:
-    """Run one process of a service: ``api`` or one of the named workers."""
+def main(package: str, settings: PlatformSettings, *,
+         app: Callable[[PlatformSettings], FastAPI] | None, workers: dict[str, Worker]) -> None:
+    """Run one process of a service (``python -m <package> <command>``): ``api`` or one of the
+    named workers."""
     commands = (["api"] if app else []) + sorted(workers)
-    parser = argparse.ArgumentParser(prog=f"python -m {settings.service_name}")
+    parser = argparse.ArgumentParser(prog=f"python -m {package}")
     parser.add_argument("command", choices=commands)
     command = parser.parse_args().command
     configure_logging(f"{settings.service_name}-{command}", settings.log_level)

@@ -1,5 +1,6 @@
 """What every service's HTTP API shares: lifespan (database, broker probe), health, metrics,
-problem bodies, and the database-connection dependency."""
+problem bodies (domain errors mapped once, in ``chs_events.problems``), and the dependencies:
+a pooled connection, the request id, a unit of work."""
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from chs_events.db import open_service_database
 from chs_events.kafka import BrokerProbe
 from chs_events.problems import MEDIA_TYPE, install_problem_handlers, problem_media_type
 from chs_events.settings import PlatformSettings
+from chs_events.unit_of_work import UnitOfWork
 
 
 async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
@@ -30,6 +32,15 @@ def _request_id(x_request_id: Annotated[str | None, Header(
 
 Connection = Annotated[asyncpg.Connection, Depends(_connection)]
 RequestId = Annotated[str, Depends(_request_id)]
+
+
+def _unit_of_work(request: Request, conn: Connection, request_id: RequestId) -> UnitOfWork:
+    return UnitOfWork(conn, source=request.app.state.settings.ce_source,
+                      correlation_id=request_id)
+
+
+# A unit of work on a pooled connection, not yet begun: the handler enters it.
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work)]
 
 
 def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRouter:

@@ -1,7 +1,7 @@
 """Settings from the environment (prefix ``CHS_``), shared by every process of the platform."""
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,11 @@ class PlatformSettings(BaseSettings):
     metrics_port: int | None = None
 
     @property
+    def ce_source(self) -> str:
+        """The CloudEvents ``source`` of the events this service records: ``/chs/<service>``."""
+        return f"/chs/{self.service_name}"
+
+    @property
     def database_dsn(self) -> str:
         return dsn_for_database(self.database_url, self.database_name)
 
@@ -37,3 +42,12 @@ class PlatformSettings(BaseSettings):
 def dsn_for_database(server_url: str, database: str) -> str:
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+class ExpirySettings(PlatformSettings):
+    """The settings of a service whose scheduled job ends what ran out (``chs_events.scheduled``)."""
+
+    expiry_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often the expiry job runs (CHS_EXPIRY_INTERVAL_SECONDS)")
+    expiry_batch_size: int = Field(
+        default=500, gt=0, description="Items ended per transaction (CHS_EXPIRY_BATCH_SIZE)")

@@ -1,12 +1,16 @@
-"""A command's unit of work: its change and the events announcing it commit together.
+"""A unit of work: a command's (or a consumed event's) change and the events announcing it
+commit together.
 
-    async with UnitOfWork(conn, source="/chs/enrollment", correlation_id=request_id) as uow:
-        ...change the service's tables (lock the aggregate first)...
+    async with uow:                     # built by the API (UnitOfWorkDep) or the consumer runner
+        ...change the service's tables (lock the aggregate first, db.lock_person)...
         await uow.record(SomethingHappened(...))
 
 The events go to the outbox in the same transaction, so none is lost if the process dies after
-the commit and none is published for a rolled-back change. A unique violation can only come from
-a concurrent request (the rules were checked under the aggregate's lock): it becomes a 409.
+the commit and none is published for a rolled-back change. Their ``source`` is the service's
+(``PlatformSettings.ce_source``); their correlation id is the request's (``X-Request-Id``) or,
+for a consumed event, that event's, whose id becomes their causation id. A unique violation can
+only come from a concurrent request (the rules were checked under the aggregate's lock): it
+becomes a ``Conflict``.
 """
 from types import TracebackType
 
@@ -14,38 +18,50 @@ import asyncpg
 
 from chs_events import outbox
 from chs_events.envelope import Envelope
+from chs_events.errors import Conflict
 from chs_events.events.base import Event
-from chs_events.problems import Conflict
 
 
 class UnitOfWork:
     def __init__(self, conn: asyncpg.Connection, *, source: str,
-                 correlation_id: str | None = None) -> None:
+                 correlation_id: str | None = None, causation_id: str | None = None) -> None:
         self.conn = conn
-        self._source = source
-        self._correlation_id = correlation_id
-        self._transaction = conn.transaction()
+        self.source = source
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self._transaction: asyncpg.transaction.Transaction | None = None
+
+    @classmethod
+    def caused_by(cls, conn: asyncpg.Connection, envelope: Envelope, *,
+                  source: str) -> "UnitOfWork":
+        """The unit of work of a consumed event: what it records is caused by that event."""
+        return cls(conn, source=source, correlation_id=envelope.correlation_id or envelope.id,
+                   causation_id=envelope.id)
 
     async def __aenter__(self) -> "UnitOfWork":
+        self._transaction = self.conn.transaction()
         await self._transaction.start()
         return self
 
     async def __aexit__(self, error_type: type[BaseException] | None,
                         error: BaseException | None, traceback: TracebackType | None) -> None:
+        transaction, self._transaction = self._transaction, None
+        assert transaction is not None
         if error is None:
             try:
-                await self._transaction.commit()  # a deferred constraint fails here
+                await transaction.commit()  # a deferred constraint fails here
             except asyncpg.UniqueViolationError:
                 raise _concurrent_change() from None
             return
-        await self._transaction.rollback()
+        await transaction.rollback()
         if isinstance(error, asyncpg.UniqueViolationError):
             raise _concurrent_change() from None
 
     async def record(self, *events: Event) -> None:
         for event in events:
-            await outbox.record(self.conn, Envelope(event, source=self._source,
-                                                    correlation_id=self._correlation_id))
+            await outbox.record(self.conn, Envelope(event, source=self.source,
+                                                    correlation_id=self.correlation_id,
+                                                    causation_id=self.causation_id))
 
 
 def _concurrent_change() -> Conflict:

@@ -17,5 +17,5 @@ PACKAGE = "chs_accounts"
 if __name__ == "__main__":
     settings = AccountsSettings()
     subscriptions = [Subscription(LEDGER_CONSUMER, LEDGER_TOPICS, ledger_handlers(settings))]
-    main(settings, app=create_app,
+    main(PACKAGE, settings, app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, subscriptions)})

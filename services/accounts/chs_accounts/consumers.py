@@ -25,7 +25,7 @@ import uuid6
 
 from chs_events import outbox
 from chs_events.clock import CHINA
-from chs_events.consumer import PermanentError
+from chs_events.processing import PermanentError
 from chs_events.envelope import Envelope
 from chs_events.events.account import (
     AccountCredited,

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import replace
 from datetime import date, datetime
 
-from chs_events.problems import Conflict, Forbidden, NotFound, Unprocessable
+from chs_events.errors import Conflict, NotFound, NotPermitted, Rejected
 
 from chs_accounts.model import (
     CLOSED,
@@ -25,7 +25,7 @@ from chs_accounts.model import (
 )
 
 
-class InvalidField(Unprocessable):
+class InvalidField(Rejected):
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(f"{field_name}: {reason}",
                          errors=[{"field": field_name, "reason": reason}])
@@ -56,7 +56,7 @@ class InsufficientBalance(Conflict):
             amount_fen=amount_fen)
 
 
-class SpenderNotAuthorized(Forbidden):
+class SpenderNotAuthorized(NotPermitted):
     def __init__(self, spender: str) -> None:
         super().__init__(f"{spender} is neither the holder nor an authorized family member",
                          reason="spender_not_authorized", spender_person_id=spender)

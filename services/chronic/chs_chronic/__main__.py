@@ -57,5 +57,5 @@ async def expire(settings: PlatformSettings, stop: asyncio.Event) -> None:
 
 
 if __name__ == "__main__":
-    main(ChronicSettings(), app=create_app,
+    main(PACKAGE, ChronicSettings(), app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consume, "expire": expire})

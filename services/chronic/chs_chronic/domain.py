@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from chs_events.events.reimbursement import SettlementCompleted
-from chs_events.problems import Conflict, NotFound, Unprocessable
+from chs_events.errors import Conflict, NotFound, Rejected
 
 from chs_chronic.catalog import Catalog, Condition, InvalidDiagnosis, matching, normalize_icd10
 from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
@@ -45,7 +45,7 @@ SEVERAL_CONDITIONS = "several_conditions"
 CONDITION_REQUIRES_REVIEW = "condition_requires_review"
 
 
-class InvalidField(Unprocessable):
+class InvalidField(Rejected):
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(f"{field_name}: {reason}",
                          errors=[{"field": field_name, "reason": reason}])

@@ -16,7 +16,7 @@ from chs_events.events.chronic import (
     ChronicRejected,
     ChronicRevoked,
 )
-from chs_events.problems import Conflict
+from chs_events.errors import Conflict
 from chs_events.unit_of_work import UnitOfWork
 
 from chs_chronic import domain, repository

@@ -16,5 +16,5 @@ PACKAGE = "chs_enrollment"
 SUBSCRIPTIONS = [Subscription(TRANSFERS_CONSUMER, TRANSFERS_TOPICS, TRANSFERS_HANDLERS)]
 
 if __name__ == "__main__":
-    main(EnrollmentSettings(), app=create_app,
+    main(PACKAGE, EnrollmentSettings(), app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS)})

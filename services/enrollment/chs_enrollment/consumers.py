@@ -11,7 +11,7 @@ import logging
 
 import asyncpg
 
-from chs_events.consumer import PermanentError
+from chs_events.processing import PermanentError
 from chs_events.envelope import Envelope
 from chs_events.events.transfer import TransferCompleted
 from chs_events.topics import TRANSFER_EVENTS

@@ -10,7 +10,9 @@ from datetime import date
 from typing import TypeVar
 
 from chs_events.identity import age_on, birth_date_from_id_number
-from chs_events.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
+from chs_events.errors import Conflict, NotFound, Rejected
+from chs_events.errors import NotPermitted
+from chs_events.problems import Problem
 
 from chs_enrollment.commands import (
     EnrollEmployee,
@@ -24,7 +26,7 @@ NEWBORN_MAX_AGE_YEARS = 1
 LEFT_EMPLOYER = "left_employer"
 
 
-class InvalidField(Unprocessable):
+class InvalidField(Rejected):
     """A rule refused the value of one field."""
 
     def __init__(self, field_name: str, reason: str) -> None:
@@ -36,7 +38,7 @@ class AlreadyEnrolled(Conflict):
     pass
 
 
-class NotStaff(Forbidden):
+class NotStaff(NotPermitted):
     pass
 
 
@@ -47,7 +49,7 @@ class PersonNotFound(NotFound):
 class BatchRefused(Problem):
     """Some items of a batch were refused, so none was applied; answered with the worst kind."""
 
-    _SEVERITY = {Forbidden: 3, Conflict: 2, NotFound: 1}
+    _SEVERITY = {NotPermitted: 3, Conflict: 2, NotFound: 1}
 
     def __init__(self, worst: Problem, errors: list[dict[str, str]]) -> None:
         super().__init__(f"batch refused, nothing changed: {len(errors)} item error(s)",

@@ -16,7 +16,7 @@ from chs_events.identity import (
     normalize_mobile,
     sex_from_id_number,
 )
-from chs_events.problems import NotFound
+from chs_events.errors import NotFound
 from chs_events.unit_of_work import UnitOfWork
 
 from chs_enrollment import domain, repository

@@ -28,6 +28,6 @@ SUBSCRIPTIONS = [
 ]
 
 if __name__ == "__main__":
-    main(MaternitySettings(), app=create_app,
+    main(PACKAGE, MaternitySettings(), app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE,
                                                                               SUBSCRIPTIONS)})

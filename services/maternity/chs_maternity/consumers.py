@@ -20,7 +20,7 @@ import logging
 import asyncpg
 
 from chs_events import outbox
-from chs_events.consumer import PermanentError
+from chs_events.processing import PermanentError
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted

@@ -26,7 +26,7 @@ Birth details from a settlement's discharge diagnoses (ICD-10, insurance edition
 from dataclasses import dataclass
 from typing import Literal
 
-from chs_events.problems import Conflict, NotFound, Unprocessable
+from chs_events.errors import Conflict, NotFound, Rejected
 
 BASE_DAYS = 98
 DIFFICULT_BIRTH_DAYS = 15
@@ -43,13 +43,13 @@ _DIFFICULT = ("O32", "O33", "O64", "O65", "O66", "O82", "O83", "O84")
 _MISCARRIAGE = tuple(f"O0{n}" for n in range(9))  # O00–O08
 
 
-class InvalidField(Unprocessable):
+class InvalidField(Rejected):
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(f"{field_name}: {reason}",
                          errors=[{"field": field_name, "reason": reason}])
 
 
-class NotEnrolled(Unprocessable):
+class NotEnrolled(Rejected):
     pass
 
 

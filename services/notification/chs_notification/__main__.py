@@ -51,6 +51,6 @@ async def dispatch(settings: PlatformSettings, stop: asyncio.Event) -> None:
 
 
 if __name__ == "__main__":
-    main(NotificationSettings(), app=create_app,
+    main(PACKAGE, NotificationSettings(), app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
                   "dispatch": dispatch})

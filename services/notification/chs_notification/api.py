@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import APIRouter, FastAPI, Query
 
-from chs_events.problems import NotFound, Unprocessable
+from chs_events.errors import NotFound, Rejected
 from chs_events.service import Connection, create_service_app
 
 from chs_notification import repository
@@ -60,9 +60,9 @@ async def delivery_stats(
     date_to = date_to or datetime.now(CHINA).date()
     date_from = date_from or date_to - timedelta(days=6)
     if date_from > date_to:
-        raise Unprocessable(f"date_from {date_from} is after date_to {date_to}")
+        raise Rejected(f"date_from {date_from} is after date_to {date_to}")
     if (date_to - date_from).days >= MAX_STATS_DAYS:
-        raise Unprocessable(f"at most {MAX_STATS_DAYS} days at a time")
+        raise Rejected(f"at most {MAX_STATS_DAYS} days at a time")
     rows = await repository.delivery_stats(conn, date_from, date_to, template_id)
     return DeliveryStats(date_from=date_from, date_to=date_to, template_id=template_id, rows=[
         DeliveryStatsRow(

@@ -16,7 +16,7 @@ import uuid
 
 import asyncpg
 
-from chs_events.consumer import PermanentError
+from chs_events.processing import PermanentError
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import ContactChanged, NewbornEnrolled, PersonRegistered
 from chs_events.events.notices import NoticeRequested

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from chs_events.consumer import INFRASTRUCTURE_ERRORS
+from chs_events.consumer import DATABASE_UNAVAILABLE
 from chs_events.db import connect
 from chs_events.errors import InvalidInput
 from chs_events.identity import mobile_home_province
@@ -90,7 +90,7 @@ class Dispatcher:
                     self._wakeup.clear()
                     await self.run_once()
                     await self._wait(stop, await self._next_wait())
-            except (*INFRASTRUCTURE_ERRORS, asyncpg.PostgresError) as error:
+            except (*DATABASE_UNAVAILABLE, asyncpg.PostgresError) as error:
                 # e.g. the server restarting (AdminShutdownError): start over after a pause
                 log.warning("database unavailable; dispatcher retrying",
                             extra={"error": repr(error)})
@@ -147,7 +147,7 @@ class Dispatcher:
         try:
             async with conn.transaction():
                 return await step
-        except INFRASTRUCTURE_ERRORS:
+        except DATABASE_UNAVAILABLE:
             raise
         except Exception as error:  # noqa: BLE001 - any failure of one message
             log.exception("dispatching a message failed",

@@ -21,9 +21,10 @@ import faust
 from faust.types import EventT, StreamT, TopicT
 
 from chs_events import metrics
-from chs_events.deadletter import dead_letter_headers
 from chs_events.envelope import Envelope
 from chs_events.events.notices import NoticeRequested
+from chs_events.processing import Outcome, RecordProcessor
+from chs_events.retry import Backoff
 from chs_events.topics import NOTICE_REQUESTS, dlq_of
 from chs_progress_notices.rules import SOURCE_TOPICS, notices_for
 from chs_progress_notices.settings import ProgressNoticeSettings
@@ -31,7 +32,6 @@ from chs_progress_notices.settings import ProgressNoticeSettings
 log = logging.getLogger(__name__)
 
 CONSUMER = "progress-notices"
-SOURCE = "/chs/progress-notices"
 
 
 def _raw_topic(app: faust.App, *names: str) -> TopicT:
@@ -41,57 +41,28 @@ def _raw_topic(app: faust.App, *names: str) -> TopicT:
 
 
 class NoticeProcessor:
-    """Processes one source event at a time; ``process`` returns once the outcome is durable.
-
-    It raises nothing but cancellation: a record that is not a valid envelope is dead-lettered
-    at once, a failing handler is retried with backoff and then dead-lettered, and a dead
-    letter is retried until the broker takes it. The caller acks the event when it returns.
-    """
+    """Turns one source event into its notice requests; ``process`` returns once the outcome
+    (the notices, or the event's dead letter) is acknowledged by the broker, so the caller may
+    ack the event. It raises nothing but cancellation (``chs_events.processing``)."""
 
     def __init__(self, settings: ProgressNoticeSettings, *, notices: TopicT,
                  dead_letters: dict[str, TopicT]) -> None:
-        self._settings = settings
         self._notices = notices
         self._dead_letters = dead_letters
+        self._source = settings.ce_source
+        self._engine = RecordProcessor(
+            CONSUMER, self._publish_notices, self._publish_dead_letter,
+            topic_prefix=settings.topic_prefix,
+            backoff=Backoff(settings.max_attempts, settings.retry_base_delay_seconds,
+                            settings.retry_max_delay_seconds))
 
     async def process(self, event: EventT) -> None:
-        message = event.message
-        headers = list(message.headers or ())
-        topic = message.topic.removeprefix(self._settings.topic_prefix)
-        try:
-            source = Envelope.from_record(message.key, message.value, headers)
-        except Exception as error:  # noqa: BLE001 - InvalidEnvelope, or one that broke the parser
-            await self._dead_letter(message, headers, topic, error, attempts=0)
-            return
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.perf_counter()
-            try:
-                sent = await self._publish_notices(source)
-            except Exception as error:  # noqa: BLE001 - any failure is retried, then dead-lettered
-                metrics.EVENTS_FAILED.labels(CONSUMER, topic, source.type).inc()
-                log.warning("handler failed", exc_info=True,
-                            extra={"consumer": CONSUMER, "event_id": source.id,
-                                   "type": source.type, "attempt": attempt})
-                if attempt >= self._settings.max_attempts:
-                    await self._dead_letter(message, headers, topic, error, attempts=attempt)
-                    return
-                await asyncio.sleep(self._delay(attempt))
-                continue
-            metrics.HANDLER_SECONDS.labels(CONSUMER, source.type).observe(
-                time.perf_counter() - started)
-            metrics.EVENTS_CONSUMED.labels(CONSUMER, topic, source.type).inc()
-            if sent:
-                log.info("notices requested",
-                         extra={"event_id": source.id, "type": source.type,
-                                "notices": [(n.template_id, n.notice_id) for n in sent]})
-            return
+        await self._engine.process(event.message)
 
-    async def _publish_notices(self, source: Envelope) -> list[NoticeRequested]:
+    async def _publish_notices(self, source: Envelope) -> Outcome:
         notices = notices_for(source)
-        records = [source.caused(notice, source=SOURCE).to_record() for notice in notices]
-        pending = [await self._send(self._notices, r.key, r.value, r.headers) for r in records]
+        records = [source.caused(notice, source=self._source).to_record() for notice in notices]
+        pending = [await _send(self._notices, r.key, r.value, r.headers) for r in records]
         # Every delivery is awaited (acks=all) before the source event may be acked.
         outcomes = await asyncio.gather(*pending, return_exceptions=True)
         failures = [o for o in outcomes if isinstance(o, BaseException)]
@@ -99,40 +70,21 @@ class NoticeProcessor:
             len(outcomes) - len(failures))
         if failures:
             raise failures[0]
-        return notices
+        if notices:
+            log.info("notices requested",
+                     extra={"event_id": source.id, "type": source.type,
+                            "notices": [(n.template_id, n.notice_id) for n in notices]})
+        return Outcome.APPLIED
 
-    async def _dead_letter(self, message: Any, headers: list[tuple[str, bytes]], topic: str,
-                           error: BaseException, attempts: int) -> None:
-        dlq_headers = dead_letter_headers(
-            headers, error=error, consumer=CONSUMER, topic=message.topic,
-            partition=message.partition, offset=message.offset, attempts=attempts)
-        # The event's offset is not acked before its dead letter is durable: a broker outage
-        # holds the partition here rather than losing the event.
-        failures = 0
-        while True:
-            try:
-                await (await self._send(self._dead_letters[topic], message.key,
-                                        message.value, dlq_headers))
-                break
-            except Exception:  # noqa: BLE001
-                failures += 1
-                log.error("dead letter not published; retrying", exc_info=True,
-                          extra={"consumer": CONSUMER, "topic": topic, "offset": message.offset})
-                await asyncio.sleep(self._delay(failures))
-        metrics.EVENTS_DEAD_LETTERED.labels(CONSUMER, topic).inc()
-        log.error("event dead-lettered",
-                  extra={"consumer": CONSUMER, "topic": topic, "partition": message.partition,
-                         "offset": message.offset, "reason": str(error), "attempts": attempts})
+    async def _publish_dead_letter(self, topic: str, key: bytes | None, value: bytes | None,
+                                   headers: list[tuple[str, bytes]]) -> None:
+        await (await _send(self._dead_letters[topic], key, value, headers))
 
-    @staticmethod
-    async def _send(topic: TopicT, key: bytes | None, value: bytes | None,
-                    headers: Sequence[tuple[str, bytes]]) -> asyncio.Future:
-        # force=True: publish now, never as an attachment released on commit.
-        return await topic.send(key=key, value=value, headers=list(headers), force=True)
 
-    def _delay(self, attempt: int) -> float:
-        return min(self._settings.retry_base_delay_seconds * 2 ** (attempt - 1),
-                   self._settings.retry_max_delay_seconds)
+async def _send(topic: TopicT, key: bytes | None, value: bytes | None,
+                headers: Sequence[tuple[str, bytes]]) -> asyncio.Future:
+    # force=True: publish now, never as an attachment released on commit.
+    return await topic.send(key=key, value=value, headers=list(headers), force=True)
 
 
 def _brokers(bootstrap: str) -> list[str]:
@@ -167,7 +119,8 @@ def create_app(settings: ProgressNoticeSettings) -> faust.App:
     processor = NoticeProcessor(
         settings,
         notices=_raw_topic(app, settings.topic(NOTICE_REQUESTS)),
-        dead_letters={t: _raw_topic(app, settings.topic(dlq_of(t))) for t in SOURCE_TOPICS},
+        dead_letters={settings.topic(dlq_of(t)): _raw_topic(app, settings.topic(dlq_of(t)))
+                      for t in SOURCE_TOPICS},
     )
 
     # One event at a time per worker, in partition order.

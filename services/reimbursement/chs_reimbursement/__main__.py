@@ -26,6 +26,6 @@ SUBSCRIPTIONS = [
 ]
 
 if __name__ == "__main__":
-    main(ReimbursementSettings(), app=create_app,
+    main(PACKAGE, ReimbursementSettings(), app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE,
                                                                               SUBSCRIPTIONS)})

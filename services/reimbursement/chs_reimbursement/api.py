@@ -4,7 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.clock import today
-from chs_events.problems import NotFound, problem_responses
+from chs_events.errors import NotFound
+from chs_events.problems import problem_responses
 from chs_events.service import Connection, RequestId, create_service_app
 
 from chs_reimbursement import domain, handlers, repository

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from datetime import date, timedelta
 
-from chs_events.problems import Conflict, NotFound, Unprocessable
+from chs_events.errors import Conflict, NotFound, Rejected
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import Filing, covering
 from chs_events.regions import region, same_city, same_province
@@ -35,7 +35,7 @@ NO_POLICY = "no_policy"
 INVOICE_REIMBURSED = "invoice_already_reimbursed"
 
 
-class Refused(Unprocessable):
+class Refused(Rejected):
     """An audit failed: ``rule`` names it, ``reason`` says it to the person (Chinese)."""
 
     def __init__(self, rule: str, detail: str, reason: str) -> None:
@@ -63,7 +63,7 @@ class WrongStatus(Conflict):
     pass
 
 
-class InvalidField(Unprocessable):
+class InvalidField(Rejected):
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(f"{field_name}: {reason}",
                          errors=[{"field": field_name, "reason": reason}])

@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from chs_events.clock import today
-from chs_events.consumer import INFRASTRUCTURE_ERRORS, Subscription
+from chs_events.consumer import DATABASE_UNAVAILABLE, Subscription
 from chs_events.db import open_service_database
 from chs_events.read_models import enrollments
 from chs_events.runtime import consumer_worker, main, relay_worker
@@ -39,7 +39,7 @@ async def expire(settings: PlatformSettings, stop: asyncio.Event) -> None:
                                                     batch_size=settings.expire_batch_size)
                 if expired:
                     log.info("temporary filings expired", extra={"count": expired})
-            except INFRASTRUCTURE_ERRORS as error:
+            except DATABASE_UNAVAILABLE as error:
                 log.warning("expiry run failed; retrying", extra={"error": repr(error)})
             try:
                 await asyncio.wait_for(stop.wait(), settings.expire_interval_seconds)
@@ -50,6 +50,6 @@ async def expire(settings: PlatformSettings, stop: asyncio.Event) -> None:
 
 
 if __name__ == "__main__":
-    main(RemoteCareSettings(), app=create_app,
+    main(PACKAGE, RemoteCareSettings(), app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
                   "expire": expire})

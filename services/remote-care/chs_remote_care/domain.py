@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Literal, get_args
 
 from chs_events.events.remote_care import FilingCategory, FilingType
-from chs_events.problems import Conflict, Unprocessable
+from chs_events.errors import Conflict, Rejected
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import Cover, covering
 from chs_events.regions import region, same_city, same_province
@@ -98,7 +98,7 @@ class Coverage:
     filing: Filing | None = None
 
 
-class Refused(Unprocessable):
+class Refused(Rejected):
     """A filing rule refused the request (422)."""
 
     def __init__(self, rule: str, detail: str, field: str | None = None) -> None:

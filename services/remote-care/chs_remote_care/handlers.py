@@ -8,7 +8,7 @@ import uuid6
 
 from chs_events.clock import today
 from chs_events.events.remote_care import RemoteCareExpired, RemoteCareFiled, RemoteCareRevoked
-from chs_events.problems import NotFound
+from chs_events.errors import NotFound
 from chs_events.read_models import enrollments
 from chs_events.unit_of_work import UnitOfWork
 

@@ -15,5 +15,5 @@ PACKAGE = "chs_transfer"
 SUBSCRIPTIONS = [Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS)]
 
 if __name__ == "__main__":
-    main(TransferSettings(), app=create_app,
+    main(PACKAGE, TransferSettings(), app=create_app,
          workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS)})

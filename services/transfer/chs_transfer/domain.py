@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 
-from chs_events.problems import Conflict, NotFound, Unprocessable
+from chs_events.errors import Conflict, NotFound, Rejected
 from chs_events.read_models.enrollments import Enrollment
 from chs_events.regions import same_city, same_province
 
@@ -39,13 +39,13 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-class InvalidField(Unprocessable):
+class InvalidField(Rejected):
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(f"{field_name}: {reason}",
                          errors=[{"field": field_name, "reason": reason}])
 
 
-class NotActiveEmployee(Unprocessable):
+class NotActiveEmployee(Rejected):
     """No active employee (310) enrollment is known for the person (yet)."""
 
 

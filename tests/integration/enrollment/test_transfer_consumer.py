@@ -12,7 +12,8 @@ import pytest
 from stdnum.cn import ric
 
 from chs_events.admin import ensure_topics
-from chs_events.consumer import ConsumerRunner, Retry
+from chs_events.consumer import ConsumerRunner
+from chs_events.retry import Backoff
 from chs_events.envelope import Envelope
 from chs_events.events.transfer import TransferCompleted
 from chs_events.kafka import create_producer
@@ -65,7 +66,7 @@ async def consumer(app, settings):
     stop = asyncio.Event()
     runner = ConsumerRunner(name=TRANSFERS_CONSUMER, topics=TRANSFERS_TOPICS,
                             handlers=TRANSFERS_HANDLERS, pool=app.state.pool, settings=settings,
-                            retry=Retry(max_attempts=2, base_delay=0.05))
+                            backoff=Backoff(max_attempts=2, base_delay=0.05))
     task = asyncio.create_task(runner.run(stop))
     yield
     stop.set()

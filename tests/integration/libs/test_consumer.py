@@ -3,7 +3,9 @@ import asyncio
 import pytest
 from prometheus_client import REGISTRY
 
-from chs_events.consumer import ConsumerRunner, PermanentError, Retry
+from chs_events.consumer import ConsumerRunner
+from chs_events.processing import PermanentError
+from chs_events.retry import Backoff
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import ContactChanged
 from chs_events.kafka import create_producer
@@ -49,11 +51,11 @@ async def applied(pool) -> list[str]:
         return [r["mobile"] for r in await conn.fetch("select mobile from effects")]
 
 
-async def run_consumer(settings, pool, handler, retry=Retry(max_attempts=3, base_delay=0.05)):
+async def run_consumer(settings, pool, handler, backoff=Backoff(max_attempts=3, base_delay=0.05)):
     stop = asyncio.Event()
     runner = ConsumerRunner(name="test-consumer", topics=[ENROLLMENT_EVENTS],
                             handlers={CONTACT_CHANGED: handler}, pool=pool, settings=settings,
-                            retry=retry)
+                            backoff=backoff)
     return stop, asyncio.create_task(runner.run(stop))
 
 
@@ -62,8 +64,8 @@ def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def record_effect(conn, envelope):
-    await conn.execute("insert into effects values ($1, $2)", envelope.id, envelope.event.mobile)
+async def record_effect(uow, envelope):
+    await uow.conn.execute("insert into effects values ($1, $2)", envelope.id, envelope.event.mobile)
 
 
 async def test_malformed_event_goes_to_dlq_with_reason_and_the_stream_moves_on(
@@ -112,7 +114,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(
         settings, effects):
     calls = {"flaky": 0, "broken": 0}
 
-    async def handler(conn, envelope):
+    async def handler(uow, envelope):
         mobile = envelope.event.mobile
         if mobile == "13800000010":  # fails twice, then works
             calls["flaky"] += 1
@@ -123,7 +125,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(
             raise RuntimeError("cannot be processed")
         if mobile == "13800000012":
             raise PermanentError("mobile belongs to nobody")
-        await record_effect(conn, envelope)
+        await record_effect(uow, envelope)
 
     dead_lettered_before = metric("chs_events_dead_lettered_total")
     failed_before = metric("chs_events_failed_total", type=CONTACT_CHANGED)

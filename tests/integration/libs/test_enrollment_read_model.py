@@ -18,6 +18,7 @@ from chs_events.events.enrollment import (
 )
 from chs_events.kafka import create_producer
 from chs_events.read_models import enrollments
+from chs_events.unit_of_work import UnitOfWork
 from chs_events.read_models.enrollments import Enrollment
 
 from tests.support.broker import until
@@ -50,8 +51,9 @@ def moved(person_id: str, enrollment_id: str, to_region: str = JINAN) -> Envelop
 
 async def apply(pool, envelope: Envelope) -> None:
     """What the consumer runner does with one event, without the inbox: the handler alone."""
-    async with pool.acquire() as conn, conn.transaction():
-        await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](conn, envelope)
+    async with pool.acquire() as conn:
+        async with UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow:
+            await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
 
 
 @pytest.fixture
@@ -201,7 +203,8 @@ async def test_inbox_claim_and_handler_in_one_transaction(pool) -> None:
     person_id, enrollment_id = str(uuid.uuid4()), str(uuid.uuid4())
     envelope = registered(person_id, enrollment_id)
     for _ in range(2):
-        async with pool.acquire() as conn, conn.transaction():
-            if await inbox.claim(conn, CONSUMER, envelope):
-                await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](conn, envelope)
+        async with pool.acquire() as conn:
+            async with UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow:
+                if await inbox.claim(conn, CONSUMER, envelope):
+                    await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
     assert len(await rows(pool, person_id)) == 1

@@ -1,7 +1,7 @@
 import pytest
 
 from chs_events.events.enrollment import ContactChanged
-from chs_events.problems import Conflict
+from chs_events.errors import Conflict
 from chs_events.unit_of_work import UnitOfWork
 
 PERSON = "p" + "1" * 32

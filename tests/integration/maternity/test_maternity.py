@@ -13,7 +13,8 @@ import pytest
 
 from chs_events.admin import ensure_topics
 from chs_events.clock import today
-from chs_events.consumer import ConsumerRunner, Retry
+from chs_events.consumer import ConsumerRunner
+from chs_events.retry import Backoff
 from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
@@ -249,7 +250,7 @@ async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lette
     task = asyncio.create_task(ConsumerRunner(
         name=subscription.name, topics=subscription.topics, handlers=subscription.handlers,
         pool=app.state.pool, settings=consumer_settings,
-        retry=Retry(max_attempts=3, base_delay=0.05)).run(stop))
+        backoff=Backoff(max_attempts=3, base_delay=0.05)).run(stop))
     try:
         [dead] = await read_topic(settings.kafka_bootstrap,
                                   topic_prefix + dlq_of(REIMBURSEMENT_EVENTS), 1, timeout=60)

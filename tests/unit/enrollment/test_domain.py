@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 from stdnum.cn import ric
 
-from chs_events.problems import Conflict, Forbidden, NotFound, Unprocessable
+from chs_events.errors import Conflict, NotFound, NotPermitted, Rejected
 from chs_enrollment import domain
 from chs_enrollment.commands import (
     EnrollEmployee,
@@ -146,7 +146,7 @@ class TestStaff:
                        [enrollment("310", end=date(2024, 12, 31))], [enrollment("390")]):
             with pytest.raises(domain.NotStaff) as error:
                 domain.staff_enrollment("E0000000001", others, date(2025, 6, 30))
-            assert isinstance(error.value, Forbidden) and error.value.status == 403
+            assert isinstance(error.value, NotPermitted) and error.value.status == 403
 
     def test_the_end_date_is_not_before_the_start(self) -> None:
         with pytest.raises(InvalidField) as error:
@@ -185,7 +185,7 @@ class TestBatch:
         with pytest.raises(BatchRefused) as error:
             self.run("bad", "foreign")
 
-        assert (error.value.status, error.value.title) == (403, "Forbidden")
+        assert (error.value.status, error.value.title) == (403, "NotPermitted")
         assert error.value.extensions["errors"][1] == {
             "field": "items.1", "reason": "not on this employer's active staff"}
 
@@ -275,5 +275,5 @@ def test_status_on_a_day() -> None:
 
 
 def test_problem_kinds() -> None:
-    assert issubclass(InvalidField, Unprocessable)
+    assert issubclass(InvalidField, Rejected)
     assert issubclass(domain.PersonNotFound, NotFound)

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from chs_events.problems import Conflict, Unprocessable
+from chs_events.errors import Conflict, Rejected
 from chs_events.read_models.enrollments import Enrollment
 
 from chs_transfer import domain
@@ -47,7 +47,7 @@ def test_only_an_active_employee_enrollment_is_transferred():
         domain.active_employee_enrollment([enrollment(start=date(2027, 1, 1))], TODAY)
     with pytest.raises(NotActiveEmployee):
         domain.active_employee_enrollment([], TODAY)
-    assert isinstance(NotActiveEmployee("x"), Unprocessable)
+    assert isinstance(NotActiveEmployee("x"), Rejected)
 
 
 @pytest.mark.parametrize("to_region", [QINGDAO, SHINAN])

@@ -25,6 +25,7 @@ from chs_events.events.enrollment import (
     PoolingRegionChanged,
 )
 from chs_events.topics import ENROLLMENT_EVENTS
+from chs_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ async def active_enrollment(conn: asyncpg.Connection, person_id: str, insutype: 
 
 # --- the consumer's handlers ---------------------------------------------------------------------
 
-async def on_enrollment_registered(conn: asyncpg.Connection, envelope: Envelope) -> None:
+async def on_enrollment_registered(uow: UnitOfWork, envelope: Envelope) -> None:
+    conn = uow.conn
     event = envelope.event
     assert isinstance(event, EnrollmentRegistered)
     await insert_enrollment(conn, Enrollment(event.enrollment_id, event.person_id,
@@ -118,7 +120,8 @@ async def on_enrollment_registered(conn: asyncpg.Connection, envelope: Envelope)
                                              event.start_date))
 
 
-async def on_enrollment_terminated(conn: asyncpg.Connection, envelope: Envelope) -> None:
+async def on_enrollment_terminated(uow: UnitOfWork, envelope: Envelope) -> None:
+    conn = uow.conn
     event = envelope.event
     assert isinstance(event, EnrollmentTerminated)
     if not await end_enrollment(conn, event.enrollment_id, event.end_date):
@@ -126,7 +129,8 @@ async def on_enrollment_terminated(conn: asyncpg.Connection, envelope: Envelope)
                     extra={"event_id": envelope.id, "enrollment_id": event.enrollment_id})
 
 
-async def on_pooling_region_changed(conn: asyncpg.Connection, envelope: Envelope) -> None:
+async def on_pooling_region_changed(uow: UnitOfWork, envelope: Envelope) -> None:
+    conn = uow.conn
     event = envelope.event
     assert isinstance(event, PoolingRegionChanged)
     if not await move_enrollment(conn, event.enrollment_id, event.to_region):

@@ -22,6 +22,7 @@ from chs_events.envelope import Envelope
 from chs_events.events.remote_care import RemoteCareFiled, RemoteCareRevoked
 from chs_events.regions import covers
 from chs_events.topics import REMOTE_CARE_EVENTS
+from chs_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:
     return [Filing(**row) for row in rows]
 
 
-async def on_filed(conn: asyncpg.Connection, envelope: Envelope) -> None:
+async def on_filed(uow: UnitOfWork, envelope: Envelope) -> None:
+    conn = uow.conn
     event = envelope.event
     assert isinstance(event, RemoteCareFiled)
     await conn.execute(
@@ -97,7 +99,8 @@ async def on_filed(conn: asyncpg.Connection, envelope: Envelope) -> None:
         event.destination_region, event.valid_from, event.valid_until)
 
 
-async def on_revoked(conn: asyncpg.Connection, envelope: Envelope) -> None:
+async def on_revoked(uow: UnitOfWork, envelope: Envelope) -> None:
+    conn = uow.conn
     event = envelope.event
     assert isinstance(event, RemoteCareRevoked)
     status = await conn.execute(

@@ -1,0 +1,20 @@
+"""Bounded retries with exponential backoff: one policy for the consumer runner, the stream
+processors and the SMS dispatcher."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """``max_attempts`` tries in all; before try ``n + 1`` wait ``base_delay · 2^(n−1)``
+    seconds, at most ``max_delay``."""
+
+    max_attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        """The wait after failed try number ``attempt`` (1-based)."""
+        return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+
+    def exhausted(self, attempt: int) -> bool:
+        return attempt >= self.max_attempts

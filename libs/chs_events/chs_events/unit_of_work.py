@@ -29,7 +29,7 @@ class UnitOfWork:
         self.source = source
         self.correlation_id = correlation_id
         self.causation_id = causation_id
-        self._transaction: asyncpg.transaction.Transaction | None = None
+        self._transactions: list[asyncpg.transaction.Transaction] = []
 
     @classmethod
     def caused_by(cls, conn: asyncpg.Connection, envelope: Envelope, *,
@@ -39,14 +39,16 @@ class UnitOfWork:
                    causation_id=envelope.id)
 
     async def __aenter__(self) -> "UnitOfWork":
-        self._transaction = self.conn.transaction()
-        await self._transaction.start()
+        # Entered again (a consumer's unit of work passed on to a command handler), it nests:
+        # the inner part is a savepoint of the outer transaction.
+        transaction = self.conn.transaction()
+        await transaction.start()
+        self._transactions.append(transaction)
         return self
 
     async def __aexit__(self, error_type: type[BaseException] | None,
                         error: BaseException | None, traceback: TracebackType | None) -> None:
-        transaction, self._transaction = self._transaction, None
-        assert transaction is not None
+        transaction = self._transactions.pop()
         if error is None:
             try:
                 await transaction.commit()  # a deferred constraint fails here

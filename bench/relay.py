@@ -7,6 +7,7 @@ sent by a producer directly (the irreducible part of the relay's job). Latency: 
 time, commit → published by the relay (woken by NOTIFY), against send → acknowledged by the
 broker. Printed as a table with the ratio relay / baseline.
 """
+
 import argparse
 import asyncio
 import os
@@ -28,8 +29,12 @@ from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
 
 
 def envelopes(count: int) -> list[Envelope]:
-    return [Envelope(ContactChanged(person_id=f"p{n % 500:032x}", mobile=f"138{n:08d}"),
-                     source="/chs/bench") for n in range(count)]
+    return [
+        Envelope(
+            ContactChanged(person_id=f"p{n % 500:032x}", mobile=f"138{n:08d}"), source="/chs/bench"
+        )
+        for n in range(count)
+    ]
 
 
 async def until_published(pool: asyncpg.Pool, count: int) -> None:
@@ -42,14 +47,15 @@ async def relay_throughput(settings, dsn, pool, count: int) -> float:
     async with pool.acquire() as conn:
         for batch_start in range(0, count, 500):
             async with conn.transaction():
-                for envelope in backlog[batch_start:batch_start + 500]:
+                for envelope in backlog[batch_start : batch_start + 500]:
                     await record(conn, envelope)
     producer = create_producer(settings, "bench-relay")
     await producer.start()
     stop = asyncio.Event()
     started = time.perf_counter()
-    task = asyncio.create_task(OutboxRelay(dsn, producer, service="bench",
-                                           topic_prefix=settings.topic_prefix).run(stop))
+    task = asyncio.create_task(
+        OutboxRelay(dsn, producer, service="bench", topic_prefix=settings.topic_prefix).run(stop)
+    )
     await until_published(pool, count)
     elapsed = time.perf_counter() - started
     stop.set()
@@ -64,9 +70,12 @@ async def producer_throughput(settings, count: int) -> float:
     await producer.start()
     started = time.perf_counter()
     for batch_start in range(0, count, 500):
-        deliveries = [await producer.send(settings.topic(ENROLLMENT_EVENTS), key=r.key,
-                                          value=r.value, headers=r.headers)
-                      for r in records[batch_start:batch_start + 500]]
+        deliveries = [
+            await producer.send(
+                settings.topic(ENROLLMENT_EVENTS), key=r.key, value=r.value, headers=r.headers
+            )
+            for r in records[batch_start : batch_start + 500]
+        ]
         await asyncio.gather(*deliveries)
     elapsed = time.perf_counter() - started
     await producer.stop()
@@ -77,8 +86,9 @@ async def relay_latency(settings, dsn, pool, count: int) -> list[float]:
     producer = create_producer(settings, "bench-relay-latency")
     await producer.start()
     stop = asyncio.Event()
-    task = asyncio.create_task(OutboxRelay(dsn, producer, service="bench",
-                                           topic_prefix=settings.topic_prefix).run(stop))
+    task = asyncio.create_task(
+        OutboxRelay(dsn, producer, service="bench", topic_prefix=settings.topic_prefix).run(stop)
+    )
     await asyncio.sleep(0.5)
     latencies = []
     async with pool.acquire() as conn:
@@ -87,8 +97,8 @@ async def relay_latency(settings, dsn, pool, count: int) -> list[float]:
                 await record(conn, envelope)
             committed = time.perf_counter()
             while not await conn.fetchval(
-                    "select published_at is not null from outbox where event_id = $1",
-                    envelope.id):
+                "select published_at is not null from outbox where event_id = $1", envelope.id
+            ):
                 await asyncio.sleep(0.0005)
             latencies.append(time.perf_counter() - committed)
     stop.set()
@@ -104,8 +114,9 @@ async def producer_latency(settings, count: int) -> list[float]:
     for envelope in envelopes(count):
         r = envelope.to_record()
         started = time.perf_counter()
-        await producer.send_and_wait(settings.topic(ENROLLMENT_EVENTS), key=r.key, value=r.value,
-                                     headers=r.headers)
+        await producer.send_and_wait(
+            settings.topic(ENROLLMENT_EVENTS), key=r.key, value=r.value, headers=r.headers
+        )
         latencies.append(time.perf_counter() - started)
     await producer.stop()
     return latencies
@@ -133,10 +144,10 @@ def ms(seconds: float) -> str:
 
 
 async def main(events: int, latency_events: int) -> None:
-    settings = PlatformSettings(topic_prefix=f"bench{uuid.uuid4().hex[:6]}.",
-                                service_name="bench")
-    await ensure_topics(settings.kafka_bootstrap, settings.topic_prefix,
-                        [BY_NAME[ENROLLMENT_EVENTS]])
+    settings = PlatformSettings(topic_prefix=f"bench{uuid.uuid4().hex[:6]}.", service_name="bench")
+    await ensure_topics(
+        settings.kafka_bootstrap, settings.topic_prefix, [BY_NAME[ENROLLMENT_EVENTS]]
+    )
     name, dsn, pool = await fresh_database(settings.database_url)
     try:
         relay_s = await relay_throughput(settings, dsn, pool, events)
@@ -152,14 +163,20 @@ async def main(events: int, latency_events: int) -> None:
 
     print(f"{'measure':38} {'relay':>10} {'producer':>10} {'ratio':>7}")
     print("-" * 68)
-    print(f"{f'throughput, {events} events (events/s)':38} {events / relay_s:10.0f} "
-          f"{events / producer_s:10.0f} {producer_s / relay_s:7.2f}")
+    print(
+        f"{f'throughput, {events} events (events/s)':38} {events / relay_s:10.0f} "
+        f"{events / producer_s:10.0f} {producer_s / relay_s:7.2f}"
+    )
     for label, pick in (("latency p50 (ms)", statistics.median), ("latency p95 (ms)", p95)):
         relay_value, producer_value = pick(relay_lat), pick(producer_lat)
-        print(f"{label:38} {ms(relay_value):>10} {ms(producer_value):>10} "
-              f"{relay_value / producer_value:7.2f}")
-    print(f"\n(broker {settings.kafka_bootstrap}; relay latency = commit → row marked published; "
-          f"producer latency = send → acknowledged)")
+        print(
+            f"{label:38} {ms(relay_value):>10} {ms(producer_value):>10} "
+            f"{relay_value / producer_value:7.2f}"
+        )
+    print(
+        f"\n(broker {settings.kafka_bootstrap}; relay latency = commit → row marked published; "
+        f"producer latency = send → acknowledged)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Not a scenario itself: `make demo` runs scripts/demo.py and every other scripts/
 Environment: CHS_ENROLLMENT_URL, CHS_NOTIFICATION_URL, CHS_REMOTE_CARE_URL, CHS_CHRONIC_URL,
 CHS_TRANSFER_URL, CHS_ADMIN_TOKEN, CHS_DEMO_TIMEOUT (30 s).
 """
+
 import os
 import random
 import sys
@@ -62,6 +63,7 @@ def until(what: str, found: Callable[[], T | None], timeout: float = TIMEOUT) ->
 
 # --- HTTP -----------------------------------------------------------------------------------
 
+
 def local_client() -> httpx.Client:
     return httpx.Client(timeout=10, trust_env=False)  # local services: never through a proxy
 
@@ -76,11 +78,15 @@ def _request(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Res
 def _answer(response: httpx.Response, expect: int, timing: str = "") -> dict:
     """Prints the request with its status and X-Request-Id; anything but `expect` ends the demo."""
     request, path = response.request, response.request.url.path
-    print(f"  {request.method} {path} → {response.status_code} "
-          f"({timing}X-Request-Id {request.headers['X-Request-Id']})")
+    print(
+        f"  {request.method} {path} → {response.status_code} "
+        f"({timing}X-Request-Id {request.headers['X-Request-Id']})"
+    )
     if response.status_code != expect:
-        fail(f"{request.method} {path} answered {response.status_code}, expected {expect}: "
-             f"{redact(response.text)}")
+        fail(
+            f"{request.method} {path} answered {response.status_code}, expected {expect}: "
+            f"{redact(response.text)}"
+        )
     return response.json()
 
 
@@ -92,14 +98,23 @@ def call(client: httpx.Client, step: str, method: str, url: str, expect: int, **
     return _answer(response, expect, f"{(time.perf_counter() - started) * 1000:.0f} ms, ")
 
 
-def call_when_caught_up(client: httpx.Client, step: str, method: str, url: str, expect: int,
-                        behind: Callable[[httpx.Response], bool], **kwargs) -> dict:
+def call_when_caught_up(
+    client: httpx.Client,
+    step: str,
+    method: str,
+    url: str,
+    expect: int,
+    behind: Callable[[httpx.Response], bool],
+    **kwargs,
+) -> dict:
     """Like `call`, for a service that learns what the request needs from another's events:
     repeats the request while ``behind`` says the answer only means it has not caught up yet."""
     headers = {"X-Request-Id": f"demo-{run}-{step}", **kwargs.pop("headers", {})}
     deadline = time.monotonic() + TIMEOUT
-    while (behind(response := _request(client, method, url, headers=headers, **kwargs))
-           and time.monotonic() < deadline):
+    while (
+        behind(response := _request(client, method, url, headers=headers, **kwargs))
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.3)
     return _answer(response, expect)
 
@@ -113,6 +128,7 @@ def refused(client: httpx.Client, method: str, url: str, expect: int, **kwargs) 
 
 
 # --- Synthetic people -----------------------------------------------------------------------
+
 
 def id_number(district: str, birth: date, female: bool) -> str:
     """A valid 18-character 公民身份号码 from ``district``; the 17th digit is even for a woman."""
@@ -138,18 +154,28 @@ class Person:
     @property
     def registration(self) -> dict:
         """The fields enrollment registers a person (or an employee) with."""
-        return {"id_number": self.id_number, "name": self.name, "mobile": self.mobile,
-                "region_code": self.region_code}
+        return {
+            "id_number": self.id_number,
+            "name": self.name,
+            "mobile": self.mobile,
+            "region_code": self.region_code,
+        }
 
     def described(self) -> str:
-        return (f"{mask_name(self.name)}, born {self.birth}, ID {mask_id_number(self.id_number)}, "
-                f"mobile {mask_mobile(self.mobile)}")
+        return (
+            f"{mask_name(self.name)}, born {self.birth}, ID {mask_id_number(self.id_number)}, "
+            f"mobile {mask_mobile(self.mobile)}"
+        )
 
 
 def new_person(district: str, birth: date, female: bool, mobile_prefix: str = "1385321") -> Person:
-    return Person(id_number=id_number(district, birth, female),
-                  name=fake.name_female() if female else fake.name_male(),
-                  mobile=mobile(mobile_prefix), region_code=district, birth=birth)
+    return Person(
+        id_number=id_number(district, birth, female),
+        name=fake.name_female() if female else fake.name_male(),
+        mobile=mobile(mobile_prefix),
+        region_code=district,
+        birth=birth,
+    )
 
 
 def month(day: date, back: int = 0) -> date:
@@ -162,45 +188,95 @@ def month(day: date, back: int = 0) -> date:
 
 # --- Enrollment -----------------------------------------------------------------------------
 
+
 def register(client: httpx.Client, step: str, person: Person) -> dict:
     return call(client, step, "POST", f"{ENROLLMENT}/persons", 201, json=person.registration)
 
 
-def enroll(client: httpx.Client, step: str, person_id: str, insutype: str, pooling_region: str,
-           start: date) -> dict:
-    return call(client, step, "POST", f"{ENROLLMENT}/persons/{person_id}/enrollments", 201,
-                json={"insutype": insutype, "pooling_region": pooling_region,
-                      "start_date": start.isoformat()})
+def enroll(
+    client: httpx.Client, step: str, person_id: str, insutype: str, pooling_region: str, start: date
+) -> dict:
+    return call(
+        client,
+        step,
+        "POST",
+        f"{ENROLLMENT}/persons/{person_id}/enrollments",
+        201,
+        json={
+            "insutype": insutype,
+            "pooling_region": pooling_region,
+            "start_date": start.isoformat(),
+        },
+    )
 
 
 def register_employer(client: httpx.Client, city: str, region_code: str) -> dict:
     """A new employer of ``city`` (政企直联); the answer carries its API key, shown once."""
-    return call(client, "employer", "POST", f"{ENROLLMENT}/employers", 201,
-                headers={"X-Admin-Token": ADMIN_TOKEN},
-                json={"name": f"{city}{fake.company()}", "region_code": region_code})
+    return call(
+        client,
+        "employer",
+        "POST",
+        f"{ENROLLMENT}/employers",
+        201,
+        headers={"X-Admin-Token": ADMIN_TOKEN},
+        json={"name": f"{city}{fake.company()}", "region_code": region_code},
+    )
 
 
-def add_staff(client: httpx.Client, employer: dict, people: Iterable[Person],
-              contribution_base_fen: int, start: date) -> list[dict]:
+def add_staff(
+    client: httpx.Client,
+    employer: dict,
+    people: Iterable[Person],
+    contribution_base_fen: int,
+    start: date,
+) -> list[dict]:
     """增员: the employer's HR system adds its new employees to employee insurance (310)."""
-    items = [{**person.registration, "contribution_base_fen": contribution_base_fen,
-              "start_date": start.isoformat()} for person in people]
-    added = call(client, "staff-add", "POST",
-                 f"{ENROLLMENT}/employers/{employer['employer_id']}/staff/batch-add", 200,
-                 headers={"X-API-Key": employer["api_key"]}, json={"items": items})
+    items = [
+        {
+            **person.registration,
+            "contribution_base_fen": contribution_base_fen,
+            "start_date": start.isoformat(),
+        }
+        for person in people
+    ]
+    added = call(
+        client,
+        "staff-add",
+        "POST",
+        f"{ENROLLMENT}/employers/{employer['employer_id']}/staff/batch-add",
+        200,
+        headers={"X-API-Key": employer["api_key"]},
+        json={"items": items},
+    )
     return added["items"]
 
 
-def pay_contribution(client: httpx.Client, enrollment_id: str, period: str,
-                     employer_part_fen: int, personal_part_fen: int) -> dict:
-    return call(client, f"contribution-{period}", "POST", f"{ENROLLMENT}/contributions", 201,
-                json={"payment_id": f"PAY-{run}-{period}", "enrollment_id": enrollment_id,
-                      "period": period, "amount_fen": employer_part_fen + personal_part_fen,
-                      "employer_part_fen": employer_part_fen,
-                      "personal_part_fen": personal_part_fen})
+def pay_contribution(
+    client: httpx.Client,
+    enrollment_id: str,
+    period: str,
+    employer_part_fen: int,
+    personal_part_fen: int,
+) -> dict:
+    return call(
+        client,
+        f"contribution-{period}",
+        "POST",
+        f"{ENROLLMENT}/contributions",
+        201,
+        json={
+            "payment_id": f"PAY-{run}-{period}",
+            "enrollment_id": enrollment_id,
+            "period": period,
+            "amount_fen": employer_part_fen + personal_part_fen,
+            "employer_part_fen": employer_part_fen,
+            "personal_part_fen": personal_part_fen,
+        },
+    )
 
 
 # --- SMS ------------------------------------------------------------------------------------
+
 
 def messages_of(client: httpx.Client, person_id: str) -> list[dict]:
     """The person's SMS as notification recorded them, oldest first."""
@@ -214,15 +290,24 @@ def messages_of(client: httpx.Client, person_id: str) -> list[dict]:
     return sorted(response.json()["messages"], key=lambda m: m["created_at"])
 
 
-def next_sms(client: httpx.Client, person_id: str, template_id: str,
-             seen: set[str] | None = None) -> dict:
+def next_sms(
+    client: httpx.Client, person_id: str, template_id: str, seen: set[str] | None = None
+) -> dict:
     """Waits for an SMS of ``template_id`` to the person that went out and is not in ``seen``
     (then added to it); ends the demo when none does within the time-box."""
     seen = set() if seen is None else seen
 
     def went_out() -> dict | None:
-        m = next((m for m in messages_of(client, person_id) if m["template_id"] == template_id
-                  and m["status"] in SENT and m["message_id"] not in seen), None)
+        m = next(
+            (
+                m
+                for m in messages_of(client, person_id)
+                if m["template_id"] == template_id
+                and m["status"] in SENT
+                and m["message_id"] not in seen
+            ),
+            None,
+        )
         if m is not None:
             seen.add(m["message_id"])
         return m
@@ -233,5 +318,7 @@ def next_sms(client: httpx.Client, person_id: str, template_id: str,
 def sms_caused(client: httpx.Client, person_id: str, template_id: str, seen: set[str]) -> None:
     """Waits for the next SMS of ``template_id`` to the person and prints it."""
     m = next_sms(client, person_id, template_id, seen)
-    print(f"     SMS from {m['sender']} ({m['template_id']}, {m['status']}):\n"
-          f"       {redact(m['text'])}")
+    print(
+        f"     SMS from {m['sender']} ({m['template_id']}, {m['status']}):\n"
+        f"       {redact(m['text'])}"
+    )

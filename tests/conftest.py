@@ -189,9 +189,7 @@ def _postgres_container():
     container = PostgresContainer(
         "postgres:15", username="chs", password="chs", dbname="postgres", driver=None
     )
-    container.with_command(
-        "postgres -c max_connections=300 -c fsync=off -c synchronous_commit=off"
-    )
+    container.with_command("postgres -c max_connections=300 -c fsync=off -c synchronous_commit=off")
     return container
 
 

@@ -1,5 +1,6 @@
 """One running platform for the end-to-end tests: every process of the Procfile as a real
 subprocess, on the shared broker and database server, with its own topic prefix and databases."""
+
 import asyncio
 import re
 from pathlib import Path
@@ -23,8 +24,7 @@ def procfile_processes() -> list[tuple[str, str, str, str]]:
     for line in PROCFILE.read_text(encoding="utf-8").splitlines():
         if match := PROCESS_LINE.match(line):
             module = match["module"]
-            processes.append((match["name"], module, match["command"],
-                              module.removeprefix("chs_")))
+            processes.append((match["name"], module, match["command"], module.removeprefix("chs_")))
     return processes
 
 
@@ -49,7 +49,8 @@ async def _drop_databases(platform: Platform, database_url: str) -> None:
     try:
         for service in {process[3] for process in procfile_processes()}:
             await conn.execute(
-                f'drop database if exists "{platform.database_name(service)}" with (force)')
+                f'drop database if exists "{platform.database_name(service)}" with (force)'
+            )
     finally:
         await conn.close()
 
@@ -68,7 +69,8 @@ async def notification(platform):
 
 @pytest.fixture
 async def notification_db(platform):
-    conn = await asyncpg.connect(dsn_for_database(platform.database_url,
-                                                  platform.database_name("notification")))
+    conn = await asyncpg.connect(
+        dsn_for_database(platform.database_url, platform.database_name("notification"))
+    )
     yield conn
     await conn.close()

@@ -1,4 +1,5 @@
 """Synthetic insured people and employers for the end-to-end tests."""
+
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,20 +27,32 @@ class Person:
     region_code: str
 
     @classmethod
-    def make(cls, rng: random.Random, *, born: date | None = None,
-             mobile_prefix: str = "1385321", region: str = "370202") -> "Person":
+    def make(
+        cls,
+        rng: random.Random,
+        *,
+        born: date | None = None,
+        mobile_prefix: str = "1385321",
+        region: str = "370202",
+    ) -> "Person":
         """A person born on ``born`` or on a random day between 1970 and 2004."""
         born = born or date(1970, 1, 1) + timedelta(days=rng.randrange(35 * 365))
-        return cls(id_number(region, born, rng), _faker.name(), mobile(mobile_prefix, rng),
-                   region)
+        return cls(id_number(region, born, rng), _faker.name(), mobile(mobile_prefix, rng), region)
 
     def as_json(self) -> dict:
-        return {"id_number": self.id_number, "name": self.name, "mobile": self.mobile,
-                "region_code": self.region_code}
+        return {
+            "id_number": self.id_number,
+            "name": self.name,
+            "mobile": self.mobile,
+            "region_code": self.region_code,
+        }
 
 
 async def new_employer(enrollment, name: str, region_code: str = "370200") -> dict:
-    response = await enrollment.post("/employers", json={"name": name, "region_code": region_code},
-                                     headers={"X-Admin-Token": "e2e-admin-token"})
+    response = await enrollment.post(
+        "/employers",
+        json={"name": name, "region_code": region_code},
+        headers={"X-Admin-Token": "e2e-admin-token"},
+    )
     assert response.status_code == 201, response.text
     return response.json()

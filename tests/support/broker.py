@@ -1,17 +1,23 @@
 """Reading a topic back from the real broker in tests."""
+
 import asyncio
 import time
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
     """Every record of ``topic`` from the start, waiting until ``expected`` arrived."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
-    records = []
+    records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout
     try:
         while len(records) < expected and time.monotonic() < deadline:

@@ -1,4 +1,5 @@
 """The platform's real processes, started as subprocesses for end-to-end tests."""
+
 import os
 import signal
 import socket
@@ -30,18 +31,27 @@ class Process:
 
     def start(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_file, "ab")
-        self.popen = subprocess.Popen([sys.executable, "-m", self.module, self.command],
-                                      env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_file, "ab") as log:  # the child keeps its own copy
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", self.module, self.command],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     @property
     def log_file(self) -> Path:
         return LOG_DIR / f"{self.env['CHS_TOPIC_PREFIX']}{self.name}.log"
 
+    @property
+    def process(self) -> subprocess.Popen:
+        assert self.popen is not None, f"{self.name} was not started"
+        return self.popen
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush, no commit."""
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.popen and self.popen.poll() is None:
@@ -69,10 +79,16 @@ class Platform:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def add(self, name: str, module: str, command: str, service: str, **extra: str) -> None:
-        env = {**os.environ, "CHS_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-               "CHS_DATABASE_URL": self.database_url, "CHS_TOPIC_PREFIX": self.prefix,
-               "CHS_DATABASE_NAME": self.database_name(service),
-               "CHS_ADMIN_TOKEN": self.admin_token, "CHS_LOG_LEVEL": "INFO", **extra}
+        env = {
+            **os.environ,
+            "CHS_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "CHS_DATABASE_URL": self.database_url,
+            "CHS_TOPIC_PREFIX": self.prefix,
+            "CHS_DATABASE_NAME": self.database_name(service),
+            "CHS_ADMIN_TOKEN": self.admin_token,
+            "CHS_LOG_LEVEL": "INFO",
+            **extra,
+        }
         if command == "api":
             self.ports[service] = free_port()
             env["CHS_HTTP_PORT"] = str(self.ports[service])
@@ -98,9 +114,10 @@ class Platform:
 
     def _check_alive(self) -> None:
         for process in self.processes.values():
-            if process.popen.poll() is not None:
-                raise RuntimeError(f"{process.name} exited with {process.popen.returncode}; "
-                                   f"see {LOG_DIR}")
+            if process.process.poll() is not None:
+                raise RuntimeError(
+                    f"{process.name} exited with {process.process.returncode}; see {LOG_DIR}"
+                )
 
     def kill(self, name: str) -> None:
         self.processes[name].kill()

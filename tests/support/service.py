@@ -1,6 +1,7 @@
 """What the services' integration tests share: a throwaway database on the real server, the
 FastAPI app running its lifespan in-process with a client, and the outbox read back as
 validated envelopes."""
+
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,18 +40,25 @@ async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
 
 @asynccontextmanager
 async def client_of(app: FastAPI, service: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url=f"http://{service}") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"
+    ) as client:
         yield client
 
 
 async def outbox_of(conn: asyncpg.Connection, key: str) -> list[Envelope]:
     """The key's outbox rows in order, each parsed and validated as a Kafka record."""
     rows = await conn.fetch(
-        "select key, headers, payload from outbox where key = $1 order by position", key)
-    return [Envelope.from_record(row["key"].encode(), row["payload"],
-                                 [(name, value.encode()) for name, value in row["headers"]])
-            for row in rows]
+        "select key, headers, payload from outbox where key = $1 order by position", key
+    )
+    return [
+        Envelope.from_record(
+            row["key"].encode(),
+            row["payload"],
+            [(name, value.encode()) for name, value in row["headers"]],
+        )
+        for row in rows
+    ]
 
 
 def types(envelopes: list[Envelope]) -> list[str]:
@@ -64,8 +72,12 @@ class ServiceFixtures(NamedTuple):
     db: Any
 
 
-def service_fixtures(service: str, settings_type: type[PlatformSettings],
-                     create_app: Callable[[Any], FastAPI], **overrides: Any) -> ServiceFixtures:
+def service_fixtures(
+    service: str,
+    settings_type: type[PlatformSettings],
+    create_app: Callable[[Any], FastAPI],
+    **overrides: Any,
+) -> ServiceFixtures:
     """The fixtures of a service's integration tests, bound in the test module with
     ``settings, app, client, db = service_fixtures("maternity", MaternitySettings, create_app)``:
 
@@ -79,8 +91,12 @@ def service_fixtures(service: str, settings_type: type[PlatformSettings],
     @pytest.fixture(scope="module", name="settings")
     async def settings_fixture(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Any]:
         async with throwaway_database(database_url, service) as name:
-            yield settings_type(database_url=database_url, database_name=name,
-                                kafka_bootstrap=kafka_bootstrap, **overrides)
+            yield settings_type(
+                database_url=database_url,
+                database_name=name,
+                kafka_bootstrap=kafka_bootstrap,
+                **overrides,
+            )
 
     @pytest.fixture(scope="module", name="app")
     async def app_fixture(settings: PlatformSettings) -> AsyncIterator[FastAPI]:

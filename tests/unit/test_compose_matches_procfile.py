@@ -7,6 +7,7 @@ that knows only the shapes this file uses: two-space service names under ``servi
 ``command:`` written as a flow list of double-quoted strings (valid JSON), ``ports:`` as a block
 list, ``CHS_HTTP_PORT`` under ``environment:`` and the ``/readyz`` URL of the healthcheck.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,8 @@ ONE_SHOTS = {"topics"}
 @dataclass(frozen=True)
 class Process:
     name: str
-    command: tuple[str, ...]          # ("python", "-m", package, role)
-    http_port: int | None             # the CHS_HTTP_PORT default, for an API
+    command: tuple[str, ...]  # ("python", "-m", package, role)
+    http_port: int | None  # the CHS_HTTP_PORT default, for an API
 
 
 @dataclass
@@ -90,7 +91,7 @@ def parse_compose_services(text: str) -> dict[str, Service]:
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        if not line.startswith(" "):                 # a top-level key
+        if not line.startswith(" "):  # a top-level key
             in_services = line.split("#", 1)[0].strip() == "services:"
             service, key = None, None
             continue
@@ -109,7 +110,8 @@ def parse_compose_services(text: str) -> dict[str, Service]:
             if key == "command":
                 value = value.split(" #", 1)[0].strip()
                 assert value.startswith("["), (
-                    f"compose service {service.name}: write command as a flow list")
+                    f"compose service {service.name}: write command as a flow list"
+                )
                 service.command = tuple(json.loads(value))
             continue
         if key == "ports" and (match := _LIST_ITEM.match(line)):
@@ -142,7 +144,9 @@ def test_the_procfile_is_read():
 def test_every_procfile_process_is_a_compose_service_with_the_same_command(name):
     process = PROCESSES[name]
     services = _services()
-    assert name in services, f"docker-compose.yml has no service {name} (Procfile: {process.command})"
+    assert name in services, (
+        f"docker-compose.yml has no service {name} (Procfile: {process.command})"
+    )
     assert services[name].command == process.command
 
 
@@ -158,7 +162,8 @@ def test_every_api_is_published_on_its_procfile_port(name):
 
 def test_every_compose_platform_service_is_a_procfile_process():
     services = _services()
-    running_a_module = {n for n, s in services.items()
-                        if s.command and s.command[:2] == ("python", "-m")}
+    running_a_module = {
+        n for n, s in services.items() if s.command and s.command[:2] == ("python", "-m")
+    }
     assert running_a_module - ONE_SHOTS - set(PROCESSES) == set()
-    assert ONE_SHOTS <= set(services)
+    assert set(services) >= ONE_SHOTS

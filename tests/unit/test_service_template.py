@@ -1,5 +1,6 @@
 """Every service has the template's file set (``libs/chs_events/README.md``, "The service
 template"), so that anyone finds their way in any of them."""
+
 from pathlib import Path
 
 import pytest
@@ -9,15 +10,33 @@ pytestmark = pytest.mark.unit
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 
 # A domain service: an HTTP API, its own database, an outbox relay, consumers.
-SERVICE_FILES = frozenset({
-    "__init__.py", "__main__.py", "settings.py", "model.py", "commands.py", "domain.py",
-    "handlers.py", "repository.py", "schemas.py", "api.py", "consumers.py",
-    "migrations/__init__.py", "migrations/0001_init.sql",
-})
+SERVICE_FILES = frozenset(
+    {
+        "__init__.py",
+        "__main__.py",
+        "settings.py",
+        "model.py",
+        "commands.py",
+        "domain.py",
+        "handlers.py",
+        "repository.py",
+        "schemas.py",
+        "api.py",
+        "consumers.py",
+        "migrations/__init__.py",
+        "migrations/0001_init.sql",
+    }
+)
 # A stream processor (faust): pure rules under an agent, no database of its own.
-PROCESSOR_FILES = frozenset({
-    "__init__.py", "__main__.py", "settings.py", "app.py", "rules/__init__.py",
-})
+PROCESSOR_FILES = frozenset(
+    {
+        "__init__.py",
+        "__main__.py",
+        "settings.py",
+        "app.py",
+        "rules/__init__.py",
+    }
+)
 PROCESSORS = frozenset({"progress-notices"})
 
 
@@ -52,5 +71,10 @@ def test_a_missing_template_file_is_found(tmp_path: Path) -> None:
 
 
 def test_every_service_folder_is_checked() -> None:
-    assert {p.name for p in services()} >= {"enrollment", "notification", "progress-notices",
-                                            "reimbursement", "remote-care"}
+    assert {p.name for p in services()} >= {
+        "enrollment",
+        "notification",
+        "progress-notices",
+        "reimbursement",
+        "remote-care",
+    }

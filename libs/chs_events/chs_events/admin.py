@@ -1,4 +1,5 @@
 """Creating the catalog's topics on a broker, idempotently."""
+
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -9,9 +10,12 @@ from chs_events.topics import TopicSpec, all_specs
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(bootstrap: str, prefix: str = "",
-                        specs: list[TopicSpec] | None = None,
-                        replication_factor: int = 1) -> list[str]:
+async def ensure_topics(
+    bootstrap: str,
+    prefix: str = "",
+    specs: list[TopicSpec] | None = None,
+    replication_factor: int = 1,
+) -> list[str]:
     """Create missing topics with their partitions and configs; returns the names created."""
     specs = all_specs() if specs is None else specs
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="chs-topics")
@@ -24,7 +28,11 @@ async def ensure_topics(bootstrap: str, prefix: str = "",
             name = f"{prefix}{spec.name}"
             try:
                 await admin.create_topics(
-                    [NewTopic(name, spec.partitions, replication_factor, topic_configs=spec.configs)]
+                    [
+                        NewTopic(
+                            name, spec.partitions, replication_factor, topic_configs=spec.configs
+                        )
+                    ]
                 )
                 created.append(name)
             except TopicAlreadyExistsError:
@@ -55,7 +63,9 @@ def main() -> None:
         print(f"{len(all_specs())} topics in the catalog; created {len(created)}")
     elif command == "list":
         for spec in all_specs():
-            print(f"{settings.topic(spec.name):40} partitions={spec.partitions} "
-                  f"retention.ms={spec.retention_ms} cleanup={spec.cleanup_policy}")
+            print(
+                f"{settings.topic(spec.name):40} partitions={spec.partitions} "
+                f"retention.ms={spec.retention_ms} cleanup={spec.cleanup_policy}"
+            )
     else:
         sys.stdout.write(orjson.dumps(asyncapi_document(), option=orjson.OPT_INDENT_2).decode())

@@ -1,4 +1,5 @@
 """The platform's time: timezone-aware, business dates in China Standard Time."""
+
 from datetime import date, datetime
 
 from chs_events.vocabulary import CHINA

@@ -4,6 +4,7 @@ A command is a frozen dataclass deriving from ``Command``; its handler runs it i
 work (``chs_events.unit_of_work``), which also carries the correlation id of the events the
 command causes, so a command holds only what the caller asked.
 """
+
 from dataclasses import dataclass
 
 

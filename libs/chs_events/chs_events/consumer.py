@@ -5,6 +5,7 @@ one unit of work together with the inbox claim (a duplicate is skipped), so what
 changes and the events it records commit together, once. The offset is committed only after
 the effect (or the dead letter) is durable.
 """
+
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,9 +27,14 @@ log = logging.getLogger(__name__)
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 
 # Not the event's fault: the service's own database is down or full.
-DATABASE_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                        asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
-                        asyncpg.OperatorInterventionError)
+DATABASE_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.OperatorInterventionError,
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,16 @@ class Subscription:
 
 
 class ConsumerRunner:
-    def __init__(self, *, name: str, topics: list[str], handlers: Mapping[str, Handler],
-                 pool: asyncpg.Pool, settings: PlatformSettings,
-                 backoff: Backoff = Backoff()) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: list[str],
+        handlers: Mapping[str, Handler],
+        pool: asyncpg.Pool,
+        settings: PlatformSettings,
+        backoff: Backoff = Backoff(),
+    ) -> None:
         self.name = name
         self._topics = topics
         self._handlers = handlers
@@ -57,13 +70,19 @@ class ConsumerRunner:
         await dead_letters.start()
         await consumer.start()
 
-        async def publish_dead_letter(topic: str, key: bytes | None, value: bytes | None,
-                                      headers: list[tuple[str, bytes]]) -> None:
+        async def publish_dead_letter(
+            topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+        ) -> None:
             await dead_letters.send_and_wait(topic, key=key, value=value, headers=headers)
 
-        processor = RecordProcessor(self.name, self._apply, publish_dead_letter,
-                                    topic_prefix=self._settings.topic_prefix,
-                                    backoff=self._backoff, waits_out=DATABASE_UNAVAILABLE)
+        processor = RecordProcessor(
+            self.name,
+            self._apply,
+            publish_dead_letter,
+            topic_prefix=self._settings.topic_prefix,
+            backoff=self._backoff,
+            waits_out=DATABASE_UNAVAILABLE,
+        )
         log.info("consumer started", extra={"consumer": self.name, "topics": self._topics})
         try:
             while not stop.is_set():
@@ -74,8 +93,10 @@ class ConsumerRunner:
                     try:
                         await consumer.commit({partition: records[-1].offset + 1})
                     except CommitFailedError:
-                        log.warning("commit failed after a rebalance; the new owner redelivers",
-                                    extra={"consumer": self.name})
+                        log.warning(
+                            "commit failed after a rebalance; the new owner redelivers",
+                            extra={"consumer": self.name},
+                        )
         finally:
             await consumer.stop()
             await dead_letters.stop()

@@ -6,6 +6,7 @@ advisory lock, so several instances starting together are safe. The shared mecha
 the service opts into (``chs_events.read_models``), each under its own namespace; then the
 service's own.
 """
+
 import importlib
 import logging
 from importlib.resources import files
@@ -36,9 +37,12 @@ async def ensure_database(server_url: str, name: str) -> None:
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for json_type in ("json", "jsonb"):
-        await conn.set_type_codec(json_type, schema="pg_catalog",
-                                  encoder=lambda v: orjson.dumps(v).decode(),
-                                  decoder=orjson.loads)
+        await conn.set_type_codec(
+            json_type,
+            schema="pg_catalog",
+            encoder=lambda v: orjson.dumps(v).decode(),
+            decoder=orjson.loads,
+        )
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
@@ -49,8 +53,9 @@ async def connect(dsn: str) -> asyncpg.Connection:
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                     init=_init_connection)
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+    )
 
 
 class MigrationFolder(NamedTuple):
@@ -65,29 +70,37 @@ def read_model_migrations(name: str) -> MigrationFolder:
     """The migrations of ``chs_events.read_models.<name>`` (``NNNN_<name>.sql``)."""
     if not (files("chs_events.read_models") / f"{name}.py").is_file():
         raise ValueError(f"no read model {name!r} in chs_events.read_models")
-    return MigrationFolder(f"chs_events.read_models.{name}",
-                           files("chs_events.read_models") / "migrations", f"_{name}.sql")
+    return MigrationFolder(
+        f"chs_events.read_models.{name}",
+        files("chs_events.read_models") / "migrations",
+        f"_{name}.sql",
+    )
 
 
 def declared_read_models(service_package: str) -> tuple[str, ...]:
     """``READ_MODELS`` of ``<service_package>.migrations``: the read models its database has."""
-    return tuple(getattr(importlib.import_module(f"{service_package}.migrations"),
-                         "READ_MODELS", ()))
+    return tuple(
+        getattr(importlib.import_module(f"{service_package}.migrations"), "READ_MODELS", ())
+    )
 
 
-def migration_folders(service_package: str, *,
-                      read_models: tuple[str, ...] | None = None) -> list[MigrationFolder]:
+def migration_folders(
+    service_package: str, *, read_models: tuple[str, ...] | None = None
+) -> list[MigrationFolder]:
     """The library's, the read models' (``read_models``; by default as the service's migrations
     package declares) and the service's migrations, in that order."""
     if read_models is None:
         read_models = declared_read_models(service_package)
-    return [MigrationFolder("chs_events", files("chs_events") / "migrations"),
-            *(read_model_migrations(name) for name in read_models),
-            MigrationFolder(service_package, files(service_package) / "migrations")]
+    return [
+        MigrationFolder("chs_events", files("chs_events") / "migrations"),
+        *(read_model_migrations(name) for name in read_models),
+        MigrationFolder(service_package, files(service_package) / "migrations"),
+    ]
 
 
-async def migrate(conn: asyncpg.Connection,
-                  folders: list[MigrationFolder] | list[tuple[str, Traversable]]) -> list[str]:
+async def migrate(
+    conn: asyncpg.Connection, folders: list[MigrationFolder] | list[tuple[str, Traversable]]
+) -> list[str]:
     """Apply the pending migrations; returns the ones applied."""
     applied: list[str] = []
     async with conn.transaction():
@@ -95,25 +108,31 @@ async def migrate(conn: asyncpg.Connection,
         await conn.execute("""create table if not exists schema_migrations (
             namespace text not null, version text not null,
             applied_at timestamptz not null default now(), primary key (namespace, version))""")
-        done = {(r["namespace"], r["version"])
-                for r in await conn.fetch("select namespace, version from schema_migrations")}
+        done = {
+            (r["namespace"], r["version"])
+            for r in await conn.fetch("select namespace, version from schema_migrations")
+        }
         for namespace, folder, suffix in (MigrationFolder(*f) for f in folders):
-            for script in sorted((f for f in folder.iterdir() if f.name.endswith(suffix)),
-                                 key=lambda f: f.name):
+            for script in sorted(
+                (f for f in folder.iterdir() if f.name.endswith(suffix)), key=lambda f: f.name
+            ):
                 if (namespace, script.name) in done:
                     continue
                 await conn.execute(script.read_text(encoding="utf-8"))
                 await conn.execute(
                     "insert into schema_migrations (namespace, version) values ($1, $2)",
-                    namespace, script.name)
+                    namespace,
+                    script.name,
+                )
                 applied.append(f"{namespace}/{script.name}")
     if applied:
         log.info("migrations applied", extra={"migrations": applied})
     return applied
 
 
-async def open_service_database(server_url: str, name: str, service_package: str,
-                                *, max_size: int = 10) -> asyncpg.Pool:
+async def open_service_database(
+    server_url: str, name: str, service_package: str, *, max_size: int = 10
+) -> asyncpg.Pool:
     """Create the database if needed, migrate it, and return a pool on it."""
     from chs_events.settings import dsn_for_database
 

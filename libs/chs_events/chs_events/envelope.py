@@ -4,6 +4,7 @@ An ``Envelope`` is a validated event plus its CloudEvents attributes. It is buil
 event when producing and from a Kafka record when consuming; both ends validate the data
 against the event type's model.
 """
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import orjson
 import uuid6
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.exceptions import BaseCloudEventException
+from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from chs_events.events import Event, InvalidEventData, UnknownEventType, parse_event
@@ -26,13 +28,18 @@ class InvalidEnvelope(ValueError):
     """A record that is not a valid platform event; the reason says why."""
 
 
-class _OrjsonData:
-    """The data format for ``application/json`` event data (the SDK's Format protocol)."""
+class _OrjsonData(JSONFormat):
+    """The SDK's JSON format with the event data written and read by orjson (binary mode only
+    uses these two)."""
 
-    def write_data(self, data: Any, datacontenttype: str | None) -> bytes:
+    def write_data(
+        self, data: dict[str, Any] | str | bytes | None, datacontenttype: str | None
+    ) -> bytes:
         return orjson.dumps(data)
 
-    def read_data(self, body: bytes, datacontenttype: str | None) -> Any:
+    def read_data(
+        self, body: bytes, datacontenttype: str | None
+    ) -> dict[str, Any] | str | bytes | None:
         if datacontenttype != CONTENT_TYPE:
             raise InvalidEnvelope(f"content-type {datacontenttype!r}, expected {CONTENT_TYPE}")
         try:
@@ -74,13 +81,21 @@ class Envelope:
 
     def caused(self, event: Event, source: str) -> "Envelope":
         """A new event caused by this one: same correlation, causation = this event."""
-        return Envelope(event=event, source=source,
-                        correlation_id=self.correlation_id or self.id, causation_id=self.id)
+        return Envelope(
+            event=event,
+            source=source,
+            correlation_id=self.correlation_id or self.id,
+            causation_id=self.id,
+        )
 
     def to_record(self) -> KafkaRecord:
         attributes = {
-            "id": self.id, "source": self.source, "type": self.type,
-            "specversion": "1.0", "time": self.time, "subject": self.event.subject,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "specversion": "1.0",
+            "time": self.time,
+            "subject": self.event.subject,
             "datacontenttype": CONTENT_TYPE,
         }
         if self.correlation_id:
@@ -92,17 +107,19 @@ class Envelope:
         return KafkaRecord(self.key.encode(), message.value, list(message.headers.items()))
 
     @classmethod
-    def from_record(cls, key: bytes | None, value: bytes | None,
-                    headers: Iterable[tuple[str, bytes]]) -> "Envelope":
+    def from_record(
+        cls, key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]] | None
+    ) -> "Envelope":
         """Parse and validate a consumed record; raises InvalidEnvelope with the reason."""
-        header_map = dict(headers)
+        header_map = dict(headers or ())
         if header_map.get("ce_specversion") != b"1.0":
             raise InvalidEnvelope("header ce_specversion missing or not 1.0")
         if value is None:
             raise InvalidEnvelope("record has no value")
         try:
             cloud_event = ce_kafka.from_binary(
-                ce_kafka.KafkaMessage(header_map, None, value), _DATA_FORMAT, CloudEvent)
+                ce_kafka.KafkaMessage(header_map, None, value), _DATA_FORMAT, CloudEvent
+            )
         except BaseCloudEventException as error:
             raise InvalidEnvelope(f"CloudEvents attributes invalid: {error}") from None
         except (UnicodeDecodeError, ValueError) as error:
@@ -118,7 +135,11 @@ class Envelope:
         time = cloud_event.get_time()
         if time is None or time.tzinfo is None:
             raise InvalidEnvelope("header ce_time missing or without a timezone")
-        return cls(event=event, source=cloud_event.get_source(), id=cloud_event.get_id(),
-                   time=time,
-                   correlation_id=cloud_event.get_extension(CORRELATION),
-                   causation_id=cloud_event.get_extension(CAUSATION))
+        return cls(
+            event=event,
+            source=cloud_event.get_source(),
+            id=cloud_event.get_id(),
+            time=time,
+            correlation_id=cloud_event.get_extension(CORRELATION),
+            causation_id=cloud_event.get_extension(CAUSATION),
+        )

@@ -4,6 +4,7 @@
 ``Conflict`` → 409, ``NotPermitted`` → 403, ``Rejected`` and ``InvalidInput`` → 422); a
 consumer dead-letters a domain error at once, since retrying cannot change the rule's answer.
 """
+
 from typing import Any
 
 
@@ -37,8 +38,9 @@ class InvalidField(Rejected):
     """One field of the command breaks a rule that its schema cannot state."""
 
     def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}", errors=[{"field": field_name,
-                                                             "reason": reason}])
+        super().__init__(
+            f"{field_name}: {reason}", errors=[{"field": field_name, "reason": reason}]
+        )
 
 
 class InvalidInput(ValueError):

@@ -1,5 +1,6 @@
 """Request-schema field types checked by the platform's own rules, so a 422 names the field and
 gives the precise reason (e.g. "check digit is 5, expected 3")."""
+
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -7,8 +8,11 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from chs_events.errors import InvalidInput
-from chs_events.identity import normalize_birth_certificate_no, normalize_id_number
-from chs_events.identity import normalize_mobile
+from chs_events.identity import (
+    normalize_birth_certificate_no,
+    normalize_id_number,
+    normalize_mobile,
+)
 from chs_events.regions import region
 
 
@@ -19,24 +23,41 @@ def checked(normalize: Callable[[str], str]) -> AfterValidator:
         try:
             return normalize(value)
         except InvalidInput as error:
-            raise PydanticCustomError(f"invalid_{error.field}", "{reason}",
-                                      {"reason": error.reason}) from None
+            raise PydanticCustomError(
+                f"invalid_{error.field}", "{reason}", {"reason": error.reason}
+            ) from None
 
     return AfterValidator(check)
 
 
-IdNumber = Annotated[str, checked(normalize_id_number), Field(
-    description="公民身份号码: 18 characters, GB 11643 check digit")]
-Mobile = Annotated[str, checked(normalize_mobile), Field(
-    description="Mainland China mobile number")]
-RegionCode = Annotated[str, checked(lambda code: region(code).code), Field(
-    description="GB/T 2260 region code", examples=["370200"])]
-BirthCertificateNo = Annotated[str, checked(normalize_birth_certificate_no), Field(
-    description="出生医学证明编号: a letter and 9 digits")]
+IdNumber = Annotated[
+    str,
+    checked(normalize_id_number),
+    Field(description="公民身份号码: 18 characters, GB 11643 check digit"),
+]
+Mobile = Annotated[
+    str, checked(normalize_mobile), Field(description="Mainland China mobile number")
+]
+RegionCode = Annotated[
+    str,
+    checked(lambda code: region(code).code),
+    Field(description="GB/T 2260 region code", examples=["370200"]),
+]
+BirthCertificateNo = Annotated[
+    str,
+    checked(normalize_birth_certificate_no),
+    Field(description="出生医学证明编号: a letter and 9 digits"),
+]
 
 PERSON_ID_EXAMPLE = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID_EXAMPLE],
-                                description="The platform's pseudonymous person id")]
+PersonId = Annotated[
+    str,
+    Field(
+        pattern=r"^p[0-9a-f]{32}$",
+        examples=[PERSON_ID_EXAMPLE],
+        description="The platform's pseudonymous person id",
+    ),
+]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 

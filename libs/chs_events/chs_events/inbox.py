@@ -1,4 +1,5 @@
 """The inbox: a consumer's record of the events whose effect it committed."""
+
 import asyncpg
 
 from chs_events.envelope import Envelope
@@ -12,5 +13,8 @@ async def claim(conn: asyncpg.Connection, consumer: str, envelope: Envelope) -> 
     inserted = await conn.fetchval(
         """insert into inbox (consumer, event_id, event_type) values ($1, $2, $3)
            on conflict do nothing returning true""",
-        consumer, envelope.id, envelope.type)
+        consumer,
+        envelope.id,
+        envelope.type,
+    )
     return bool(inserted)

@@ -1,4 +1,5 @@
 """Kafka clients configured the platform's way."""
+
 import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -19,8 +20,9 @@ def create_producer(settings: PlatformSettings, role: str) -> AIOKafkaProducer:
     )
 
 
-def create_consumer(settings: PlatformSettings, consumer_name: str,
-                    topics: list[str]) -> AIOKafkaConsumer:
+def create_consumer(
+    settings: PlatformSettings, consumer_name: str, topics: list[str]
+) -> AIOKafkaConsumer:
     """A consumer in group ``consumer_name`` that commits only after the effect."""
     return AIOKafkaConsumer(
         *[settings.topic(t) for t in topics],
@@ -45,12 +47,13 @@ class BrokerProbe:
     async def answers(self, timeout: float = 2.0) -> bool:
         try:
             if self._client is None:
-                client = AIOKafkaClient(bootstrap_servers=self._bootstrap,
-                                        client_id=self._client_id)
+                client = AIOKafkaClient(
+                    bootstrap_servers=self._bootstrap, client_id=self._client_id
+                )
                 await asyncio.wait_for(client.bootstrap(), timeout)
                 self._client = client
             return bool(await asyncio.wait_for(self._client.force_metadata_update(), timeout))
-        except (asyncio.TimeoutError, OSError, KafkaError):
+        except (TimeoutError, OSError, KafkaError):
             return False
 
     async def close(self) -> None:

@@ -4,6 +4,7 @@ A handler that changes something of a person holds the person's advisory lock un
 transaction ends, so one person's changes (and their outbox rows) commit one after the other,
 across instances: the rules are checked against what the previous change committed.
 """
+
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
@@ -23,15 +24,24 @@ class OfPerson(Protocol):
 
 
 Aggregate = TypeVar("Aggregate", bound=OfPerson)
+Loaded = TypeVar("Loaded", bound=OfPerson, covariant=True)
 
 
-class Loader(Protocol[Aggregate]):
-    def __call__(self, conn: asyncpg.Connection, key: str, /, *,
-                 for_update: bool = False) -> Awaitable[Aggregate | None]: ...
+class Loader(Protocol[Loaded]):
+    """A repository's ``get_x(conn, key, *, for_update=False)``."""
+
+    def __call__(
+        self, conn: asyncpg.Connection, key: str, /, *, for_update: bool = False
+    ) -> Awaitable[Loaded | None]: ...
 
 
-async def load_for_change(conn: asyncpg.Connection, load: Loader[Aggregate], key: str, *,
-                          missing: Callable[[str], NotFound]) -> Aggregate:
+async def load_for_change(
+    conn: asyncpg.Connection,
+    load: Loader[Aggregate],
+    key: str,
+    *,
+    missing: Callable[[str], NotFound],
+) -> Aggregate:
     """The aggregate ``key`` as it is under its person's lock, in the caller's transaction:
     found (else ``missing(key)`` is raised), its person locked, then read again ``for update``
     (a change committed while the lock was awaited is seen)."""

@@ -1,4 +1,5 @@
 """JSON logs, one object per line, with ID numbers and mobile numbers masked."""
+
 import logging
 import sys
 from datetime import UTC, datetime

@@ -1,21 +1,29 @@
 """Prometheus metrics of the shared mechanism, defined once for every process."""
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-EVENTS_PUBLISHED = Counter("chs_events_published_total", "Events published to Kafka",
-                           ["topic", "type"])
-EVENTS_CONSUMED = Counter("chs_events_consumed_total", "Events whose handler succeeded",
-                          ["consumer", "topic", "type"])
-EVENTS_DUPLICATE = Counter("chs_events_duplicate_total", "Events skipped as already processed",
-                           ["consumer", "topic"])
-EVENTS_FAILED = Counter("chs_events_failed_total", "Handler attempts that raised",
-                        ["consumer", "topic", "type"])
-EVENTS_DEAD_LETTERED = Counter("chs_events_dead_lettered_total", "Events sent to a DLQ",
-                               ["consumer", "topic"])
-HANDLER_SECONDS = Histogram("chs_handler_seconds", "Handler latency, inbox and commit included",
-                            ["consumer", "type"])
+EVENTS_PUBLISHED = Counter(
+    "chs_events_published_total", "Events published to Kafka", ["topic", "type"]
+)
+EVENTS_CONSUMED = Counter(
+    "chs_events_consumed_total", "Events whose handler succeeded", ["consumer", "topic", "type"]
+)
+EVENTS_DUPLICATE = Counter(
+    "chs_events_duplicate_total", "Events skipped as already processed", ["consumer", "topic"]
+)
+EVENTS_FAILED = Counter(
+    "chs_events_failed_total", "Handler attempts that raised", ["consumer", "topic", "type"]
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "chs_events_dead_lettered_total", "Events sent to a DLQ", ["consumer", "topic"]
+)
+HANDLER_SECONDS = Histogram(
+    "chs_handler_seconds", "Handler latency, inbox and commit included", ["consumer", "type"]
+)
 OUTBOX_BACKLOG = Gauge("chs_outbox_backlog", "Outbox rows not yet published", ["service"])
-OUTBOX_OLDEST_AGE = Gauge("chs_outbox_oldest_age_seconds",
-                          "Age of the oldest unpublished outbox row", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "chs_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
+)
 
 
 def serve_metrics(port: int | None, host: str = "127.0.0.1") -> None:

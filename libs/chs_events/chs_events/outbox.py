@@ -8,6 +8,7 @@ Delivery is at-least-once and in order per person:
 - callers lock the aggregate they change, so one person's rows commit in ``position`` order.
 The relay wakes on ``NOTIFY`` (sent at commit by ``record``) and polls as a fallback.
 """
+
 import asyncio
 import logging
 import time
@@ -32,16 +33,27 @@ async def record(conn: asyncpg.Connection, envelope: Envelope) -> None:
     await conn.execute(
         """insert into outbox (event_id, topic, key, headers, payload)
            values ($1, $2, $3, $4, $5)""",
-        envelope.id, envelope.topic, envelope.key,
-        [[name, value.decode()] for name, value in record_.headers], record_.value)
+        envelope.id,
+        envelope.topic,
+        envelope.key,
+        [[name, value.decode()] for name, value in record_.headers],
+        record_.value,
+    )
     await conn.execute("select pg_notify($1, '')", CHANNEL)
 
 
 class OutboxRelay:
-    def __init__(self, dsn: str, producer: AIOKafkaProducer, *, service: str,
-                 topic_prefix: str = "", batch_size: int = 500,
-                 poll_interval: float = 1.0,
-                 retention: timedelta = timedelta(days=1)) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        topic_prefix: str = "",
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        retention: timedelta = timedelta(days=1),
+    ) -> None:
         self._dsn = dsn
         self._producer = producer
         self._service = service
@@ -78,26 +90,36 @@ class OutboxRelay:
 
     async def _wait(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=self._poll_interval,
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+        )
         for waiter in waiters:
             waiter.cancel()
 
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         rows = await conn.fetch(
             """select position, topic, key, headers, payload from outbox
-               where published_at is null order by position limit $1""", self._batch_size)
+               where published_at is null order by position limit $1""",
+            self._batch_size,
+        )
         if not rows:
             return 0
         deliveries = []
         for row in rows:
             headers = [(name, value.encode()) for name, value in row["headers"]]
-            deliveries.append(await self._producer.send(
-                self._prefix + row["topic"], key=row["key"].encode(), value=row["payload"],
-                headers=headers))
+            deliveries.append(
+                await self._producer.send(
+                    self._prefix + row["topic"],
+                    key=row["key"].encode(),
+                    value=row["payload"],
+                    headers=headers,
+                )
+            )
         await asyncio.gather(*deliveries)
-        await conn.execute("update outbox set published_at = now() where position = any($1)",
-                           [row["position"] for row in rows])
+        await conn.execute(
+            "update outbox set published_at = now() where position = any($1)",
+            [row["position"] for row in rows],
+        )
         for row in rows:
             event_type = dict(row["headers"]).get("ce_type", "")
             metrics.EVENTS_PUBLISHED.labels(row["topic"], event_type).inc()
@@ -106,10 +128,12 @@ class OutboxRelay:
     async def _observe_backlog(self, conn: asyncpg.Connection) -> None:
         backlog, oldest_age = await conn.fetchrow(
             """select count(*), coalesce(extract(epoch from now() - min(created_at)), 0)
-               from outbox where published_at is null""")
+               from outbox where published_at is null"""
+        )
         metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog)
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(float(oldest_age))
         if time.monotonic() >= self._next_purge:
             self._next_purge = time.monotonic() + 300
-            await conn.execute("delete from outbox where published_at < now() - $1::interval",
-                               self._retention)
+            await conn.execute(
+                "delete from outbox where published_at < now() - $1::interval", self._retention
+            )

@@ -1,4 +1,5 @@
 """RFC 9457 problem details for every 4xx/5xx answer of a service's HTTP API."""
+
 import logging
 from typing import Any
 
@@ -42,8 +43,10 @@ class ProblemDetails(BaseModel):
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` of a route: each status answers a problem body."""
-    return {status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
-            for status in statuses}
+    return {
+        status: {"model": ProblemDetails, "description": "Problem (RFC 9457)"}
+        for status in statuses
+    }
 
 
 def problem_media_type(document: dict[str, Any]) -> dict[str, Any]:
@@ -95,10 +98,17 @@ def domain_problem(error: DomainError) -> tuple[int, str, str]:
     return 400, "Bad request", "bad-request"
 
 
-def problem_response(request: Request, status: int, title: str, kind: str, detail: str,
-                     **extensions: Any) -> JSONResponse:
-    body = {"type": f"/problems/{kind}", "title": title, "status": status, "detail": detail,
-            "instance": request.url.path, **extensions}
+def problem_response(
+    request: Request, status: int, title: str, kind: str, detail: str, **extensions: Any
+) -> JSONResponse:
+    body = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extensions,
+    }
     headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
@@ -106,8 +116,9 @@ def problem_response(request: Request, status: int, title: str, kind: str, detai
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, error: Problem) -> JSONResponse:
-        return problem_response(request, error.status, error.title, error.kind, error.detail,
-                                **error.extensions)
+        return problem_response(
+            request, error.status, error.title, error.kind, error.detail, **error.extensions
+        )
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
@@ -116,24 +127,43 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInput)
     async def _invalid_input(request: Request, error: InvalidInput) -> JSONResponse:
-        return problem_response(request, 422, "Invalid input", "invalid-input", str(error),
-                                errors=[{"field": error.field, "reason": error.reason}])
+        return problem_response(
+            request,
+            422,
+            "Invalid input",
+            "invalid-input",
+            str(error),
+            errors=[{"field": error.field, "reason": error.reason}],
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"),
-                   "reason": e["msg"]} for e in error.errors()]
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "reason": e["msg"]}
+            for e in error.errors()
+        ]
         detail = "; ".join(f"{e['field'] or 'body'}: {e['reason']}" for e in errors)
-        return problem_response(request, 422, "Invalid request", "invalid-request", detail,
-                                errors=errors)
+        return problem_response(
+            request, 422, "Invalid request", "invalid-request", detail, errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem_response(request, error.status_code, str(error.detail),
-                                f"http-{error.status_code}", str(error.detail))
+        return problem_response(
+            request,
+            error.status_code,
+            str(error.detail),
+            f"http-{error.status_code}",
+            str(error.detail),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(request, 500, "Internal error", "internal-error",
-                                "The request could not be completed; it has been logged.")
+        return problem_response(
+            request,
+            500,
+            "Internal error",
+            "internal-error",
+            "The request could not be completed; it has been logged.",
+        )

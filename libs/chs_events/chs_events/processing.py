@@ -10,6 +10,7 @@ database is down) is not the event's fault: it is retried until it clears, so th
 waits rather than dead-lettering everything. A dead letter is retried until the broker takes it.
 ``process`` returns once the outcome is durable; only then may the caller commit the offset.
 """
+
 import asyncio
 import enum
 import logging
@@ -50,8 +51,9 @@ class Record(Protocol):
 
 
 Apply = Callable[[Envelope], Awaitable[Outcome]]
-PublishDeadLetter = Callable[[str, bytes | None, bytes | None, list[tuple[str, bytes]]],
-                             Awaitable[None]]
+PublishDeadLetter = Callable[
+    [str, bytes | None, bytes | None, list[tuple[str, bytes]]], Awaitable[None]
+]
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,10 @@ class RecordProcessor:
                 outcome = await self.apply(envelope)
             except self.waits_out as error:
                 attempt -= 1
-                log.warning("dependency unavailable; retrying",
-                            extra={"consumer": self.consumer, "error": repr(error)})
+                log.warning(
+                    "dependency unavailable; retrying",
+                    extra={"consumer": self.consumer, "error": repr(error)},
+                )
                 if stop is not None and stop.is_set():
                     raise
                 await asyncio.sleep(self.backoff.max_delay)
@@ -90,11 +94,18 @@ class RecordProcessor:
             except (PermanentError, DomainError) as error:
                 await self._dead_letter(record, topic, error, attempts=attempt, stop=stop)
                 return
-            except Exception as error:  # noqa: BLE001 - any other failure is retried
+            except Exception as error:
                 metrics.EVENTS_FAILED.labels(self.consumer, topic, envelope.type).inc()
-                log.warning("handler failed", exc_info=True,
-                            extra={"consumer": self.consumer, "event_id": envelope.id,
-                                   "type": envelope.type, "attempt": attempt})
+                log.warning(
+                    "handler failed",
+                    exc_info=True,
+                    extra={
+                        "consumer": self.consumer,
+                        "event_id": envelope.id,
+                        "type": envelope.type,
+                        "attempt": attempt,
+                    },
+                )
                 if self.backoff.exhausted(attempt):
                     await self._dead_letter(record, topic, error, attempts=attempt, stop=stop)
                     return
@@ -102,33 +113,57 @@ class RecordProcessor:
                 continue
             if outcome is Outcome.APPLIED:
                 metrics.HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(
-                    time.perf_counter() - started)
+                    time.perf_counter() - started
+                )
                 metrics.EVENTS_CONSUMED.labels(self.consumer, topic, envelope.type).inc()
             elif outcome is Outcome.DUPLICATE:
                 metrics.EVENTS_DUPLICATE.labels(self.consumer, topic).inc()
             return
 
-    async def _dead_letter(self, record: Record, topic: str, error: BaseException, *,
-                           attempts: int, stop: asyncio.Event | None) -> None:
+    async def _dead_letter(
+        self,
+        record: Record,
+        topic: str,
+        error: BaseException,
+        *,
+        attempts: int,
+        stop: asyncio.Event | None,
+    ) -> None:
         headers = dead_letter_headers(
-            record.headers or (), error=error, consumer=self.consumer, topic=record.topic,
-            partition=record.partition, offset=record.offset, attempts=attempts)
+            record.headers or (),
+            error=error,
+            consumer=self.consumer,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            attempts=attempts,
+        )
         failures = 0
         while True:
             try:
-                await self.publish_dead_letter(self.topic_prefix + dlq_of(topic), record.key,
-                                               record.value, headers)
+                await self.publish_dead_letter(
+                    self.topic_prefix + dlq_of(topic), record.key, record.value, headers
+                )
                 break
-            except Exception:  # noqa: BLE001 - the offset waits until the dead letter is durable
+            except Exception:
                 failures += 1
-                log.error("dead letter not published; retrying", exc_info=True,
-                          extra={"consumer": self.consumer, "topic": topic,
-                                 "offset": record.offset})
+                log.error(
+                    "dead letter not published; retrying",
+                    exc_info=True,
+                    extra={"consumer": self.consumer, "topic": topic, "offset": record.offset},
+                )
                 if stop is not None and stop.is_set():
                     raise
                 await asyncio.sleep(self.backoff.delay(failures))
         metrics.EVENTS_DEAD_LETTERED.labels(self.consumer, topic).inc()
-        log.error("event dead-lettered",
-                  extra={"consumer": self.consumer, "topic": topic,
-                         "partition": record.partition, "offset": record.offset,
-                         "reason": str(error), "attempts": attempts})
+        log.error(
+            "event dead-lettered",
+            extra={
+                "consumer": self.consumer,
+                "topic": topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": str(error),
+                "attempts": attempts,
+            },
+        )

@@ -1,5 +1,6 @@
 """Bounded retries with exponential backoff: one policy for the consumer runner, the stream
 processors and the SMS dispatcher."""
+
 from dataclasses import dataclass
 
 

@@ -1,8 +1,10 @@
 """Process entry points shared by the services: ``python -m <service> api|relay|consume|...``."""
+
 import argparse
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 import uvicorn
@@ -17,6 +19,7 @@ from chs_events.outbox import OutboxRelay
 from chs_events.settings import PlatformSettings
 
 Worker = Callable[[PlatformSettings, asyncio.Event], Awaitable[None]]
+Settings = TypeVar("Settings", bound=PlatformSettings)
 
 
 async def _until_signalled(worker: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -29,14 +32,19 @@ async def _until_signalled(worker: Callable[[asyncio.Event], Awaitable[None]]) -
 
 def relay_worker(service_package: str) -> Worker:
     async def relay(settings: PlatformSettings, stop: asyncio.Event) -> None:
-        pool = await open_service_database(settings.database_url, settings.database_name,
-                                           service_package, max_size=1)
+        pool = await open_service_database(
+            settings.database_url, settings.database_name, service_package, max_size=1
+        )
         await pool.close()
         producer = create_producer(settings, "relay")
         await producer.start()
         try:
-            await OutboxRelay(settings.database_dsn, producer, service=settings.service_name,
-                              topic_prefix=settings.topic_prefix).run(stop)
+            await OutboxRelay(
+                settings.database_dsn,
+                producer,
+                service=settings.service_name,
+                topic_prefix=settings.topic_prefix,
+            ).run(stop)
         finally:
             await producer.stop()
 
@@ -49,8 +57,9 @@ async def run_together(runners: list[ConsumerRunner], stop: asyncio.Event) -> No
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if task.exception() is not None:
-                raise task.exception()
+            error = task.exception()
+            if error is not None:
+                raise error
     finally:
         stop.set()  # the others finish their batch and leave
         pending = [task for task in tasks if not task.done()]
@@ -60,18 +69,24 @@ async def run_together(runners: list[ConsumerRunner], stop: asyncio.Event) -> No
                 task.cancel()
 
 
-def consumers(subscriptions: list[Subscription], pool: asyncpg.Pool,
-              settings: PlatformSettings) -> list[ConsumerRunner]:
-    return [ConsumerRunner(name=s.name, topics=s.topics, handlers=s.handlers, pool=pool,
-                           settings=settings) for s in subscriptions]
+def consumers(
+    subscriptions: list[Subscription], pool: asyncpg.Pool, settings: PlatformSettings
+) -> list[ConsumerRunner]:
+    return [
+        ConsumerRunner(
+            name=s.name, topics=s.topics, handlers=s.handlers, pool=pool, settings=settings
+        )
+        for s in subscriptions
+    ]
 
 
 def consumer_worker(service_package: str, subscriptions: list[Subscription]) -> Worker:
     """One process running every consumer group of a service on one pool."""
 
     async def consume(settings: PlatformSettings, stop: asyncio.Event) -> None:
-        pool = await open_service_database(settings.database_url, settings.database_name,
-                                           service_package)
+        pool = await open_service_database(
+            settings.database_url, settings.database_name, service_package
+        )
         try:
             await run_together(consumers(subscriptions, pool, settings), stop)
         finally:
@@ -80,8 +95,13 @@ def consumer_worker(service_package: str, subscriptions: list[Subscription]) -> 
     return consume
 
 
-def main(package: str, settings: PlatformSettings, *,
-         app: Callable[[PlatformSettings], FastAPI] | None, workers: dict[str, Worker]) -> None:
+def main(
+    package: str,
+    settings: Settings,
+    *,
+    app: Callable[[Settings], FastAPI] | None,
+    workers: dict[str, Worker],
+) -> None:
     """Run one process of a service (``python -m <package> <command>``): ``api`` or one of the
     named workers."""
     commands = (["api"] if app else []) + sorted(workers)
@@ -89,9 +109,14 @@ def main(package: str, settings: PlatformSettings, *,
     parser.add_argument("command", choices=commands)
     command = parser.parse_args().command
     configure_logging(f"{settings.service_name}-{command}", settings.log_level)
-    if command == "api":
-        uvicorn.run(app(settings), host=settings.http_host, port=settings.http_port,
-                    log_config=None, access_log=False)
+    if app is not None and command == "api":
+        uvicorn.run(
+            app(settings),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+        )
         return
     serve_metrics(settings.metrics_port, settings.http_host)
     asyncio.run(_until_signalled(lambda stop: workers[command](settings, stop)))

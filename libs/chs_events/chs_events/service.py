@@ -1,6 +1,7 @@
 """What every service's HTTP API shares: lifespan (database, broker probe), health, metrics,
 problem bodies (domain errors mapped once, in ``chs_events.problems``), and the dependencies:
 a pooled connection, the request id, a unit of work."""
+
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,9 +25,16 @@ async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
-def _request_id(x_request_id: Annotated[str | None, Header(
-        max_length=128, pattern=r"^[\x21-\x7e]+$",
-        description="Correlation id of the events this request records")] = None) -> str:
+def _request_id(
+    x_request_id: Annotated[
+        str | None,
+        Header(
+            max_length=128,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Correlation id of the events this request records",
+        ),
+    ] = None,
+) -> str:
     return x_request_id or str(uuid6.uuid7())
 
 
@@ -35,8 +43,7 @@ RequestId = Annotated[str, Depends(_request_id)]
 
 
 def _unit_of_work(request: Request, conn: Connection, request_id: RequestId) -> UnitOfWork:
-    return UnitOfWork(conn, source=request.app.state.settings.ce_source,
-                      correlation_id=request_id)
+    return UnitOfWork(conn, source=request.app.state.settings.ce_source, correlation_id=request_id)
 
 
 # A unit of work on a pooled connection, not yet begun: the handler enters it.
@@ -54,27 +61,41 @@ def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRoute
     async def readyz() -> JSONResponse:
         names = list(checks)
         results = await asyncio.gather(*(checks[name]() for name in names))
-        status = {name: "ok" if ok else "failing" for name, ok in zip(names, results)}
+        status = {name: "ok" if ok else "failing" for name, ok in zip(names, results, strict=True)}
         if all(results):
             return JSONResponse({"status": "ready", "checks": status})
         failing = [name for name, ok in status.items() if ok != "ok"]
         return JSONResponse(
-            {"type": "/problems/not-ready", "title": "Not ready", "status": 503,
-             "detail": f"not answering: {', '.join(failing)}", "checks": status},
-            status_code=503, media_type=MEDIA_TYPE)
+            {
+                "type": "/problems/not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "detail": f"not answering: {', '.join(failing)}",
+                "checks": status,
+            },
+            status_code=503,
+            media_type=MEDIA_TYPE,
+        )
 
     return router
 
 
-def create_service_app(settings: PlatformSettings, service_package: str, *, title: str,
-                       description: str, routers: list[APIRouter]) -> FastAPI:
+def create_service_app(
+    settings: PlatformSettings,
+    service_package: str,
+    *,
+    title: str,
+    description: str,
+    routers: list[APIRouter],
+) -> FastAPI:
     """A FastAPI app whose lifespan opens (and migrates) the service's database."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await open_service_database(
-            settings.database_url, settings.database_name, service_package)
+            settings.database_url, settings.database_name, service_package
+        )
         app.state.broker = BrokerProbe(settings.kafka_bootstrap, f"{settings.service_name}-api")
         try:
             yield
@@ -89,7 +110,7 @@ def create_service_app(settings: PlatformSettings, service_package: str, *, titl
         try:
             async with app.state.pool.acquire(timeout=2) as conn:
                 return await conn.fetchval("select true", timeout=2)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return False
 
     async def broker_answers() -> bool:
@@ -99,7 +120,7 @@ def create_service_app(settings: PlatformSettings, service_package: str, *, titl
     for router in routers:
         app.include_router(router)
     app.mount("/metrics", make_asgi_app())
-    app.openapi = lambda: app.openapi_schema or _document(app)
+    app.openapi = lambda: app.openapi_schema or _document(app)  # type: ignore[method-assign]
     return app
 
 

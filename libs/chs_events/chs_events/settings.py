@@ -1,4 +1,5 @@
 """Settings from the environment (prefix ``CHS_``), shared by every process of the platform."""
+
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
@@ -45,9 +46,13 @@ def dsn_for_database(server_url: str, database: str) -> str:
 
 
 class ExpirySettings(PlatformSettings):
-    """The settings of a service whose scheduled job ends what ran out (``chs_events.scheduled``)."""
+    """Settings of a service whose scheduled job ends what ran out (``chs_events.scheduled``)."""
 
     expiry_interval_seconds: float = Field(
-        default=60.0, gt=0, description="How often the expiry job runs (CHS_EXPIRY_INTERVAL_SECONDS)")
+        default=60.0,
+        gt=0,
+        description="How often the expiry job runs (CHS_EXPIRY_INTERVAL_SECONDS)",
+    )
     expiry_batch_size: int = Field(
-        default=500, gt=0, description="Items ended per transaction (CHS_EXPIRY_BATCH_SIZE)")
+        default=500, gt=0, description="Items ended per transaction (CHS_EXPIRY_BATCH_SIZE)"
+    )

@@ -3,6 +3,7 @@
 ``python -m chs_events.topics create`` creates every topic (and its ``.dlq``) idempotently;
 ``python -m chs_events.topics asyncapi`` prints the AsyncAPI document.
 """
+
 from dataclasses import dataclass
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -47,28 +48,68 @@ class TopicSpec:
 
 
 CATALOG: tuple[TopicSpec, ...] = (
-    TopicSpec(ENROLLMENT_EVENTS, "enrollment",
-              ("progress-notices", "notification", "remote-care", "transfer", "maternity",
-               "accounts", "reimbursement"),
-              "Person registry, enrollments, staff changes, newborns, contributions"),
-    TopicSpec(TRANSFER_EVENTS, "transfer", ("progress-notices", "enrollment", "accounts"),
-              "Relationship transfer between pooling regions"),
-    TopicSpec(REMOTE_CARE_EVENTS, "remote-care", ("progress-notices", "reimbursement"),
-              "Remote-care filings"),
-    TopicSpec(CHRONIC_EVENTS, "chronic", ("progress-notices",),
-              "Outpatient chronic and special disease certification"),
-    TopicSpec(REIMBURSEMENT_EVENTS, "reimbursement",
-              ("progress-notices", "chronic", "maternity"),
-              "Manual claims and one-stop settlements"),
+    TopicSpec(
+        ENROLLMENT_EVENTS,
+        "enrollment",
+        (
+            "progress-notices",
+            "notification",
+            "remote-care",
+            "transfer",
+            "maternity",
+            "accounts",
+            "reimbursement",
+        ),
+        "Person registry, enrollments, staff changes, newborns, contributions",
+    ),
+    TopicSpec(
+        TRANSFER_EVENTS,
+        "transfer",
+        ("progress-notices", "enrollment", "accounts"),
+        "Relationship transfer between pooling regions",
+    ),
+    TopicSpec(
+        REMOTE_CARE_EVENTS,
+        "remote-care",
+        ("progress-notices", "reimbursement"),
+        "Remote-care filings",
+    ),
+    TopicSpec(
+        CHRONIC_EVENTS,
+        "chronic",
+        ("progress-notices",),
+        "Outpatient chronic and special disease certification",
+    ),
+    TopicSpec(
+        REIMBURSEMENT_EVENTS,
+        "reimbursement",
+        ("progress-notices", "chronic", "maternity"),
+        "Manual claims and one-stop settlements",
+    ),
     TopicSpec(MATERNITY_EVENTS, "maternity", ("progress-notices",), "Maternity benefits"),
     TopicSpec(ACCOUNT_EVENTS, "accounts", ("progress-notices",), "Personal-account ledger"),
     TopicSpec(DEATH_FEED, "feeds", ("fraud-signals",), "Death records", retention_ms=365 * DAY_MS),
-    TopicSpec(ACCIDENT_FEED, "feeds", ("fraud-signals",), "Traffic-accident cases",
-              retention_ms=365 * DAY_MS),
-    TopicSpec(NOTICE_REQUESTS, "progress-notices", ("notification",),
-              "Requests to tell a person something", retention_ms=14 * DAY_MS),
-    TopicSpec(NOTICE_STATUS, "notification", ("analytics",), "Message status changes",
-              retention_ms=30 * DAY_MS),
+    TopicSpec(
+        ACCIDENT_FEED,
+        "feeds",
+        ("fraud-signals",),
+        "Traffic-accident cases",
+        retention_ms=365 * DAY_MS,
+    ),
+    TopicSpec(
+        NOTICE_REQUESTS,
+        "progress-notices",
+        ("notification",),
+        "Requests to tell a person something",
+        retention_ms=14 * DAY_MS,
+    ),
+    TopicSpec(
+        NOTICE_STATUS,
+        "notification",
+        ("analytics",),
+        "Message status changes",
+        retention_ms=30 * DAY_MS,
+    ),
     TopicSpec(PUSH_CAMPAIGNS, "push-ops", ("push-targeting",), "Push campaigns", partitions=1),
     TopicSpec(FRAUD_SIGNALS, "fraud-signals", ("analytics",), "Fraud signals for case work"),
 )
@@ -81,9 +122,14 @@ def dlq_of(topic: str) -> str:
 
 
 def dead_letter_spec(spec: TopicSpec) -> TopicSpec:
-    return TopicSpec(dlq_of(spec.name), spec.producer, ("operators",),
-                     f"Events of {spec.name} that could not be processed",
-                     partitions=spec.partitions, retention_ms=30 * DAY_MS)
+    return TopicSpec(
+        dlq_of(spec.name),
+        spec.producer,
+        ("operators",),
+        f"Events of {spec.name} that could not be processed",
+        partitions=spec.partitions,
+        retention_ms=30 * DAY_MS,
+    )
 
 
 def all_specs() -> list[TopicSpec]:

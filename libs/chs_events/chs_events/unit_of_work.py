@@ -12,6 +12,7 @@ for a consumed event, that event's, whose id becomes their causation id. A uniqu
 only come from a concurrent request (the rules were checked under the aggregate's lock): it
 becomes a ``Conflict``.
 """
+
 from types import TracebackType
 
 import asyncpg
@@ -23,8 +24,14 @@ from chs_events.events.base import Event
 
 
 class UnitOfWork:
-    def __init__(self, conn: asyncpg.Connection, *, source: str,
-                 correlation_id: str | None = None, causation_id: str | None = None) -> None:
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        source: str,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> None:
         self.conn = conn
         self.source = source
         self.correlation_id = correlation_id
@@ -32,11 +39,16 @@ class UnitOfWork:
         self._transactions: list[asyncpg.transaction.Transaction] = []
 
     @classmethod
-    def caused_by(cls, conn: asyncpg.Connection, envelope: Envelope, *,
-                  source: str) -> "UnitOfWork":
+    def caused_by(
+        cls, conn: asyncpg.Connection, envelope: Envelope, *, source: str
+    ) -> "UnitOfWork":
         """The unit of work of a consumed event: what it records is caused by that event."""
-        return cls(conn, source=source, correlation_id=envelope.correlation_id or envelope.id,
-                   causation_id=envelope.id)
+        return cls(
+            conn,
+            source=source,
+            correlation_id=envelope.correlation_id or envelope.id,
+            causation_id=envelope.id,
+        )
 
     async def __aenter__(self) -> "UnitOfWork":
         # Entered again (a consumer's unit of work passed on to a command handler), it nests:
@@ -46,8 +58,12 @@ class UnitOfWork:
         self._transactions.append(transaction)
         return self
 
-    async def __aexit__(self, error_type: type[BaseException] | None,
-                        error: BaseException | None, traceback: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         transaction = self._transactions.pop()
         if error is None:
             try:
@@ -61,9 +77,15 @@ class UnitOfWork:
 
     async def record(self, *events: Event) -> None:
         for event in events:
-            await outbox.record(self.conn, Envelope(event, source=self.source,
-                                                    correlation_id=self.correlation_id,
-                                                    causation_id=self.causation_id))
+            await outbox.record(
+                self.conn,
+                Envelope(
+                    event,
+                    source=self.source,
+                    correlation_id=self.correlation_id,
+                    causation_id=self.causation_id,
+                ),
+            )
 
 
 def _concurrent_change() -> Conflict:

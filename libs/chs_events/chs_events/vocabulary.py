@@ -1,5 +1,6 @@
 """The platform's shared vocabulary: insured types, money as it reads, and the zone business
 dates are kept in."""
+
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
@@ -10,10 +11,12 @@ CHINA = ZoneInfo("Asia/Shanghai")
 EMPLOYEE = "310"  # 职工基本医疗保险
 RESIDENT = "390"  # 城乡居民基本医疗保险
 Insutype = Literal["310", "390"]
-INSUTYPE_NAMES: Mapping[str, str] = MappingProxyType({
-    EMPLOYEE: "职工基本医疗保险",
-    RESIDENT: "城乡居民基本医疗保险",
-})
+INSUTYPE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        EMPLOYEE: "职工基本医疗保险",
+        RESIDENT: "城乡居民基本医疗保险",
+    }
+)
 
 
 def insutype_name(code: str) -> str:

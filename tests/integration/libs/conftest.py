@@ -30,5 +30,9 @@ async def database(database_url):
 async def settings(kafka_bootstrap, database_url, topic_prefix):
     spec = BY_NAME[ENROLLMENT_EVENTS]
     await ensure_topics(kafka_bootstrap, topic_prefix, [spec, dead_letter_spec(spec)])
-    return PlatformSettings(kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-                            topic_prefix=topic_prefix, service_name="test")
+    return PlatformSettings(
+        kafka_bootstrap=kafka_bootstrap,
+        database_url=database_url,
+        topic_prefix=topic_prefix,
+        service_name="test",
+    )

@@ -4,13 +4,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from chs_events.consumer import ConsumerRunner
-from chs_events.processing import PermanentError
-from chs_events.retry import Backoff
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import ContactChanged
 from chs_events.kafka import create_producer
+from chs_events.processing import PermanentError
+from chs_events.retry import Backoff
 from chs_events.topics import ENROLLMENT_EVENTS, dlq_of
-
 from tests.support.broker import read_topic, until
 
 pytestmark = pytest.mark.integration
@@ -27,8 +26,9 @@ async def publish(settings, *records) -> None:
     await producer.start()
     try:
         for key, value, headers in records:
-            await producer.send_and_wait(settings.topic(ENROLLMENT_EVENTS), key=key,
-                                         value=value, headers=headers)
+            await producer.send_and_wait(
+                settings.topic(ENROLLMENT_EVENTS), key=key, value=value, headers=headers
+            )
     finally:
         await producer.stop()
 
@@ -53,9 +53,14 @@ async def applied(pool) -> list[str]:
 
 async def run_consumer(settings, pool, handler, backoff=Backoff(max_attempts=3, base_delay=0.05)):
     stop = asyncio.Event()
-    runner = ConsumerRunner(name="test-consumer", topics=[ENROLLMENT_EVENTS],
-                            handlers={CONTACT_CHANGED: handler}, pool=pool, settings=settings,
-                            backoff=backoff)
+    runner = ConsumerRunner(
+        name="test-consumer",
+        topics=[ENROLLMENT_EVENTS],
+        handlers={CONTACT_CHANGED: handler},
+        pool=pool,
+        settings=settings,
+        backoff=backoff,
+    )
     return stop, asyncio.create_task(runner.run(stop))
 
 
@@ -65,23 +70,30 @@ def metric(name: str, **labels: str) -> float:
 
 
 async def record_effect(uow, envelope):
-    await uow.conn.execute("insert into effects values ($1, $2)", envelope.id, envelope.event.mobile)
+    await uow.conn.execute(
+        "insert into effects values ($1, $2)", envelope.id, envelope.event.mobile
+    )
 
 
-async def test_malformed_event_goes_to_dlq_with_reason_and_the_stream_moves_on(
-        settings, effects):
+async def test_malformed_event_goes_to_dlq_with_reason_and_the_stream_moves_on(settings, effects):
     good_before, good_after = change("p1", "13800000001"), change("p1", "13800000002")
     key, value, headers = as_tuple(change("p1", "13800000003"))
-    await publish(settings, as_tuple(good_before), (key, b"{not json", headers),
-                  (key, value, [h for h in headers if h[0] != "ce_type"]), as_tuple(good_after))
+    await publish(
+        settings,
+        as_tuple(good_before),
+        (key, b"{not json", headers),
+        (key, value, [h for h in headers if h[0] != "ce_type"]),
+        as_tuple(good_after),
+    )
     stop, task = await run_consumer(settings, effects, record_effect)
 
     async def both_applied():
         return len(await applied(effects)) == 2
 
     await until(both_applied)
-    dead = await read_topic(settings.kafka_bootstrap,
-                            settings.topic(dlq_of(ENROLLMENT_EVENTS)), expected=2)
+    dead = await read_topic(
+        settings.kafka_bootstrap, settings.topic(dlq_of(ENROLLMENT_EVENTS)), expected=2
+    )
     stop.set()
     await task
 
@@ -110,8 +122,7 @@ async def test_same_event_delivered_twice_takes_effect_once(settings, effects):
     assert await applied(effects) == ["13800000009"]
 
 
-async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(
-        settings, effects):
+async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(settings, effects):
     calls = {"flaky": 0, "broken": 0}
 
     async def handler(uow, envelope):
@@ -136,8 +147,9 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(
         return len(await applied(effects)) == 2
 
     await until(done)
-    dead = await read_topic(settings.kafka_bootstrap,
-                            settings.topic(dlq_of(ENROLLMENT_EVENTS)), expected=2)
+    dead = await read_topic(
+        settings.kafka_bootstrap, settings.topic(dlq_of(ENROLLMENT_EVENTS)), expected=2
+    )
     stop.set()
     await task
 

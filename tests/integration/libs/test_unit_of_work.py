@@ -1,7 +1,7 @@
 import pytest
 
-from chs_events.events.enrollment import ContactChanged
 from chs_events.errors import Conflict
+from chs_events.events.enrollment import ContactChanged
 from chs_events.unit_of_work import UnitOfWork
 
 PERSON = "p" + "1" * 32
@@ -17,8 +17,10 @@ async def pool(database):
 
 async def counts(pool) -> tuple[int, int]:
     async with pool.acquire() as conn:
-        return (await conn.fetchval("select count(*) from persons"),
-                await conn.fetchval("select count(*) from outbox"))
+        return (
+            await conn.fetchval("select count(*) from persons"),
+            await conn.fetchval("select count(*) from outbox"),
+        )
 
 
 async def test_the_change_and_its_events_commit_together(pool):

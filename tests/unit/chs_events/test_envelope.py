@@ -11,8 +11,11 @@ pytestmark = pytest.mark.unit
 
 
 def contact_changed(**overrides) -> Envelope:
-    return Envelope(ContactChanged(person_id="p" + "a" * 32, mobile="13853212345"),
-                    source="/chs/enrollment", **overrides)
+    return Envelope(
+        ContactChanged(person_id="p" + "a" * 32, mobile="13853212345"),
+        source="/chs/enrollment",
+        **overrides,
+    )
 
 
 def test_round_trip_keeps_every_attribute():
@@ -33,8 +36,10 @@ def test_binary_mode_headers_and_key():
     assert headers["ce_subject"] == envelope.event.person_id.encode()
     assert headers["content-type"] == b"application/json"
     assert headers["ce_correlationid"] == b"req-1"
-    assert orjson.loads(record.value) == {"person_id": envelope.event.person_id,
-                                          "mobile": "13853212345"}
+    assert orjson.loads(record.value) == {
+        "person_id": envelope.event.person_id,
+        "mobile": "13853212345",
+    }
 
 
 def test_ids_are_unique_and_time_ordered():
@@ -49,16 +54,27 @@ def test_caused_event_carries_correlation_and_causation():
     assert (second.correlation_id, second.causation_id) == ("req-9", first.id)
 
 
-@pytest.mark.parametrize(("mutate", "reason"), [
-    (lambda k, v, h: (k, b"[1,", h), "value is not JSON"),
-    (lambda k, v, h: (k, b'{"person_id": "x"}', h), "mobile: Field required"),
-    (lambda k, v, h: (k, v, [(n, b"chs.unknown.v1" if n == "ce_type" else x) for n, x in h]),
-     "unknown event type"),
-    (lambda k, v, h: (k, v, [x for x in h if x[0] != "ce_specversion"]), "ce_specversion"),
-    (lambda k, v, h: (b"someone-else", v, h), "key"),
-    (lambda k, v, h: (k, v, [(n, b"text/plain" if n == "content-type" else x) for n, x in h]),
-     "content-type"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda k, v, h: (k, b"[1,", h), "value is not JSON"),
+        (lambda k, v, h: (k, b'{"person_id": "x"}', h), "mobile: Field required"),
+        (
+            lambda k, v, h: (k, v, [(n, b"chs.unknown.v1" if n == "ce_type" else x) for n, x in h]),
+            "unknown event type",
+        ),
+        (lambda k, v, h: (k, v, [x for x in h if x[0] != "ce_specversion"]), "ce_specversion"),
+        (lambda k, v, h: (b"someone-else", v, h), "key"),
+        (
+            lambda k, v, h: (
+                k,
+                v,
+                [(n, b"text/plain" if n == "content-type" else x) for n, x in h],
+            ),
+            "content-type",
+        ),
+    ],
+)
 def test_invalid_records_are_refused_with_the_reason(mutate, reason):
     record = contact_changed().to_record()
     with pytest.raises(InvalidEnvelope, match=reason):
@@ -67,9 +83,17 @@ def test_invalid_records_are_refused_with_the_reason(mutate, reason):
 
 def test_money_and_periods_are_validated_on_the_model():
     with pytest.raises(ValueError):
-        ContributionPaid(person_id="p1", payment_id="x", enrollment_id="e", insutype="310",
-                         period="202613", amount_fen=100, employer_part_fen=0,
-                         personal_part_fen=100, paid_at=datetime.now(UTC))
+        ContributionPaid(
+            person_id="p1",
+            payment_id="x",
+            enrollment_id="e",
+            insutype="310",
+            period="202613",
+            amount_fen=100,
+            employer_part_fen=0,
+            personal_part_fen=100,
+            paid_at=datetime.now(UTC),
+        )
 
 
 def test_every_event_type_has_a_json_schema_and_a_versioned_name():

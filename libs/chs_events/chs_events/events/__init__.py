@@ -1,4 +1,5 @@
 """Typed event models, one module per domain; importing this package registers every one."""
+
 import importlib
 import pkgutil
 

@@ -5,6 +5,7 @@ one ledger transaction, idempotent by its ``transaction_id``, and its event carr
 after it (``balance_after_fen``), so a reader can check continuity: balance after = previous
 balance ± amount. Money is integer fen.
 """
+
 from datetime import date, datetime
 from typing import Literal
 
@@ -60,8 +61,7 @@ class AccountDebited(AccountMovement):
     merchant_code: str
     merchant_kind: MerchantKind
     spender_person_id: str
-    relation: Relation | None = Field(default=None,
-                                      description="None when the holder spent it")
+    relation: Relation | None = Field(default=None, description="None when the holder spent it")
 
 
 @register

@@ -1,4 +1,5 @@
 """The base of every typed event model and the registry from ``ce_type`` to model."""
+
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError

@@ -1,4 +1,5 @@
 """Events of the chronic-disease service (门诊慢特病), on ``chs.chronic.events``."""
+
 from datetime import date
 from typing import Literal
 
@@ -27,8 +28,9 @@ class ChronicApplied(ChronicEvent):
     institution_name: str
     discharge_date: date
     diagnosis_codes: list[str]
-    condition_code: str | None = Field(description="The condition applied for or matched; None "
-                                                    "when the diagnoses need a reviewer")
+    condition_code: str | None = Field(
+        description="The condition applied for or matched; None when the diagnoses need a reviewer"
+    )
     condition_name: str | None = None
     status: Literal["decided", "pending_review"]
     review_reason: str | None = None

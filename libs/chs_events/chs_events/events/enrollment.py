@@ -1,4 +1,5 @@
 """Events of the enrollment service (参保登记), on ``chs.enrollment.events``."""
+
 from datetime import date, datetime
 from typing import Literal
 
@@ -46,8 +47,12 @@ class EnrollmentRegistered(EnrollmentEvent):
     employer_id: str | None = None
     employer_name: str | None = None
     contribution_base_fen: int | None = Field(default=None, ge=0)
-    at_birth: bool = Field(default=False, description=(
-        "Enrolled at birth (出生即参保): the guardian is told by NewbornEnrolled instead"))
+    at_birth: bool = Field(
+        default=False,
+        description=(
+            "Enrolled at birth (出生即参保): the guardian is told by NewbornEnrolled instead"
+        ),
+    )
 
 
 @register

@@ -4,6 +4,7 @@ The maternity allowance (生育津贴) walks applied → approved → paid. A qu
 settlement grants it without application (免申即享): MaternityAllowanceApproved with ``source``
 auto and no MaternityApplied before it. Every amount is integer fen (分).
 """
+
 from datetime import date
 from typing import Literal
 

@@ -1,4 +1,5 @@
 """Notice requests (to notification) and message status (from notification)."""
+
 import uuid
 from datetime import datetime
 from typing import Literal

@@ -9,11 +9,19 @@ paid out of pocket walks submitted → approved (with the same split) or rejecte
 → paid. Every amount is integer fen (分), so each amount a person is told can be recomputed
 from these events.
 """
+
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, \
-    StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from chs_events.events.base import Event, register
 from chs_events.topics import REIMBURSEMENT_EVENTS
@@ -21,9 +29,11 @@ from chs_events.topics import REIMBURSEMENT_EVENTS
 Insutype = Literal["310", "390", "392"]
 # ICD-10 (insurance edition): a category (E11), a subcategory (E11.9) or an extension code
 # (E11.900x001), upper-cased before the check.
-Icd10Code = Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str)
-                                           else v),
-                      StringConstraints(pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,8})?$")]
+Icd10Code = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,8})?$"),
+]
 Fen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
 Tier = Literal["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
 
@@ -45,17 +55,20 @@ class ReimbursementEvent(Event):
 class _Visit(ReimbursementEvent):
     """Where, when and for what the expenses were incurred, and their amounts."""
 
-    institution_code: str = Field(min_length=1, max_length=32,
-                                  description="National code of the designated institution")
+    institution_code: str = Field(
+        min_length=1, max_length=32, description="National code of the designated institution"
+    )
     institution_name: str = Field(min_length=1, max_length=100)
     institution_level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
     institution_region: str = Field(pattern=r"^[0-9]{6}$", description="GB/T 2260 region code")
     visit_type: Literal["outpatient", "inpatient"]
     admission_date: date = Field(description="First service date (admission or visit day)")
     discharge_date: date | None = Field(
-        default=None, description="Last service date; required for an inpatient stay")
+        default=None, description="Last service date; required for an inpatient stay"
+    )
     discharge_diagnoses: list[Icd10Code] = Field(
-        min_length=1, description="ICD-10 (insurance edition) codes, the main diagnosis first")
+        min_length=1, description="ICD-10 (insurance edition) codes, the main diagnosis first"
+    )
     total_fen: Fen
     eligible_fen: Fen = Field(description="Within the policy scope (政策范围内)")
     ineligible_fen: Fen
@@ -105,11 +118,13 @@ class SettlementCompleted(_Visit):
     medical_assistance_fen: Fen = Field(description="Medical assistance (医疗救助)")
     personal_account_fen: Fen = 0
     personal_cash_fen: Fen
-    lines: list[SplitLine] = Field(default_factory=list,
-                                   description="The split line by line with its rule")
+    lines: list[SplitLine] = Field(
+        default_factory=list, description="The split line by line with its rule"
+    )
     maternity: bool = Field(default=False, description="A maternity visit (生育)")
     remote_care_filing_id: str | None = Field(
-        default=None, description="The remote-care filing (异地就医备案) it was settled under")
+        default=None, description="The remote-care filing (异地就医备案) it was settled under"
+    )
     settled_at: AwareDatetime
 
     @model_validator(mode="after")

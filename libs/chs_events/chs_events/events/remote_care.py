@@ -5,6 +5,7 @@ Each event carries what reimbursement needs to keep its own view of who is cover
 when: filing id, type, category, destination, validity and the admission date of a back-dated
 temporary filing. A refused filing changes nothing and publishes nothing.
 """
+
 from datetime import date
 from typing import Literal
 
@@ -15,8 +16,14 @@ from chs_events.topics import REMOTE_CARE_EVENTS
 
 FilingType = Literal["long_term", "temporary"]
 # long_term: 异地安置退休, 异地长期居住, 常驻异地工作; temporary: 转诊转院, 急诊抢救, 自行外出就医
-FilingCategory = Literal["relocated_retiree", "long_term_resident", "stationed_worker",
-                         "referral", "emergency", "self_referred"]
+FilingCategory = Literal[
+    "relocated_retiree",
+    "long_term_resident",
+    "stationed_worker",
+    "referral",
+    "emergency",
+    "self_referred",
+]
 RegionCode = str
 
 
@@ -27,8 +34,9 @@ class RemoteCareEvent(Event):
     filing_id: str
     filing_type: FilingType
     category: FilingCategory
-    destination_region: RegionCode = Field(description="GB/T 2260 code of the place of care; "
-                                                       "a city or province covers its parts")
+    destination_region: RegionCode = Field(
+        description="GB/T 2260 code of the place of care; a city or province covers its parts"
+    )
     valid_from: date
     valid_until: date | None = Field(description="Last covered day; None: until revoked")
 
@@ -47,7 +55,8 @@ class RemoteCareFiled(RemoteCareEvent):
     enrollment_id: str
     filed_on: date
     admission_date: date | None = Field(
-        default=None, description="Temporary: the admission date it was back-dated to")
+        default=None, description="Temporary: the admission date it was back-dated to"
+    )
     back_dated: bool = False
 
 

@@ -6,6 +6,7 @@ a reason. Within one province it completes at once: TransferRequested and Transf
 recorded together. Enrollment consumes TransferCompleted and moves the enrollment's pooling
 region (PoolingRegionChanged). Money is integer fen.
 """
+
 from datetime import date
 from typing import Literal
 
@@ -39,7 +40,7 @@ class TransferRequested(TransferEvent):
 
 @register
 class TransferOutConfirmed(TransferEvent):
-    """The out-region (转出地) confirmed what moves: months paid and the personal-account balance."""
+    """The out-region (转出地) confirmed what moves: months paid, the personal-account balance."""
 
     ce_type = "chs.transfer.out-confirmed.v1"
     contribution_months: int = Field(ge=0, description="Distinct months paid in the enrollment")

@@ -10,6 +10,7 @@ inbox claim; one person's events arrive in order on one partition.
 Use: opt into the table (``READ_MODELS = ("enrollments",)`` in the service's migrations package)
 and subscribe ``Subscription("<service>-enrollments", TOPICS, SUBSCRIPTION_HANDLERS)``.
 """
+
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,13 +61,19 @@ def home_enrollment(enrollments: Iterable[Enrollment], day: date) -> Enrollment 
 
 # --- writes --------------------------------------------------------------------------------------
 
+
 async def insert_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) -> bool:
     """False when the enrollment is already known (it is left as it is)."""
     inserted = await conn.fetchval(
         f"""insert into enrollment_view ({_COLUMNS}) values ($1, $2, $3, $4, $5, $6)
             on conflict (enrollment_id) do nothing returning true""",
-        enrollment.enrollment_id, enrollment.person_id, enrollment.insutype,
-        enrollment.pooling_region, enrollment.start_date, enrollment.end_date)
+        enrollment.enrollment_id,
+        enrollment.person_id,
+        enrollment.insutype,
+        enrollment.pooling_region,
+        enrollment.start_date,
+        enrollment.end_date,
+    )
     return bool(inserted)
 
 
@@ -74,7 +81,9 @@ async def end_enrollment(conn: asyncpg.Connection, enrollment_id: str, end_date:
     """False when the enrollment is unknown."""
     status = await conn.execute(
         "update enrollment_view set end_date = $2, updated_at = now() where enrollment_id = $1",
-        enrollment_id, end_date)
+        enrollment_id,
+        end_date,
+    )
     return status != "UPDATE 0"
 
 
@@ -82,42 +91,62 @@ async def move_enrollment(conn: asyncpg.Connection, enrollment_id: str, region: 
     """Set the current pooling region; False when the enrollment is unknown."""
     status = await conn.execute(
         "update enrollment_view set pooling_region = $2, updated_at = now() "
-        "where enrollment_id = $1", enrollment_id, region)
+        "where enrollment_id = $1",
+        enrollment_id,
+        region,
+    )
     return status != "UPDATE 0"
 
 
 # --- queries -------------------------------------------------------------------------------------
 
-async def enrollments_of(conn: asyncpg.Connection, person_id: str, *,
-                         for_update: bool = False) -> list[Enrollment]:
+
+async def enrollments_of(
+    conn: asyncpg.Connection, person_id: str, *, for_update: bool = False
+) -> list[Enrollment]:
     """The person's enrollments by start date; ``for_update`` locks their rows (so commands
     about one person serialize) until the caller's transaction ends."""
     rows = await conn.fetch(
         f"select {_COLUMNS} from enrollment_view where person_id = $1 "
-        "order by start_date, enrollment_id" + (" for update" if for_update else ""), person_id)
+        "order by start_date, enrollment_id" + (" for update" if for_update else ""),
+        person_id,
+    )
     return [Enrollment(**row) for row in rows]
 
 
-async def active_enrollment(conn: asyncpg.Connection, person_id: str, insutype: str,
-                            on: date) -> Enrollment | None:
+async def active_enrollment(
+    conn: asyncpg.Connection, person_id: str, insutype: str, on: date
+) -> Enrollment | None:
     """The person's enrollment of ``insutype`` active on ``on`` (the earliest-started one)."""
     row = await conn.fetchrow(
         f"""select {_COLUMNS} from enrollment_view
             where person_id = $1 and insutype = $2 and start_date <= $3
               and (end_date is null or end_date >= $3)
-            order by start_date, enrollment_id limit 1""", person_id, insutype, on)
+            order by start_date, enrollment_id limit 1""",
+        person_id,
+        insutype,
+        on,
+    )
     return Enrollment(**row) if row else None
 
 
 # --- the consumer's handlers ---------------------------------------------------------------------
 
+
 async def on_enrollment_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     conn = uow.conn
     event = envelope.event
     assert isinstance(event, EnrollmentRegistered)
-    await insert_enrollment(conn, Enrollment(event.enrollment_id, event.person_id,
-                                             event.insutype, event.pooling_region,
-                                             event.start_date))
+    await insert_enrollment(
+        conn,
+        Enrollment(
+            event.enrollment_id,
+            event.person_id,
+            event.insutype,
+            event.pooling_region,
+            event.start_date,
+        ),
+    )
 
 
 async def on_enrollment_terminated(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -125,8 +154,10 @@ async def on_enrollment_terminated(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, EnrollmentTerminated)
     if not await end_enrollment(conn, event.enrollment_id, event.end_date):
-        log.warning("termination of an unknown enrollment skipped",
-                    extra={"event_id": envelope.id, "enrollment_id": event.enrollment_id})
+        log.warning(
+            "termination of an unknown enrollment skipped",
+            extra={"event_id": envelope.id, "enrollment_id": event.enrollment_id},
+        )
 
 
 async def on_pooling_region_changed(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -134,8 +165,10 @@ async def on_pooling_region_changed(uow: UnitOfWork, envelope: Envelope) -> None
     event = envelope.event
     assert isinstance(event, PoolingRegionChanged)
     if not await move_enrollment(conn, event.enrollment_id, event.to_region):
-        log.warning("move of an unknown enrollment skipped",
-                    extra={"event_id": envelope.id, "enrollment_id": event.enrollment_id})
+        log.warning(
+            "move of an unknown enrollment skipped",
+            extra={"event_id": envelope.id, "enrollment_id": event.enrollment_id},
+        )
 
 
 SUBSCRIPTION_HANDLERS: dict[str, Handler] = {

@@ -9,6 +9,7 @@ by filing id, so it is idempotent on its own as well as under the consumer's inb
 Use: opt into the table (``READ_MODELS = (..., "filings")`` in the service's migrations
 package) and subscribe ``Subscription("<service>-filings", TOPICS, SUBSCRIPTION_HANDLERS)``.
 """
+
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ log = logging.getLogger(__name__)
 
 NAME = "filings"
 TOPICS = [REMOTE_CARE_EVENTS]
-_COLUMNS = ("filing_id, person_id, filing_type, category, destination_region, valid_from, "
-            "valid_until, revoked_on")
+_COLUMNS = (
+    "filing_id, person_id, filing_type, category, destination_region, valid_from, "
+    "valid_until, revoked_on"
+)
 
 
 class Cover:
@@ -46,15 +49,23 @@ class Cover:
     @property
     def last_covered_day(self) -> date | None:
         """None: open-ended. A revocation ends cover the day before ``revoked_on``."""
-        ends = [d for d in (self.valid_until,
-                            self.revoked_on - timedelta(days=1) if self.revoked_on else None)
-                if d is not None]
+        ends = [
+            d
+            for d in (
+                self.valid_until,
+                self.revoked_on - timedelta(days=1) if self.revoked_on else None,
+            )
+            if d is not None
+        ]
         return min(ends) if ends else None
 
     def covers(self, place: str, day: date) -> bool:
         last = self.last_covered_day
-        return (self.valid_from <= day and (last is None or day <= last)
-                and covers(self.destination_region, place))
+        return (
+            self.valid_from <= day
+            and (last is None or day <= last)
+            and covers(self.destination_region, place)
+        )
 
 
 C = TypeVar("C", bound=Cover)
@@ -63,8 +74,10 @@ C = TypeVar("C", bound=Cover)
 def covering(filings: Iterable[C], place: str, day: date) -> C | None:
     """The filing that covers care in ``place`` on ``day``: a long-term one before a temporary
     one, then the earliest."""
-    matching = sorted((f for f in filings if f.covers(place, day)),
-                      key=lambda f: (f.filing_type != "long_term", f.valid_from))
+    matching = sorted(
+        (f for f in filings if f.covers(place, day)),
+        key=lambda f: (f.filing_type != "long_term", f.valid_from),
+    )
     return matching[0] if matching else None
 
 
@@ -83,8 +96,10 @@ class Filing(Cover):
 
 
 async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:
-    rows = await conn.fetch(f"select {_COLUMNS} from filing_view where person_id = $1 "
-                            "order by valid_from, filing_id", person_id)
+    rows = await conn.fetch(
+        f"select {_COLUMNS} from filing_view where person_id = $1 order by valid_from, filing_id",
+        person_id,
+    )
     return [Filing(**row) for row in rows]
 
 
@@ -95,8 +110,14 @@ async def on_filed(uow: UnitOfWork, envelope: Envelope) -> None:
     await conn.execute(
         f"""insert into filing_view ({_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, null)
             on conflict (filing_id) do nothing""",
-        event.filing_id, event.person_id, event.filing_type, event.category,
-        event.destination_region, event.valid_from, event.valid_until)
+        event.filing_id,
+        event.person_id,
+        event.filing_type,
+        event.category,
+        event.destination_region,
+        event.valid_from,
+        event.valid_until,
+    )
 
 
 async def on_revoked(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -105,10 +126,14 @@ async def on_revoked(uow: UnitOfWork, envelope: Envelope) -> None:
     assert isinstance(event, RemoteCareRevoked)
     status = await conn.execute(
         "update filing_view set revoked_on = $2, updated_at = now() where filing_id = $1",
-        event.filing_id, event.revoked_on)
+        event.filing_id,
+        event.revoked_on,
+    )
     if status == "UPDATE 0":
-        log.warning("revocation of an unknown filing skipped",
-                    extra={"event_id": envelope.id, "filing_id": event.filing_id})
+        log.warning(
+            "revocation of an unknown filing skipped",
+            extra={"event_id": envelope.id, "filing_id": event.filing_id},
+        )
 
 
 SUBSCRIPTION_HANDLERS: dict[str, Handler] = {

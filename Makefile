@@ -134,5 +134,8 @@ logs:
 	@test -f $(PLATFORM_LOG) || { echo "no log yet: $(PLATFORM_LOG) (make up)"; exit 1; }
 	@tail -n 200 -F $(PLATFORM_LOG)
 
+# postgres.sh clean also removes the data directory it chose outside the repository when the
+# server user could not enter it (/var/tmp/chs-postgres-<hash>, recorded in .local/postgres-home).
 clean: down
+	@deploy/local/postgres.sh clean
 	rm -rf $(LOCAL)

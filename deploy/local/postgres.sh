@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # A private native PostgreSQL server for local development and CI.
 #
-#   deploy/local/postgres.sh start|stop|status|logs|url|binaries
+#   deploy/local/postgres.sh start|stop|status|logs [-f]|url|binaries|clean
 #
 # If CHS_DATABASE_URL is set, a server is provided from outside and this script does nothing.
-# Otherwise: data in .local/postgres/data, socket in .local/postgres/run, log in
-# .local/postgres/postgres.log, listening on 127.0.0.1:CHS_PG_PORT (15432) only, superuser `chs`
-# with trust authentication (a dev server: fsync and synchronous_commit are off).
-# Other environment: CHS_PG_HOME (.local/postgres), PG_START_TIMEOUT seconds (60).
+# Otherwise: data in PG_HOME/data, socket in PG_HOME/run, log in PG_HOME/postgres.log, listening
+# on 127.0.0.1:CHS_PG_PORT (15432) only, superuser `chs` with trust authentication (a dev server:
+# fsync and synchronous_commit are off). `clean` stops the server and removes its directory.
+#
+# PG_HOME is CHS_PG_HOME when set, else .local/postgres. As root the server runs as the `postgres`
+# OS user; when that user cannot enter the repository (a clone in /root, mode 0700, or any other
+# ancestor without search permission for it), PG_HOME is /var/tmp/chs-postgres-<hash of the
+# repository's path> instead (owned by postgres, mode 0700): the same path for every command, and
+# recorded in .local/postgres-home, which `start` writes and `start`, `stop`, `status`, `logs`
+# and `clean` read first. `make clean` runs `postgres.sh clean` before removing .local, so that
+# directory goes too; after a bare `rm -rf .local` it stays and the next start uses it again
+# (remove it with `rm -rf /var/tmp/chs-postgres-*` once the server is stopped).
+# Other environment: PG_START_TIMEOUT seconds (60).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PG_HOME="${CHS_PG_HOME:-$REPO/.local/postgres}"
-DATA="$PG_HOME/data"
-RUN="$PG_HOME/run"
-LOG_FILE="$PG_HOME/postgres.log"
+IN_REPO_HOME="$REPO/.local/postgres"
+HOME_RECORD="$REPO/.local/postgres-home"
 PORT="${CHS_PG_PORT:-15432}"
 URL="postgresql://chs@127.0.0.1:$PORT/postgres"
 START_TIMEOUT="${PG_START_TIMEOUT:-60}"
+SERVER_USER=postgres
 
 say() { echo "postgres: $*"; }
 die() { echo "postgres: $*" >&2; exit 1; }
@@ -29,6 +37,77 @@ external() {
     return 0
   fi
   return 1
+}
+
+# The directory the script chooses itself when the server user cannot enter the repository:
+# deterministic per repository (a hash of its physical path), so every command finds it again.
+outside_home() {
+  local real
+  real="$(cd "$REPO" && pwd -P)"
+  echo "/var/tmp/chs-postgres-$(printf '%s' "$real" | sha256sum | cut -c1-16)"
+}
+
+# Succeeds when the server user can search every directory down to DIR (and DIR itself).
+server_user_reaches() { runuser -u "$SERVER_USER" -- test -x "$1" 2>/dev/null; }
+
+# The first directory from / down to DIR that the server user cannot search.
+first_blocked() {
+  local dir="" part
+  local -a parts
+  IFS=/ read -r -a parts <<<"${1#/}"
+  for part in "${parts[@]}"; do
+    dir="$dir/$part"
+    server_user_reaches "$dir" || { echo "$dir"; return 0; }
+  done
+  echo "$1"
+}
+
+# PG_HOME and the paths in it. CHS_PG_HOME wins, then the directory a previous `start` recorded,
+# then .local/postgres when the server user can reach it (always when not root: the server then
+# runs as the caller), else outside_home. With mkdir (start only) .local is created first, so
+# that a restrictive umask on it is seen too.
+resolve_home() {
+  PG_HOME_CHOSEN=""
+  if [[ -n "${CHS_PG_HOME:-}" ]]; then
+    PG_HOME="$CHS_PG_HOME"
+  elif [[ -s "$HOME_RECORD" ]]; then
+    PG_HOME="$(<"$HOME_RECORD")"
+  elif ((EUID != 0)) || ! id -u "$SERVER_USER" >/dev/null 2>&1; then
+    PG_HOME="$IN_REPO_HOME"     # not root, or no postgres user yet: the server runs as the caller
+  else
+    [[ "${1:-}" == mkdir ]] && mkdir -p "$REPO/.local"
+    local probe="$REPO/.local"
+    [[ -d "$probe" ]] || probe="$REPO"
+    if server_user_reaches "$probe"; then
+      PG_HOME="$IN_REPO_HOME"
+    else
+      PG_HOME="$(outside_home)"
+      PG_HOME_CHOSEN="$(first_blocked "$probe")"
+    fi
+  fi
+  DATA="$PG_HOME/data"
+  RUN="$PG_HOME/run"
+  LOG_FILE="$PG_HOME/postgres.log"
+}
+
+# " (data in DIR)" when PG_HOME is not .local/postgres, for the messages of start and status.
+where() { [[ "$PG_HOME" == "$IN_REPO_HOME" ]] || echo " (data in $PG_HOME)"; }
+
+# start: make outside_home safely (a world-writable parent: refuse one made by someone else) and
+# record it, and say why.
+claim_outside_home() {
+  [[ -n "$PG_HOME_CHOSEN" ]] || return 0
+  say "the server user $SERVER_USER cannot enter $PG_HOME_CHOSEN, so data, socket and log are in
+  $PG_HOME (recorded in $(rel "$HOME_RECORD"); set CHS_PG_HOME to choose another directory)"
+  if ! mkdir -m 700 "$PG_HOME" 2>/dev/null; then
+    local owner
+    owner="$(stat -c %U "$PG_HOME" 2>/dev/null || true)"
+    [[ -d "$PG_HOME" && ! -L "$PG_HOME" && ("$owner" == "$SERVER_USER" || "$owner" == root) ]] \
+      || die "$PG_HOME exists but is not a directory of $SERVER_USER or root; remove it or set CHS_PG_HOME"
+  fi
+  chown -h "$SERVER_USER": "$PG_HOME"
+  chmod 700 "$PG_HOME"
+  echo "$PG_HOME" >"$HOME_RECORD"
 }
 
 # PG_BIN: directory holding initdb, pg_ctl and postgres (PATH first, then the highest
@@ -75,19 +154,22 @@ setup_run_user() {
     useradd --system "${group_opt[@]}" --no-create-home --shell /usr/sbin/nologin postgres
     say "created the system user postgres"
   fi
-  AS=(runuser -u postgres --)
+  AS=(runuser -u "$SERVER_USER" --)
 }
 
 as_owner() { (cd "$PG_HOME" && "${AS[@]}" "$@"); }
 
 prepare_dirs() {
+  claim_outside_home
   mkdir -p "$DATA" "$RUN"
   touch "$LOG_FILE"
-  if ((EUID == 0)); then chown -R postgres: "$PG_HOME"; fi
+  if ((EUID == 0)); then chown -R "$SERVER_USER": "$PG_HOME"; fi
   chmod 700 "$DATA"
-  as_owner test -w "$DATA" 2>/dev/null \
+  "${AS[@]}" test -w "$DATA" 2>/dev/null \
     || die "the server user cannot write $(rel "$DATA") (a parent directory is not searchable?);
   set CHS_PG_HOME to a directory it can use"
+  "${AS[@]}" test -x "$PG_BIN/postgres" 2>/dev/null \
+    || die "the server user cannot run $PG_BIN/postgres; install the binaries where it can"
 }
 
 running() { as_owner "$PG_BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
@@ -98,7 +180,7 @@ init_cluster() {
     have="$(cat "$DATA/PG_VERSION")"
     want="$("$PG_BIN/postgres" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)*.*/\1/')"
     [[ "$have" == "$want" ]] || die "$(rel "$DATA") was created by PostgreSQL $have but the binaries are $want;
-  remove it (make clean) to start afresh"
+  remove it (make clean, or deploy/local/postgres.sh clean) to start afresh"
     return 0
   fi
   say "initialising a cluster in $(rel "$DATA") (superuser chs, trust auth)"
@@ -119,7 +201,7 @@ synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
 EOF
-  if ((EUID == 0)); then chown postgres: "$DATA/chs_local.conf"; fi
+  if ((EUID == 0)); then chown "$SERVER_USER": "$DATA/chs_local.conf"; fi
 }
 
 psql_chs() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PORT" -U chs -d postgres -At "$@"; }
@@ -135,9 +217,10 @@ start() {
   external && return 0
   find_binaries || binaries
   setup_run_user
+  resolve_home mkdir
   if [[ -d "$DATA" ]] && running; then
     check_superuser
-    say "already running on 127.0.0.1:$PORT ($URL)"
+    say "already running on 127.0.0.1:$PORT ($URL)$(where)"
     return 0
   fi
   if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 2; then
@@ -163,6 +246,7 @@ start() {
 
 stop() {
   external && return 0
+  resolve_home
   if ! find_binaries || [[ ! -d "$DATA" ]]; then say "not running"; return 0; fi
   setup_run_user
   if ! running; then
@@ -180,9 +264,10 @@ stop() {
 
 status() {
   external && return 0
+  resolve_home
   if find_binaries && [[ -d "$DATA" ]]; then
     setup_run_user
-    if running; then say "running on 127.0.0.1:$PORT ($URL)"; return 0; fi
+    if running; then say "running on 127.0.0.1:$PORT ($URL)$(where)"; return 0; fi
   fi
   if find_binaries && "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 2; then
     say "a server not started by this script answers on 127.0.0.1:$PORT"
@@ -193,8 +278,26 @@ status() {
 }
 
 logs() {
+  resolve_home
   [[ -f "$LOG_FILE" ]] || die "no log yet ($(rel "$LOG_FILE"))"
   if [[ "${1:-}" == "-f" ]]; then tail -n 50 -F "$LOG_FILE"; else tail -n 200 "$LOG_FILE"; fi
+}
+
+# Stop, then remove PG_HOME (and the record) unless it is CHS_PG_HOME, which is the caller's.
+clean() {
+  external && return 0
+  stop
+  if [[ -n "${CHS_PG_HOME:-}" ]]; then
+    say "CHS_PG_HOME ($CHS_PG_HOME) is yours: left in place"
+    return 0
+  fi
+  if [[ "$PG_HOME" != "$IN_REPO_HOME" && "$PG_HOME" != "$(outside_home)" ]]; then
+    say "$(rel "$HOME_RECORD") names $PG_HOME, not a directory this script chooses: left in place"
+  elif [[ -e "$PG_HOME" ]]; then
+    rm -rf "$PG_HOME"
+    say "removed $(rel "$PG_HOME")"
+  fi
+  rm -f "$HOME_RECORD"
 }
 
 case "${1:-}" in
@@ -204,5 +307,6 @@ case "${1:-}" in
   logs) logs "${2:-}" ;;
   url) echo "${CHS_DATABASE_URL:-$URL}" ;;
   binaries) external || binaries ;;
-  *) echo "usage: $0 start|stop|status|logs [-f]|url|binaries" >&2; exit 2 ;;
+  clean) clean ;;
+  *) echo "usage: $0 start|stop|status|logs [-f]|url|binaries|clean" >&2; exit 2 ;;
 esac

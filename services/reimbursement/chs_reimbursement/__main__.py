@@ -7,7 +7,6 @@
 """
 from chs_events.consumer import Subscription
 from chs_events.runtime import consumer_worker, main, relay_worker
-
 from chs_reimbursement.api import create_app
 from chs_reimbursement.consumers import (
     ENROLLMENTS_CONSUMER,

@@ -5,9 +5,9 @@ from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.clock import today
 from chs_events.errors import NotFound
+from chs_events.fields import PersonId
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
-
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 from chs_reimbursement import domain, handlers, repository
 from chs_reimbursement.calculator import InvalidPolicy, load_policy
 from chs_reimbursement.commands import (
@@ -23,7 +23,6 @@ from chs_reimbursement.schemas import (
     ClaimCreate,
     ClaimPublic,
     PayBody,
-    PersonId,
     PersonReimbursements,
     ReverseBody,
     SettlementCreate,
@@ -53,13 +52,13 @@ policies = APIRouter(tags=["policies"])
 
 
 @settlements.post("/settlements", status_code=201, responses=problem_responses(409, 422))
-async def settle(body: SettlementCreate, conn: Connection, request_id: RequestId,
+async def settle(body: SettlementCreate, uow: UnitOfWorkDep,
                  response: Response) -> SettlementPublic:
     """The HIS settles a visit at discharge: the split is returned and SettlementCompleted
     published. 422 with the `rule` when an audit fails; 409 when the invoice is already
     reimbursed (its settlement or claim in `reimbursed_by`)."""
-    settlement = await handlers.handle_settle(conn, SettleBill(
-        body.person_id, body.bill(), body.maternity, correlation_id=request_id))
+    settlement = await handlers.handle_settle(uow, SettleBill(
+        body.person_id, body.bill(), body.maternity))
     response.headers["Location"] = f"/settlements/{settlement.settlement_id}"
     return SettlementPublic.of(settlement)
 
@@ -74,20 +73,19 @@ async def get_settlement(settlement_id: str, conn: Connection) -> SettlementPubl
 
 @settlements.post("/settlements/{settlement_id}/reverse",
                   responses=problem_responses(404, 409))
-async def reverse(settlement_id: str, body: ReverseBody, conn: Connection,
-                  request_id: RequestId) -> SettlementPublic:
+async def reverse(settlement_id: str, body: ReverseBody,
+                  uow: UnitOfWorkDep) -> SettlementPublic:
     """Take a settlement back (冲正) → SettlementReversed; the invoice is free again."""
-    return SettlementPublic.of(await handlers.handle_reverse(conn, ReverseSettlement(
-        settlement_id, body.reason, correlation_id=request_id)))
+    return SettlementPublic.of(await handlers.handle_reverse(uow, ReverseSettlement(
+        settlement_id, body.reason)))
 
 
 @claims.post("/claims", status_code=201, responses=problem_responses(422))
-async def submit_claim(body: ClaimCreate, conn: Connection, request_id: RequestId,
+async def submit_claim(body: ClaimCreate, uow: UnitOfWorkDep,
                        response: Response) -> ClaimPublic:
     """Submitted and audited at once: `approved` with the split or `rejected` with the rule
     and a reason the person can read (ClaimSubmitted, then ClaimApproved / ClaimRejected)."""
-    claim = await handlers.handle_submit_claim(conn, SubmitClaim(
-        body.person_id, body.bill(), correlation_id=request_id))
+    claim = await handlers.handle_submit_claim(uow, SubmitClaim(body.person_id, body.bill()))
     response.headers["Location"] = f"/claims/{claim.claim_id}"
     return ClaimPublic.of(claim)
 
@@ -101,13 +99,12 @@ async def get_claim(claim_id: str, conn: Connection) -> ClaimPublic:
 
 
 @claims.post("/claims/{claim_id}/pay", responses=problem_responses(404, 409, 422))
-async def pay_claim(claim_id: str, body: PayBody, conn: Connection,
-                    request_id: RequestId) -> ClaimPublic:
+async def pay_claim(claim_id: str, body: PayBody, uow: UnitOfWorkDep) -> ClaimPublic:
     """Record the payment of an approved claim's fund part → ClaimPaid. The same payment
     reported again (same `payment_reference`) answers the paid claim and publishes nothing;
     `paid_on` is between the submission and today."""
-    return ClaimPublic.of(await handlers.handle_pay_claim(conn, PayClaim(
-        claim_id, body.payment_reference, body.paid_on, correlation_id=request_id)))
+    return ClaimPublic.of(await handlers.handle_pay_claim(uow, PayClaim(
+        claim_id, body.payment_reference, body.paid_on)))
 
 
 @persons.get("/persons/{person_id}/reimbursements")
@@ -131,11 +128,11 @@ async def person_accumulators(person_id: PersonId, conn: Connection,
 
 @persons.put("/persons/{person_id}/assisted-groups")
 async def set_assisted_groups(person_id: PersonId, body: AssistedGroups,
-                              conn: Connection) -> AssistedGroups:
+                              uow: UnitOfWorkDep) -> AssistedGroups:
     """Set the assisted groups (医疗救助对象) a person is in, from the civil-affairs roll;
     the next settlement applies them."""
-    await handlers.handle_set_groups(conn, SetAssistedGroups(person_id, frozenset(body.groups)))
-    return AssistedGroups(groups=sorted(await repository.assisted_groups(conn, person_id)))
+    await handlers.handle_set_groups(uow, SetAssistedGroups(person_id, frozenset(body.groups)))
+    return AssistedGroups(groups=sorted(await repository.assisted_groups(uow.conn, person_id)))
 
 
 @policies.get("/policies/{region}/{year}", responses=problem_responses(404))

@@ -20,11 +20,10 @@ from collections.abc import Iterable
 from dataclasses import fields
 from datetime import date, timedelta
 
-from chs_events.errors import Conflict, NotFound, Rejected
+from chs_events.errors import Conflict, InvalidField, NotFound, Rejected
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import Filing, covering
 from chs_events.regions import region, same_city, same_province
-
 from chs_reimbursement.calculator import Accumulators, InvalidPolicy, Policy, load_policy
 from chs_reimbursement.model import Bill, Terms
 
@@ -61,12 +60,6 @@ class ClaimNotFound(NotFound):
 
 class WrongStatus(Conflict):
     pass
-
-
-class InvalidField(Rejected):
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}",
-                         errors=[{"field": field_name, "reason": reason}])
 
 
 def terms_of(bill: Bill, enrollments: Iterable[Enrollment],

@@ -14,13 +14,13 @@ from chs_events.events.reimbursement import (
     SettlementReversed,
     SplitLine,
 )
+from chs_events.locks import load_for_change, lock_person
 from chs_events.read_models.enrollments import enrollments_of
 from chs_events.read_models.filings import filings_of
 from chs_events.unit_of_work import UnitOfWork
-
 from chs_reimbursement import domain, repository
-from chs_reimbursement.calculator import Claim as CalculatorClaim
 from chs_reimbursement.calculator import Accumulators, Person, Policy, calculate
+from chs_reimbursement.calculator import Claim as CalculatorClaim
 from chs_reimbursement.commands import (
     PayClaim,
     ReverseSettlement,
@@ -29,8 +29,6 @@ from chs_reimbursement.commands import (
     SubmitClaim,
 )
 from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
-
-SOURCE = "/chs/reimbursement"
 
 
 async def _audit(conn: asyncpg.Connection, person_id: str, bill: Bill) -> tuple[Terms, Policy]:
@@ -76,12 +74,13 @@ def completed(s: Settlement) -> SettlementCompleted:
         remote_care_filing_id=s.terms.filing_id, settled_at=s.settled_at)
 
 
-async def handle_settle(conn: asyncpg.Connection, command: SettleBill) -> Settlement:
+async def handle_settle(uow: UnitOfWork, command: SettleBill) -> Settlement:
     """Audit, split and record a direct settlement → SettlementCompleted; ``Refused`` (422) or
     ``InvoiceReimbursed`` (409) change nothing."""
     c, bill = command, command.bill
-    async with UnitOfWork(conn, source=SOURCE, correlation_id=c.correlation_id) as uow:
-        await repository.lock_person(conn, c.person_id)
+    async with uow:
+        conn = uow.conn
+        await lock_person(conn, c.person_id)
         terms, policy = await _audit(conn, c.person_id, bill)
         settlement_id = f"S{uuid6.uuid7().hex}"
         holder = await repository.reserve_invoice(conn, bill.invoice_no,
@@ -96,15 +95,14 @@ async def handle_settle(conn: asyncpg.Connection, command: SettleBill) -> Settle
     return settlement
 
 
-async def handle_reverse(conn: asyncpg.Connection, command: ReverseSettlement) -> Settlement:
+async def handle_reverse(uow: UnitOfWork, command: ReverseSettlement) -> Settlement:
     """Take a settlement back (冲正) → SettlementReversed: its part of the year-to-date totals
     comes off and the invoice is free again."""
-    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
-        found = await repository.get_settlement(conn, command.settlement_id)
-        if found is None:
-            raise domain.SettlementNotFound(f"no settlement {command.settlement_id}")
-        await repository.lock_person(conn, found.person_id)
-        current = await repository.get_settlement(conn, command.settlement_id, for_update=True)
+    async with uow:
+        conn = uow.conn
+        current = await load_for_change(
+            conn, repository.get_settlement, command.settlement_id,
+            missing=lambda key: domain.SettlementNotFound(f"no settlement {key}"))
         if current.status != "completed":
             raise domain.WrongStatus(f"settlement {current.settlement_id} is already "
                                      f"{current.status}", status_now=current.status)
@@ -127,12 +125,13 @@ async def handle_reverse(conn: asyncpg.Connection, command: ReverseSettlement) -
     return reversed_
 
 
-async def handle_submit_claim(conn: asyncpg.Connection, command: SubmitClaim) -> Claim:
+async def handle_submit_claim(uow: UnitOfWork, command: SubmitClaim) -> Claim:
     """Receive a claim and audit it at once → ClaimSubmitted, then ClaimApproved with the split
     or ClaimRejected with the rule; both outcomes are results (201), not errors."""
     c, bill = command, command.bill
-    async with UnitOfWork(conn, source=SOURCE, correlation_id=c.correlation_id) as uow:
-        await repository.lock_person(conn, c.person_id)
+    async with uow:
+        conn = uow.conn
+        await lock_person(conn, c.person_id)
         claim_id = f"C{uuid6.uuid7().hex}"
         submitted_at = now()
         submitted_on = today()
@@ -168,13 +167,12 @@ async def handle_submit_claim(conn: asyncpg.Connection, command: SubmitClaim) ->
     return claim
 
 
-async def handle_pay_claim(conn: asyncpg.Connection, command: PayClaim) -> Claim:
-    async with UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id) as uow:
-        found = await repository.get_claim(conn, command.claim_id)
-        if found is None:
-            raise domain.ClaimNotFound(f"no claim {command.claim_id}")
-        await repository.lock_person(conn, found.person_id)
-        current = await repository.get_claim(conn, command.claim_id, for_update=True)
+async def handle_pay_claim(uow: UnitOfWork, command: PayClaim) -> Claim:
+    async with uow:
+        conn = uow.conn
+        current = await load_for_change(
+            conn, repository.get_claim, command.claim_id,
+            missing=lambda key: domain.ClaimNotFound(f"no claim {key}"))
         if current.status == "paid" and current.payment_reference == command.payment_reference:
             return current  # the same payment reported again
         if current.status != "approved":
@@ -191,8 +189,9 @@ async def handle_pay_claim(conn: asyncpg.Connection, command: PayClaim) -> Claim
     return paid
 
 
-async def handle_set_groups(conn: asyncpg.Connection, command: SetAssistedGroups) -> None:
-    async with conn.transaction():
-        await repository.lock_person(conn, command.person_id)
+async def handle_set_groups(uow: UnitOfWork, command: SetAssistedGroups) -> None:
+    async with uow:
+        conn = uow.conn
+        await lock_person(conn, command.person_id)
         await repository.replace_assisted_groups(conn, command.person_id, command.groups)
 

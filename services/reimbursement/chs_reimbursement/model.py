@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from chs_events.vocabulary import Insutype
 from chs_reimbursement.calculator import Accumulators, Visit
 from chs_reimbursement.calculator import Settlement as Split
 from chs_reimbursement.calculator.model import Filing
@@ -50,7 +51,7 @@ class Terms:
     pooling region, and the remote-care filing category (with the filing, if one was needed)."""
 
     enrollment_id: str
-    insutype: Literal["310", "390"]
+    insutype: Insutype
     region: str
     filing: Filing
     filing_id: str | None

@@ -1,7 +1,7 @@
 """The reimbursement service's queries (asyncpg), mapping rows to ``model`` state.
 
 Whatever changes something about a person takes the person's advisory lock first
-(``lock_person``), so one person's settlements and claims read and replace the year-to-date
+(``chs_events.locks.lock_person``), so one person's settlements and claims read and replace the year-to-date
 accumulators one after the other, across instances, and their outbox rows are in commit order.
 """
 from dataclasses import asdict
@@ -23,11 +23,6 @@ _SETTLEMENT = f"""settlement_id, person_id, {_BILL}, {_TERMS}, maternity, {_SPLI
     settled_at, reversed_at, reversal_reason"""
 _CLAIM = f"""claim_id, person_id, {_BILL}, submitted_on, submitted_at, status, decided_at,
     {_TERMS}, {_SPLIT}, rule, reason, paid_on, payment_reference"""
-
-
-async def lock_person(conn: asyncpg.Connection, person_id: str) -> None:
-    """Held until the transaction ends."""
-    await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", person_id)
 
 
 # --- assisted groups and accumulators ----------------------------------------------------------

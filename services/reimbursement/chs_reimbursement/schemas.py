@@ -1,20 +1,16 @@
 """Request and response bodies of the reimbursement API, with OpenAPI examples."""
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, \
-    model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
 
-from chs_events.clock import CHINA, today
+from chs_events.clock import today
 from chs_events.events.reimbursement import Fen, Icd10Code
-from chs_events.fields import RegionCode
-
+from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
+from chs_events.vocabulary import CHINA, Insutype
 from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators
 from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
 
-PERSON_ID = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 GroupCode = Literal["destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored",
                     "illness_poverty"]
 
@@ -24,10 +20,6 @@ _INPATIENT = {
     "admission_date": "2026-11-10", "discharge_date": "2026-11-18",
     "diagnoses": ["I63.9", "I10"], "eligible_fen": 4_800_000, "ineligible_fen": 350_000,
     "invoice_no": "3702002611180001"}
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
 class BillBase(BaseModel):
@@ -68,7 +60,7 @@ class BillBase(BaseModel):
 class SettlementCreate(BillBase):
     """The institution's HIS settles a visit at discharge (一站式结算)."""
 
-    model_config = _examples({"person_id": PERSON_ID, **_INPATIENT})
+    model_config = examples({"person_id": PERSON_ID_EXAMPLE, **_INPATIENT})
     person_id: PersonId
     maternity: bool = Field(default=False, description="A maternity visit (生育)")
 
@@ -76,25 +68,25 @@ class SettlementCreate(BillBase):
 class ClaimCreate(BillBase):
     """Expenses the person paid out of pocket (手工报销)."""
 
-    model_config = _examples({"person_id": PERSON_ID, **_INPATIENT,
+    model_config = examples({"person_id": PERSON_ID_EXAMPLE, **_INPATIENT,
                               "institution_region": "460200", "emergency": True})
     person_id: PersonId
 
 
 class ReverseBody(BaseModel):
-    model_config = _examples({"reason": "HIS 结算数据有误，重新结算"})
+    model_config = examples({"reason": "HIS 结算数据有误，重新结算"})
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=200)]
 
 
 class PayBody(BaseModel):
-    model_config = _examples({"payment_reference": "BANK-20261122-000123"})
+    model_config = examples({"payment_reference": "BANK-20261122-000123"})
     payment_reference: Identifier
     paid_on: date | None = None
 
 
 class AssistedGroups(BaseModel):
-    model_config = _examples({"groups": ["dibao"]})
+    model_config = examples({"groups": ["dibao"]})
     groups: list[GroupCode] = Field(
         max_length=6, description="; ".join(f"{k} {v}" for k, v in ASSISTED_GROUPS.items()))
 
@@ -127,7 +119,7 @@ class SplitPublic(BaseModel):
 
 class TermsPublic(BaseModel):
     enrollment_id: str
-    insutype: Literal["310", "390"]
+    insutype: Insutype
     pooling_region: str
     filing: Literal["none", "long_term", "temporary"]
     remote_care_filing_id: str | None

@@ -5,27 +5,24 @@ remote-care filing, duplicate invoice across claims and settlements, deadline) a
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import asyncpg
-import httpx
 import pytest
 
 from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
-from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.remote_care import RemoteCareFiled, RemoteCareRevoked
 from chs_events.kafka import create_producer
 from chs_events.read_models import enrollments, filings
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
+from chs_events.unit_of_work import UnitOfWork
 from chs_reimbursement.__main__ import SUBSCRIPTIONS
 from chs_reimbursement.api import create_app
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.broker import until
-from tests.support.service import client_of, outbox_of, running, throwaway_database, types
+from tests.support.service import outbox_of, service_fixtures, types
 
 pytestmark = pytest.mark.integration
 
@@ -44,31 +41,8 @@ def invoice() -> str:
     return f"37020026{secrets.token_hex(5)}"
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str,
-                   kafka_bootstrap: str) -> AsyncIterator[ReimbursementSettings]:
-    async with throwaway_database(database_url, "reimbursement") as name:
-        yield ReimbursementSettings(database_url=database_url, database_name=name,
-                                    kafka_bootstrap=kafka_bootstrap)
-
-
-@pytest.fixture(scope="module")
-async def app(settings: ReimbursementSettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "reimbursement") as client:
-        yield client
-
-
-@pytest.fixture
-async def db(settings: ReimbursementSettings) -> AsyncIterator[asyncpg.Connection]:
-    conn = await connect(settings.database_dsn)
-    yield conn
-    await conn.close()
+settings, app, client, db = service_fixtures("reimbursement", ReimbursementSettings,
+                                             create_app)
 
 
 def enrolled(person_id: str, insutype: str = "390", region: str = QINGDAO,
@@ -94,8 +68,8 @@ async def as_consumed(app, *events) -> None:
     async with app.state.pool.acquire() as conn:
         for event in events:
             envelope = Envelope(event, source="/chs/test")
-            async with conn.transaction():
-                await handlers[envelope.type](conn, envelope)
+            async with UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow:
+                await handlers[envelope.type](uow, envelope)
 
 
 def bill(person_id: str, **changes) -> dict:

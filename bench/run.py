@@ -20,7 +20,7 @@ from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.identity import derive_person_id
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.masking import redact
-from chs_reimbursement.calculator import Accumulators, Claim, Person, Visit, calculate, load_policy
+from chs_reimbursement.calculator import Accumulators, Case, Person, Visit, calculate, load_policy
 
 SECRET = b"bench-secret"
 ID_NUMBER = "370202199001011237"
@@ -31,7 +31,7 @@ EVENT = EnrollmentRegistered(person_id="p" + "0" * 32, enrollment_id="E1", insut
 ENVELOPE = Envelope(EVENT, source="/chs/enrollment", correlation_id="req-1")
 RECORD = ENVELOPE.to_record()
 QINGDAO_2026 = load_policy("370200", 2026)
-DIBAO_ADMISSION = Claim(Person("390", "370200", frozenset({"dibao"})),
+DIBAO_ADMISSION = Case(Person("390", "370200", frozenset({"dibao"})),
                         Visit("inpatient", 3, "370202", date(2026, 11, 10), date(2026, 11, 18),
                               ("C34.9",), 8_000_000, 500_000))
 SETTLED = dict(

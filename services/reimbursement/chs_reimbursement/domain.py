@@ -17,21 +17,69 @@ A direct settlement that fails one is refused (422, or 409 for the invoice); a c
 fails one is rejected with the rule and a reason the person can read.
 """
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
+from typing import Literal
 
 from chs_events.errors import Conflict, InvalidField, NotFound, Rejected
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import Filing, covering
 from chs_events.regions import region, same_city, same_province
-from chs_reimbursement.calculator import Accumulators, InvalidPolicy, Policy, load_policy
-from chs_reimbursement.model import Bill, Terms
+from chs_events.vocabulary import Insutype
+from chs_reimbursement.calculator import Accumulators, InvalidPolicy, Policy, Visit, load_policy
+from chs_reimbursement.calculator import FilingCategory
 
 NOT_ENROLLED = "not_enrolled"
 NO_FILING = "no_remote_care_filing"
 DEADLINE_PASSED = "claim_deadline_passed"
 NO_POLICY = "no_policy"
 INVOICE_REIMBURSED = "invoice_already_reimbursed"
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What the institution (direct settlement) or the person (a manual claim) presents: the
+    visit, its expenses split into eligible (政策范围内) and ineligible (全自费), the invoice."""
+
+    institution_code: str
+    institution_name: str
+    institution_level: Literal[1, 2, 3]
+    institution_region: str
+    visit_type: Literal["outpatient", "inpatient"]
+    admission_date: date
+    discharge_date: date | None
+    diagnoses: tuple[str, ...]
+    eligible_fen: int
+    ineligible_fen: int
+    invoice_no: str
+    emergency: bool = False
+
+    @property
+    def total_fen(self) -> int:
+        return self.eligible_fen + self.ineligible_fen
+
+    @property
+    def service_end(self) -> date:
+        return self.discharge_date or self.admission_date
+
+    def visit(self) -> Visit:
+        return Visit(self.visit_type, self.institution_level, self.institution_region,
+                     self.admission_date, self.discharge_date, self.diagnoses,
+                     self.eligible_fen, self.ineligible_fen)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the audits found a bill is settled under: the enrollment, its insured type and
+    pooling region, and the remote-care filing category (with the filing, if one was needed)."""
+
+    enrollment_id: str
+    insutype: Insutype
+    region: str
+    filing: FilingCategory
+    filing_id: str | None
+    basis: str
+
 
 
 class Refused(Rejected):

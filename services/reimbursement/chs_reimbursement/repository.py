@@ -5,7 +5,6 @@ Whatever changes something about a person takes the person's advisory lock first
 accumulators one after the other, across instances, and their outbox rows are in commit order.
 """
 from dataclasses import asdict
-from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -164,12 +163,12 @@ async def get_settlement(conn: asyncpg.Connection, settlement_id: str, *,
     return _settlement(row) if row else None
 
 
-async def record_reversal(conn: asyncpg.Connection, settlement_id: str, at: datetime,
-                          reason: str) -> Settlement:
-    row = await conn.fetchrow(
-        f"""update settlements set status = 'reversed', reversed_at = $2, reversal_reason = $3
-            where settlement_id = $1 returning {_SETTLEMENT}""", settlement_id, at, reason)
-    return _settlement(row)
+async def save_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
+    """Its changeable fields (status, reversal) as the aggregate has them."""
+    await conn.execute(
+        """update settlements set status = $2, reversed_at = $3, reversal_reason = $4
+            where settlement_id = $1""", s.settlement_id, s.status, s.reversed_at,
+        s.reversal_reason)
 
 
 async def settlements_of(conn: asyncpg.Connection, person_id: str) -> list[Settlement]:
@@ -204,12 +203,11 @@ async def get_claim(conn: asyncpg.Connection, claim_id: str, *,
     return _claim(row) if row else None
 
 
-async def record_payment(conn: asyncpg.Connection, claim_id: str, paid_on: date,
-                         reference: str) -> Claim:
-    row = await conn.fetchrow(
-        f"""update claims set status = 'paid', paid_on = $2, payment_reference = $3
-            where claim_id = $1 returning {_CLAIM}""", claim_id, paid_on, reference)
-    return _claim(row)
+async def save_claim(conn: asyncpg.Connection, c: Claim) -> None:
+    """Its changeable fields (status, payment) as the aggregate has them."""
+    await conn.execute(
+        """update claims set status = $2, paid_on = $3, payment_reference = $4
+            where claim_id = $1""", c.claim_id, c.status, c.paid_on, c.payment_reference)
 
 
 async def claims_of(conn: asyncpg.Connection, person_id: str) -> list[Claim]:

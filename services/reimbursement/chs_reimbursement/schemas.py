@@ -8,7 +8,7 @@ from chs_events.clock import today
 from chs_events.events.reimbursement import Fen, Icd10Code
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
 from chs_events.vocabulary import CHINA, Insutype
-from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators
+from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators, FilingCategory
 from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
 
 GroupCode = Literal["destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored",
@@ -121,7 +121,7 @@ class TermsPublic(BaseModel):
     enrollment_id: str
     insutype: Insutype
     pooling_region: str
-    filing: Literal["none", "long_term", "temporary"]
+    filing: FilingCategory
     remote_care_filing_id: str | None
     basis: str = Field(description="home_city, filing, in_province or emergency")
 

@@ -18,11 +18,11 @@ import pytest
 
 from chs_reimbursement.calculator import (
     Accumulators,
-    Claim,
-    InvalidClaim,
+    Case,
+    InvalidCase,
     InvalidPolicy,
     Person,
-    Settlement,
+    Split,
     Visit,
     calculate,
     load_policy,
@@ -44,13 +44,13 @@ def admission(level: int, eligible: int, ineligible: int = 0, region: str = "370
                  ("I21.0",), eligible, ineligible)
 
 
-def split(settlement: Settlement) -> tuple[int, int, int, int]:
-    return (settlement.pooled_fund_fen, settlement.critical_illness_fen,
-            settlement.medical_assistance_fen, settlement.personal_cash_fen)
+def split(result: Split) -> tuple[int, int, int, int]:
+    return (result.pooled_fund_fen, result.critical_illness_fen,
+            result.medical_assistance_fen, result.personal_cash_fen)
 
 
 def test_an_employees_level_3_admission():
-    result = calculate(Claim(EMPLOYEE, admission(3, 3_000_123, 200_000)), YEAR, QINGDAO)
+    result = calculate(Case(EMPLOYEE, admission(3, 3_000_123, 200_000)), YEAR, QINGDAO)
     # pooled: (3000123 − deductible 100000) × 900 // 1000 = 2900123 × 0.9 = 2610110.7 → 2610110
     # critical illness: 0 (392 covers residents only); assistance: 0 (no assisted group)
     # cash: 3200123 − 2610110 = 590013 (deductible 100000 + co-pay 290013 + ineligible 200000)
@@ -68,7 +68,7 @@ def test_a_resident_whose_year_crosses_the_critical_illness_threshold():
     before = Accumulators(2026, basic_inpatient_paid_fen=500_000,
                           inpatient_deductibles_paid_fen=50_000, admissions=1,
                           critical_illness_counted_fen=1_200_000)
-    result = calculate(Claim(RESIDENT, admission(2, 2_000_000)), before, QINGDAO)
+    result = calculate(Case(RESIDENT, admission(2, 2_000_000)), before, QINGDAO)
     # pooled: (2000000 − 50000) × 800 // 1000 = 1560000 (cap 25000000 − 500000 left)
     # self-pay after basic: 2000000 − 1560000 = 440000; counted 1200000 + 440000 = 1640000
     # above the threshold 1500000: 140000, all in tier 1: 140000 × 600 // 1000 = 84000
@@ -81,7 +81,7 @@ def test_a_resident_whose_year_crosses_the_critical_illness_threshold():
 
 
 def test_a_dibao_resident_through_all_three_tiers():
-    result = calculate(Claim(DIBAO_RESIDENT, admission(3, 5_000_000, 300_000)), YEAR, QINGDAO)
+    result = calculate(Case(DIBAO_RESIDENT, admission(3, 5_000_000, 300_000)), YEAR, QINGDAO)
     # pooled: (5000000 − 100000) × 650 // 1000 = 3185000
     # self-pay after basic: 5000000 − 3185000 = 1815000; assisted threshold 750000 →
     #   1065000 above it, tier 1 at 600 + 50 = 650: 1065000 × 650 // 1000 = 692250 (no cap)
@@ -100,7 +100,7 @@ def test_a_dibao_resident_through_all_three_tiers():
 
 def test_a_temporary_remote_care_admission_pays_a_first_self_pay_share():
     visit = admission(3, 1_000_005, region="110105")
-    result = calculate(Claim(EMPLOYEE, visit, "temporary"), YEAR, QINGDAO)
+    result = calculate(Case(EMPLOYEE, visit, "temporary"), YEAR, QINGDAO)
     # base: 1000005 × (1000 − 100) // 1000 = 900004.5 → 900004; first self-pay 100001
     # pooled: (900004 − 100000) × 900 // 1000 = 720003.6 → 720003
     # cash: 1000005 − 720003 = 280002 (first self-pay 100001 + deductible 100000 + 80001)
@@ -108,7 +108,7 @@ def test_a_temporary_remote_care_admission_pays_a_first_self_pay_share():
     assert "first self-pay 100001" in result.lines_of("personal_cash")[0].rule
     # the same stay under a long-term filing has no first self-pay:
     # (1000005 − 100000) × 900 // 1000 = 810004.5 → 810004; cash 1000005 − 810004 = 190001
-    long_term = calculate(Claim(EMPLOYEE, visit, "long_term"), YEAR, QINGDAO)
+    long_term = calculate(Case(EMPLOYEE, visit, "long_term"), YEAR, QINGDAO)
     assert split(long_term) == (810_004, 0, 0, 190_001)
 
 
@@ -116,7 +116,7 @@ def test_the_annual_cap_is_reached_mid_visit():
     before = Accumulators(2026, basic_inpatient_paid_fen=24_900_000,
                           critical_illness_counted_fen=2_000_000,
                           critical_illness_paid_fen=300_000)
-    result = calculate(Claim(RESIDENT, admission(1, 500_000)), before, QINGDAO)
+    result = calculate(Case(RESIDENT, admission(1, 500_000)), before, QINGDAO)
     # pooled: (500000 − 20000) × 900 // 1000 = 432000, but the cap 25000000 − 24900000 leaves
     #   100000 → 100000
     # self-pay after basic: 500000 − 100000 = 400000; counted 2000000 → 2400000, above the
@@ -131,7 +131,7 @@ def test_the_annual_cap_is_reached_mid_visit():
     # the next admission of the year gets nothing from the pooled fund:
     # (500000 − 20000) × 900 // 1000 = 432000, cap left 0 → 0; all 500000 is self-pay, above
     #   the threshold from 900000 to 1400000: 500000 × 600 // 1000 = 300000; cash 200000
-    after = calculate(Claim(RESIDENT, admission(1, 500_000, month=4)), result.accumulators,
+    after = calculate(Case(RESIDENT, admission(1, 500_000, month=4)), result.accumulators,
                       QINGDAO)
     assert split(after) == (0, 300_000, 0, 200_000)
 
@@ -139,7 +139,7 @@ def test_the_annual_cap_is_reached_mid_visit():
 def test_the_critical_illness_cap_cuts_across_two_tiers():
     before = Accumulators(2026, critical_illness_counted_fen=11_400_000,
                           critical_illness_paid_fen=39_800_000)
-    result = calculate(Claim(RESIDENT, admission(3, 1_000_000)), before, QINGDAO)
+    result = calculate(Case(RESIDENT, admission(3, 1_000_000)), before, QINGDAO)
     # pooled: (1000000 − 100000) × 650 // 1000 = 585000; self-pay 415000
     # above the threshold from 11400000 − 1500000 = 9900000 to 10315000:
     #   tier 1 (to 10000000): 100000 × 600 // 1000 = 60000
@@ -157,7 +157,7 @@ def test_a_jinan_resident_crosses_all_three_critical_illness_tiers_in_one_stay()
     jinan = load_policy("370100", 2026)
     before = Accumulators(2026, critical_illness_counted_fen=9_000_000,
                           critical_illness_paid_fen=4_440_000)
-    result = calculate(Claim(Person("390", "370100"), admission(3, 30_000_000, region="370100")),
+    result = calculate(Case(Person("390", "370100"), admission(3, 30_000_000, region="370100")),
                        before, jinan)
     # pooled: (30000000 − 120000) × 600 // 1000 = 17928000; self-pay 12072000
     # above the threshold from 9000000 − 1600000 = 7400000 to 7400000 + 12072000 = 19472000:
@@ -172,10 +172,10 @@ def test_a_jinan_resident_crosses_all_three_critical_illness_tiers_in_one_stay()
 
 
 def test_two_admissions_in_a_year_pay_two_deductibles():
-    first = calculate(Claim(EMPLOYEE, admission(2, 800_000, month=2)), YEAR, QINGDAO)
+    first = calculate(Case(EMPLOYEE, admission(2, 800_000, month=2)), YEAR, QINGDAO)
     # (800000 − 50000) × 920 // 1000 = 690000; cash 110000
     assert split(first) == (690_000, 0, 0, 110_000)
-    second = calculate(Claim(EMPLOYEE, admission(2, 300_000, month=9)), first.accumulators,
+    second = calculate(Case(EMPLOYEE, admission(2, 300_000, month=9)), first.accumulators,
                        QINGDAO)
     # the deductible again: (300000 − 50000) × 920 // 1000 = 230000; cash 70000
     assert split(second) == (230_000, 0, 0, 70_000)
@@ -188,7 +188,7 @@ def test_an_outpatient_visit_pays_the_rest_of_the_yearly_deductible_once():
     before = Accumulators(2026, basic_outpatient_paid_fen=70_000,
                           outpatient_deductible_paid_fen=6_000)
     visit = Visit("outpatient", 1, "370200", date(2026, 5, 6), None, ("J06.9",), 30_000)
-    result = calculate(Claim(RESIDENT, visit), before, QINGDAO)
+    result = calculate(Case(RESIDENT, visit), before, QINGDAO)
     # deductible left 10000 − 6000 = 4000; (30000 − 4000) × 600 // 1000 = 15600; cap
     #   80000 − 70000 leaves 10000 → 10000; self-pay 20000 counted, far below the threshold
     # cash 30000 − 10000 = 20000
@@ -200,21 +200,21 @@ def test_an_outpatient_visit_pays_the_rest_of_the_yearly_deductible_once():
 
 def test_a_person_in_several_groups_is_assisted_under_the_first_listed():
     person = Person("390", "370200", frozenset({"illness_poverty", "destitute"}))
-    result = calculate(Claim(person, admission(1, 100_000)), YEAR, QINGDAO)
+    result = calculate(Case(person, admission(1, 100_000)), YEAR, QINGDAO)
     # pooled: (100000 − 20000) × 900 // 1000 = 72000; self-pay 28000 below the assisted
     #   threshold 750000 → 0; destitute (listed first): 28000 × 1000 // 1000 = 28000; cash 0
     assert split(result) == (72_000, 0, 28_000, 0)
 
 
 def test_a_claim_outside_the_policy_is_refused():
-    with pytest.raises(InvalidClaim, match="region 370100"):
-        calculate(Claim(Person("310", "370100"), admission(3, 1000)), YEAR, QINGDAO)
-    with pytest.raises(InvalidClaim, match="accumulators are of 2025"):
-        calculate(Claim(EMPLOYEE, admission(3, 1000)), Accumulators(2025), QINGDAO)
-    with pytest.raises(InvalidClaim, match="eligible_fen must be a non-negative integer"):
-        calculate(Claim(EMPLOYEE, admission(3, 10.5)), YEAR, QINGDAO)  # type: ignore[arg-type]
-    with pytest.raises(InvalidClaim, match="discharge_date"):
-        calculate(Claim(EMPLOYEE, Visit("inpatient", 3, "370200", date(2026, 1, 2), None, (),
+    with pytest.raises(InvalidCase, match="region 370100"):
+        calculate(Case(Person("310", "370100"), admission(3, 1000)), YEAR, QINGDAO)
+    with pytest.raises(InvalidCase, match="accumulators are of 2025"):
+        calculate(Case(EMPLOYEE, admission(3, 1000)), Accumulators(2025), QINGDAO)
+    with pytest.raises(InvalidCase, match="eligible_fen must be a non-negative integer"):
+        calculate(Case(EMPLOYEE, admission(3, 10.5)), YEAR, QINGDAO)  # type: ignore[arg-type]
+    with pytest.raises(InvalidCase, match="discharge_date"):
+        calculate(Case(EMPLOYEE, Visit("inpatient", 3, "370200", date(2026, 1, 2), None, (),
                                         1000)), YEAR, QINGDAO)
 
 

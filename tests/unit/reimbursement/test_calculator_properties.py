@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from chs_reimbursement.calculator import (
     ASSISTED_GROUPS,
     Accumulators,
-    Claim,
+    Case,
     Person,
-    Settlement,
+    Split,
     Visit,
     calculate,
     load_policy,
@@ -28,7 +28,7 @@ SMALL_FEN = st.integers(min_value=0, max_value=5 * 10**7)
 
 
 @st.composite
-def cases(draw) -> tuple[Policy, Claim, Accumulators]:
+def cases(draw) -> tuple[Policy, Case, Accumulators]:
     policy = draw(st.sampled_from(POLICIES))
     person = Person(draw(st.sampled_from(["310", "390"])), policy.region,
                     frozenset(draw(st.sets(st.sampled_from(sorted(ASSISTED_GROUPS))))))
@@ -42,14 +42,14 @@ def cases(draw) -> tuple[Policy, Claim, Accumulators]:
     accumulators = Accumulators(2026, **{
         f.name: draw(st.integers(0, 500) if f.name == "admissions" else SMALL_FEN)
         for f in fields(Accumulators) if f.name != "year"})
-    return policy, Claim(person, visit, filing), accumulators
+    return policy, Case(person, visit, filing), accumulators
 
 
 def cap_left(cap: int | None, paid: int) -> int | float:
     return float("inf") if cap is None else max(0, cap - paid)
 
 
-def settle(case) -> tuple[Policy, Claim, Accumulators, Settlement]:
+def settle(case) -> tuple[Policy, Case, Accumulators, Split]:
     policy, claim, before = case
     return policy, claim, before, calculate(claim, before, policy)
 

@@ -25,42 +25,42 @@ never reimbursed twice, the deadline) are the reimbursement service's, before it
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chs_reimbursement.calculator.model import Accumulators, Claim, Line, Settlement
+from chs_reimbursement.calculator.model import Accumulators, Case, Line, Split
 from chs_reimbursement.calculator.policy import Policy
 
 
-class InvalidClaim(ValueError):
+class InvalidCase(ValueError):
     pass
 
 
-def calculate(claim: Claim, accumulators: Accumulators, policy: Policy) -> Settlement:
-    """The split of ``claim`` for a person whose year so far is ``accumulators``, under
+def calculate(case: Case, accumulators: Accumulators, policy: Policy) -> Split:
+    """The split of ``case`` for a person whose year so far is ``accumulators``, under
     ``policy`` (the person's pooling region, the year of the service end)."""
-    _check(claim, accumulators, policy)
-    visit = claim.visit
+    _check(case, accumulators, policy)
+    visit = case.visit
     eligible = visit.eligible_fen
     lines: list[Line] = []
 
     # 1. first self-pay of temporary remote care
-    share = policy.remote_care.temporary_first_self_pay_permille if claim.filing == "temporary" \
+    share = policy.remote_care.temporary_first_self_pay_permille if case.filing == "temporary" \
         else 0
     base = eligible * (1000 - share) // 1000
     first_self_pay = eligible - base
 
     # 2. basic insurance
-    basic = _basic(claim, accumulators, policy, base)
+    basic = _basic(case, accumulators, policy, base)
     pooled = basic.amount
     lines.append(Line("pooled_fund", pooled, basic.rule))
 
     # 3. critical illness
     self_pay_after_basic = eligible - pooled
-    critical_lines, counted = _critical_illness(claim, accumulators, policy,
+    critical_lines, counted = _critical_illness(case, accumulators, policy,
                                                 self_pay_after_basic)
     critical = sum(line.amount_fen for line in critical_lines)
     lines.extend(critical_lines)
 
     # 4. medical assistance
-    assistance_line, assistance_deductible = _assistance(claim, accumulators, policy,
+    assistance_line, assistance_deductible = _assistance(case, accumulators, policy,
                                                          eligible - pooled - critical)
     assistance = assistance_line.amount_fen
     lines.append(assistance_line)
@@ -91,7 +91,7 @@ def calculate(claim: Claim, accumulators: Accumulators, policy: Policy) -> Settl
         assistance_deductible_paid_fen=assistance_deductible,
         assistance_paid_fen=assistance,
     )
-    return Settlement(
+    return Split(
         total_fen=visit.total_fen, eligible_fen=eligible, ineligible_fen=visit.ineligible_fen,
         pooled_fund_fen=pooled, critical_illness_fen=critical, medical_assistance_fen=assistance,
         personal_cash_fen=visit.total_fen - pooled - critical - assistance,
@@ -119,8 +119,8 @@ def _cap_text(name: str, cap: int | None, paid: int, left: int | None) -> str:
     return f"{name} = {cap}, {paid} paid this year, {left} left"
 
 
-def _basic(claim: Claim, accumulators: Accumulators, policy: Policy, base: int) -> _Basic:
-    person, visit = claim.person, claim.visit
+def _basic(case: Case, accumulators: Accumulators, policy: Policy, base: int) -> _Basic:
+    person, visit = case.person, case.visit
     level, insutype = visit.institution_level, person.insutype
     if visit.visit_type == "inpatient":
         terms, where = policy.basic.inpatient, "basic.inpatient"
@@ -161,14 +161,14 @@ def _segments(low: int, high: int, bounds: list[int | None]) -> Iterator[tuple[i
         start = bound
 
 
-def _critical_illness(claim: Claim, accumulators: Accumulators, policy: Policy,
+def _critical_illness(case: Case, accumulators: Accumulators, policy: Policy,
                       self_pay: int) -> tuple[list[Line], int]:
     """The critical-illness lines and the self-pay counted toward the threshold."""
-    if claim.person.insutype != "390":
+    if case.person.insutype != "390":
         return [Line("critical_illness", 0,
                      "critical-illness insurance (392) covers residents (390) only")], 0
     terms = policy.critical_illness
-    assisted = terms.assisted is not None and bool(claim.person.groups & set(terms.assisted.groups))
+    assisted = terms.assisted is not None and bool(case.person.groups & set(terms.assisted.groups))
     if assisted:
         threshold, bonus, cap = (terms.assisted.threshold_fen, terms.assisted.ratio_bonus_permille,
                                  terms.assisted.annual_cap_fen)
@@ -202,10 +202,10 @@ def _critical_illness(claim: Claim, accumulators: Accumulators, policy: Policy,
     return lines, self_pay
 
 
-def _assistance(claim: Claim, accumulators: Accumulators, policy: Policy,
+def _assistance(case: Case, accumulators: Accumulators, policy: Policy,
                 left_of_eligible: int) -> tuple[Line, int]:
     """The medical-assistance line and the assistance deductible paid by this visit."""
-    terms = policy.medical_assistance.terms_for(claim.person.groups)
+    terms = policy.medical_assistance.terms_for(case.person.groups)
     if terms is None:
         return Line("medical_assistance", 0,
                     "medical assistance: the person is in no assisted group of "
@@ -226,8 +226,8 @@ def _assistance(claim: Claim, accumulators: Accumulators, policy: Policy,
                 ), deductible
 
 
-def _check(claim: Claim, accumulators: Accumulators, policy: Policy) -> None:
-    person, visit = claim.person, claim.visit
+def _check(case: Case, accumulators: Accumulators, policy: Policy) -> None:
+    person, visit = case.person, case.visit
     problems: list[str] = []
     if person.insutype not in ("310", "390"):
         problems.append(f"insutype {person.insutype!r} is neither 310 nor 390")
@@ -238,8 +238,8 @@ def _check(claim: Claim, accumulators: Accumulators, policy: Policy) -> None:
         problems.append(f"visit_type {visit.visit_type!r} is neither outpatient nor inpatient")
     if visit.institution_level not in (1, 2, 3) or isinstance(visit.institution_level, bool):
         problems.append(f"institution_level {visit.institution_level!r} is not 1, 2 or 3")
-    if claim.filing not in ("none", "long_term", "temporary"):
-        problems.append(f"filing {claim.filing!r} is not none, long_term or temporary")
+    if case.filing not in ("none", "long_term", "temporary"):
+        problems.append(f"filing {case.filing!r} is not none, long_term or temporary")
     if visit.visit_type == "inpatient" and visit.discharge_date is None:
         problems.append("an inpatient stay needs a discharge_date")
     if visit.discharge_date is not None and visit.discharge_date < visit.admission_date:
@@ -256,4 +256,4 @@ def _check(claim: Claim, accumulators: Accumulators, policy: Policy) -> None:
         if type(value) is not int or value < 0:
             problems.append(f"{name} must be a non-negative integer (fen), got {value!r}")
     if problems:
-        raise InvalidClaim("; ".join(problems))
+        raise InvalidCase("; ".join(problems))

@@ -5,6 +5,7 @@
 - ``consume``: the enrollment and remote-care filing read models the audits read
   (``reimbursement-enrollments``, ``reimbursement-filings``); several instances may run.
 """
+
 from chs_events.consumer import Subscription
 from chs_events.runtime import consumer_worker, main, relay_worker
 from chs_reimbursement.api import create_app
@@ -25,6 +26,12 @@ SUBSCRIPTIONS = [
 ]
 
 if __name__ == "__main__":
-    main(PACKAGE, ReimbursementSettings(), app=create_app,
-         workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE,
-                                                                              SUBSCRIPTIONS)})
+    main(
+        PACKAGE,
+        ReimbursementSettings(),
+        app=create_app,
+        workers={
+            "relay": relay_worker(PACKAGE),
+            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
+        },
+    )

@@ -1,5 +1,6 @@
 """Commands of the reimbursement service (the correlation id of the events they cause travels
 in the unit of work)."""
+
 from dataclasses import dataclass
 from datetime import date
 

@@ -2,6 +2,7 @@
 events in the outbox, under the person's lock (so the year-to-date accumulators are read and
 replaced by one settlement or claim at a time). The aggregates (``model``) decide; a handler
 loads, locks, calls, saves and records."""
+
 import asyncpg
 import uuid6
 
@@ -10,7 +11,6 @@ from chs_events.locks import load_for_change, lock_person
 from chs_events.read_models.enrollments import enrollments_of
 from chs_events.read_models.filings import filings_of
 from chs_events.unit_of_work import UnitOfWork
-
 from chs_reimbursement import domain, repository
 from chs_reimbursement.calculator import Accumulators, Case, Person, Policy, calculate
 from chs_reimbursement.commands import (
@@ -24,17 +24,18 @@ from chs_reimbursement.model import Bill, Claim, Settlement, Split, Submission, 
 
 
 async def _audit(conn: asyncpg.Connection, person_id: str, bill: Bill) -> tuple[Terms, Policy]:
-    terms = domain.terms_of(bill, await enrollments_of(conn, person_id),
-                            await filings_of(conn, person_id))
+    terms = domain.terms_of(
+        bill, await enrollments_of(conn, person_id), await filings_of(conn, person_id)
+    )
     return terms, domain.policy_of(terms, bill)
 
 
-async def _split(conn: asyncpg.Connection, person_id: str, bill: Bill, terms: Terms,
-                 policy: Policy) -> tuple[Split, Accumulators]:
+async def _split(
+    conn: asyncpg.Connection, person_id: str, bill: Bill, terms: Terms, policy: Policy
+) -> tuple[Split, Accumulators]:
     """The calculator's split; the person's accumulators are replaced by its new ones."""
     before = await repository.accumulators(conn, person_id, bill.service_end.year)
-    person = Person(terms.insutype, terms.region,
-                    await repository.assisted_groups(conn, person_id))
+    person = Person(terms.insutype, terms.region, await repository.assisted_groups(conn, person_id))
     split = calculate(Case(person, bill.visit(), terms.filing), before, policy)
     await repository.save_accumulators(conn, person_id, split.accumulators)
     return split, before
@@ -49,13 +50,15 @@ async def handle_settle(uow: UnitOfWork, command: SettleBill) -> Settlement:
         await lock_person(conn, c.person_id)
         terms, policy = await _audit(conn, c.person_id, bill)
         settlement_id = f"S{uuid6.uuid7().hex}"
-        holder = await repository.reserve_invoice(conn, bill.invoice_no,
-                                                  settlement_id=settlement_id)
+        holder = await repository.reserve_invoice(
+            conn, bill.invoice_no, settlement_id=settlement_id
+        )
         if holder is not None:
             raise domain.InvoiceReimbursed(bill.invoice_no, holder)
         split, before = await _split(conn, c.person_id, bill, terms, policy)
-        settlement, completed = Settlement.settle(settlement_id, c.person_id, bill, terms,
-                                                  c.maternity, split, before, now())
+        settlement, completed = Settlement.settle(
+            settlement_id, c.person_id, bill, terms, c.maternity, split, before, now()
+        )
         await repository.insert_settlement(conn, settlement)
         await uow.record(completed)
     return settlement
@@ -67,13 +70,17 @@ async def handle_reverse(uow: UnitOfWork, command: ReverseSettlement) -> Settlem
     async with uow:
         conn = uow.conn
         current = await load_for_change(
-            conn, repository.get_settlement, command.settlement_id,
-            missing=lambda key: domain.SettlementNotFound(f"no settlement {key}"))
+            conn,
+            repository.get_settlement,
+            command.settlement_id,
+            missing=lambda key: domain.SettlementNotFound(f"no settlement {key}"),
+        )
         reversed_, event = current.reverse(now(), command.reason)
         before = current.accumulators_before
         totals = await repository.accumulators(conn, current.person_id, before.year)
-        await repository.save_accumulators(conn, current.person_id, domain.undone(
-            totals, before, current.split.accumulators))
+        await repository.save_accumulators(
+            conn, current.person_id, domain.undone(totals, before, current.split.accumulators)
+        )
         await repository.release_invoice(conn, current.bill.invoice_no)
         await repository.save_settlement(conn, reversed_)
         await uow.record(event)
@@ -92,8 +99,9 @@ async def handle_submit_claim(uow: UnitOfWork, command: SubmitClaim) -> Claim:
         try:
             terms, policy = await _audit(conn, c.person_id, bill)
             domain.check_deadline(bill, policy, submission.submitted_on)
-            holder = await repository.reserve_invoice(conn, bill.invoice_no,
-                                                      claim_id=submission.claim_id)
+            holder = await repository.reserve_invoice(
+                conn, bill.invoice_no, claim_id=submission.claim_id
+            )
             if holder is not None:
                 raise domain.InvoiceReimbursed(bill.invoice_no, holder)
         except (domain.Refused, domain.InvoiceReimbursed) as refused:
@@ -114,8 +122,11 @@ async def handle_pay_claim(uow: UnitOfWork, command: PayClaim) -> Claim:
     async with uow:
         conn = uow.conn
         current = await load_for_change(
-            conn, repository.get_claim, command.claim_id,
-            missing=lambda key: domain.ClaimNotFound(f"no claim {key}"))
+            conn,
+            repository.get_claim,
+            command.claim_id,
+            missing=lambda key: domain.ClaimNotFound(f"no claim {key}"),
+        )
         paid, event = current.pay(command.paid_on, command.payment_reference, today())
         if event is None:
             return current  # the same payment reported again

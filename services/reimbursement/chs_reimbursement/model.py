@@ -3,6 +3,7 @@ the rules (``domain``) and return the new state with the event it raises; no I/O
 
 A bill and the terms its audits found are ``domain`` values; the split of a bill is the
 calculator's ``Split``."""
+
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
@@ -16,7 +17,6 @@ from chs_events.events.reimbursement import (
     SettlementReversed,
     SplitLine,
 )
-
 from chs_reimbursement.calculator import Accumulators, Split
 from chs_reimbursement.domain import Bill, Terms, WrongStatus, check_paid_on
 
@@ -40,34 +40,64 @@ class Settlement:
     reversal_reason: str | None = None
 
     @classmethod
-    def settle(cls, settlement_id: str, person_id: str, bill: Bill, terms: Terms,
-               maternity: bool, split: Split, accumulators_before: Accumulators,
-               at: datetime) -> "tuple[Settlement, SettlementCompleted]":
+    def settle(
+        cls,
+        settlement_id: str,
+        person_id: str,
+        bill: Bill,
+        terms: Terms,
+        maternity: bool,
+        split: Split,
+        accumulators_before: Accumulators,
+        at: datetime,
+    ) -> "tuple[Settlement, SettlementCompleted]":
         """A bill that passed its audits, settled with the calculator's split."""
-        s = cls(settlement_id, person_id, bill, terms, maternity, split, accumulators_before,
-                "completed", at)
+        s = cls(
+            settlement_id,
+            person_id,
+            bill,
+            terms,
+            maternity,
+            split,
+            accumulators_before,
+            "completed",
+            at,
+        )
         return s, SettlementCompleted(
-            person_id=s.person_id, settlement_id=s.settlement_id, insutype=terms.insutype,
-            **_visit_fields(bill), pooled_fund_fen=split.pooled_fund_fen,
+            person_id=s.person_id,
+            settlement_id=s.settlement_id,
+            insutype=terms.insutype,
+            **_visit_fields(bill),
+            pooled_fund_fen=split.pooled_fund_fen,
             critical_illness_fen=split.critical_illness_fen,
             medical_assistance_fen=split.medical_assistance_fen,
-            personal_cash_fen=split.personal_cash_fen, lines=_lines(split),
-            maternity=maternity, remote_care_filing_id=terms.filing_id, settled_at=at)
+            personal_cash_fen=split.personal_cash_fen,
+            lines=_lines(split),
+            maternity=maternity,
+            remote_care_filing_id=terms.filing_id,
+            settled_at=at,
+        )
 
     def reverse(self, at: datetime, reason: str) -> "tuple[Settlement, SettlementReversed]":
         """Taken back (冲正); only a completed settlement is (``WrongStatus`` otherwise)."""
         if self.status != "completed":
-            raise WrongStatus(f"settlement {self.settlement_id} is already {self.status}",
-                              status_now=self.status)
+            raise WrongStatus(
+                f"settlement {self.settlement_id} is already {self.status}", status_now=self.status
+            )
         reversed_ = replace(self, status="reversed", reversed_at=at, reversal_reason=reason)
         split = self.split
         return reversed_, SettlementReversed(
-            person_id=self.person_id, settlement_id=self.settlement_id,
-            invoice_no=self.bill.invoice_no, institution_name=self.bill.institution_name,
-            total_fen=split.total_fen, pooled_fund_fen=split.pooled_fund_fen,
+            person_id=self.person_id,
+            settlement_id=self.settlement_id,
+            invoice_no=self.bill.invoice_no,
+            institution_name=self.bill.institution_name,
+            total_fen=split.total_fen,
+            pooled_fund_fen=split.pooled_fund_fen,
             critical_illness_fen=split.critical_illness_fen,
-            medical_assistance_fen=split.medical_assistance_fen, reason=reason,
-            reversed_at=at)
+            medical_assistance_fen=split.medical_assistance_fen,
+            reason=reason,
+            reversed_at=at,
+        )
 
 
 @dataclass(frozen=True)
@@ -94,22 +124,30 @@ class Claim:
     def payable_fen(self) -> int:
         return self.split.funds_fen if self.split else 0
 
-    def pay(self, paid_on: date | None, reference: str,
-            today: date) -> "tuple[Claim, ClaimPaid | None]":
+    def pay(
+        self, paid_on: date | None, reference: str, today: date
+    ) -> "tuple[Claim, ClaimPaid | None]":
         """The payment of an approved claim's fund part, ``paid_on`` (default ``today``)
         between the submission and today. The same payment reported again (same reference)
         leaves the claim as it is and raises no event."""
         if self.status == "paid" and self.payment_reference == reference:
             return self, None
         if self.status != "approved":
-            raise WrongStatus(f"claim {self.claim_id} is {self.status}; only an approved claim "
-                              "is paid", status_now=self.status)
+            raise WrongStatus(
+                f"claim {self.claim_id} is {self.status}; only an approved claim is paid",
+                status_now=self.status,
+            )
         paid_on = paid_on or today
         check_paid_on(paid_on, self.submitted_on, today)
         paid = replace(self, status="paid", paid_on=paid_on, payment_reference=reference)
         return paid, ClaimPaid(
-            person_id=paid.person_id, claim_id=paid.claim_id, invoice_no=paid.bill.invoice_no,
-            amount_fen=paid.payable_fen, paid_on=paid_on, payment_reference=reference)
+            person_id=paid.person_id,
+            claim_id=paid.claim_id,
+            invoice_no=paid.bill.invoice_no,
+            amount_fen=paid.payable_fen,
+            paid_on=paid_on,
+            payment_reference=reference,
+        )
 
 
 @dataclass(frozen=True)
@@ -123,43 +161,87 @@ class Submission:
     submitted_at: datetime
 
     def submitted(self) -> ClaimSubmitted:
-        return ClaimSubmitted(person_id=self.person_id, claim_id=self.claim_id,
-                              submitted_on=self.submitted_on, **_visit_fields(self.bill))
+        return ClaimSubmitted(
+            person_id=self.person_id,
+            claim_id=self.claim_id,
+            submitted_on=self.submitted_on,
+            **_visit_fields(self.bill),
+        )
 
-    def approve(self, terms: Terms, split: Split, accumulators_before: Accumulators,
-                at: datetime) -> tuple[Claim, ClaimApproved]:
+    def approve(
+        self, terms: Terms, split: Split, accumulators_before: Accumulators, at: datetime
+    ) -> tuple[Claim, ClaimApproved]:
         """The audits passed: approved with the calculator's split."""
         bill = self.bill
-        claim = Claim(self.claim_id, self.person_id, bill, self.submitted_on, self.submitted_at,
-                      "approved", at, terms, split, accumulators_before)
+        claim = Claim(
+            self.claim_id,
+            self.person_id,
+            bill,
+            self.submitted_on,
+            self.submitted_at,
+            "approved",
+            at,
+            terms,
+            split,
+            accumulators_before,
+        )
         return claim, ClaimApproved(
-            person_id=self.person_id, claim_id=self.claim_id, insutype=terms.insutype,
-            invoice_no=bill.invoice_no, institution_name=bill.institution_name,
-            total_fen=split.total_fen, eligible_fen=split.eligible_fen,
+            person_id=self.person_id,
+            claim_id=self.claim_id,
+            insutype=terms.insutype,
+            invoice_no=bill.invoice_no,
+            institution_name=bill.institution_name,
+            total_fen=split.total_fen,
+            eligible_fen=split.eligible_fen,
             pooled_fund_fen=split.pooled_fund_fen,
             critical_illness_fen=split.critical_illness_fen,
             medical_assistance_fen=split.medical_assistance_fen,
-            personal_cash_fen=split.personal_cash_fen, lines=_lines(split),
-            remote_care_filing_id=terms.filing_id)
+            personal_cash_fen=split.personal_cash_fen,
+            lines=_lines(split),
+            remote_care_filing_id=terms.filing_id,
+        )
 
     def reject(self, rule: str, reason: str, at: datetime) -> tuple[Claim, ClaimRejected]:
         """An audit failed: rejected with its rule and a reason the person can read."""
-        claim = Claim(self.claim_id, self.person_id, self.bill, self.submitted_on,
-                      self.submitted_at, "rejected", at, rule=rule, reason=reason)
-        return claim, ClaimRejected(person_id=self.person_id, claim_id=self.claim_id,
-                                    invoice_no=self.bill.invoice_no, rule=rule, reason=reason)
+        claim = Claim(
+            self.claim_id,
+            self.person_id,
+            self.bill,
+            self.submitted_on,
+            self.submitted_at,
+            "rejected",
+            at,
+            rule=rule,
+            reason=reason,
+        )
+        return claim, ClaimRejected(
+            person_id=self.person_id,
+            claim_id=self.claim_id,
+            invoice_no=self.bill.invoice_no,
+            rule=rule,
+            reason=reason,
+        )
 
 
 def _lines(split: Split) -> list[SplitLine]:
-    return [SplitLine(tier=line.tier, amount_fen=line.amount_fen, rule=line.rule)
-            for line in split.lines]
+    return [
+        SplitLine(tier=line.tier, amount_fen=line.amount_fen, rule=line.rule)
+        for line in split.lines
+    ]
 
 
 def _visit_fields(bill: Bill) -> dict[str, Any]:
-    return dict(
-        institution_code=bill.institution_code, institution_name=bill.institution_name,
-        institution_level=bill.institution_level, institution_region=bill.institution_region,
-        visit_type=bill.visit_type, admission_date=bill.admission_date,
-        discharge_date=bill.discharge_date, discharge_diagnoses=list(bill.diagnoses),
-        total_fen=bill.total_fen, eligible_fen=bill.eligible_fen,
-        ineligible_fen=bill.ineligible_fen, invoice_no=bill.invoice_no)
+    return {
+        "institution_code": bill.institution_code,
+        "institution_name": bill.institution_name,
+        "institution_level": bill.institution_level,
+        "institution_region": bill.institution_region,
+        "visit_type": bill.visit_type,
+        "admission_date": bill.admission_date,
+        "discharge_date": bill.discharge_date,
+        "discharge_diagnoses": list(bill.diagnoses),
+        "total_fen": bill.total_fen,
+        "eligible_fen": bill.eligible_fen,
+        "ineligible_fen": bill.ineligible_fen,
+        "invoice_no": bill.invoice_no,
+    }

@@ -1,4 +1,5 @@
 """Request and response bodies of the reimbursement API, with OpenAPI examples."""
+
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -11,30 +12,40 @@ from chs_events.vocabulary import CHINA, Insutype
 from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators, FilingCategory
 from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
 
-GroupCode = Literal["destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored",
-                    "illness_poverty"]
+GroupCode = Literal[
+    "destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored", "illness_poverty"
+]
 
 _INPATIENT = {
-    "institution_code": "H37020200017", "institution_name": "青岛大学附属医院",
-    "institution_level": 3, "institution_region": "370202", "visit_type": "inpatient",
-    "admission_date": "2026-11-10", "discharge_date": "2026-11-18",
-    "diagnoses": ["I63.9", "I10"], "eligible_fen": 4_800_000, "ineligible_fen": 350_000,
-    "invoice_no": "3702002611180001"}
+    "institution_code": "H37020200017",
+    "institution_name": "青岛大学附属医院",
+    "institution_level": 3,
+    "institution_region": "370202",
+    "visit_type": "inpatient",
+    "admission_date": "2026-11-10",
+    "discharge_date": "2026-11-18",
+    "diagnoses": ["I63.9", "I10"],
+    "eligible_fen": 4_800_000,
+    "ineligible_fen": 350_000,
+    "invoice_no": "3702002611180001",
+}
 
 
 class BillBase(BaseModel):
     """The visit and its expenses as on the invoice; amounts in integer fen."""
 
     institution_code: Identifier = Field(description="National code of the institution")
-    institution_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                       max_length=100)]
+    institution_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ]
     institution_level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
     institution_region: RegionCode
     visit_type: Literal["outpatient", "inpatient"]
     admission_date: date = Field(description="Admission, or the day of an outpatient visit")
     discharge_date: date | None = Field(default=None, description="Required for a stay")
-    diagnoses: list[Icd10Code] = Field(min_length=1, max_length=20,
-                                       description="ICD-10, the main (discharge) one first")
+    diagnoses: list[Icd10Code] = Field(
+        min_length=1, max_length=20, description="ICD-10, the main (discharge) one first"
+    )
     eligible_fen: Fen = Field(description="Within the policy scope (政策范围内)")
     ineligible_fen: Fen = Field(description="Outside it (全自费)")
     invoice_no: Identifier
@@ -51,10 +62,20 @@ class BillBase(BaseModel):
         return self
 
     def bill(self) -> Bill:
-        return Bill(self.institution_code, self.institution_name, self.institution_level,
-                    self.institution_region, self.visit_type, self.admission_date,
-                    self.discharge_date, tuple(self.diagnoses), self.eligible_fen,
-                    self.ineligible_fen, self.invoice_no, self.emergency)
+        return Bill(
+            self.institution_code,
+            self.institution_name,
+            self.institution_level,
+            self.institution_region,
+            self.visit_type,
+            self.admission_date,
+            self.discharge_date,
+            tuple(self.diagnoses),
+            self.eligible_fen,
+            self.ineligible_fen,
+            self.invoice_no,
+            self.emergency,
+        )
 
 
 class SettlementCreate(BillBase):
@@ -68,15 +89,20 @@ class SettlementCreate(BillBase):
 class ClaimCreate(BillBase):
     """Expenses the person paid out of pocket (手工报销)."""
 
-    model_config = examples({"person_id": PERSON_ID_EXAMPLE, **_INPATIENT,
-                              "institution_region": "460200", "emergency": True})
+    model_config = examples(
+        {
+            "person_id": PERSON_ID_EXAMPLE,
+            **_INPATIENT,
+            "institution_region": "460200",
+            "emergency": True,
+        }
+    )
     person_id: PersonId
 
 
 class ReverseBody(BaseModel):
     model_config = examples({"reason": "HIS 结算数据有误，重新结算"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=200)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class PayBody(BaseModel):
@@ -88,7 +114,8 @@ class PayBody(BaseModel):
 class AssistedGroups(BaseModel):
     model_config = examples({"groups": ["dibao"]})
     groups: list[GroupCode] = Field(
-        max_length=6, description="; ".join(f"{k} {v}" for k, v in ASSISTED_GROUPS.items()))
+        max_length=6, description="; ".join(f"{k} {v}" for k, v in ASSISTED_GROUPS.items())
+    )
 
 
 class LinePublic(BaseModel):
@@ -127,10 +154,18 @@ class TermsPublic(BaseModel):
 
     @classmethod
     def of(cls, terms: Terms | None) -> "TermsPublic | None":
-        return None if terms is None else cls(
-            enrollment_id=terms.enrollment_id, insutype=terms.insutype,
-            pooling_region=terms.region, filing=terms.filing,
-            remote_care_filing_id=terms.filing_id, basis=terms.basis)
+        return (
+            None
+            if terms is None
+            else cls(
+                enrollment_id=terms.enrollment_id,
+                insutype=terms.insutype,
+                pooling_region=terms.region,
+                filing=terms.filing,
+                remote_care_filing_id=terms.filing_id,
+                basis=terms.basis,
+            )
+        )
 
 
 class BillPublic(BaseModel):
@@ -167,11 +202,18 @@ class SettlementPublic(BaseModel):
 
     @classmethod
     def of(cls, s: Settlement) -> "SettlementPublic":
-        return cls(settlement_id=s.settlement_id, person_id=s.person_id, status=s.status,
-                   bill=BillPublic.of(s.bill), terms=TermsPublic.of(s.terms),
-                   maternity=s.maternity, split=SplitPublic.of(s.split),
-                   settled_at=_china(s.settled_at), reversed_at=_china(s.reversed_at),
-                   reversal_reason=s.reversal_reason)
+        return cls(
+            settlement_id=s.settlement_id,
+            person_id=s.person_id,
+            status=s.status,
+            bill=BillPublic.of(s.bill),
+            terms=TermsPublic.of(s.terms),
+            maternity=s.maternity,
+            split=SplitPublic.of(s.split),
+            settled_at=_china(s.settled_at),
+            reversed_at=_china(s.reversed_at),
+            reversal_reason=s.reversal_reason,
+        )
 
 
 class ClaimPublic(BaseModel):
@@ -192,12 +234,22 @@ class ClaimPublic(BaseModel):
 
     @classmethod
     def of(cls, c: Claim) -> "ClaimPublic":
-        return cls(claim_id=c.claim_id, person_id=c.person_id, status=c.status,
-                   bill=BillPublic.of(c.bill), submitted_on=c.submitted_on,
-                   submitted_at=_china(c.submitted_at), decided_at=_china(c.decided_at),
-                   rule=c.rule, reason=c.reason, terms=TermsPublic.of(c.terms),
-                   split=SplitPublic.of(c.split), payable_fen=c.payable_fen,
-                   paid_on=c.paid_on, payment_reference=c.payment_reference)
+        return cls(
+            claim_id=c.claim_id,
+            person_id=c.person_id,
+            status=c.status,
+            bill=BillPublic.of(c.bill),
+            submitted_on=c.submitted_on,
+            submitted_at=_china(c.submitted_at),
+            decided_at=_china(c.decided_at),
+            rule=c.rule,
+            reason=c.reason,
+            terms=TermsPublic.of(c.terms),
+            split=SplitPublic.of(c.split),
+            payable_fen=c.payable_fen,
+            paid_on=c.paid_on,
+            payment_reference=c.payment_reference,
+        )
 
 
 class AccumulatorsPublic(BaseModel):

@@ -1,5 +1,6 @@
 """The aggregates' methods (pure): a settlement settled and reversed once, a claim approved or
 rejected by its audits and paid once, each returning the new state and the event it raises."""
+
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,14 +20,36 @@ from chs_reimbursement.model import Bill, Claim, Settlement, Submission, Terms
 PERSON = "p" + "0" * 32
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
-BILL = Bill("H1", "医院", 3, "370202", "inpatient", date(2026, 11, 10), date(2026, 11, 18),
-            ("C34.9",), 1_000_000, 50_000, "INV-1")
+BILL = Bill(
+    "H1",
+    "医院",
+    3,
+    "370202",
+    "inpatient",
+    date(2026, 11, 10),
+    date(2026, 11, 18),
+    ("C34.9",),
+    1_000_000,
+    50_000,
+    "INV-1",
+)
 TERMS = Terms("N-390", "390", "370200", "none", None, "home_city")
-SPLIT = Split(1_050_000, 1_000_000, 50_000, 600_000, 100_000, 50_000, 300_000,
-              (Line("pooled_fund", 600_000, "basic"), Line("critical_illness", 100_000, "ci"),
-               Line("medical_assistance", 50_000, "ma"),
-               Line("personal_cash", 300_000, "cash")),
-              Accumulators(2026, admissions=1))
+SPLIT = Split(
+    1_050_000,
+    1_000_000,
+    50_000,
+    600_000,
+    100_000,
+    50_000,
+    300_000,
+    (
+        Line("pooled_fund", 600_000, "basic"),
+        Line("critical_illness", 100_000, "ci"),
+        Line("medical_assistance", 50_000, "ma"),
+        Line("personal_cash", 300_000, "cash"),
+    ),
+    Accumulators(2026, admissions=1),
+)
 
 
 def settled() -> tuple[Settlement, SettlementCompleted]:
@@ -45,11 +68,23 @@ def test_a_settlement_is_completed_with_its_split_in_the_event():
     settlement, event = settled()
     assert (settlement.status, settlement.settled_at) == ("completed", AT)
     assert (event.settlement_id, event.person_id, event.invoice_no, event.settled_at) == (
-        "S1", PERSON, "INV-1", AT)
-    assert (event.pooled_fund_fen, event.critical_illness_fen, event.medical_assistance_fen,
-            event.personal_cash_fen) == (600_000, 100_000, 50_000, 300_000)
+        "S1",
+        PERSON,
+        "INV-1",
+        AT,
+    )
+    assert (
+        event.pooled_fund_fen,
+        event.critical_illness_fen,
+        event.medical_assistance_fen,
+        event.personal_cash_fen,
+    ) == (600_000, 100_000, 50_000, 300_000)
     assert [line.tier for line in event.lines] == [
-        "pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
+        "pooled_fund",
+        "critical_illness",
+        "medical_assistance",
+        "personal_cash",
+    ]
 
 
 def test_a_settlement_is_reversed_once():
@@ -57,11 +92,18 @@ def test_a_settlement_is_reversed_once():
     later = datetime(2026, 11, 21, tzinfo=UTC)
     reversed_, event = settlement.reverse(later, "wrong data")
     assert (reversed_.status, reversed_.reversed_at, reversed_.reversal_reason) == (
-        "reversed", later, "wrong data")
+        "reversed",
+        later,
+        "wrong data",
+    )
     assert settlement.status == "completed"  # the aggregate is a value: a new one is returned
     assert isinstance(event, SettlementReversed)
     assert (event.settlement_id, event.reason, event.reversed_at, event.total_fen) == (
-        "S1", "wrong data", later, 1_050_000)
+        "S1",
+        "wrong data",
+        later,
+        1_050_000,
+    )
     with pytest.raises(Conflict, match="already reversed") as raised:
         reversed_.reverse(later, "again")
     assert raised.value.extensions["status_now"] == "reversed"
@@ -73,10 +115,17 @@ def test_a_submission_is_approved_with_the_split_or_rejected_with_the_rule():
     assert (claim.status, claim.payable_fen) == ("approved", 750_000)
     assert isinstance(event, ClaimApproved)
     assert (event.claim_id, event.pooled_fund_fen, event.remote_care_filing_id) == (
-        "C1", 600_000, None)
+        "C1",
+        600_000,
+        None,
+    )
     rejected, refusal = submission().reject("not_enrolled", "未参保", AT)
     assert (rejected.status, rejected.rule, rejected.reason, rejected.payable_fen) == (
-        "rejected", "not_enrolled", "未参保", 0)
+        "rejected",
+        "not_enrolled",
+        "未参保",
+        0,
+    )
     assert isinstance(refusal, ClaimRejected)
     assert (refusal.rule, refusal.reason, refusal.invoice_no) == ("not_enrolled", "未参保", "INV-1")
 
@@ -85,10 +134,16 @@ def test_an_approved_claim_is_paid_and_the_same_payment_again_changes_nothing():
     claim = approved()
     paid, event = claim.pay(date(2026, 11, 22), "BANK-1", TODAY)
     assert (paid.status, paid.paid_on, paid.payment_reference) == (
-        "paid", date(2026, 11, 22), "BANK-1")
+        "paid",
+        date(2026, 11, 22),
+        "BANK-1",
+    )
     assert isinstance(event, ClaimPaid)
     assert (event.amount_fen, event.paid_on, event.payment_reference) == (
-        750_000, date(2026, 11, 22), "BANK-1")
+        750_000,
+        date(2026, 11, 22),
+        "BANK-1",
+    )
     again, no_event = paid.pay(date(2026, 11, 23), "BANK-1", TODAY)
     assert (again, no_event) == (paid, None)
 

@@ -4,6 +4,7 @@ Money is integer fen (分) everywhere; ratios are integer per-mille (‰). Codes
 platform: insured type ``310`` employee basic, ``390`` urban-rural resident basic; hospital level
 1, 2, 3 (一级/二级/三级); regions are GB/T 2260 codes.
 """
+
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
@@ -86,8 +87,9 @@ class Accumulators:
 
     def plus(self, **amounts: int) -> "Accumulators":
         """These totals with the given amounts added (never subtracted)."""
-        return replace(self, **{name: getattr(self, name) + value
-                                for name, value in amounts.items()})
+        return replace(
+            self, **{name: getattr(self, name) + value for name, value in amounts.items()}
+        )
 
 
 @dataclass(frozen=True)

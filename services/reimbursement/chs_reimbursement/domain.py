@@ -20,7 +20,7 @@ fails one is rejected with the rule and a reason the person can read.
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from chs_events.errors import Conflict, InvalidField, NotFound, Rejected
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
@@ -136,16 +136,17 @@ def terms_of(bill: Bill, enrollments: Iterable[Enrollment], filings: Iterable[Fi
         raise Refused(
             NOT_ENROLLED, f"no active enrollment on {day}", f"{day.isoformat()}就医时未处于参保状态"
         )
-    insutype, home = enrollment.insutype, enrollment.pooling_region
+    # The read models keep the events' validated codes as plain str.
+    insutype, home = cast(Insutype, enrollment.insutype), enrollment.pooling_region
 
-    def terms(filing: str, basis: str, filing_id: str | None = None) -> Terms:
+    def terms(filing: FilingCategory, basis: str, filing_id: str | None = None) -> Terms:
         return Terms(enrollment.enrollment_id, insutype, home, filing, filing_id, basis)
 
     if same_city(place, home):
         return terms("none", "home_city")
     filing = covering(filings, place, day)
     if filing is not None:
-        return terms(filing.filing_type, "filing", filing.filing_id)
+        return terms(cast(FilingCategory, filing.filing_type), "filing", filing.filing_id)
     if same_province(place, home):
         return terms("none", "in_province")
     if bill.emergency:

@@ -138,7 +138,7 @@ def _terms_values(t: Terms | None) -> tuple:
 
 
 def _split_values(s: Split | None, before: Accumulators | None) -> tuple:
-    if s is None:
+    if s is None or before is None:
         return (None,) * 8
     return (
         s.total_fen,
@@ -169,9 +169,7 @@ def _bill(row: asyncpg.Record) -> Bill:
     )
 
 
-def _terms(row: asyncpg.Record) -> Terms | None:
-    if row["enrollment_id"] is None:
-        return None
+def _terms(row: asyncpg.Record) -> Terms:
     return Terms(
         row["enrollment_id"],
         row["insutype"],
@@ -182,9 +180,7 @@ def _terms(row: asyncpg.Record) -> Terms | None:
     )
 
 
-def _split(row: asyncpg.Record) -> Split | None:
-    if row["pooled_fund_fen"] is None:
-        return None
+def _split(row: asyncpg.Record) -> Split:
     return Split(
         row["total_fen"],
         row["eligible_fen"],
@@ -198,9 +194,8 @@ def _split(row: asyncpg.Record) -> Split | None:
     )
 
 
-def _before(row: asyncpg.Record) -> Accumulators | None:
-    before = row["accumulators_before"]
-    return Accumulators(**before) if before is not None else None
+def _before(row: asyncpg.Record) -> Accumulators:
+    return Accumulators(**row["accumulators_before"])
 
 
 def _placeholders(count: int) -> str:
@@ -288,9 +283,9 @@ def _claim(row: asyncpg.Record) -> Claim:
         row["submitted_at"],
         row["status"],
         row["decided_at"],
-        _terms(row),
-        _split(row),
-        _before(row),
+        _terms(row) if row["enrollment_id"] is not None else None,  # a rejected claim has none
+        _split(row) if row["pooled_fund_fen"] is not None else None,
+        _before(row) if row["accumulators_before"] is not None else None,
         row["rule"],
         row["reason"],
         row["paid_on"],

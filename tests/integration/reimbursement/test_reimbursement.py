@@ -14,6 +14,7 @@ from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
+from chs_events.events.reimbursement import ClaimPaid, SettlementCompleted
 from chs_events.events.remote_care import RemoteCareFiled, RemoteCareRevoked
 from chs_events.kafka import create_producer
 from chs_events.read_models import enrollments, filings
@@ -226,16 +227,18 @@ async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, clie
 
     [event] = await outbox_of(db, person)
     assert (event.type, event.correlation_id) == (SETTLED, "his-1")
+    completed = event.event
+    assert isinstance(completed, SettlementCompleted)
     assert (
-        event.event.pooled_fund_fen,
-        event.event.critical_illness_fen,
-        event.event.medical_assistance_fen,
-        event.event.personal_cash_fen,
+        completed.pooled_fund_fen,
+        completed.critical_illness_fen,
+        completed.medical_assistance_fen,
+        completed.personal_cash_fen,
     ) == parts(settlement["split"])
     assert (
-        event.event.invoice_no,
-        event.event.discharge_diagnoses,
-        event.event.institution_code,
+        completed.invoice_no,
+        completed.discharge_diagnoses,
+        completed.institution_code,
     ) == (settlement["bill"]["invoice_no"], ["C34.9"], "H37020200017")
     totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
     assert (
@@ -359,6 +362,7 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
 
     events = await outbox_of(db, person)
     paid_event = next(e.event for e in events if e.type == PAID)
+    assert isinstance(paid_event, ClaimPaid)
     assert (paid_event.claim_id, paid_event.amount_fen) == (
         covered["claim_id"],
         covered["payable_fen"],

@@ -14,6 +14,7 @@ import copy
 import json
 from datetime import date
 from importlib.resources import files
+from typing import Literal
 
 import pytest
 
@@ -40,7 +41,11 @@ YEAR = Accumulators(2026)
 
 
 def admission(
-    level: int, eligible: int, ineligible: int = 0, region: str = "370200", month: int = 3
+    level: Literal[1, 2, 3],
+    eligible: int,
+    ineligible: int = 0,
+    region: str = "370200",
+    month: int = 3,
 ) -> Visit:
     return Visit(
         "inpatient",

@@ -19,6 +19,7 @@ from chs_reimbursement.calculator import (
     calculate,
     load_policy,
 )
+from chs_reimbursement.calculator.model import Tier
 from chs_reimbursement.calculator.policy import Policy
 
 pytestmark = pytest.mark.unit
@@ -81,8 +82,9 @@ def test_the_parts_add_up_to_the_total_exactly(case):
     )
     assert sum(parts) == result.total_fen == claim.visit.total_fen
     assert result.personal_cash_fen >= result.ineligible_fen == claim.visit.ineligible_fen
+    tiers: list[Tier] = ["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
     for tier, amount in zip(
-        ["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"],
+        tiers,
         parts,
         strict=True,
     ):

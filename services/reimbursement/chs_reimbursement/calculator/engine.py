@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chs_reimbursement.calculator.model import Accumulators, Case, Line, Split
-from chs_reimbursement.calculator.policy import Policy
+from chs_reimbursement.calculator.policy import Inpatient, Outpatient, Policy
 
 
 class InvalidCase(ValueError):
@@ -147,15 +147,18 @@ def _cap_text(name: str, cap: int | None, paid: int, left: int | None) -> str:
 def _basic(case: Case, accumulators: Accumulators, policy: Policy, base: int) -> _Basic:
     person, visit = case.person, case.visit
     level, insutype = visit.institution_level, person.insutype
+    terms: Inpatient | Outpatient
     if visit.visit_type == "inpatient":
-        terms, where = policy.basic.inpatient, "basic.inpatient"
-        deductible_param = terms.deductible_fen.of(level)
+        inpatient = terms = policy.basic.inpatient
+        where = "basic.inpatient"
+        deductible_param = inpatient.deductible_fen.of(level)
         deductible_name = f"{where}.deductible_fen.{level} = {deductible_param}, once per admission"
         deductible = min(deductible_param, base)
         paid = accumulators.basic_inpatient_paid_fen
     else:
-        terms, where = policy.basic.outpatient, "basic.outpatient"
-        deductible_param = terms.deductible_fen.of(insutype)
+        outpatient = terms = policy.basic.outpatient
+        where = "basic.outpatient"
+        deductible_param = outpatient.deductible_fen.of(insutype)
         already = accumulators.outpatient_deductible_paid_fen
         deductible_name = (
             f"{where}.deductible_fen.{insutype} = {deductible_param} a year, {already} already paid"
@@ -202,12 +205,12 @@ def _critical_illness(
             )
         ], 0
     terms = policy.critical_illness
-    assisted = terms.assisted is not None and bool(case.person.groups & set(terms.assisted.groups))
-    if assisted:
+    assisted = terms.assisted
+    if assisted is not None and case.person.groups & set(assisted.groups):
         threshold, bonus, cap = (
-            terms.assisted.threshold_fen,
-            terms.assisted.ratio_bonus_permille,
-            terms.assisted.annual_cap_fen,
+            assisted.threshold_fen,
+            assisted.ratio_bonus_permille,
+            assisted.annual_cap_fen,
         )
         where = "critical_illness.assisted"
     else:

@@ -15,6 +15,9 @@ A bill — settled directly at the institution or claimed by the person — is p
 
 A direct settlement that fails one is refused (422, or 409 for the invoice); a claim that
 fails one is rejected with the rule and a reason the person can read.
+
+Also the values the rules judge and find (a ``Bill``, the ``Terms`` it is settled under), the
+rules of the aggregates' changes (``WrongStatus``, ``check_paid_on``) and the domain errors.
 """
 
 from collections.abc import Iterable

@@ -26,6 +26,7 @@ never reimbursed twice, the deadline) are the reimbursement service's, before it
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from chs_events.vocabulary import INSUTYPE_NAMES
 from chs_reimbursement.calculator.model import Accumulators, Case, Line, Split
 from chs_reimbursement.calculator.policy import Inpatient, Outpatient, Policy
 
@@ -291,7 +292,7 @@ def _assistance(
 def _check(case: Case, accumulators: Accumulators, policy: Policy) -> None:
     person, visit = case.person, case.visit
     problems: list[str] = []
-    if person.insutype not in ("310", "390"):
+    if person.insutype not in INSUTYPE_NAMES:
         problems.append(f"insutype {person.insutype!r} is neither 310 nor 390")
     if person.region != policy.region:
         problems.append(f"the person's region {person.region} is not the policy's {policy.region}")

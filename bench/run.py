@@ -21,7 +21,7 @@ from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.identity import derive_person_id
 from chs_events.masking import redact
-from chs_reimbursement.calculator import Accumulators, Claim, Person, Visit, calculate, load_policy
+from chs_reimbursement.calculator import Accumulators, Case, Person, Visit, calculate, load_policy
 
 SECRET = b"bench-secret"
 ID_NUMBER = "370202199001011237"
@@ -38,7 +38,7 @@ EVENT = EnrollmentRegistered(
 ENVELOPE = Envelope(EVENT, source="/chs/enrollment", correlation_id="req-1")
 RECORD = ENVELOPE.to_record()
 QINGDAO_2026 = load_policy("370200", 2026)
-DIBAO_ADMISSION = Claim(
+DIBAO_ADMISSION = Case(
     Person("390", "370200", frozenset({"dibao"})),
     Visit(
         "inpatient",

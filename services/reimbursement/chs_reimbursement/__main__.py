@@ -5,9 +5,9 @@
 - ``consume``: the enrollment and remote-care filing read models the audits read
   (``reimbursement-enrollments``, ``reimbursement-filings``); several instances may run.
 """
+
 from chs_events.consumer import Subscription
 from chs_events.runtime import consumer_worker, main, relay_worker
-
 from chs_reimbursement.api import create_app
 from chs_reimbursement.consumers import (
     ENROLLMENTS_CONSUMER,
@@ -26,6 +26,12 @@ SUBSCRIPTIONS = [
 ]
 
 if __name__ == "__main__":
-    main(PACKAGE, ReimbursementSettings(), app=create_app,
-         workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE,
-                                                                              SUBSCRIPTIONS)})
+    main(
+        PACKAGE,
+        ReimbursementSettings(),
+        app=create_app,  # type: ignore[arg-type]  # main is not generic in its settings
+        workers={
+            "relay": relay_worker(PACKAGE),
+            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
+        },
+    )

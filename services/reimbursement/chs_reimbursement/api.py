@@ -1,13 +1,14 @@
 """HTTP API of the reimbursement service (thin: parse, call a handler, shape the answer)."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.clock import today
 from chs_events.errors import NotFound
+from chs_events.fields import PersonId
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
-
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 from chs_reimbursement import domain, handlers, repository
 from chs_reimbursement.calculator import InvalidPolicy, load_policy
 from chs_reimbursement.commands import (
@@ -23,7 +24,6 @@ from chs_reimbursement.schemas import (
     ClaimCreate,
     ClaimPublic,
     PayBody,
-    PersonId,
     PersonReimbursements,
     ReverseBody,
     SettlementCreate,
@@ -53,13 +53,15 @@ policies = APIRouter(tags=["policies"])
 
 
 @settlements.post("/settlements", status_code=201, responses=problem_responses(409, 422))
-async def settle(body: SettlementCreate, conn: Connection, request_id: RequestId,
-                 response: Response) -> SettlementPublic:
+async def settle(
+    body: SettlementCreate, uow: UnitOfWorkDep, response: Response
+) -> SettlementPublic:
     """The HIS settles a visit at discharge: the split is returned and SettlementCompleted
     published. 422 with the `rule` when an audit fails; 409 when the invoice is already
     reimbursed (its settlement or claim in `reimbursed_by`)."""
-    settlement = await handlers.handle_settle(conn, SettleBill(
-        body.person_id, body.bill(), body.maternity, correlation_id=request_id))
+    settlement = await handlers.handle_settle(
+        uow, SettleBill(body.person_id, body.bill(), body.maternity)
+    )
     response.headers["Location"] = f"/settlements/{settlement.settlement_id}"
     return SettlementPublic.of(settlement)
 
@@ -72,22 +74,19 @@ async def get_settlement(settlement_id: str, conn: Connection) -> SettlementPubl
     return SettlementPublic.of(found)
 
 
-@settlements.post("/settlements/{settlement_id}/reverse",
-                  responses=problem_responses(404, 409))
-async def reverse(settlement_id: str, body: ReverseBody, conn: Connection,
-                  request_id: RequestId) -> SettlementPublic:
+@settlements.post("/settlements/{settlement_id}/reverse", responses=problem_responses(404, 409))
+async def reverse(settlement_id: str, body: ReverseBody, uow: UnitOfWorkDep) -> SettlementPublic:
     """Take a settlement back (冲正) → SettlementReversed; the invoice is free again."""
-    return SettlementPublic.of(await handlers.handle_reverse(conn, ReverseSettlement(
-        settlement_id, body.reason, correlation_id=request_id)))
+    return SettlementPublic.of(
+        await handlers.handle_reverse(uow, ReverseSettlement(settlement_id, body.reason))
+    )
 
 
 @claims.post("/claims", status_code=201, responses=problem_responses(422))
-async def submit_claim(body: ClaimCreate, conn: Connection, request_id: RequestId,
-                       response: Response) -> ClaimPublic:
+async def submit_claim(body: ClaimCreate, uow: UnitOfWorkDep, response: Response) -> ClaimPublic:
     """Submitted and audited at once: `approved` with the split or `rejected` with the rule
     and a reason the person can read (ClaimSubmitted, then ClaimApproved / ClaimRejected)."""
-    claim = await handlers.handle_submit_claim(conn, SubmitClaim(
-        body.person_id, body.bill(), correlation_id=request_id))
+    claim = await handlers.handle_submit_claim(uow, SubmitClaim(body.person_id, body.bill()))
     response.headers["Location"] = f"/claims/{claim.claim_id}"
     return ClaimPublic.of(claim)
 
@@ -101,13 +100,15 @@ async def get_claim(claim_id: str, conn: Connection) -> ClaimPublic:
 
 
 @claims.post("/claims/{claim_id}/pay", responses=problem_responses(404, 409, 422))
-async def pay_claim(claim_id: str, body: PayBody, conn: Connection,
-                    request_id: RequestId) -> ClaimPublic:
+async def pay_claim(claim_id: str, body: PayBody, uow: UnitOfWorkDep) -> ClaimPublic:
     """Record the payment of an approved claim's fund part → ClaimPaid. The same payment
     reported again (same `payment_reference`) answers the paid claim and publishes nothing;
     `paid_on` is between the submission and today."""
-    return ClaimPublic.of(await handlers.handle_pay_claim(conn, PayClaim(
-        claim_id, body.payment_reference, body.paid_on, correlation_id=request_id)))
+    return ClaimPublic.of(
+        await handlers.handle_pay_claim(
+            uow, PayClaim(claim_id, body.payment_reference, body.paid_on)
+        )
+    )
 
 
 @persons.get("/persons/{person_id}/reimbursements")
@@ -115,32 +116,40 @@ async def person_reimbursements(person_id: PersonId, conn: Connection) -> Person
     return PersonReimbursements(
         person_id=person_id,
         assisted_groups=sorted(await repository.assisted_groups(conn, person_id)),
-        settlements=[SettlementPublic.of(s) for s in await repository.settlements_of(
-            conn, person_id)],
-        claims=[ClaimPublic.of(c) for c in await repository.claims_of(conn, person_id)])
+        settlements=[
+            SettlementPublic.of(s) for s in await repository.settlements_of(conn, person_id)
+        ],
+        claims=[ClaimPublic.of(c) for c in await repository.claims_of(conn, person_id)],
+    )
 
 
 @persons.get("/persons/{person_id}/accumulators")
-async def person_accumulators(person_id: PersonId, conn: Connection,
-                              year: Annotated[int | None, Query(ge=2000, le=2100)] = None
-                              ) -> AccumulatorsPublic:
+async def person_accumulators(
+    person_id: PersonId,
+    conn: Connection,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> AccumulatorsPublic:
     """Year-to-date totals (this year unless `year`)."""
-    return AccumulatorsPublic.of(person_id, await repository.accumulators(
-        conn, person_id, year or today().year))
+    return AccumulatorsPublic.of(
+        person_id, await repository.accumulators(conn, person_id, year or today().year)
+    )
 
 
 @persons.put("/persons/{person_id}/assisted-groups")
-async def set_assisted_groups(person_id: PersonId, body: AssistedGroups,
-                              conn: Connection) -> AssistedGroups:
+async def set_assisted_groups(
+    person_id: PersonId, body: AssistedGroups, uow: UnitOfWorkDep
+) -> AssistedGroups:
     """Set the assisted groups (医疗救助对象) a person is in, from the civil-affairs roll;
     the next settlement applies them."""
-    await handlers.handle_set_groups(conn, SetAssistedGroups(person_id, frozenset(body.groups)))
-    return AssistedGroups(groups=sorted(await repository.assisted_groups(conn, person_id)))
+    await handlers.handle_set_groups(uow, SetAssistedGroups(person_id, frozenset(body.groups)))
+    return AssistedGroups(groups=sorted(await repository.assisted_groups(uow.conn, person_id)))
 
 
 @policies.get("/policies/{region}/{year}", responses=problem_responses(404))
-async def get_policy(region: Annotated[str, Path(pattern=r"^[0-9]{6}$")],
-                     year: Annotated[int, Path(ge=2000, le=2100)]) -> dict:
+async def get_policy(
+    region: Annotated[str, Path(pattern=r"^[0-9]{6}$")],
+    year: Annotated[int, Path(ge=2000, le=2100)],
+) -> dict:
     """The policy parameters of a pooling region and year, as the calculator uses them."""
     try:
         return load_policy(region, year).model_dump(by_alias=True)
@@ -149,7 +158,10 @@ async def get_policy(region: Annotated[str, Path(pattern=r"^[0-9]{6}$")],
 
 
 def create_app(settings: ReimbursementSettings) -> FastAPI:
-    return create_service_app(settings, "chs_reimbursement",
-                              title="CHS reimbursement (手工报销 and 一站式结算)",
-                              description=DESCRIPTION,
-                              routers=[settlements, claims, persons, policies])
+    return create_service_app(
+        settings,
+        "chs_reimbursement",
+        title="CHS reimbursement (手工报销 and 一站式结算)",
+        description=DESCRIPTION,
+        routers=[settlements, claims, persons, policies],
+    )

@@ -1,14 +1,11 @@
-"""Commands of the reimbursement service; ``correlation_id`` (``X-Request-Id``) becomes the
-correlation id of the events they cause."""
+"""Commands of the reimbursement service (the correlation id of the events they cause travels
+in the unit of work)."""
+
 from dataclasses import dataclass
 from datetime import date
 
+from chs_events.commands import Command
 from chs_reimbursement.model import Bill
-
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@
 ``reimbursement-filings`` on ``chs.remote-care.events``: the shared remote-care filing read
 model (a filing covers care in a place on a day).
 """
+
 from chs_events.read_models import enrollments, filings
 
 ENROLLMENTS_CONSUMER = "reimbursement-enrollments"

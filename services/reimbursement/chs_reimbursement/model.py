@@ -1,60 +1,26 @@
-"""The state the rules act on: bills, settlements and claims. Plain frozen dataclasses; the split
-of a bill is the calculator's ``Settlement`` (called ``Split`` here, beside the service's own
-``Settlement`` record)."""
-from dataclasses import dataclass
+"""The aggregates: direct settlements and manual claims. Frozen dataclasses whose methods apply
+the rules (``domain``) and return the new state with the event it raises; no I/O.
+
+A bill and the terms its audits found are ``domain`` values; the split of a bill is the
+calculator's ``Split``."""
+
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from chs_reimbursement.calculator import Accumulators, Visit
-from chs_reimbursement.calculator import Settlement as Split
-from chs_reimbursement.calculator.model import Filing
+from chs_events.events.reimbursement import (
+    ClaimApproved,
+    ClaimPaid,
+    ClaimRejected,
+    ClaimSubmitted,
+    SettlementCompleted,
+    SettlementReversed,
+    SplitLine,
+)
+from chs_reimbursement.calculator import Accumulators, Split
+from chs_reimbursement.domain import Bill, Terms, WrongStatus, check_paid_on
 
-__all__ = ["Bill", "Claim", "Settlement", "Split", "Terms"]
-
-
-@dataclass(frozen=True)
-class Bill:
-    """What the institution (direct settlement) or the person (a manual claim) presents: the
-    visit, its expenses split into eligible (政策范围内) and ineligible (全自费), the invoice."""
-
-    institution_code: str
-    institution_name: str
-    institution_level: Literal[1, 2, 3]
-    institution_region: str
-    visit_type: Literal["outpatient", "inpatient"]
-    admission_date: date
-    discharge_date: date | None
-    diagnoses: tuple[str, ...]
-    eligible_fen: int
-    ineligible_fen: int
-    invoice_no: str
-    emergency: bool = False
-
-    @property
-    def total_fen(self) -> int:
-        return self.eligible_fen + self.ineligible_fen
-
-    @property
-    def service_end(self) -> date:
-        return self.discharge_date or self.admission_date
-
-    def visit(self) -> Visit:
-        return Visit(self.visit_type, self.institution_level, self.institution_region,
-                     self.admission_date, self.discharge_date, self.diagnoses,
-                     self.eligible_fen, self.ineligible_fen)
-
-
-@dataclass(frozen=True)
-class Terms:
-    """What the audits found a bill is settled under: the enrollment, its insured type and
-    pooling region, and the remote-care filing category (with the filing, if one was needed)."""
-
-    enrollment_id: str
-    insutype: Literal["310", "390"]
-    region: str
-    filing: Filing
-    filing_id: str | None
-    basis: str
+__all__ = ["Bill", "Claim", "Settlement", "Split", "Submission", "Terms"]
 
 
 @dataclass(frozen=True)
@@ -73,10 +39,70 @@ class Settlement:
     reversed_at: datetime | None = None
     reversal_reason: str | None = None
 
+    @classmethod
+    def settle(
+        cls,
+        settlement_id: str,
+        person_id: str,
+        bill: Bill,
+        terms: Terms,
+        maternity: bool,
+        split: Split,
+        accumulators_before: Accumulators,
+        at: datetime,
+    ) -> "tuple[Settlement, SettlementCompleted]":
+        """A bill that passed its audits, settled with the calculator's split."""
+        s = cls(
+            settlement_id,
+            person_id,
+            bill,
+            terms,
+            maternity,
+            split,
+            accumulators_before,
+            "completed",
+            at,
+        )
+        return s, SettlementCompleted(
+            person_id=s.person_id,
+            settlement_id=s.settlement_id,
+            insutype=terms.insutype,
+            **_visit_fields(bill),
+            pooled_fund_fen=split.pooled_fund_fen,
+            critical_illness_fen=split.critical_illness_fen,
+            medical_assistance_fen=split.medical_assistance_fen,
+            personal_cash_fen=split.personal_cash_fen,
+            lines=_lines(split),
+            maternity=maternity,
+            remote_care_filing_id=terms.filing_id,
+            settled_at=at,
+        )
+
+    def reverse(self, at: datetime, reason: str) -> "tuple[Settlement, SettlementReversed]":
+        """Taken back (冲正); only a completed settlement is (``WrongStatus`` otherwise)."""
+        if self.status != "completed":
+            raise WrongStatus(
+                f"settlement {self.settlement_id} is already {self.status}", status_now=self.status
+            )
+        reversed_ = replace(self, status="reversed", reversed_at=at, reversal_reason=reason)
+        split = self.split
+        return reversed_, SettlementReversed(
+            person_id=self.person_id,
+            settlement_id=self.settlement_id,
+            invoice_no=self.bill.invoice_no,
+            institution_name=self.bill.institution_name,
+            total_fen=split.total_fen,
+            pooled_fund_fen=split.pooled_fund_fen,
+            critical_illness_fen=split.critical_illness_fen,
+            medical_assistance_fen=split.medical_assistance_fen,
+            reason=reason,
+            reversed_at=at,
+        )
+
 
 @dataclass(frozen=True)
 class Claim:
-    """A manual claim (手工报销): audited in the request, then ``approved`` with the split or
+    """A manual claim (手工报销): audited when submitted, then ``approved`` with the split or
     ``rejected`` with the rule; an approved claim is ``paid``."""
 
     claim_id: str
@@ -97,3 +123,125 @@ class Claim:
     @property
     def payable_fen(self) -> int:
         return self.split.funds_fen if self.split else 0
+
+    def pay(
+        self, paid_on: date | None, reference: str, today: date
+    ) -> "tuple[Claim, ClaimPaid | None]":
+        """The payment of an approved claim's fund part, ``paid_on`` (default ``today``)
+        between the submission and today. The same payment reported again (same reference)
+        leaves the claim as it is and raises no event."""
+        if self.status == "paid" and self.payment_reference == reference:
+            return self, None
+        if self.status != "approved":
+            raise WrongStatus(
+                f"claim {self.claim_id} is {self.status}; only an approved claim is paid",
+                status_now=self.status,
+            )
+        paid_on = paid_on or today
+        check_paid_on(paid_on, self.submitted_on, today)
+        paid = replace(self, status="paid", paid_on=paid_on, payment_reference=reference)
+        return paid, ClaimPaid(
+            person_id=paid.person_id,
+            claim_id=paid.claim_id,
+            invoice_no=paid.bill.invoice_no,
+            amount_fen=paid.payable_fen,
+            paid_on=paid_on,
+            payment_reference=reference,
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A claim as the person submits it, before its audits decide it."""
+
+    claim_id: str
+    person_id: str
+    bill: Bill
+    submitted_on: date
+    submitted_at: datetime
+
+    def submitted(self) -> ClaimSubmitted:
+        return ClaimSubmitted(
+            person_id=self.person_id,
+            claim_id=self.claim_id,
+            submitted_on=self.submitted_on,
+            **_visit_fields(self.bill),
+        )
+
+    def approve(
+        self, terms: Terms, split: Split, accumulators_before: Accumulators, at: datetime
+    ) -> tuple[Claim, ClaimApproved]:
+        """The audits passed: approved with the calculator's split."""
+        bill = self.bill
+        claim = Claim(
+            self.claim_id,
+            self.person_id,
+            bill,
+            self.submitted_on,
+            self.submitted_at,
+            "approved",
+            at,
+            terms,
+            split,
+            accumulators_before,
+        )
+        return claim, ClaimApproved(
+            person_id=self.person_id,
+            claim_id=self.claim_id,
+            insutype=terms.insutype,
+            invoice_no=bill.invoice_no,
+            institution_name=bill.institution_name,
+            total_fen=split.total_fen,
+            eligible_fen=split.eligible_fen,
+            pooled_fund_fen=split.pooled_fund_fen,
+            critical_illness_fen=split.critical_illness_fen,
+            medical_assistance_fen=split.medical_assistance_fen,
+            personal_cash_fen=split.personal_cash_fen,
+            lines=_lines(split),
+            remote_care_filing_id=terms.filing_id,
+        )
+
+    def reject(self, rule: str, reason: str, at: datetime) -> tuple[Claim, ClaimRejected]:
+        """An audit failed: rejected with its rule and a reason the person can read."""
+        claim = Claim(
+            self.claim_id,
+            self.person_id,
+            self.bill,
+            self.submitted_on,
+            self.submitted_at,
+            "rejected",
+            at,
+            rule=rule,
+            reason=reason,
+        )
+        return claim, ClaimRejected(
+            person_id=self.person_id,
+            claim_id=self.claim_id,
+            invoice_no=self.bill.invoice_no,
+            rule=rule,
+            reason=reason,
+        )
+
+
+def _lines(split: Split) -> list[SplitLine]:
+    return [
+        SplitLine(tier=line.tier, amount_fen=line.amount_fen, rule=line.rule)
+        for line in split.lines
+    ]
+
+
+def _visit_fields(bill: Bill) -> dict[str, Any]:
+    return {
+        "institution_code": bill.institution_code,
+        "institution_name": bill.institution_name,
+        "institution_level": bill.institution_level,
+        "institution_region": bill.institution_region,
+        "visit_type": bill.visit_type,
+        "admission_date": bill.admission_date,
+        "discharge_date": bill.discharge_date,
+        "discharge_diagnoses": list(bill.diagnoses),
+        "total_fen": bill.total_fen,
+        "eligible_fen": bill.eligible_fen,
+        "ineligible_fen": bill.ineligible_fen,
+        "invoice_no": bill.invoice_no,
+    }

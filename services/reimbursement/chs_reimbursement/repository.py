@@ -1,11 +1,12 @@
 """The reimbursement service's queries (asyncpg), mapping rows to ``model`` state.
 
 Whatever changes something about a person takes the person's advisory lock first
-(``lock_person``), so one person's settlements and claims read and replace the year-to-date
-accumulators one after the other, across instances, and their outbox rows are in commit order.
+(``chs_events.locks.lock_person``), so one person's settlements and claims read and replace the
+year-to-date accumulators one after the other, across instances, and their outbox rows are in
+commit order.
 """
+
 from dataclasses import asdict
-from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -25,31 +26,35 @@ _CLAIM = f"""claim_id, person_id, {_BILL}, submitted_on, submitted_at, status, d
     {_TERMS}, {_SPLIT}, rule, reason, paid_on, payment_reference"""
 
 
-async def lock_person(conn: asyncpg.Connection, person_id: str) -> None:
-    """Held until the transaction ends."""
-    await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", person_id)
-
-
 # --- assisted groups and accumulators ----------------------------------------------------------
 
+
 async def assisted_groups(conn: asyncpg.Connection, person_id: str) -> frozenset[str]:
-    rows = await conn.fetch("select group_code from assisted_groups where person_id = $1",
-                            person_id)
+    rows = await conn.fetch(
+        "select group_code from assisted_groups where person_id = $1", person_id
+    )
     return frozenset(row["group_code"] for row in rows)
 
 
-async def replace_assisted_groups(conn: asyncpg.Connection, person_id: str,
-                                  groups: frozenset[str]) -> None:
-    await conn.execute("delete from assisted_groups where person_id = $1 "
-                       "and not group_code = any($2::text[])", person_id, sorted(groups))
+async def replace_assisted_groups(
+    conn: asyncpg.Connection, person_id: str, groups: frozenset[str]
+) -> None:
+    await conn.execute(
+        "delete from assisted_groups where person_id = $1 and not group_code = any($2::text[])",
+        person_id,
+        sorted(groups),
+    )
     await conn.executemany(
         "insert into assisted_groups (person_id, group_code) values ($1, $2) "
-        "on conflict do nothing", [(person_id, group) for group in sorted(groups)])
+        "on conflict do nothing",
+        [(person_id, group) for group in sorted(groups)],
+    )
 
 
 async def accumulators(conn: asyncpg.Connection, person_id: str, year: int) -> Accumulators:
     row = await conn.fetchrow(
-        "select * from accumulators where person_id = $1 and year = $2", person_id, year)
+        "select * from accumulators where person_id = $1 and year = $2", person_id, year
+    )
     if row is None:
         return Accumulators(year)
     values = dict(row)
@@ -57,35 +62,47 @@ async def accumulators(conn: asyncpg.Connection, person_id: str, year: int) -> A
     return Accumulators(**values)
 
 
-async def save_accumulators(conn: asyncpg.Connection, person_id: str,
-                            totals: Accumulators) -> None:
+async def save_accumulators(conn: asyncpg.Connection, person_id: str, totals: Accumulators) -> None:
     values = asdict(totals)
     names = list(values)
     await conn.execute(
-        f"""insert into accumulators (person_id, {', '.join(names)})
-            values ($1, {', '.join(f'${i + 2}' for i in range(len(names)))})
+        f"""insert into accumulators (person_id, {", ".join(names)})
+            values ($1, {", ".join(f"${i + 2}" for i in range(len(names)))})
             on conflict (person_id, year) do update set
-            {', '.join(f'{n} = excluded.{n}' for n in names if n != 'year')},
-            updated_at = now()""", person_id, *values.values())
+            {", ".join(f"{n} = excluded.{n}" for n in names if n != "year")},
+            updated_at = now()""",
+        person_id,
+        *values.values(),
+    )
 
 
 # --- invoices ------------------------------------------------------------------------------------
 
-async def reserve_invoice(conn: asyncpg.Connection, invoice_no: str, *,
-                          settlement_id: str | None = None,
-                          claim_id: str | None = None) -> str | None:
+
+async def reserve_invoice(
+    conn: asyncpg.Connection,
+    invoice_no: str,
+    *,
+    settlement_id: str | None = None,
+    claim_id: str | None = None,
+) -> str | None:
     """Reserve the invoice for a settlement or claim; None when done, else what holds it
     ("settlement S…" / "claim C…"). A concurrent reservation waits for the first to commit."""
     inserted = await conn.fetchval(
         """insert into invoices (invoice_no, settlement_id, claim_id) values ($1, $2, $3)
            on conflict (invoice_no) do nothing returning true""",
-        invoice_no, settlement_id, claim_id)
+        invoice_no,
+        settlement_id,
+        claim_id,
+    )
     if inserted:
         return None
-    row = await conn.fetchrow("select settlement_id, claim_id from invoices "
-                              "where invoice_no = $1", invoice_no)
-    return f"settlement {row['settlement_id']}" if row["settlement_id"] \
-        else f"claim {row['claim_id']}"
+    row = await conn.fetchrow(
+        "select settlement_id, claim_id from invoices where invoice_no = $1", invoice_no
+    )
+    return (
+        f"settlement {row['settlement_id']}" if row["settlement_id"] else f"claim {row['claim_id']}"
+    )
 
 
 async def release_invoice(conn: asyncpg.Connection, invoice_no: str) -> None:
@@ -94,52 +111,91 @@ async def release_invoice(conn: asyncpg.Connection, invoice_no: str) -> None:
 
 # --- rows ↔ state --------------------------------------------------------------------------------
 
+
 def _bill_values(b: Bill) -> tuple:
-    return (b.institution_code, b.institution_name, b.institution_level, b.institution_region,
-            b.visit_type, b.admission_date, b.discharge_date, list(b.diagnoses), b.eligible_fen,
-            b.ineligible_fen, b.invoice_no, b.emergency)
+    return (
+        b.institution_code,
+        b.institution_name,
+        b.institution_level,
+        b.institution_region,
+        b.visit_type,
+        b.admission_date,
+        b.discharge_date,
+        list(b.diagnoses),
+        b.eligible_fen,
+        b.ineligible_fen,
+        b.invoice_no,
+        b.emergency,
+    )
 
 
 def _terms_values(t: Terms | None) -> tuple:
-    return (t.enrollment_id, t.insutype, t.region, t.filing, t.filing_id, t.basis) if t \
+    return (
+        (t.enrollment_id, t.insutype, t.region, t.filing, t.filing_id, t.basis)
+        if t
         else (None,) * 6
+    )
 
 
 def _split_values(s: Split | None, before: Accumulators | None) -> tuple:
-    if s is None:
+    if s is None or before is None:
         return (None,) * 8
-    return (s.total_fen, s.pooled_fund_fen, s.critical_illness_fen, s.medical_assistance_fen,
-            s.personal_cash_fen, [asdict(line) for line in s.lines], asdict(before),
-            asdict(s.accumulators))
+    return (
+        s.total_fen,
+        s.pooled_fund_fen,
+        s.critical_illness_fen,
+        s.medical_assistance_fen,
+        s.personal_cash_fen,
+        [asdict(line) for line in s.lines],
+        asdict(before),
+        asdict(s.accumulators),
+    )
 
 
 def _bill(row: asyncpg.Record) -> Bill:
-    return Bill(row["institution_code"], row["institution_name"], row["institution_level"],
-                row["institution_region"], row["visit_type"], row["admission_date"],
-                row["discharge_date"], tuple(row["diagnoses"]), row["eligible_fen"],
-                row["ineligible_fen"], row["invoice_no"], row["emergency"])
+    return Bill(
+        row["institution_code"],
+        row["institution_name"],
+        row["institution_level"],
+        row["institution_region"],
+        row["visit_type"],
+        row["admission_date"],
+        row["discharge_date"],
+        tuple(row["diagnoses"]),
+        row["eligible_fen"],
+        row["ineligible_fen"],
+        row["invoice_no"],
+        row["emergency"],
+    )
 
 
-def _terms(row: asyncpg.Record) -> Terms | None:
-    if row["enrollment_id"] is None:
-        return None
-    return Terms(row["enrollment_id"], row["insutype"], row["pooling_region"], row["filing"],
-                 row["remote_care_filing_id"], row["basis"])
+def _terms(row: asyncpg.Record) -> Terms:
+    return Terms(
+        row["enrollment_id"],
+        row["insutype"],
+        row["pooling_region"],
+        row["filing"],
+        row["remote_care_filing_id"],
+        row["basis"],
+    )
 
 
-def _split(row: asyncpg.Record) -> Split | None:
-    if row["pooled_fund_fen"] is None:
-        return None
-    return Split(row["total_fen"], row["eligible_fen"], row["ineligible_fen"],
-                 row["pooled_fund_fen"], row["critical_illness_fen"],
-                 row["medical_assistance_fen"], row["personal_cash_fen"],
-                 tuple(Line(**line) for line in row["lines"]),
-                 Accumulators(**row["accumulators_after"]))
+def _split(row: asyncpg.Record) -> Split:
+    return Split(
+        row["total_fen"],
+        row["eligible_fen"],
+        row["ineligible_fen"],
+        row["pooled_fund_fen"],
+        row["critical_illness_fen"],
+        row["medical_assistance_fen"],
+        row["personal_cash_fen"],
+        tuple(Line(**line) for line in row["lines"]),
+        Accumulators(**row["accumulators_after"]),
+    )
 
 
-def _before(row: asyncpg.Record) -> Accumulators | None:
-    before = row["accumulators_before"]
-    return Accumulators(**before) if before is not None else None
+def _before(row: asyncpg.Record) -> Accumulators:
+    return Accumulators(**row["accumulators_before"])
 
 
 def _placeholders(count: int) -> str:
@@ -148,76 +204,141 @@ def _placeholders(count: int) -> str:
 
 # --- settlements ---------------------------------------------------------------------------------
 
+
 def _settlement(row: asyncpg.Record) -> Settlement:
-    return Settlement(row["settlement_id"], row["person_id"], _bill(row), _terms(row),
-                      row["maternity"], _split(row), _before(row), row["status"],
-                      row["settled_at"], row["reversed_at"], row["reversal_reason"])
+    return Settlement(
+        row["settlement_id"],
+        row["person_id"],
+        _bill(row),
+        _terms(row),
+        row["maternity"],
+        _split(row),
+        _before(row),
+        row["status"],
+        row["settled_at"],
+        row["reversed_at"],
+        row["reversal_reason"],
+    )
 
 
 async def insert_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
-    values = (s.settlement_id, s.person_id, *_bill_values(s.bill), *_terms_values(s.terms),
-              s.maternity, *_split_values(s.split, s.accumulators_before), s.status,
-              s.settled_at, s.reversed_at, s.reversal_reason)
-    await conn.execute(f"insert into settlements ({_SETTLEMENT}) values "
-                       f"({_placeholders(len(values))})", *values)
+    values = (
+        s.settlement_id,
+        s.person_id,
+        *_bill_values(s.bill),
+        *_terms_values(s.terms),
+        s.maternity,
+        *_split_values(s.split, s.accumulators_before),
+        s.status,
+        s.settled_at,
+        s.reversed_at,
+        s.reversal_reason,
+    )
+    await conn.execute(
+        f"insert into settlements ({_SETTLEMENT}) values ({_placeholders(len(values))})", *values
+    )
 
 
-async def get_settlement(conn: asyncpg.Connection, settlement_id: str, *,
-                         for_update: bool = False) -> Settlement | None:
-    row = await conn.fetchrow(f"select {_SETTLEMENT} from settlements where settlement_id = $1"
-                              + (" for update" if for_update else ""), settlement_id)
+async def get_settlement(
+    conn: asyncpg.Connection, settlement_id: str, *, for_update: bool = False
+) -> Settlement | None:
+    row = await conn.fetchrow(
+        f"select {_SETTLEMENT} from settlements where settlement_id = $1"
+        + (" for update" if for_update else ""),
+        settlement_id,
+    )
     return _settlement(row) if row else None
 
 
-async def record_reversal(conn: asyncpg.Connection, settlement_id: str, at: datetime,
-                          reason: str) -> Settlement:
-    row = await conn.fetchrow(
-        f"""update settlements set status = 'reversed', reversed_at = $2, reversal_reason = $3
-            where settlement_id = $1 returning {_SETTLEMENT}""", settlement_id, at, reason)
-    return _settlement(row)
+async def save_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
+    """Its changeable fields (status, reversal) as the aggregate has them."""
+    await conn.execute(
+        """update settlements set status = $2, reversed_at = $3, reversal_reason = $4
+            where settlement_id = $1""",
+        s.settlement_id,
+        s.status,
+        s.reversed_at,
+        s.reversal_reason,
+    )
 
 
 async def settlements_of(conn: asyncpg.Connection, person_id: str) -> list[Settlement]:
-    rows = await conn.fetch(f"select {_SETTLEMENT} from settlements where person_id = $1 "
-                            "order by settled_at, settlement_id", person_id)
+    rows = await conn.fetch(
+        f"select {_SETTLEMENT} from settlements where person_id = $1 "
+        "order by settled_at, settlement_id",
+        person_id,
+    )
     return [_settlement(row) for row in rows]
 
 
 # --- claims --------------------------------------------------------------------------------------
 
+
 def _claim(row: asyncpg.Record) -> Claim:
-    return Claim(row["claim_id"], row["person_id"], _bill(row), row["submitted_on"],
-                 row["submitted_at"], row["status"], row["decided_at"], _terms(row),
-                 _split(row), _before(row), row["rule"], row["reason"], row["paid_on"],
-                 row["payment_reference"])
+    return Claim(
+        row["claim_id"],
+        row["person_id"],
+        _bill(row),
+        row["submitted_on"],
+        row["submitted_at"],
+        row["status"],
+        row["decided_at"],
+        _terms(row) if row["enrollment_id"] is not None else None,  # a rejected claim has none
+        _split(row) if row["pooled_fund_fen"] is not None else None,
+        _before(row) if row["accumulators_before"] is not None else None,
+        row["rule"],
+        row["reason"],
+        row["paid_on"],
+        row["payment_reference"],
+    )
 
 
 async def insert_claim(conn: asyncpg.Connection, c: Claim) -> None:
     values: tuple[Any, ...] = (
-        c.claim_id, c.person_id, *_bill_values(c.bill), c.submitted_on, c.submitted_at,
-        c.status, c.decided_at, *_terms_values(c.terms),
-        *_split_values(c.split, c.accumulators_before), c.rule, c.reason, c.paid_on,
-        c.payment_reference)
-    await conn.execute(f"insert into claims ({_CLAIM}) values "
-                       f"({_placeholders(len(values))})", *values)
+        c.claim_id,
+        c.person_id,
+        *_bill_values(c.bill),
+        c.submitted_on,
+        c.submitted_at,
+        c.status,
+        c.decided_at,
+        *_terms_values(c.terms),
+        *_split_values(c.split, c.accumulators_before),
+        c.rule,
+        c.reason,
+        c.paid_on,
+        c.payment_reference,
+    )
+    await conn.execute(
+        f"insert into claims ({_CLAIM}) values ({_placeholders(len(values))})", *values
+    )
 
 
-async def get_claim(conn: asyncpg.Connection, claim_id: str, *,
-                    for_update: bool = False) -> Claim | None:
-    row = await conn.fetchrow(f"select {_CLAIM} from claims where claim_id = $1"
-                              + (" for update" if for_update else ""), claim_id)
+async def get_claim(
+    conn: asyncpg.Connection, claim_id: str, *, for_update: bool = False
+) -> Claim | None:
+    row = await conn.fetchrow(
+        f"select {_CLAIM} from claims where claim_id = $1" + (" for update" if for_update else ""),
+        claim_id,
+    )
     return _claim(row) if row else None
 
 
-async def record_payment(conn: asyncpg.Connection, claim_id: str, paid_on: date,
-                         reference: str) -> Claim:
-    row = await conn.fetchrow(
-        f"""update claims set status = 'paid', paid_on = $2, payment_reference = $3
-            where claim_id = $1 returning {_CLAIM}""", claim_id, paid_on, reference)
-    return _claim(row)
+async def save_claim(conn: asyncpg.Connection, c: Claim) -> None:
+    """Its changeable fields (status, payment) as the aggregate has them."""
+    await conn.execute(
+        """update claims set status = $2, paid_on = $3, payment_reference = $4
+            where claim_id = $1""",
+        c.claim_id,
+        c.status,
+        c.paid_on,
+        c.payment_reference,
+    )
 
 
 async def claims_of(conn: asyncpg.Connection, person_id: str) -> list[Claim]:
-    rows = await conn.fetch(f"select {_CLAIM} from claims where person_id = $1 "
-                            "order by submitted_at, claim_id", person_id)
+    rows = await conn.fetch(
+        f"select {_CLAIM} from claims where person_id = $1 order by submitted_at, claim_id",
+        person_id,
+    )
     return [_claim(row) for row in rows]

@@ -1,48 +1,51 @@
 """Request and response bodies of the reimbursement API, with OpenAPI examples."""
+
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, \
-    model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
 
-from chs_events.clock import CHINA, today
+from chs_events.clock import today
 from chs_events.events.reimbursement import Fen, Icd10Code
-from chs_events.fields import RegionCode
-
-from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators
+from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
+from chs_events.vocabulary import CHINA, Insutype
+from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators, FilingCategory
 from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
 
-PERSON_ID = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-GroupCode = Literal["destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored",
-                    "illness_poverty"]
+GroupCode = Literal[
+    "destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored", "illness_poverty"
+]
 
 _INPATIENT = {
-    "institution_code": "H37020200017", "institution_name": "青岛大学附属医院",
-    "institution_level": 3, "institution_region": "370202", "visit_type": "inpatient",
-    "admission_date": "2026-11-10", "discharge_date": "2026-11-18",
-    "diagnoses": ["I63.9", "I10"], "eligible_fen": 4_800_000, "ineligible_fen": 350_000,
-    "invoice_no": "3702002611180001"}
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+    "institution_code": "H37020200017",
+    "institution_name": "青岛大学附属医院",
+    "institution_level": 3,
+    "institution_region": "370202",
+    "visit_type": "inpatient",
+    "admission_date": "2026-11-10",
+    "discharge_date": "2026-11-18",
+    "diagnoses": ["I63.9", "I10"],
+    "eligible_fen": 4_800_000,
+    "ineligible_fen": 350_000,
+    "invoice_no": "3702002611180001",
+}
 
 
 class BillBase(BaseModel):
     """The visit and its expenses as on the invoice; amounts in integer fen."""
 
     institution_code: Identifier = Field(description="National code of the institution")
-    institution_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                       max_length=100)]
+    institution_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ]
     institution_level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
     institution_region: RegionCode
     visit_type: Literal["outpatient", "inpatient"]
     admission_date: date = Field(description="Admission, or the day of an outpatient visit")
     discharge_date: date | None = Field(default=None, description="Required for a stay")
-    diagnoses: list[Icd10Code] = Field(min_length=1, max_length=20,
-                                       description="ICD-10, the main (discharge) one first")
+    diagnoses: list[Icd10Code] = Field(
+        min_length=1, max_length=20, description="ICD-10, the main (discharge) one first"
+    )
     eligible_fen: Fen = Field(description="Within the policy scope (政策范围内)")
     ineligible_fen: Fen = Field(description="Outside it (全自费)")
     invoice_no: Identifier
@@ -59,16 +62,26 @@ class BillBase(BaseModel):
         return self
 
     def bill(self) -> Bill:
-        return Bill(self.institution_code, self.institution_name, self.institution_level,
-                    self.institution_region, self.visit_type, self.admission_date,
-                    self.discharge_date, tuple(self.diagnoses), self.eligible_fen,
-                    self.ineligible_fen, self.invoice_no, self.emergency)
+        return Bill(
+            self.institution_code,
+            self.institution_name,
+            self.institution_level,
+            self.institution_region,
+            self.visit_type,
+            self.admission_date,
+            self.discharge_date,
+            tuple(self.diagnoses),
+            self.eligible_fen,
+            self.ineligible_fen,
+            self.invoice_no,
+            self.emergency,
+        )
 
 
 class SettlementCreate(BillBase):
     """The institution's HIS settles a visit at discharge (一站式结算)."""
 
-    model_config = _examples({"person_id": PERSON_ID, **_INPATIENT})
+    model_config = examples({"person_id": PERSON_ID_EXAMPLE, **_INPATIENT})
     person_id: PersonId
     maternity: bool = Field(default=False, description="A maternity visit (生育)")
 
@@ -76,27 +89,33 @@ class SettlementCreate(BillBase):
 class ClaimCreate(BillBase):
     """Expenses the person paid out of pocket (手工报销)."""
 
-    model_config = _examples({"person_id": PERSON_ID, **_INPATIENT,
-                              "institution_region": "460200", "emergency": True})
+    model_config = examples(
+        {
+            "person_id": PERSON_ID_EXAMPLE,
+            **_INPATIENT,
+            "institution_region": "460200",
+            "emergency": True,
+        }
+    )
     person_id: PersonId
 
 
 class ReverseBody(BaseModel):
-    model_config = _examples({"reason": "HIS 结算数据有误，重新结算"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=200)]
+    model_config = examples({"reason": "HIS 结算数据有误，重新结算"})
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class PayBody(BaseModel):
-    model_config = _examples({"payment_reference": "BANK-20261122-000123"})
+    model_config = examples({"payment_reference": "BANK-20261122-000123"})
     payment_reference: Identifier
     paid_on: date | None = None
 
 
 class AssistedGroups(BaseModel):
-    model_config = _examples({"groups": ["dibao"]})
+    model_config = examples({"groups": ["dibao"]})
     groups: list[GroupCode] = Field(
-        max_length=6, description="; ".join(f"{k} {v}" for k, v in ASSISTED_GROUPS.items()))
+        max_length=6, description="; ".join(f"{k} {v}" for k, v in ASSISTED_GROUPS.items())
+    )
 
 
 class LinePublic(BaseModel):
@@ -127,18 +146,26 @@ class SplitPublic(BaseModel):
 
 class TermsPublic(BaseModel):
     enrollment_id: str
-    insutype: Literal["310", "390"]
+    insutype: Insutype
     pooling_region: str
-    filing: Literal["none", "long_term", "temporary"]
+    filing: FilingCategory
     remote_care_filing_id: str | None
     basis: str = Field(description="home_city, filing, in_province or emergency")
 
     @classmethod
     def of(cls, terms: Terms | None) -> "TermsPublic | None":
-        return None if terms is None else cls(
-            enrollment_id=terms.enrollment_id, insutype=terms.insutype,
-            pooling_region=terms.region, filing=terms.filing,
-            remote_care_filing_id=terms.filing_id, basis=terms.basis)
+        return (
+            None
+            if terms is None
+            else cls(
+                enrollment_id=terms.enrollment_id,
+                insutype=terms.insutype,
+                pooling_region=terms.region,
+                filing=terms.filing,
+                remote_care_filing_id=terms.filing_id,
+                basis=terms.basis,
+            )
+        )
 
 
 class BillPublic(BaseModel):
@@ -175,11 +202,18 @@ class SettlementPublic(BaseModel):
 
     @classmethod
     def of(cls, s: Settlement) -> "SettlementPublic":
-        return cls(settlement_id=s.settlement_id, person_id=s.person_id, status=s.status,
-                   bill=BillPublic.of(s.bill), terms=TermsPublic.of(s.terms),
-                   maternity=s.maternity, split=SplitPublic.of(s.split),
-                   settled_at=_china(s.settled_at), reversed_at=_china(s.reversed_at),
-                   reversal_reason=s.reversal_reason)
+        return cls(
+            settlement_id=s.settlement_id,
+            person_id=s.person_id,
+            status=s.status,
+            bill=BillPublic.of(s.bill),
+            terms=TermsPublic.of(s.terms),
+            maternity=s.maternity,
+            split=SplitPublic.of(s.split),
+            settled_at=_china(s.settled_at),
+            reversed_at=_china(s.reversed_at),
+            reversal_reason=s.reversal_reason,
+        )
 
 
 class ClaimPublic(BaseModel):
@@ -200,12 +234,22 @@ class ClaimPublic(BaseModel):
 
     @classmethod
     def of(cls, c: Claim) -> "ClaimPublic":
-        return cls(claim_id=c.claim_id, person_id=c.person_id, status=c.status,
-                   bill=BillPublic.of(c.bill), submitted_on=c.submitted_on,
-                   submitted_at=_china(c.submitted_at), decided_at=_china(c.decided_at),
-                   rule=c.rule, reason=c.reason, terms=TermsPublic.of(c.terms),
-                   split=SplitPublic.of(c.split), payable_fen=c.payable_fen,
-                   paid_on=c.paid_on, payment_reference=c.payment_reference)
+        return cls(
+            claim_id=c.claim_id,
+            person_id=c.person_id,
+            status=c.status,
+            bill=BillPublic.of(c.bill),
+            submitted_on=c.submitted_on,
+            submitted_at=_china(c.submitted_at),
+            decided_at=_china(c.decided_at),
+            rule=c.rule,
+            reason=c.reason,
+            terms=TermsPublic.of(c.terms),
+            split=SplitPublic.of(c.split),
+            payable_fen=c.payable_fen,
+            paid_on=c.paid_on,
+            payment_reference=c.payment_reference,
+        )
 
 
 class AccumulatorsPublic(BaseModel):

@@ -1,4 +1,5 @@
 """Settings of the reimbursement service (env prefix ``CHS_``)."""
+
 from chs_events.settings import PlatformSettings
 
 

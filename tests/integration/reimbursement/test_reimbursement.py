@@ -2,37 +2,39 @@
 and a real broker: the read models the audits need through the real consumer runners, direct
 settlement with the calculator's split and its reversal, manual claims audited (enrolled,
 remote-care filing, duplicate invoice across claims and settlements, deadline) and paid."""
+
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import asyncpg
-import httpx
 import pytest
 
 from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
-from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
+from chs_events.events.reimbursement import ClaimPaid, SettlementCompleted
 from chs_events.events.remote_care import RemoteCareFiled, RemoteCareRevoked
 from chs_events.kafka import create_producer
 from chs_events.read_models import enrollments, filings
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
+from chs_events.unit_of_work import UnitOfWork
 from chs_reimbursement.__main__ import SUBSCRIPTIONS
 from chs_reimbursement.api import create_app
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.broker import until
-from tests.support.service import client_of, outbox_of, running, throwaway_database, types
+from tests.support.service import outbox_of, service_fixtures, types
 
 pytestmark = pytest.mark.integration
 
-SETTLED, REVERSED = ("chs.reimbursement.settlement.completed.v1",
-                     "chs.reimbursement.settlement.reversed.v1")
-SUBMITTED, APPROVED, REJECTED, PAID = (f"chs.reimbursement.claim.{t}.v1" for t in
-                                       ("submitted", "approved", "rejected", "paid"))
+SETTLED, REVERSED = (
+    "chs.reimbursement.settlement.completed.v1",
+    "chs.reimbursement.settlement.reversed.v1",
+)
+SUBMITTED, APPROVED, REJECTED, PAID = (
+    f"chs.reimbursement.claim.{t}.v1" for t in ("submitted", "approved", "rejected", "paid")
+)
 QINGDAO, SANYA, JINAN = "370200", "460200", "370100"
 
 
@@ -44,48 +46,40 @@ def invoice() -> str:
     return f"37020026{secrets.token_hex(5)}"
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str,
-                   kafka_bootstrap: str) -> AsyncIterator[ReimbursementSettings]:
-    async with throwaway_database(database_url, "reimbursement") as name:
-        yield ReimbursementSettings(database_url=database_url, database_name=name,
-                                    kafka_bootstrap=kafka_bootstrap)
+settings, app, client, db = service_fixtures("reimbursement", ReimbursementSettings, create_app)
 
 
-@pytest.fixture(scope="module")
-async def app(settings: ReimbursementSettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "reimbursement") as client:
-        yield client
-
-
-@pytest.fixture
-async def db(settings: ReimbursementSettings) -> AsyncIterator[asyncpg.Connection]:
-    conn = await connect(settings.database_dsn)
-    yield conn
-    await conn.close()
-
-
-def enrolled(person_id: str, insutype: str = "390", region: str = QINGDAO,
-             start: date = date(2020, 1, 1)) -> EnrollmentRegistered:
+def enrolled(
+    person_id: str, insutype: str = "390", region: str = QINGDAO, start: date = date(2020, 1, 1)
+) -> EnrollmentRegistered:
     return EnrollmentRegistered(
-        person_id=person_id, enrollment_id=f"N{uuid.uuid4().hex[:12]}", insutype=insutype,
-        pooling_region=region, start_date=start)
+        person_id=person_id,
+        enrollment_id=f"N{uuid.uuid4().hex[:12]}",
+        insutype=insutype,
+        pooling_region=region,
+        start_date=start,
+    )
 
 
-def filed(person_id: str, destination: str = SANYA, filing_type: str = "long_term",
-          valid_from: date = date(2026, 1, 1)) -> RemoteCareFiled:
+def filed(
+    person_id: str,
+    destination: str = SANYA,
+    filing_type: str = "long_term",
+    valid_from: date = date(2026, 1, 1),
+) -> RemoteCareFiled:
     return RemoteCareFiled(
-        person_id=person_id, filing_id=f"F{uuid.uuid4().hex[:12]}", filing_type=filing_type,
+        person_id=person_id,
+        filing_id=f"F{uuid.uuid4().hex[:12]}",
+        filing_type=filing_type,
         category="relocated_retiree" if filing_type == "long_term" else "referral",
-        destination_region=destination, valid_from=valid_from,
+        destination_region=destination,
+        valid_from=valid_from,
         valid_until=None if filing_type == "long_term" else valid_from + timedelta(days=180),
-        home_region=QINGDAO, insutype="390", enrollment_id="N1", filed_on=valid_from)
+        home_region=QINGDAO,
+        insutype="390",
+        enrollment_id="N1",
+        filed_on=valid_from,
+    )
 
 
 async def as_consumed(app, *events) -> None:
@@ -94,66 +88,108 @@ async def as_consumed(app, *events) -> None:
     async with app.state.pool.acquire() as conn:
         for event in events:
             envelope = Envelope(event, source="/chs/test")
-            async with conn.transaction():
-                await handlers[envelope.type](conn, envelope)
+            async with UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow:
+                await handlers[envelope.type](uow, envelope)
 
 
 def bill(person_id: str, **changes) -> dict:
     """A Qingdao level-3 admission: 80 000.00 yuan eligible, 5 000.00 yuan ineligible."""
-    return {"person_id": person_id, "institution_code": "H37020200017",
-            "institution_name": "青岛大学附属医院", "institution_level": 3,
-            "institution_region": "370202", "visit_type": "inpatient",
-            "admission_date": "2026-11-10", "discharge_date": "2026-11-18",
-            "diagnoses": ["C34.9"], "eligible_fen": 8_000_000, "ineligible_fen": 500_000,
-            "invoice_no": invoice(), **changes}
+    return {
+        "person_id": person_id,
+        "institution_code": "H37020200017",
+        "institution_name": "青岛大学附属医院",
+        "institution_level": 3,
+        "institution_region": "370202",
+        "visit_type": "inpatient",
+        "admission_date": "2026-11-10",
+        "discharge_date": "2026-11-18",
+        "diagnoses": ["C34.9"],
+        "eligible_fen": 8_000_000,
+        "ineligible_fen": 500_000,
+        "invoice_no": invoice(),
+        **changes,
+    }
 
 
 def parts(split: dict) -> tuple[int, int, int, int]:
-    return (split["pooled_fund_fen"], split["critical_illness_fen"],
-            split["medical_assistance_fen"], split["personal_cash_fen"])
+    return (
+        split["pooled_fund_fen"],
+        split["critical_illness_fen"],
+        split["medical_assistance_fen"],
+        split["personal_cash_fen"],
+    )
 
 
 async def test_the_read_models_are_kept_from_the_topics_by_the_real_consumers(
-        settings, app, db, topic_prefix):
+    settings, app, db, topic_prefix
+):
     specs = [BY_NAME[ENROLLMENT_EVENTS], BY_NAME[REMOTE_CARE_EVENTS]]
-    await ensure_topics(settings.kafka_bootstrap, topic_prefix,
-                        [s for spec in specs for s in (spec, dead_letter_spec(spec))])
+    await ensure_topics(
+        settings.kafka_bootstrap,
+        topic_prefix,
+        [s for spec in specs for s in (spec, dead_letter_spec(spec))],
+    )
     consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
     person = new_person()
     enrollment, filing = enrolled(person), filed(person)
     revoked = RemoteCareRevoked(
-        person_id=person, filing_id=filing.filing_id, filing_type="long_term",
-        category="relocated_retiree", destination_region=SANYA, valid_from=filing.valid_from,
-        valid_until=None, revoked_on=date(2026, 6, 1))
+        person_id=person,
+        filing_id=filing.filing_id,
+        filing_type="long_term",
+        category="relocated_retiree",
+        destination_region=SANYA,
+        valid_from=filing.valid_from,
+        valid_until=None,
+        revoked_on=date(2026, 6, 1),
+    )
     producer = create_producer(consumer_settings, "test")
     await producer.start()
     try:
-        for topic, event in ((ENROLLMENT_EVENTS, enrollment), (REMOTE_CARE_EVENTS, filing),
-                             (REMOTE_CARE_EVENTS, revoked)):
+        for topic, event in (
+            (ENROLLMENT_EVENTS, enrollment),
+            (REMOTE_CARE_EVENTS, filing),
+            (REMOTE_CARE_EVENTS, revoked),
+        ):
             record = Envelope(event, source="/chs/test").to_record()
-            await producer.send_and_wait(topic_prefix + topic, key=record.key,
-                                         value=record.value, headers=record.headers)
+            await producer.send_and_wait(
+                topic_prefix + topic, key=record.key, value=record.value, headers=record.headers
+            )
     finally:
         await producer.stop()
 
     async def seen():
-        return await db.fetchrow("select revoked_on from filing_view where filing_id = $1 "
-                                 "and revoked_on is not null", filing.filing_id)
+        return await db.fetchrow(
+            "select revoked_on from filing_view where filing_id = $1 and revoked_on is not null",
+            filing.filing_id,
+        )
 
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(ConsumerRunner(
-        name=s.name, topics=s.topics, handlers=s.handlers, pool=app.state.pool,
-        settings=consumer_settings).run(stop)) for s in SUBSCRIPTIONS]
+    tasks = [
+        asyncio.create_task(
+            ConsumerRunner(
+                name=s.name,
+                topics=s.topics,
+                handlers=s.handlers,
+                pool=app.state.pool,
+                settings=consumer_settings,
+            ).run(stop)
+        )
+        for s in SUBSCRIPTIONS
+    ]
     try:
         await until(seen, timeout=60)
     finally:
         stop.set()
         await asyncio.gather(*tasks)
     assert [e.enrollment_id for e in await enrollments.enrollments_of(db, person)] == [
-        enrollment.enrollment_id]
+        enrollment.enrollment_id
+    ]
     [known] = await filings.filings_of(db, person)
-    assert (known.covers("460200", date(2026, 5, 31)), known.covers("460200", date(2026, 6, 1)),
-            known.covers("370202", date(2026, 5, 31))) == (True, False, False)
+    assert (
+        known.covers("460200", date(2026, 5, 31)),
+        known.covers("460200", date(2026, 6, 1)),
+        known.covers("370202", date(2026, 5, 31)),
+    ) == (True, False, False)
 
 
 async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, client):
@@ -162,9 +198,11 @@ async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, clie
     groups = await client.put(f"/persons/{person}/assisted-groups", json={"groups": ["dibao"]})
     assert groups.json() == {"groups": ["dibao"]}
 
-    response = await client.post("/settlements", json=bill(person, invoice_no="QD-3T-1"
-                                                           + secrets.token_hex(4)),
-                                 headers={"X-Request-Id": "his-1"})
+    response = await client.post(
+        "/settlements",
+        json=bill(person, invoice_no="QD-3T-1" + secrets.token_hex(4)),
+        headers={"X-Request-Id": "his-1"},
+    )
     assert response.status_code == 201, response.text
     settlement = response.json()
     # Qingdao 2026, resident, level 3: basic (8 000 000 − 100 000) × 650‰ = 5 135 000;
@@ -174,23 +212,40 @@ async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, clie
     assert parts(settlement["split"]) == (5_135_000, 1_374_750, 1_043_175, 947_075)
     assert settlement["split"]["total_fen"] == 8_500_000
     assert [line["tier"] for line in settlement["split"]["lines"]] == [
-        "pooled_fund", "critical_illness", "medical_assistance", "personal_cash",
-        "personal_cash"]
-    assert (settlement["terms"]["insutype"], settlement["terms"]["basis"],
-            settlement["terms"]["filing"]) == ("390", "home_city", "none")
+        "pooled_fund",
+        "critical_illness",
+        "medical_assistance",
+        "personal_cash",
+        "personal_cash",
+    ]
+    assert (
+        settlement["terms"]["insutype"],
+        settlement["terms"]["basis"],
+        settlement["terms"]["filing"],
+    ) == ("390", "home_city", "none")
     assert response.headers["location"] == f"/settlements/{settlement['settlement_id']}"
 
     [event] = await outbox_of(db, person)
     assert (event.type, event.correlation_id) == (SETTLED, "his-1")
-    assert (event.event.pooled_fund_fen, event.event.critical_illness_fen,
-            event.event.medical_assistance_fen, event.event.personal_cash_fen) == parts(
-        settlement["split"])
-    assert (event.event.invoice_no, event.event.discharge_diagnoses,
-            event.event.institution_code) == (settlement["bill"]["invoice_no"], ["C34.9"],
-                                              "H37020200017")
+    completed = event.event
+    assert isinstance(completed, SettlementCompleted)
+    assert (
+        completed.pooled_fund_fen,
+        completed.critical_illness_fen,
+        completed.medical_assistance_fen,
+        completed.personal_cash_fen,
+    ) == parts(settlement["split"])
+    assert (
+        completed.invoice_no,
+        completed.discharge_diagnoses,
+        completed.institution_code,
+    ) == (settlement["bill"]["invoice_no"], ["C34.9"], "H37020200017")
     totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
-    assert (totals["admissions"], totals["basic_inpatient_paid_fen"],
-            totals["assistance_paid_fen"]) == (1, 5_135_000, 1_043_175)
+    assert (
+        totals["admissions"],
+        totals["basic_inpatient_paid_fen"],
+        totals["assistance_paid_fen"],
+    ) == (1, 5_135_000, 1_043_175)
 
 
 async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app, db, client):
@@ -205,18 +260,24 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     again = await client.post("/settlements", json=body)
     assert again.status_code == 409, again.text
     assert (again.json()["rule"], again.json()["reimbursed_by"]) == (
-        "invoice_already_reimbursed", f"settlement {settlement_id}")
+        "invoice_already_reimbursed",
+        f"settlement {settlement_id}",
+    )
     assert again.headers["content-type"] == "application/problem+json"
 
     claimed = await client.post("/claims", json=body)  # the same invoice as a manual claim
     assert claimed.status_code == 201, claimed.text
     claim = claimed.json()
     assert (claim["status"], claim["rule"], claim["payable_fen"]) == (
-        "rejected", "invoice_already_reimbursed", 0)
+        "rejected",
+        "invoice_already_reimbursed",
+        0,
+    )
     assert claim["reason"] == "该发票已报销或已结算，不能重复报销"
 
-    reversed_ = await client.post(f"/settlements/{settlement_id}/reverse",
-                                  json={"reason": "结算数据有误"})
+    reversed_ = await client.post(
+        f"/settlements/{settlement_id}/reverse", json={"reason": "结算数据有误"}
+    )
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["status"] == "reversed"
     twice = await client.post(f"/settlements/{settlement_id}/reverse", json={"reason": "x"})
@@ -228,15 +289,24 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     claimed = await client.post("/claims", json=body)  # free again: now approved
     assert claimed.json()["status"] == "approved", claimed.text
     assert types(await outbox_of(db, person)) == [
-        SETTLED, SUBMITTED, REJECTED, REVERSED, SUBMITTED, APPROVED]
+        SETTLED,
+        SUBMITTED,
+        REJECTED,
+        REVERSED,
+        SUBMITTED,
+        APPROVED,
+    ]
 
 
 async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, db, client):
     person, stranger = new_person(), new_person()
     filing = filed(person, valid_from=date(2026, 3, 1))
     await as_consumed(app, enrolled(person, start=date(2025, 1, 1)), filing)
-    sanya = {"institution_region": "460200", "institution_name": "三亚市人民医院",
-             "institution_code": "H46020200003"}
+    sanya = {
+        "institution_region": "460200",
+        "institution_name": "三亚市人民医院",
+        "institution_code": "H46020200003",
+    }
 
     async def claim(who: str, **changes) -> dict:
         response = await client.post("/claims", json=bill(who, **changes))
@@ -244,16 +314,18 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
         return response.json()
 
     covered = await claim(person, **sanya)
-    assert (covered["status"], covered["terms"]["basis"],
-            covered["terms"]["remote_care_filing_id"]) == ("approved", "filing",
-                                                           filing.filing_id)
+    assert (
+        covered["status"],
+        covered["terms"]["basis"],
+        covered["terms"]["remote_care_filing_id"],
+    ) == ("approved", "filing", filing.filing_id)
     assert covered["payable_fen"] == sum(parts(covered["split"])[:3]) > 0
 
-    unfiled = await claim(person, **sanya, admission_date="2026-02-10",
-                          discharge_date="2026-02-18")
+    unfiled = await claim(person, **sanya, admission_date="2026-02-10", discharge_date="2026-02-18")
     assert (unfiled["status"], unfiled["rule"]) == ("rejected", "no_remote_care_filing")
-    emergency = await claim(person, **sanya, admission_date="2026-02-10",
-                            discharge_date="2026-02-18", emergency=True)
+    emergency = await claim(
+        person, **sanya, admission_date="2026-02-10", discharge_date="2026-02-18", emergency=True
+    )
     assert (emergency["status"], emergency["terms"]["filing"]) == ("approved", "temporary")
     # temporary remote care: first self-pay 10 % of 8 000 000 = 800 000, then the basic
     # insurance on the rest: (7 200 000 − 100 000) × 650‰ = 4 615 000
@@ -266,26 +338,35 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     late = await claim(person, admission_date="2025-03-01", discharge_date="2025-03-09")
     assert (late["status"], late["rule"]) == ("rejected", "claim_deadline_passed")
 
-    paid = await client.post(f"/claims/{covered['claim_id']}/pay",
-                             json={"payment_reference": "BANK-7"})
+    paid = await client.post(
+        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-7"}
+    )
     assert (paid.status_code, paid.json()["status"]) == (200, "paid"), paid.text
-    future = await client.post(f"/claims/{in_province['claim_id']}/pay", json={
-        "payment_reference": "BANK-F", "paid_on": "2030-01-01"})
+    future = await client.post(
+        f"/claims/{in_province['claim_id']}/pay",
+        json={"payment_reference": "BANK-F", "paid_on": "2030-01-01"},
+    )
     assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "paid_on")
-    retried = await client.post(f"/claims/{covered['claim_id']}/pay",
-                                json={"payment_reference": "BANK-7"})
+    retried = await client.post(
+        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-7"}
+    )
     assert (retried.status_code, retried.json()["paid_on"]) == (200, paid.json()["paid_on"])
-    again = await client.post(f"/claims/{covered['claim_id']}/pay",
-                              json={"payment_reference": "BANK-8"})
+    again = await client.post(
+        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-8"}
+    )
     assert again.status_code == 409
-    rejected_pay = await client.post(f"/claims/{unfiled['claim_id']}/pay",
-                                     json={"payment_reference": "BANK-9"})
+    rejected_pay = await client.post(
+        f"/claims/{unfiled['claim_id']}/pay", json={"payment_reference": "BANK-9"}
+    )
     assert rejected_pay.status_code == 409
 
     events = await outbox_of(db, person)
     paid_event = next(e.event for e in events if e.type == PAID)
-    assert (paid_event.claim_id, paid_event.amount_fen) == (covered["claim_id"],
-                                                            covered["payable_fen"])
+    assert isinstance(paid_event, ClaimPaid)
+    assert (paid_event.claim_id, paid_event.amount_fen) == (
+        covered["claim_id"],
+        covered["payable_fen"],
+    )
     assert [e.type for e in events].count(REJECTED) == 2
     assert [e.type for e in events].count(PAID) == 1  # the retried payment published nothing
     history = (await client.get(f"/persons/{person}/reimbursements")).json()
@@ -296,8 +377,10 @@ async def test_concurrent_settlements_of_one_invoice_settle_it_once(app, db, cli
     person = new_person()
     await as_consumed(app, enrolled(person))
     body = bill(person)
-    statuses = [r.status_code for r in await asyncio.gather(
-        *(client.post("/settlements", json=body) for _ in range(12)))]
+    statuses = [
+        r.status_code
+        for r in await asyncio.gather(*(client.post("/settlements", json=body) for _ in range(12)))
+    ]
     assert sorted(statuses) == [201] + [409] * 11
     totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
     assert totals["admissions"] == 1
@@ -312,8 +395,7 @@ async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
         (bill(person, discharge_date=None), "discharge_date"),
         (bill(person, institution_region="379999"), "institution_region"),
         (bill(person, diagnoses=["not-a-code"]), "diagnoses"),
-        (bill(person, admission_date="2026-11-20", discharge_date="2026-11-19"),
-         "discharge_date"),
+        (bill(person, admission_date="2026-11-20", discharge_date="2026-11-19"), "discharge_date"),
     ]
     for body, named in cases:
         response = await client.post("/settlements", json=body)
@@ -328,12 +410,22 @@ async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
 async def test_concurrent_settlements_of_one_person_count_every_admission_once(app, db, client):
     person = new_person()
     await as_consumed(app, enrolled(person))
-    responses = await asyncio.gather(*(client.post("/settlements", json=bill(
-        person, eligible_fen=3_000_000 + 1_000 * n, ineligible_fen=0)) for n in range(10)))
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/settlements",
+                json=bill(person, eligible_fen=3_000_000 + 1_000 * n, ineligible_fen=0),
+            )
+            for n in range(10)
+        )
+    )
     assert [r.status_code for r in responses] == [201] * 10
     pooled = [r.json()["split"]["pooled_fund_fen"] for r in responses]
     totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
     # each settlement read the totals the one before it left: nothing lost, nothing twice
-    assert (totals["admissions"], totals["inpatient_deductibles_paid_fen"],
-            totals["basic_inpatient_paid_fen"]) == (10, 10 * 100_000, sum(pooled))
+    assert (
+        totals["admissions"],
+        totals["inpatient_deductibles_paid_fen"],
+        totals["basic_inpatient_paid_fen"],
+    ) == (10, 10 * 100_000, sum(pooled))
     assert types(await outbox_of(db, person)) == [SETTLED] * 10

@@ -1,5 +1,6 @@
 """The audits of reimbursement (pure): enrolled on the admission day, a remote-care filing where
 one is required, the claim deadline, and a reversal taking one settlement out of the totals."""
+
 from datetime import date
 
 import pytest
@@ -16,23 +17,49 @@ EMPLOYEE = Enrollment("N-310", "p1", "310", QINGDAO, date(2024, 1, 1), date(2026
 
 
 def bill(place: str = SHINAN, admitted: date = date(2026, 3, 10), **changes) -> Bill:
-    values = dict(institution_code="H1", institution_name="医院", institution_level=3,
-                  institution_region=place, visit_type="inpatient", admission_date=admitted,
-                  discharge_date=admitted.replace(day=admitted.day + 5), diagnoses=("C34.9",),
-                  eligible_fen=1_000_000, ineligible_fen=0, invoice_no="INV-1")
+    values = {
+        "institution_code": "H1",
+        "institution_name": "医院",
+        "institution_level": 3,
+        "institution_region": place,
+        "visit_type": "inpatient",
+        "admission_date": admitted,
+        "discharge_date": admitted.replace(day=admitted.day + 5),
+        "diagnoses": ("C34.9",),
+        "eligible_fen": 1_000_000,
+        "ineligible_fen": 0,
+        "invoice_no": "INV-1",
+    }
     return Bill(**{**values, **changes})
 
 
-def filing(filing_type: str, valid_from: date, valid_until: date | None = None,
-           revoked_on: date | None = None, destination: str = SANYA) -> Filing:
-    return Filing(f"F-{filing_type}", "p1", filing_type, "referral", destination, valid_from,
-                  valid_until, revoked_on)
+def filing(
+    filing_type: str,
+    valid_from: date,
+    valid_until: date | None = None,
+    revoked_on: date | None = None,
+    destination: str = SANYA,
+) -> Filing:
+    return Filing(
+        f"F-{filing_type}",
+        "p1",
+        filing_type,
+        "referral",
+        destination,
+        valid_from,
+        valid_until,
+        revoked_on,
+    )
 
 
 def test_care_in_the_home_city_needs_no_filing_and_the_employee_enrollment_comes_first():
     terms = domain.terms_of(bill(), [RESIDENT, EMPLOYEE], [])
     assert (terms.enrollment_id, terms.insutype, terms.filing, terms.basis) == (
-        "N-310", "310", "none", "home_city")
+        "N-310",
+        "310",
+        "none",
+        "home_city",
+    )
     after_the_job = domain.terms_of(bill(admitted=date(2026, 7, 1)), [RESIDENT, EMPLOYEE], [])
     assert after_the_job.insutype == "390"
 
@@ -54,9 +81,11 @@ def test_care_outside_the_province_needs_a_filing_long_term_before_temporary():
 
 
 def test_a_revoked_expired_or_elsewhere_filing_covers_nothing():
-    filings = [filing("long_term", date(2025, 1, 1), revoked_on=date(2026, 3, 10)),
-               filing("temporary", date(2025, 6, 1), date(2025, 11, 30)),
-               filing("long_term", date(2025, 1, 1), destination="310000")]
+    filings = [
+        filing("long_term", date(2025, 1, 1), revoked_on=date(2026, 3, 10)),
+        filing("temporary", date(2025, 6, 1), date(2025, 11, 30)),
+        filing("long_term", date(2025, 1, 1), destination="310000"),
+    ]
     with pytest.raises(domain.Refused) as refused:
         domain.terms_of(bill(SANYA), [RESIDENT], filings)
     assert refused.value.rule == "no_remote_care_filing"
@@ -68,7 +97,10 @@ def test_in_the_province_and_in_an_emergency_no_filing_is_needed():
     assert (in_province.filing, in_province.basis) == ("none", "in_province")
     emergency = domain.terms_of(bill(SANYA, emergency=True), [RESIDENT], [])
     assert (emergency.filing, emergency.basis, emergency.filing_id) == (
-        "temporary", "emergency", None)
+        "temporary",
+        "emergency",
+        None,
+    )
 
 
 def test_the_policy_is_the_pooling_regions_of_the_year_of_the_last_service_day():
@@ -87,16 +119,21 @@ def test_a_claim_is_due_within_the_policys_deadline_days_of_the_last_service_day
     with pytest.raises(domain.Refused) as refused:
         domain.check_deadline(stay, policy, date(2027, 3, 16))
     assert (refused.value.rule, refused.value.reason) == (
-        "claim_deadline_passed", "已超过报销时限（2027-03-15前申请）")
+        "claim_deadline_passed",
+        "已超过报销时限（2027-03-15前申请）",
+    )
 
 
 def test_a_reversal_takes_one_settlements_part_out_of_the_totals():
     before = Accumulators(2026, basic_inpatient_paid_fen=100, admissions=1)
-    after = Accumulators(2026, basic_inpatient_paid_fen=700, admissions=2,
-                         critical_illness_counted_fen=50)
-    later = Accumulators(2026, basic_inpatient_paid_fen=1_000, admissions=3,
-                         critical_illness_counted_fen=80)  # another settlement since
+    after = Accumulators(
+        2026, basic_inpatient_paid_fen=700, admissions=2, critical_illness_counted_fen=50
+    )
+    later = Accumulators(
+        2026, basic_inpatient_paid_fen=1_000, admissions=3, critical_illness_counted_fen=80
+    )  # another settlement since
     assert domain.undone(later, before, after) == Accumulators(
-        2026, basic_inpatient_paid_fen=400, admissions=2, critical_illness_counted_fen=30)
+        2026, basic_inpatient_paid_fen=400, admissions=2, critical_illness_counted_fen=30
+    )
     with pytest.raises(ValueError):
         domain.undone(Accumulators(2027), before, after)

@@ -22,62 +22,82 @@ Ineligible expenses (全自费) are paid by the person and are part of the perso
 The audits of a claim (enrolled on the service date, a filing where one is required, an invoice
 never reimbursed twice, the deadline) are the reimbursement service's, before it calls this.
 """
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chs_reimbursement.calculator.model import Accumulators, Claim, Line, Settlement
-from chs_reimbursement.calculator.policy import Policy
+from chs_events.vocabulary import INSUTYPE_NAMES
+from chs_reimbursement.calculator.model import Accumulators, Case, Line, Split
+from chs_reimbursement.calculator.policy import Inpatient, Outpatient, Policy
 
 
-class InvalidClaim(ValueError):
+class InvalidCase(ValueError):
     pass
 
 
-def calculate(claim: Claim, accumulators: Accumulators, policy: Policy) -> Settlement:
-    """The split of ``claim`` for a person whose year so far is ``accumulators``, under
+def calculate(case: Case, accumulators: Accumulators, policy: Policy) -> Split:
+    """The split of ``case`` for a person whose year so far is ``accumulators``, under
     ``policy`` (the person's pooling region, the year of the service end)."""
-    _check(claim, accumulators, policy)
-    visit = claim.visit
+    _check(case, accumulators, policy)
+    visit = case.visit
     eligible = visit.eligible_fen
     lines: list[Line] = []
 
     # 1. first self-pay of temporary remote care
-    share = policy.remote_care.temporary_first_self_pay_permille if claim.filing == "temporary" \
-        else 0
+    share = (
+        policy.remote_care.temporary_first_self_pay_permille if case.filing == "temporary" else 0
+    )
     base = eligible * (1000 - share) // 1000
     first_self_pay = eligible - base
 
     # 2. basic insurance
-    basic = _basic(claim, accumulators, policy, base)
+    basic = _basic(case, accumulators, policy, base)
     pooled = basic.amount
     lines.append(Line("pooled_fund", pooled, basic.rule))
 
     # 3. critical illness
     self_pay_after_basic = eligible - pooled
-    critical_lines, counted = _critical_illness(claim, accumulators, policy,
-                                                self_pay_after_basic)
+    critical_lines, counted = _critical_illness(case, accumulators, policy, self_pay_after_basic)
     critical = sum(line.amount_fen for line in critical_lines)
     lines.extend(critical_lines)
 
     # 4. medical assistance
-    assistance_line, assistance_deductible = _assistance(claim, accumulators, policy,
-                                                         eligible - pooled - critical)
+    assistance_line, assistance_deductible = _assistance(
+        case, accumulators, policy, eligible - pooled - critical
+    )
     assistance = assistance_line.amount_fen
     lines.append(assistance_line)
 
     # 5. the person's cash: the rest of the eligible amount, and the ineligible amount
     eligible_cash = eligible - pooled - critical - assistance
-    parts = [f"first self-pay {first_self_pay} (remote_care.temporary_first_self_pay_permille "
-             f"= {share})"] if first_self_pay else []
+    parts = (
+        [
+            f"first self-pay {first_self_pay} (remote_care.temporary_first_self_pay_permille "
+            f"= {share})"
+        ]
+        if first_self_pay
+        else []
+    )
     parts.append(f"basic deductible {basic.deductible}")
-    lines.append(Line("personal_cash", eligible_cash,
-                      f"eligible expenses {eligible} − pooled fund {pooled} − critical illness "
-                      f"{critical} − medical assistance {assistance} = {eligible_cash}; the "
-                      "self-pay after basic insurance included " + ", ".join(parts)
-                      + "; the person's cash absorbs every rounding remainder"))
+    lines.append(
+        Line(
+            "personal_cash",
+            eligible_cash,
+            f"eligible expenses {eligible} − pooled fund {pooled} − critical illness "
+            f"{critical} − medical assistance {assistance} = {eligible_cash}; the "
+            "self-pay after basic insurance included "
+            + ", ".join(parts)
+            + "; the person's cash absorbs every rounding remainder",
+        )
+    )
     if visit.ineligible_fen:
-        lines.append(Line("personal_cash", visit.ineligible_fen,
-                          f"ineligible expenses (全自费) {visit.ineligible_fen}, paid by the person"))
+        lines.append(
+            Line(
+                "personal_cash",
+                visit.ineligible_fen,
+                f"ineligible expenses (全自费) {visit.ineligible_fen}, paid by the person",
+            )
+        )
 
     inpatient = visit.visit_type == "inpatient"
     after = accumulators.plus(
@@ -91,11 +111,17 @@ def calculate(claim: Claim, accumulators: Accumulators, policy: Policy) -> Settl
         assistance_deductible_paid_fen=assistance_deductible,
         assistance_paid_fen=assistance,
     )
-    return Settlement(
-        total_fen=visit.total_fen, eligible_fen=eligible, ineligible_fen=visit.ineligible_fen,
-        pooled_fund_fen=pooled, critical_illness_fen=critical, medical_assistance_fen=assistance,
+    return Split(
+        total_fen=visit.total_fen,
+        eligible_fen=eligible,
+        ineligible_fen=visit.ineligible_fen,
+        pooled_fund_fen=pooled,
+        critical_illness_fen=critical,
+        medical_assistance_fen=assistance,
         personal_cash_fen=visit.total_fen - pooled - critical - assistance,
-        lines=tuple(lines), accumulators=after)
+        lines=tuple(lines),
+        accumulators=after,
+    )
 
 
 @dataclass(frozen=True)
@@ -119,21 +145,25 @@ def _cap_text(name: str, cap: int | None, paid: int, left: int | None) -> str:
     return f"{name} = {cap}, {paid} paid this year, {left} left"
 
 
-def _basic(claim: Claim, accumulators: Accumulators, policy: Policy, base: int) -> _Basic:
-    person, visit = claim.person, claim.visit
+def _basic(case: Case, accumulators: Accumulators, policy: Policy, base: int) -> _Basic:
+    person, visit = case.person, case.visit
     level, insutype = visit.institution_level, person.insutype
+    terms: Inpatient | Outpatient
     if visit.visit_type == "inpatient":
-        terms, where = policy.basic.inpatient, "basic.inpatient"
-        deductible_param = terms.deductible_fen.of(level)
+        inpatient = terms = policy.basic.inpatient
+        where = "basic.inpatient"
+        deductible_param = inpatient.deductible_fen.of(level)
         deductible_name = f"{where}.deductible_fen.{level} = {deductible_param}, once per admission"
         deductible = min(deductible_param, base)
         paid = accumulators.basic_inpatient_paid_fen
     else:
-        terms, where = policy.basic.outpatient, "basic.outpatient"
-        deductible_param = terms.deductible_fen.of(insutype)
+        outpatient = terms = policy.basic.outpatient
+        where = "basic.outpatient"
+        deductible_param = outpatient.deductible_fen.of(insutype)
         already = accumulators.outpatient_deductible_paid_fen
-        deductible_name = (f"{where}.deductible_fen.{insutype} = {deductible_param} a year, "
-                           f"{already} already paid")
+        deductible_name = (
+            f"{where}.deductible_fen.{insutype} = {deductible_param} a year, {already} already paid"
+        )
         deductible = min(max(0, deductible_param - already), base)
         paid = accumulators.basic_outpatient_paid_fen
     ratio = terms.ratio_permille.of(insutype, level)
@@ -141,10 +171,12 @@ def _basic(claim: Claim, accumulators: Accumulators, policy: Policy, base: int) 
     computed = (base - deductible) * ratio // 1000
     left = _left(cap, paid)
     amount = _capped(computed, left)
-    rule = (f"basic insurance ({insutype}, {visit.visit_type}, level {level}): (base {base} − "
-            f"deductible {deductible}) × {ratio}‰ = {computed} floored; {deductible_name}; "
-            f"{where}.ratio_permille.{insutype}.{level} = {ratio}; "
-            + _cap_text(f"{where}.annual_cap_fen.{insutype}", cap, paid, left))
+    rule = (
+        f"basic insurance ({insutype}, {visit.visit_type}, level {level}): (base {base} − "
+        f"deductible {deductible}) × {ratio}‰ = {computed} floored; {deductible_name}; "
+        f"{where}.ratio_permille.{insutype}.{level} = {ratio}; "
+        + _cap_text(f"{where}.annual_cap_fen.{insutype}", cap, paid, left)
+    )
     return _Basic(amount, deductible, rule)
 
 
@@ -161,55 +193,84 @@ def _segments(low: int, high: int, bounds: list[int | None]) -> Iterator[tuple[i
         start = bound
 
 
-def _critical_illness(claim: Claim, accumulators: Accumulators, policy: Policy,
-                      self_pay: int) -> tuple[list[Line], int]:
+def _critical_illness(
+    case: Case, accumulators: Accumulators, policy: Policy, self_pay: int
+) -> tuple[list[Line], int]:
     """The critical-illness lines and the self-pay counted toward the threshold."""
-    if claim.person.insutype != "390":
-        return [Line("critical_illness", 0,
-                     "critical-illness insurance (392) covers residents (390) only")], 0
+    if case.person.insutype != "390":
+        return [
+            Line(
+                "critical_illness",
+                0,
+                "critical-illness insurance (392) covers residents (390) only",
+            )
+        ], 0
     terms = policy.critical_illness
-    assisted = terms.assisted is not None and bool(claim.person.groups & set(terms.assisted.groups))
-    if assisted:
-        threshold, bonus, cap = (terms.assisted.threshold_fen, terms.assisted.ratio_bonus_permille,
-                                 terms.assisted.annual_cap_fen)
+    assisted = terms.assisted
+    if assisted is not None and case.person.groups & set(assisted.groups):
+        threshold, bonus, cap = (
+            assisted.threshold_fen,
+            assisted.ratio_bonus_permille,
+            assisted.annual_cap_fen,
+        )
         where = "critical_illness.assisted"
     else:
-        threshold, bonus, cap, where = terms.threshold_fen, 0, terms.annual_cap_fen, \
-            "critical_illness"
+        threshold, bonus, cap, where = (
+            terms.threshold_fen,
+            0,
+            terms.annual_cap_fen,
+            "critical_illness",
+        )
     before = accumulators.critical_illness_counted_fen
     low, high = max(0, before - threshold), max(0, before + self_pay - threshold)
     paid = accumulators.critical_illness_paid_fen
     left = _left(cap, paid)
-    terms_text = (f"{where}.threshold_fen = {threshold}; eligible self-pay counted this year "
-                  f"{before} + {self_pay} = {before + self_pay}; "
-                  + _cap_text(f"{where}.annual_cap_fen", cap, paid, left))
+    terms_text = (
+        f"{where}.threshold_fen = {threshold}; eligible self-pay counted this year "
+        f"{before} + {self_pay} = {before + self_pay}; "
+        + _cap_text(f"{where}.annual_cap_fen", cap, paid, left)
+    )
     lines: list[Line] = []
     for index, start, portion in _segments(low, high, [t.up_to_fen for t in terms.tiers]):
         ratio = min(1000, terms.tiers[index].ratio_permille + bonus)
         computed = portion * ratio // 1000
-        amount = _capped(computed, None if left is None else left - sum(
-            line.amount_fen for line in lines))
+        amount = _capped(
+            computed, None if left is None else left - sum(line.amount_fen for line in lines)
+        )
         bonus_text = f" + {where}.ratio_bonus_permille {bonus}" if bonus else ""
-        lines.append(Line("critical_illness", amount,
-                          f"critical illness tier {index + 1}: {portion} above the threshold "
-                          f"(from {start}) × {ratio}‰ = {computed} floored"
-                          + ("" if amount == computed else f", cut to {amount} by the cap")
-                          + f"; critical_illness.tiers.{index}.ratio_permille = "
-                          f"{terms.tiers[index].ratio_permille}{bonus_text}; {terms_text}"))
+        lines.append(
+            Line(
+                "critical_illness",
+                amount,
+                f"critical illness tier {index + 1}: {portion} above the threshold "
+                f"(from {start}) × {ratio}‰ = {computed} floored"
+                + ("" if amount == computed else f", cut to {amount} by the cap")
+                + f"; critical_illness.tiers.{index}.ratio_permille = "
+                f"{terms.tiers[index].ratio_permille}{bonus_text}; {terms_text}",
+            )
+        )
     if not lines:
-        lines.append(Line("critical_illness", 0,
-                          f"critical illness: nothing above the threshold; {terms_text}"))
+        lines.append(
+            Line(
+                "critical_illness",
+                0,
+                f"critical illness: nothing above the threshold; {terms_text}",
+            )
+        )
     return lines, self_pay
 
 
-def _assistance(claim: Claim, accumulators: Accumulators, policy: Policy,
-                left_of_eligible: int) -> tuple[Line, int]:
+def _assistance(
+    case: Case, accumulators: Accumulators, policy: Policy, left_of_eligible: int
+) -> tuple[Line, int]:
     """The medical-assistance line and the assistance deductible paid by this visit."""
-    terms = policy.medical_assistance.terms_for(claim.person.groups)
+    terms = policy.medical_assistance.terms_for(case.person.groups)
     if terms is None:
-        return Line("medical_assistance", 0,
-                    "medical assistance: the person is in no assisted group of "
-                    "medical_assistance.groups"), 0
+        return Line(
+            "medical_assistance",
+            0,
+            "medical assistance: the person is in no assisted group of medical_assistance.groups",
+        ), 0
     where = f"medical_assistance.groups[{terms.group}]"
     already = accumulators.assistance_deductible_paid_fen
     deductible = min(max(0, terms.deductible_fen - already), left_of_eligible)
@@ -217,43 +278,49 @@ def _assistance(claim: Claim, accumulators: Accumulators, policy: Policy,
     paid = accumulators.assistance_paid_fen
     left = _left(terms.annual_cap_fen, paid)
     amount = _capped(computed, left)
-    return Line("medical_assistance", amount,
-                f"medical assistance ({terms.group}): (left {left_of_eligible} − deductible "
-                f"{deductible}) × {terms.ratio_permille}‰ = {computed} floored; "
-                f"{where}.deductible_fen = {terms.deductible_fen} a year, {already} already "
-                f"paid; {where}.ratio_permille = {terms.ratio_permille}; "
-                + _cap_text(f"{where}.annual_cap_fen", terms.annual_cap_fen, paid, left)
-                ), deductible
+    return Line(
+        "medical_assistance",
+        amount,
+        f"medical assistance ({terms.group}): (left {left_of_eligible} − deductible "
+        f"{deductible}) × {terms.ratio_permille}‰ = {computed} floored; "
+        f"{where}.deductible_fen = {terms.deductible_fen} a year, {already} already "
+        f"paid; {where}.ratio_permille = {terms.ratio_permille}; "
+        + _cap_text(f"{where}.annual_cap_fen", terms.annual_cap_fen, paid, left),
+    ), deductible
 
 
-def _check(claim: Claim, accumulators: Accumulators, policy: Policy) -> None:
-    person, visit = claim.person, claim.visit
+def _check(case: Case, accumulators: Accumulators, policy: Policy) -> None:
+    person, visit = case.person, case.visit
     problems: list[str] = []
-    if person.insutype not in ("310", "390"):
+    if person.insutype not in INSUTYPE_NAMES:
         problems.append(f"insutype {person.insutype!r} is neither 310 nor 390")
     if person.region != policy.region:
-        problems.append(f"the person's region {person.region} is not the policy's "
-                        f"{policy.region}")
+        problems.append(f"the person's region {person.region} is not the policy's {policy.region}")
     if visit.visit_type not in ("outpatient", "inpatient"):
         problems.append(f"visit_type {visit.visit_type!r} is neither outpatient nor inpatient")
     if visit.institution_level not in (1, 2, 3) or isinstance(visit.institution_level, bool):
         problems.append(f"institution_level {visit.institution_level!r} is not 1, 2 or 3")
-    if claim.filing not in ("none", "long_term", "temporary"):
-        problems.append(f"filing {claim.filing!r} is not none, long_term or temporary")
+    if case.filing not in ("none", "long_term", "temporary"):
+        problems.append(f"filing {case.filing!r} is not none, long_term or temporary")
     if visit.visit_type == "inpatient" and visit.discharge_date is None:
         problems.append("an inpatient stay needs a discharge_date")
     if visit.discharge_date is not None and visit.discharge_date < visit.admission_date:
         problems.append("discharge_date is before admission_date")
     if visit.service_end.year != policy.year:
-        problems.append(f"the service ends in {visit.service_end.year}, the policy is of "
-                        f"{policy.year}")
+        problems.append(
+            f"the service ends in {visit.service_end.year}, the policy is of {policy.year}"
+        )
     if accumulators.year != policy.year:
-        problems.append(f"the accumulators are of {accumulators.year}, the policy is of "
-                        f"{policy.year}")
-    amounts = {"eligible_fen": visit.eligible_fen, "ineligible_fen": visit.ineligible_fen,
-               **{name: value for name, value in vars(accumulators).items() if name != "year"}}
+        problems.append(
+            f"the accumulators are of {accumulators.year}, the policy is of {policy.year}"
+        )
+    amounts = {
+        "eligible_fen": visit.eligible_fen,
+        "ineligible_fen": visit.ineligible_fen,
+        **{name: value for name, value in vars(accumulators).items() if name != "year"},
+    }
     for name, value in amounts.items():
         if type(value) is not int or value < 0:
             problems.append(f"{name} must be a non-negative integer (fen), got {value!r}")
     if problems:
-        raise InvalidClaim("; ".join(problems))
+        raise InvalidCase("; ".join(problems))

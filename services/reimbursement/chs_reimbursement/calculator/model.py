@@ -4,13 +4,15 @@ Money is integer fen (分) everywhere; ratios are integer per-mille (‰). Codes
 platform: insured type ``310`` employee basic, ``390`` urban-rural resident basic; hospital level
 1, 2, 3 (一级/二级/三级); regions are GB/T 2260 codes.
 """
+
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
-InsuredType = Literal["310", "390"]
+from chs_events.vocabulary import Insutype
+
 VisitType = Literal["outpatient", "inpatient"]
-Filing = Literal["none", "long_term", "temporary"]
+FilingCategory = Literal["none", "long_term", "temporary"]
 Tier = Literal["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
 
 # The assisted groups of medical assistance (医疗救助), by the code used in policy files.
@@ -29,7 +31,7 @@ class Person:
     """The insured person as the calculator needs them: insured type, pooling region (参保地)
     and the assisted groups they belong to (codes of ``ASSISTED_GROUPS``)."""
 
-    insutype: InsuredType
+    insutype: Insutype
     region: str
     groups: frozenset[str] = frozenset()
 
@@ -58,13 +60,13 @@ class Visit:
 
 
 @dataclass(frozen=True)
-class Claim:
+class Case:
     """A visit to settle for a person, under a remote-care filing category (异地就医备案):
     ``none``, ``long_term`` or ``temporary`` (the latter pays a first self-pay share)."""
 
     person: Person
     visit: Visit
-    filing: Filing = "none"
+    filing: FilingCategory = "none"
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ class Accumulators:
 
     def plus(self, **amounts: int) -> "Accumulators":
         """These totals with the given amounts added (never subtracted)."""
-        return replace(self, **{name: getattr(self, name) + value
-                                for name, value in amounts.items()})
+        return replace(
+            self, **{name: getattr(self, name) + value for name, value in amounts.items()}
+        )
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class Settlement:
+class Split:
     """The split of a visit as in the national settlement record.
 
     ``pooled_fund_fen + critical_illness_fen + medical_assistance_fen + personal_cash_fen ==

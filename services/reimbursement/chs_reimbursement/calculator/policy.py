@@ -22,6 +22,7 @@ Money is integer fen, ratios integer per-mille; floats and booleans are refused.
 - ``claims.deadline_days``: a manual claim (手工报销) is accepted up to this many days after the
   last service day.
 """
+
 import json
 from functools import cache
 from importlib.resources import files
@@ -172,8 +173,9 @@ class Policy(_Frozen):
 def _known_groups(codes: Any, where: str) -> None:
     unknown = sorted(set(codes) - set(ASSISTED_GROUPS))
     if unknown:
-        raise ValueError(f"{where}: unknown assisted groups {unknown}; "
-                         f"known: {sorted(ASSISTED_GROUPS)}")
+        raise ValueError(
+            f"{where}: unknown assisted groups {unknown}; known: {sorted(ASSISTED_GROUPS)}"
+        )
 
 
 def parse_policy(data: Any) -> Policy:
@@ -181,8 +183,9 @@ def parse_policy(data: Any) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}"
-                             for e in error.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}" for e in error.errors()
+        )
         raise InvalidPolicy(f"policy invalid: {problems}") from None
 
 
@@ -194,6 +197,7 @@ def load_policy(region: str, year: int) -> Policy:
         raise InvalidPolicy(f"no policy for region {region} and year {year}")
     policy = parse_policy(json.loads(resource.read_text(encoding="utf-8")))
     if (policy.region, policy.year) != (region, year):
-        raise InvalidPolicy(f"policy file {region}-{year}.json holds region {policy.region} "
-                            f"and year {policy.year}")
+        raise InvalidPolicy(
+            f"policy file {region}-{year}.json holds region {policy.region} and year {policy.year}"
+        )
     return policy

@@ -29,7 +29,7 @@ if __name__ == "__main__":
     main(
         PACKAGE,
         ReimbursementSettings(),
-        app=create_app,  # type: ignore[arg-type]  # main is not generic in its settings
+        app=create_app,  # main is not generic in its settings
         workers={
             "relay": relay_worker(PACKAGE),
             "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),

@@ -3,13 +3,13 @@ dates are kept in."""
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
-EMPLOYEE = "310"  # 职工基本医疗保险
-RESIDENT = "390"  # 城乡居民基本医疗保险
+EMPLOYEE: Final = "310"  # 职工基本医疗保险
+RESIDENT: Final = "390"  # 城乡居民基本医疗保险
 Insutype = Literal["310", "390"]
 INSUTYPE_NAMES: Mapping[str, str] = MappingProxyType(
     {

@@ -11,10 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
+from chs_enrollment import repository
 from chs_events.problems import Forbidden, Unauthorized
 from chs_events.service import Connection
-
-from chs_enrollment import repository
 
 _employer_key_header = APIKeyHeader(
     name="X-API-Key", scheme_name="EmployerKey", auto_error=False,

@@ -1,18 +1,16 @@
 """The rules of enrollment (参保登记), over ``model`` state and ``commands``. No I/O.
 
-Handlers load the state, ask these functions whether a command may happen, then change the
-state and record events. A refused command raises a problem (``chs_events.problems``) whose
-``errors`` name the field at fault; a batch is refused whole, its errors naming each item.
+The aggregates of ``model`` ask these functions whether a change may happen; handlers load the
+state, call the aggregate and save what it returns. A refused command raises a domain error
+(``chs_events.errors``) whose ``errors`` name the field at fault; a batch is refused whole, its
+errors naming each item.
 """
+from __future__ import annotations
+
 import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from datetime import date
-from typing import TypeVar
-
-from chs_events.identity import age_on, birth_date_from_id_number
-from chs_events.errors import Conflict, NotFound, Rejected
-from chs_events.errors import NotPermitted
-from chs_events.problems import Problem
+from typing import TYPE_CHECKING, TypeVar
 
 from chs_enrollment.commands import (
     EnrollEmployee,
@@ -20,18 +18,15 @@ from chs_enrollment.commands import (
     NewStaff,
     RecordContribution,
 )
-from chs_enrollment.model import EMPLOYEE, RESIDENT, Employer, Enrollment, Insutype, Payment, Person
+from chs_events.errors import Conflict, DomainError, InvalidField, NotFound, NotPermitted, Rejected
+from chs_events.identity import age_on, birth_date_from_id_number
+from chs_events.vocabulary import EMPLOYEE, RESIDENT, Insutype
+
+if TYPE_CHECKING:  # model's aggregates call these rules
+    from chs_enrollment.model import Employer, Enrollment, Payment, Person
 
 NEWBORN_MAX_AGE_YEARS = 1
 LEFT_EMPLOYER = "left_employer"
-
-
-class InvalidField(Rejected):
-    """A rule refused the value of one field."""
-
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}",
-                         errors=[{"field": field_name, "reason": reason}])
 
 
 class AlreadyEnrolled(Conflict):
@@ -46,20 +41,46 @@ class PersonNotFound(NotFound):
     pass
 
 
-class BatchRefused(Problem):
-    """Some items of a batch were refused, so none was applied; answered with the worst kind."""
+class TransferNotApplicable(Rejected):
+    """A completed transfer does not fit the enrollment as this service knows it."""
 
-    _SEVERITY = {NotPermitted: 3, Conflict: 2, NotFound: 1}
 
-    def __init__(self, worst: Problem, errors: list[dict[str, str]]) -> None:
-        super().__init__(f"batch refused, nothing changed: {len(errors)} item error(s)",
-                         errors=errors)
-        self.status, self.title, self.kind = worst.status, worst.title, worst.kind
+class BatchRefused(DomainError):
+    """Some items of a batch were refused, so none was applied. Raised as the kind of its worst
+    item error (``BatchRefused.of``): not permitted > conflict > not found > rejected."""
 
     @classmethod
-    def severity(cls, problem: Problem) -> int:
-        return max((rank for kind, rank in cls._SEVERITY.items() if isinstance(problem, kind)),
-                   default=0)
+    def of(cls, worst: DomainError, errors: list[dict[str, str]]) -> BatchRefused:
+        kind = next((batch for item, batch in _BATCH_KINDS if isinstance(worst, item)),
+                    BatchRejected)
+        return kind(f"batch refused, nothing changed: {len(errors)} item error(s)",
+                    errors=errors)
+
+    @staticmethod
+    def severity(error: DomainError) -> int:
+        return next((len(_BATCH_KINDS) - rank for rank, (item, _) in enumerate(_BATCH_KINDS)
+                     if isinstance(error, item)), 0)
+
+
+class BatchNotPermitted(BatchRefused, NotPermitted):
+    pass
+
+
+class BatchConflict(BatchRefused, Conflict):
+    pass
+
+
+class BatchNotFound(BatchRefused, NotFound):
+    pass
+
+
+class BatchRejected(BatchRefused, Rejected):
+    pass
+
+
+# The kinds of item error, worst first, and the batch refusal each makes.
+_BATCH_KINDS: tuple[tuple[type[DomainError], type[BatchRefused]], ...] = (
+    (NotPermitted, BatchNotPermitted), (Conflict, BatchConflict), (NotFound, BatchNotFound))
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -95,8 +116,7 @@ def check_contribution_base(contribution_base_fen: int | None) -> int:
 
 def enrollment_command(*, person_id: str, insutype: Insutype, pooling_region: str | None,
                        employer_id: str | None, contribution_base_fen: int | None,
-                       start_date: date, correlation_id: str | None = None,
-                       ) -> EnrollResident | EnrollEmployee:
+                       start_date: date) -> EnrollResident | EnrollEmployee:
     """The command for an enrollment request: resident (390) or employee (310)."""
     if insutype == RESIDENT:
         if employer_id is not None:
@@ -106,12 +126,11 @@ def enrollment_command(*, person_id: str, insutype: Insutype, pooling_region: st
                                "a resident (390) enrollment has no contribution base")
         if pooling_region is None:
             raise InvalidField("pooling_region", "required for a resident (390) enrollment")
-        return EnrollResident(person_id, pooling_region, start_date,
-                              correlation_id=correlation_id)
+        return EnrollResident(person_id, pooling_region, start_date)
     if employer_id is None:
         raise InvalidField("employer_id", "required for an employee (310) enrollment")
     return EnrollEmployee(person_id, employer_id, check_contribution_base(contribution_base_fen),
-                          start_date, pooling_region, correlation_id=correlation_id)
+                          start_date, pooling_region)
 
 
 def employee_pooling_region(command: EnrollEmployee, employer: Employer | None) -> str:
@@ -157,14 +176,14 @@ def check_batch(items: Sequence[Item], check: Callable[[Item], Result], *,
     """Check every item; refuse the whole batch when any item is refused or repeated."""
     results: list[Result] = []
     errors: list[dict[str, str]] = []
-    worst: Problem | None = None
+    worst: DomainError | None = None
     first_index: dict[Hashable, int] = {}
     for index, item in enumerate(items):
         try:
             if (seen := first_index.setdefault(key(item), index)) != index:
                 raise InvalidField(key_field, f"the same person as item {seen}")
             results.append(check(item))
-        except Problem as problem:
+        except DomainError as problem:
             errors.extend(
                 {"field": f"items.{index}" + (f".{e['field']}" if e.get("field") else ""),
                  "reason": e["reason"]}
@@ -172,7 +191,7 @@ def check_batch(items: Sequence[Item], check: Callable[[Item], Result], *,
             if worst is None or BatchRefused.severity(problem) > BatchRefused.severity(worst):
                 worst = problem
     if worst is not None:
-        raise BatchRefused(worst, errors)
+        raise BatchRefused.of(worst, errors)
     return results
 
 
@@ -187,10 +206,16 @@ def check_newborn(birth_date: date, guardian: Person | None, guardian_person_id:
         raise InvalidField("guardian_person_id", f"no registered person {guardian_person_id}")
 
 
-def check_contribution(command: RecordContribution, enrollment: Enrollment | None,
-                       paid_periods: Collection[str]) -> None:
+def paid_enrollment(command: RecordContribution, enrollment: Enrollment | None) -> Enrollment:
+    """The enrollment a contribution is paid into, which must exist."""
     if enrollment is None:
         raise InvalidField("enrollment_id", f"no enrollment {command.enrollment_id}")
+    return enrollment
+
+
+def check_contribution(command: RecordContribution, enrollment: Enrollment | None,
+                       paid_periods: Collection[str]) -> None:
+    enrollment = paid_enrollment(command, enrollment)
     if command.amount_fen <= 0:
         raise InvalidField("amount_fen", "must be above 0 fen")
     for part in ("employer_part_fen", "personal_part_fen"):

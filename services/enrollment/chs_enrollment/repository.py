@@ -26,7 +26,8 @@ async def lock_persons(conn: asyncpg.Connection, person_ids: Iterable[str]) -> d
     return {row["person_id"]: Person(**row) for row in rows}
 
 
-async def lock_person(conn: asyncpg.Connection, person_id: str) -> Person | None:
+async def person_for_update(conn: asyncpg.Connection, person_id: str) -> Person | None:
+    """The person, its row locked (``select ... for update``) until the transaction ends."""
     return (await lock_persons(conn, [person_id])).get(person_id)
 
 
@@ -44,9 +45,10 @@ async def insert_person(conn: asyncpg.Connection, person: Person) -> None:
         person.guardian_person_id)
 
 
-async def update_mobile(conn: asyncpg.Connection, person_id: str, mobile: str) -> None:
+async def update_person(conn: asyncpg.Connection, person: Person) -> None:
+    """Save what may change of a registered person: the mobile."""
     await conn.execute("update persons set mobile = $2, updated_at = now() where person_id = $1",
-                       person_id, mobile)
+                       person.person_id, person.mobile)
 
 
 async def insert_employer(conn: asyncpg.Connection, name: str, region_code: str,
@@ -105,11 +107,13 @@ async def insert_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) ->
         enrollment.contribution_base_fen, enrollment.end_date, enrollment.end_reason)
 
 
-async def end_enrollment(conn: asyncpg.Connection, enrollment_id: str, end_date: date,
-                         reason: str) -> None:
+async def update_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) -> None:
+    """Save what may change of an enrollment: its pooling region and its end."""
     await conn.execute(
-        "update enrollments set end_date = $2, end_reason = $3 where enrollment_id = $1",
-        enrollment_id, end_date, reason)
+        """update enrollments set pooling_region = $2, end_date = $3, end_reason = $4
+           where enrollment_id = $1""",
+        enrollment.enrollment_id, enrollment.pooling_region, enrollment.end_date,
+        enrollment.end_reason)
 
 
 async def get_payment(conn: asyncpg.Connection, payment_id: str) -> Payment | None:
@@ -140,11 +144,6 @@ async def payments_of(conn: asyncpg.Connection, person_id: str) -> list[Payment]
         f"select {_PAYMENT} from contributions where person_id = $1 order by period, paid_at",
         person_id)
     return [Payment(**row) for row in rows]
-
-
-async def set_pooling_region(conn: asyncpg.Connection, enrollment_id: str, region: str) -> None:
-    await conn.execute("update enrollments set pooling_region = $2 where enrollment_id = $1",
-                       enrollment_id, region)
 
 
 async def insert_pooling_region_change(conn: asyncpg.Connection, *, transfer_id: str,

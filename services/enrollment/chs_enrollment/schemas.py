@@ -7,7 +7,7 @@ Responses never carry a raw ID number or mobile, only their masked forms.
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -19,12 +19,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from chs_events import fields
-from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
-
 from chs_enrollment import examples as ex
-from chs_enrollment.model import INSUTYPE_NAMES, Enrollment, Person
-
+from chs_enrollment.model import Enrollment, Person
+from chs_events import fields
+from chs_events.fields import Identifier, examples
+from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
+from chs_events.vocabulary import INSUTYPE_NAMES, Insutype
 
 IdNumber = Annotated[fields.IdNumber, Field(examples=[ex.ID_NUMBER])]
 Mobile = Annotated[fields.Mobile, Field(examples=[ex.MOBILE])]
@@ -34,23 +34,18 @@ BirthCertificateNo = Annotated[fields.BirthCertificateNo,
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Fen = Annotated[int, Field(strict=True, gt=0, le=10**12, description="Integer fen (分)")]
 PartFen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[ex.PERSON_ID])]
-Insutype = Literal["310", "390"]
+# The person id of the examples' ID number (the examples agree with one another).
+PersonId = Annotated[fields.PersonId, Field(examples=[ex.PERSON_ID])]
 
 
 class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
-
-
 class PersonCreate(RequestBody):
     """Register a person; sex and birth date come from the ID number."""
 
-    model_config = _examples(ex.PERSON_CREATE)
+    model_config = examples(ex.PERSON_CREATE)
     id_number: IdNumber
     name: Name
     mobile: Mobile
@@ -58,7 +53,7 @@ class PersonCreate(RequestBody):
 
 
 class ContactUpdate(RequestBody):
-    model_config = _examples({"mobile": ex.MOBILE_NEW})
+    model_config = examples({"mobile": ex.MOBILE_NEW})
     mobile: Mobile
 
 
@@ -66,7 +61,7 @@ class EnrollmentCreate(RequestBody):
     """Resident (390: pooling_region) or employee (310: employer_id, contribution_base_fen;
     pools in the employer's region). start_date defaults to today."""
 
-    model_config = _examples(
+    model_config = examples(
         {"insutype": "390", "pooling_region": ex.QINGDAO, "start_date": "2025-01-01"},
         {"insutype": "310", "employer_id": ex.EMPLOYER_ID, "contribution_base_fen": 650000,
          "start_date": "2025-01-01"})
@@ -78,7 +73,7 @@ class EnrollmentCreate(RequestBody):
 
 
 class EmployerCreate(RequestBody):
-    model_config = _examples({"name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO})
+    model_config = examples({"name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO})
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     region_code: RegionCode
 
@@ -107,7 +102,7 @@ class StaffMember(RequestBody):
 class StaffBatchAdd(RequestBody):
     """增员: all or nothing; each person is registered when new, then enrolled as 310."""
 
-    model_config = _examples(ex.STAFF_BATCH_ADD)
+    model_config = examples(ex.STAFF_BATCH_ADD)
     items: list[StaffMember] = Field(min_length=1, max_length=1000)
 
 
@@ -128,7 +123,7 @@ class StaffLeaver(RequestBody):
 class StaffBatchRemove(RequestBody):
     """减员: all or nothing; only this employer's active staff."""
 
-    model_config = _examples(ex.STAFF_BATCH_REMOVE)
+    model_config = examples(ex.STAFF_BATCH_REMOVE)
     items: list[StaffLeaver] = Field(min_length=1, max_length=1000)
 
 
@@ -150,7 +145,7 @@ class StaffBatchResult(BaseModel):
 class NewbornCreate(RequestBody):
     """出生即参保: enrolled as a resident (390) from the birth date."""
 
-    model_config = _examples(ex.NEWBORN_CREATE)
+    model_config = examples(ex.NEWBORN_CREATE)
     birth_certificate_no: BirthCertificateNo
     name: Name
     sex: Literal["M", "F"]
@@ -163,7 +158,7 @@ class ContributionCreate(RequestBody):
     """Idempotent by payment_id. personal_part_fen defaults to amount − employer part;
     paid_at to now."""
 
-    model_config = _examples(ex.CONTRIBUTION_CREATE)
+    model_config = examples(ex.CONTRIBUTION_CREATE)
     payment_id: Identifier
     enrollment_id: Identifier
     period: Annotated[str, Field(pattern=r"^\d{4}(0[1-9]|1[0-2])$", description="YYYYMM")]

@@ -4,11 +4,10 @@ from datetime import datetime
 
 import asyncpg
 
-from chs_events.clock import now
-
 from chs_enrollment import domain, repository
 from chs_enrollment.handlers import PersonView
 from chs_enrollment.model import Enrollment, Person
+from chs_events.clock import now
 
 
 @dataclass(frozen=True)

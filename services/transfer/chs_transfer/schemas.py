@@ -6,16 +6,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chs_events import fields
+from chs_events.fields import PERSON_ID_EXAMPLE, PersonId
 
 from chs_transfer.model import Transfer
 
-PERSON_ID = "p" + "0123456789abcdef" * 2
 TRANSFER_ID = "0693a1f2-7c4e-7d31-8a5b-2f6e4c9d1a07"
 
 
 RegionCode = Annotated[fields.RegionCode, Field(
     description="GB/T 2260 region code of the pooling region", examples=["370100"])]
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -27,8 +26,8 @@ class TransferCreate(RequestBody):
     """Move the person's active employee insurance (310) to ``to_region``."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"person_id": PERSON_ID, "to_region": "370100"},
-        {"person_id": PERSON_ID, "to_region": "320500"}]})
+        {"person_id": PERSON_ID_EXAMPLE, "to_region": "370100"},
+        {"person_id": PERSON_ID_EXAMPLE, "to_region": "320500"}]})
     person_id: PersonId
     to_region: RegionCode
 
@@ -57,7 +56,7 @@ class Rejection(RequestBody):
 
 class TransferPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "transfer_id": TRANSFER_ID, "person_id": PERSON_ID, "enrollment_id": "E1",
+        "transfer_id": TRANSFER_ID, "person_id": PERSON_ID_EXAMPLE, "enrollment_id": "E1",
         "insutype": "310", "from_region": "370200", "to_region": "320500",
         "cross_province": True, "status": "out_confirmed", "requested_on": "2026-11-22",
         "contribution_months": 14, "account_balance_fen": 182000, "rejected_by": None,

@@ -3,31 +3,26 @@ module) and, for the relay, a real Kafka broker."""
 import asyncio
 import itertools
 import secrets
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from stdnum.cn import ric
 
+from chs_enrollment.api import create_app
+from chs_enrollment.settings import EnrollmentSettings
 from chs_events.admin import ensure_topics
 from chs_events.clock import today
-from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.identity import derive_newborn_person_id, derive_person_id
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
-from chs_enrollment.api import create_app
-from chs_enrollment.settings import EnrollmentSettings
 from tests.support.service import (
-    client_of,
     outbox_of,
-    running,
-    throwaway_database,
+    service_fixtures,
     types,
 )
 
@@ -64,31 +59,8 @@ def person_id(id_number: str) -> str:
 # --- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[EnrollmentSettings]:
-    async with throwaway_database(database_url, "enrollment") as name:
-        yield EnrollmentSettings(database_url=database_url, database_name=name,
-                                 kafka_bootstrap=kafka_bootstrap, admin_token=ADMIN_TOKEN,
-                                 person_id_secret=SECRET)
-
-
-@pytest.fixture(scope="module")
-async def app(settings: EnrollmentSettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "enrollment") as client:
-        yield client
-
-
-@pytest.fixture
-async def db(settings: EnrollmentSettings) -> AsyncIterator[asyncpg.Connection]:
-    conn = await connect(settings.database_dsn)
-    yield conn
-    await conn.close()
+settings, app, client, db = service_fixtures("enrollment", EnrollmentSettings, create_app,
+                                            admin_token=ADMIN_TOKEN, person_id_secret=SECRET)
 
 
 async def register(client: httpx.AsyncClient, **overrides: str) -> dict:
@@ -362,7 +334,8 @@ async def test_adding_someone_already_employed_conflicts(client) -> None:
     response = await add_staff(client, second, [staff_item(new_id_number()),
                                                 staff_item(id_number)])
 
-    assert_problem(response, 409, "items.1")
+    problem = assert_problem(response, 409, "items.1")
+    assert (problem["type"], problem["title"]) == ("/problems/conflict", "Conflict")
 
 
 async def test_employer_keys_reach_only_their_own_staff(client, db) -> None:
@@ -385,7 +358,8 @@ async def test_employer_keys_reach_only_their_own_staff(client, db) -> None:
     assert_problem(unknown, 401)
     assert_problem(foreign, 403)
     assert_problem(foreign_add, 403)
-    assert_problem(own_path, 403, "items.0", "not on this employer's active staff")
+    problem = assert_problem(own_path, 403, "items.0", "not on this employer's active staff")
+    assert (problem["type"], problem["title"]) == ("/problems/forbidden", "Forbidden")
     [enrollment] = (await client.get(f"/persons/{staff_id}")).json()["enrollments"]
     assert (enrollment["end_date"], enrollment["employer_id"]) == (None, owner["employer_id"])
     assert types(await outbox_of(db, staff_id)) == [REGISTERED, STAFF_ADDED, ENROLLED]
@@ -402,10 +376,18 @@ async def test_staff_batch_remove_terminates_the_enrollments(client, db) -> None
         {"person_id": first, "end_date": "2024-12-31"}]})
     both = await client.post(url, headers=headers, json={"items": [
         {"person_id": first}, {"person_id": second, "id_number": new_id_number()}]})
+    mixed = await client.post(url, headers=headers, json={"items": [
+        {"person_id": first, "end_date": "2024-12-31"},
+        {"person_id": person_id(new_id_number()), "end_date": "2025-06-30"}]})
     response = await client.post(url, headers=headers, json={"items": [
         {"person_id": first, "end_date": "2025-06-30"}, {"person_id": second}]})
 
-    assert_problem(early, 422, "items.0.end_date")
+    problem = assert_problem(early, 422, "items.0.end_date")
+    assert problem["type"] == "/problems/unprocessable"
+    # The worst item error answers for the batch: not permitted > conflict > not found > rule.
+    problem = assert_problem(mixed, 403, "items.1", "not on this employer's active staff")
+    assert (problem["type"], problem["title"]) == ("/problems/forbidden", "Forbidden")
+    assert [e["field"] for e in problem["errors"]] == ["items.0.end_date", "items.1"]
     assert_problem(both, 422, "items.1")
     assert response.status_code == 200, response.text
     assert response.json()["count"] == 2

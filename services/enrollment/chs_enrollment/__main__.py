@@ -5,6 +5,7 @@
 - ``consume``: completed transfers (``enrollment-transfers`` on ``chs.transfer.events``) move
   an enrollment's pooling region.
 """
+
 from chs_enrollment.api import create_app
 from chs_enrollment.consumers import TRANSFERS_CONSUMER, TRANSFERS_HANDLERS, TRANSFERS_TOPICS
 from chs_enrollment.settings import EnrollmentSettings
@@ -15,5 +16,12 @@ PACKAGE = "chs_enrollment"
 SUBSCRIPTIONS = [Subscription(TRANSFERS_CONSUMER, TRANSFERS_TOPICS, TRANSFERS_HANDLERS)]
 
 if __name__ == "__main__":
-    main(PACKAGE, EnrollmentSettings(), app=create_app,
-         workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS)})
+    main(
+        PACKAGE,
+        EnrollmentSettings(),
+        app=create_app,
+        workers={
+            "relay": relay_worker(PACKAGE),
+            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
+        },
+    )

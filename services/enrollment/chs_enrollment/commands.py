@@ -1,5 +1,6 @@
 """Commands of the enrollment service: imperative requests that a handler carries out
 (``chs_events.commands.Command``; the correlation id travels in the unit of work)."""
+
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal

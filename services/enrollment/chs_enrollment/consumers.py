@@ -8,6 +8,7 @@
   A completion that does not fit the enrollment (``TransferNotApplicable``), or of an unknown
   person, is a domain error: dead-lettered at once, for case work.
 """
+
 import logging
 
 from chs_enrollment import handlers
@@ -25,12 +26,20 @@ TRANSFERS_CONSUMER = "enrollment-transfers"
 async def on_transfer_completed(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, TransferCompleted)
-    command = MovePoolingRegion(event.transfer_id, event.person_id, event.enrollment_id,
-                                event.from_region, event.to_region, event.completed_on,
-                                envelope.id)
+    command = MovePoolingRegion(
+        event.transfer_id,
+        event.person_id,
+        event.enrollment_id,
+        event.from_region,
+        event.to_region,
+        event.completed_on,
+        envelope.id,
+    )
     if not await handlers.handle_move_pooling_region(uow, command):
-        log.info("transfer already applied; pooling region not moved again",
-                 extra={"transfer_id": event.transfer_id, "event_id": envelope.id})
+        log.info(
+            "transfer already applied; pooling region not moved again",
+            extra={"transfer_id": event.transfer_id, "event_id": envelope.id},
+        )
 
 
 TRANSFERS_TOPICS = [TRANSFER_EVENTS]

@@ -2,6 +2,7 @@
 aggregate (``model``), saves what it returns and records its events in the outbox. Whatever
 concerns a person locks the person's row first. The staff batches and employers are in
 ``staff``."""
+
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -54,83 +55,122 @@ async def _enrollments(conn: asyncpg.Connection, person_id: str) -> list[Enrollm
     return (await repository.enrollments_of(conn, [person_id])).get(person_id, [])
 
 
-async def handle_register_person(uow: UnitOfWork, command: RegisterPerson,
-                                 settings: EnrollmentSettings) -> PersonView:
+async def handle_register_person(
+    uow: UnitOfWork, command: RegisterPerson, settings: EnrollmentSettings
+) -> PersonView:
     id_number = normalize_id_number(command.id_number)
-    person, registered = Person.register(person_id_of(id_number, settings), id_number,
-                                         command.name, normalize_mobile(command.mobile),
-                                         command.region_code)
+    person, registered = Person.register(
+        person_id_of(id_number, settings),
+        id_number,
+        command.name,
+        normalize_mobile(command.mobile),
+        command.region_code,
+    )
     async with uow:
         if await repository.person_for_update(uow.conn, person.person_id):
-            raise Conflict("a person with this ID number is already registered",
-                           person_id=person.person_id)
+            raise Conflict(
+                "a person with this ID number is already registered", person_id=person.person_id
+            )
         await repository.insert_person(uow.conn, person)
         await uow.record(registered)
     return PersonView(person)
 
 
-async def handle_enroll_resident(uow: UnitOfWork, command: EnrollResident,
-                                 settings: EnrollmentSettings) -> Enrollment:
+async def handle_enroll_resident(
+    uow: UnitOfWork, command: EnrollResident, settings: EnrollmentSettings
+) -> Enrollment:
     async with uow:
         conn = uow.conn
         person = await _locked_person(conn, command.person_id)
         enrollment, registered = person.enroll(
-            str(uuid6.uuid7()), RESIDENT, command.pooling_region, command.start_date,
-            await _enrollments(conn, person.person_id))
+            str(uuid6.uuid7()),
+            RESIDENT,
+            command.pooling_region,
+            command.start_date,
+            await _enrollments(conn, person.person_id),
+        )
         await repository.insert_enrollment(conn, enrollment)
         await uow.record(registered)
     return enrollment
 
 
-async def handle_enroll_employee(uow: UnitOfWork, command: EnrollEmployee,
-                                 settings: EnrollmentSettings) -> Enrollment:
+async def handle_enroll_employee(
+    uow: UnitOfWork, command: EnrollEmployee, settings: EnrollmentSettings
+) -> Enrollment:
     async with uow:
         conn = uow.conn
         person = await _locked_person(conn, command.person_id)
         employer = await repository.get_employer(conn, command.employer_id)
         pooling_region = domain.employee_pooling_region(command, employer)
         enrollment, registered = person.enroll(
-            str(uuid6.uuid7()), EMPLOYEE, pooling_region, command.start_date,
-            await _enrollments(conn, person.person_id), employer=employer,
-            contribution_base_fen=command.contribution_base_fen)
+            str(uuid6.uuid7()),
+            EMPLOYEE,
+            pooling_region,
+            command.start_date,
+            await _enrollments(conn, person.person_id),
+            employer=employer,
+            contribution_base_fen=command.contribution_base_fen,
+        )
         await repository.insert_enrollment(conn, enrollment)
         await uow.record(registered)
     return enrollment
 
 
-async def handle_enroll_newborn(uow: UnitOfWork, command: EnrollNewborn,
-                                settings: EnrollmentSettings) -> PersonView:
+async def handle_enroll_newborn(
+    uow: UnitOfWork, command: EnrollNewborn, settings: EnrollmentSettings
+) -> PersonView:
     """出生即参保: a resident (390) enrollment from the birth date; notices go to the guardian."""
     certificate_no = normalize_birth_certificate_no(command.birth_certificate_no)
-    person_id = derive_newborn_person_id(certificate_no,
-                                         settings.person_id_secret.get_secret_value().encode())
+    person_id = derive_newborn_person_id(
+        certificate_no, settings.person_id_secret.get_secret_value().encode()
+    )
     async with uow:
         conn = uow.conn
         guardian = await repository.get_person(conn, command.guardian_person_id)
         domain.check_newborn(command.birth_date, guardian, command.guardian_person_id, today())
         if await repository.person_for_update(conn, person_id):
-            raise Conflict("a newborn with this birth certificate number is already enrolled",
-                           person_id=person_id)
+            raise Conflict(
+                "a newborn with this birth certificate number is already enrolled",
+                person_id=person_id,
+            )
         person, registered = Person.register_newborn(
-            person_id, command.name, command.sex, command.birth_date, command.pooling_region,
-            certificate_no, command.guardian_person_id)
-        enrollment, enrolled = person.enroll(str(uuid6.uuid7()), RESIDENT,
-                                             command.pooling_region, command.birth_date, [],
-                                             at_birth=True)
+            person_id,
+            command.name,
+            command.sex,
+            command.birth_date,
+            command.pooling_region,
+            certificate_no,
+            command.guardian_person_id,
+        )
+        enrollment, enrolled = person.enroll(
+            str(uuid6.uuid7()),
+            RESIDENT,
+            command.pooling_region,
+            command.birth_date,
+            [],
+            at_birth=True,
+        )
         await repository.insert_person(conn, person)
         await repository.insert_enrollment(conn, enrollment)
-        await uow.record(registered, enrolled,
-                         NewbornEnrolled(person_id=person_id,
-                                         enrollment_id=enrollment.enrollment_id,
-                                         guardian_person_id=command.guardian_person_id,
-                                         name=command.name, birth_date=command.birth_date,
-                                         pooling_region=command.pooling_region,
-                                         start_date=enrollment.start_date))
+        await uow.record(
+            registered,
+            enrolled,
+            NewbornEnrolled(
+                person_id=person_id,
+                enrollment_id=enrollment.enrollment_id,
+                guardian_person_id=command.guardian_person_id,
+                name=command.name,
+                birth_date=command.birth_date,
+                pooling_region=command.pooling_region,
+                start_date=enrollment.start_date,
+            ),
+        )
     return PersonView(person, [enrollment])
 
 
-async def handle_record_contribution(uow: UnitOfWork, command: RecordContribution,
-                                     settings: EnrollmentSettings) -> tuple[Payment, bool]:
+async def handle_record_contribution(
+    uow: UnitOfWork, command: RecordContribution, settings: EnrollmentSettings
+) -> tuple[Payment, bool]:
     """The payment and whether it is new; the same payment_id again records nothing."""
     async with uow:
         conn = uow.conn
@@ -144,15 +184,17 @@ async def handle_record_contribution(uow: UnitOfWork, command: RecordContributio
             return existing, False
         enrollment = domain.paid_enrollment(command, enrollment)
         payment, paid = enrollment.pay(
-            command, await repository.paid_periods(conn, enrollment.enrollment_id))
+            command, await repository.paid_periods(conn, enrollment.enrollment_id)
+        )
         if not await repository.insert_payment(conn, payment):
             raise Conflict("changed by a concurrent request; retry")
         await uow.record(paid)
     return payment, True
 
 
-async def handle_change_contact(uow: UnitOfWork, command: ChangeContact,
-                                settings: EnrollmentSettings) -> PersonView:
+async def handle_change_contact(
+    uow: UnitOfWork, command: ChangeContact, settings: EnrollmentSettings
+) -> PersonView:
     """A new mobile records ContactChanged; the same mobile again changes nothing."""
     mobile = normalize_mobile(command.mobile)
     async with uow:
@@ -175,15 +217,23 @@ async def handle_move_pooling_region(uow: UnitOfWork, command: MovePoolingRegion
         person = await _locked_person(conn, command.person_id)
         enrollment = await repository.get_enrollment(conn, command.enrollment_id)
         if enrollment is None or enrollment.person_id != person.person_id:
-            raise domain.TransferNotApplicable(f"no enrollment {command.enrollment_id} of person "
-                                               f"{person.person_id}")
+            raise domain.TransferNotApplicable(
+                f"no enrollment {command.enrollment_id} of person {person.person_id}"
+            )
         if not await repository.insert_pooling_region_change(
-                conn, transfer_id=command.transfer_id, enrollment_id=enrollment.enrollment_id,
-                person_id=person.person_id, from_region=command.from_region,
-                to_region=command.to_region, changed_on=command.changed_on, event_id=command.event_id):
+            conn,
+            transfer_id=command.transfer_id,
+            enrollment_id=enrollment.enrollment_id,
+            person_id=person.person_id,
+            from_region=command.from_region,
+            to_region=command.to_region,
+            changed_on=command.changed_on,
+            event_id=command.event_id,
+        ):
             return False
-        moved, changed = enrollment.move_pooling_region(command.transfer_id, command.from_region,
-                                                        command.to_region, command.changed_on)
+        moved, changed = enrollment.move_pooling_region(
+            command.transfer_id, command.from_region, command.to_region, command.changed_on
+        )
         await repository.update_enrollment(conn, moved)
         await uow.record(changed)
     return True

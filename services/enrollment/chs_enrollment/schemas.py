@@ -4,6 +4,7 @@ Identity fields are the ``chs_events.fields`` types with this service's examples
 answers 422 with ``errors: [{"field": "id_number", "reason": "check digit is 5, expected 3"}]``.
 Responses never carry a raw ID number or mobile, only their masked forms.
 """
+
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
@@ -29,8 +30,7 @@ from chs_events.vocabulary import INSUTYPE_NAMES, Insutype
 IdNumber = Annotated[fields.IdNumber, Field(examples=[ex.ID_NUMBER])]
 Mobile = Annotated[fields.Mobile, Field(examples=[ex.MOBILE])]
 RegionCode = Annotated[fields.RegionCode, Field(examples=[ex.SHINAN])]
-BirthCertificateNo = Annotated[fields.BirthCertificateNo,
-                               Field(examples=[ex.BIRTH_CERTIFICATE_NO])]
+BirthCertificateNo = Annotated[fields.BirthCertificateNo, Field(examples=[ex.BIRTH_CERTIFICATE_NO])]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Fen = Annotated[int, Field(strict=True, gt=0, le=10**12, description="Integer fen (分)")]
 PartFen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
@@ -63,8 +63,13 @@ class EnrollmentCreate(RequestBody):
 
     model_config = examples(
         {"insutype": "390", "pooling_region": ex.QINGDAO, "start_date": "2025-01-01"},
-        {"insutype": "310", "employer_id": ex.EMPLOYER_ID, "contribution_base_fen": 650000,
-         "start_date": "2025-01-01"})
+        {
+            "insutype": "310",
+            "employer_id": ex.EMPLOYER_ID,
+            "contribution_base_fen": 650000,
+            "start_date": "2025-01-01",
+        },
+    )
     insutype: Insutype
     pooling_region: RegionCode | None = None
     employer_id: Identifier | None = None
@@ -81,9 +86,18 @@ class EmployerCreate(RequestBody):
 class EmployerCreated(BaseModel):
     """The API key is shown here once; only its hash is kept."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"employer_id": ex.EMPLOYER_ID, "name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO,
-         "api_key": ex.API_KEY}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employer_id": ex.EMPLOYER_ID,
+                    "name": ex.EMPLOYER_NAME,
+                    "region_code": ex.QINGDAO,
+                    "api_key": ex.API_KEY,
+                }
+            ]
+        }
+    )
     employer_id: str
     name: str
     region_code: str
@@ -170,6 +184,7 @@ class ContributionCreate(RequestBody):
 
 # --- responses ---------------------------------------------------------------------------------
 
+
 class EnrollmentPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ex.ENROLLMENT_EMPLOYEE]})
     enrollment_id: str
@@ -186,8 +201,11 @@ class EnrollmentPublic(BaseModel):
 
     @classmethod
     def of(cls, enrollment: Enrollment, today: date) -> "EnrollmentPublic":
-        return cls(**asdict(enrollment), insutype_name=INSUTYPE_NAMES[enrollment.insutype],
-                   status=enrollment.status_on(today))
+        return cls(
+            **asdict(enrollment),
+            insutype_name=INSUTYPE_NAMES[enrollment.insutype],
+            status=enrollment.status_on(today),
+        )
 
 
 class PersonPublic(BaseModel):
@@ -208,19 +226,25 @@ class PersonPublic(BaseModel):
     @classmethod
     def of(cls, person: Person, enrollments: list[Enrollment], today: date) -> "PersonPublic":
         return cls(
-            person_id=person.person_id, name=person.name, sex=person.sex,
-            birth_date=person.birth_date, region_code=person.region_code,
+            person_id=person.person_id,
+            name=person.name,
+            sex=person.sex,
+            birth_date=person.birth_date,
+            region_code=person.region_code,
             id_number_masked=_masked(person.id_number, mask_id_number),
             mobile_masked=_masked(person.mobile, mask_mobile),
-            birth_certificate_no_masked=_masked(person.birth_certificate_no,
-                                                mask_birth_certificate),
+            birth_certificate_no_masked=_masked(
+                person.birth_certificate_no, mask_birth_certificate
+            ),
             guardian_person_id=person.guardian_person_id,
-            enrollments=[EnrollmentPublic.of(e, today) for e in enrollments])
+            enrollments=[EnrollmentPublic.of(e, today) for e in enrollments],
+        )
 
 
 class ContributionPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {**ex.CONTRIBUTION_CREATE, "person_id": ex.PERSON_ID}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**ex.CONTRIBUTION_CREATE, "person_id": ex.PERSON_ID}]}
+    )
     payment_id: str
     enrollment_id: str
     person_id: str

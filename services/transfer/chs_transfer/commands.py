@@ -1,9 +1,9 @@
 """Commands of the transfer service (``chs_events.commands.Command``; the correlation id
 travels in the unit of work)."""
+
 from dataclasses import dataclass
 
 from chs_events.commands import Command
-
 from chs_transfer.model import Side
 
 

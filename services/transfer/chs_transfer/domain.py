@@ -4,6 +4,7 @@ The state machine of one transfer is ``model.Transfer``'s (its methods check the
 an active employee (310) enrollment moves; never to its own pooling region (the same
 prefecture-level city pools once); at most one open transfer per person.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -35,27 +36,31 @@ class WrongState(Conflict):
     pass
 
 
-def active_employee_enrollment(enrollments: Iterable[Enrollment],
-                               today: date) -> Enrollment:
+def active_employee_enrollment(enrollments: Iterable[Enrollment], today: date) -> Enrollment:
     for enrollment in enrollments:
         if enrollment.insutype == EMPLOYEE and enrollment.active_on(today):
             return enrollment
-    raise NotActiveEmployee("no active employee (310) enrollment: only an employee's basic "
-                            "insurance is transferred", field="person_id")
+    raise NotActiveEmployee(
+        "no active employee (310) enrollment: only an employee's basic insurance is transferred",
+        field="person_id",
+    )
 
 
 def same_pooling_region(a: str, b: str) -> bool:
     return a == b or same_city(a, b)
 
 
-def check_request(enrollment: Enrollment, open_transfer: Transfer | None,
-                  to_region: str) -> None:
+def check_request(enrollment: Enrollment, open_transfer: Transfer | None, to_region: str) -> None:
     if same_pooling_region(enrollment.pooling_region, to_region):
-        raise InvalidField("to_region", f"{to_region} is the enrollment's own pooling region "
-                                        f"{enrollment.pooling_region}")
+        raise InvalidField(
+            "to_region",
+            f"{to_region} is the enrollment's own pooling region {enrollment.pooling_region}",
+        )
     if open_transfer is not None:
-        raise TransferOpen(f"transfer {open_transfer.transfer_id} is still open "
-                           f"({open_transfer.status})", transfer_id=open_transfer.transfer_id)
+        raise TransferOpen(
+            f"transfer {open_transfer.transfer_id} is still open ({open_transfer.status})",
+            transfer_id=open_transfer.transfer_id,
+        )
 
 
 def contribution_months(contributions: Iterable[Contribution]) -> int:
@@ -66,5 +71,8 @@ def contribution_months(contributions: Iterable[Contribution]) -> int:
 def account_balance_fen(contributions: Iterable[Contribution], rule: AllocationRule) -> int:
     """The personal-account balance to move: what the allocation rule credited from each
     contribution (floor per payment, integer fen). No debits are known to this service."""
-    return sum(c.personal_part_fen * rule.personal_part_percent // 100
-               + c.employer_part_fen * rule.employer_part_percent // 100 for c in contributions)
+    return sum(
+        c.personal_part_fen * rule.personal_part_percent // 100
+        + c.employer_part_fen * rule.employer_part_percent // 100
+        for c in contributions
+    )

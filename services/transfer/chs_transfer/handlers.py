@@ -2,13 +2,13 @@
 method (``model.Transfer``), saves what it returns and records its events in the outbox. A
 request locks the person's enrollment rows of the read model first, so two requests for one
 person serialize; a later step locks the transfer's row."""
+
 import asyncpg
 import uuid6
 
 from chs_events.clock import today
 from chs_events.read_models import enrollments
 from chs_events.unit_of_work import UnitOfWork
-
 from chs_transfer import domain, repository
 from chs_transfer.commands import CompleteTransfer, ConfirmOut, RejectTransfer, RequestTransfer
 from chs_transfer.model import COMPLETED, AllocationRule, Transfer
@@ -16,8 +16,9 @@ from chs_transfer.settings import TransferSettings
 
 
 def allocation_rule(settings: TransferSettings) -> AllocationRule:
-    return AllocationRule(settings.account_personal_part_percent,
-                          settings.account_employer_part_percent)
+    return AllocationRule(
+        settings.account_personal_part_percent, settings.account_employer_part_percent
+    )
 
 
 async def _completed(conn: asyncpg.Connection, transfer: Transfer) -> None:
@@ -25,17 +26,23 @@ async def _completed(conn: asyncpg.Connection, transfer: Transfer) -> None:
     await enrollments.move_enrollment(conn, transfer.enrollment_id, transfer.to_region)
 
 
-async def handle_request(uow: UnitOfWork, command: RequestTransfer,
-                         settings: TransferSettings) -> Transfer:
+async def handle_request(
+    uow: UnitOfWork, command: RequestTransfer, settings: TransferSettings
+) -> Transfer:
     """→ TransferRequested; within the province also TransferCompleted, in the same transaction."""
     async with uow:
         conn = uow.conn
         known = await enrollments.enrollments_of(conn, command.person_id, for_update=True)
         enrollment = domain.active_employee_enrollment(known, today())
         transfer, events = Transfer.request(
-            str(uuid6.uuid7()), enrollment, await repository.open_transfer(conn, command.person_id),
-            command.to_region, today(), await repository.contributions_of(
-                conn, enrollment.enrollment_id), allocation_rule(settings))
+            str(uuid6.uuid7()),
+            enrollment,
+            await repository.open_transfer(conn, command.person_id),
+            command.to_region,
+            today(),
+            await repository.contributions_of(conn, enrollment.enrollment_id),
+            allocation_rule(settings),
+        )
         await repository.insert_transfer(conn, transfer)
         if transfer.status == COMPLETED:
             await _completed(conn, transfer)
@@ -50,22 +57,27 @@ async def _locked(conn: asyncpg.Connection, transfer_id: str) -> Transfer:
     return transfer
 
 
-async def handle_confirm_out(uow: UnitOfWork, command: ConfirmOut,
-                             settings: TransferSettings) -> Transfer:
+async def handle_confirm_out(
+    uow: UnitOfWork, command: ConfirmOut, settings: TransferSettings
+) -> Transfer:
     """The out-region's confirmation → TransferOutConfirmed."""
     async with uow:
         conn = uow.conn
         transfer = await _locked(conn, command.transfer_id)
         transfer, confirmed = transfer.confirm_out(
             await repository.contributions_of(conn, transfer.enrollment_id),
-            allocation_rule(settings), today(), command.account_balance_fen)
+            allocation_rule(settings),
+            today(),
+            command.account_balance_fen,
+        )
         await repository.update_transfer(conn, transfer)
         await uow.record(confirmed)
     return transfer
 
 
-async def handle_complete(uow: UnitOfWork, command: CompleteTransfer,
-                          settings: TransferSettings) -> Transfer:
+async def handle_complete(
+    uow: UnitOfWork, command: CompleteTransfer, settings: TransferSettings
+) -> Transfer:
     """The in-region's completion → TransferCompleted."""
     async with uow:
         conn = uow.conn
@@ -76,14 +88,16 @@ async def handle_complete(uow: UnitOfWork, command: CompleteTransfer,
     return transfer
 
 
-async def handle_reject(uow: UnitOfWork, command: RejectTransfer,
-                        settings: TransferSettings) -> Transfer:
+async def handle_reject(
+    uow: UnitOfWork, command: RejectTransfer, settings: TransferSettings
+) -> Transfer:
     """A rejection by the out-region (while requested) or the in-region (once out-confirmed)
     → TransferRejected."""
     async with uow:
         conn = uow.conn
         transfer, rejected = (await _locked(conn, command.transfer_id)).reject(
-            command.rejected_by, command.reason, today())
+            command.rejected_by, command.reason, today()
+        )
         await repository.update_transfer(conn, transfer)
         await uow.record(rejected)
     return transfer

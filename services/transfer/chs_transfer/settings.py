@@ -1,4 +1,5 @@
 """Settings of the transfer service (env prefix ``CHS_``)."""
+
 from pydantic import Field
 
 from chs_events.settings import PlatformSettings

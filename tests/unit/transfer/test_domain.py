@@ -1,4 +1,5 @@
 """The transfer state machine and its rules (关系转移接续). No I/O."""
+
 from dataclasses import replace
 from datetime import date
 
@@ -6,7 +7,6 @@ import pytest
 
 from chs_events.errors import Conflict, Rejected
 from chs_events.read_models.enrollments import Enrollment
-
 from chs_transfer import domain
 from chs_transfer.domain import NotActiveEmployee, TransferOpen, WrongState
 from chs_transfer.model import AllocationRule, Contribution, Transfer
@@ -18,8 +18,13 @@ TODAY = date(2026, 11, 22)
 RULE = AllocationRule()
 
 
-def enrollment(insutype: str = "310", region: str = QINGDAO, *, start: date = date(2025, 1, 1),
-               end: date | None = None) -> Enrollment:
+def enrollment(
+    insutype: str = "310",
+    region: str = QINGDAO,
+    *,
+    start: date = date(2025, 1, 1),
+    end: date | None = None,
+) -> Enrollment:
     return Enrollment("en-1", "p1", insutype, region, start, end)
 
 
@@ -47,6 +52,7 @@ def reject(transfer: Transfer, side, reason: str, today: date) -> Transfer:
 
 
 # --- eligibility -------------------------------------------------------------------------------
+
 
 def test_only_an_active_employee_enrollment_is_transferred():
     active = enrollment()
@@ -79,6 +85,7 @@ def test_no_second_open_transfer():
 
 # --- within the province ------------------------------------------------------------------------
 
+
 def test_within_the_province_it_completes_at_once():
     transfer = requested(JINAN)
     assert transfer.status == "completed"
@@ -101,6 +108,7 @@ def test_a_completed_transfer_within_the_province_takes_no_more_steps():
 
 
 # --- across provinces -----------------------------------------------------------------------------
+
 
 def test_across_provinces_it_walks_requested_out_confirmed_completed():
     transfer = requested(SUZHOU)
@@ -125,8 +133,7 @@ def test_across_provinces_it_walks_requested_out_confirmed_completed():
 
 
 def test_the_out_region_may_state_its_ledger_balance():
-    confirmed = confirm_out(requested(), CONTRIBUTIONS, RULE, TODAY,
-                                   stated_balance_fen=25050)
+    confirmed = confirm_out(requested(), CONTRIBUTIONS, RULE, TODAY, stated_balance_fen=25050)
     assert confirmed.account_balance_fen == 25050
     assert confirmed.contribution_months == 3
 
@@ -134,7 +141,10 @@ def test_the_out_region_may_state_its_ledger_balance():
 def test_the_out_region_rejects_while_requested():
     rejected = reject(requested(), "out_region", "  存在欠缴月份 ", TODAY)
     assert (rejected.status, rejected.rejected_by, rejected.reason) == (
-        "rejected", "out_region", "存在欠缴月份")
+        "rejected",
+        "out_region",
+        "存在欠缴月份",
+    )
     assert not rejected.is_open
     with pytest.raises(WrongState):
         confirm_out(rejected, CONTRIBUTIONS, RULE, TODAY)
@@ -161,21 +171,29 @@ def test_a_rejection_needs_a_reason():
 def test_a_closed_transfer_does_not_block_a_new_one():
     closed = reject(requested(), "out_region", "x", TODAY)
     assert Transfer.request("t-2", enrollment(), None, JINAN, TODAY, [], RULE)[0].status == (
-        "completed")
+        "completed"
+    )
     assert not closed.is_open
 
 
 # --- what moves ----------------------------------------------------------------------------------
 
+
 def test_contribution_months_are_distinct_months():
-    assert domain.contribution_months([paid("202610"), replace(paid("202610"), payment_id="x"),
-                                       paid("202611")]) == 2
+    assert (
+        domain.contribution_months(
+            [paid("202610"), replace(paid("202610"), payment_id="x"), paid("202611")]
+        )
+        == 2
+    )
     assert domain.contribution_months([]) == 0
 
 
 def test_balance_follows_the_allocation_rule_in_integer_fen():
-    payments = [paid("202610", personal=13001, employer=58505), paid("202611", personal=13001,
-                                                                      employer=58505)]
+    payments = [
+        paid("202610", personal=13001, employer=58505),
+        paid("202611", personal=13001, employer=58505),
+    ]
     assert domain.account_balance_fen(payments, AllocationRule()) == 26002
     assert domain.account_balance_fen(payments, AllocationRule(100, 30)) == 26002 + 2 * 17551
     assert domain.account_balance_fen(payments, AllocationRule(50, 0)) == 2 * 6500

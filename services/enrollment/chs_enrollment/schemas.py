@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 from chs_enrollment import examples as ex
 from chs_enrollment.model import Enrollment, Person
 from chs_events import fields
-from chs_events.fields import Identifier, examples
+from chs_events.fields import Identifier
 from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
 from chs_events.vocabulary import INSUTYPE_NAMES, Insutype
 
@@ -45,7 +45,7 @@ class RequestBody(BaseModel):
 class PersonCreate(RequestBody):
     """Register a person; sex and birth date come from the ID number."""
 
-    model_config = examples(ex.PERSON_CREATE)
+    model_config = fields.examples(ex.PERSON_CREATE)
     id_number: IdNumber
     name: Name
     mobile: Mobile
@@ -53,7 +53,7 @@ class PersonCreate(RequestBody):
 
 
 class ContactUpdate(RequestBody):
-    model_config = examples({"mobile": ex.MOBILE_NEW})
+    model_config = fields.examples({"mobile": ex.MOBILE_NEW})
     mobile: Mobile
 
 
@@ -61,7 +61,7 @@ class EnrollmentCreate(RequestBody):
     """Resident (390: pooling_region) or employee (310: employer_id, contribution_base_fen;
     pools in the employer's region). start_date defaults to today."""
 
-    model_config = examples(
+    model_config = fields.examples(
         {"insutype": "390", "pooling_region": ex.QINGDAO, "start_date": "2025-01-01"},
         {
             "insutype": "310",
@@ -78,7 +78,7 @@ class EnrollmentCreate(RequestBody):
 
 
 class EmployerCreate(RequestBody):
-    model_config = examples({"name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO})
+    model_config = fields.examples({"name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO})
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     region_code: RegionCode
 
@@ -116,7 +116,7 @@ class StaffMember(RequestBody):
 class StaffBatchAdd(RequestBody):
     """增员: all or nothing; each person is registered when new, then enrolled as 310."""
 
-    model_config = examples(ex.STAFF_BATCH_ADD)
+    model_config = fields.examples(ex.STAFF_BATCH_ADD)
     items: list[StaffMember] = Field(min_length=1, max_length=1000)
 
 
@@ -137,7 +137,7 @@ class StaffLeaver(RequestBody):
 class StaffBatchRemove(RequestBody):
     """减员: all or nothing; only this employer's active staff."""
 
-    model_config = examples(ex.STAFF_BATCH_REMOVE)
+    model_config = fields.examples(ex.STAFF_BATCH_REMOVE)
     items: list[StaffLeaver] = Field(min_length=1, max_length=1000)
 
 
@@ -159,7 +159,7 @@ class StaffBatchResult(BaseModel):
 class NewbornCreate(RequestBody):
     """出生即参保: enrolled as a resident (390) from the birth date."""
 
-    model_config = examples(ex.NEWBORN_CREATE)
+    model_config = fields.examples(ex.NEWBORN_CREATE)
     birth_certificate_no: BirthCertificateNo
     name: Name
     sex: Literal["M", "F"]
@@ -172,7 +172,7 @@ class ContributionCreate(RequestBody):
     """Idempotent by payment_id. personal_part_fen defaults to amount − employer part;
     paid_at to now."""
 
-    model_config = examples(ex.CONTRIBUTION_CREATE)
+    model_config = fields.examples(ex.CONTRIBUTION_CREATE)
     payment_id: Identifier
     enrollment_id: Identifier
     period: Annotated[str, Field(pattern=r"^\d{4}(0[1-9]|1[0-2])$", description="YYYYMM")]

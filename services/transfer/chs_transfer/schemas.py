@@ -27,14 +27,9 @@ class RequestBody(BaseModel):
 class TransferCreate(RequestBody):
     """Move the person's active employee insurance (310) to ``to_region``."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"person_id": PERSON_ID_EXAMPLE, "to_region": "370100"},
-                {"person_id": PERSON_ID_EXAMPLE, "to_region": "320500"},
-            ]
-        },
+    model_config = fields.examples(
+        {"person_id": PERSON_ID_EXAMPLE, "to_region": "370100"},
+        {"person_id": PERSON_ID_EXAMPLE, "to_region": "320500"},
     )
     person_id: PersonId
     to_region: RegionCode
@@ -44,9 +39,7 @@ class OutConfirmation(RequestBody):
     """The out-region's confirmation. ``account_balance_fen``: its ledger balance, when it states
     one; left out, the balance is counted from the contributions with the allocation rule."""
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{}, {"account_balance_fen": 152000}]}
-    )
+    model_config = fields.examples({}, {"account_balance_fen": 152000})
     account_balance_fen: Annotated[int, Field(strict=True, ge=0, le=10**12)] | None = None
 
 
@@ -55,14 +48,9 @@ class Completion(RequestBody):
 
 
 class Rejection(RequestBody):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
-                {"by": "in_region", "reason": "转入地无在职参保单位"},
-            ]
-        },
+    model_config = fields.examples(
+        {"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
+        {"by": "in_region", "reason": "转入地无在职参保单位"},
     )
     by: Literal["out_region", "in_region"] = Field(
         description="out_region while requested; in_region once out-confirmed"

@@ -1,12 +1,9 @@
 """HTTP API of the enrollment service (参保登记): thin routers over the handlers."""
+
 from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-
-from chs_events.clock import CHINA, now, today
-from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
 
 from chs_enrollment import domain, examples, handlers, staff, views
 from chs_enrollment.auth import (
@@ -29,7 +26,6 @@ from chs_enrollment.commands import (
     RegisterPerson,
     RemoveStaff,
 )
-from chs_enrollment.model import INSUTYPE_NAMES
 from chs_enrollment.schemas import (
     CertificateEnrollment,
     CertificatePublic,
@@ -49,6 +45,11 @@ from chs_enrollment.schemas import (
     StaffChangePublic,
 )
 from chs_enrollment.settings import EnrollmentSettings
+from chs_enrollment.staff import StaffChange
+from chs_events.clock import now, today
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.vocabulary import CHINA, INSUTYPE_NAMES
 
 DESCRIPTION = """The person registry and enrollment (参保登记) of the CHS platform: persons,
 resident (390) and employee (310) enrollments, employers' staff batches (增减员) with an
@@ -66,7 +67,8 @@ Settings = Annotated[EnrollmentSettings, Depends(_settings)]
 # A refused ID number, as POST /persons answers it.
 _REGISTER_PERSON_PROBLEMS = problem_responses(409, 422)
 _REGISTER_PERSON_PROBLEMS[422]["content"] = {
-    "application/json": {"example": examples.INVALID_ID_NUMBER}}
+    "application/json": {"example": examples.INVALID_ID_NUMBER}
+}
 
 persons = APIRouter(tags=["persons"])
 employers = APIRouter(tags=["employers"])
@@ -74,12 +76,13 @@ benefits = APIRouter(tags=["newborns and contributions"])
 
 
 @persons.post("/persons", status_code=201, responses=_REGISTER_PERSON_PROBLEMS)
-async def register_person(body: PersonCreate, conn: Connection, settings: Settings,
-                          request_id: RequestId, response: Response) -> PersonPublic:
+async def register_person(
+    body: PersonCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
+) -> PersonPublic:
     """Register a person → PersonRegistered."""
-    view = await handlers.handle_register_person(conn, RegisterPerson(
-        body.id_number, body.name, body.mobile, body.region_code,
-        correlation_id=request_id), settings)
+    view = await handlers.handle_register_person(
+        uow, RegisterPerson(body.id_number, body.name, body.mobile, body.region_code), settings
+    )
     response.headers["Location"] = f"/persons/{view.person.person_id}"
     return PersonPublic.of(view.person, view.enrollments, today())
 
@@ -91,30 +94,44 @@ async def get_person(person_id: str, conn: Connection) -> PersonPublic:
 
 
 @persons.put("/persons/{person_id}/contact", responses=problem_responses(404, 422))
-async def change_contact(person_id: str, body: ContactUpdate, conn: Connection,
-                         settings: Settings, request_id: RequestId) -> PersonPublic:
+async def change_contact(
+    person_id: str, body: ContactUpdate, uow: UnitOfWorkDep, settings: Settings
+) -> PersonPublic:
     """Change the mobile → ContactChanged (nothing when it is the same number)."""
     view = await handlers.handle_change_contact(
-        conn, ChangeContact(person_id, body.mobile, correlation_id=request_id), settings)
+        uow, ChangeContact(person_id, body.mobile), settings
+    )
     return PersonPublic.of(view.person, view.enrollments, today())
 
 
-@persons.post("/persons/{person_id}/enrollments", status_code=201,
-              responses=problem_responses(401, 403, 404, 409, 422))
-async def enroll(person_id: str, body: EnrollmentCreate, conn: Connection, settings: Settings,
-                 request_id: RequestId, api_key: OptionalEmployerKey) -> EnrollmentPublic:
+@persons.post(
+    "/persons/{person_id}/enrollments",
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def enroll(
+    person_id: str,
+    body: EnrollmentCreate,
+    uow: UnitOfWorkDep,
+    settings: Settings,
+    api_key: OptionalEmployerKey,
+) -> EnrollmentPublic:
     """Enroll as a resident (390) or an employee (310) → EnrollmentRegistered. An employee
     enrollment names its employer and needs that employer's X-API-Key."""
     if body.employer_id is not None:
-        await authorize_employer(conn, body.employer_id, api_key)
+        await authorize_employer(uow.conn, body.employer_id, api_key)
     command = domain.enrollment_command(
-        person_id=person_id, insutype=body.insutype, pooling_region=body.pooling_region,
-        employer_id=body.employer_id, contribution_base_fen=body.contribution_base_fen,
-        start_date=body.start_date or today(), correlation_id=request_id)
+        person_id=person_id,
+        insutype=body.insutype,
+        pooling_region=body.pooling_region,
+        employer_id=body.employer_id,
+        contribution_base_fen=body.contribution_base_fen,
+        start_date=body.start_date or today(),
+    )
     if isinstance(command, EnrollEmployee):
-        enrollment = await handlers.handle_enroll_employee(conn, command, settings)
+        enrollment = await handlers.handle_enroll_employee(uow, command, settings)
     else:
-        enrollment = await handlers.handle_enroll_resident(conn, command, settings)
+        enrollment = await handlers.handle_enroll_resident(uow, command, settings)
     return EnrollmentPublic.of(enrollment, today())
 
 
@@ -122,91 +139,173 @@ async def enroll(person_id: str, body: EnrollmentCreate, conn: Connection, setti
 async def get_certificate(person_id: str, conn: Connection) -> CertificatePublic:
     """参保证明: enrollments with their status today and the months paid."""
     found = await views.certificate(conn, person_id)
-    identity = PersonPublic.of(found.person, [], found.issued_at.date()).model_dump(include={
-        "person_id", "name", "sex", "birth_date", "id_number_masked",
-        "birth_certificate_no_masked"})
+    identity = PersonPublic.of(found.person, [], found.issued_at.date()).model_dump(
+        include={
+            "person_id",
+            "name",
+            "sex",
+            "birth_date",
+            "id_number_masked",
+            "birth_certificate_no_masked",
+        }
+    )
     return CertificatePublic(
-        **identity, contribution_months=found.contribution_months, issued_at=found.issued_at,
-        enrollments=[CertificateEnrollment(
-            **asdict(line.enrollment), insutype_name=INSUTYPE_NAMES[line.enrollment.insutype],
-            employer_name=line.employer_name, status=line.status,
-            contribution_months=line.contribution_months) for line in found.lines])
+        **identity,
+        contribution_months=found.contribution_months,
+        issued_at=found.issued_at,
+        enrollments=[
+            CertificateEnrollment(
+                **asdict(line.enrollment),
+                insutype_name=INSUTYPE_NAMES[line.enrollment.insutype],
+                employer_name=line.employer_name,
+                status=line.status,
+                contribution_months=line.contribution_months,
+            )
+            for line in found.lines
+        ],
+    )
 
 
 @employers.post("/employers", status_code=201, responses=problem_responses(401, 422))
-async def create_employer(body: EmployerCreate, _: Admin, conn: Connection,
-                          settings: Settings, request_id: RequestId) -> EmployerCreated:
+async def create_employer(
+    body: EmployerCreate, _: Admin, uow: UnitOfWorkDep, settings: Settings
+) -> EmployerCreated:
     """Register an employer (needs X-Admin-Token); answers its API key, once."""
     api_key = new_api_key()
-    employer = await staff.handle_register_employer(conn, RegisterEmployer(
-        body.name, body.region_code, api_key_hash(api_key), correlation_id=request_id),
-        settings)
-    return EmployerCreated(employer_id=employer.employer_id, name=employer.name,
-                           region_code=employer.region_code, api_key=api_key)
+    employer = await staff.handle_register_employer(
+        uow, RegisterEmployer(body.name, body.region_code, api_key_hash(api_key)), settings
+    )
+    return EmployerCreated(
+        employer_id=employer.employer_id,
+        name=employer.name,
+        region_code=employer.region_code,
+        api_key=api_key,
+    )
 
 
-@employers.post("/employers/{employer_id}/staff/batch-add",
-                responses=problem_responses(401, 403, 409, 422))
-async def add_staff(employer_id: EmployerKey, body: StaffBatchAdd, conn: Connection,
-                    settings: Settings, request_id: RequestId) -> StaffBatchResult:
+@employers.post(
+    "/employers/{employer_id}/staff/batch-add", responses=problem_responses(401, 403, 409, 422)
+)
+async def add_staff(
+    employer_id: EmployerKey, body: StaffBatchAdd, uow: UnitOfWorkDep, settings: Settings
+) -> StaffBatchResult:
     """增员, all or nothing → per person: PersonRegistered (when new), StaffAdded,
     EnrollmentRegistered (310, pooled in the employer's region)."""
-    changes = await staff.handle_add_staff(conn, AddStaff(employer_id, tuple(
-        NewStaff(i.id_number, i.name, i.mobile, i.region_code, i.contribution_base_fen,
-                 i.start_date) for i in body.items), correlation_id=request_id), settings)
+    changes = await staff.handle_add_staff(
+        uow,
+        AddStaff(
+            employer_id,
+            tuple(
+                NewStaff(
+                    i.id_number,
+                    i.name,
+                    i.mobile,
+                    i.region_code,
+                    i.contribution_base_fen,
+                    i.start_date,
+                )
+                for i in body.items
+            ),
+        ),
+        settings,
+    )
     return _batch_result(employer_id, "added", changes)
 
 
-@employers.post("/employers/{employer_id}/staff/batch-remove",
-                responses=problem_responses(401, 403, 422))
-async def remove_staff(employer_id: EmployerKey, body: StaffBatchRemove, conn: Connection,
-                       settings: Settings, request_id: RequestId) -> StaffBatchResult:
+@employers.post(
+    "/employers/{employer_id}/staff/batch-remove", responses=problem_responses(401, 403, 422)
+)
+async def remove_staff(
+    employer_id: EmployerKey, body: StaffBatchRemove, uow: UnitOfWorkDep, settings: Settings
+) -> StaffBatchResult:
     """减员, all or nothing; someone not on this employer's active staff refuses the batch
     (403) → per person: StaffRemoved, EnrollmentTerminated (left_employer)."""
-    leavers = tuple(Leaver(i.person_id or handlers.person_id_of(i.id_number or "", settings),
-                           i.end_date or today()) for i in body.items)
-    changes = await staff.handle_remove_staff(
-        conn, RemoveStaff(employer_id, leavers, correlation_id=request_id), settings)
+    leavers = tuple(
+        Leaver(
+            i.person_id or handlers.person_id_of(i.id_number or "", settings), i.end_date or today()
+        )
+        for i in body.items
+    )
+    changes = await staff.handle_remove_staff(uow, RemoveStaff(employer_id, leavers), settings)
     return _batch_result(employer_id, "removed", changes)
 
 
-def _batch_result(employer_id: str, action: str, changes: list) -> StaffBatchResult:
-    return StaffBatchResult(employer_id=employer_id, action=action, count=len(changes), items=[
-        StaffChangePublic(index=c.index, person_id=c.person_id, enrollment_id=c.enrollment_id,
-                          registered=c.registered) for c in changes])
+def _batch_result(employer_id: str, action: str, changes: list[StaffChange]) -> StaffBatchResult:
+    return StaffBatchResult(
+        employer_id=employer_id,
+        action=action,
+        count=len(changes),
+        items=[
+            StaffChangePublic(
+                index=c.index,
+                person_id=c.person_id,
+                enrollment_id=c.enrollment_id,
+                registered=c.registered,
+            )
+            for c in changes
+        ],
+    )
 
 
 @benefits.post("/newborns", status_code=201, responses=problem_responses(409, 422))
-async def enroll_newborn(body: NewbornCreate, conn: Connection, settings: Settings,
-                         request_id: RequestId, response: Response) -> PersonPublic:
+async def enroll_newborn(
+    body: NewbornCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
+) -> PersonPublic:
     """出生即参保 → PersonRegistered (no mobile), EnrollmentRegistered (390 from the birth
     date), NewbornEnrolled (notices go to the guardian)."""
-    view = await handlers.handle_enroll_newborn(conn, EnrollNewborn(
-        body.birth_certificate_no, body.name, body.sex, body.birth_date,
-        body.guardian_person_id, body.pooling_region, correlation_id=request_id), settings)
+    view = await handlers.handle_enroll_newborn(
+        uow,
+        EnrollNewborn(
+            body.birth_certificate_no,
+            body.name,
+            body.sex,
+            body.birth_date,
+            body.guardian_person_id,
+            body.pooling_region,
+        ),
+        settings,
+    )
     response.headers["Location"] = f"/persons/{view.person.person_id}"
     return PersonPublic.of(view.person, view.enrollments, today())
 
 
-@benefits.post("/contributions", status_code=201, responses={
-    200: {"model": ContributionPublic, "description": "Already recorded (same payment_id)"},
-    **problem_responses(409, 422)})
-async def record_contribution(body: ContributionCreate, conn: Connection, settings: Settings,
-                              request_id: RequestId, response: Response) -> ContributionPublic:
+@benefits.post(
+    "/contributions",
+    status_code=201,
+    responses={
+        200: {"model": ContributionPublic, "description": "Already recorded (same payment_id)"},
+        **problem_responses(409, 422),
+    },
+)
+async def record_contribution(
+    body: ContributionCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
+) -> ContributionPublic:
     """Record a paid contribution → ContributionPaid; the same payment_id again answers the
     recorded payment (200) and records nothing."""
     personal = body.amount_fen - body.employer_part_fen
-    payment, created = await handlers.handle_record_contribution(conn, RecordContribution(
-        body.payment_id, body.enrollment_id, body.period, body.amount_fen,
-        body.employer_part_fen,
-        personal if body.personal_part_fen is None else body.personal_part_fen,
-        body.paid_at or now(), correlation_id=request_id), settings)
+    payment, created = await handlers.handle_record_contribution(
+        uow,
+        RecordContribution(
+            body.payment_id,
+            body.enrollment_id,
+            body.period,
+            body.amount_fen,
+            body.employer_part_fen,
+            personal if body.personal_part_fen is None else body.personal_part_fen,
+            body.paid_at or now(),
+        ),
+        settings,
+    )
     if not created:
         response.status_code = 200
-    return ContributionPublic(**{**asdict(payment),
-                                 "paid_at": payment.paid_at.astimezone(CHINA)})
+    return ContributionPublic(**{**asdict(payment), "paid_at": payment.paid_at.astimezone(CHINA)})
 
 
 def create_app(settings: EnrollmentSettings) -> FastAPI:
-    return create_service_app(settings, "chs_enrollment", title="CHS enrollment (参保登记)",
-                              description=DESCRIPTION, routers=[persons, employers, benefits])
+    return create_service_app(
+        settings,
+        "chs_enrollment",
+        title="CHS enrollment (参保登记)",
+        description=DESCRIPTION,
+        routers=[persons, employers, benefits],
+    )

@@ -3,6 +3,7 @@
 An employer's key is ``secrets.token_urlsafe(32)``, shown once; only its SHA-256 (hex) is
 stored. The keys are high-entropy random strings, so a fast hash is enough.
 """
+
 import hashlib
 import hmac
 import secrets
@@ -11,17 +12,22 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
+from chs_enrollment import repository
 from chs_events.problems import Forbidden, Unauthorized
 from chs_events.service import Connection
 
-from chs_enrollment import repository
-
 _employer_key_header = APIKeyHeader(
-    name="X-API-Key", scheme_name="EmployerKey", auto_error=False,
-    description="The employer's API key, returned once by POST /employers")
+    name="X-API-Key",
+    scheme_name="EmployerKey",
+    auto_error=False,
+    description="The employer's API key, returned once by POST /employers",
+)
 _admin_token_header = APIKeyHeader(
-    name="X-Admin-Token", scheme_name="AdminToken", auto_error=False,
-    description="The platform's admin token (CHS_ADMIN_TOKEN)")
+    name="X-Admin-Token",
+    scheme_name="AdminToken",
+    auto_error=False,
+    description="The platform's admin token (CHS_ADMIN_TOKEN)",
+)
 
 
 def new_api_key() -> str:
@@ -46,13 +52,17 @@ async def authorize_employer(conn: Connection, employer_id: str, api_key: str | 
     raise Forbidden("the API key does not belong to this employer")
 
 
-async def _employer_key(employer_id: str, conn: Connection,
-                        api_key: Annotated[str | None, Depends(_employer_key_header)]) -> str:
+async def _employer_key(
+    employer_id: str,
+    conn: Connection,
+    api_key: Annotated[str | None, Depends(_employer_key_header)],
+) -> str:
     return await authorize_employer(conn, employer_id, api_key)
 
 
-async def _admin(request: Request,
-                 token: Annotated[str | None, Depends(_admin_token_header)]) -> None:
+async def _admin(
+    request: Request, token: Annotated[str | None, Depends(_admin_token_header)]
+) -> None:
     expected = request.app.state.settings.admin_token.get_secret_value()
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Unauthorized("the X-Admin-Token header is missing or wrong")

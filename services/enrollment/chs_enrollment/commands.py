@@ -1,18 +1,13 @@
-"""Commands of the enrollment service: imperative requests that a handler carries out.
+"""Commands of the enrollment service: imperative requests that a handler carries out
+(``chs_events.commands.Command``; the correlation id travels in the unit of work)."""
 
-Each is a plain frozen dataclass; ``correlation_id`` (the business request, ``X-Request-Id``)
-becomes the correlation id of the events it causes.
-"""
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from chs_events.commands import Command
+
 Sex = Literal["M", "F"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,3 +94,17 @@ class RecordContribution(Command):
 class ChangeContact(Command):
     person_id: str
     mobile: str
+
+
+@dataclass(frozen=True)
+class MovePoolingRegion(Command):
+    """A completed relationship transfer moves an employee enrollment to ``to_region``;
+    ``event_id`` is the transfer event's."""
+
+    transfer_id: str
+    person_id: str
+    enrollment_id: str
+    from_region: str
+    to_region: str
+    changed_on: date
+    event_id: str

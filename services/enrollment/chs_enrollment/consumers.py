@@ -5,35 +5,41 @@
   the outbox, in one transaction with the inbox claim and under the person's lock. A transfer
   moves an enrollment once: the inbox skips a redelivered event, and ``pooling_region_changes``
   (keyed by transfer id) skips the same completion arriving again under another event id.
-  A completion that does not fit the enrollment is dead-lettered for case work.
+  A completion that does not fit the enrollment (``TransferNotApplicable``), or of an unknown
+  person, is a domain error: dead-lettered at once, for case work.
 """
+
 import logging
 
-import asyncpg
-
-from chs_events.processing import PermanentError
+from chs_enrollment import handlers
+from chs_enrollment.commands import MovePoolingRegion
 from chs_events.envelope import Envelope
 from chs_events.events.transfer import TransferCompleted
 from chs_events.topics import TRANSFER_EVENTS
-
-from chs_enrollment import handlers
-from chs_enrollment.domain import PersonNotFound
+from chs_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 TRANSFERS_CONSUMER = "enrollment-transfers"
 
 
-async def on_transfer_completed(conn: asyncpg.Connection, envelope: Envelope) -> None:
-    assert isinstance(envelope.event, TransferCompleted)
-    try:
-        moved = await handlers.handle_transfer_completed(conn, envelope)
-    except (PersonNotFound, handlers.TransferNotApplicable) as error:
-        raise PermanentError(str(error.detail if isinstance(error, PersonNotFound)
-                                 else error)) from None
-    if not moved:
-        log.info("transfer already applied; pooling region not moved again",
-                 extra={"transfer_id": envelope.event.transfer_id, "event_id": envelope.id})
+async def on_transfer_completed(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = envelope.event
+    assert isinstance(event, TransferCompleted)
+    command = MovePoolingRegion(
+        event.transfer_id,
+        event.person_id,
+        event.enrollment_id,
+        event.from_region,
+        event.to_region,
+        event.completed_on,
+        envelope.id,
+    )
+    if not await handlers.handle_move_pooling_region(uow, command):
+        log.info(
+            "transfer already applied; pooling region not moved again",
+            extra={"transfer_id": event.transfer_id, "event_id": envelope.id},
+        )
 
 
 TRANSFERS_TOPICS = [TRANSFER_EVENTS]

@@ -1,18 +1,17 @@
 """The rules of enrollment (参保登记), over ``model`` state and ``commands``. No I/O.
 
-Handlers load the state, ask these functions whether a command may happen, then change the
-state and record events. A refused command raises a problem (``chs_events.problems``) whose
-``errors`` name the field at fault; a batch is refused whole, its errors naming each item.
+The aggregates of ``model`` ask these functions whether a change may happen; handlers load the
+state, call the aggregate and save what it returns. A refused command raises a domain error
+(``chs_events.errors``) whose ``errors`` name the field at fault; a batch is refused whole, its
+errors naming each item.
 """
+
+from __future__ import annotations
+
 import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from datetime import date
-from typing import TypeVar
-
-from chs_events.identity import age_on, birth_date_from_id_number
-from chs_events.errors import Conflict, NotFound, Rejected
-from chs_events.errors import NotPermitted
-from chs_events.problems import Problem
+from typing import TYPE_CHECKING, TypeVar
 
 from chs_enrollment.commands import (
     EnrollEmployee,
@@ -20,18 +19,15 @@ from chs_enrollment.commands import (
     NewStaff,
     RecordContribution,
 )
-from chs_enrollment.model import EMPLOYEE, RESIDENT, Employer, Enrollment, Insutype, Payment, Person
+from chs_events.errors import Conflict, DomainError, InvalidField, NotFound, NotPermitted, Rejected
+from chs_events.identity import age_on, birth_date_from_id_number
+from chs_events.vocabulary import EMPLOYEE, RESIDENT, Insutype
+
+if TYPE_CHECKING:  # model's aggregates call these rules
+    from chs_enrollment.model import Employer, Enrollment, Payment, Person
 
 NEWBORN_MAX_AGE_YEARS = 1
 LEFT_EMPLOYER = "left_employer"
-
-
-class InvalidField(Rejected):
-    """A rule refused the value of one field."""
-
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}",
-                         errors=[{"field": field_name, "reason": reason}])
 
 
 class AlreadyEnrolled(Conflict):
@@ -46,20 +42,55 @@ class PersonNotFound(NotFound):
     pass
 
 
-class BatchRefused(Problem):
-    """Some items of a batch were refused, so none was applied; answered with the worst kind."""
+class TransferNotApplicable(Rejected):
+    """A completed transfer does not fit the enrollment as this service knows it."""
 
-    _SEVERITY = {NotPermitted: 3, Conflict: 2, NotFound: 1}
 
-    def __init__(self, worst: Problem, errors: list[dict[str, str]]) -> None:
-        super().__init__(f"batch refused, nothing changed: {len(errors)} item error(s)",
-                         errors=errors)
-        self.status, self.title, self.kind = worst.status, worst.title, worst.kind
+class BatchRefused(DomainError):
+    """Some items of a batch were refused, so none was applied. Raised as the kind of its worst
+    item error (``BatchRefused.of``): not permitted > conflict > not found > rejected."""
 
     @classmethod
-    def severity(cls, problem: Problem) -> int:
-        return max((rank for kind, rank in cls._SEVERITY.items() if isinstance(problem, kind)),
-                   default=0)
+    def of(cls, worst: DomainError, errors: list[dict[str, str]]) -> BatchRefused:
+        kind = next(
+            (batch for item, batch in _BATCH_KINDS if isinstance(worst, item)), BatchRejected
+        )
+        return kind(f"batch refused, nothing changed: {len(errors)} item error(s)", errors=errors)
+
+    @staticmethod
+    def severity(error: DomainError) -> int:
+        return next(
+            (
+                len(_BATCH_KINDS) - rank
+                for rank, (item, _) in enumerate(_BATCH_KINDS)
+                if isinstance(error, item)
+            ),
+            0,
+        )
+
+
+class BatchNotPermitted(BatchRefused, NotPermitted):
+    pass
+
+
+class BatchConflict(BatchRefused, Conflict):
+    pass
+
+
+class BatchNotFound(BatchRefused, NotFound):
+    pass
+
+
+class BatchRejected(BatchRefused, Rejected):
+    pass
+
+
+# The kinds of item error, worst first, and the batch refusal each makes.
+_BATCH_KINDS: tuple[tuple[type[DomainError], type[BatchRefused]], ...] = (
+    (NotPermitted, BatchNotPermitted),
+    (Conflict, BatchConflict),
+    (NotFound, BatchNotFound),
+)
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -69,8 +100,9 @@ Result = TypeVar("Result")
 _PERIOD = re.compile(r"[0-9]{4}(0[1-9]|1[0-2])")
 
 
-def check_enrollment_start(birth_date: date, enrollments: Iterable[Enrollment],
-                           insutype: Insutype, start_date: date) -> None:
+def check_enrollment_start(
+    birth_date: date, enrollments: Iterable[Enrollment], insutype: Insutype, start_date: date
+) -> None:
     """One open enrollment per insurance type, and no overlap with an ended one."""
     if start_date < birth_date:
         raise InvalidField("start_date", f"{start_date} is before the birth date {birth_date}")
@@ -78,40 +110,55 @@ def check_enrollment_start(birth_date: date, enrollments: Iterable[Enrollment],
         if existing.insutype != insutype:
             continue
         if existing.end_date is None:
-            raise AlreadyEnrolled(f"already has an open {insutype} enrollment",
-                                  enrollment_id=existing.enrollment_id)
+            raise AlreadyEnrolled(
+                f"already has an open {insutype} enrollment", enrollment_id=existing.enrollment_id
+            )
         if existing.end_date >= start_date:
             raise AlreadyEnrolled(
                 f"start date {start_date} overlaps the {insutype} enrollment that ends "
-                f"{existing.end_date}", enrollment_id=existing.enrollment_id)
+                f"{existing.end_date}",
+                enrollment_id=existing.enrollment_id,
+            )
 
 
 def check_contribution_base(contribution_base_fen: int | None) -> int:
     if contribution_base_fen is None or contribution_base_fen <= 0:
-        raise InvalidField("contribution_base_fen",
-                           "an employee (310) enrollment needs a contribution base above 0 fen")
+        raise InvalidField(
+            "contribution_base_fen",
+            "an employee (310) enrollment needs a contribution base above 0 fen",
+        )
     return contribution_base_fen
 
 
-def enrollment_command(*, person_id: str, insutype: Insutype, pooling_region: str | None,
-                       employer_id: str | None, contribution_base_fen: int | None,
-                       start_date: date, correlation_id: str | None = None,
-                       ) -> EnrollResident | EnrollEmployee:
+def enrollment_command(
+    *,
+    person_id: str,
+    insutype: Insutype,
+    pooling_region: str | None,
+    employer_id: str | None,
+    contribution_base_fen: int | None,
+    start_date: date,
+) -> EnrollResident | EnrollEmployee:
     """The command for an enrollment request: resident (390) or employee (310)."""
     if insutype == RESIDENT:
         if employer_id is not None:
             raise InvalidField("employer_id", "a resident (390) enrollment has no employer")
         if contribution_base_fen is not None:
-            raise InvalidField("contribution_base_fen",
-                               "a resident (390) enrollment has no contribution base")
+            raise InvalidField(
+                "contribution_base_fen", "a resident (390) enrollment has no contribution base"
+            )
         if pooling_region is None:
             raise InvalidField("pooling_region", "required for a resident (390) enrollment")
-        return EnrollResident(person_id, pooling_region, start_date,
-                              correlation_id=correlation_id)
+        return EnrollResident(person_id, pooling_region, start_date)
     if employer_id is None:
         raise InvalidField("employer_id", "required for an employee (310) enrollment")
-    return EnrollEmployee(person_id, employer_id, check_contribution_base(contribution_base_fen),
-                          start_date, pooling_region, correlation_id=correlation_id)
+    return EnrollEmployee(
+        person_id,
+        employer_id,
+        check_contribution_base(contribution_base_fen),
+        start_date,
+        pooling_region,
+    )
 
 
 def employee_pooling_region(command: EnrollEmployee, employer: Employer | None) -> str:
@@ -120,13 +167,16 @@ def employee_pooling_region(command: EnrollEmployee, employer: Employer | None) 
         raise InvalidField("employer_id", f"no employer {command.employer_id}")
     check_contribution_base(command.contribution_base_fen)
     if command.pooling_region not in (None, employer.region_code):
-        raise InvalidField("pooling_region", "an employee (310) pools in the employer's "
-                                             f"region {employer.region_code}")
+        raise InvalidField(
+            "pooling_region",
+            f"an employee (310) pools in the employer's region {employer.region_code}",
+        )
     return employer.region_code
 
 
-def check_new_staff(item: NewStaff, person: Person | None,
-                    enrollments: Iterable[Enrollment]) -> None:
+def check_new_staff(
+    item: NewStaff, person: Person | None, enrollments: Iterable[Enrollment]
+) -> None:
     if person is not None and person.name != item.name:
         raise InvalidField("name", "differs from the name registered for this ID number")
     check_contribution_base(item.contribution_base_fen)
@@ -136,82 +186,110 @@ def check_new_staff(item: NewStaff, person: Person | None,
 
 def check_end_date(enrollment: Enrollment, end_date: date) -> None:
     if end_date < enrollment.start_date:
-        raise InvalidField("end_date", f"{end_date} is before the enrollment's start date "
-                                       f"{enrollment.start_date}")
+        raise InvalidField(
+            "end_date", f"{end_date} is before the enrollment's start date {enrollment.start_date}"
+        )
 
 
-def staff_enrollment(employer_id: str, enrollments: Iterable[Enrollment],
-                     end_date: date) -> Enrollment:
+def staff_enrollment(
+    employer_id: str, enrollments: Iterable[Enrollment], end_date: date
+) -> Enrollment:
     """The open employee enrollment with this employer that a removal ends."""
     for enrollment in enrollments:
-        if (enrollment.end_date is None and enrollment.insutype == EMPLOYEE
-                and enrollment.employer_id == employer_id):
+        if (
+            enrollment.end_date is None
+            and enrollment.insutype == EMPLOYEE
+            and enrollment.employer_id == employer_id
+        ):
             check_end_date(enrollment, end_date)
             return enrollment
     # The same answer whether the person is unknown or someone else's staff.
     raise NotStaff("not on this employer's active staff")
 
 
-def check_batch(items: Sequence[Item], check: Callable[[Item], Result], *,
-                key: Callable[[Item], Hashable], key_field: str) -> list[Result]:
+def check_batch(
+    items: Sequence[Item],
+    check: Callable[[Item], Result],
+    *,
+    key: Callable[[Item], Hashable],
+    key_field: str,
+) -> list[Result]:
     """Check every item; refuse the whole batch when any item is refused or repeated."""
     results: list[Result] = []
     errors: list[dict[str, str]] = []
-    worst: Problem | None = None
+    worst: DomainError | None = None
     first_index: dict[Hashable, int] = {}
     for index, item in enumerate(items):
         try:
             if (seen := first_index.setdefault(key(item), index)) != index:
                 raise InvalidField(key_field, f"the same person as item {seen}")
             results.append(check(item))
-        except Problem as problem:
+        except DomainError as problem:
             errors.extend(
-                {"field": f"items.{index}" + (f".{e['field']}" if e.get("field") else ""),
-                 "reason": e["reason"]}
-                for e in problem.extensions.get("errors") or [{"reason": problem.detail}])
+                {
+                    "field": f"items.{index}" + (f".{e['field']}" if e.get("field") else ""),
+                    "reason": e["reason"],
+                }
+                for e in problem.extensions.get("errors") or [{"reason": problem.detail}]
+            )
             if worst is None or BatchRefused.severity(problem) > BatchRefused.severity(worst):
                 worst = problem
     if worst is not None:
-        raise BatchRefused(worst, errors)
+        raise BatchRefused.of(worst, errors)
     return results
 
 
-def check_newborn(birth_date: date, guardian: Person | None, guardian_person_id: str,
-                  today: date) -> None:
+def check_newborn(
+    birth_date: date, guardian: Person | None, guardian_person_id: str, today: date
+) -> None:
     if birth_date > today:
         raise InvalidField("birth_date", f"{birth_date} is in the future")
     if age_on(birth_date, today) >= NEWBORN_MAX_AGE_YEARS:
-        raise InvalidField("birth_date", f"{birth_date} is a year or more ago; newborn "
-                                         "enrollment is for the first year of life")
+        raise InvalidField(
+            "birth_date",
+            f"{birth_date} is a year or more ago; newborn enrollment is for the first year of life",
+        )
     if guardian is None:
         raise InvalidField("guardian_person_id", f"no registered person {guardian_person_id}")
 
 
-def check_contribution(command: RecordContribution, enrollment: Enrollment | None,
-                       paid_periods: Collection[str]) -> None:
+def paid_enrollment(command: RecordContribution, enrollment: Enrollment | None) -> Enrollment:
+    """The enrollment a contribution is paid into, which must exist."""
     if enrollment is None:
         raise InvalidField("enrollment_id", f"no enrollment {command.enrollment_id}")
+    return enrollment
+
+
+def check_contribution(
+    command: RecordContribution, enrollment: Enrollment | None, paid_periods: Collection[str]
+) -> None:
+    enrollment = paid_enrollment(command, enrollment)
     if command.amount_fen <= 0:
         raise InvalidField("amount_fen", "must be above 0 fen")
     for part in ("employer_part_fen", "personal_part_fen"):
         if getattr(command, part) < 0:
             raise InvalidField(part, "must not be negative")
     if command.employer_part_fen + command.personal_part_fen != command.amount_fen:
-        raise InvalidField("personal_part_fen", "employer part + personal part "
-                                                f"must equal the amount {command.amount_fen}")
+        raise InvalidField(
+            "personal_part_fen",
+            f"employer part + personal part must equal the amount {command.amount_fen}",
+        )
     if enrollment.insutype == RESIDENT and command.employer_part_fen:
-        raise InvalidField("employer_part_fen", "a resident (390) contribution has no "
-                                                "employer part")
+        raise InvalidField(
+            "employer_part_fen", "a resident (390) contribution has no employer part"
+        )
     if not _PERIOD.fullmatch(command.period):
         raise InvalidField("period", f"{command.period!r} is not a month written YYYYMM")
     if command.period < (start := f"{enrollment.start_date:%Y%m}"):
-        raise InvalidField("period", f"{command.period} is before the enrollment's start "
-                                     f"month {start}")
+        raise InvalidField(
+            "period", f"{command.period} is before the enrollment's start month {start}"
+        )
     if enrollment.end_date and command.period > (end := f"{enrollment.end_date:%Y%m}"):
         raise InvalidField("period", f"{command.period} is after the enrollment's end month {end}")
     if command.period in paid_periods:
-        raise Conflict(f"period {command.period} of enrollment {enrollment.enrollment_id} "
-                       "is already paid")
+        raise Conflict(
+            f"period {command.period} of enrollment {enrollment.enrollment_id} is already paid"
+        )
 
 
 def check_replay(existing: Payment, command: RecordContribution) -> None:
@@ -221,8 +299,9 @@ def check_replay(existing: Payment, command: RecordContribution) -> None:
         raise Conflict(f"payment {command.payment_id} was already recorded with other details")
 
 
-def contribution_months(enrollments: Iterable[Enrollment],
-                        payments: Iterable[Payment]) -> dict[str, int]:
+def contribution_months(
+    enrollments: Iterable[Enrollment], payments: Iterable[Payment]
+) -> dict[str, int]:
     """Distinct paid months per insurance type."""
     insutype_of = {e.enrollment_id: e.insutype for e in enrollments}
     months: dict[str, set[str]] = {insutype: set() for insutype in insutype_of.values()}

@@ -1,16 +1,28 @@
 """The state the enrollment rules act on: persons, employers, enrollments, payments.
 
-Plain frozen dataclasses, loaded and stored by ``repository``; no I/O here.
+Frozen dataclasses, loaded and stored by ``repository``. Their methods change state: each
+returns the new state and the event(s) it raises, after the rules of ``domain`` allow it. No I/O.
 """
-from dataclasses import dataclass
+
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
-from chs_enrollment.commands import Sex
-
-EMPLOYEE, RESIDENT = "310", "390"
-Insutype = Literal["310", "390"]
-INSUTYPE_NAMES = {EMPLOYEE: "职工基本医疗保险", RESIDENT: "城乡居民基本医疗保险"}
+from chs_enrollment import domain
+from chs_enrollment.commands import RecordContribution, Sex
+from chs_events.events.enrollment import (
+    ContactChanged,
+    ContributionPaid,
+    EnrollmentRegistered,
+    EnrollmentTerminated,
+    PersonRegistered,
+    PoolingRegionChanged,
+    StaffAdded,
+    StaffRemoved,
+)
+from chs_events.identity import birth_date_from_id_number, sex_from_id_number
+from chs_events.vocabulary import EMPLOYEE, Insutype
 
 
 @dataclass(frozen=True)
@@ -25,12 +37,149 @@ class Person:
     birth_certificate_no: str | None = None
     guardian_person_id: str | None = None
 
+    @classmethod
+    def register(
+        cls, person_id: str, id_number: str, name: str, mobile: str, region_code: str
+    ) -> tuple["Person", PersonRegistered]:
+        """A person known by a (normalized) ID number: sex and birth date come from it."""
+        person = cls(
+            person_id,
+            id_number,
+            name,
+            sex_from_id_number(id_number),
+            birth_date_from_id_number(id_number),
+            mobile,
+            region_code,
+        )
+        return person, person.registered()
+
+    @classmethod
+    def register_newborn(
+        cls,
+        person_id: str,
+        name: str,
+        sex: Sex,
+        birth_date: date,
+        region_code: str,
+        birth_certificate_no: str,
+        guardian_person_id: str,
+    ) -> tuple["Person", PersonRegistered]:
+        """A newborn, known by the birth certificate; no mobile (notices go to the guardian)."""
+        person = cls(
+            person_id,
+            None,
+            name,
+            sex,
+            birth_date,
+            None,
+            region_code,
+            birth_certificate_no,
+            guardian_person_id,
+        )
+        return person, person.registered()
+
+    def registered(self) -> PersonRegistered:
+        return PersonRegistered(
+            person_id=self.person_id,
+            name=self.name,
+            sex=self.sex,
+            birth_date=self.birth_date,
+            mobile=self.mobile,
+            region_code=self.region_code,
+        )
+
+    def change_mobile(self, mobile: str) -> tuple["Person", ContactChanged | None]:
+        """The same (normalized) mobile again changes nothing and raises no event."""
+        if mobile == self.mobile:
+            return self, None
+        return replace(self, mobile=mobile), ContactChanged(person_id=self.person_id, mobile=mobile)
+
+    def enroll(
+        self,
+        enrollment_id: str,
+        insutype: Insutype,
+        pooling_region: str,
+        start_date: date,
+        enrollments: list["Enrollment"],
+        *,
+        employer: "Employer | None" = None,
+        contribution_base_fen: int | None = None,
+        at_birth: bool = False,
+    ) -> tuple["Enrollment", EnrollmentRegistered]:
+        """A new enrollment from ``start_date``: not before birth, one open enrollment per
+        insurance type and no overlap with an ended one (``enrollments``: the person's)."""
+        domain.check_enrollment_start(self.birth_date, enrollments, insutype, start_date)
+        enrollment = Enrollment(
+            enrollment_id,
+            self.person_id,
+            insutype,
+            pooling_region,
+            start_date,
+            employer.employer_id if employer else None,
+            contribution_base_fen,
+        )
+        return enrollment, enrollment.registered(employer, at_birth=at_birth)
+
 
 @dataclass(frozen=True)
 class Employer:
     employer_id: str
     name: str
     region_code: str
+
+    def add_staff(
+        self,
+        person: Person,
+        enrollment_id: str,
+        contribution_base_fen: int,
+        start_date: date,
+        enrollments: list["Enrollment"],
+    ) -> tuple["Enrollment", tuple[StaffAdded, EnrollmentRegistered]]:
+        """增员: an employee (310) enrollment pooled in the employer's region."""
+        domain.check_contribution_base(contribution_base_fen)
+        enrollment, registered = person.enroll(
+            enrollment_id,
+            EMPLOYEE,
+            self.region_code,
+            start_date,
+            enrollments,
+            employer=self,
+            contribution_base_fen=contribution_base_fen,
+        )
+        added = StaffAdded(
+            person_id=person.person_id,
+            employer_id=self.employer_id,
+            enrollment_id=enrollment_id,
+            contribution_base_fen=contribution_base_fen,
+            start_date=start_date,
+        )
+        return enrollment, (added, registered)
+
+    def remove_staff(
+        self,
+        enrollments: list["Enrollment"],
+        end_date: date,
+    ) -> tuple["Enrollment", tuple[StaffRemoved, EnrollmentTerminated]]:
+        """减员: the person's open employee (310) enrollment with this employer ends on
+        ``end_date`` (``enrollments``: the person's)."""
+        enrollment = domain.staff_enrollment(self.employer_id, enrollments, end_date)
+        ended = replace(enrollment, end_date=end_date, end_reason=domain.LEFT_EMPLOYER)
+        return ended, (
+            StaffRemoved(
+                person_id=ended.person_id,
+                employer_id=self.employer_id,
+                enrollment_id=ended.enrollment_id,
+                end_date=end_date,
+            ),
+            EnrollmentTerminated(
+                person_id=ended.person_id,
+                enrollment_id=ended.enrollment_id,
+                insutype=ended.insutype,
+                end_date=end_date,
+                reason=domain.LEFT_EMPLOYER,
+                employer_id=self.employer_id,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,6 +200,73 @@ class Enrollment:
 
     def status_on(self, day: date) -> Literal["active", "terminated"]:
         return "active" if self.end_date is None or self.end_date >= day else "terminated"
+
+    def registered(
+        self, employer: Employer | None = None, *, at_birth: bool = False
+    ) -> EnrollmentRegistered:
+        return EnrollmentRegistered(
+            person_id=self.person_id,
+            enrollment_id=self.enrollment_id,
+            insutype=self.insutype,
+            pooling_region=self.pooling_region,
+            start_date=self.start_date,
+            employer_id=self.employer_id,
+            employer_name=employer.name if employer else None,
+            contribution_base_fen=self.contribution_base_fen,
+            at_birth=at_birth,
+        )
+
+    def move_pooling_region(
+        self, transfer_id: str, from_region: str, to_region: str, changed_on: date
+    ) -> tuple["Enrollment", PoolingRegionChanged]:
+        """A completed relationship transfer moves an employee (310) enrollment pooled in the
+        transfer's ``from_region``; anything else does not fit (``TransferNotApplicable``)."""
+        if self.insutype != EMPLOYEE:
+            raise domain.TransferNotApplicable(
+                f"enrollment {self.enrollment_id} is {self.insutype}, not an employee (310) one"
+            )
+        if self.pooling_region != from_region:
+            raise domain.TransferNotApplicable(
+                f"enrollment {self.enrollment_id} pools in {self.pooling_region}, "
+                f"not in the transfer's from_region {from_region}"
+            )
+        return replace(self, pooling_region=to_region), PoolingRegionChanged(
+            person_id=self.person_id,
+            enrollment_id=self.enrollment_id,
+            insutype=self.insutype,
+            from_region=from_region,
+            to_region=to_region,
+            changed_on=changed_on,
+            transfer_id=transfer_id,
+        )
+
+    def pay(
+        self, command: RecordContribution, paid_periods: Collection[str]
+    ) -> tuple["Payment", ContributionPaid]:
+        """A paid contribution for one month of this enrollment (``paid_periods``: the months
+        already paid)."""
+        domain.check_contribution(command, self, paid_periods)
+        payment = Payment(
+            command.payment_id,
+            self.enrollment_id,
+            self.person_id,
+            command.period,
+            command.amount_fen,
+            command.employer_part_fen,
+            command.personal_part_fen,
+            command.paid_at,
+        )
+        return payment, ContributionPaid(
+            person_id=self.person_id,
+            payment_id=payment.payment_id,
+            enrollment_id=self.enrollment_id,
+            insutype=self.insutype,
+            period=payment.period,
+            amount_fen=payment.amount_fen,
+            employer_part_fen=payment.employer_part_fen,
+            personal_part_fen=payment.personal_part_fen,
+            paid_at=payment.paid_at,
+        )
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ Identity fields are the ``chs_events.fields`` types with this service's examples
 answers 422 with ``errors: [{"field": "id_number", "reason": "check digit is 5, expected 3"}]``.
 Responses never carry a raw ID number or mobile, only their masked forms.
 """
+
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -19,38 +20,32 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from chs_events import fields
-from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
-
 from chs_enrollment import examples as ex
-from chs_enrollment.model import INSUTYPE_NAMES, Enrollment, Person
-
+from chs_enrollment.model import Enrollment, Person
+from chs_events import fields
+from chs_events.fields import Identifier
+from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
+from chs_events.vocabulary import INSUTYPE_NAMES, Insutype
 
 IdNumber = Annotated[fields.IdNumber, Field(examples=[ex.ID_NUMBER])]
 Mobile = Annotated[fields.Mobile, Field(examples=[ex.MOBILE])]
 RegionCode = Annotated[fields.RegionCode, Field(examples=[ex.SHINAN])]
-BirthCertificateNo = Annotated[fields.BirthCertificateNo,
-                               Field(examples=[ex.BIRTH_CERTIFICATE_NO])]
+BirthCertificateNo = Annotated[fields.BirthCertificateNo, Field(examples=[ex.BIRTH_CERTIFICATE_NO])]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Fen = Annotated[int, Field(strict=True, gt=0, le=10**12, description="Integer fen (分)")]
 PartFen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[ex.PERSON_ID])]
-Insutype = Literal["310", "390"]
+# The person id of the examples' ID number (the examples agree with one another).
+PersonId = Annotated[fields.PersonId, Field(examples=[ex.PERSON_ID])]
 
 
 class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
-
-
 class PersonCreate(RequestBody):
     """Register a person; sex and birth date come from the ID number."""
 
-    model_config = _examples(ex.PERSON_CREATE)
+    model_config = fields.examples(ex.PERSON_CREATE)
     id_number: IdNumber
     name: Name
     mobile: Mobile
@@ -58,7 +53,7 @@ class PersonCreate(RequestBody):
 
 
 class ContactUpdate(RequestBody):
-    model_config = _examples({"mobile": ex.MOBILE_NEW})
+    model_config = fields.examples({"mobile": ex.MOBILE_NEW})
     mobile: Mobile
 
 
@@ -66,10 +61,15 @@ class EnrollmentCreate(RequestBody):
     """Resident (390: pooling_region) or employee (310: employer_id, contribution_base_fen;
     pools in the employer's region). start_date defaults to today."""
 
-    model_config = _examples(
+    model_config = fields.examples(
         {"insutype": "390", "pooling_region": ex.QINGDAO, "start_date": "2025-01-01"},
-        {"insutype": "310", "employer_id": ex.EMPLOYER_ID, "contribution_base_fen": 650000,
-         "start_date": "2025-01-01"})
+        {
+            "insutype": "310",
+            "employer_id": ex.EMPLOYER_ID,
+            "contribution_base_fen": 650000,
+            "start_date": "2025-01-01",
+        },
+    )
     insutype: Insutype
     pooling_region: RegionCode | None = None
     employer_id: Identifier | None = None
@@ -78,7 +78,7 @@ class EnrollmentCreate(RequestBody):
 
 
 class EmployerCreate(RequestBody):
-    model_config = _examples({"name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO})
+    model_config = fields.examples({"name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO})
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     region_code: RegionCode
 
@@ -86,9 +86,18 @@ class EmployerCreate(RequestBody):
 class EmployerCreated(BaseModel):
     """The API key is shown here once; only its hash is kept."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"employer_id": ex.EMPLOYER_ID, "name": ex.EMPLOYER_NAME, "region_code": ex.QINGDAO,
-         "api_key": ex.API_KEY}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employer_id": ex.EMPLOYER_ID,
+                    "name": ex.EMPLOYER_NAME,
+                    "region_code": ex.QINGDAO,
+                    "api_key": ex.API_KEY,
+                }
+            ]
+        }
+    )
     employer_id: str
     name: str
     region_code: str
@@ -107,7 +116,7 @@ class StaffMember(RequestBody):
 class StaffBatchAdd(RequestBody):
     """增员: all or nothing; each person is registered when new, then enrolled as 310."""
 
-    model_config = _examples(ex.STAFF_BATCH_ADD)
+    model_config = fields.examples(ex.STAFF_BATCH_ADD)
     items: list[StaffMember] = Field(min_length=1, max_length=1000)
 
 
@@ -128,7 +137,7 @@ class StaffLeaver(RequestBody):
 class StaffBatchRemove(RequestBody):
     """减员: all or nothing; only this employer's active staff."""
 
-    model_config = _examples(ex.STAFF_BATCH_REMOVE)
+    model_config = fields.examples(ex.STAFF_BATCH_REMOVE)
     items: list[StaffLeaver] = Field(min_length=1, max_length=1000)
 
 
@@ -150,7 +159,7 @@ class StaffBatchResult(BaseModel):
 class NewbornCreate(RequestBody):
     """出生即参保: enrolled as a resident (390) from the birth date."""
 
-    model_config = _examples(ex.NEWBORN_CREATE)
+    model_config = fields.examples(ex.NEWBORN_CREATE)
     birth_certificate_no: BirthCertificateNo
     name: Name
     sex: Literal["M", "F"]
@@ -163,7 +172,7 @@ class ContributionCreate(RequestBody):
     """Idempotent by payment_id. personal_part_fen defaults to amount − employer part;
     paid_at to now."""
 
-    model_config = _examples(ex.CONTRIBUTION_CREATE)
+    model_config = fields.examples(ex.CONTRIBUTION_CREATE)
     payment_id: Identifier
     enrollment_id: Identifier
     period: Annotated[str, Field(pattern=r"^\d{4}(0[1-9]|1[0-2])$", description="YYYYMM")]
@@ -174,6 +183,7 @@ class ContributionCreate(RequestBody):
 
 
 # --- responses ---------------------------------------------------------------------------------
+
 
 class EnrollmentPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ex.ENROLLMENT_EMPLOYEE]})
@@ -191,8 +201,11 @@ class EnrollmentPublic(BaseModel):
 
     @classmethod
     def of(cls, enrollment: Enrollment, today: date) -> "EnrollmentPublic":
-        return cls(**asdict(enrollment), insutype_name=INSUTYPE_NAMES[enrollment.insutype],
-                   status=enrollment.status_on(today))
+        return cls(
+            **asdict(enrollment),
+            insutype_name=INSUTYPE_NAMES[enrollment.insutype],
+            status=enrollment.status_on(today),
+        )
 
 
 class PersonPublic(BaseModel):
@@ -213,19 +226,25 @@ class PersonPublic(BaseModel):
     @classmethod
     def of(cls, person: Person, enrollments: list[Enrollment], today: date) -> "PersonPublic":
         return cls(
-            person_id=person.person_id, name=person.name, sex=person.sex,
-            birth_date=person.birth_date, region_code=person.region_code,
+            person_id=person.person_id,
+            name=person.name,
+            sex=person.sex,
+            birth_date=person.birth_date,
+            region_code=person.region_code,
             id_number_masked=_masked(person.id_number, mask_id_number),
             mobile_masked=_masked(person.mobile, mask_mobile),
-            birth_certificate_no_masked=_masked(person.birth_certificate_no,
-                                                mask_birth_certificate),
+            birth_certificate_no_masked=_masked(
+                person.birth_certificate_no, mask_birth_certificate
+            ),
             guardian_person_id=person.guardian_person_id,
-            enrollments=[EnrollmentPublic.of(e, today) for e in enrollments])
+            enrollments=[EnrollmentPublic.of(e, today) for e in enrollments],
+        )
 
 
 class ContributionPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {**ex.CONTRIBUTION_CREATE, "person_id": ex.PERSON_ID}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**ex.CONTRIBUTION_CREATE, "person_id": ex.PERSON_ID}]}
+    )
     payment_id: str
     enrollment_id: str
     person_id: str

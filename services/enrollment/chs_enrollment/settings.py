@@ -1,4 +1,5 @@
 """Settings of the enrollment service (env prefix ``CHS_``, e.g. ``CHS_ADMIN_TOKEN``)."""
+
 from pydantic import Field, SecretStr
 
 from chs_events.settings import PlatformSettings
@@ -12,4 +13,5 @@ class EnrollmentSettings(PlatformSettings):
     admin_token: SecretStr = Field(
         default=SecretStr("local-admin-token"),
         description="Value of the X-Admin-Token header that may register employers "
-                    "(CHS_ADMIN_TOKEN); set a real secret outside local development")
+        "(CHS_ADMIN_TOKEN); set a real secret outside local development",
+    )

@@ -1,14 +1,14 @@
 """Read side: a person with enrollments, and the enrollment certificate (参保证明)."""
+
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from chs_events.clock import now
-
 from chs_enrollment import domain, repository
 from chs_enrollment.handlers import PersonView
 from chs_enrollment.model import Enrollment, Person
+from chs_events.clock import now
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,21 @@ async def certificate(conn: asyncpg.Connection, person_id: str) -> Certificate:
         view = await person_view(conn, person_id)
         payments = await repository.payments_of(conn, person_id)
         employers = await repository.employer_names(
-            conn, [e.employer_id for e in view.enrollments if e.employer_id])
+            conn, [e.employer_id for e in view.enrollments if e.employer_id]
+        )
     issued_at = now()
     months_of = {e.enrollment_id: 0 for e in view.enrollments}
     for payment in payments:
         months_of[payment.enrollment_id] += 1
-    lines = [CertificateLine(e, employers.get(e.employer_id or ""),
-                             e.status_on(issued_at.date()), months_of[e.enrollment_id])
-             for e in view.enrollments]
-    return Certificate(view.person, lines,
-                       domain.contribution_months(view.enrollments, payments), issued_at)
+    lines = [
+        CertificateLine(
+            e,
+            employers.get(e.employer_id or ""),
+            e.status_on(issued_at.date()),
+            months_of[e.enrollment_id],
+        )
+        for e in view.enrollments
+    ]
+    return Certificate(
+        view.person, lines, domain.contribution_months(view.enrollments, payments), issued_at
+    )

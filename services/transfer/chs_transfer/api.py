@@ -10,13 +10,13 @@ Who calls what:
   out-confirmed), with a reason;
 - ``GET`` — anyone following the transfer (the apps, the agencies).
 """
+
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
-
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 from chs_transfer import domain, handlers, repository
 from chs_transfer.commands import CompleteTransfer, ConfirmOut, RejectTransfer, RequestTransfer
 from chs_transfer.schemas import (
@@ -48,13 +48,15 @@ transfers = APIRouter(tags=["transfers"])
 
 
 @transfers.post("/transfers", status_code=201, responses=problem_responses(409, 422))
-async def request_transfer(body: TransferCreate, conn: Connection, settings: Settings,
-                           request_id: RequestId, response: Response) -> TransferPublic:
+async def request_transfer(
+    body: TransferCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
+) -> TransferPublic:
     """The insured person asks for a transfer → TransferRequested; within the province also
     TransferCompleted at once (status `completed`). 422 without an active employee (310)
     enrollment or to the own pooling region; 409 while another transfer is open."""
-    transfer = await handlers.handle_request(conn, RequestTransfer(
-        body.person_id, body.to_region, correlation_id=request_id), settings)
+    transfer = await handlers.handle_request(
+        uow, RequestTransfer(body.person_id, body.to_region), settings
+    )
     response.headers["Location"] = f"/transfers/{transfer.transfer_id}"
     return TransferPublic.of(transfer)
 
@@ -69,36 +71,55 @@ async def get_transfer(transfer_id: str, conn: Connection) -> TransferPublic:
 
 @transfers.get("/persons/{person_id}/transfers")
 async def transfers_of(person_id: str, conn: Connection) -> TransferList:
-    return TransferList(person_id=person_id, transfers=[
-        TransferPublic.of(t) for t in await repository.transfers_of(conn, person_id)])
+    return TransferList(
+        person_id=person_id,
+        transfers=[TransferPublic.of(t) for t in await repository.transfers_of(conn, person_id)],
+    )
 
 
-@transfers.post("/transfers/{transfer_id}/out-confirmation", responses=problem_responses(404, 409, 422))
-async def confirm_out(transfer_id: str, body: OutConfirmation, conn: Connection,
-                      settings: Settings, request_id: RequestId) -> TransferPublic:
+@transfers.post(
+    "/transfers/{transfer_id}/out-confirmation", responses=problem_responses(404, 409, 422)
+)
+async def confirm_out(
+    transfer_id: str, body: OutConfirmation, uow: UnitOfWorkDep, settings: Settings
+) -> TransferPublic:
     """The out-region confirms months paid and the balance to move → TransferOutConfirmed.
     Only a requested cross-province transfer (409 otherwise)."""
-    return TransferPublic.of(await handlers.handle_confirm_out(conn, ConfirmOut(
-        transfer_id, body.account_balance_fen, correlation_id=request_id), settings))
+    return TransferPublic.of(
+        await handlers.handle_confirm_out(
+            uow, ConfirmOut(transfer_id, body.account_balance_fen), settings
+        )
+    )
 
 
 @transfers.post("/transfers/{transfer_id}/completion", responses=problem_responses(404, 409))
-async def complete(transfer_id: str, body: Completion, conn: Connection, settings: Settings,
-                   request_id: RequestId) -> TransferPublic:
+async def complete(
+    transfer_id: str, body: Completion, uow: UnitOfWorkDep, settings: Settings
+) -> TransferPublic:
     """The in-region takes the insurance over → TransferCompleted. Only once out-confirmed."""
-    return TransferPublic.of(await handlers.handle_complete(
-        conn, CompleteTransfer(transfer_id, correlation_id=request_id), settings))
+    return TransferPublic.of(
+        await handlers.handle_complete(uow, CompleteTransfer(transfer_id), settings)
+    )
 
 
 @transfers.post("/transfers/{transfer_id}/rejection", responses=problem_responses(404, 409, 422))
-async def reject(transfer_id: str, body: Rejection, conn: Connection, settings: Settings,
-                 request_id: RequestId) -> TransferPublic:
+async def reject(
+    transfer_id: str, body: Rejection, uow: UnitOfWorkDep, settings: Settings
+) -> TransferPublic:
     """The out-region (while requested) or the in-region (once out-confirmed) refuses, with a
     reason → TransferRejected."""
-    return TransferPublic.of(await handlers.handle_reject(conn, RejectTransfer(
-        transfer_id, body.by, body.reason, correlation_id=request_id), settings))
+    return TransferPublic.of(
+        await handlers.handle_reject(
+            uow, RejectTransfer(transfer_id, body.by, body.reason), settings
+        )
+    )
 
 
 def create_app(settings: TransferSettings) -> FastAPI:
-    return create_service_app(settings, "chs_transfer", title="CHS transfer (关系转移接续)",
-                              description=DESCRIPTION, routers=[transfers])
+    return create_service_app(
+        settings,
+        "chs_transfer",
+        title="CHS transfer (关系转移接续)",
+        description=DESCRIPTION,
+        routers=[transfers],
+    )

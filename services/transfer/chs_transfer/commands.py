@@ -1,13 +1,10 @@
-"""Commands of the transfer service; ``correlation_id`` (``X-Request-Id``) becomes the
-correlation id of the events they cause."""
+"""Commands of the transfer service (``chs_events.commands.Command``; the correlation id
+travels in the unit of work)."""
+
 from dataclasses import dataclass
 
+from chs_events.commands import Command
 from chs_transfer.model import Side
-
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)

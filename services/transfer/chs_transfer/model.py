@@ -1,17 +1,45 @@
 """The state the transfer rules act on: contributions, transfers (and the enrollments of
 ``chs_events.read_models.enrollments``).
 
-Plain frozen dataclasses, loaded and stored by ``repository``; no I/O here.
-"""
-from dataclasses import dataclass
-from datetime import date
-from typing import Literal
+Frozen dataclasses, loaded and stored by ``repository``. A ``Transfer``'s methods walk its state
+machine: each returns the new state and the event(s) it raises. No I/O.
 
-EMPLOYEE = "310"
+    within one province:  requested ──(at once)──► completed
+    across provinces:     requested ──out-region confirms──► out_confirmed ──in-region──► completed
+                          requested ──out-region refuses──► rejected
+                          out_confirmed ──in-region refuses──► rejected
+"""
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Literal
+
+from chs_events.errors import InvalidField
+from chs_events.events.transfer import (
+    TransferCompleted,
+    TransferOutConfirmed,
+    TransferRejected,
+    TransferRequested,
+)
+from chs_events.read_models.enrollments import Enrollment
+from chs_events.regions import same_province
+from chs_transfer import domain
+
 Status = Literal["requested", "out_confirmed", "completed", "rejected"]
-REQUESTED, OUT_CONFIRMED, COMPLETED, REJECTED = "requested", "out_confirmed", "completed", "rejected"
+REQUESTED: Status = "requested"
+OUT_CONFIRMED: Status = "out_confirmed"
+COMPLETED: Status = "completed"
+REJECTED: Status = "rejected"
 OPEN = frozenset({REQUESTED, OUT_CONFIRMED})
 Side = Literal["out_region", "in_region"]
+
+# Which step is possible in which state, and the state it leads to.
+TRANSITIONS: dict[tuple[Status, str], Status] = {
+    (REQUESTED, "confirm_out"): OUT_CONFIRMED,
+    (REQUESTED, "reject_out_region"): REJECTED,
+    (OUT_CONFIRMED, "complete"): COMPLETED,
+    (OUT_CONFIRMED, "reject_in_region"): REJECTED,
+}
 
 
 @dataclass(frozen=True)
@@ -52,3 +80,121 @@ class Transfer:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+    @classmethod
+    def request(
+        cls,
+        transfer_id: str,
+        enrollment: Enrollment,
+        open_transfer: "Transfer | None",
+        to_region: str,
+        today: date,
+        contributions: list[Contribution],
+        rule: AllocationRule,
+    ) -> tuple["Transfer", tuple[TransferRequested] | tuple[TransferRequested, TransferCompleted]]:
+        """A new transfer of ``enrollment`` (the person's active employee one): requested
+        across provinces; within the province completed at once (TransferRequested, then
+        TransferCompleted)."""
+        domain.check_request(enrollment, open_transfer, to_region)
+        transfer = cls(
+            transfer_id,
+            enrollment.person_id,
+            enrollment.enrollment_id,
+            enrollment.pooling_region,
+            to_region,
+            not same_province(enrollment.pooling_region, to_region),
+            REQUESTED,
+            today,
+        )
+        requested = transfer._requested()
+        if transfer.cross_province:
+            return transfer, (requested,)
+        transfer = replace(
+            transfer,
+            status=COMPLETED,
+            completed_on=today,
+            contribution_months=domain.contribution_months(contributions),
+            account_balance_fen=domain.account_balance_fen(contributions, rule),
+        )
+        return transfer, (requested, transfer._completed())
+
+    def confirm_out(
+        self,
+        contributions: list[Contribution],
+        rule: AllocationRule,
+        today: date,
+        stated_balance_fen: int | None = None,
+    ) -> tuple["Transfer", TransferOutConfirmed]:
+        """The out-region confirms the months paid and the balance to move: the one it states,
+        or the one the allocation rule credited from the contributions."""
+        status = self._step("confirm_out", "the out-region's confirmation")
+        if stated_balance_fen is not None and stated_balance_fen < 0:
+            raise InvalidField("account_balance_fen", "must not be negative")
+        balance = (
+            domain.account_balance_fen(contributions, rule)
+            if stated_balance_fen is None
+            else stated_balance_fen
+        )
+        confirmed = replace(
+            self,
+            status=status,
+            out_confirmed_on=today,
+            contribution_months=domain.contribution_months(contributions),
+            account_balance_fen=balance,
+        )
+        return confirmed, TransferOutConfirmed(
+            **confirmed._ids(),
+            contribution_months=confirmed.contribution_months or 0,
+            account_balance_fen=confirmed.account_balance_fen or 0,
+            confirmed_on=today,
+        )
+
+    def complete(self, today: date) -> tuple["Transfer", TransferCompleted]:
+        """The in-region takes the insurance over (once out-confirmed)."""
+        status = self._step("complete", "completion")
+        completed = replace(self, status=status, completed_on=today)
+        return completed, completed._completed()
+
+    def reject(self, side: Side, reason: str, today: date) -> tuple["Transfer", TransferRejected]:
+        """The out-region refuses while requested, the in-region once out-confirmed."""
+        status = self._step(f"reject_{side}", f"a rejection by the {side.replace('_', '-')}")
+        if not reason.strip():
+            raise InvalidField("reason", "a rejection needs a reason")
+        rejected = replace(
+            self, status=status, rejected_by=side, reason=reason.strip(), rejected_on=today
+        )
+        return rejected, TransferRejected(
+            **rejected._ids(), rejected_by=side, reason=reason.strip(), rejected_on=today
+        )
+
+    def _step(self, action: str, what: str) -> Status:
+        try:
+            return TRANSITIONS[(self.status, action)]
+        except KeyError:
+            raise domain.WrongState(
+                f"transfer {self.transfer_id} is {self.status}: {what} is not possible",
+                transfer_status=self.status,
+            ) from None
+
+    def _ids(self) -> dict[str, Any]:
+        return {
+            "person_id": self.person_id,
+            "transfer_id": self.transfer_id,
+            "enrollment_id": self.enrollment_id,
+            "from_region": self.from_region,
+            "to_region": self.to_region,
+        }
+
+    def _requested(self) -> TransferRequested:
+        return TransferRequested(
+            **self._ids(), cross_province=self.cross_province, requested_on=self.requested_on
+        )
+
+    def _completed(self) -> TransferCompleted:
+        return TransferCompleted(
+            **self._ids(),
+            cross_province=self.cross_province,
+            contribution_months=self.contribution_months or 0,
+            account_balance_fen=self.account_balance_fen or 0,
+            completed_on=self.completed_on,
+        )

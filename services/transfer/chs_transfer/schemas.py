@@ -1,4 +1,5 @@
 """Request and response bodies of the transfer API. Money is integer fen."""
+
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
@@ -6,16 +7,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chs_events import fields
-
+from chs_events.fields import PERSON_ID_EXAMPLE, PersonId
 from chs_transfer.model import Transfer
 
-PERSON_ID = "p" + "0123456789abcdef" * 2
 TRANSFER_ID = "0693a1f2-7c4e-7d31-8a5b-2f6e4c9d1a07"
 
 
-RegionCode = Annotated[fields.RegionCode, Field(
-    description="GB/T 2260 region code of the pooling region", examples=["370100"])]
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
+RegionCode = Annotated[
+    fields.RegionCode,
+    Field(description="GB/T 2260 region code of the pooling region", examples=["370100"]),
+]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -26,9 +27,10 @@ class RequestBody(BaseModel):
 class TransferCreate(RequestBody):
     """Move the person's active employee insurance (310) to ``to_region``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"person_id": PERSON_ID, "to_region": "370100"},
-        {"person_id": PERSON_ID, "to_region": "320500"}]})
+    model_config = fields.examples(
+        {"person_id": PERSON_ID_EXAMPLE, "to_region": "370100"},
+        {"person_id": PERSON_ID_EXAMPLE, "to_region": "320500"},
+    )
     person_id: PersonId
     to_region: RegionCode
 
@@ -37,8 +39,7 @@ class OutConfirmation(RequestBody):
     """The out-region's confirmation. ``account_balance_fen``: its ledger balance, when it states
     one; left out, the balance is counted from the contributions with the allocation rule."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {}, {"account_balance_fen": 152000}]})
+    model_config = fields.examples({}, {"account_balance_fen": 152000})
     account_balance_fen: Annotated[int, Field(strict=True, ge=0, le=10**12)] | None = None
 
 
@@ -47,22 +48,41 @@ class Completion(RequestBody):
 
 
 class Rejection(RequestBody):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = fields.examples(
         {"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
-        {"by": "in_region", "reason": "转入地无在职参保单位"}]})
+        {"by": "in_region", "reason": "转入地无在职参保单位"},
+    )
     by: Literal["out_region", "in_region"] = Field(
-        description="out_region while requested; in_region once out-confirmed")
+        description="out_region while requested; in_region once out-confirmed"
+    )
     reason: Reason
 
 
 class TransferPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "transfer_id": TRANSFER_ID, "person_id": PERSON_ID, "enrollment_id": "E1",
-        "insutype": "310", "from_region": "370200", "to_region": "320500",
-        "cross_province": True, "status": "out_confirmed", "requested_on": "2026-11-22",
-        "contribution_months": 14, "account_balance_fen": 182000, "rejected_by": None,
-        "reason": None, "out_confirmed_on": "2026-11-23", "completed_on": None,
-        "rejected_on": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "transfer_id": TRANSFER_ID,
+                    "person_id": PERSON_ID_EXAMPLE,
+                    "enrollment_id": "E1",
+                    "insutype": "310",
+                    "from_region": "370200",
+                    "to_region": "320500",
+                    "cross_province": True,
+                    "status": "out_confirmed",
+                    "requested_on": "2026-11-22",
+                    "contribution_months": 14,
+                    "account_balance_fen": 182000,
+                    "rejected_by": None,
+                    "reason": None,
+                    "out_confirmed_on": "2026-11-23",
+                    "completed_on": None,
+                    "rejected_on": None,
+                }
+            ]
+        }
+    )
     transfer_id: str
     person_id: str
     enrollment_id: str

@@ -1,48 +1,57 @@
 """The enrollment API in-process against a real PostgreSQL server (one fresh database for this
 module) and, for the relay, a real Kafka broker."""
+
 import asyncio
 import itertools
 import secrets
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from stdnum.cn import ric
 
+from chs_enrollment.api import create_app
+from chs_enrollment.settings import EnrollmentSettings
 from chs_events.admin import ensure_topics
 from chs_events.clock import today
-from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.identity import derive_newborn_person_id, derive_person_id
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
-from chs_enrollment.api import create_app
-from chs_enrollment.settings import EnrollmentSettings
 from tests.support.service import (
-    client_of,
     outbox_of,
-    running,
-    throwaway_database,
+    service_fixtures,
     types,
 )
 
 pytestmark = pytest.mark.integration
+
+
+def payload(envelope: Envelope) -> Any:
+    """The envelope's event, its fields read by name (``outbox_of`` validated its type)."""
+    return envelope.event
+
 
 SECRET = "integration-test-secret"
 ADMIN_TOKEN = "integration-admin-token"
 EMPLOYER_NAME, OTHER_EMPLOYER_NAME = "青岛海川电子有限公司", "青岛北岸食品有限公司"
 PROBLEM = "application/problem+json"
 P = "chs.enrollment."
-REGISTERED, STAFF_ADDED, ENROLLED = (P + "person.registered.v1", P + "staff.added.v1",
-                                     P + "registered.v1")
+REGISTERED, STAFF_ADDED, ENROLLED = (
+    P + "person.registered.v1",
+    P + "staff.added.v1",
+    P + "registered.v1",
+)
 STAFF_REMOVED, TERMINATED = P + "staff.removed.v1", P + "terminated.v1"
-NEWBORN, PAID, CONTACT = (P + "newborn.enrolled.v1", P + "contribution.paid.v1",
-                          P + "person.contact-changed.v1")
+NEWBORN, PAID, CONTACT = (
+    P + "newborn.enrolled.v1",
+    P + "contribution.paid.v1",
+    P + "person.contact-changed.v1",
+)
 
 _serial = itertools.count(1)
 
@@ -64,63 +73,59 @@ def person_id(id_number: str) -> str:
 # --- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[EnrollmentSettings]:
-    async with throwaway_database(database_url, "enrollment") as name:
-        yield EnrollmentSettings(database_url=database_url, database_name=name,
-                                 kafka_bootstrap=kafka_bootstrap, admin_token=ADMIN_TOKEN,
-                                 person_id_secret=SECRET)
-
-
-@pytest.fixture(scope="module")
-async def app(settings: EnrollmentSettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "enrollment") as client:
-        yield client
-
-
-@pytest.fixture
-async def db(settings: EnrollmentSettings) -> AsyncIterator[asyncpg.Connection]:
-    conn = await connect(settings.database_dsn)
-    yield conn
-    await conn.close()
+settings, app, client, db = service_fixtures(
+    "enrollment", EnrollmentSettings, create_app, admin_token=ADMIN_TOKEN, person_id_secret=SECRET
+)
 
 
 async def register(client: httpx.AsyncClient, **overrides: str) -> dict:
-    body = {"id_number": new_id_number(), "name": "张伟", "mobile": new_mobile(),
-            "region_code": "370202", **overrides}
+    body = {
+        "id_number": new_id_number(),
+        "name": "张伟",
+        "mobile": new_mobile(),
+        "region_code": "370202",
+        **overrides,
+    }
     response = await client.post("/persons", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 async def new_employer(client: httpx.AsyncClient, name: str = EMPLOYER_NAME) -> dict:
-    response = await client.post("/employers", json={"name": name, "region_code": "370200"},
-                                 headers={"X-Admin-Token": ADMIN_TOKEN})
+    response = await client.post(
+        "/employers",
+        json={"name": name, "region_code": "370200"},
+        headers={"X-Admin-Token": ADMIN_TOKEN},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def staff_item(id_number: str | None = None, **overrides: object) -> dict:
-    return {"id_number": id_number or new_id_number(), "name": "李娜", "mobile": new_mobile(),
-            "region_code": "370212", "contribution_base_fen": 650000,
-            "start_date": "2025-01-01", **overrides}
+    return {
+        "id_number": id_number or new_id_number(),
+        "name": "李娜",
+        "mobile": new_mobile(),
+        "region_code": "370212",
+        "contribution_base_fen": 650000,
+        "start_date": "2025-01-01",
+        **overrides,
+    }
 
 
-async def add_staff(client: httpx.AsyncClient, employer: dict, items: list[dict],
-                    **headers: str) -> httpx.Response:
-    return await client.post(f"/employers/{employer['employer_id']}/staff/batch-add",
-                             json={"items": items},
-                             headers={"X-API-Key": employer["api_key"], **headers})
+async def add_staff(
+    client: httpx.AsyncClient, employer: dict, items: list[dict], **headers: str
+) -> httpx.Response:
+    return await client.post(
+        f"/employers/{employer['employer_id']}/staff/batch-add",
+        json={"items": items},
+        headers={"X-API-Key": employer["api_key"], **headers},
+    )
 
 
-def assert_problem(response: httpx.Response, status: int, field: str | None = None,
-                   reason: str | None = None) -> dict:
+def assert_problem(
+    response: httpx.Response, status: int, field: str | None = None, reason: str | None = None
+) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
@@ -139,8 +144,10 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
 async def test_register_person_answers_201_with_masked_identity(client, db) -> None:
     id_number, mobile = new_id_number(date(1990, 3, 7)), "13853212345"
     response = await client.post(
-        "/persons", json={"id_number": id_number, "name": "张伟", "mobile": mobile,
-                          "region_code": "370202"}, headers={"X-Request-Id": "req-register-1"})
+        "/persons",
+        json={"id_number": id_number, "name": "张伟", "mobile": mobile, "region_code": "370202"},
+        headers={"X-Request-Id": "req-register-1"},
+    )
 
     assert response.status_code == 201, response.text
     body = response.json()
@@ -153,7 +160,7 @@ async def test_register_person_answers_201_with_masked_identity(client, db) -> N
     [event] = await outbox_of(db, body["person_id"])
     assert event.type == REGISTERED and event.source == "/chs/enrollment"
     assert event.correlation_id == "req-register-1"
-    assert event.event.mobile == mobile and event.event.region_code == "370202"
+    assert payload(event).mobile == mobile and payload(event).region_code == "370202"
     fetched = await client.get(f"/persons/{body['person_id']}")
     assert fetched.status_code == 200 and fetched.json() == body
 
@@ -162,55 +169,92 @@ async def test_registering_the_same_id_number_twice_conflicts(client) -> None:
     id_number = new_id_number()
     person = await register(client, id_number=id_number)
 
-    response = await client.post("/persons", json={"id_number": id_number, "name": "张伟",
-                                                   "mobile": new_mobile(), "region_code": "370202"})
+    response = await client.post(
+        "/persons",
+        json={
+            "id_number": id_number,
+            "name": "张伟",
+            "mobile": new_mobile(),
+            "region_code": "370202",
+        },
+    )
 
     problem = assert_problem(response, 409)
     assert problem["person_id"] == person["person_id"]
 
 
-@pytest.mark.parametrize(("id_number", "reason"), [
-    ("370202199003071235", "check digit is 5, expected 3"),
-    ("37020219900307123", "17 characters, expected 18"),
-    ("370202199002301236", "birth date 1990-02-30 does not exist"),
-    ("3702021990030712A3", "character 17 is 'A', expected a digit"),
-])
+@pytest.mark.parametrize(
+    ("id_number", "reason"),
+    [
+        ("370202199003071235", "check digit is 5, expected 3"),
+        ("37020219900307123", "17 characters, expected 18"),
+        ("370202199002301236", "birth date 1990-02-30 does not exist"),
+        ("3702021990030712A3", "character 17 is 'A', expected a digit"),
+    ],
+)
 async def test_invalid_id_number_is_refused_naming_it(client, id_number, reason) -> None:
-    response = await client.post("/persons", json={"id_number": id_number, "name": "张伟",
-                                                   "mobile": new_mobile(), "region_code": "370202"})
+    response = await client.post(
+        "/persons",
+        json={
+            "id_number": id_number,
+            "name": "张伟",
+            "mobile": new_mobile(),
+            "region_code": "370202",
+        },
+    )
 
     problem = assert_problem(response, 422, "id_number", reason)
     assert problem["type"] == "/problems/invalid-request"
     assert f"id_number: {reason}" in problem["detail"]
 
 
-@pytest.mark.parametrize(("mobile", "reason"), [
-    ("1385321234", "10 digits, expected 11"),
-    ("053288886666", "a fixed-line number, not a mobile number"),
-    ("1385321ABCD", "only digits, spaces, hyphens and a leading + are allowed"),
-])
+@pytest.mark.parametrize(
+    ("mobile", "reason"),
+    [
+        ("1385321234", "10 digits, expected 11"),
+        ("053288886666", "a fixed-line number, not a mobile number"),
+        ("1385321ABCD", "only digits, spaces, hyphens and a leading + are allowed"),
+    ],
+)
 async def test_invalid_mobile_is_refused_naming_it(client, mobile, reason) -> None:
-    response = await client.post("/persons", json={"id_number": new_id_number(), "name": "张伟",
-                                                   "mobile": mobile, "region_code": "370202"})
+    response = await client.post(
+        "/persons",
+        json={
+            "id_number": new_id_number(),
+            "name": "张伟",
+            "mobile": mobile,
+            "region_code": "370202",
+        },
+    )
 
     assert_problem(response, 422, "mobile", reason)
 
 
-@pytest.mark.parametrize(("region_code", "reason"), [
-    ("379999", "region code 379999 is not a GB/T 2260 code"),
-    ("3702", "'3702' is not 6 digits"),
-])
+@pytest.mark.parametrize(
+    ("region_code", "reason"),
+    [
+        ("379999", "region code 379999 is not a GB/T 2260 code"),
+        ("3702", "'3702' is not 6 digits"),
+    ],
+)
 async def test_invalid_region_code_is_refused_naming_it(client, region_code, reason) -> None:
-    response = await client.post("/persons", json={"id_number": new_id_number(), "name": "张伟",
-                                                   "mobile": new_mobile(),
-                                                   "region_code": region_code})
+    response = await client.post(
+        "/persons",
+        json={
+            "id_number": new_id_number(),
+            "name": "张伟",
+            "mobile": new_mobile(),
+            "region_code": region_code,
+        },
+    )
 
     assert_problem(response, 422, "region_code", reason)
 
 
 async def test_malformed_json_is_a_422_problem(client) -> None:
-    response = await client.post("/persons", content=b'{"id_number": "3702',
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/persons", content=b'{"id_number": "3702', headers={"content-type": "application/json"}
+    )
 
     assert_problem(response, 422)
 
@@ -218,9 +262,16 @@ async def test_malformed_json_is_a_422_problem(client) -> None:
 async def test_bad_http_input_gets_problem_bodies(client) -> None:
     missing = await client.post("/persons", json={"name": "张伟"})
     assert_problem(missing, 422, "id_number")
-    extra = await client.post("/persons", json={"id_number": new_id_number(), "name": "张伟",
-                                                "mobile": new_mobile(), "region_code": "370202",
-                                                "nickname": "x"})
+    extra = await client.post(
+        "/persons",
+        json={
+            "id_number": new_id_number(),
+            "name": "张伟",
+            "mobile": new_mobile(),
+            "region_code": "370202",
+            "nickname": "x",
+        },
+    )
     assert_problem(extra, 422, "nickname")
     assert_problem(await client.get("/persons/p" + "0" * 32), 404)
     assert_problem(await client.get("/nowhere"), 404)
@@ -238,9 +289,12 @@ async def test_contact_change_records_contact_changed_once(client, db) -> None:
     assert first.json()["mobile_masked"] == f"138****{new[-4:]}"
     events = await outbox_of(db, person["person_id"])
     assert types(events) == [REGISTERED, CONTACT]
-    assert events[1].event.mobile == new
-    assert_problem(await client.put(f"/persons/{person['person_id']}/contact",
-                                    json={"mobile": "12345"}), 422, "mobile")
+    assert payload(events[1]).mobile == new
+    assert_problem(
+        await client.put(f"/persons/{person['person_id']}/contact", json={"mobile": "12345"}),
+        422,
+        "mobile",
+    )
 
 
 # --- enrollments -------------------------------------------------------------------------------
@@ -250,8 +304,9 @@ async def test_resident_enrollment_and_one_open_per_insutype(client, db) -> None
     person = await register(client)
     url = f"/persons/{person['person_id']}/enrollments"
 
-    response = await client.post(url, json={"insutype": "390", "pooling_region": "370200",
-                                            "start_date": "2025-01-01"})
+    response = await client.post(
+        url, json={"insutype": "390", "pooling_region": "370200", "start_date": "2025-01-01"}
+    )
     second = await client.post(url, json={"insutype": "390", "pooling_region": "370200"})
 
     assert response.status_code == 201, response.text
@@ -259,7 +314,7 @@ async def test_resident_enrollment_and_one_open_per_insutype(client, db) -> None
     assert_problem(second, 409)
     events = await outbox_of(db, person["person_id"])
     assert types(events) == [REGISTERED, ENROLLED]
-    assert events[1].event.insutype == "390" and events[1].event.employer_id is None
+    assert payload(events[1]).insutype == "390" and payload(events[1]).employer_id is None
 
 
 async def test_employee_enrollment_rules(client, db) -> None:
@@ -268,25 +323,36 @@ async def test_employee_enrollment_rules(client, db) -> None:
     other = await new_employer(client)
     key = {"X-API-Key": employer["api_key"]}
     url = f"/persons/{person['person_id']}/enrollments"
-    employee = {"insutype": "310", "employer_id": employer["employer_id"],
-                "contribution_base_fen": 500000}
+    employee = {
+        "insutype": "310",
+        "employer_id": employer["employer_id"],
+        "contribution_base_fen": 500000,
+    }
 
     assert_problem(await client.post(url, json={"insutype": "310"}), 422, "employer_id")
     assert_problem(await client.post(url, json=employee), 401)
-    assert_problem(await client.post(url, json=employee,
-                                     headers={"X-API-Key": other["api_key"]}), 403)
-    assert_problem(await client.post(url, headers=key, json={
-        "insutype": "310", "employer_id": employer["employer_id"]}), 422, "contribution_base_fen")
-    assert_problem(await client.post(url, headers=key, json={**employee,
-                                                             "contribution_base_fen": 5.5}),
-                   422, "contribution_base_fen")
+    assert_problem(
+        await client.post(url, json=employee, headers={"X-API-Key": other["api_key"]}), 403
+    )
+    assert_problem(
+        await client.post(
+            url, headers=key, json={"insutype": "310", "employer_id": employer["employer_id"]}
+        ),
+        422,
+        "contribution_base_fen",
+    )
+    assert_problem(
+        await client.post(url, headers=key, json={**employee, "contribution_base_fen": 5.5}),
+        422,
+        "contribution_base_fen",
+    )
     response = await client.post(url, json=employee, headers=key)
 
     assert response.status_code == 201, response.text
     assert response.json()["pooling_region"] == "370200"
     [_, enrolled] = await outbox_of(db, person["person_id"])
-    assert enrolled.event.employer_name == "青岛海川电子有限公司"
-    assert enrolled.event.contribution_base_fen == 500000
+    assert payload(enrolled).employer_name == "青岛海川电子有限公司"
+    assert payload(enrolled).contribution_base_fen == 500000
 
 
 # --- employers and staff -----------------------------------------------------------------------
@@ -295,8 +361,9 @@ async def test_employee_enrollment_rules(client, db) -> None:
 async def test_creating_an_employer_needs_the_admin_token(client) -> None:
     body = {"name": "青岛港湾物流有限公司", "region_code": "370200"}
     assert_problem(await client.post("/employers", json=body), 401)
-    assert_problem(await client.post("/employers", json=body,
-                                     headers={"X-Admin-Token": "wrong"}), 401)
+    assert_problem(
+        await client.post("/employers", json=body, headers={"X-Admin-Token": "wrong"}), 401
+    )
 
     employer = await new_employer(client)
 
@@ -307,12 +374,16 @@ async def test_staff_batch_add_records_events_in_order(client, db) -> None:
     employer = await new_employer(client)
     known = await register(client)
     new_number = new_id_number(date(1985, 11, 20), "370212")
-    known_number_row = await db.fetchval("select id_number from persons where person_id = $1",
-                                         known["person_id"])
+    known_number_row = await db.fetchval(
+        "select id_number from persons where person_id = $1", known["person_id"]
+    )
 
-    response = await add_staff(client, employer, [
-        staff_item(new_number), staff_item(known_number_row, name="张伟")],
-        **{"X-Request-Id": "hr-batch-7"})
+    response = await add_staff(
+        client,
+        employer,
+        [staff_item(new_number), staff_item(known_number_row, name="张伟")],
+        **{"X-Request-Id": "hr-batch-7"},
+    )
 
     assert response.status_code == 200, response.text
     result = response.json()
@@ -323,11 +394,10 @@ async def test_staff_batch_add_records_events_in_order(client, db) -> None:
     assert new_item["person_id"] == person_id(new_number)
     events = await outbox_of(db, new_item["person_id"])
     assert types(events) == [REGISTERED, STAFF_ADDED, ENROLLED]
-    assert all(e.key == new_item["person_id"] and e.correlation_id == "hr-batch-7"
-               for e in events)
-    assert events[1].event.employer_id == employer["employer_id"]
-    assert events[1].event.enrollment_id == events[2].event.enrollment_id
-    assert events[2].event.insutype == "310" and events[2].event.pooling_region == "370200"
+    assert all(e.key == new_item["person_id"] and e.correlation_id == "hr-batch-7" for e in events)
+    assert payload(events[1]).employer_id == employer["employer_id"]
+    assert payload(events[1]).enrollment_id == payload(events[2]).enrollment_id
+    assert payload(events[2]).insutype == "310" and payload(events[2]).pooling_region == "370200"
     assert types(await outbox_of(db, known["person_id"])) == [REGISTERED, STAFF_ADDED, ENROLLED]
 
 
@@ -336,22 +406,37 @@ async def test_a_staff_batch_with_an_invalid_item_changes_nothing(client, db) ->
     good = new_id_number()
     before = await db.fetchval("select count(*) from outbox")
 
-    response = await add_staff(client, employer, [
-        staff_item(good), staff_item("370202199003071235"),
-        staff_item(mobile="0532888866"), staff_item(good)])
+    response = await add_staff(
+        client,
+        employer,
+        [
+            staff_item(good),
+            staff_item("370202199003071235"),
+            staff_item(mobile="0532888866"),
+            staff_item(good),
+        ],
+    )
 
     problem = assert_problem(response, 422, "items.1.id_number", "check digit is 5, expected 3")
     assert {e["field"] for e in problem["errors"]} == {"items.1.id_number", "items.2.mobile"}
-    rule = await add_staff(client, employer, [
-        staff_item(good), staff_item(good),
-        staff_item(new_id_number(date(2000, 1, 1)), start_date="1999-12-31")])
+    rule = await add_staff(
+        client,
+        employer,
+        [
+            staff_item(good),
+            staff_item(good),
+            staff_item(new_id_number(date(2000, 1, 1)), start_date="1999-12-31"),
+        ],
+    )
     problem = assert_problem(rule, 422, "items.1.id_number", "the same person as item 0")
-    assert_problem(rule, 422, "items.2.start_date",
-                   "1999-12-31 is before the birth date 2000-01-01")
+    assert_problem(
+        rule, 422, "items.2.start_date", "1999-12-31 is before the birth date 2000-01-01"
+    )
     assert problem["detail"] == "batch refused, nothing changed: 2 item error(s)"
     assert await db.fetchval("select count(*) from outbox") == before
-    assert await db.fetchval("select count(*) from persons where person_id = $1",
-                             person_id(good)) == 0
+    assert (
+        await db.fetchval("select count(*) from persons where person_id = $1", person_id(good)) == 0
+    )
 
 
 async def test_adding_someone_already_employed_conflicts(client) -> None:
@@ -359,10 +444,10 @@ async def test_adding_someone_already_employed_conflicts(client) -> None:
     id_number = new_id_number()
     assert (await add_staff(client, first, [staff_item(id_number)])).status_code == 200
 
-    response = await add_staff(client, second, [staff_item(new_id_number()),
-                                                staff_item(id_number)])
+    response = await add_staff(client, second, [staff_item(new_id_number()), staff_item(id_number)])
 
-    assert_problem(response, 409, "items.1")
+    problem = assert_problem(response, 409, "items.1")
+    assert (problem["type"], problem["title"]) == ("/problems/conflict", "Conflict")
 
 
 async def test_employer_keys_reach_only_their_own_staff(client, db) -> None:
@@ -377,15 +462,19 @@ async def test_employer_keys_reach_only_their_own_staff(client, db) -> None:
     unknown = await client.post(remove_url, json=removal, headers={"X-API-Key": "guess"})
     foreign = await client.post(remove_url, json=removal, headers={"X-API-Key": other["api_key"]})
     foreign_add = await add_staff(client, {**owner, "api_key": other["api_key"]}, [staff_item()])
-    own_path = await client.post(f"/employers/{other['employer_id']}/staff/batch-remove",
-                                 json=removal, headers={"X-API-Key": other["api_key"]})
+    own_path = await client.post(
+        f"/employers/{other['employer_id']}/staff/batch-remove",
+        json=removal,
+        headers={"X-API-Key": other["api_key"]},
+    )
 
     assert_problem(missing, 401)
     assert missing.headers["www-authenticate"] == "ApiKey"
     assert_problem(unknown, 401)
     assert_problem(foreign, 403)
     assert_problem(foreign_add, 403)
-    assert_problem(own_path, 403, "items.0", "not on this employer's active staff")
+    problem = assert_problem(own_path, 403, "items.0", "not on this employer's active staff")
+    assert (problem["type"], problem["title"]) == ("/problems/forbidden", "Forbidden")
     [enrollment] = (await client.get(f"/persons/{staff_id}")).json()["enrollments"]
     assert (enrollment["end_date"], enrollment["employer_id"]) == (None, owner["employer_id"])
     assert types(await outbox_of(db, staff_id)) == [REGISTERED, STAFF_ADDED, ENROLLED]
@@ -398,22 +487,44 @@ async def test_staff_batch_remove_terminates_the_enrollments(client, db) -> None
     url = f"/employers/{employer['employer_id']}/staff/batch-remove"
     headers = {"X-API-Key": employer["api_key"]}
 
-    early = await client.post(url, headers=headers, json={"items": [
-        {"person_id": first, "end_date": "2024-12-31"}]})
-    both = await client.post(url, headers=headers, json={"items": [
-        {"person_id": first}, {"person_id": second, "id_number": new_id_number()}]})
-    response = await client.post(url, headers=headers, json={"items": [
-        {"person_id": first, "end_date": "2025-06-30"}, {"person_id": second}]})
+    early = await client.post(
+        url, headers=headers, json={"items": [{"person_id": first, "end_date": "2024-12-31"}]}
+    )
+    both = await client.post(
+        url,
+        headers=headers,
+        json={"items": [{"person_id": first}, {"person_id": second, "id_number": new_id_number()}]},
+    )
+    mixed = await client.post(
+        url,
+        headers=headers,
+        json={
+            "items": [
+                {"person_id": first, "end_date": "2024-12-31"},
+                {"person_id": person_id(new_id_number()), "end_date": "2025-06-30"},
+            ]
+        },
+    )
+    response = await client.post(
+        url,
+        headers=headers,
+        json={"items": [{"person_id": first, "end_date": "2025-06-30"}, {"person_id": second}]},
+    )
 
-    assert_problem(early, 422, "items.0.end_date")
+    problem = assert_problem(early, 422, "items.0.end_date")
+    assert problem["type"] == "/problems/unprocessable"
+    # The worst item error answers for the batch: not permitted > conflict > not found > rule.
+    problem = assert_problem(mixed, 403, "items.1", "not on this employer's active staff")
+    assert (problem["type"], problem["title"]) == ("/problems/forbidden", "Forbidden")
+    assert [e["field"] for e in problem["errors"]] == ["items.0.end_date", "items.1"]
     assert_problem(both, 422, "items.1")
     assert response.status_code == 200, response.text
     assert response.json()["count"] == 2
     events = await outbox_of(db, first)
     assert types(events) == [REGISTERED, STAFF_ADDED, ENROLLED, STAFF_REMOVED, TERMINATED]
-    assert events[4].event.reason == "left_employer"
-    assert events[4].event.end_date == date(2025, 6, 30)
-    assert events[4].event.enrollment_id == events[2].event.enrollment_id
+    assert payload(events[4]).reason == "left_employer"
+    assert payload(events[4]).end_date == date(2025, 6, 30)
+    assert payload(events[4]).enrollment_id == payload(events[2]).enrollment_id
     again = await client.post(url, headers=headers, json={"items": [{"person_id": first}]})
     assert_problem(again, 403)
 
@@ -424,9 +535,14 @@ async def test_staff_batch_remove_terminates_the_enrollments(client, db) -> None
 async def test_newborn_enrollment_records_newborn_enrolled(client, db) -> None:
     guardian = await register(client)
     birth_date = today() - timedelta(days=20)
-    body = {"birth_certificate_no": "q370100001", "name": "张小宝", "sex": "F",
-            "birth_date": birth_date.isoformat(), "guardian_person_id": guardian["person_id"],
-            "pooling_region": "370200"}
+    body = {
+        "birth_certificate_no": "q370100001",
+        "name": "张小宝",
+        "sex": "F",
+        "birth_date": birth_date.isoformat(),
+        "guardian_person_id": guardian["person_id"],
+        "pooling_region": "370200",
+    }
 
     response = await client.post("/newborns", json=body, headers={"X-Request-Id": "birth-1"})
 
@@ -439,24 +555,31 @@ async def test_newborn_enrollment_records_newborn_enrolled(client, db) -> None:
     assert (enrollment["insutype"], enrollment["start_date"]) == ("390", birth_date.isoformat())
     events = await outbox_of(db, newborn["person_id"])
     assert types(events) == [REGISTERED, ENROLLED, NEWBORN]
-    assert events[0].event.mobile is None
-    assert events[1].event.at_birth is True
-    assert events[2].event.guardian_person_id == guardian["person_id"]
-    assert events[2].event.enrollment_id == enrollment["enrollment_id"]
+    assert payload(events[0]).mobile is None
+    assert payload(events[1]).at_birth is True
+    assert payload(events[2]).guardian_person_id == guardian["person_id"]
+    assert payload(events[2]).enrollment_id == enrollment["enrollment_id"]
     assert {e.correlation_id for e in events} == {"birth-1"}
     assert_problem(await client.post("/newborns", json=body), 409)
 
 
 async def test_newborn_rules(client) -> None:
     guardian = await register(client)
-    body = {"birth_certificate_no": "Q370100002", "name": "张小宝", "sex": "M",
-            "birth_date": today().isoformat(), "guardian_person_id": guardian["person_id"],
-            "pooling_region": "370200"}
+    body = {
+        "birth_certificate_no": "Q370100002",
+        "name": "张小宝",
+        "sex": "M",
+        "birth_date": today().isoformat(),
+        "guardian_person_id": guardian["person_id"],
+        "pooling_region": "370200",
+    }
 
-    old = await client.post("/newborns", json={
-        **body, "birth_date": (today() - timedelta(days=400)).isoformat()})
-    future = await client.post("/newborns", json={
-        **body, "birth_date": (today() + timedelta(days=1)).isoformat()})
+    old = await client.post(
+        "/newborns", json={**body, "birth_date": (today() - timedelta(days=400)).isoformat()}
+    )
+    future = await client.post(
+        "/newborns", json={**body, "birth_date": (today() + timedelta(days=1)).isoformat()}
+    )
     orphan = await client.post("/newborns", json={**body, "guardian_person_id": "p" + "1" * 32})
     bad_number = await client.post("/newborns", json={**body, "birth_certificate_no": "370100"})
 
@@ -470,8 +593,13 @@ async def test_contribution_is_idempotent_by_payment_id(client, db) -> None:
     employer = await new_employer(client)
     added = await add_staff(client, employer, [staff_item(start_date="2025-01-01")])
     item = added.json()["items"][0]
-    payment = {"payment_id": f"QD-{secrets.token_hex(4)}", "enrollment_id": item["enrollment_id"],
-               "period": "202501", "amount_fen": 65000, "employer_part_fen": 52000}
+    payment = {
+        "payment_id": f"QD-{secrets.token_hex(4)}",
+        "enrollment_id": item["enrollment_id"],
+        "period": "202501",
+        "amount_fen": 65000,
+        "employer_part_fen": 52000,
+    }
 
     first = await client.post("/contributions", json=payment)
     again = await client.post("/contributions", json=payment)
@@ -485,8 +613,8 @@ async def test_contribution_is_idempotent_by_payment_id(client, db) -> None:
     assert_problem(same_month, 409)
     events = await outbox_of(db, item["person_id"])
     assert types(events).count(PAID) == 1
-    assert events[-1].event.payment_id == payment["payment_id"]
-    assert events[-1].event.insutype == "310"
+    assert payload(events[-1]).payment_id == payment["payment_id"]
+    assert payload(events[-1]).insutype == "310"
 
 
 async def test_concurrent_requests_for_one_person_serialize(client, db) -> None:
@@ -496,23 +624,38 @@ async def test_concurrent_requests_for_one_person_serialize(client, db) -> None:
     adds = await asyncio.gather(*(add_staff(client, employer, [item]) for _ in range(4)))
     assert sorted(r.status_code for r in adds) == [200, 409, 409, 409], [r.text for r in adds]
     staff = next(r for r in adds if r.status_code == 200).json()["items"][0]
-    payment = {"payment_id": f"QD-{secrets.token_hex(4)}", "enrollment_id": staff["enrollment_id"],
-               "period": "202502", "amount_fen": 65000, "employer_part_fen": 52000}
+    payment = {
+        "payment_id": f"QD-{secrets.token_hex(4)}",
+        "enrollment_id": staff["enrollment_id"],
+        "period": "202502",
+        "amount_fen": 65000,
+        "employer_part_fen": 52000,
+    }
 
     paid = await asyncio.gather(*(client.post("/contributions", json=payment) for _ in range(5)))
 
     assert sorted(r.status_code for r in paid) == [200, 200, 200, 200, 201]
     assert types(await outbox_of(db, staff["person_id"])) == [
-        REGISTERED, STAFF_ADDED, ENROLLED, PAID]
+        REGISTERED,
+        STAFF_ADDED,
+        ENROLLED,
+        PAID,
+    ]
 
 
 async def test_contribution_rules(client) -> None:
     person = await register(client)
-    enrolled = await client.post(f"/persons/{person['person_id']}/enrollments", json={
-        "insutype": "390", "pooling_region": "370200", "start_date": "2025-03-15"})
+    enrolled = await client.post(
+        f"/persons/{person['person_id']}/enrollments",
+        json={"insutype": "390", "pooling_region": "370200", "start_date": "2025-03-15"},
+    )
     enrollment_id = enrolled.json()["enrollment_id"]
-    payment = {"payment_id": "QD-rules-1", "enrollment_id": enrollment_id, "period": "202503",
-               "amount_fen": 38000}
+    payment = {
+        "payment_id": "QD-rules-1",
+        "enrollment_id": enrollment_id,
+        "period": "202503",
+        "amount_fen": 38000,
+    }
 
     cases = {
         "period": {**payment, "period": "202502"},
@@ -523,8 +666,9 @@ async def test_contribution_rules(client) -> None:
     }
     for field, body in cases.items():
         assert_problem(await client.post("/contributions", json=body), 422, field)
-    assert_problem(await client.post("/contributions", json={**payment, "period": "202513"}),
-                   422, "period")
+    assert_problem(
+        await client.post("/contributions", json={**payment, "period": "202513"}), 422, "period"
+    )
     assert (await client.post("/contributions", json=payment)).status_code == 201
 
 
@@ -534,16 +678,26 @@ async def test_certificate(client) -> None:
     added = await add_staff(client, employer, [staff_item(id_number, start_date="2024-01-01")])
     item = added.json()["items"][0]
     for period in ("202401", "202402", "202403"):
-        paid = await client.post("/contributions", json={
-            "payment_id": f"{item['person_id'][:8]}-{period}", "period": period,
-            "enrollment_id": item["enrollment_id"], "amount_fen": 60000,
-            "employer_part_fen": 48000})
+        paid = await client.post(
+            "/contributions",
+            json={
+                "payment_id": f"{item['person_id'][:8]}-{period}",
+                "period": period,
+                "enrollment_id": item["enrollment_id"],
+                "amount_fen": 60000,
+                "employer_part_fen": 48000,
+            },
+        )
         assert paid.status_code == 201, paid.text
-    await client.post(f"/employers/{employer['employer_id']}/staff/batch-remove",
-                      headers={"X-API-Key": employer["api_key"]},
-                      json={"items": [{"id_number": id_number, "end_date": "2024-03-31"}]})
-    resident = await client.post(f"/persons/{item['person_id']}/enrollments", json={
-        "insutype": "390", "pooling_region": "370200", "start_date": "2024-04-01"})
+    await client.post(
+        f"/employers/{employer['employer_id']}/staff/batch-remove",
+        headers={"X-API-Key": employer["api_key"]},
+        json={"items": [{"id_number": id_number, "end_date": "2024-03-31"}]},
+    )
+    resident = await client.post(
+        f"/persons/{item['person_id']}/enrollments",
+        json={"insutype": "390", "pooling_region": "370200", "start_date": "2024-04-01"},
+    )
     assert resident.status_code == 201, resident.text
 
     response = await client.get(f"/persons/{item['person_id']}/certificate")
@@ -566,39 +720,62 @@ async def test_certificate(client) -> None:
 # --- the relay, end to end through the broker --------------------------------------------------
 
 
-async def test_relay_publishes_one_persons_events_in_order(client, settings, kafka_bootstrap,
-                                                           topic_prefix) -> None:
+async def test_relay_publishes_one_persons_events_in_order(
+    client, settings, kafka_bootstrap, topic_prefix
+) -> None:
     await ensure_topics(kafka_bootstrap, topic_prefix, specs=[BY_NAME[ENROLLMENT_EVENTS]])
     employer = await new_employer(client)
     added = await add_staff(client, employer, [staff_item(start_date="2025-01-01")])
     staff = added.json()["items"][0]
     await client.put(f"/persons/{staff['person_id']}/contact", json={"mobile": new_mobile()})
-    await client.post("/contributions", json={
-        "payment_id": f"relay-{secrets.token_hex(4)}", "enrollment_id": staff["enrollment_id"],
-        "period": "202501", "amount_fen": 65000, "employer_part_fen": 52000})
-    await client.post(f"/employers/{employer['employer_id']}/staff/batch-remove",
-                      headers={"X-API-Key": employer["api_key"]},
-                      json={"items": [{"person_id": staff["person_id"]}]})
+    await client.post(
+        "/contributions",
+        json={
+            "payment_id": f"relay-{secrets.token_hex(4)}",
+            "enrollment_id": staff["enrollment_id"],
+            "period": "202501",
+            "amount_fen": 65000,
+            "employer_part_fen": 52000,
+        },
+    )
+    await client.post(
+        f"/employers/{employer['employer_id']}/staff/batch-remove",
+        headers={"X-API-Key": employer["api_key"]},
+        json={"items": [{"person_id": staff["person_id"]}]},
+    )
     expected = [REGISTERED, STAFF_ADDED, ENROLLED, CONTACT, PAID, STAFF_REMOVED, TERMINATED]
 
     producer = create_producer(settings, "relay-test")
     await producer.start()
     stop = asyncio.Event()
-    relay = asyncio.create_task(OutboxRelay(settings.database_dsn, producer,
-                                            service="enrollment", topic_prefix=topic_prefix,
-                                            poll_interval=0.2).run(stop))
-    consumer = AIOKafkaConsumer(topic_prefix + ENROLLMENT_EVENTS,
-                                bootstrap_servers=kafka_bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    relay = asyncio.create_task(
+        OutboxRelay(
+            settings.database_dsn,
+            producer,
+            service="enrollment",
+            topic_prefix=topic_prefix,
+            poll_interval=0.2,
+        ).run(stop)
+    )
+    consumer = AIOKafkaConsumer(
+        topic_prefix + ENROLLMENT_EVENTS,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     received: list[Envelope] = []
     try:
         async with asyncio.timeout(60):
             while len(received) < len(expected):
                 batch = await consumer.getmany(timeout_ms=500)
-                received += [Envelope.from_record(r.key, r.value, r.headers)
-                             for records in batch.values() for r in records
-                             if r.key == staff["person_id"].encode()]
+                received += [
+                    Envelope.from_record(r.key, r.value, r.headers)
+                    for records in batch.values()
+                    for r in records
+                    if r.key == staff["person_id"].encode()
+                ]
     finally:
         await consumer.stop()
         stop.set()

@@ -1,6 +1,7 @@
 """Enrollment's consumer of completed transfers (``enrollment-transfers``) against a real
 PostgreSQL server and Kafka broker: a completion moves the enrollment's pooling region once,
 however often it is delivered, and records PoolingRegionChanged in the outbox."""
+
 import asyncio
 import itertools
 import secrets
@@ -11,16 +12,16 @@ import httpx
 import pytest
 from stdnum.cn import ric
 
-from chs_events.admin import ensure_topics
-from chs_events.consumer import ConsumerRunner
-from chs_events.retry import Backoff
-from chs_events.envelope import Envelope
-from chs_events.events.transfer import TransferCompleted
-from chs_events.kafka import create_producer
-from chs_events.topics import BY_NAME, TRANSFER_EVENTS, dead_letter_spec, dlq_of
 from chs_enrollment.api import create_app
 from chs_enrollment.consumers import TRANSFERS_CONSUMER, TRANSFERS_HANDLERS, TRANSFERS_TOPICS
 from chs_enrollment.settings import EnrollmentSettings
+from chs_events.admin import ensure_topics
+from chs_events.consumer import ConsumerRunner
+from chs_events.envelope import Envelope
+from chs_events.events.transfer import TransferCompleted
+from chs_events.kafka import create_producer
+from chs_events.retry import Backoff
+from chs_events.topics import BY_NAME, TRANSFER_EVENTS, dead_letter_spec, dlq_of
 from tests.support.broker import read_topic, until
 from tests.support.service import client_of, outbox_of, running, throwaway_database
 
@@ -43,9 +44,13 @@ async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Enr
     spec = BY_NAME[TRANSFER_EVENTS]
     await ensure_topics(kafka_bootstrap, prefix, [spec, dead_letter_spec(spec)])
     async with throwaway_database(database_url, "enrollment_transfers") as name:
-        yield EnrollmentSettings(database_url=database_url, database_name=name,
-                                 kafka_bootstrap=kafka_bootstrap, admin_token=ADMIN_TOKEN,
-                                 topic_prefix=prefix)
+        yield EnrollmentSettings(
+            database_url=database_url,
+            database_name=name,
+            kafka_bootstrap=kafka_bootstrap,
+            admin_token=ADMIN_TOKEN,
+            topic_prefix=prefix,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +69,14 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 async def consumer(app, settings):
     """The consumer as `python -m chs_enrollment consume` runs it, on the API's pool."""
     stop = asyncio.Event()
-    runner = ConsumerRunner(name=TRANSFERS_CONSUMER, topics=TRANSFERS_TOPICS,
-                            handlers=TRANSFERS_HANDLERS, pool=app.state.pool, settings=settings,
-                            backoff=Backoff(max_attempts=2, base_delay=0.05))
+    runner = ConsumerRunner(
+        name=TRANSFERS_CONSUMER,
+        topics=TRANSFERS_TOPICS,
+        handlers=TRANSFERS_HANDLERS,
+        pool=app.state.pool,
+        settings=settings,
+        backoff=Backoff(max_attempts=2, base_delay=0.05),
+    )
     task = asyncio.create_task(runner.run(stop))
     yield
     stop.set()
@@ -74,28 +84,50 @@ async def consumer(app, settings):
 
 
 async def employee_in_qingdao(client: httpx.AsyncClient) -> dict:
-    employer = await client.post("/employers", json={"name": "青岛海川电子有限公司",
-                                                     "region_code": QINGDAO},
-                                 headers={"X-Admin-Token": ADMIN_TOKEN})
+    employer = await client.post(
+        "/employers",
+        json={"name": "青岛海川电子有限公司", "region_code": QINGDAO},
+        headers={"X-Admin-Token": ADMIN_TOKEN},
+    )
     assert employer.status_code == 201, employer.text
     employer = employer.json()
     added = await client.post(
         f"/employers/{employer['employer_id']}/staff/batch-add",
         headers={"X-API-Key": employer["api_key"]},
-        json={"items": [{"id_number": new_id_number(), "name": "李娜",
-                         "mobile": f"1385321{next(_serial):04d}", "region_code": "370212",
-                         "contribution_base_fen": 650000, "start_date": "2025-01-01"}]})
+        json={
+            "items": [
+                {
+                    "id_number": new_id_number(),
+                    "name": "李娜",
+                    "mobile": f"1385321{next(_serial):04d}",
+                    "region_code": "370212",
+                    "contribution_base_fen": 650000,
+                    "start_date": "2025-01-01",
+                }
+            ]
+        },
+    )
     assert added.status_code == 200, added.text
     return added.json()["items"][0]
 
 
 def completion(item: dict, transfer_id: str, **overrides) -> Envelope:
-    fields = dict(person_id=item["person_id"], transfer_id=transfer_id,
-                  enrollment_id=item["enrollment_id"], from_region=QINGDAO, to_region=JINAN,
-                  cross_province=False, contribution_months=3, account_balance_fen=39000,
-                  completed_on=date(2026, 11, 22))
-    return Envelope(TransferCompleted(**{**fields, **overrides}), source="/chs/transfer",
-                    correlation_id=f"req-{transfer_id}")
+    fields = {
+        "person_id": item["person_id"],
+        "transfer_id": transfer_id,
+        "enrollment_id": item["enrollment_id"],
+        "from_region": QINGDAO,
+        "to_region": JINAN,
+        "cross_province": False,
+        "contribution_months": 3,
+        "account_balance_fen": 39000,
+        "completed_on": date(2026, 11, 22),
+    }
+    return Envelope(
+        TransferCompleted(**{**fields, **overrides}),
+        source="/chs/transfer",
+        correlation_id=f"req-{transfer_id}",
+    )
 
 
 async def publish(settings: EnrollmentSettings, *envelopes: Envelope) -> None:
@@ -104,16 +136,19 @@ async def publish(settings: EnrollmentSettings, *envelopes: Envelope) -> None:
     try:
         for envelope in envelopes:
             record = envelope.to_record()
-            await producer.send_and_wait(settings.topic(TRANSFER_EVENTS), key=record.key,
-                                         value=record.value, headers=record.headers)
+            await producer.send_and_wait(
+                settings.topic(TRANSFER_EVENTS),
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+            )
     finally:
         await producer.stop()
 
 
 async def region_of(client: httpx.AsyncClient, item: dict) -> str:
     person = (await client.get(f"/persons/{item['person_id']}")).json()
-    [enrollment] = [e for e in person["enrollments"]
-                    if e["enrollment_id"] == item["enrollment_id"]]
+    [enrollment] = [e for e in person["enrollments"] if e["enrollment_id"] == item["enrollment_id"]]
     return enrollment["pooling_region"]
 
 
@@ -124,7 +159,8 @@ async def outbox_changes(app, person_id: str) -> list[Envelope]:
 
 
 async def test_completion_delivered_twice_moves_the_region_exactly_once(
-        app, client, settings, consumer):
+    app, client, settings, consumer
+):
     item = await employee_in_qingdao(client)
     assert await region_of(client, item) == QINGDAO
     first = completion(item, "t-once")
@@ -139,16 +175,32 @@ async def test_completion_delivered_twice_moves_the_region_exactly_once(
     await asyncio.sleep(1.5)  # the later deliveries have been read by now
     [changed] = await outbox_changes(app, item["person_id"])
     assert changed.event.model_dump() == {
-        "person_id": item["person_id"], "enrollment_id": item["enrollment_id"],
-        "insutype": "310", "from_region": QINGDAO, "to_region": JINAN,
-        "changed_on": date(2026, 11, 22), "transfer_id": "t-once"}
+        "person_id": item["person_id"],
+        "enrollment_id": item["enrollment_id"],
+        "insutype": "310",
+        "from_region": QINGDAO,
+        "to_region": JINAN,
+        "changed_on": date(2026, 11, 22),
+        "transfer_id": "t-once",
+    }
     assert changed.causation_id == first.id
     assert changed.correlation_id == "req-t-once"
     async with app.state.pool.acquire() as conn:
-        assert await conn.fetchval("select count(*) from pooling_region_changes "
-                                   "where enrollment_id = $1", item["enrollment_id"]) == 1
-        assert await conn.fetchval("select count(*) from inbox where consumer = $1 and "
-                                   "event_id = $2", TRANSFERS_CONSUMER, first.id) == 1
+        assert (
+            await conn.fetchval(
+                "select count(*) from pooling_region_changes where enrollment_id = $1",
+                item["enrollment_id"],
+            )
+            == 1
+        )
+        assert (
+            await conn.fetchval(
+                "select count(*) from inbox where consumer = $1 and event_id = $2",
+                TRANSFERS_CONSUMER,
+                first.id,
+            )
+            == 1
+        )
     assert await region_of(client, item) == JINAN
 
 
@@ -157,8 +209,9 @@ async def test_a_completion_that_does_not_fit_is_dead_lettered(app, client, sett
     wrong_from = completion(item, "t-wrong", from_region="320500", to_region=JINAN)
     unknown = completion(item, "t-unknown", enrollment_id="no-such-enrollment")
     await publish(settings, wrong_from, unknown)
-    dead = await read_topic(settings.kafka_bootstrap,
-                            settings.topic(dlq_of(TRANSFER_EVENTS)), expected=2)
+    dead = await read_topic(
+        settings.kafka_bootstrap, settings.topic(dlq_of(TRANSFER_EVENTS)), expected=2
+    )
     reasons = " | ".join(dict(r.headers)["dlq_reason"].decode() for r in dead)
     assert len(dead) == 2
     assert "no enrollment no-such-enrollment" in reasons

@@ -1,10 +1,12 @@
 """The transfer API in-process against a real PostgreSQL server (a fresh database for this
 module), its read model fed by its consumer from a real Kafka broker."""
+
 import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -29,6 +31,12 @@ from tests.support.service import outbox_of as outbox_rows
 
 pytestmark = pytest.mark.integration
 
+
+def payload(envelope: Envelope) -> Any:
+    """The envelope's event, its fields read by name (``outbox_of`` validated its type)."""
+    return envelope.event
+
+
 QINGDAO, JINAN, SUZHOU, SHINAN = "370200", "370100", "320500", "370202"
 PROBLEM = "application/problem+json"
 T = "chs.transfer."
@@ -40,17 +48,25 @@ async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Tra
     spec = BY_NAME[ENROLLMENT_EVENTS]
     await ensure_topics(kafka_bootstrap, prefix, [spec, dead_letter_spec(spec)])
     async with throwaway_database(database_url, "transfer") as name:
-        yield TransferSettings(database_url=database_url, database_name=name,
-                               kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
+        yield TransferSettings(
+            database_url=database_url,
+            database_name=name,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=prefix,
+        )
 
 
 @pytest.fixture(scope="module")
 async def app(settings: TransferSettings) -> AsyncIterator[object]:
     async with running(create_app(settings)) as app:
         stop = asyncio.Event()
-        runner = ConsumerRunner(name=ENROLLMENTS_CONSUMER, topics=ENROLLMENTS_TOPICS,
-                                handlers=ENROLLMENTS_HANDLERS, pool=app.state.pool,
-                                settings=settings)
+        runner = ConsumerRunner(
+            name=ENROLLMENTS_CONSUMER,
+            topics=ENROLLMENTS_TOPICS,
+            handlers=ENROLLMENTS_HANDLERS,
+            pool=app.state.pool,
+            settings=settings,
+        )
         task = asyncio.create_task(runner.run(stop))
         yield app
         stop.set()
@@ -73,35 +89,53 @@ async def publish(settings: TransferSettings, *events) -> None:
     try:
         for event in events:
             record = Envelope(event, source="/chs/enrollment").to_record()
-            await producer.send_and_wait(settings.topic(ENROLLMENT_EVENTS), key=record.key,
-                                         value=record.value, headers=record.headers)
+            await producer.send_and_wait(
+                settings.topic(ENROLLMENT_EVENTS),
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+            )
     finally:
         await producer.stop()
 
 
-def enrolled(person_id: str, insutype: str = "310", region: str = QINGDAO,
-             enrollment_id: str | None = None) -> EnrollmentRegistered:
+def enrolled(
+    person_id: str, insutype: str = "310", region: str = QINGDAO, enrollment_id: str | None = None
+) -> EnrollmentRegistered:
     return EnrollmentRegistered(
-        person_id=person_id, enrollment_id=enrollment_id or f"en-{person_id[-8:]}-{insutype}",
-        insutype=insutype, pooling_region=region, start_date=date(2025, 1, 1),
+        person_id=person_id,
+        enrollment_id=enrollment_id or f"en-{person_id[-8:]}-{insutype}",
+        insutype=insutype,
+        pooling_region=region,
+        start_date=date(2025, 1, 1),
         employer_id="E0000000001" if insutype == "310" else None,
-        contribution_base_fen=650000 if insutype == "310" else None)
+        contribution_base_fen=650000 if insutype == "310" else None,
+    )
 
 
 def paid(person_id: str, enrollment_id: str, period: str) -> ContributionPaid:
-    return ContributionPaid(person_id=person_id, payment_id=f"pay-{enrollment_id}-{period}",
-                            enrollment_id=enrollment_id, insutype="310", period=period,
-                            amount_fen=71500, employer_part_fen=58500, personal_part_fen=13000,
-                            paid_at=datetime(2026, 10, 15, tzinfo=UTC))
+    return ContributionPaid(
+        person_id=person_id,
+        payment_id=f"pay-{enrollment_id}-{period}",
+        enrollment_id=enrollment_id,
+        insutype="310",
+        period=period,
+        amount_fen=71500,
+        employer_part_fen=58500,
+        personal_part_fen=13000,
+        paid_at=datetime(2026, 10, 15, tzinfo=UTC),
+    )
 
 
-async def request_when_known(client: httpx.AsyncClient, person_id: str, to_region: str,
-                             **headers: str) -> httpx.Response:
+async def request_when_known(
+    client: httpx.AsyncClient, person_id: str, to_region: str, **headers: str
+) -> httpx.Response:
     """The read model follows the broker: retry a 422 'no active enrollment' for a while."""
+
     async def accepted():
-        response = await client.post("/transfers", json={"person_id": person_id,
-                                                          "to_region": to_region},
-                                      headers=headers)
+        response = await client.post(
+            "/transfers", json={"person_id": person_id, "to_region": to_region}, headers=headers
+        )
         if response.status_code == 422 and "no active employee" in response.json()["detail"]:
             return None
         return response
@@ -112,8 +146,14 @@ async def request_when_known(client: httpx.AsyncClient, person_id: str, to_regio
 async def employee(settings, client, region: str = QINGDAO, months: int = 0) -> tuple[str, str]:
     person_id = new_person()
     registration = enrolled(person_id, region=region)
-    await publish(settings, registration, *(paid(person_id, registration.enrollment_id,
-                                                 f"2026{m:02d}") for m in range(1, months + 1)))
+    await publish(
+        settings,
+        registration,
+        *(
+            paid(person_id, registration.enrollment_id, f"2026{m:02d}")
+            for m in range(1, months + 1)
+        ),
+    )
     return person_id, registration.enrollment_id
 
 
@@ -141,25 +181,35 @@ async def test_within_the_province_completes_at_once(app, client, settings):
     assert response.headers["Location"] == f"/transfers/{body['transfer_id']}"
     assert body["status"] == "completed" and body["cross_province"] is False
     assert (body["from_region"], body["to_region"], body["enrollment_id"]) == (
-        QINGDAO, JINAN, enrollment_id)
+        QINGDAO,
+        JINAN,
+        enrollment_id,
+    )
     assert body["contribution_months"] == 3 and body["account_balance_fen"] == 3 * 13000
     events = await outbox_of(app, person_id)
     assert [e.type for e in events] == [T + "requested.v1", T + "completed.v1"]
     assert all(e.correlation_id == "req-jn" for e in events)
-    assert events[1].event.to_region == JINAN and events[1].event.account_balance_fen == 39000
+    assert payload(events[1]).to_region == JINAN and payload(events[1]).account_balance_fen == 39000
     assert (await client.get(f"/transfers/{body['transfer_id']}")).json() == body
 
     # The read model already pools the enrollment in Jinan: Jinan is now its own region.
-    assert_problem(await client.post("/transfers", json={"person_id": person_id,
-                                                         "to_region": JINAN}), 422, "to_region")
+    assert_problem(
+        await client.post("/transfers", json={"person_id": person_id, "to_region": JINAN}),
+        422,
+        "to_region",
+    )
     listed = (await client.get(f"/persons/{person_id}/transfers")).json()
     assert [t["transfer_id"] for t in listed["transfers"]] == [body["transfer_id"]]
 
 
 async def _months_known(app, enrollment_id: str, count: int) -> bool:
     async with app.state.pool.acquire() as conn:
-        return await conn.fetchval("select count(*) from contributions where enrollment_id = $1",
-                                   enrollment_id) == count
+        return (
+            await conn.fetchval(
+                "select count(*) from contributions where enrollment_id = $1", enrollment_id
+            )
+            == count
+        )
 
 
 async def test_across_provinces_walks_its_states(app, client, settings):
@@ -173,12 +223,14 @@ async def test_across_provinces_walks_its_states(app, client, settings):
     url = f"/transfers/{transfer['transfer_id']}"
 
     # a second open transfer is refused; completion waits for the out-region
-    problem = assert_problem(await client.post("/transfers", json={
-        "person_id": person_id, "to_region": JINAN}), 409)
+    problem = assert_problem(
+        await client.post("/transfers", json={"person_id": person_id, "to_region": JINAN}), 409
+    )
     assert problem["transfer_id"] == transfer["transfer_id"]
     assert_problem(await client.post(f"{url}/completion", json={}), 409)
-    assert_problem(await client.post(f"{url}/rejection", json={"by": "in_region",
-                                                                 "reason": "x"}), 409)
+    assert_problem(
+        await client.post(f"{url}/rejection", json={"by": "in_region", "reason": "x"}), 409
+    )
 
     confirmed = await client.post(f"{url}/out-confirmation", json={})
     assert confirmed.status_code == 200, confirmed.text
@@ -193,33 +245,42 @@ async def test_across_provinces_walks_its_states(app, client, settings):
     assert completed.json()["completed_on"] is not None
 
     events = await outbox_of(app, person_id)
-    assert [e.type for e in events] == [T + "requested.v1", T + "out-confirmed.v1",
-                                        T + "completed.v1"]
-    assert events[0].event.cross_province is True
-    assert events[1].event.account_balance_fen == 26000
-    assert events[2].event.contribution_months == 2
+    assert [e.type for e in events] == [
+        T + "requested.v1",
+        T + "out-confirmed.v1",
+        T + "completed.v1",
+    ]
+    assert payload(events[0]).cross_province is True
+    assert payload(events[1]).account_balance_fen == 26000
+    assert payload(events[2]).contribution_months == 2
     # closed: a new transfer may be requested (from Suzhou now)
     again = await client.post("/transfers", json={"person_id": person_id, "to_region": QINGDAO})
     assert again.status_code == 201 and again.json()["from_region"] == SUZHOU
 
 
 async def test_the_out_region_may_state_its_balance_and_the_in_region_may_reject(
-        app, client, settings):
+    app, client, settings
+):
     person_id, _ = await employee(settings, client, months=1)
     transfer = (await request_when_known(client, person_id, SUZHOU)).json()
     url = f"/transfers/{transfer['transfer_id']}"
-    assert_problem(await client.post(f"{url}/out-confirmation",
-                                     json={"account_balance_fen": -1}), 422)
+    assert_problem(
+        await client.post(f"{url}/out-confirmation", json={"account_balance_fen": -1}), 422
+    )
     confirmed = await client.post(f"{url}/out-confirmation", json={"account_balance_fen": 8800})
     assert confirmed.json()["account_balance_fen"] == 8800
-    rejected = await client.post(f"{url}/rejection", json={"by": "in_region",
-                                                            "reason": "转入地无在职参保单位"})
+    rejected = await client.post(
+        f"{url}/rejection", json={"by": "in_region", "reason": "转入地无在职参保单位"}
+    )
     assert rejected.status_code == 200, rejected.text
-    assert (rejected.json()["status"], rejected.json()["rejected_by"],
-            rejected.json()["reason"]) == ("rejected", "in_region", "转入地无在职参保单位")
+    assert (
+        rejected.json()["status"],
+        rejected.json()["rejected_by"],
+        rejected.json()["reason"],
+    ) == ("rejected", "in_region", "转入地无在职参保单位")
     events = await outbox_of(app, person_id)
     assert [e.type for e in events][-1] == T + "rejected.v1"
-    assert events[-1].event.reason == "转入地无在职参保单位"
+    assert payload(events[-1]).reason == "转入地无在职参保单位"
     assert_problem(await client.post(f"{url}/completion", json={}), 409)
 
 
@@ -227,34 +288,48 @@ async def test_the_out_region_rejects_a_request(app, client, settings):
     person_id, _ = await employee(settings, client)
     transfer = (await request_when_known(client, person_id, SUZHOU)).json()
     url = f"/transfers/{transfer['transfer_id']}"
-    assert_problem(await client.post(f"{url}/rejection", json={"by": "out_region",
-                                                                 "reason": " "}), 422)
-    rejected = await client.post(f"{url}/rejection", json={"by": "out_region",
-                                                            "reason": "存在欠缴月份"})
+    assert_problem(
+        await client.post(f"{url}/rejection", json={"by": "out_region", "reason": " "}), 422
+    )
+    rejected = await client.post(
+        f"{url}/rejection", json={"by": "out_region", "reason": "存在欠缴月份"}
+    )
     assert rejected.json()["status"] == "rejected"
-    assert [e.type for e in await outbox_of(app, person_id)] == [T + "requested.v1",
-                                                                  T + "rejected.v1"]
+    assert [e.type for e in await outbox_of(app, person_id)] == [
+        T + "requested.v1",
+        T + "rejected.v1",
+    ]
 
 
 async def test_only_active_employees_and_never_to_the_own_region(app, client, settings):
     resident, ended = new_person(), new_person()
     ended_enrollment = enrolled(ended)
-    await publish(settings, enrolled(resident, "390"), ended_enrollment,
-                  EnrollmentTerminated(person_id=ended, enrollment_id=ended_enrollment.enrollment_id,
-                                       insutype="310", end_date=date(2025, 6, 30),
-                                       reason="left_employer"))
+    await publish(
+        settings,
+        enrolled(resident, "390"),
+        ended_enrollment,
+        EnrollmentTerminated(
+            person_id=ended,
+            enrollment_id=ended_enrollment.enrollment_id,
+            insutype="310",
+            end_date=date(2025, 6, 30),
+            reason="left_employer",
+        ),
+    )
     person_id, _ = await employee(settings, client)
     first = await request_when_known(client, person_id, SUZHOU)  # the stream got this far
     assert first.status_code == 201
 
     for someone in (resident, ended, new_person()):
-        problem = assert_problem(await client.post("/transfers", json={
-            "person_id": someone, "to_region": JINAN}), 422)
+        problem = assert_problem(
+            await client.post("/transfers", json={"person_id": someone, "to_region": JINAN}), 422
+        )
         assert "no active employee (310) enrollment" in problem["detail"]
     other, _ = await employee(settings, client)
     assert_problem(await request_when_known(client, other, SHINAN), 422, "to_region")
-    assert_problem(await client.post("/transfers", json={"person_id": other,
-                                                         "to_region": "999999"}), 422)
+    assert_problem(
+        await client.post("/transfers", json={"person_id": other, "to_region": "999999"}), 422
+    )
     assert_problem(await client.get(f"/transfers/{uuid.uuid4()}"), 404)
     assert_problem(await client.post(f"/transfers/{uuid.uuid4()}/completion", json={}), 404)
 
@@ -264,12 +339,20 @@ async def test_concurrent_requests_open_one_transfer(app, client, settings):
 
     async def known():
         async with app.state.pool.acquire() as conn:
-            return await conn.fetchval("select count(*) from enrollment_view "
-                                       "where enrollment_id = $1", enrollment_id) == 1
+            return (
+                await conn.fetchval(
+                    "select count(*) from enrollment_view where enrollment_id = $1", enrollment_id
+                )
+                == 1
+            )
 
     await until(known, timeout=30)
-    responses = await asyncio.gather(*(client.post("/transfers", json={
-        "person_id": person_id, "to_region": region}) for region in (SUZHOU, "330100", "310000")))
+    responses = await asyncio.gather(
+        *(
+            client.post("/transfers", json={"person_id": person_id, "to_region": region})
+            for region in (SUZHOU, "330100", "310000")
+        )
+    )
     assert sorted(r.status_code for r in responses) == [201, 409, 409], [r.text for r in responses]
     assert len((await client.get(f"/persons/{person_id}/transfers")).json()["transfers"]) == 1
 
@@ -277,14 +360,25 @@ async def test_concurrent_requests_open_one_transfer(app, client, settings):
 async def test_pooling_region_changed_moves_the_read_model(app, client, settings):
     person_id, enrollment_id = await employee(settings, client)
     await request_when_known(client, person_id, SUZHOU)  # read model has the enrollment
-    moved = PoolingRegionChanged(person_id=person_id, enrollment_id=enrollment_id,
-                                 insutype="310", from_region=QINGDAO, to_region=JINAN,
-                                 changed_on=date(2026, 11, 22), transfer_id="elsewhere")
+    moved = PoolingRegionChanged(
+        person_id=person_id,
+        enrollment_id=enrollment_id,
+        insutype="310",
+        from_region=QINGDAO,
+        to_region=JINAN,
+        changed_on=date(2026, 11, 22),
+        transfer_id="elsewhere",
+    )
     await publish(settings, moved, moved)
 
     async def in_jinan():
         async with app.state.pool.acquire() as conn:
-            return await conn.fetchval("select pooling_region from enrollment_view "
-                                       "where enrollment_id = $1", enrollment_id) == JINAN
+            return (
+                await conn.fetchval(
+                    "select pooling_region from enrollment_view where enrollment_id = $1",
+                    enrollment_id,
+                )
+                == JINAN
+            )
 
     await until(in_jinan, timeout=30)

@@ -1,4 +1,5 @@
 """The transfer state machine and its rules (关系转移接续). No I/O."""
+
 from dataclasses import replace
 from datetime import date
 
@@ -6,10 +7,9 @@ import pytest
 
 from chs_events.errors import Conflict, Rejected
 from chs_events.read_models.enrollments import Enrollment
-
 from chs_transfer import domain
 from chs_transfer.domain import NotActiveEmployee, TransferOpen, WrongState
-from chs_transfer.model import AllocationRule, Contribution
+from chs_transfer.model import AllocationRule, Contribution, Transfer
 
 pytestmark = pytest.mark.unit
 
@@ -18,8 +18,13 @@ TODAY = date(2026, 11, 22)
 RULE = AllocationRule()
 
 
-def enrollment(insutype: str = "310", region: str = QINGDAO, *, start: date = date(2025, 1, 1),
-               end: date | None = None) -> Enrollment:
+def enrollment(
+    insutype: str = "310",
+    region: str = QINGDAO,
+    *,
+    start: date = date(2025, 1, 1),
+    end: date | None = None,
+) -> Enrollment:
     return Enrollment("en-1", "p1", insutype, region, start, end)
 
 
@@ -30,11 +35,24 @@ def paid(period: str, personal: int = 13000, employer: int = 58500) -> Contribut
 CONTRIBUTIONS = [paid("202609"), paid("202610"), paid("202611")]
 
 
-def requested(to_region: str = SUZHOU):
-    return domain.request("t-1", enrollment(), None, to_region, TODAY, CONTRIBUTIONS, RULE)
+def requested(to_region: str = SUZHOU) -> Transfer:
+    return Transfer.request("t-1", enrollment(), None, to_region, TODAY, CONTRIBUTIONS, RULE)[0]
+
+
+def confirm_out(transfer: Transfer, *args, **kwargs) -> Transfer:
+    return transfer.confirm_out(*args, **kwargs)[0]
+
+
+def complete(transfer: Transfer, today: date) -> Transfer:
+    return transfer.complete(today)[0]
+
+
+def reject(transfer: Transfer, side, reason: str, today: date) -> Transfer:
+    return transfer.reject(side, reason, today)[0]
 
 
 # --- eligibility -------------------------------------------------------------------------------
+
 
 def test_only_an_active_employee_enrollment_is_transferred():
     active = enrollment()
@@ -60,12 +78,13 @@ def test_no_transfer_to_the_own_pooling_region(to_region):
 def test_no_second_open_transfer():
     open_one = requested(SUZHOU)
     with pytest.raises(TransferOpen) as refused:
-        domain.request("t-2", enrollment(), open_one, JINAN, TODAY, [], RULE)
+        Transfer.request("t-2", enrollment(), open_one, JINAN, TODAY, [], RULE)
     assert isinstance(refused.value, Conflict)
     assert refused.value.extensions["transfer_id"] == "t-1"
 
 
 # --- within the province ------------------------------------------------------------------------
+
 
 def test_within_the_province_it_completes_at_once():
     transfer = requested(JINAN)
@@ -81,14 +100,15 @@ def test_within_the_province_it_completes_at_once():
 def test_a_completed_transfer_within_the_province_takes_no_more_steps():
     transfer = requested(JINAN)
     with pytest.raises(WrongState):
-        domain.confirm_out(transfer, CONTRIBUTIONS, RULE, TODAY)
+        confirm_out(transfer, CONTRIBUTIONS, RULE, TODAY)
     with pytest.raises(WrongState):
-        domain.complete(transfer, TODAY)
+        complete(transfer, TODAY)
     with pytest.raises(WrongState):
-        domain.reject(transfer, "in_region", "x", TODAY)
+        reject(transfer, "in_region", "x", TODAY)
 
 
 # --- across provinces -----------------------------------------------------------------------------
+
 
 def test_across_provinces_it_walks_requested_out_confirmed_completed():
     transfer = requested(SUZHOU)
@@ -96,73 +116,84 @@ def test_across_provinces_it_walks_requested_out_confirmed_completed():
     assert transfer.contribution_months is None and transfer.completed_on is None
 
     with pytest.raises(WrongState):
-        domain.complete(transfer, TODAY)  # the out-region confirms first
+        complete(transfer, TODAY)  # the out-region confirms first
 
-    confirmed = domain.confirm_out(transfer, CONTRIBUTIONS, RULE, date(2026, 11, 23))
+    confirmed = confirm_out(transfer, CONTRIBUTIONS, RULE, date(2026, 11, 23))
     assert confirmed.status == "out_confirmed" and confirmed.is_open
     assert confirmed.contribution_months == 3
     assert confirmed.account_balance_fen == 39000
     assert confirmed.out_confirmed_on == date(2026, 11, 23)
     with pytest.raises(WrongState):
-        domain.confirm_out(confirmed, CONTRIBUTIONS, RULE, TODAY)
+        confirm_out(confirmed, CONTRIBUTIONS, RULE, TODAY)
 
-    done = domain.complete(confirmed, date(2026, 11, 25))
+    done = complete(confirmed, date(2026, 11, 25))
     assert done.status == "completed" and not done.is_open
     assert done.completed_on == date(2026, 11, 25)
     assert done.account_balance_fen == 39000
 
 
 def test_the_out_region_may_state_its_ledger_balance():
-    confirmed = domain.confirm_out(requested(), CONTRIBUTIONS, RULE, TODAY,
-                                   stated_balance_fen=25050)
+    confirmed = confirm_out(requested(), CONTRIBUTIONS, RULE, TODAY, stated_balance_fen=25050)
     assert confirmed.account_balance_fen == 25050
     assert confirmed.contribution_months == 3
 
 
 def test_the_out_region_rejects_while_requested():
-    rejected = domain.reject(requested(), "out_region", "  存在欠缴月份 ", TODAY)
+    rejected = reject(requested(), "out_region", "  存在欠缴月份 ", TODAY)
     assert (rejected.status, rejected.rejected_by, rejected.reason) == (
-        "rejected", "out_region", "存在欠缴月份")
+        "rejected",
+        "out_region",
+        "存在欠缴月份",
+    )
     assert not rejected.is_open
     with pytest.raises(WrongState):
-        domain.confirm_out(rejected, CONTRIBUTIONS, RULE, TODAY)
+        confirm_out(rejected, CONTRIBUTIONS, RULE, TODAY)
 
 
 def test_the_in_region_rejects_once_out_confirmed_and_not_before():
     transfer = requested()
     with pytest.raises(WrongState):
-        domain.reject(transfer, "in_region", "转入地无参保单位", TODAY)
-    confirmed = domain.confirm_out(transfer, CONTRIBUTIONS, RULE, TODAY)
+        reject(transfer, "in_region", "转入地无参保单位", TODAY)
+    confirmed = confirm_out(transfer, CONTRIBUTIONS, RULE, TODAY)
     with pytest.raises(WrongState):
-        domain.reject(confirmed, "out_region", "too late", TODAY)
-    rejected = domain.reject(confirmed, "in_region", "转入地无参保单位", TODAY)
+        reject(confirmed, "out_region", "too late", TODAY)
+    rejected = reject(confirmed, "in_region", "转入地无参保单位", TODAY)
     assert (rejected.status, rejected.rejected_by) == ("rejected", "in_region")
     with pytest.raises(WrongState):
-        domain.complete(rejected, TODAY)
+        complete(rejected, TODAY)
 
 
 def test_a_rejection_needs_a_reason():
     with pytest.raises(domain.InvalidField):
-        domain.reject(requested(), "out_region", "   ", TODAY)
+        reject(requested(), "out_region", "   ", TODAY)
 
 
 def test_a_closed_transfer_does_not_block_a_new_one():
-    closed = domain.reject(requested(), "out_region", "x", TODAY)
-    assert domain.request("t-2", enrollment(), None, JINAN, TODAY, [], RULE).status == "completed"
+    closed = reject(requested(), "out_region", "x", TODAY)
+    assert Transfer.request("t-2", enrollment(), None, JINAN, TODAY, [], RULE)[0].status == (
+        "completed"
+    )
     assert not closed.is_open
 
 
 # --- what moves ----------------------------------------------------------------------------------
 
+
 def test_contribution_months_are_distinct_months():
-    assert domain.contribution_months([paid("202610"), replace(paid("202610"), payment_id="x"),
-                                       paid("202611")]) == 2
+    assert (
+        domain.contribution_months(
+            [paid("202610"), replace(paid("202610"), payment_id="x"), paid("202611")]
+        )
+        == 2
+    )
     assert domain.contribution_months([]) == 0
 
 
 def test_balance_follows_the_allocation_rule_in_integer_fen():
-    payments = [paid("202610", personal=13001, employer=58505), paid("202611", personal=13001,
-                                                                      employer=58505)]
+    payments = [
+        paid("202610", personal=13001, employer=58505),
+        paid("202611", personal=13001, employer=58505),
+    ]
     assert domain.account_balance_fen(payments, AllocationRule()) == 26002
     assert domain.account_balance_fen(payments, AllocationRule(100, 30)) == 26002 + 2 * 17551
     assert domain.account_balance_fen(payments, AllocationRule(50, 0)) == 2 * 6500

@@ -11,8 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
+from chs_events.errors import InvalidField
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 
 from chs_accounts import domain, handlers, repository
 from chs_accounts.commands import AuthorizeFamilyMember, DebitAccount, RevokeFamilyMember
@@ -51,8 +52,7 @@ async def get_account(person_id: str, conn: Connection) -> AccountPublic:
                responses={200: {"description": "Posted before under this idempotency key",
                                 "model": DebitPublic},
                           **problem_responses(403, 404, 409, 422)})
-async def debit(person_id: str, body: DebitCreate, conn: Connection, request_id: RequestId,
-                response: Response,
+async def debit(person_id: str, body: DebitCreate, uow: UnitOfWorkDep, response: Response,
                 idempotency_key: Annotated[TransactionId | None, Header(
                     description="The window's transaction id; or transaction_id in the body")]
                 = None) -> DebitPublic:
@@ -60,13 +60,13 @@ async def debit(person_id: str, body: DebitCreate, conn: Connection, request_id:
     same result when the idempotency key was posted before."""
     transaction_id = idempotency_key or body.transaction_id
     if transaction_id is None:
-        raise domain.InvalidField("Idempotency-Key",
+        raise InvalidField("Idempotency-Key",
                                   "an Idempotency-Key header or a transaction_id is required")
     if idempotency_key and body.transaction_id and idempotency_key != body.transaction_id:
-        raise domain.InvalidField("transaction_id", "differs from the Idempotency-Key header")
-    result = await handlers.handle_debit(conn, DebitAccount(
+        raise InvalidField("transaction_id", "differs from the Idempotency-Key header")
+    result = await handlers.handle_debit(uow, DebitAccount(
         person_id, transaction_id, body.merchant_code, body.merchant_kind, body.amount_fen,
-        body.spender_person_id, correlation_id=request_id))
+        body.spender_person_id))
     if not result.created:
         response.status_code = 200
     return DebitPublic.of(person_id, result.transaction)
@@ -74,12 +74,12 @@ async def debit(person_id: str, body: DebitCreate, conn: Connection, request_id:
 
 @accounts.post("/accounts/{person_id}/family", status_code=201,
                responses=problem_responses(404, 409, 422))
-async def authorize(person_id: str, body: FamilyCreate, conn: Connection,
-                    request_id: RequestId, response: Response) -> FamilyMemberPublic:
+async def authorize(person_id: str, body: FamilyCreate, uow: UnitOfWorkDep,
+                    response: Response) -> FamilyMemberPublic:
     """家庭共济: let a spouse, child, parent or parent-in-law spend from the account →
     FamilyMemberAuthorized (200 when authorized already)."""
-    member, created = await handlers.handle_authorize(conn, AuthorizeFamilyMember(
-        person_id, body.member_person_id, body.relation, correlation_id=request_id))
+    member, created = await handlers.handle_authorize(uow, AuthorizeFamilyMember(
+        person_id, body.member_person_id, body.relation))
     if not created:
         response.status_code = 200
     return FamilyMemberPublic.of(member)
@@ -87,11 +87,9 @@ async def authorize(person_id: str, body: FamilyCreate, conn: Connection,
 
 @accounts.delete("/accounts/{person_id}/family/{member_person_id}", status_code=204,
                  responses=problem_responses(404))
-async def revoke(person_id: str, member_person_id: str, conn: Connection,
-                 request_id: RequestId) -> Response:
+async def revoke(person_id: str, member_person_id: str, uow: UnitOfWorkDep) -> Response:
     """→ FamilyMemberRevoked."""
-    await handlers.handle_revoke(conn, RevokeFamilyMember(person_id, member_person_id,
-                                                          correlation_id=request_id))
+    await handlers.handle_revoke(uow, RevokeFamilyMember(person_id, member_person_id))
     return Response(status_code=204)
 
 

@@ -1,7 +1,7 @@
 """The accounts service's queries (asyncpg), mapping rows to ``model`` state.
 
-Every change of an account's money locks the account's row first (``get_account(...,
-lock=True)``: ``select … for update``), so concurrent debits of one account serialize and each
+Every change of an account's money takes the person's lock and the account's row first
+(``get_account(..., for_update=True)``: ``select … for update``), so concurrent debits of one account serialize and each
 sees the balance the previous one left; the ``balance_fen >= 0`` check is the last guard.
 """
 from datetime import date
@@ -50,9 +50,9 @@ async def insert_account(conn: asyncpg.Connection, a: Account) -> bool:
 
 
 async def get_account(conn: asyncpg.Connection, person_id: str, *,
-                      lock: bool = False) -> Account | None:
+                      for_update: bool = False) -> Account | None:
     row = await conn.fetchrow(f"select {_ACCOUNT} from accounts where person_id = $1"
-                              + (" for update" if lock else ""), person_id)
+                              + (" for update" if for_update else ""), person_id)
     return Account(**row) if row else None
 
 
@@ -84,13 +84,11 @@ async def authorize(conn: asyncpg.Connection, m: FamilyMember) -> bool:
         m.account_id, m.member_person_id, m.relation, m.authorized_on) is not None
 
 
-async def revoke(conn: asyncpg.Connection, account_id: str, member_person_id: str,
-                 on: date) -> str | None:
-    """The revoked relation; None when the member was not authorized."""
-    return await conn.fetchval(
+async def revoke(conn: asyncpg.Connection, m: FamilyMember, on: date) -> None:
+    await conn.execute(
         """update family_members set revoked_on = $3
-           where account_id = $1 and member_person_id = $2 and revoked_on is null
-           returning relation""", account_id, member_person_id, on)
+           where account_id = $1 and member_person_id = $2 and revoked_on is null""",
+        m.account_id, m.member_person_id, on)
 
 
 # --- the ledger ------------------------------------------------------------------------------------
@@ -115,6 +113,12 @@ async def insert_transaction(conn: asyncpg.Connection, t: LedgerTransaction) -> 
         "values ($1, $2, $3, $4)",
         [(t.transaction_id, line, p.ledger_account, p.amount_fen)
          for line, p in enumerate(t.postings, start=1)])
+
+
+async def save_posting(conn: asyncpg.Connection, a: Account, t: LedgerTransaction) -> None:
+    """A posting the account's method returned: its transaction and the account after it."""
+    await insert_transaction(conn, t)
+    await update_account(conn, a)
 
 
 async def transactions_of(conn: asyncpg.Connection, account_id: str,

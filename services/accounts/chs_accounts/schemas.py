@@ -1,35 +1,30 @@
 """Request and response bodies of the accounts API. Money is integer fen."""
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from chs_events.clock import CHINA
+from chs_events.events.account import MerchantKind, Relation
+from chs_events.fields import PersonId, examples
+from chs_events.vocabulary import CHINA
 
-from chs_accounts.model import Account, FamilyMember, LedgerTransaction
+from chs_accounts.model import Account, FamilyMember, Kind, LedgerTransaction, Status
 
-PERSON_ID = "p" + "0123456789abcdef" * 2
 MEMBER_ID = "p" + "fedcba9876543210" * 2
 
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
 TransactionId = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{8,80}$")]
 MerchantCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6,20}$")]
-Relation = Literal["spouse", "child", "parent", "parent_in_law"]
 
 
-class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DebitCreate(RequestBody):
+class DebitCreate(BaseModel):
     """A payment at a pharmacy or hospital window. The transaction id is the idempotency key:
     the ``Idempotency-Key`` header, or ``transaction_id`` here."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = examples(
         {"merchant_code": "P37020200123", "merchant_kind": "pharmacy", "amount_fen": 4650,
-         "spender_person_id": MEMBER_ID, "transaction_id": "POS-20261122-000123"}]})
+         "spender_person_id": MEMBER_ID, "transaction_id": "POS-20261122-000123"})
     merchant_code: MerchantCode = Field(description="Designated pharmacy or hospital code")
-    merchant_kind: Literal["pharmacy", "hospital"]
+    merchant_kind: MerchantKind
     amount_fen: Annotated[int, Field(strict=True, gt=0, le=10**9)]
     spender_person_id: PersonId = Field(
         description="The holder, or a family member the holder authorized (家庭共济)")
@@ -54,9 +49,8 @@ class DebitPublic(BaseModel):
                    posted_at=t.posted_at.astimezone(CHINA))
 
 
-class FamilyCreate(RequestBody):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"member_person_id": MEMBER_ID, "relation": "child"}]})
+class FamilyCreate(BaseModel):
+    model_config = examples({"member_person_id": MEMBER_ID, "relation": "child"})
     member_person_id: PersonId
     relation: Relation
 
@@ -75,7 +69,7 @@ class FamilyMemberPublic(BaseModel):
 
 class TransactionPublic(BaseModel):
     transaction_id: str
-    kind: Literal["credit", "debit", "transfer_out", "transfer_in", "withdrawal"]
+    kind: Kind
     amount_fen: int
     balance_after_fen: int
     counterpart: str
@@ -96,7 +90,7 @@ class AccountPublic(BaseModel):
     person_id: str
     enrollment_id: str
     pooling_region: str
-    status: Literal["open", "closed"]
+    status: Status
     balance_fen: int
     opened_on: date
     closed_reason: str | None

@@ -27,7 +27,7 @@ from chs_accounts.api import create_app
 from chs_accounts.consumers import LEDGER_CONSUMER, LEDGER_TOPICS, ledger_handlers
 from chs_accounts.settings import AccountsSettings
 from tests.support.broker import until
-from tests.support.service import client_of, running, throwaway_database
+from tests.support.service import service_fixtures
 from tests.support.service import outbox_of as outbox_rows
 
 pytestmark = pytest.mark.integration
@@ -37,35 +37,25 @@ PROBLEM = "application/problem+json"
 A = "chs.account."
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[AccountsSettings]:
-    prefix = f"t{secrets.token_hex(4)}."
+PREFIX = f"t{secrets.token_hex(4)}."
+settings, app, client, db = service_fixtures("accounts", AccountsSettings, create_app,
+                                             topic_prefix=PREFIX)
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def ledger_consumer(app, settings: AccountsSettings) -> AsyncIterator[None]:
+    """The ledger's consumer, on this module's own topics, beside the app."""
     specs = [BY_NAME[ENROLLMENT_EVENTS], BY_NAME[TRANSFER_EVENTS]]
-    await ensure_topics(kafka_bootstrap, prefix,
+    await ensure_topics(settings.kafka_bootstrap, PREFIX,
                         [*specs, *(dead_letter_spec(spec) for spec in specs)])
-    async with throwaway_database(database_url, "accounts") as name:
-        yield AccountsSettings(database_url=database_url, database_name=name,
-                               kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
-
-
-@pytest.fixture(scope="module")
-async def app(settings: AccountsSettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        stop = asyncio.Event()
-        runner = ConsumerRunner(name=LEDGER_CONSUMER, topics=LEDGER_TOPICS,
-                                handlers=ledger_handlers(settings), pool=app.state.pool,
-                                settings=settings)
-        task = asyncio.create_task(runner.run(stop))
-        yield app
-        stop.set()
-        await task
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "accounts") as client:
-        client.timeout = httpx.Timeout(60)
-        yield client
+    stop = asyncio.Event()
+    runner = ConsumerRunner(name=LEDGER_CONSUMER, topics=LEDGER_TOPICS,
+                            handlers=ledger_handlers(settings), pool=app.state.pool,
+                            settings=settings)
+    task = asyncio.create_task(runner.run(stop))
+    yield
+    stop.set()
+    await task
 
 
 def new_person() -> str:

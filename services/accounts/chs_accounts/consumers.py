@@ -19,6 +19,17 @@ A domain error (e.g. a person without an account) dead-letters the event at once
 
 from collections.abc import Mapping
 
+from chs_accounts import domain, handlers, repository
+from chs_accounts.allocation import AllocationRule, load_rule
+from chs_accounts.commands import (
+    CreditContribution,
+    OpenAccount,
+    RehomeAccount,
+    TransferAccountIn,
+    TransferAccountOut,
+    WithdrawToHeirs,
+)
+from chs_accounts.settings import AccountsSettings
 from chs_events.consumer import Handler
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import (
@@ -31,18 +42,6 @@ from chs_events.events.transfer import TransferCompleted
 from chs_events.topics import ENROLLMENT_EVENTS, TRANSFER_EVENTS
 from chs_events.unit_of_work import UnitOfWork
 from chs_events.vocabulary import EMPLOYEE, RESIDENT
-
-from chs_accounts import domain, handlers, repository
-from chs_accounts.allocation import AllocationRule, load_rule
-from chs_accounts.commands import (
-    CreditContribution,
-    OpenAccount,
-    RehomeAccount,
-    TransferAccountIn,
-    TransferAccountOut,
-    WithdrawToHeirs,
-)
-from chs_accounts.settings import AccountsSettings
 
 LEDGER_CONSUMER = "accounts-ledger"
 LEDGER_TOPICS = [ENROLLMENT_EVENTS, TRANSFER_EVENTS]

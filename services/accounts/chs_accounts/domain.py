@@ -10,6 +10,7 @@
 - Every transaction is two postings that sum to zero (the account and its counterpart); the
   balance is the sum of the account's postings and never negative.
 """
+
 import hashlib
 from typing import TYPE_CHECKING, Literal
 
@@ -24,37 +25,51 @@ class NoAccount(NotFound):
     """The person has no personal account: not an employee (310), e.g. a resident."""
 
     def __init__(self, person_id: str, resident: bool) -> None:
-        detail = (f"person {person_id} is insured as a resident (390): residents have no "
-                  "personal account" if resident else
-                  f"person {person_id} has no personal account (only an employee (310) "
-                  "enrollment opens one)")
+        detail = (
+            f"person {person_id} is insured as a resident (390): residents have no personal account"
+            if resident
+            else f"person {person_id} has no personal account (only an employee (310) "
+            "enrollment opens one)"
+        )
         super().__init__(detail, reason="no_account", person_id=person_id)
 
 
 class AccountClosed(Conflict):
     def __init__(self, account: "Account") -> None:
-        super().__init__(f"account {account.account_id} is closed ({account.closed_reason})",
-                         reason="account_closed", account_id=account.account_id)
+        super().__init__(
+            f"account {account.account_id} is closed ({account.closed_reason})",
+            reason="account_closed",
+            account_id=account.account_id,
+        )
 
 
 class InsufficientBalance(Conflict):
     def __init__(self, account: "Account", amount_fen: int) -> None:
         super().__init__(
             f"insufficient balance: {amount_fen} fen asked, {account.balance_fen} fen in the "
-            "account", reason="insufficient_balance", balance_fen=account.balance_fen,
-            amount_fen=amount_fen)
+            "account",
+            reason="insufficient_balance",
+            balance_fen=account.balance_fen,
+            amount_fen=amount_fen,
+        )
 
 
 class SpenderNotAuthorized(NotPermitted):
     def __init__(self, spender: str) -> None:
-        super().__init__(f"{spender} is neither the holder nor an authorized family member",
-                         reason="spender_not_authorized", spender_person_id=spender)
+        super().__init__(
+            f"{spender} is neither the holder nor an authorized family member",
+            reason="spender_not_authorized",
+            spender_person_id=spender,
+        )
 
 
 class IdempotencyKeyReused(Conflict):
     def __init__(self, transaction_id: str) -> None:
-        super().__init__(f"transaction {transaction_id} was posted for another request",
-                         reason="idempotency_key_reused", transaction_id=transaction_id)
+        super().__init__(
+            f"transaction {transaction_id} was posted for another request",
+            reason="idempotency_key_reused",
+            transaction_id=transaction_id,
+        )
 
 
 class FamilyMemberNotFound(NotFound):
@@ -65,8 +80,9 @@ def request_hash(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
-def authorized_relation(account: "Account", family: "list[FamilyMember]",
-                        spender: str) -> Relation | None:
+def authorized_relation(
+    account: "Account", family: "list[FamilyMember]", spender: str
+) -> Relation | None:
     """None for the holder, the relation for an authorized member; SpenderNotAuthorized else."""
     if spender == account.person_id:
         return None

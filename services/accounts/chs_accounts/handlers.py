@@ -14,11 +14,6 @@ from dataclasses import dataclass
 import asyncpg
 import uuid6
 
-from chs_events.clock import now, today
-from chs_events.locks import lock_person
-from chs_events.unit_of_work import UnitOfWork
-from chs_events.vocabulary import CHINA
-
 from chs_accounts import domain, repository
 from chs_accounts.allocation import AllocationRule, age_on
 from chs_accounts.commands import (
@@ -41,6 +36,10 @@ from chs_accounts.model import (
     transfer_out_posting,
     withdrawal_posting,
 )
+from chs_events.clock import now, today
+from chs_events.locks import lock_person
+from chs_events.unit_of_work import UnitOfWork
+from chs_events.vocabulary import CHINA
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
+from chs_accounts.domain import (
+    AccountClosed,
+    FamilyMemberNotFound,
+    InsufficientBalance,
+    authorized_relation,
+)
+from chs_events.errors import InvalidField
 from chs_events.events.account import (
     AccountCredited,
     AccountDebited,
@@ -21,14 +28,6 @@ from chs_events.events.account import (
     MerchantKind,
     Relation,
 )
-from chs_events.errors import InvalidField
-
-from chs_accounts.domain import (
-    AccountClosed,
-    FamilyMemberNotFound,
-    InsufficientBalance,
-    authorized_relation,
-)
 
 Status = Literal["open", "closed"]
 OPEN: Status = "open"
@@ -36,7 +35,7 @@ CLOSED: Status = "closed"
 Kind = Literal["credit", "debit", "transfer_out", "transfer_in", "withdrawal"]
 
 
-# --- the ledger's accounts -------------------------------------------------------------------------
+# --- the ledger's accounts ------------------------------------------------------------------------
 
 FUND_ALLOCATION = "fund:allocation"  # the contributions' share allocated to accounts
 TRANSFER_CLEARING = "clearing:transfer"  # balances moving across provinces
@@ -54,7 +53,7 @@ def heirs(account_id: str) -> str:
     return f"heirs:{account_id}"
 
 
-# --- the ledger's own transaction ids (deterministic: a redelivered event posts nothing) ----------
+# --- the ledger's own transaction ids (deterministic: a redelivered event posts nothing) ---------
 
 
 def contribution_posting(payment_id: str) -> str:

@@ -6,6 +6,7 @@ start rather than crediting wrong amounts. The whole personal part (by ``persona
 plus a share of the employer part by the holder's age on the payment day. Integer fen; each part
 is floored on its own.
 """
+
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -44,8 +45,10 @@ class AllocationRule(BaseModel):
         return [band.percent for band in self.employer_part_bands if band.min_age <= age][-1]
 
     def credit_fen(self, personal_part_fen: int, employer_part_fen: int, age: int | None) -> int:
-        return (personal_part_fen * self.personal_part_percent // 100
-                + employer_part_fen * self.employer_percent(age) // 100)
+        return (
+            personal_part_fen * self.personal_part_percent // 100
+            + employer_part_fen * self.employer_percent(age) // 100
+        )
 
 
 def age_on(birth_date: date | None, day: date) -> int | None:

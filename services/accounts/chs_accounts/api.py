@@ -7,12 +7,10 @@ Who calls what:
   holder, through the public service apps (家庭共济 authorization and its revocation);
 - ``GET /accounts/{person_id}`` — the holder and agency windows: balance, family, latest postings.
 """
+
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
-
-from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
+from fastapi import APIRouter, FastAPI, Header, Response
 
 from chs_accounts import domain, handlers, repository
 from chs_accounts.commands import AuthorizeFamilyMember, DebitAccount, RevokeFamilyMember
@@ -25,6 +23,9 @@ from chs_accounts.schemas import (
     TransactionId,
 )
 from chs_accounts.settings import AccountsSettings
+from chs_events.errors import InvalidField
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 
 DESCRIPTION = """The personal account (职工医保个人账户) of an employee (310): a double-entry ledger
 credited from contributions by the allocation rule, debited at pharmacy and hospital windows by
@@ -43,58 +44,88 @@ async def get_account(person_id: str, conn: Connection) -> AccountPublic:
     account = await repository.get_account(conn, person_id)
     if account is None:
         raise domain.NoAccount(person_id, await repository.is_resident(conn, person_id))
-    return AccountPublic.of(account, await repository.family_of(conn, account.account_id),
-                            await repository.transactions_of(conn, account.account_id, 20))
+    return AccountPublic.of(
+        account,
+        await repository.family_of(conn, account.account_id),
+        await repository.transactions_of(conn, account.account_id, 20),
+    )
 
 
-@accounts.post("/accounts/{person_id}/debits", status_code=201,
-               responses={200: {"description": "Posted before under this idempotency key",
-                                "model": DebitPublic},
-                          **problem_responses(403, 404, 409, 422)})
-async def debit(person_id: str, body: DebitCreate, conn: Connection, request_id: RequestId,
-                response: Response,
-                idempotency_key: Annotated[TransactionId | None, Header(
-                    description="The window's transaction id; or transaction_id in the body")]
-                = None) -> DebitPublic:
+@accounts.post(
+    "/accounts/{person_id}/debits",
+    status_code=201,
+    responses={
+        200: {"description": "Posted before under this idempotency key", "model": DebitPublic},
+        **problem_responses(403, 404, 409, 422),
+    },
+)
+async def debit(
+    person_id: str,
+    body: DebitCreate,
+    uow: UnitOfWorkDep,
+    response: Response,
+    idempotency_key: Annotated[
+        TransactionId | None,
+        Header(description="The window's transaction id; or transaction_id in the body"),
+    ] = None,
+) -> DebitPublic:
     """Pay at a window → AccountDebited with the balance after. 201 when posted, 200 with the
     same result when the idempotency key was posted before."""
     transaction_id = idempotency_key or body.transaction_id
     if transaction_id is None:
-        raise domain.InvalidField("Idempotency-Key",
-                                  "an Idempotency-Key header or a transaction_id is required")
+        raise InvalidField(
+            "Idempotency-Key", "an Idempotency-Key header or a transaction_id is required"
+        )
     if idempotency_key and body.transaction_id and idempotency_key != body.transaction_id:
-        raise domain.InvalidField("transaction_id", "differs from the Idempotency-Key header")
-    result = await handlers.handle_debit(conn, DebitAccount(
-        person_id, transaction_id, body.merchant_code, body.merchant_kind, body.amount_fen,
-        body.spender_person_id, correlation_id=request_id))
+        raise InvalidField("transaction_id", "differs from the Idempotency-Key header")
+    result = await handlers.handle_debit(
+        uow,
+        DebitAccount(
+            person_id,
+            transaction_id,
+            body.merchant_code,
+            body.merchant_kind,
+            body.amount_fen,
+            body.spender_person_id,
+        ),
+    )
     if not result.created:
         response.status_code = 200
     return DebitPublic.of(person_id, result.transaction)
 
 
-@accounts.post("/accounts/{person_id}/family", status_code=201,
-               responses=problem_responses(404, 409, 422))
-async def authorize(person_id: str, body: FamilyCreate, conn: Connection,
-                    request_id: RequestId, response: Response) -> FamilyMemberPublic:
+@accounts.post(
+    "/accounts/{person_id}/family", status_code=201, responses=problem_responses(404, 409, 422)
+)
+async def authorize(
+    person_id: str, body: FamilyCreate, uow: UnitOfWorkDep, response: Response
+) -> FamilyMemberPublic:
     """家庭共济: let a spouse, child, parent or parent-in-law spend from the account →
     FamilyMemberAuthorized (200 when authorized already)."""
-    member, created = await handlers.handle_authorize(conn, AuthorizeFamilyMember(
-        person_id, body.member_person_id, body.relation, correlation_id=request_id))
+    member, created = await handlers.handle_authorize(
+        uow, AuthorizeFamilyMember(person_id, body.member_person_id, body.relation)
+    )
     if not created:
         response.status_code = 200
     return FamilyMemberPublic.of(member)
 
 
-@accounts.delete("/accounts/{person_id}/family/{member_person_id}", status_code=204,
-                 responses=problem_responses(404))
-async def revoke(person_id: str, member_person_id: str, conn: Connection,
-                 request_id: RequestId) -> Response:
+@accounts.delete(
+    "/accounts/{person_id}/family/{member_person_id}",
+    status_code=204,
+    responses=problem_responses(404),
+)
+async def revoke(person_id: str, member_person_id: str, uow: UnitOfWorkDep) -> Response:
     """→ FamilyMemberRevoked."""
-    await handlers.handle_revoke(conn, RevokeFamilyMember(person_id, member_person_id,
-                                                          correlation_id=request_id))
+    await handlers.handle_revoke(uow, RevokeFamilyMember(person_id, member_person_id))
     return Response(status_code=204)
 
 
-def create_app(settings: AccountsSettings) -> object:
-    return create_service_app(settings, "chs_accounts", title="CHS accounts (职工医保个人账户)",
-                              description=DESCRIPTION, routers=[accounts])
+def create_app(settings: AccountsSettings) -> FastAPI:
+    return create_service_app(
+        settings,
+        "chs_accounts",
+        title="CHS accounts (职工医保个人账户)",
+        description=DESCRIPTION,
+        routers=[accounts],
+    )

@@ -1,13 +1,11 @@
-"""Commands of the accounts service; ``correlation_id`` (``X-Request-Id``) becomes the
-correlation id of the events they cause."""
+"""Commands of the accounts service: what the API's callers and the ledger's consumer ask of
+the personal account. The correlation id of the events they cause travels in the unit of work."""
+
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from chs_accounts.model import Relation
-
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    correlation_id: str | None = None
+from chs_events.commands import Command
+from chs_events.events.account import MerchantKind, Relation
 
 
 @dataclass(frozen=True)
@@ -18,7 +16,7 @@ class DebitAccount(Command):
     person_id: str
     transaction_id: str
     merchant_code: str
-    merchant_kind: str
+    merchant_kind: MerchantKind
     amount_fen: int
     spender_person_id: str
 
@@ -34,3 +32,73 @@ class AuthorizeFamilyMember(Command):
 class RevokeFamilyMember(Command):
     person_id: str
     member_person_id: str
+
+
+# --- from the ledger's consumer ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenAccount(Command):
+    """An employee (310) enrollment: open the person's account (once)."""
+
+    person_id: str
+    enrollment_id: str
+    pooling_region: str
+    opened_on: date
+
+
+@dataclass(frozen=True)
+class CreditContribution(Command):
+    """An employee's contribution was paid: credit the allocation rule's share of it."""
+
+    person_id: str
+    payment_id: str
+    period: str
+    personal_part_fen: int
+    employer_part_fen: int
+    paid_at: datetime
+
+
+@dataclass(frozen=True)
+class WithdrawToHeirs(Command):
+    """The holder died: pay the whole balance to the heirs and close the account."""
+
+    person_id: str
+    enrollment_id: str
+    died_on: date
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RehomeAccount(Command):
+    """A transfer within the province: the account pools in ``to_region``."""
+
+    person_id: str
+    enrollment_id: str
+    to_region: str
+
+
+@dataclass(frozen=True)
+class TransferAccountOut(Command):
+    """A cross-province transfer out of the province: the balance leaves, the account closes."""
+
+    person_id: str
+    transfer_id: str
+    to_region: str
+    completed_on: date
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TransferAccountIn(Command):
+    """A cross-province transfer into the province: the out-region's stated balance arrives and
+    the person's account (re)opens in ``to_region``."""
+
+    person_id: str
+    transfer_id: str
+    enrollment_id: str
+    from_region: str
+    to_region: str
+    account_balance_fen: int
+    completed_on: date
+    at: datetime

@@ -1,34 +1,67 @@
-"""Command handlers of the HTTP API: each runs in ONE transaction that locks the account's row
-(``select … for update``), changes the ledger and records its events in the outbox."""
+"""Command handlers of the HTTP API and of the ledger's consumer. Each runs in its unit of work
+(the consumer's is passed on: entered again, it nests), takes the person's lock and the account's
+row (``select … for update``), asks the ``Account`` for the change, saves what it returned and
+records its event in the outbox.
+
+A posting is keyed by its transaction id: the window's idempotency key, or for the consumer's
+postings a deterministic id of the event (``model.contribution_posting``, …), so a redelivered
+event posts nothing.
+"""
+
+import logging
 from dataclasses import dataclass
 
 import asyncpg
-
-from chs_events.clock import now, today
-from chs_events.events.account import AccountDebited, FamilyMemberAuthorized, FamilyMemberRevoked
-from chs_events.unit_of_work import UnitOfWork
+import uuid6
 
 from chs_accounts import domain, repository
+from chs_accounts.allocation import AllocationRule, age_on
 from chs_accounts.commands import (
     AuthorizeFamilyMember,
-    Command,
+    CreditContribution,
     DebitAccount,
+    OpenAccount,
+    RehomeAccount,
     RevokeFamilyMember,
+    TransferAccountIn,
+    TransferAccountOut,
+    WithdrawToHeirs,
 )
-from chs_accounts.model import Account, FamilyMember, LedgerTransaction, merchant
+from chs_accounts.model import (
+    Account,
+    FamilyMember,
+    LedgerTransaction,
+    contribution_posting,
+    transfer_in_posting,
+    transfer_out_posting,
+    withdrawal_posting,
+)
+from chs_events.clock import now, today
+from chs_events.locks import lock_person
+from chs_events.unit_of_work import UnitOfWork
+from chs_events.vocabulary import CHINA
 
-SOURCE = "/chs/accounts"
+log = logging.getLogger(__name__)
 
 
-def unit_of_work(conn: asyncpg.Connection, command: Command) -> UnitOfWork:
-    return UnitOfWork(conn, source=SOURCE, correlation_id=command.correlation_id)
+async def _locked(conn: asyncpg.Connection, person_id: str) -> Account | None:
+    await lock_person(conn, person_id)
+    return await repository.get_account(conn, person_id, for_update=True)
 
 
 async def locked_account(conn: asyncpg.Connection, person_id: str) -> Account:
-    account = await repository.get_account(conn, person_id, lock=True)
+    """The person's account under the person's lock; NoAccount when there is none."""
+    account = await _locked(conn, person_id)
     if account is None:
         raise domain.NoAccount(person_id, await repository.is_resident(conn, person_id))
     return account
+
+
+async def _posted(conn: asyncpg.Connection, transaction_id: str) -> bool:
+    return await repository.get_transaction(conn, transaction_id) is not None
+
+
+# --- the API -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -38,65 +71,192 @@ class Debit:
 
 
 def debit_fingerprint(command: DebitAccount) -> str:
-    return domain.request_hash(command.person_id, command.merchant_code, command.merchant_kind,
-                               command.amount_fen, command.spender_person_id)
+    return domain.request_hash(
+        command.person_id,
+        command.merchant_code,
+        command.merchant_kind,
+        command.amount_fen,
+        command.spender_person_id,
+    )
 
 
-async def handle_debit(conn: asyncpg.Connection, command: DebitAccount) -> Debit:
+async def handle_debit(uow: UnitOfWork, command: DebitAccount) -> Debit:
     """→ AccountDebited with the balance after; the same transaction id again posts nothing."""
     fingerprint = debit_fingerprint(command)
-    async with unit_of_work(conn, command) as uow:
+    async with uow:
+        conn = uow.conn
         account = await locked_account(conn, command.person_id)
         posted = await repository.get_transaction(conn, command.transaction_id)
         if posted is not None:
             return Debit(domain.same_request(posted, fingerprint), created=False)
-        account, transaction, relation = domain.debit(
-            account, await repository.family_of(conn, account.account_id),
-            command.transaction_id, command.amount_fen, merchant(command.merchant_code),
-            command.spender_person_id, now(), command.merchant_code, fingerprint)
-        await repository.insert_transaction(conn, transaction)
-        await repository.update_account(conn, account)
-        await uow.record(AccountDebited(
-            person_id=account.person_id, account_id=account.account_id,
-            transaction_id=transaction.transaction_id, amount_fen=transaction.amount_fen,
-            balance_after_fen=transaction.balance_after_fen, posted_at=transaction.posted_at,
-            merchant_code=command.merchant_code, merchant_kind=command.merchant_kind,
-            spender_person_id=command.spender_person_id, relation=relation))
+        account, transaction, debited = account.debit(
+            await repository.family_of(conn, account.account_id),
+            command.transaction_id,
+            command.amount_fen,
+            command.merchant_code,
+            command.merchant_kind,
+            command.spender_person_id,
+            now(),
+            fingerprint,
+        )
+        await repository.save_posting(conn, account, transaction)
+        await uow.record(debited)
     return Debit(transaction, created=True)
 
 
-async def handle_authorize(conn: asyncpg.Connection,
-                           command: AuthorizeFamilyMember) -> tuple[FamilyMember, bool]:
+async def handle_authorize(
+    uow: UnitOfWork, command: AuthorizeFamilyMember
+) -> tuple[FamilyMember, bool]:
     """→ FamilyMemberAuthorized; authorizing the same member again changes nothing."""
-    async with unit_of_work(conn, command) as uow:
+    async with uow:
+        conn = uow.conn
         account = await locked_account(conn, command.person_id)
-        domain.check_member(account, command.member_person_id)
-        for member in await repository.family_of(conn, account.account_id):
-            if member.member_person_id == command.member_person_id:
-                if member.relation != command.relation:
-                    raise domain.InvalidField(
-                        "relation", f"already authorized as {member.relation}; revoke first")
-                return member, False
-        member = FamilyMember(account.account_id, command.member_person_id, command.relation,
-                              today())
+        member, authorized = account.authorize(
+            await repository.family_of(conn, account.account_id),
+            command.member_person_id,
+            command.relation,
+            today(),
+        )
+        if authorized is None:
+            return member, False
         await repository.authorize(conn, member)
-        await uow.record(FamilyMemberAuthorized(
-            person_id=account.person_id, account_id=account.account_id,
-            member_person_id=member.member_person_id, relation=member.relation,
-            authorized_on=member.authorized_on))
+        await uow.record(authorized)
     return member, True
 
 
-async def handle_revoke(conn: asyncpg.Connection, command: RevokeFamilyMember) -> None:
-    """→ FamilyMemberRevoked; 404 when the member is not authorized."""
-    async with unit_of_work(conn, command) as uow:
+async def handle_revoke(uow: UnitOfWork, command: RevokeFamilyMember) -> None:
+    """→ FamilyMemberRevoked; FamilyMemberNotFound when the member is not authorized."""
+    async with uow:
+        conn = uow.conn
         account = await locked_account(conn, command.person_id)
-        relation = await repository.revoke(conn, account.account_id, command.member_person_id,
-                                           today())
-        if relation is None:
-            raise domain.FamilyMemberNotFound(
-                f"{command.member_person_id} is not an authorized family member")
-        await uow.record(FamilyMemberRevoked(
-            person_id=account.person_id, account_id=account.account_id,
-            member_person_id=command.member_person_id, relation=relation,
-            revoked_on=today()))
+        member, revoked = account.revoke(
+            await repository.family_of(conn, account.account_id),
+            command.member_person_id,
+            today(),
+        )
+        await repository.revoke(conn, member, revoked.revoked_on)
+        await uow.record(revoked)
+
+
+# --- the ledger's consumer ---------------------------------------------------------------------
+
+
+async def handle_open(uow: UnitOfWork, command: OpenAccount) -> Account | None:
+    """→ AccountOpened; None when the person has an account already."""
+    async with uow:
+        conn = uow.conn
+        await lock_person(conn, command.person_id)
+        account, opened = Account.open(
+            str(uuid6.uuid7()),
+            command.person_id,
+            command.enrollment_id,
+            command.pooling_region,
+            command.opened_on,
+        )
+        if not await repository.insert_account(conn, account):
+            log.info(
+                "the person has a personal account already",
+                extra={"enrollment_id": command.enrollment_id},
+            )
+            return None
+        await uow.record(opened)
+    return account
+
+
+async def handle_credit(
+    uow: UnitOfWork, command: CreditContribution, *, rule: AllocationRule
+) -> None:
+    """→ AccountCredited by the allocation rule (nothing when its share is 0)."""
+    async with uow:
+        conn = uow.conn
+        account = await locked_account(conn, command.person_id)
+        if await _posted(conn, contribution_posting(command.payment_id)):
+            return
+        paid_on = command.paid_at.astimezone(CHINA).date()
+        birth_date = await repository.birth_date_of(conn, command.person_id)
+        amount = rule.credit_fen(
+            command.personal_part_fen, command.employer_part_fen, age_on(birth_date, paid_on)
+        )
+        if amount == 0:
+            return
+        account, transaction, credited = account.credit(
+            command.payment_id, amount, command.paid_at, period=command.period, rule_id=rule.rule_id
+        )
+        await repository.save_posting(conn, account, transaction)
+        await uow.record(credited)
+
+
+async def handle_withdraw(uow: UnitOfWork, command: WithdrawToHeirs) -> None:
+    """→ AccountWithdrawn, the account closed; an account closed already pays nothing."""
+    async with uow:
+        conn = uow.conn
+        account = await locked_account(conn, command.person_id)
+        if await _posted(conn, withdrawal_posting(command.enrollment_id)):
+            return
+        try:
+            account, transaction, withdrawn = account.withdraw(
+                command.enrollment_id, command.at, command.died_on
+            )
+        except domain.AccountClosed:
+            log.warning(
+                "death of a person whose account is closed already: nothing to withdraw",
+                extra={"account_id": account.account_id},
+            )
+            return
+        await repository.save_posting(conn, account, transaction)
+        await uow.record(withdrawn)
+
+
+async def handle_rehome(uow: UnitOfWork, command: RehomeAccount) -> None:
+    """The same account pools in the new region; a person without one: nothing."""
+    async with uow:
+        conn = uow.conn
+        account = await _locked(conn, command.person_id)
+        if account is None:
+            return
+        await repository.update_account(
+            conn, account.rehome(command.enrollment_id, command.to_region)
+        )
+
+
+async def handle_transfer_out(uow: UnitOfWork, command: TransferAccountOut) -> None:
+    """→ AccountTransferredOut, the account closed."""
+    async with uow:
+        conn = uow.conn
+        account = await locked_account(conn, command.person_id)
+        if await _posted(conn, transfer_out_posting(command.transfer_id)):
+            return
+        account, transaction, transferred = account.transfer_out(
+            command.transfer_id, command.to_region, command.at, command.completed_on
+        )
+        await repository.save_posting(conn, account, transaction)
+        await uow.record(transferred)
+
+
+async def handle_transfer_in(uow: UnitOfWork, command: TransferAccountIn) -> None:
+    """→ (AccountOpened for a person without an account,) AccountTransferredIn."""
+    async with uow:
+        conn = uow.conn
+        account = await _locked(conn, command.person_id)
+        if await _posted(conn, transfer_in_posting(command.transfer_id)):
+            return
+        if account is None:
+            account, opened = Account.open(
+                str(uuid6.uuid7()),
+                command.person_id,
+                command.enrollment_id,
+                command.to_region,
+                command.completed_on,
+            )
+            await repository.insert_account(conn, account)
+            await uow.record(opened)
+        account, transaction, transferred = account.transfer_in(
+            command.transfer_id,
+            command.enrollment_id,
+            command.from_region,
+            command.to_region,
+            command.account_balance_fen,
+            command.at,
+        )
+        await repository.save_posting(conn, account, transaction)
+        await uow.record(transferred)

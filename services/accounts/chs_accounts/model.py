@@ -1,34 +1,75 @@
 """The state the ledger rules act on: accounts, family authorizations and ledger transactions.
 
-Plain frozen dataclasses, loaded and stored by ``repository``; no I/O here.
+Frozen dataclasses, loaded and stored by ``repository``; no I/O here. An ``Account``'s methods
+are its changes: each returns the new state (the account, and the ledger transaction that moved
+its money) and the event it raises; a broken rule raises a ``domain`` error.
 """
-from dataclasses import dataclass
+
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
-EMPLOYEE, RESIDENT = "310", "390"
+from chs_accounts.domain import (
+    AccountClosed,
+    FamilyMemberNotFound,
+    InsufficientBalance,
+    authorized_relation,
+)
+from chs_events.errors import InvalidField
+from chs_events.events.account import (
+    AccountCredited,
+    AccountDebited,
+    AccountOpened,
+    AccountTransferredIn,
+    AccountTransferredOut,
+    AccountWithdrawn,
+    FamilyMemberAuthorized,
+    FamilyMemberRevoked,
+    MerchantKind,
+    Relation,
+)
+
 Status = Literal["open", "closed"]
-OPEN, CLOSED = "open", "closed"
-Relation = Literal["spouse", "child", "parent", "parent_in_law"]
-RELATIONS: tuple[str, ...] = ("spouse", "child", "parent", "parent_in_law")
+OPEN: Status = "open"
+CLOSED: Status = "closed"
 Kind = Literal["credit", "debit", "transfer_out", "transfer_in", "withdrawal"]
 
 
-@dataclass(frozen=True)
-class Account:
-    account_id: str
-    person_id: str
-    enrollment_id: str
-    pooling_region: str
-    status: Status
-    balance_fen: int
-    opened_on: date
-    closed_reason: str | None = None
-    closed_on: date | None = None
+# --- the ledger's accounts ------------------------------------------------------------------------
 
-    @property
-    def ledger_account(self) -> str:
-        return personal(self.account_id)
+FUND_ALLOCATION = "fund:allocation"  # the contributions' share allocated to accounts
+TRANSFER_CLEARING = "clearing:transfer"  # balances moving across provinces
+
+
+def personal(account_id: str) -> str:
+    return f"personal:{account_id}"
+
+
+def merchant(code: str) -> str:
+    return f"merchant:{code}"
+
+
+def heirs(account_id: str) -> str:
+    return f"heirs:{account_id}"
+
+
+# --- the ledger's own transaction ids (deterministic: a redelivered event posts nothing) ---------
+
+
+def contribution_posting(payment_id: str) -> str:
+    return f"contribution:{payment_id}"
+
+
+def transfer_out_posting(transfer_id: str) -> str:
+    return f"transfer-out:{transfer_id}"
+
+
+def transfer_in_posting(transfer_id: str) -> str:
+    return f"transfer-in:{transfer_id}"
+
+
+def withdrawal_posting(enrollment_id: str) -> str:
+    return f"withdrawal:{enrollment_id}"
 
 
 @dataclass(frozen=True)
@@ -56,9 +97,9 @@ class LedgerTransaction:
     balance_after_fen: int
     counterpart: str
     posted_at: datetime
-    reference: str | None = None       # payment id, transfer id, merchant code
+    reference: str | None = None  # payment id, transfer id, merchant code
     spender_person_id: str | None = None
-    request_hash: str | None = None    # a debit's request, to tell a reused idempotency key
+    request_hash: str | None = None  # a debit's request, to tell a reused idempotency key
 
     @property
     def postings(self) -> tuple[Posting, Posting]:
@@ -67,19 +108,310 @@ class LedgerTransaction:
         return (Posting(personal(self.account_id), signed), Posting(self.counterpart, -signed))
 
 
-# --- the ledger's accounts -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    person_id: str
+    enrollment_id: str
+    pooling_region: str
+    status: Status
+    balance_fen: int
+    opened_on: date
+    closed_reason: str | None = None
+    closed_on: date | None = None
 
-FUND_ALLOCATION = "fund:allocation"      # the contributions' share allocated to accounts
-TRANSFER_CLEARING = "clearing:transfer"  # balances moving across provinces
+    @property
+    def ledger_account(self) -> str:
+        return personal(self.account_id)
 
+    @classmethod
+    def open(
+        cls,
+        account_id: str,
+        person_id: str,
+        enrollment_id: str,
+        pooling_region: str,
+        opened_on: date,
+    ) -> tuple["Account", AccountOpened]:
+        """A new, empty account (an employee (310) enrollment, or a transfer into the
+        province of a person who has none)."""
+        account = cls(account_id, person_id, enrollment_id, pooling_region, OPEN, 0, opened_on)
+        return account, AccountOpened(
+            person_id=person_id,
+            account_id=account_id,
+            enrollment_id=enrollment_id,
+            pooling_region=pooling_region,
+            opened_on=opened_on,
+        )
 
-def personal(account_id: str) -> str:
-    return f"personal:{account_id}"
+    # --- money in and out ---------------------------------------------------------------------
 
+    def credit(
+        self, payment_id: str, amount_fen: int, at: datetime, *, period: str, rule_id: str
+    ) -> tuple["Account", LedgerTransaction, AccountCredited]:
+        """A contribution's share by the allocation rule ``rule_id``, from the fund."""
+        self._check_open()
+        account, transaction = self._post(
+            contribution_posting(payment_id),
+            "credit",
+            amount_fen,
+            FUND_ALLOCATION,
+            at,
+            reference=payment_id,
+        )
+        return (
+            account,
+            transaction,
+            AccountCredited(
+                person_id=account.person_id,
+                account_id=account.account_id,
+                transaction_id=transaction.transaction_id,
+                amount_fen=amount_fen,
+                balance_after_fen=account.balance_fen,
+                posted_at=transaction.posted_at,
+                payment_id=payment_id,
+                period=period,
+                rule_id=rule_id,
+            ),
+        )
 
-def merchant(code: str) -> str:
-    return f"merchant:{code}"
+    def debit(
+        self,
+        family: list[FamilyMember],
+        transaction_id: str,
+        amount_fen: int,
+        merchant_code: str,
+        merchant_kind: MerchantKind,
+        spender: str,
+        at: datetime,
+        fingerprint: str,
+    ) -> tuple["Account", LedgerTransaction, AccountDebited]:
+        """A payment at a window by the holder or an authorized family member, never more than
+        the balance; the event names the spender's relation (None: the holder)."""
+        self._check_open()
+        relation = authorized_relation(self, family, spender)
+        if amount_fen <= 0:
+            raise InvalidField("amount_fen", "must be positive")
+        if amount_fen > self.balance_fen:
+            raise InsufficientBalance(self, amount_fen)
+        account, transaction = self._post(
+            transaction_id,
+            "debit",
+            amount_fen,
+            merchant(merchant_code),
+            at,
+            reference=merchant_code,
+            spender_person_id=spender,
+            request_hash=fingerprint,
+        )
+        return (
+            account,
+            transaction,
+            AccountDebited(
+                person_id=account.person_id,
+                account_id=account.account_id,
+                transaction_id=transaction.transaction_id,
+                amount_fen=transaction.amount_fen,
+                balance_after_fen=transaction.balance_after_fen,
+                posted_at=transaction.posted_at,
+                merchant_code=merchant_code,
+                merchant_kind=merchant_kind,
+                spender_person_id=spender,
+                relation=relation,
+            ),
+        )
 
+    def transfer_out(
+        self, transfer_id: str, to_region: str, at: datetime, on: date
+    ) -> tuple["Account", LedgerTransaction, AccountTransferredOut]:
+        """A cross-province transfer out of the province: the whole balance to transfer clearing,
+        and the account closes."""
+        account, transaction = self._close_out(
+            transfer_out_posting(transfer_id),
+            "transfer_out",
+            TRANSFER_CLEARING,
+            at,
+            "transferred_out",
+            on,
+            reference=transfer_id,
+        )
+        return (
+            account,
+            transaction,
+            AccountTransferredOut(
+                person_id=account.person_id,
+                account_id=account.account_id,
+                transaction_id=transaction.transaction_id,
+                amount_fen=transaction.amount_fen,
+                balance_after_fen=0,
+                posted_at=transaction.posted_at,
+                transfer_id=transfer_id,
+                to_region=to_region,
+            ),
+        )
 
-def heirs(account_id: str) -> str:
-    return f"heirs:{account_id}"
+    def transfer_in(
+        self,
+        transfer_id: str,
+        enrollment_id: str,
+        from_region: str,
+        to_region: str,
+        amount_fen: int,
+        at: datetime,
+    ) -> tuple["Account", LedgerTransaction, AccountTransferredIn]:
+        """A cross-province transfer into the province: the account (re)opens, pooling in
+        ``to_region``, and the out-region's stated balance arrives from transfer clearing."""
+        reopened = replace(
+            self,
+            status=OPEN,
+            closed_reason=None,
+            closed_on=None,
+            enrollment_id=enrollment_id,
+            pooling_region=to_region,
+        )
+        account, transaction = reopened._post(
+            transfer_in_posting(transfer_id),
+            "transfer_in",
+            amount_fen,
+            TRANSFER_CLEARING,
+            at,
+            reference=transfer_id,
+        )
+        return (
+            account,
+            transaction,
+            AccountTransferredIn(
+                person_id=account.person_id,
+                account_id=account.account_id,
+                transaction_id=transaction.transaction_id,
+                amount_fen=transaction.amount_fen,
+                balance_after_fen=account.balance_fen,
+                posted_at=transaction.posted_at,
+                transfer_id=transfer_id,
+                from_region=from_region,
+                to_region=to_region,
+            ),
+        )
+
+    def rehome(self, enrollment_id: str, pooling_region: str) -> "Account":
+        """A transfer within the province: the same account, usable province-wide, pools in the
+        new region; no money moves, no event."""
+        return replace(self, enrollment_id=enrollment_id, pooling_region=pooling_region)
+
+    def withdraw(
+        self, enrollment_id: str, at: datetime, on: date
+    ) -> tuple["Account", LedgerTransaction, AccountWithdrawn]:
+        """The holder died: the whole balance to the heirs as a lump sum, and the account
+        closes."""
+        account, transaction = self._close_out(
+            withdrawal_posting(enrollment_id), "withdrawal", heirs(self.account_id), at, "death", on
+        )
+        return (
+            account,
+            transaction,
+            AccountWithdrawn(
+                person_id=account.person_id,
+                account_id=account.account_id,
+                transaction_id=transaction.transaction_id,
+                amount_fen=transaction.amount_fen,
+                balance_after_fen=0,
+                posted_at=transaction.posted_at,
+                closed_on=on,
+            ),
+        )
+
+    # --- 家庭共济 ---------------------------------------------------------------------------------
+
+    def authorize(
+        self, family: list[FamilyMember], member_person_id: str, relation: Relation, on: date
+    ) -> tuple[FamilyMember, FamilyMemberAuthorized | None]:
+        """Let a family member spend from the account; authorized already (the same relation):
+        that authorization and no event."""
+        self._check_open()
+        if member_person_id == self.person_id:
+            raise InvalidField("member_person_id", "the holder needs no authorization")
+        for member in family:
+            if member.member_person_id == member_person_id:
+                if member.relation != relation:
+                    raise InvalidField(
+                        "relation", f"already authorized as {member.relation}; revoke first"
+                    )
+                return member, None
+        member = FamilyMember(self.account_id, member_person_id, relation, on)
+        return member, FamilyMemberAuthorized(
+            person_id=self.person_id,
+            account_id=self.account_id,
+            member_person_id=member_person_id,
+            relation=relation,
+            authorized_on=on,
+        )
+
+    def revoke(
+        self, family: list[FamilyMember], member_person_id: str, on: date
+    ) -> tuple[FamilyMember, FamilyMemberRevoked]:
+        """End a family member's authorization; FamilyMemberNotFound when there is none."""
+        for member in family:
+            if member.member_person_id == member_person_id:
+                return member, FamilyMemberRevoked(
+                    person_id=self.person_id,
+                    account_id=self.account_id,
+                    member_person_id=member_person_id,
+                    relation=member.relation,
+                    revoked_on=on,
+                )
+        raise FamilyMemberNotFound(f"{member_person_id} is not an authorized family member")
+
+    # --- the ledger's mechanics ---------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.status == CLOSED:
+            raise AccountClosed(self)
+
+    def _post(
+        self,
+        transaction_id: str,
+        kind: Kind,
+        amount_fen: int,
+        counterpart: str,
+        at: datetime,
+        *,
+        reference: str | None = None,
+        spender_person_id: str | None = None,
+        request_hash: str | None = None,
+    ) -> tuple["Account", LedgerTransaction]:
+        """One transaction of two postings that sum to zero; the balance never goes negative."""
+        into = kind in ("credit", "transfer_in")
+        balance = self.balance_fen + (amount_fen if into else -amount_fen)
+        if amount_fen < 0 or balance < 0:
+            raise InsufficientBalance(self, amount_fen)
+        transaction = LedgerTransaction(
+            transaction_id,
+            self.account_id,
+            kind,
+            amount_fen,
+            balance,
+            counterpart,
+            at,
+            reference=reference,
+            spender_person_id=spender_person_id,
+            request_hash=request_hash,
+        )
+        return replace(self, balance_fen=balance), transaction
+
+    def _close_out(
+        self,
+        transaction_id: str,
+        kind: Kind,
+        counterpart: str,
+        at: datetime,
+        reason: str,
+        on: date,
+        *,
+        reference: str | None = None,
+    ) -> tuple["Account", LedgerTransaction]:
+        """The whole balance leaves and the account closes."""
+        self._check_open()
+        account, transaction = self._post(
+            transaction_id, kind, self.balance_fen, counterpart, at, reference=reference
+        )
+        return replace(account, status=CLOSED, closed_reason=reason, closed_on=on), transaction

@@ -1,38 +1,40 @@
 """Request and response bodies of the accounts API. Money is integer fen."""
+
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from chs_events.clock import CHINA
+from chs_accounts.model import Account, FamilyMember, Kind, LedgerTransaction, Status
+from chs_events.events.account import MerchantKind, Relation
+from chs_events.fields import PersonId, examples
+from chs_events.vocabulary import CHINA
 
-from chs_accounts.model import Account, FamilyMember, LedgerTransaction
-
-PERSON_ID = "p" + "0123456789abcdef" * 2
 MEMBER_ID = "p" + "fedcba9876543210" * 2
 
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
 TransactionId = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{8,80}$")]
 MerchantCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{6,20}$")]
-Relation = Literal["spouse", "child", "parent", "parent_in_law"]
 
 
-class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DebitCreate(RequestBody):
+class DebitCreate(BaseModel):
     """A payment at a pharmacy or hospital window. The transaction id is the idempotency key:
     the ``Idempotency-Key`` header, or ``transaction_id`` here."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"merchant_code": "P37020200123", "merchant_kind": "pharmacy", "amount_fen": 4650,
-         "spender_person_id": MEMBER_ID, "transaction_id": "POS-20261122-000123"}]})
+    model_config = examples(
+        {
+            "merchant_code": "P37020200123",
+            "merchant_kind": "pharmacy",
+            "amount_fen": 4650,
+            "spender_person_id": MEMBER_ID,
+            "transaction_id": "POS-20261122-000123",
+        }
+    )
     merchant_code: MerchantCode = Field(description="Designated pharmacy or hospital code")
-    merchant_kind: Literal["pharmacy", "hospital"]
+    merchant_kind: MerchantKind
     amount_fen: Annotated[int, Field(strict=True, gt=0, le=10**9)]
     spender_person_id: PersonId = Field(
-        description="The holder, or a family member the holder authorized (家庭共济)")
+        description="The holder, or a family member the holder authorized (家庭共济)"
+    )
     transaction_id: TransactionId | None = None
 
 
@@ -48,15 +50,20 @@ class DebitPublic(BaseModel):
 
     @classmethod
     def of(cls, person_id: str, t: LedgerTransaction) -> "DebitPublic":
-        return cls(transaction_id=t.transaction_id, account_id=t.account_id, person_id=person_id,
-                   amount_fen=t.amount_fen, balance_after_fen=t.balance_after_fen,
-                   merchant_code=t.reference or "", spender_person_id=t.spender_person_id or "",
-                   posted_at=t.posted_at.astimezone(CHINA))
+        return cls(
+            transaction_id=t.transaction_id,
+            account_id=t.account_id,
+            person_id=person_id,
+            amount_fen=t.amount_fen,
+            balance_after_fen=t.balance_after_fen,
+            merchant_code=t.reference or "",
+            spender_person_id=t.spender_person_id or "",
+            posted_at=t.posted_at.astimezone(CHINA),
+        )
 
 
-class FamilyCreate(RequestBody):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"member_person_id": MEMBER_ID, "relation": "child"}]})
+class FamilyCreate(BaseModel):
+    model_config = examples({"member_person_id": MEMBER_ID, "relation": "child"})
     member_person_id: PersonId
     relation: Relation
 
@@ -69,13 +76,17 @@ class FamilyMemberPublic(BaseModel):
 
     @classmethod
     def of(cls, m: FamilyMember) -> "FamilyMemberPublic":
-        return cls(account_id=m.account_id, member_person_id=m.member_person_id,
-                   relation=m.relation, authorized_on=m.authorized_on)
+        return cls(
+            account_id=m.account_id,
+            member_person_id=m.member_person_id,
+            relation=m.relation,
+            authorized_on=m.authorized_on,
+        )
 
 
 class TransactionPublic(BaseModel):
     transaction_id: str
-    kind: Literal["credit", "debit", "transfer_out", "transfer_in", "withdrawal"]
+    kind: Kind
     amount_fen: int
     balance_after_fen: int
     counterpart: str
@@ -85,10 +96,16 @@ class TransactionPublic(BaseModel):
 
     @classmethod
     def of(cls, t: LedgerTransaction) -> "TransactionPublic":
-        return cls(transaction_id=t.transaction_id, kind=t.kind, amount_fen=t.amount_fen,
-                   balance_after_fen=t.balance_after_fen, counterpart=t.counterpart,
-                   reference=t.reference, spender_person_id=t.spender_person_id,
-                   posted_at=t.posted_at.astimezone(CHINA))
+        return cls(
+            transaction_id=t.transaction_id,
+            kind=t.kind,
+            amount_fen=t.amount_fen,
+            balance_after_fen=t.balance_after_fen,
+            counterpart=t.counterpart,
+            reference=t.reference,
+            spender_person_id=t.spender_person_id,
+            posted_at=t.posted_at.astimezone(CHINA),
+        )
 
 
 class AccountPublic(BaseModel):
@@ -96,7 +113,7 @@ class AccountPublic(BaseModel):
     person_id: str
     enrollment_id: str
     pooling_region: str
-    status: Literal["open", "closed"]
+    status: Status
     balance_fen: int
     opened_on: date
     closed_reason: str | None
@@ -105,10 +122,19 @@ class AccountPublic(BaseModel):
     transactions: list[TransactionPublic] = Field(description="The latest, newest first")
 
     @classmethod
-    def of(cls, a: Account, family: list[FamilyMember],
-           transactions: list[LedgerTransaction]) -> "AccountPublic":
-        return cls(account_id=a.account_id, person_id=a.person_id, enrollment_id=a.enrollment_id,
-                   pooling_region=a.pooling_region, status=a.status, balance_fen=a.balance_fen,
-                   opened_on=a.opened_on, closed_reason=a.closed_reason, closed_on=a.closed_on,
-                   family=[FamilyMemberPublic.of(m) for m in family],
-                   transactions=[TransactionPublic.of(t) for t in transactions])
+    def of(
+        cls, a: Account, family: list[FamilyMember], transactions: list[LedgerTransaction]
+    ) -> "AccountPublic":
+        return cls(
+            account_id=a.account_id,
+            person_id=a.person_id,
+            enrollment_id=a.enrollment_id,
+            pooling_region=a.pooling_region,
+            status=a.status,
+            balance_fen=a.balance_fen,
+            opened_on=a.opened_on,
+            closed_reason=a.closed_reason,
+            closed_on=a.closed_on,
+            family=[FamilyMemberPublic.of(m) for m in family],
+            transactions=[TransactionPublic.of(t) for t in transactions],
+        )

@@ -1,4 +1,5 @@
 """Settings of the accounts service (env prefix ``CHS_``)."""
+
 from pathlib import Path
 
 from chs_events.settings import PlatformSettings

@@ -1,4 +1,7 @@
-"""The allocation rule (划入规则) is policy data, validated when it is loaded. No I/O but the file."""
+"""The allocation rule (划入规则) is policy data, validated when it is loaded.
+
+No I/O but the file."""
+
 import json
 from datetime import date
 
@@ -12,9 +15,15 @@ pytestmark = pytest.mark.unit
 
 
 def rule(**overrides) -> AllocationRule:
-    data = {"rule_id": "T-1", "personal_part_percent": 100,
-            "employer_part_bands": [{"min_age": 0, "percent": 0}, {"min_age": 35, "percent": 5},
-                                    {"min_age": 45, "percent": 10}]}
+    data = {
+        "rule_id": "T-1",
+        "personal_part_percent": 100,
+        "employer_part_bands": [
+            {"min_age": 0, "percent": 0},
+            {"min_age": 35, "percent": 5},
+            {"min_age": 45, "percent": 10},
+        ],
+    }
     return AllocationRule.model_validate({**data, **overrides})
 
 
@@ -24,9 +33,18 @@ def test_the_shipped_rule_loads():
     assert shipped.employer_part_bands[0].min_age == 0
 
 
-@pytest.mark.parametrize(("age", "credit"), [
-    (22, 13000), (34, 13000), (35, 13000 + 2925), (44, 13000 + 2925), (45, 13000 + 5850),
-    (70, 13000 + 5850), (None, 13000)])
+@pytest.mark.parametrize(
+    ("age", "credit"),
+    [
+        (22, 13000),
+        (34, 13000),
+        (35, 13000 + 2925),
+        (44, 13000 + 2925),
+        (45, 13000 + 5850),
+        (70, 13000 + 5850),
+        (None, 13000),
+    ],
+)
 def test_personal_part_and_an_age_banded_share_of_the_employer_part(age, credit):
     assert rule().credit_fen(13000, 58500, age) == credit
 
@@ -42,17 +60,25 @@ def test_age_on_the_payment_day():
     assert age_on(None, date(2025, 5, 17)) is None
 
 
-@pytest.mark.parametrize("bad", [
-    {"personal_part_percent": 101},
-    {"personal_part_percent": 12.5},
-    {"employer_part_bands": []},
-    {"employer_part_bands": [{"min_age": 18, "percent": 0}]},
-    {"employer_part_bands": [{"min_age": 0, "percent": 0}, {"min_age": 0, "percent": 5}]},
-    {"employer_part_bands": [{"min_age": 0, "percent": 0}, {"min_age": 45, "percent": 5},
-                             {"min_age": 35, "percent": 5}]},
-    {"employer_part_bands": [{"min_age": 0, "percent": -1}]},
-    {"surprise": 1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"personal_part_percent": 101},
+        {"personal_part_percent": 12.5},
+        {"employer_part_bands": []},
+        {"employer_part_bands": [{"min_age": 18, "percent": 0}]},
+        {"employer_part_bands": [{"min_age": 0, "percent": 0}, {"min_age": 0, "percent": 5}]},
+        {
+            "employer_part_bands": [
+                {"min_age": 0, "percent": 0},
+                {"min_age": 45, "percent": 5},
+                {"min_age": 35, "percent": 5},
+            ]
+        },
+        {"employer_part_bands": [{"min_age": 0, "percent": -1}]},
+        {"surprise": 1},
+    ],
+)
 def test_a_bad_rule_is_refused_at_load(bad, tmp_path):
     with pytest.raises(ValidationError):
         rule(**bad)

@@ -20,7 +20,7 @@ if __name__ == "__main__":
     main(
         PACKAGE,
         settings,
-        app=create_app,  # type: ignore[arg-type]  # main wants a Callable[[PlatformSettings], ...]
+        app=create_app,  # main wants a Callable[[PlatformSettings], ...]
         workers={
             "relay": relay_worker(PACKAGE),
             "consume": consumer_worker(PACKAGE, subscriptions),

@@ -109,10 +109,10 @@ class Dispatcher:
             return poll
         return min(poll, max(MIN_WAIT, due_in))
 
-    async def _wait(self, stop: asyncio.Event, timeout: float) -> None:
+    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
         try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()

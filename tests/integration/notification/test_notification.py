@@ -16,7 +16,7 @@ from chs_events.consumer import ConsumerRunner
 from chs_events.db import open_service_database
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import NewbornEnrolled, PersonRegistered
-from chs_events.events.notices import NoticeRequested
+from chs_events.events.notices import NoticeRequested, NoticeStatusChanged
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
 from chs_events.runtime import run_together
@@ -94,6 +94,23 @@ def notice(
     )
 
 
+def notice_id(envelope: Envelope) -> str:
+    """The notice a request or a status event is about."""
+    return status_event(envelope).notice_id
+
+
+def status_event(envelope: Envelope) -> NoticeRequested | NoticeStatusChanged:
+    event = envelope.event
+    assert isinstance(event, NoticeRequested | NoticeStatusChanged)
+    return event
+
+
+def status_change(envelope: Envelope) -> NoticeStatusChanged:
+    event = envelope.event
+    assert isinstance(event, NoticeStatusChanged)
+    return event
+
+
 class Notification:
     """The service's workers run in-process as tasks, against one fresh database."""
 
@@ -168,6 +185,7 @@ class Notification:
             await self.pool.close()
 
     async def fetch(self, query: str, *args) -> list[asyncpg.Record]:
+        assert self.pool is not None, "opened"
         async with self.pool.acquire() as conn:
             return await conn.fetch(query, *args)
 
@@ -177,7 +195,7 @@ class Notification:
     async def sms(self) -> list[asyncpg.Record]:
         return await self.fetch("select * from local_gateway_sms order by accepted_at")
 
-    async def wait_final(self, count: int, timeout: float = 30.0) -> dict[str, asyncpg.Record]:
+    async def wait_final(self, count: int, within: float = 30.0) -> dict[str, asyncpg.Record]:
         async def all_final():
             rows = await self.messages()
             final = [
@@ -186,7 +204,7 @@ class Notification:
             return rows if len(final) >= count else None
 
         try:
-            return await until(all_final, timeout=timeout)
+            return await until(all_final, timeout=within)
         except AssertionError:
             rows = await self.fetch("select notice_id, status, attempts, last_error from messages")
             raise AssertionError(
@@ -272,12 +290,12 @@ async def test_one_sms_per_notice_with_the_right_text_sender_and_status_events(s
         assert by_mobile[QINGDAO_ELDERLY_MOBILE]["sender"] == "10639239"
         assert all(row["text"].startswith(TAG) for row in sms)
         for person_id, envelope in notices.items():
-            message = messages[envelope.event.notice_id]
+            message = messages[notice_id(envelope)]
             assert message["status"] == "delivered"
             assert message["person_id"] == person_id
             assert message["attempts"] == 1
-            assert message["message_id"] == message_id_for(envelope.event.notice_id)
-        assert messages[notices[qingdao].event.notice_id]["mobile_masked"] == "138****2345"
+            assert message["message_id"] == message_id_for(notice_id(envelope))
+        assert messages[notice_id(notices[qingdao])]["mobile_masked"] == "138****2345"
 
         notification.start_relay()
         status = await read_topic(
@@ -287,19 +305,19 @@ async def test_one_sms_per_notice_with_the_right_text_sender_and_status_events(s
         )
 
     assert len(status) == 6
-    seen = {}
+    seen: dict[str, list[Envelope]] = {}
     for record in status:
         envelope = Envelope.from_record(record.key, record.value, record.headers)
         assert envelope.source == "/chs/notification"
         assert record.key.decode() == envelope.event.person_id
-        seen.setdefault(envelope.event.notice_id, []).append(envelope)
+        seen.setdefault(notice_id(envelope), []).append(envelope)
     for person_id, request in notices.items():
-        events = seen[request.event.notice_id]
+        events = seen[notice_id(request)]
         assert [e.type for e in events] == ["chs.notices.sent.v1", "chs.notices.delivered.v1"]
         assert {e.event.person_id for e in events} == {person_id}
         assert {e.causation_id for e in events} == {request.id}
         assert {e.correlation_id for e in events} == {request.correlation_id}
-    assert seen[notices[jiangsu].event.notice_id][0].event.sender == "106575376196"
+    assert status_change(seen[notice_id(notices[jiangsu])][0]).sender == "106575376196"
 
 
 async def test_transient_gateway_failures_are_retried_without_a_second_sms(service):
@@ -344,7 +362,7 @@ async def test_a_lost_reply_is_resent_as_the_same_sms_and_its_early_receipt_kept
         stop = asyncio.Event()
         task = asyncio.create_task(dispatcher.run(stop))
         try:
-            message = (await notification.wait_final(1))[request.event.notice_id]
+            message = (await notification.wait_final(1))[notice_id(request)]
         finally:
             stop.set()
             await task
@@ -394,7 +412,7 @@ async def test_undelivered_receipts_fail_the_message(service):
         request = notice(person)
         await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), request)
 
-        message = (await notification.wait_final(1))[request.event.notice_id]
+        message = (await notification.wait_final(1))[notice_id(request)]
         notification.start_relay()
         status = await read_topic(
             notification.settings.kafka_bootstrap,
@@ -426,14 +444,14 @@ async def test_a_notice_that_can_never_be_rendered_is_dead_lettered(service):
             expected=2,
         )
 
-    assert list(messages) == [fine.event.notice_id]
+    assert list(messages) == [notice_id(fine)]
     reasons = {
         dict(r.headers)["ce_id"].decode(): dict(r.headers)["dlq_reason"].decode() for r in dead
     }
     assert "unknown template 'enrollment.no_such_template'" in reasons[unknown.id]
     assert reasons[incomplete.id] == (  # name is left to the directory, not missing
         "template enrollment.registered is missing params: region_name, start_date "
-        f"(notice {incomplete.event.notice_id})"
+        f"(notice {notice_id(incomplete)})"
     )
 
 
@@ -474,7 +492,7 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
                 source="/chs/enrollment",
             ),
         )
-        messages = await notification.wait_final(3, timeout=30)
+        messages = await notification.wait_final(3, within=30)
         sms = {row["message_id"]: row for row in await notification.sms()}
         notification.start_relay()
         status = await read_topic(
@@ -483,11 +501,11 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
             expected=5,
         )
 
-    sent_late = messages[late_notice.event.notice_id]
+    sent_late = messages[notice_id(late_notice)]
     assert sent_late["status"] == "delivered"
     # woken by the contact, not by the end of the grace period
     assert (sent_late["sent_at"] - sent_late["created_at"]).total_seconds() < 4.0
-    to_guardian = messages[newborn_notice.event.notice_id]
+    to_guardian = messages[notice_id(newborn_notice)]
     assert to_guardian["status"] == "delivered"
     assert to_guardian["recipient_person_id"] == guardian
     assert sms[to_guardian["message_id"]]["mobile"] == QINGDAO_MOBILE
@@ -495,7 +513,7 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
         f"{TAG}尊敬的王芳，您的孩子王小宝已在寿光市办理出生即参保，"
         "参保开始日期为2026年3月5日，可按规定享受医保待遇。"
     )
-    gave_up = messages[unknown_notice.event.notice_id]
+    gave_up = messages[notice_id(unknown_notice)]
     assert gave_up["status"] == "undeliverable"
     assert gave_up["last_error"] == "no contact" and gave_up["attempts"] == 0
     assert len(sms) == 2
@@ -503,7 +521,7 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
         Envelope.from_record(r.key, r.value, r.headers) for r in status if r.key.decode() == unknown
     ]
     assert [e.type for e in undeliverable] == ["chs.notices.undeliverable.v1"]
-    assert undeliverable[0].event.reason == "no contact"
+    assert status_change(undeliverable[0]).reason == "no contact"
 
 
 async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
@@ -536,7 +554,7 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
             client_of(app, "notification") as http,
         ):
             listing = await http.get(f"/persons/{person}/messages")
-            one = await http.get(f"/messages/{messages[first.event.notice_id]['message_id']}")
+            one = await http.get(f"/messages/{messages[notice_id(first)]['message_id']}")
             missing = await http.get(f"/messages/{uuid.uuid4()}")
             today = datetime.now(CHINA).date().isoformat()
             stats = await http.get("/stats/delivery", params={"date_from": today, "date_to": today})
@@ -557,8 +575,8 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
     body = listing.json()
     assert body["person_id"] == person
     assert [m["notice_id"] for m in body["messages"]] == [
-        second.event.notice_id,
-        first.event.notice_id,
+        notice_id(second),
+        notice_id(first),
     ]
     newest = body["messages"][0]
     assert newest["template_id"] == "enrollment.terminated"
@@ -570,7 +588,7 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
     assert {"created_at", "sent_at", "delivered_at", "final_at"} <= set(newest)
     assert QINGDAO_MOBILE not in listing.text
 
-    assert one.status_code == 200 and one.json()["notice_id"] == first.event.notice_id
+    assert one.status_code == 200 and one.json()["notice_id"] == notice_id(first)
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
 
@@ -643,7 +661,7 @@ async def test_killed_workers_lose_no_notice_and_send_none_twice(
             platform.kill("dispatch")
             sent_at_kill = len(await notification.sms())
             platform.restart("dispatch")
-            messages = await notification.wait_final(len(people), timeout=90)
+            messages = await notification.wait_final(len(people), within=90)
         finally:
             platform.stop()
         sms = await notification.sms()

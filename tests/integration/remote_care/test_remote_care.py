@@ -26,6 +26,7 @@ from chs_events.outbox import OutboxRelay
 from chs_events.read_models import enrollments
 from chs_events.read_models.enrollments import Enrollment
 from chs_events.runtime import run_together
+from chs_events.scheduled import run_periodically
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
 from chs_remote_care import handlers
 from chs_remote_care.__main__ import SUBSCRIPTIONS
@@ -353,6 +354,48 @@ async def test_expiry_is_once_per_filing_with_several_instances(client, settings
         }
         assert statuses["temporary"] == "expired"
     assert statuses.get("long_term", "active") == "active"
+
+
+async def test_the_expire_worker_expires_what_ended_before_today(client, settings, db) -> None:
+    person_id = await enrolled(db)
+    response = await client.post(
+        f"/persons/{person_id}/filings",
+        json={
+            "filing_type": "temporary",
+            "category": "referral",
+            "destination_region": SHANGHAI,
+            "commitment": True,
+        },
+    )
+    assert response.status_code == 201, response.text
+    filing_id = response.json()["filing_id"]
+    # its six months ended yesterday
+    await db.execute(
+        "update filings set valid_until = $2 where filing_id = $1",
+        filing_id,
+        handlers.today() - timedelta(days=1),
+    )
+
+    pool = await open_service_database(
+        settings.database_url, settings.database_name, "chs_remote_care"
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_periodically("remote-care-expiry", handlers.expire_job, pool, settings, stop)
+    )
+    try:
+
+        async def expired() -> bool:
+            return (await client.get(f"/filings/{filing_id}")).json()["status"] == "expired"
+
+        await until(expired, timeout=10)
+    finally:
+        stop.set()
+        await worker
+        await pool.close()
+    events = await outbox_of(db, person_id)
+    assert [e.type for e in events] == [FILED, EXPIRED]
+    assert events[1].source == settings.ce_source
 
 
 # --- the read model, fed through the real consumer runner ---------------------------------------

@@ -7,6 +7,7 @@
   (``notification-requests`` on ``chs.notices.requests``);
 - ``dispatch``: sends queued messages through the gateway and applies delivery receipts.
 """
+
 import asyncio
 import random
 
@@ -16,7 +17,6 @@ from chs_events.consumer import Subscription
 from chs_events.db import open_service_database
 from chs_events.runtime import consumer_worker, main, relay_worker
 from chs_events.settings import PlatformSettings
-
 from chs_notification.api import create_app
 from chs_notification.consumers import (
     DIRECTORY_CONSUMER,
@@ -31,14 +31,19 @@ from chs_notification.local_gateway import LocalGateway
 from chs_notification.settings import NotificationSettings
 
 PACKAGE = "chs_notification"
-SUBSCRIPTIONS = [Subscription(DIRECTORY_CONSUMER, DIRECTORY_TOPICS, DIRECTORY_HANDLERS),
-                 Subscription(REQUESTS_CONSUMER, REQUESTS_TOPICS, REQUESTS_HANDLERS)]
+SUBSCRIPTIONS = [
+    Subscription(DIRECTORY_CONSUMER, DIRECTORY_TOPICS, DIRECTORY_HANDLERS),
+    Subscription(REQUESTS_CONSUMER, REQUESTS_TOPICS, REQUESTS_HANDLERS),
+]
 
 
 def local_gateway(pool: asyncpg.Pool, settings: NotificationSettings) -> LocalGateway:
-    return LocalGateway(pool, failure_rate=settings.gateway_failure_rate,
-                        undelivered_rate=settings.gateway_undelivered_rate,
-                        rng=random.Random(settings.gateway_seed))
+    return LocalGateway(
+        pool,
+        failure_rate=settings.gateway_failure_rate,
+        undelivered_rate=settings.gateway_undelivered_rate,
+        rng=random.Random(settings.gateway_seed),
+    )
 
 
 async def dispatch(settings: PlatformSettings, stop: asyncio.Event) -> None:
@@ -51,6 +56,13 @@ async def dispatch(settings: PlatformSettings, stop: asyncio.Event) -> None:
 
 
 if __name__ == "__main__":
-    main(PACKAGE, NotificationSettings(), app=create_app,
-         workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
-                  "dispatch": dispatch})
+    main(
+        PACKAGE,
+        NotificationSettings(),
+        app=create_app,
+        workers={
+            "relay": relay_worker(PACKAGE),
+            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
+            "dispatch": dispatch,
+        },
+    )

@@ -1,15 +1,15 @@
 """HTTP API of the notification service: a person's messages, delivery statistics, templates."""
+
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Query
 
 from chs_events.errors import NotFound, Rejected
 from chs_events.service import Connection, create_service_app
-
+from chs_events.vocabulary import CHINA
 from chs_notification import repository
 from chs_notification.domain import delivery_success_rate
 from chs_notification.schemas import (
@@ -22,7 +22,6 @@ from chs_notification.schemas import (
 from chs_notification.settings import NotificationSettings
 from chs_notification.templates import TEMPLATES
 
-CHINA = ZoneInfo("Asia/Shanghai")
 MAX_STATS_DAYS = 366
 
 router = APIRouter()
@@ -32,16 +31,22 @@ def _view(row: asyncpg.Record) -> MessageView:
     return MessageView.model_validate(dict(row))
 
 
-@router.get("/persons/{person_id}/messages", response_model=PersonMessages, tags=["messages"],
-            summary="A person's messages, newest first")
-async def person_messages(person_id: str, conn: Connection,
-                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> PersonMessages:
+@router.get(
+    "/persons/{person_id}/messages",
+    response_model=PersonMessages,
+    tags=["messages"],
+    summary="A person's messages, newest first",
+)
+async def person_messages(
+    person_id: str, conn: Connection, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> PersonMessages:
     rows = await repository.person_messages(conn, person_id, limit)
     return PersonMessages(person_id=person_id, messages=[_view(row) for row in rows])
 
 
-@router.get("/messages/{message_id}", response_model=MessageView, tags=["messages"],
-            summary="One message")
+@router.get(
+    "/messages/{message_id}", response_model=MessageView, tags=["messages"], summary="One message"
+)
 async def message(message_id: UUID, conn: Connection) -> MessageView:
     row = await repository.get_message(conn, message_id)
     if row is None:
@@ -49,14 +54,18 @@ async def message(message_id: UUID, conn: Connection) -> MessageView:
     return _view(row)
 
 
-@router.get("/stats/delivery", response_model=DeliveryStats, tags=["statistics"],
-            summary="Delivery success per template and day (Asia/Shanghai)")
+@router.get(
+    "/stats/delivery",
+    response_model=DeliveryStats,
+    tags=["statistics"],
+    summary="Delivery success per template and day (Asia/Shanghai)",
+)
 async def delivery_stats(
-        conn: Connection,
-        date_from: Annotated[date | None, Query(description="Default: 6 days before date_to")]
-        = None,
-        date_to: Annotated[date | None, Query(description="Default: today")] = None,
-        template_id: str | None = None) -> DeliveryStats:
+    conn: Connection,
+    date_from: Annotated[date | None, Query(description="Default: 6 days before date_to")] = None,
+    date_to: Annotated[date | None, Query(description="Default: today")] = None,
+    template_id: str | None = None,
+) -> DeliveryStats:
     date_to = date_to or datetime.now(CHINA).date()
     date_from = date_from or date_to - timedelta(days=6)
     if date_from > date_to:
@@ -64,27 +73,48 @@ async def delivery_stats(
     if (date_to - date_from).days >= MAX_STATS_DAYS:
         raise Rejected(f"at most {MAX_STATS_DAYS} days at a time")
     rows = await repository.delivery_stats(conn, date_from, date_to, template_id)
-    return DeliveryStats(date_from=date_from, date_to=date_to, template_id=template_id, rows=[
-        DeliveryStatsRow(
-            **dict(row),
-            success_rate=delivery_success_rate(
-                row["delivered"], row["delivered"] + row["failed"] + row["undeliverable"]))
-        for row in rows])
+    return DeliveryStats(
+        date_from=date_from,
+        date_to=date_to,
+        template_id=template_id,
+        rows=[
+            DeliveryStatsRow(
+                **dict(row),
+                success_rate=delivery_success_rate(
+                    row["delivered"], row["delivered"] + row["failed"] + row["undeliverable"]
+                ),
+            )
+            for row in rows
+        ],
+    )
 
 
-@router.get("/templates", response_model=list[TemplateView], tags=["templates"],
-            summary="The template registry")
+@router.get(
+    "/templates",
+    response_model=list[TemplateView],
+    tags=["templates"],
+    summary="The template registry",
+)
 async def templates() -> list[TemplateView]:
-    return [TemplateView(template_id=t.template_id, category=t.category.value,
-                         business_area=t.business_area.value, text=t.text,
-                         elderly_text=t.elderly_text, params=list(t.params))
-            for t in TEMPLATES.values()]
+    return [
+        TemplateView(
+            template_id=t.template_id,
+            category=t.category.value,
+            business_area=t.business_area.value,
+            text=t.text,
+            elderly_text=t.elderly_text,
+            params=list(t.params),
+        )
+        for t in TEMPLATES.values()
+    ]
 
 
 def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     return create_service_app(
-        settings or NotificationSettings(), "chs_notification",
+        settings or NotificationSettings(),
+        "chs_notification",
         title="CHS notification (短信服务平台)",
         description="The one way an SMS leaves the platform: messages per person, delivery "
-                    "success per template and day, the template registry.",
-        routers=[router])
+        "success per template and day, the template registry.",
+        routers=[router],
+    )

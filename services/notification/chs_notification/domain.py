@@ -1,10 +1,12 @@
-"""Pure rules of the SMS platform: rendering, sender choice, message status, retries."""
+"""Pure rules of the SMS platform: what a notice needs, rendering, sender choice, message
+status. The retries of a send follow ``NotificationSettings.send_backoff``
+(``chs_events.retry.Backoff``)."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 
-from chs_notification.templates import Template
+from chs_events.errors import Rejected
+from chs_notification.templates import Template, UnknownTemplate, get_template
 
 CHS_TAG = "【中国医疗保障】"
 SENDER_IN_PROVINCE = "10639239"
@@ -12,11 +14,9 @@ SENDER_OUT_OF_PROVINCE = "106575376196"
 HOME_PROVINCE = "370000"  # Shandong, GB/T 2260
 ELDERLY_AGE = 60
 
-INSUTYPE_NAMES: Mapping[str, str] = {
-    "310": "职工基本医疗保险",
-    "390": "城乡居民基本医疗保险",
-    "392": "城乡居民大病保险",
-}
+# Filled from the contact directory when a notice does not carry them: the name of the person
+# who reads the message (the recipient, or the guardian who receives a newborn's messages).
+DIRECTORY_PARAMS = frozenset({"name", "guardian_name"})
 
 
 class MissingParam(KeyError):
@@ -28,6 +28,28 @@ class MissingParam(KeyError):
 
 class InvalidTransition(ValueError):
     pass
+
+
+class UnsendableNotice(Rejected):
+    """A notice that can never become an SMS: its template is unknown or it lacks params the
+    directory does not fill (dead-lettered at once)."""
+
+
+def check_notice(notice_id: str, template_id: str, params: Mapping[str, object]) -> Template:
+    """The notice's template, when the notice can be rendered once its recipient is known."""
+    try:
+        template = get_template(template_id)
+    except UnknownTemplate:
+        raise UnsendableNotice(f"unknown template {template_id!r} (notice {notice_id})") from None
+    missing = tuple(
+        name for name in template.params if name not in params and name not in DIRECTORY_PARAMS
+    )
+    if missing:
+        raise UnsendableNotice(
+            f"template {template.template_id} is missing params: {', '.join(missing)} "
+            f"(notice {notice_id})"
+        )
+    return template
 
 
 def choose_sender(mobile_home_province: str | None, home_province: str = HOME_PROVINCE) -> str:
@@ -45,19 +67,6 @@ def render(template: Template, params: Mapping[str, str | int], *, age: int | No
         raise MissingParam(template.template_id, missing)
     text = template.elderly_text if age is not None and age >= ELDERLY_AGE else template.text
     return CHS_TAG + text.format_map({name: str(params[name]) for name in template.params})
-
-
-def format_fen(fen: int) -> str:
-    # Amounts arrive from JSON, where a float can slip in; refuse it rather than round it.
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TypeError(f"amounts are integer fen, got {type(fen).__name__}")
-    yuan, cents = divmod(abs(fen), 100)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{yuan}.{cents:02d}"
-
-
-def insutype_name(code: str) -> str:
-    return INSUTYPE_NAMES.get(code, code)
 
 
 class MessageStatus(StrEnum):
@@ -94,33 +103,6 @@ def next_status(current: MessageStatus, event: DeliveryEvent) -> MessageStatus:
         return TRANSITIONS[(current, event)]
     except KeyError:
         raise InvalidTransition(f"{event} is not allowed for a {current} message") from None
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """`attempt` counts the sends already made, starting at 1."""
-
-    max_attempts: int = 5
-    base_delay_s: float = 0.5
-    max_delay_s: float = 30
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_delay_s <= 0 or self.max_delay_s < self.base_delay_s:
-            raise ValueError(f"inconsistent retry policy {self}")
-
-    def should_retry(self, attempt: int) -> bool:
-        return attempt < self.max_attempts
-
-    def delay_for(self, attempt: int) -> float:
-        if attempt < 1:
-            raise ValueError(f"attempts start at 1, got {attempt}")
-        # Doubling step by step stops at the cap, where 2 ** attempt would overflow a float.
-        delay = self.base_delay_s
-        for _ in range(attempt - 1):
-            if delay >= self.max_delay_s:
-                break
-            delay *= 2
-        return min(delay, self.max_delay_s)
 
 
 def delivery_success_rate(delivered: int, total_final: int) -> str:

@@ -11,6 +11,7 @@ Failures are simulated at configured rates, reproducibly with a seeded ``random.
   lost), which is the case that makes idempotent resends necessary;
 - ``undelivered_rate``: share of accepted messages whose receipt says not delivered.
 """
+
 import logging
 import random
 import uuid
@@ -21,7 +22,6 @@ import asyncpg
 from chs_events.errors import InvalidInput
 from chs_events.identity import normalize_mobile
 from chs_events.masking import mask_mobile
-
 from chs_notification.gateway import (
     DeliveryReceipt,
     PermanentGatewayError,
@@ -63,9 +63,15 @@ def receipt_delivered(roll: float, undelivered_rate: float) -> bool:
 class LocalGateway:
     """Implements ``chs_notification.gateway.SmsGateway`` on the service's database."""
 
-    def __init__(self, pool: asyncpg.Pool, failure_rate: float = 0.0,
-                 undelivered_rate: float = 0.0, rng: random.Random | None = None,
-                 *, receipt_batch: int = 500) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        failure_rate: float = 0.0,
+        undelivered_rate: float = 0.0,
+        rng: random.Random | None = None,
+        *,
+        receipt_batch: int = 500,
+    ) -> None:
         self._pool = pool
         self._failure_rate = check_rate("failure_rate", failure_rate)
         self._undelivered_rate = check_rate("undelivered_rate", undelivered_rate)
@@ -76,8 +82,9 @@ class LocalGateway:
         try:
             mobile = normalize_mobile(message.mobile)
         except InvalidInput as error:
-            raise PermanentGatewayError(f"invalid number {mask_mobile(message.mobile)}: "
-                                        f"{error}") from None
+            raise PermanentGatewayError(
+                f"invalid number {mask_mobile(message.mobile)}: {error}"
+            ) from None
         outcome = send_outcome(self._rng.random(), self._failure_rate)
         if outcome is SendOutcome.FAILED_BEFORE_ACCEPTING:
             raise TransientGatewayError("local gateway: simulated outage, message not taken")
@@ -87,12 +94,17 @@ class LocalGateway:
                        (message_id, provider_message_id, sender, mobile, text)
                    values ($1, $2, $3, $4, $5)
                    on conflict (message_id) do nothing returning provider_message_id""",
-                uuid.UUID(message.message_id), f"LG{uuid.uuid4().hex}", message.sender,
-                mobile, message.text)
+                uuid.UUID(message.message_id),
+                f"LG{uuid.uuid4().hex}",
+                message.sender,
+                mobile,
+                message.text,
+            )
             if provider_message_id is None:  # a resend: the same SMS, not a second one
                 provider_message_id = await conn.fetchval(
                     "select provider_message_id from local_gateway_sms where message_id = $1",
-                    uuid.UUID(message.message_id))
+                    uuid.UUID(message.message_id),
+                )
         if outcome is SendOutcome.REPLY_LOST:
             raise TransientGatewayError("local gateway: simulated timeout, reply lost")
         return SendResult(provider_message_id=provider_message_id, accepted=True)
@@ -104,32 +116,43 @@ class LocalGateway:
             rows = await conn.fetch(
                 """select message_id, receipt_status from local_gateway_sms
                    where receipt_acknowledged_at is null order by accepted_at, message_id
-                   limit $1 for update skip locked""", self._receipt_batch)
+                   limit $1 for update skip locked""",
+                self._receipt_batch,
+            )
             undecided = [row["message_id"] for row in rows if row["receipt_status"] is None]
             if undecided:
-                outcomes = [receipt_delivered(self._rng.random(), self._undelivered_rate)
-                            for _ in undecided]
+                outcomes = [
+                    receipt_delivered(self._rng.random(), self._undelivered_rate) for _ in undecided
+                ]
                 await conn.execute(
                     """update local_gateway_sms as sms
                        set receipt_status = r.status, receipt_at = clock_timestamp()
                        from unnest($1::uuid[], $2::text[]) as r(message_id, status)
                        where sms.message_id = r.message_id""",
-                    undecided, ["delivered" if delivered else "failed" for delivered in outcomes])
+                    undecided,
+                    ["delivered" if delivered else "failed" for delivered in outcomes],
+                )
             reported = await conn.fetch(
                 """select message_id, provider_message_id, receipt_status, receipt_at
                    from local_gateway_sms where message_id = any($1::uuid[])
-                   order by accepted_at, message_id""", [row["message_id"] for row in rows])
-        return [DeliveryReceipt(message_id=str(row["message_id"]),
-                                provider_message_id=row["provider_message_id"],
-                                delivered=row["receipt_status"] == "delivered",
-                                error_code=None if row["receipt_status"] == "delivered"
-                                else UNDELIVERED_CODE,
-                                received_at=row["receipt_at"])
-                for row in reported]
+                   order by accepted_at, message_id""",
+                [row["message_id"] for row in rows],
+            )
+        return [
+            DeliveryReceipt(
+                message_id=str(row["message_id"]),
+                provider_message_id=row["provider_message_id"],
+                delivered=row["receipt_status"] == "delivered",
+                error_code=None if row["receipt_status"] == "delivered" else UNDELIVERED_CODE,
+                received_at=row["receipt_at"],
+            )
+            for row in reported
+        ]
 
     async def acknowledge(self, message_ids: list[str]) -> None:
         if message_ids:
             await self._pool.execute(
                 """update local_gateway_sms set receipt_acknowledged_at = clock_timestamp()
                    where message_id = any($1::uuid[])""",
-                [uuid.UUID(message_id) for message_id in message_ids])
+                [uuid.UUID(message_id) for message_id in message_ids],
+            )

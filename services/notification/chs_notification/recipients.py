@@ -4,6 +4,7 @@ A person's messages go to their own mobile; a newborn's go to the guardian's mob
 newborn has one. The greeting params a notice leaves to the directory (``DIRECTORY_PARAMS``)
 are filled with the name of the person whose phone receives the message.
 """
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -11,9 +12,8 @@ from datetime import date
 import asyncpg
 
 from chs_events.identity import age_on
-
 from chs_notification import repository
-from chs_notification.consumers import DIRECTORY_PARAMS
+from chs_notification.domain import DIRECTORY_PARAMS
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,15 @@ async def find_recipient(conn: asyncpg.Connection, person_id: str) -> Recipient 
         guardian = await repository.get_contact(conn, contact["guardian_person_id"])
         if guardian is not None and guardian["mobile"]:
             # the guardian reads it, so the guardian's age picks the variant
-            return Recipient(guardian["person_id"], guardian["mobile"], guardian["birth_date"],
-                             guardian["name"])
+            return Recipient(
+                guardian["person_id"], guardian["mobile"], guardian["birth_date"], guardian["name"]
+            )
     return None
 
 
-def with_directory_params(params: Mapping[str, str], template_params: tuple[str, ...],
-                          recipient: Recipient) -> dict[str, str] | None:
+def with_directory_params(
+    params: Mapping[str, str], template_params: tuple[str, ...], recipient: Recipient
+) -> dict[str, str] | None:
     """The notice's params plus the greeting params it left to the directory; None when one
     is needed and the directory has no name (only a ContactChanged arrived so far)."""
     filled = dict(params)

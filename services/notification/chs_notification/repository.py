@@ -1,4 +1,6 @@
-"""The notification database's queries: contacts, messages, delivery statistics."""
+"""The notification database's queries: contacts, messages, delivery statistics, and the
+NOTIFY channel that wakes the dispatcher."""
+
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -6,11 +8,29 @@ from uuid import UUID
 
 import asyncpg
 
+from chs_notification.model import Message
+
+# NOTIFY channel the dispatcher listens on: a queued notice, a contact that arrived.
+DISPATCH_CHANNEL = "chs_dispatch"
+
+
+async def wake_dispatcher(conn: asyncpg.Connection) -> None:
+    """NOTIFY, delivered when the caller's transaction commits."""
+    await conn.execute("select pg_notify($1, '')", DISPATCH_CHANNEL)
+
+
 # ---------------------------------------------------------------------------------- contacts
 
 
-async def upsert_person(conn: asyncpg.Connection, person_id: str, *, name: str,
-                        mobile: str | None, birth_date: date, at: datetime) -> None:
+async def upsert_person(
+    conn: asyncpg.Connection,
+    person_id: str,
+    *,
+    name: str,
+    mobile: str | None,
+    birth_date: date,
+    at: datetime,
+) -> None:
     """PersonRegistered: the person's name, mobile (none for a newborn) and birth date."""
     await conn.execute(
         """insert into contacts (person_id, name, mobile, birth_date, updated_at)
@@ -18,21 +38,37 @@ async def upsert_person(conn: asyncpg.Connection, person_id: str, *, name: str,
            on conflict (person_id) do update
            set name = excluded.name, mobile = coalesce(excluded.mobile, contacts.mobile),
                birth_date = excluded.birth_date, updated_at = excluded.updated_at""",
-        person_id, name, mobile, birth_date, at)
+        person_id,
+        name,
+        mobile,
+        birth_date,
+        at,
+    )
 
 
-async def upsert_mobile(conn: asyncpg.Connection, person_id: str, mobile: str,
-                        at: datetime) -> None:
+async def upsert_mobile(
+    conn: asyncpg.Connection, person_id: str, mobile: str, at: datetime
+) -> None:
     """ContactChanged; a row without a name is created if the person is not known yet."""
     await conn.execute(
         """insert into contacts (person_id, mobile, updated_at) values ($1, $2, $3)
            on conflict (person_id) do update
            set mobile = excluded.mobile, updated_at = excluded.updated_at""",
-        person_id, mobile, at)
+        person_id,
+        mobile,
+        at,
+    )
 
 
-async def upsert_newborn(conn: asyncpg.Connection, person_id: str, *, name: str,
-                         birth_date: date, guardian_person_id: str, at: datetime) -> None:
+async def upsert_newborn(
+    conn: asyncpg.Connection,
+    person_id: str,
+    *,
+    name: str,
+    birth_date: date,
+    guardian_person_id: str,
+    at: datetime,
+) -> None:
     """NewbornEnrolled: no mobile of its own; messages go to the guardian's."""
     await conn.execute(
         """insert into contacts (person_id, name, birth_date, guardian_person_id, updated_at)
@@ -41,7 +77,12 @@ async def upsert_newborn(conn: asyncpg.Connection, person_id: str, *, name: str,
            set name = excluded.name, birth_date = excluded.birth_date,
                guardian_person_id = excluded.guardian_person_id,
                updated_at = excluded.updated_at""",
-        person_id, name, birth_date, guardian_person_id, at)
+        person_id,
+        name,
+        birth_date,
+        guardian_person_id,
+        at,
+    )
 
 
 async def wake_messages_waiting_for(conn: asyncpg.Connection, person_id: str) -> int:
@@ -56,14 +97,17 @@ async def wake_messages_waiting_for(conn: asyncpg.Connection, person_id: str) ->
                  and (person_id = $1 or person_id in (
                      select person_id from contacts where guardian_person_id = $1))
                for update skip locked)""",
-        person_id)
+        person_id,
+    )
     return int(status.split()[-1])
 
 
 async def get_contact(conn: asyncpg.Connection, person_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """select person_id, name, mobile, birth_date, guardian_person_id, updated_at
-           from contacts where person_id = $1""", person_id)
+           from contacts where person_id = $1""",
+        person_id,
+    )
 
 
 # ---------------------------------------------------------------------------------- messages
@@ -73,25 +117,54 @@ MESSAGE_COLUMNS = """message_id, notice_id, person_id, template_id, category, pr
     attempts, next_attempt_at, last_error, provider_message_id, early_receipt, created_at,
     sent_at, delivered_at, final_at"""
 
-_UPDATABLE = frozenset({
-    "text", "sender", "mobile_masked", "recipient_person_id", "status", "attempts",
-    "next_attempt_at", "last_error", "provider_message_id", "early_receipt", "sent_at",
-    "delivered_at", "final_at",
-})
+_UPDATABLE = frozenset(
+    {
+        "text",
+        "sender",
+        "mobile_masked",
+        "recipient_person_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "provider_message_id",
+        "early_receipt",
+        "sent_at",
+        "delivered_at",
+        "final_at",
+    }
+)
 
 
-async def insert_message(conn: asyncpg.Connection, *, message_id: UUID, notice_id: str,
-                         person_id: str, template_id: str, category: str, priority: str,
-                         params: Mapping[str, str], request_event_id: str,
-                         correlation_id: str | None) -> bool:
+async def insert_message(
+    conn: asyncpg.Connection,
+    *,
+    message_id: UUID,
+    notice_id: str,
+    person_id: str,
+    template_id: str,
+    category: str,
+    priority: str,
+    params: Mapping[str, str],
+    request_event_id: str,
+    correlation_id: str | None,
+) -> bool:
     """Queue a message for the notice; False when the notice id is already known (dedupe)."""
     inserted = await conn.fetchval(
         """insert into messages (message_id, notice_id, person_id, template_id, category,
                                  priority, params, request_event_id, correlation_id)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            on conflict (notice_id) do nothing returning true""",
-        message_id, notice_id, person_id, template_id, category, priority, dict(params),
-        request_event_id, correlation_id)
+        message_id,
+        notice_id,
+        person_id,
+        template_id,
+        category,
+        priority,
+        dict(params),
+        request_event_id,
+        correlation_id,
+    )
     return bool(inserted)
 
 
@@ -101,48 +174,73 @@ async def claim_due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record
         f"""select {MESSAGE_COLUMNS} from messages
             where status = 'queued' and next_attempt_at <= now()
             order by next_attempt_at, created_at limit $1
-            for update skip locked""", limit)
+            for update skip locked""",
+        limit,
+    )
 
 
 async def lock_message(conn: asyncpg.Connection, message_id: UUID | str) -> asyncpg.Record | None:
     """Lock one message (waiting for a dispatcher that is sending it to commit)."""
     return await conn.fetchrow(
         f"select {MESSAGE_COLUMNS} from messages where message_id = $1 for update",
-        _uuid(message_id))
+        _uuid(message_id),
+    )
 
 
-async def update_message(conn: asyncpg.Connection, message_id: UUID | str,
-                         fields: Mapping[str, Any]) -> None:
+async def update_message(
+    conn: asyncpg.Connection, message_id: UUID | str, fields: Mapping[str, Any]
+) -> None:
     unknown = set(fields) - _UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     names = list(fields)
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
-    await conn.execute(f"update messages set {assignments} where message_id = $1",
-                       _uuid(message_id), *(fields[name] for name in names))
+    await conn.execute(
+        f"update messages set {assignments} where message_id = $1",
+        _uuid(message_id),
+        *(fields[name] for name in names),
+    )
+
+
+async def save_message(
+    conn: asyncpg.Connection, message: Message, fields: Mapping[str, Any]
+) -> None:
+    """Store a message's new status (and when it became final) with the columns its send or
+    receipt set."""
+    changes = {**fields, "status": message.status.value}
+    if message.final:
+        changes["final_at"] = message.final_at
+    await update_message(conn, message.message_id, changes)
 
 
 async def seconds_until_next_due(conn: asyncpg.Connection) -> float | None:
     value = await conn.fetchval(
         """select extract(epoch from min(next_attempt_at) - clock_timestamp())
-           from messages where status = 'queued'""")
+           from messages where status = 'queued'"""
+    )
     return None if value is None else float(value)
 
 
-async def person_messages(conn: asyncpg.Connection, person_id: str,
-                          limit: int) -> list[asyncpg.Record]:
+async def person_messages(
+    conn: asyncpg.Connection, person_id: str, limit: int
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""select {MESSAGE_COLUMNS} from messages where person_id = $1
-            order by created_at desc, message_id desc limit $2""", person_id, limit)
+            order by created_at desc, message_id desc limit $2""",
+        person_id,
+        limit,
+    )
 
 
 async def get_message(conn: asyncpg.Connection, message_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"select {MESSAGE_COLUMNS} from messages where message_id = $1", message_id)
+        f"select {MESSAGE_COLUMNS} from messages where message_id = $1", message_id
+    )
 
 
-async def delivery_stats(conn: asyncpg.Connection, date_from: date, date_to: date,
-                         template_id: str | None) -> list[asyncpg.Record]:
+async def delivery_stats(
+    conn: asyncpg.Connection, date_from: date, date_to: date, template_id: str | None
+) -> list[asyncpg.Record]:
     """Messages per template and day (Asia/Shanghai, by when the notice arrived)."""
     return await conn.fetch(
         """select template_id,
@@ -157,7 +255,10 @@ async def delivery_stats(conn: asyncpg.Connection, date_from: date, date_to: dat
              and created_at < ($2::date + 1)::timestamp at time zone 'Asia/Shanghai'
              and ($3::text is null or template_id = $3)
            group by 1, 2 order by 2, 1""",
-        date_from, date_to, template_id)
+        date_from,
+        date_to,
+        template_id,
+    )
 
 
 def _uuid(value: UUID | str) -> UUID:

@@ -1,4 +1,5 @@
 """Response bodies of the notification HTTP API."""
+
 from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
@@ -41,7 +42,8 @@ class DeliveryStatsRow(BaseModel):
     pending: int = Field(description="Queued or sent, no final status yet")
     success_rate: str = Field(
         description="Delivered per final message in percent, one decimal rounded down; "
-                    "'n/a' when none is final yet")
+        "'n/a' when none is final yet"
+    )
 
 
 class DeliveryStats(BaseModel):

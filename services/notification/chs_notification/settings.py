@@ -1,8 +1,9 @@
 """Settings of the notification service (env prefix ``CHS_``, e.g. ``CHS_GATEWAY_FAILURE_RATE``)."""
+
 from pydantic import Field
 
+from chs_events.retry import Backoff
 from chs_events.settings import PlatformSettings
-
 from chs_notification.domain import HOME_PROVINCE
 
 
@@ -13,16 +14,24 @@ class NotificationSettings(PlatformSettings):
 
     # The local gateway (a stand-in for an SMS provider, for development and tests).
     gateway_failure_rate: float = Field(
-        default=0.0, ge=0.0, le=1.0,
+        default=0.0,
+        ge=0.0,
+        le=1.0,
         description="Share of sends that fail transiently (half of them after the gateway "
-                    "took the message, as when its reply is lost), to exercise retries")
+        "took the message, as when its reply is lost), to exercise retries",
+    )
     gateway_undelivered_rate: float = Field(
-        default=0.0, ge=0.0, le=1.0,
-        description="Share of accepted messages whose delivery receipt says failed")
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of accepted messages whose delivery receipt says failed",
+    )
     gateway_seed: int | None = Field(
-        default=None, description="Seed of the local gateway's random draws (reproducible runs)")
+        default=None, description="Seed of the local gateway's random draws (reproducible runs)"
+    )
     gateway_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="A send that takes longer counts as a transient failure")
+        default=10.0, gt=0, description="A send that takes longer counts as a transient failure"
+    )
 
     # GB/T 2260 province whose mobiles get the in-province sender number.
     home_province: str = HOME_PROVINCE
@@ -30,11 +39,28 @@ class NotificationSettings(PlatformSettings):
     # The dispatcher.
     dispatch_batch_size: int = Field(default=50, ge=1)
     dispatch_poll_interval: float = Field(
-        default=1.0, gt=0, description="Seconds between polls when no NOTIFY wakes it")
+        default=1.0, gt=0, description="Seconds between polls when no NOTIFY wakes it"
+    )
     contact_grace_seconds: float = Field(
-        default=60.0, ge=0,
+        default=60.0,
+        ge=0,
         description="How long a notice waits for its recipient's contact (the notice and the "
-                    "contact travel on different topics) before it is undeliverable")
-    send_max_attempts: int = Field(default=5, ge=1)
-    send_retry_base_delay: float = Field(default=0.5, gt=0)
-    send_retry_max_delay: float = Field(default=30.0, gt=0)
+        "contact travel on different topics) before it is undeliverable",
+    )
+    send_max_attempts: int = Field(default=5, ge=1, description="Sends of a message in all")
+    send_retry_base_delay: float = Field(
+        default=0.5, gt=0, description="Seconds before the first resend; doubled each time"
+    )
+    send_retry_max_delay: float = Field(
+        default=30.0, gt=0, description="The longest wait between sends (never below the base)"
+    )
+
+    @property
+    def send_backoff(self) -> Backoff:
+        """The retries of a send (``CHS_SEND_MAX_ATTEMPTS``, ``CHS_SEND_RETRY_BASE_DELAY``,
+        ``CHS_SEND_RETRY_MAX_DELAY``)."""
+        return Backoff(
+            max_attempts=self.send_max_attempts,
+            base_delay=self.send_retry_base_delay,
+            max_delay=max(self.send_retry_max_delay, self.send_retry_base_delay),
+        )

@@ -4,6 +4,7 @@ SIGTERM or SIGINT stops it cleanly: the event in hand is finished (or left unack
 redelivered), processed offsets are committed, the group is left. Logs are the platform's
 JSON lines on stderr; faust's and aiokafka's own loggers speak only from WARNING up.
 """
+
 import argparse
 import logging
 from collections.abc import Sequence
@@ -32,8 +33,7 @@ class NoticeWorker(faust.Worker):
 
     def __init__(self, app: faust.App, settings: ProgressNoticeSettings) -> None:
         self._settings = settings
-        super().__init__(app, loglevel=settings.log_level, quiet=True,
-                         redirect_stdouts=False)
+        super().__init__(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
         self.spinner = None  # no terminal progress output
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
@@ -52,9 +52,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     _configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     serve_metrics(settings.metrics_port, settings.http_host)
-    log.info("worker starting", extra={"bootstrap": settings.kafka_bootstrap,
-                                       "group": settings.group(CONSUMER),
-                                       "topic_prefix": settings.topic_prefix})
+    log.info(
+        "worker starting",
+        extra={
+            "bootstrap": settings.kafka_bootstrap,
+            "group": settings.group(CONSUMER),
+            "topic_prefix": settings.topic_prefix,
+        },
+    )
     NoticeWorker(create_app(settings), settings).execute_from_commandline()
 
 

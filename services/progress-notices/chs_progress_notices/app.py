@@ -2,7 +2,8 @@
 
 Delivery is at-least-once with idempotent effects: a source event's offset is acked only after
 its notices (or its dead letter) are acknowledged by the broker, and a redelivered event
-yields the same notice ids (``chs_events.events.notices.notice_id``), by which notification deduplicates.
+yields the same notice ids (``chs_events.events.notices.notice_id``), by which notification
+deduplicates.
 
 The stream is iterated with manual acks (``stream.noack()``): faust's automatic ack runs in a
 ``finally`` and would mark an event done even when its processing was cancelled half-way
@@ -11,19 +12,20 @@ The stream is iterated with manual acks (``stream.noack()``): faust's automatic 
 The processor owns no topic: every topic it reads or writes is in the catalog and created by
 ``chs_events.admin.ensure_topics``; faust is told never to declare one.
 """
+
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, cast
 
 import faust
-from faust.types import EventT, StreamT, TopicT
+from faust.types import EventT, RecordMetadata, StreamT, TopicT
 
 from chs_events import metrics
 from chs_events.envelope import Envelope
 from chs_events.events.notices import NoticeRequested
-from chs_events.processing import Outcome, RecordProcessor
+from chs_events.processing import Outcome, Record, RecordProcessor
 from chs_events.retry import Backoff
 from chs_events.topics import NOTICE_REQUESTS, dlq_of
 from chs_progress_notices.rules import SOURCE_TOPICS, notices_for
@@ -36,8 +38,15 @@ CONSUMER = "progress-notices"
 
 def _raw_topic(app: faust.App, *names: str) -> TopicT:
     # internal=False and no partitions: faust neither creates nor reconfigures it.
-    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw", internal=False, partitions=None)
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=False,
+        partitions=None,
+    )
 
 
 class NoticeProcessor:
@@ -45,19 +54,27 @@ class NoticeProcessor:
     (the notices, or the event's dead letter) is acknowledged by the broker, so the caller may
     ack the event. It raises nothing but cancellation (``chs_events.processing``)."""
 
-    def __init__(self, settings: ProgressNoticeSettings, *, notices: TopicT,
-                 dead_letters: dict[str, TopicT]) -> None:
+    def __init__(
+        self, settings: ProgressNoticeSettings, *, notices: TopicT, dead_letters: dict[str, TopicT]
+    ) -> None:
         self._notices = notices
         self._dead_letters = dead_letters
         self._source = settings.ce_source
         self._engine = RecordProcessor(
-            CONSUMER, self._publish_notices, self._publish_dead_letter,
+            CONSUMER,
+            self._publish_notices,
+            self._publish_dead_letter,
             topic_prefix=settings.topic_prefix,
-            backoff=Backoff(settings.max_attempts, settings.retry_base_delay_seconds,
-                            settings.retry_max_delay_seconds))
+            backoff=Backoff(
+                settings.max_attempts,
+                settings.retry_base_delay_seconds,
+                settings.retry_max_delay_seconds,
+            ),
+        )
 
     async def process(self, event: EventT) -> None:
-        await self._engine.process(event.message)
+        # faust types headers as a list or a mapping; a raw topic's are the record's list.
+        await self._engine.process(cast(Record, event.message))
 
     async def _publish_notices(self, source: Envelope) -> Outcome:
         notices = notices_for(source)
@@ -67,22 +84,30 @@ class NoticeProcessor:
         outcomes = await asyncio.gather(*pending, return_exceptions=True)
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         metrics.EVENTS_PUBLISHED.labels(NOTICE_REQUESTS, NoticeRequested.ce_type).inc(
-            len(outcomes) - len(failures))
+            len(outcomes) - len(failures)
+        )
         if failures:
             raise failures[0]
         if notices:
-            log.info("notices requested",
-                     extra={"event_id": source.id, "type": source.type,
-                            "notices": [(n.template_id, n.notice_id) for n in notices]})
+            log.info(
+                "notices requested",
+                extra={
+                    "event_id": source.id,
+                    "type": source.type,
+                    "notices": [(n.template_id, n.notice_id) for n in notices],
+                },
+            )
         return Outcome.APPLIED
 
-    async def _publish_dead_letter(self, topic: str, key: bytes | None, value: bytes | None,
-                                   headers: list[tuple[str, bytes]]) -> None:
+    async def _publish_dead_letter(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
         await (await _send(self._dead_letters[topic], key, value, headers))
 
 
-async def _send(topic: TopicT, key: bytes | None, value: bytes | None,
-                headers: Sequence[tuple[str, bytes]]) -> asyncio.Future:
+async def _send(
+    topic: TopicT, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+) -> Awaitable[RecordMetadata]:
     # force=True: publish now, never as an attachment released on commit.
     return await topic.send(key=key, value=value, headers=list(headers), force=True)
 
@@ -119,23 +144,30 @@ def create_app(settings: ProgressNoticeSettings) -> faust.App:
     processor = NoticeProcessor(
         settings,
         notices=_raw_topic(app, settings.topic(NOTICE_REQUESTS)),
-        dead_letters={settings.topic(dlq_of(t)): _raw_topic(app, settings.topic(dlq_of(t)))
-                      for t in SOURCE_TOPICS},
+        dead_letters={
+            settings.topic(dlq_of(t)): _raw_topic(app, settings.topic(dlq_of(t)))
+            for t in SOURCE_TOPICS
+        },
     )
 
     # One event at a time per worker, in partition order.
     @app.agent(source, name=CONSUMER, concurrency=1)
     async def progress_notices(stream: StreamT) -> None:
-        manual = stream.noack()
+        manual = cast(faust.Stream, stream).noack()  # StreamT does not declare noack
         async for event in manual.events():
             await processor.process(event)
             await manual.ack(event)
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust's receiver type
     async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
-        log.info("partitions assigned",
-                 extra={"consumer": CONSUMER, "partitions": len(assigned),
-                        "seconds_since_start": round(time.monotonic() - created, 3),
-                        "assignment": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned)})
+        log.info(
+            "partitions assigned",
+            extra={
+                "consumer": CONSUMER,
+                "partitions": len(assigned),
+                "seconds_since_start": round(time.monotonic() - created, 3),
+                "assignment": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
+            },
+        )
 
     return app

@@ -1,4 +1,5 @@
 """Settings of the progress-notice processor (environment prefix ``CHS_``)."""
+
 import tempfile
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """HTTP API of the remote-care service (异地就医备案): thin routers over the handlers."""
+
 from datetime import date
 from typing import Annotated
 
@@ -6,8 +7,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.clock import today
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
-
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 from chs_remote_care import handlers
 from chs_remote_care.commands import FileRemoteCare, RevokeFiling
 from chs_remote_care.schemas import (
@@ -38,17 +38,27 @@ filings = APIRouter(tags=["filings"])
 coverage = APIRouter(tags=["coverage"])
 
 
-@filings.post("/persons/{person_id}/filings", status_code=201,
-              responses=problem_responses(409, 422))
-async def file_remote_care(person_id: PersonPath, body: FilingCreate, conn: Connection,
-                           request_id: RequestId, response: Response) -> FilingPublic:
+@filings.post(
+    "/persons/{person_id}/filings", status_code=201, responses=problem_responses(409, 422)
+)
+async def file_remote_care(
+    person_id: PersonPath, body: FilingCreate, uow: UnitOfWorkDep, response: Response
+) -> FilingPublic:
     """File and approve at once → RemoteCareFiled. Refused (no event, no SMS): 422 with the
     rule (no active enrollment, destination in the home city, temporary care inside the
     province, back-dating after the discharge was settled), 409 for a second active long-term
     filing."""
-    filing = await handlers.handle_file(conn, FileRemoteCare(
-        person_id, body.filing_type, body.category, body.destination_region,
-        body.admission_date, body.discharge_date, correlation_id=request_id))
+    filing = await handlers.handle_file(
+        uow,
+        FileRemoteCare(
+            person_id,
+            body.filing_type,
+            body.category,
+            body.destination_region,
+            body.admission_date,
+            body.discharge_date,
+        ),
+    )
     response.headers["Location"] = f"/filings/{filing.filing_id}"
     return FilingPublic.of(filing)
 
@@ -56,8 +66,10 @@ async def file_remote_care(person_id: PersonPath, body: FilingCreate, conn: Conn
 @filings.get("/persons/{person_id}/filings")
 async def list_filings(person_id: PersonPath, conn: Connection) -> FilingList:
     """The person's filings, oldest first, with their status."""
-    return FilingList(person_id=person_id, filings=[
-        FilingPublic.of(f) for f in await handlers.filings_of(conn, person_id)])
+    return FilingList(
+        person_id=person_id,
+        filings=[FilingPublic.of(f) for f in await handlers.filings_of(conn, person_id)],
+    )
 
 
 @filings.get("/filings/{filing_id}", responses=problem_responses(404))
@@ -66,20 +78,25 @@ async def get_filing(filing_id: str, conn: Connection) -> FilingPublic:
 
 
 @filings.post("/filings/{filing_id}/revoke", responses=problem_responses(404, 409, 422))
-async def revoke_filing(filing_id: str, conn: Connection, request_id: RequestId,
-                        body: FilingRevoke | None = None) -> FilingPublic:
+async def revoke_filing(
+    filing_id: str, uow: UnitOfWorkDep, body: FilingRevoke | None = None
+) -> FilingPublic:
     """Revoke an active filing from today on → RemoteCareRevoked; 409 when it is not active."""
-    return FilingPublic.of(await handlers.handle_revoke(conn, RevokeFiling(
-        filing_id, body.reason if body else None, correlation_id=request_id)))
+    return FilingPublic.of(
+        await handlers.handle_revoke(uow, RevokeFiling(filing_id, body.reason if body else None))
+    )
 
 
 @coverage.get("/persons/{person_id}/coverage", responses=problem_responses(422))
-async def get_coverage(person_id: PersonPath, conn: Connection,
-                       region: Annotated[RegionCode, Query(description="Where the care is")],
-                       on: Annotated[date | None, Query(alias="date", description=(
-                           "The day of care; today when not given"))] = None,
-                       emergency: Annotated[bool, Query(description=(
-                           "Emergency care: counts as filed"))] = False) -> CoverageAnswer:
+async def get_coverage(
+    person_id: PersonPath,
+    conn: Connection,
+    region: Annotated[RegionCode, Query(description="Where the care is")],
+    on: Annotated[
+        date | None, Query(alias="date", description=("The day of care; today when not given"))
+    ] = None,
+    emergency: Annotated[bool, Query(description=("Emergency care: counts as filed"))] = False,
+) -> CoverageAnswer:
     """Is the person covered for care in ``region`` on ``date``, and under which filing or
     rule — the answer reimbursement needs."""
     day = on or today()
@@ -88,5 +105,10 @@ async def get_coverage(person_id: PersonPath, conn: Connection,
 
 
 def create_app(settings: RemoteCareSettings) -> FastAPI:
-    return create_service_app(settings, "chs_remote_care", title="CHS remote care (异地就医备案)",
-                              description=DESCRIPTION, routers=[filings, coverage])
+    return create_service_app(
+        settings,
+        "chs_remote_care",
+        title="CHS remote care (异地就医备案)",
+        description=DESCRIPTION,
+        routers=[filings, coverage],
+    )

@@ -1,17 +1,11 @@
-"""Commands of the remote-care service: imperative requests that a handler carries out.
+"""Commands of the remote-care service: imperative requests that a handler carries out (the
+correlation id of the events they cause travels in the unit of work)."""
 
-``correlation_id`` (the business request, ``X-Request-Id``) becomes the correlation id of the
-events a command causes.
-"""
 from dataclasses import dataclass
 from datetime import date
 
-from chs_remote_care.domain import FilingCategory, FilingType
-
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    correlation_id: str | None = None
+from chs_events.commands import Command
+from chs_events.events.remote_care import FilingCategory, FilingType
 
 
 @dataclass(frozen=True)

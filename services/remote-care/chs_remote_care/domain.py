@@ -9,38 +9,45 @@
 - Approved at once on the person's commitment, no documents (秒备案), when the person has an
   active enrollment and the destination is outside the home city (the pooling region's city).
 
-A refused filing raises a problem (``chs_events.problems``) whose ``rule`` names the rule that
-failed. ``coverage`` answers whether a person is covered for care in a region on a day.
+A refused filing raises a domain error (``chs_events.errors``) whose ``rule`` names the rule
+that failed. ``coverage`` answers whether a person is covered for care in a region on a day.
 """
+
+from __future__ import annotations
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.errors import Conflict, Rejected
+from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
-from chs_events.read_models.filings import Cover, covering
+from chs_events.read_models.filings import covering
 from chs_events.regions import region, same_city, same_province
+
+if TYPE_CHECKING:
+    from chs_remote_care.model import Filing
 
 LONG_TERM: FilingType = "long_term"
 TEMPORARY: FilingType = "temporary"
 TEMPORARY_VALID_MONTHS = 6
-EMPLOYEE, RESIDENT = "310", "390"
 
 CATEGORIES: dict[FilingType, tuple[FilingCategory, ...]] = {
     "long_term": ("relocated_retiree", "long_term_resident", "stationed_worker"),
     "temporary": ("referral", "emergency", "self_referred"),
 }
 CATEGORY_NAMES: dict[str, str] = {
-    "relocated_retiree": "异地安置退休", "long_term_resident": "异地长期居住",
-    "stationed_worker": "常驻异地工作", "referral": "转诊转院", "emergency": "急诊抢救",
+    "relocated_retiree": "异地安置退休",
+    "long_term_resident": "异地长期居住",
+    "stationed_worker": "常驻异地工作",
+    "referral": "转诊转院",
+    "emergency": "急诊抢救",
     "self_referred": "自行外出就医",
 }
 FILING_TYPE_NAMES: dict[str, str] = {"long_term": "长期", "temporary": "临时"}
 assert set(CATEGORY_NAMES) == set(get_args(FilingCategory))
 
-Status = Literal["active", "revoked", "expired"]
 Basis = Literal["home_city", "filing", "in_province", "emergency"]
 
 # Rules a refusal names (``rule`` in the problem body).
@@ -52,30 +59,7 @@ IN_PROVINCE_NO_FILING = "temporary_in_province_needs_no_filing"
 BACK_DATING = "back_dating_until_discharge_settlement"
 ADMISSION_DATE = "admission_date_within_enrollment_and_validity"
 NOT_ACTIVE = "only_an_active_filing_is_revoked"
-
-
-@dataclass(frozen=True)
-class Filing(Cover):
-    filing_id: str
-    person_id: str
-    filing_type: FilingType
-    category: FilingCategory
-    destination_region: str
-    home_region: str
-    insutype: str
-    enrollment_id: str
-    valid_from: date
-    valid_until: date | None
-    filed_on: date
-    admission_date: date | None = None
-    discharge_date: date | None = None
-    status: Status = "active"
-    revoked_on: date | None = None
-    revoke_reason: str | None = None
-
-    @property
-    def back_dated(self) -> bool:
-        return self.valid_from < self.filed_on
+NOT_DUE = "only_an_active_filing_past_its_validity_expires"
 
 
 @dataclass(frozen=True)
@@ -102,7 +86,7 @@ class Refused(Rejected):
     """A filing rule refused the request (422)."""
 
     def __init__(self, rule: str, detail: str, field: str | None = None) -> None:
-        extensions: dict = {"rule": rule}
+        extensions: dict[str, Any] = {"rule": rule}
         if field is not None:
             extensions["errors"] = [{"field": field, "reason": detail}]
         super().__init__(detail, **extensions)
@@ -117,6 +101,7 @@ class NotActive(Conflict):
 
 
 # --- dates -------------------------------------------------------------------------------------
+
 
 def add_months(day: date, months: int) -> date:
     """The same day ``months`` later, clamped to the month's end (2026-08-31 + 6 → 2027-02-28)."""
@@ -137,24 +122,40 @@ def temporary_valid_until(valid_from: date) -> date:
 
 # --- the filing rules --------------------------------------------------------------------------
 
+
 def check_category(filing_type: FilingType, category: FilingCategory) -> None:
     if category not in CATEGORIES[filing_type]:
-        raise Refused(CATEGORY_OF_TYPE, f"{category} is not a {filing_type} category; "
-                      f"one of {', '.join(CATEGORIES[filing_type])}", field="category")
+        raise Refused(
+            CATEGORY_OF_TYPE,
+            f"{category} is not a {filing_type} category; "
+            f"one of {', '.join(CATEGORIES[filing_type])}",
+            field="category",
+        )
 
 
-def check_filing(*, filing_type: FilingType, category: FilingCategory, destination: str,
-                 enrollments: Iterable[Enrollment], filings: Iterable[Filing], today: date,
-                 admission_date: date | None = None,
-                 discharge_date: date | None = None) -> Terms:
+def check_filing(
+    *,
+    filing_type: FilingType,
+    category: FilingCategory,
+    destination: str,
+    enrollments: Iterable[Enrollment],
+    filings: Iterable[Filing],
+    today: date,
+    admission_date: date | None = None,
+    discharge_date: date | None = None,
+) -> Terms:
     """Accept a filing (its validity and the enrollment it is made under) or refuse it."""
     enrollments = list(enrollments)
     check_category(filing_type, category)
     if filing_type == LONG_TERM:
         if admission_date is not None or discharge_date is not None:
             field = "admission_date" if admission_date is not None else "discharge_date"
-            raise Refused(ADMISSION_DATE, "a long-term filing is valid from the filing day; "
-                          "admission and discharge dates are for temporary filings", field=field)
+            raise Refused(
+                ADMISSION_DATE,
+                "a long-term filing is valid from the filing day; "
+                "admission and discharge dates are for temporary filings",
+                field=field,
+            )
         valid_from, valid_until = today, None
     else:
         valid_from = admission_date or today
@@ -162,23 +163,36 @@ def check_filing(*, filing_type: FilingType, category: FilingCategory, destinati
     enrollment = home_enrollment(enrollments, valid_from)
     if enrollment is None:
         if admission_date is not None and home_enrollment(enrollments, today) is not None:
-            raise Refused(ADMISSION_DATE, f"not enrolled on the admission date {admission_date}",
-                          field="admission_date")
-        raise Refused(NO_ACTIVE_ENROLLMENT, "no active enrollment: remote-care filing needs an "
-                      "active basic medical insurance enrollment (310 or 390)")
+            raise Refused(
+                ADMISSION_DATE,
+                f"not enrolled on the admission date {admission_date}",
+                field="admission_date",
+            )
+        raise Refused(
+            NO_ACTIVE_ENROLLMENT,
+            "no active enrollment: remote-care filing needs an "
+            "active basic medical insurance enrollment (310 or 390)",
+        )
     home = enrollment.pooling_region
     for e in enrollments:
         if e.active_on(valid_from) and same_city(destination, e.pooling_region):
-            raise Refused(DESTINATION_IN_HOME_CITY,
-                          f"destination {destination} ({region(destination).name}) is inside "
-                          f"the home city of the pooling region {e.pooling_region}",
-                          field="destination_region")
+            raise Refused(
+                DESTINATION_IN_HOME_CITY,
+                f"destination {destination} ({region(destination).name}) is inside "
+                f"the home city of the pooling region {e.pooling_region}",
+                field="destination_region",
+            )
     if filing_type == TEMPORARY:
         if same_province(destination, home):
-            raise Refused(IN_PROVINCE_NO_FILING,
-                          f"temporary care in {region(destination).name} is inside the home "
-                          f"province: it is covered without a filing", field="destination_region")
-        check_back_dating(category, today, admission_date, discharge_date, valid_until)
+            raise Refused(
+                IN_PROVINCE_NO_FILING,
+                f"temporary care in {region(destination).name} is inside the home "
+                f"province: it is covered without a filing",
+                field="destination_region",
+            )
+        check_back_dating(
+            category, today, admission_date, discharge_date, temporary_valid_until(valid_from)
+        )
     else:
         for other in filings:
             if other.filing_type == LONG_TERM and other.status == "active":
@@ -187,30 +201,48 @@ def check_filing(*, filing_type: FilingType, category: FilingCategory, destinati
                     raise Overlaps(
                         f"an active long-term filing to {other.destination_region} "
                         f"(from {other.valid_from}) would overlap; revoke it first",
-                        rule=LONG_TERM_OVERLAP, filing_id=other.filing_id)
+                        rule=LONG_TERM_OVERLAP,
+                        filing_id=other.filing_id,
+                    )
     return Terms(enrollment, valid_from, valid_until, admission_date)
 
 
-def check_back_dating(category: FilingCategory, today: date, admission_date: date | None,
-                      discharge_date: date | None, valid_until: date) -> None:
+def check_back_dating(
+    category: FilingCategory,
+    today: date,
+    admission_date: date | None,
+    discharge_date: date | None,
+    valid_until: date,
+) -> None:
     """Back-dated to the admission date while the discharge is not settled (an emergency counts
     as filed: no limit); never past the six months the filing would have been valid."""
     if admission_date is None:
         if discharge_date is not None:
-            raise Refused(ADMISSION_DATE, "a discharge date needs the admission date",
-                          field="admission_date")
+            raise Refused(
+                ADMISSION_DATE, "a discharge date needs the admission date", field="admission_date"
+            )
         return
     if discharge_date is not None and discharge_date < admission_date:
-        raise Refused(ADMISSION_DATE, f"discharge {discharge_date} is before the admission "
-                      f"{admission_date}", field="discharge_date")
+        raise Refused(
+            ADMISSION_DATE,
+            f"discharge {discharge_date} is before the admission {admission_date}",
+            field="discharge_date",
+        )
     if admission_date >= today:
         return
     if valid_until < today:
-        raise Refused(ADMISSION_DATE, f"a filing from {admission_date} would have ended on "
-                      f"{valid_until}", field="admission_date")
+        raise Refused(
+            ADMISSION_DATE,
+            f"a filing from {admission_date} would have ended on {valid_until}",
+            field="admission_date",
+        )
     if category != "emergency" and discharge_date is not None and discharge_date < today:
-        raise Refused(BACK_DATING, f"back-dating is possible until the discharge is settled; "
-                      f"discharged on {discharge_date}", field="discharge_date")
+        raise Refused(
+            BACK_DATING,
+            f"back-dating is possible until the discharge is settled; "
+            f"discharged on {discharge_date}",
+            field="discharge_date",
+        )
 
 
 def check_revoke(filing: Filing) -> None:
@@ -219,14 +251,31 @@ def check_revoke(filing: Filing) -> None:
 
 
 def due_to_expire(filing: Filing, today: date) -> bool:
-    return (filing.status == "active" and filing.valid_until is not None
-            and filing.valid_until < today)
+    return (
+        filing.status == "active" and filing.valid_until is not None and filing.valid_until < today
+    )
+
+
+def check_expire(filing: Filing, today: date) -> None:
+    if not due_to_expire(filing, today):
+        raise NotActive(
+            f"filing {filing.filing_id} is {filing.status}, valid until "
+            f"{filing.valid_until}: not due to expire on {today}",
+            rule=NOT_DUE,
+        )
 
 
 # --- the coverage answer -------------------------------------------------------------------------
 
-def coverage(*, place: str, day: date, enrollments: Iterable[Enrollment],
-             filings: Iterable[Filing], emergency: bool = False) -> Coverage:
+
+def coverage(
+    *,
+    place: str,
+    day: date,
+    enrollments: Iterable[Enrollment],
+    filings: Iterable[Filing],
+    emergency: bool = False,
+) -> Coverage:
     """Is the person covered for care in ``place`` on ``day``, and on what basis?
 
     home_city — ordinary care in the pooling city; filing — a filing covers it (long-term
@@ -239,17 +288,26 @@ def coverage(*, place: str, day: date, enrollments: Iterable[Enrollment],
         return Coverage(False, None, f"no active enrollment on {day}")
     home, insutype = enrollment.pooling_region, enrollment.insutype
     if any(same_city(place, e.pooling_region) for e in enrollments if e.active_on(day)):
-        return Coverage(True, "home_city", "care in the home city needs no filing", home,
-                        insutype)
+        return Coverage(True, "home_city", "care in the home city needs no filing", home, insutype)
     filing = covering(filings, place, day)
     if filing is not None:
-        return Coverage(True, "filing", f"{FILING_TYPE_NAMES[filing.filing_type]} filing "
-                        f"{filing.filing_id} ({CATEGORY_NAMES[filing.category]})", home,
-                        insutype, filing)
+        return Coverage(
+            True,
+            "filing",
+            f"{FILING_TYPE_NAMES[filing.filing_type]} filing "
+            f"{filing.filing_id} ({CATEGORY_NAMES[filing.category]})",
+            home,
+            insutype,
+            filing,
+        )
     if same_province(place, home):
-        return Coverage(True, "in_province", "temporary care inside the home province needs "
-                        "no filing", home, insutype)
+        return Coverage(
+            True,
+            "in_province",
+            "temporary care inside the home province needs no filing",
+            home,
+            insutype,
+        )
     if emergency:
         return Coverage(True, "emergency", "emergency care counts as filed", home, insutype)
-    return Coverage(False, None, f"no filing covers {region(place).name} on {day}", home,
-                    insutype)
+    return Coverage(False, None, f"no filing covers {region(place).name} on {day}", home, insutype)

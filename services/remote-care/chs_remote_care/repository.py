@@ -1,41 +1,39 @@
-"""The remote-care service's queries (asyncpg), mapping rows to ``domain`` state. The person's
-enrollments come from the shared read model, ``chs_events.read_models.enrollments``.
+"""The remote-care service's queries (asyncpg), mapping rows to ``model`` state. The person's
+enrollments come from the shared read model, ``chs_events.read_models.enrollments``; the
+person's lock is ``chs_events.locks.lock_person`` (the person's row lives in enrollment's
+database)."""
 
-Whatever changes a person's filings takes the person's lock first (``lock_person``: a
-transaction-scoped advisory lock, since the person's row lives in enrollment's database), so
-concurrent filings of one person serialize and their outbox rows are in commit order.
-"""
 from datetime import date
 
 import asyncpg
 
-from chs_remote_care.domain import Filing
+from chs_remote_care.model import Filing
 
 _FILING = """filing_id, person_id, filing_type, category, destination_region, home_region,
               insutype, enrollment_id, valid_from, valid_until, filed_on, admission_date,
               discharge_date, status, revoked_on, revoke_reason"""
 
 
-async def lock_person(conn: asyncpg.Connection, person_id: str) -> None:
-    await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))", person_id)
-
-
-# --- filings -----------------------------------------------------------------------------------
-
 def _filing(row: asyncpg.Record) -> Filing:
     return Filing(**row)
 
 
 async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:
-    rows = await conn.fetch(f"select {_FILING} from filings where person_id = $1 "
-                            "order by filed_at, filing_id", person_id)
+    rows = await conn.fetch(
+        f"select {_FILING} from filings where person_id = $1 order by filed_at, filing_id",
+        person_id,
+    )
     return [_filing(row) for row in rows]
 
 
-async def get_filing(conn: asyncpg.Connection, filing_id: str, *,
-                     for_update: bool = False) -> Filing | None:
-    row = await conn.fetchrow(f"select {_FILING} from filings where filing_id = $1"
-                              + (" for update" if for_update else ""), filing_id)
+async def get_filing(
+    conn: asyncpg.Connection, filing_id: str, *, for_update: bool = False
+) -> Filing | None:
+    row = await conn.fetchrow(
+        f"select {_FILING} from filings where filing_id = $1"
+        + (" for update" if for_update else ""),
+        filing_id,
+    )
     return _filing(row) if row else None
 
 
@@ -43,30 +41,48 @@ async def insert_filing(conn: asyncpg.Connection, filing: Filing) -> None:
     await conn.execute(
         f"""insert into filings ({_FILING})
             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
-        filing.filing_id, filing.person_id, filing.filing_type, filing.category,
-        filing.destination_region, filing.home_region, filing.insutype, filing.enrollment_id,
-        filing.valid_from, filing.valid_until, filing.filed_on, filing.admission_date,
-        filing.discharge_date, filing.status, filing.revoked_on, filing.revoke_reason)
+        filing.filing_id,
+        filing.person_id,
+        filing.filing_type,
+        filing.category,
+        filing.destination_region,
+        filing.home_region,
+        filing.insutype,
+        filing.enrollment_id,
+        filing.valid_from,
+        filing.valid_until,
+        filing.filed_on,
+        filing.admission_date,
+        filing.discharge_date,
+        filing.status,
+        filing.revoked_on,
+        filing.revoke_reason,
+    )
 
 
-async def revoke_filing(conn: asyncpg.Connection, filing_id: str, revoked_on: date,
-                        reason: str | None) -> None:
+async def save_filing(conn: asyncpg.Connection, filing: Filing) -> None:
+    """Store what may change of a filing (its status, revocation); ``ended_at`` is when it
+    left ``active``."""
     await conn.execute(
-        """update filings set status = 'revoked', revoked_on = $2, revoke_reason = $3,
-                              ended_at = now() where filing_id = $1""",
-        filing_id, revoked_on, reason)
+        """update filings
+           set status = $2, revoked_on = $3, revoke_reason = $4,
+               ended_at = case when $2 = 'active' then null else coalesce(ended_at, now()) end
+           where filing_id = $1""",
+        filing.filing_id,
+        filing.status,
+        filing.revoked_on,
+        filing.revoke_reason,
+    )
 
 
-async def claim_expiring(conn: asyncpg.Connection, today: date, limit: int) -> list[Filing]:
-    """Lock and mark expired up to ``limit`` temporary filings whose validity ended before
-    ``today``; rows another instance holds are skipped (``for update skip locked``)."""
+async def lock_expiring(conn: asyncpg.Connection, today: date, limit: int) -> list[Filing]:
+    """Lock up to ``limit`` active temporary filings whose validity ended before ``today``;
+    rows another instance holds are skipped (``for update skip locked``)."""
     rows = await conn.fetch(
-        f"""with due as (
-              select filing_id from filings
-              where filing_type = 'temporary' and status = 'active' and valid_until < $1
-              order by valid_until, filing_id limit $2 for update skip locked)
-            update filings f set status = 'expired', ended_at = now()
-            from due where f.filing_id = due.filing_id
-            returning {', '.join('f.' + c.strip() for c in _FILING.split(','))}""",
-        today, limit)
+        f"""select {_FILING} from filings
+            where filing_type = 'temporary' and status = 'active' and valid_until < $1
+            order by valid_until, filing_id limit $2 for update skip locked""",
+        today,
+        limit,
+    )
     return [_filing(row) for row in rows]

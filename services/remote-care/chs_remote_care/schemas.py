@@ -4,6 +4,8 @@ A region code is checked with ``chs_events.regions``: a refused value answers 42
 ``errors: [{"field": "destination_region", "reason": "region code 460299 is not a GB/T 2260
 code"}]``.
 """
+
+import datetime
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -12,21 +14,20 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chs_events import fields
 from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.regions import region
+from chs_remote_care.domain import CATEGORY_NAMES, FILING_TYPE_NAMES, Coverage
+from chs_remote_care.model import Filing, Status
 
-from chs_remote_care.domain import CATEGORY_NAMES, FILING_TYPE_NAMES, Coverage, Filing
-
-PERSON_ID = "p4432dc5d611332852e47cd6c1baa4154"
+PERSON_ID = fields.PERSON_ID_EXAMPLE
 FILING_ID = "0193a6f2-1c3e-7b41-9d0a-5b8e2f6a1c3d"
 JINAN, SANYA, SHANGHAI = "370100", "460200", "310000"
 
 
-RegionCode = Annotated[fields.RegionCode, Field(
-    description="GB/T 2260 region code (a city or province covers its parts)",
-    examples=[SANYA])]
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+RegionCode = Annotated[
+    fields.RegionCode,
+    Field(
+        description="GB/T 2260 region code (a city or province covers its parts)", examples=[SANYA]
+    ),
+]
 
 
 class FilingCreate(BaseModel):
@@ -37,36 +38,65 @@ class FilingCreate(BaseModel):
     date (back-dated while the discharge is not settled; an emergency at any time) or today.
     """
 
-    model_config = _examples(
-        {"filing_type": "long_term", "category": "relocated_retiree",
-         "destination_region": SANYA, "commitment": True},
-        {"filing_type": "temporary", "category": "emergency", "destination_region": SHANGHAI,
-         "commitment": True, "admission_date": "2026-11-18"})
+    model_config = fields.examples(
+        {
+            "filing_type": "long_term",
+            "category": "relocated_retiree",
+            "destination_region": SANYA,
+            "commitment": True,
+        },
+        {
+            "filing_type": "temporary",
+            "category": "emergency",
+            "destination_region": SHANGHAI,
+            "commitment": True,
+            "admission_date": "2026-11-18",
+        },
+    )
     filing_type: FilingType
     category: FilingCategory
     destination_region: RegionCode
-    commitment: Literal[True] = Field(description=(
-        "个人承诺: the person commits that the facts are true, instead of documents"))
-    admission_date: date | None = Field(default=None, description=(
-        "temporary: the admission date the filing is back-dated to"))
-    discharge_date: date | None = Field(default=None, description=(
-        "temporary: the discharge date when already discharged"))
+    commitment: Literal[True] = Field(
+        description=("个人承诺: the person commits that the facts are true, instead of documents")
+    )
+    admission_date: date | None = Field(
+        default=None, description=("temporary: the admission date the filing is back-dated to")
+    )
+    discharge_date: date | None = Field(
+        default=None, description=("temporary: the discharge date when already discharged")
+    )
 
 
 class FilingRevoke(BaseModel):
-    model_config = _examples({"reason": "已回参保地居住"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=200)] | None = None
+    model_config = fields.examples({"reason": "已回参保地居住"})
+    reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
 
 
-FILING_EXAMPLE = {
-    "filing_id": FILING_ID, "person_id": PERSON_ID, "filing_type": "long_term",
-    "filing_type_name": "长期", "category": "relocated_retiree", "category_name": "异地安置退休",
-    "destination_region": SANYA, "destination_name": "三亚市", "home_region": JINAN,
-    "insutype": "390", "enrollment_id": "0192f1c2-7a3f-7e02-8b11-3c9d4e5f6a7b",
-    "valid_from": "2026-11-22", "valid_until": None, "filed_on": "2026-11-22",
-    "admission_date": None, "discharge_date": None, "back_dated": False, "status": "active",
-    "revoked_on": None, "revoke_reason": None}
+FILING_EXAMPLE: dict[str, Any] = {
+    "filing_id": FILING_ID,
+    "person_id": PERSON_ID,
+    "filing_type": "long_term",
+    "filing_type_name": "长期",
+    "category": "relocated_retiree",
+    "category_name": "异地安置退休",
+    "destination_region": SANYA,
+    "destination_name": "三亚市",
+    "home_region": JINAN,
+    "insutype": "390",
+    "enrollment_id": "0192f1c2-7a3f-7e02-8b11-3c9d4e5f6a7b",
+    "valid_from": "2026-11-22",
+    "valid_until": None,
+    "filed_on": "2026-11-22",
+    "admission_date": None,
+    "discharge_date": None,
+    "back_dated": False,
+    "status": "active",
+    "revoked_on": None,
+    "revoke_reason": None,
+}
 
 
 class FilingPublic(BaseModel):
@@ -88,24 +118,34 @@ class FilingPublic(BaseModel):
     admission_date: date | None
     discharge_date: date | None
     back_dated: bool
-    status: Literal["active", "revoked", "expired"]
+    status: Status
     revoked_on: date | None
     revoke_reason: str | None
 
     @classmethod
     def of(cls, filing: Filing) -> "FilingPublic":
         return cls(
-            filing_id=filing.filing_id, person_id=filing.person_id,
-            filing_type=filing.filing_type, filing_type_name=FILING_TYPE_NAMES[filing.filing_type],
-            category=filing.category, category_name=CATEGORY_NAMES[filing.category],
+            filing_id=filing.filing_id,
+            person_id=filing.person_id,
+            filing_type=filing.filing_type,
+            filing_type_name=FILING_TYPE_NAMES[filing.filing_type],
+            category=filing.category,
+            category_name=CATEGORY_NAMES[filing.category],
             destination_region=filing.destination_region,
             destination_name=region(filing.destination_region).name,
-            home_region=filing.home_region, insutype=filing.insutype,
-            enrollment_id=filing.enrollment_id, valid_from=filing.valid_from,
-            valid_until=filing.valid_until, filed_on=filing.filed_on,
-            admission_date=filing.admission_date, discharge_date=filing.discharge_date,
-            back_dated=filing.back_dated, status=filing.status, revoked_on=filing.revoked_on,
-            revoke_reason=filing.revoke_reason)
+            home_region=filing.home_region,
+            insutype=filing.insutype,
+            enrollment_id=filing.enrollment_id,
+            valid_from=filing.valid_from,
+            valid_until=filing.valid_until,
+            filed_on=filing.filed_on,
+            admission_date=filing.admission_date,
+            discharge_date=filing.discharge_date,
+            back_dated=filing.back_dated,
+            status=filing.status,
+            revoked_on=filing.revoked_on,
+            revoke_reason=filing.revoke_reason,
+        )
 
 
 class FilingList(BaseModel):
@@ -118,15 +158,32 @@ class CoverageAnswer(BaseModel):
     filing needed), filing (the filing that covers it), in_province (temporary care inside the
     home province needs no filing), emergency (counts as filed)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "person_id": PERSON_ID, "region": SANYA, "date": "2026-12-01", "covered": True,
-        "basis": "filing", "reason": "长期 filing … (异地安置退休)", "home_region": JINAN,
-        "insutype": "390", "filing_id": FILING_ID, "filing_type": "long_term",
-        "category": "relocated_retiree", "destination_region": SANYA,
-        "valid_from": "2026-11-22", "valid_until": None, "admission_date": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": PERSON_ID,
+                    "region": SANYA,
+                    "date": "2026-12-01",
+                    "covered": True,
+                    "basis": "filing",
+                    "reason": "长期 filing … (异地安置退休)",
+                    "home_region": JINAN,
+                    "insutype": "390",
+                    "filing_id": FILING_ID,
+                    "filing_type": "long_term",
+                    "category": "relocated_retiree",
+                    "destination_region": SANYA,
+                    "valid_from": "2026-11-22",
+                    "valid_until": None,
+                    "admission_date": None,
+                }
+            ]
+        }
+    )
     person_id: str
     region: str
-    date: date
+    date: datetime.date
     covered: bool
     basis: Literal["home_city", "filing", "in_province", "emergency"] | None
     reason: str
@@ -136,19 +193,35 @@ class CoverageAnswer(BaseModel):
     filing_type: FilingType | None = None
     category: FilingCategory | None = None
     destination_region: str | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
-    admission_date: date | None = None
+    valid_from: datetime.date | None = None
+    valid_until: datetime.date | None = None
+    admission_date: datetime.date | None = None
 
     @classmethod
-    def of(cls, person_id: str, place: str, day: date, answer: Coverage) -> "CoverageAnswer":
+    def of(
+        cls, person_id: str, place: str, day: datetime.date, answer: Coverage
+    ) -> "CoverageAnswer":
         filing = answer.filing
         return cls(
-            person_id=person_id, region=place, date=day, covered=answer.covered,
-            basis=answer.basis, reason=answer.reason, home_region=answer.home_region,
+            person_id=person_id,
+            region=place,
+            date=day,
+            covered=answer.covered,
+            basis=answer.basis,
+            reason=answer.reason,
+            home_region=answer.home_region,
             insutype=answer.insutype,
-            **({} if filing is None else dict(
-                filing_id=filing.filing_id, filing_type=filing.filing_type,
-                category=filing.category, destination_region=filing.destination_region,
-                valid_from=filing.valid_from, valid_until=filing.last_covered_day,
-                admission_date=filing.admission_date)))
+            **(
+                {}
+                if filing is None
+                else {
+                    "filing_id": filing.filing_id,
+                    "filing_type": filing.filing_type,
+                    "category": filing.category,
+                    "destination_region": filing.destination_region,
+                    "valid_from": filing.valid_from,
+                    "valid_until": filing.last_covered_day,
+                    "admission_date": filing.admission_date,
+                }
+            ),
+        )

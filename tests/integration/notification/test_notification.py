@@ -1,24 +1,25 @@
 """The notification service against the real broker and database: directory and request
 consumers, the dispatcher with the local gateway, the outbox relay and the HTTP API."""
+
 import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
 from chs_events.admin import ensure_topics
+from chs_events.consumer import ConsumerRunner
 from chs_events.db import open_service_database
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import NewbornEnrolled, PersonRegistered
-from chs_events.events.notices import NoticeRequested
+from chs_events.events.notices import NoticeRequested, NoticeStatusChanged
 from chs_events.kafka import create_producer
-from chs_events.consumer import ConsumerRunner
 from chs_events.outbox import OutboxRelay
+from chs_events.runtime import run_together
 from chs_events.topics import (
     BY_NAME,
     ENROLLMENT_EVENTS,
@@ -27,14 +28,13 @@ from chs_events.topics import (
     dead_letter_spec,
     dlq_of,
 )
-
-from chs_events.runtime import run_together
+from chs_events.vocabulary import CHINA
 from chs_notification.__main__ import SUBSCRIPTIONS, local_gateway
 from chs_notification.api import create_app
-from chs_notification.consumers import message_id_for
 from chs_notification.dispatch import Dispatcher
 from chs_notification.gateway import SmsMessage
 from chs_notification.local_gateway import LocalGateway
+from chs_notification.model import message_id_for
 from chs_notification.settings import NotificationSettings
 from tests.support.broker import read_topic, until
 from tests.support.platform import Platform
@@ -42,14 +42,16 @@ from tests.support.service import client_of, running, throwaway_database
 
 pytestmark = pytest.mark.integration
 
-CHINA = ZoneInfo("Asia/Shanghai")
 QINGDAO_MOBILE = "13853212345"
 JIANGSU_MOBILE = "13912345678"
 QINGDAO_ELDERLY_MOBILE = "13853298765"
 # as progress-notices sends them: the greeting params (name, guardian_name) are left to
 # notification's contact directory
-REGISTERED_PARAMS = {"insutype_name": "城乡居民基本医疗保险", "region_name": "青岛市",
-                     "start_date": "2026年1月1日"}
+REGISTERED_PARAMS = {
+    "insutype_name": "城乡居民基本医疗保险",
+    "region_name": "青岛市",
+    "start_date": "2026年1月1日",
+}
 TAG = "【中国医疗保障】"
 
 
@@ -57,21 +59,56 @@ def new_person_id() -> str:
     return "p" + uuid.uuid4().hex
 
 
-def registered(person_id: str, mobile: str | None, birth_date: date,
-               name: str = "张三") -> Envelope:
-    return Envelope(PersonRegistered(person_id=person_id, name=name, sex="M",
-                                     birth_date=birth_date, mobile=mobile,
-                                     region_code="370202"), source="/chs/enrollment")
+def registered(
+    person_id: str, mobile: str | None, birth_date: date, name: str = "张三"
+) -> Envelope:
+    return Envelope(
+        PersonRegistered(
+            person_id=person_id,
+            name=name,
+            sex="M",
+            birth_date=birth_date,
+            mobile=mobile,
+            region_code="370202",
+        ),
+        source="/chs/enrollment",
+    )
 
 
-def notice(person_id: str, notice_id: str | None = None,
-           template_id: str = "enrollment.registered",
-           params: dict[str, str] | None = None) -> Envelope:
-    return Envelope(NoticeRequested(person_id=person_id, notice_id=notice_id or uuid.uuid4().hex,
-                                    template_id=template_id,
-                                    params=REGISTERED_PARAMS if params is None else params,
-                                    category="business_result"),
-                    source="/chs/progress-notices", correlation_id=f"req-{uuid.uuid4().hex}")
+def notice(
+    person_id: str,
+    notice_id: str | None = None,
+    template_id: str = "enrollment.registered",
+    params: dict[str, str] | None = None,
+) -> Envelope:
+    return Envelope(
+        NoticeRequested(
+            person_id=person_id,
+            notice_id=notice_id or uuid.uuid4().hex,
+            template_id=template_id,
+            params=REGISTERED_PARAMS if params is None else params,
+            category="business_result",
+        ),
+        source="/chs/progress-notices",
+        correlation_id=f"req-{uuid.uuid4().hex}",
+    )
+
+
+def notice_id(envelope: Envelope) -> str:
+    """The notice a request or a status event is about."""
+    return status_event(envelope).notice_id
+
+
+def status_event(envelope: Envelope) -> NoticeRequested | NoticeStatusChanged:
+    event = envelope.event
+    assert isinstance(event, NoticeRequested | NoticeStatusChanged)
+    return event
+
+
+def status_change(envelope: Envelope) -> NoticeStatusChanged:
+    event = envelope.event
+    assert isinstance(event, NoticeStatusChanged)
+    return event
 
 
 class Notification:
@@ -85,15 +122,29 @@ class Notification:
         self._producer = create_producer(settings, "test")
 
     async def open(self) -> None:
-        self.pool = await open_service_database(self.settings.database_url,
-                                                self.settings.database_name, "chs_notification")
+        self.pool = await open_service_database(
+            self.settings.database_url, self.settings.database_name, "chs_notification"
+        )
         await self._producer.start()
 
     def start_consumers(self) -> None:
-        self._tasks.append(asyncio.create_task(
-            run_together([ConsumerRunner(name=s.name, topics=s.topics, handlers=s.handlers,
-                                         pool=self.pool, settings=self.settings)
-                          for s in SUBSCRIPTIONS], self._stop)))
+        self._tasks.append(
+            asyncio.create_task(
+                run_together(
+                    [
+                        ConsumerRunner(
+                            name=s.name,
+                            topics=s.topics,
+                            handlers=s.handlers,
+                            pool=self.pool,
+                            settings=self.settings,
+                        )
+                        for s in SUBSCRIPTIONS
+                    ],
+                    self._stop,
+                )
+            )
+        )
 
     def start_dispatcher(self, seed: int = 1) -> None:
         settings = self.settings.model_copy(update={"gateway_seed": seed})
@@ -101,9 +152,13 @@ class Notification:
         self._tasks.append(asyncio.create_task(dispatcher.run(self._stop)))
 
     def start_relay(self) -> None:
-        relay = OutboxRelay(self.settings.database_dsn, self._producer,
-                            service="notification", topic_prefix=self.settings.topic_prefix,
-                            poll_interval=0.2)
+        relay = OutboxRelay(
+            self.settings.database_dsn,
+            self._producer,
+            service="notification",
+            topic_prefix=self.settings.topic_prefix,
+            poll_interval=0.2,
+        )
         self._tasks.append(asyncio.create_task(relay.run(self._stop)))
 
     def start(self) -> None:
@@ -115,8 +170,11 @@ class Notification:
             record = envelope.to_record()
             for _ in range(2 if twice else 1):
                 await self._producer.send_and_wait(
-                    self.settings.topic(envelope.topic), key=record.key, value=record.value,
-                    headers=record.headers)
+                    self.settings.topic(envelope.topic),
+                    key=record.key,
+                    value=record.value,
+                    headers=record.headers,
+                )
 
     async def close(self) -> None:
         self._stop.set()
@@ -127,6 +185,7 @@ class Notification:
             await self.pool.close()
 
     async def fetch(self, query: str, *args) -> list[asyncpg.Record]:
+        assert self.pool is not None, "opened"
         async with self.pool.acquire() as conn:
             return await conn.fetch(query, *args)
 
@@ -136,35 +195,44 @@ class Notification:
     async def sms(self) -> list[asyncpg.Record]:
         return await self.fetch("select * from local_gateway_sms order by accepted_at")
 
-    async def wait_final(self, count: int, timeout: float = 30.0) -> dict[str, asyncpg.Record]:
+    async def wait_final(self, count: int, within: float = 30.0) -> dict[str, asyncpg.Record]:
         async def all_final():
             rows = await self.messages()
-            final = [r for r in rows.values()
-                     if r["status"] in ("delivered", "failed", "undeliverable")]
+            final = [
+                r for r in rows.values() if r["status"] in ("delivered", "failed", "undeliverable")
+            ]
             return rows if len(final) >= count else None
 
         try:
-            return await until(all_final, timeout=timeout)
+            return await until(all_final, timeout=within)
         except AssertionError:
             rows = await self.fetch("select notice_id, status, attempts, last_error from messages")
-            raise AssertionError(f"{count} final messages expected: "
-                                 f"{[tuple(row) for row in rows]}") from None
+            raise AssertionError(
+                f"{count} final messages expected: {[tuple(row) for row in rows]}"
+            ) from None
 
 
 @pytest.fixture
 async def service(kafka_bootstrap, database_url, topic_prefix) -> AsyncIterator:
     specs = [BY_NAME[name] for name in (ENROLLMENT_EVENTS, NOTICE_REQUESTS, NOTICE_STATUS)]
-    await ensure_topics(kafka_bootstrap, topic_prefix,
-                        [s for spec in specs for s in (spec, dead_letter_spec(spec))])
+    await ensure_topics(
+        kafka_bootstrap, topic_prefix, [s for spec in specs for s in (spec, dead_letter_spec(spec))]
+    )
     opened: list[Notification] = []
     async with throwaway_database(database_url, "notification") as database:
 
         @asynccontextmanager
         async def started(**overrides) -> AsyncIterator[Notification]:
             settings = NotificationSettings(
-                kafka_bootstrap=kafka_bootstrap, database_url=database_url,
-                topic_prefix=topic_prefix, database_name=database, dispatch_poll_interval=0.2,
-                send_retry_base_delay=0.05, send_retry_max_delay=0.2, **overrides)
+                kafka_bootstrap=kafka_bootstrap,
+                database_url=database_url,
+                topic_prefix=topic_prefix,
+                database_name=database,
+                dispatch_poll_interval=0.2,
+                send_retry_base_delay=0.05,
+                send_retry_max_delay=0.2,
+                **overrides,
+            )
             notification = Notification(settings)
             opened.append(notification)
             await notification.open()
@@ -176,21 +244,28 @@ async def service(kafka_bootstrap, database_url, topic_prefix) -> AsyncIterator:
 
 
 def registered_text(name: str = "张三") -> str:
-    return (f"{TAG}尊敬的{name}，您已在青岛市成功参加城乡居民基本医疗保险，"
-            "参保开始日期为2026年1月1日。如有疑问请咨询当地医保经办机构。")
+    return (
+        f"{TAG}尊敬的{name}，您已在青岛市成功参加城乡居民基本医疗保险，"
+        "参保开始日期为2026年1月1日。如有疑问请咨询当地医保经办机构。"
+    )
 
 
 async def test_one_sms_per_notice_with_the_right_text_sender_and_status_events(service):
     qingdao, jiangsu, elderly = new_person_id(), new_person_id(), new_person_id()
-    notices = {qingdao: notice(qingdao), jiangsu: notice(jiangsu, params=dict(
-                   REGISTERED_PARAMS, name="张三")),  # a name in the notice is used as it is
-               elderly: notice(elderly)}
+    notices = {
+        qingdao: notice(qingdao),
+        jiangsu: notice(
+            jiangsu, params=dict(REGISTERED_PARAMS, name="张三")
+        ),  # a name in the notice is used as it is
+        elderly: notice(elderly),
+    }
     async with service() as notification:
         notification.start()
         await notification.publish(
             registered(qingdao, QINGDAO_MOBILE, date(1990, 5, 1)),
             registered(jiangsu, JIANGSU_MOBILE, date(1985, 3, 2), name="张叁"),
-            registered(elderly, QINGDAO_ELDERLY_MOBILE, date(1950, 1, 15), name="李奶奶"))
+            registered(elderly, QINGDAO_ELDERLY_MOBILE, date(1950, 1, 15), name="李奶奶"),
+        )
         await notification.publish(*notices.values())
         # the same notice again in a new event (a processor's retry) ...
         again = Envelope(notices[qingdao].event, source="/chs/progress-notices")
@@ -210,35 +285,39 @@ async def test_one_sms_per_notice_with_the_right_text_sender_and_status_events(s
         assert by_mobile[JIANGSU_MOBILE]["text"] == registered_text()
         assert by_mobile[JIANGSU_MOBILE]["sender"] == "106575376196"
         assert by_mobile[QINGDAO_ELDERLY_MOBILE]["text"] == (
-            f"{TAG}2026年1月1日起，李奶奶参保成功，看病可以用医保了。")
+            f"{TAG}2026年1月1日起，李奶奶参保成功，看病可以用医保了。"
+        )
         assert by_mobile[QINGDAO_ELDERLY_MOBILE]["sender"] == "10639239"
         assert all(row["text"].startswith(TAG) for row in sms)
         for person_id, envelope in notices.items():
-            message = messages[envelope.event.notice_id]
+            message = messages[notice_id(envelope)]
             assert message["status"] == "delivered"
             assert message["person_id"] == person_id
             assert message["attempts"] == 1
-            assert message["message_id"] == message_id_for(envelope.event.notice_id)
-        assert messages[notices[qingdao].event.notice_id]["mobile_masked"] == "138****2345"
+            assert message["message_id"] == message_id_for(notice_id(envelope))
+        assert messages[notice_id(notices[qingdao])]["mobile_masked"] == "138****2345"
 
         notification.start_relay()
-        status = await read_topic(notification.settings.kafka_bootstrap,
-                                  notification.settings.topic(NOTICE_STATUS), expected=6)
+        status = await read_topic(
+            notification.settings.kafka_bootstrap,
+            notification.settings.topic(NOTICE_STATUS),
+            expected=6,
+        )
 
     assert len(status) == 6
-    seen = {}
+    seen: dict[str, list[Envelope]] = {}
     for record in status:
         envelope = Envelope.from_record(record.key, record.value, record.headers)
         assert envelope.source == "/chs/notification"
         assert record.key.decode() == envelope.event.person_id
-        seen.setdefault(envelope.event.notice_id, []).append(envelope)
+        seen.setdefault(notice_id(envelope), []).append(envelope)
     for person_id, request in notices.items():
-        events = seen[request.event.notice_id]
+        events = seen[notice_id(request)]
         assert [e.type for e in events] == ["chs.notices.sent.v1", "chs.notices.delivered.v1"]
         assert {e.event.person_id for e in events} == {person_id}
         assert {e.causation_id for e in events} == {request.id}
         assert {e.correlation_id for e in events} == {request.correlation_id}
-    assert seen[notices[jiangsu].event.notice_id][0].event.sender == "106575376196"
+    assert status_change(seen[notice_id(notices[jiangsu])][0]).sender == "106575376196"
 
 
 async def test_transient_gateway_failures_are_retried_without_a_second_sms(service):
@@ -247,7 +326,8 @@ async def test_transient_gateway_failures_are_retried_without_a_second_sms(servi
         notification.start_consumers()
         notification.start_dispatcher(seed=20261122)
         await notification.publish(
-            *(registered(p, f"1385321{n:04d}", date(1980, 1, 1)) for n, p in enumerate(people)))
+            *(registered(p, f"1385321{n:04d}", date(1980, 1, 1)) for n, p in enumerate(people))
+        )
         await notification.publish(*(notice(p) for p in people))
 
         messages = await notification.wait_final(len(people))
@@ -275,22 +355,24 @@ async def test_a_lost_reply_is_resent_as_the_same_sms_and_its_early_receipt_kept
         notification.start_consumers()
         # draws: the first send loses its reply (0.3 < 0.5 but not < 0.25), the receipt
         # then arrives while the message is still queued, the resend is accepted
-        gateway = LocalGateway(notification.pool, failure_rate=0.5,
-                               rng=ScriptedRandom([0.3]))  # type: ignore[arg-type]
+        gateway = LocalGateway(notification.pool, failure_rate=0.5, rng=ScriptedRandom([0.3]))  # type: ignore[arg-type]
         dispatcher = Dispatcher(notification.pool, gateway, notification.settings)
         request = notice(person)
         await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), request)
         stop = asyncio.Event()
         task = asyncio.create_task(dispatcher.run(stop))
         try:
-            message = (await notification.wait_final(1))[request.event.notice_id]
+            message = (await notification.wait_final(1))[notice_id(request)]
         finally:
             stop.set()
             await task
         sms = await notification.sms()
         notification.start_relay()
-        status = await read_topic(notification.settings.kafka_bootstrap,
-                                  notification.settings.topic(NOTICE_STATUS), expected=2)
+        status = await read_topic(
+            notification.settings.kafka_bootstrap,
+            notification.settings.topic(NOTICE_STATUS),
+            expected=2,
+        )
 
     assert message["status"] == "delivered" and message["attempts"] == 2
     assert message["early_receipt"] is None
@@ -302,8 +384,14 @@ async def test_a_lost_reply_is_resent_as_the_same_sms_and_its_early_receipt_kept
 async def test_a_receipt_comes_again_until_it_is_acknowledged(service):
     async with service() as notification:
         gateway = LocalGateway(notification.pool, undelivered_rate=0.5, rng=random.Random(7))
-        await gateway.send(SmsMessage(message_id=str(uuid.uuid4()), sender="10639239",
-                                      mobile=QINGDAO_MOBILE, text="【中国医疗保障】test"))
+        await gateway.send(
+            SmsMessage(
+                message_id=str(uuid.uuid4()),
+                sender="10639239",
+                mobile=QINGDAO_MOBILE,
+                text="【中国医疗保障】test",
+            )
+        )
 
         first = await gateway.receipts()
         again = await gateway.receipts()  # the dispatcher died before acknowledging
@@ -312,7 +400,8 @@ async def test_a_receipt_comes_again_until_it_is_acknowledged(service):
 
     assert len(first) == 1
     assert [(r.message_id, r.delivered, r.received_at) for r in again] == [
-        (r.message_id, r.delivered, r.received_at) for r in first]
+        (r.message_id, r.delivered, r.received_at) for r in first
+    ]
     assert after == []
 
 
@@ -323,10 +412,13 @@ async def test_undelivered_receipts_fail_the_message(service):
         request = notice(person)
         await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), request)
 
-        message = (await notification.wait_final(1))[request.event.notice_id]
+        message = (await notification.wait_final(1))[notice_id(request)]
         notification.start_relay()
-        status = await read_topic(notification.settings.kafka_bootstrap,
-                                  notification.settings.topic(NOTICE_STATUS), expected=2)
+        status = await read_topic(
+            notification.settings.kafka_bootstrap,
+            notification.settings.topic(NOTICE_STATUS),
+            expected=2,
+        )
 
     assert message["status"] == "failed"
     assert message["sent_at"] is not None and message["delivered_at"] is None
@@ -342,105 +434,150 @@ async def test_a_notice_that_can_never_be_rendered_is_dead_lettered(service):
     fine = notice(person)
     async with service() as notification:
         notification.start()
-        await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)),
-                                   unknown, incomplete, fine)
+        await notification.publish(
+            registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), unknown, incomplete, fine
+        )
         messages = await notification.wait_final(1)
-        dead = await read_topic(notification.settings.kafka_bootstrap,
-                                notification.settings.topic(dlq_of(NOTICE_REQUESTS)),
-                                expected=2)
+        dead = await read_topic(
+            notification.settings.kafka_bootstrap,
+            notification.settings.topic(dlq_of(NOTICE_REQUESTS)),
+            expected=2,
+        )
 
-    assert list(messages) == [fine.event.notice_id]
-    reasons = {dict(r.headers)["ce_id"].decode(): dict(r.headers)["dlq_reason"].decode()
-               for r in dead}
+    assert list(messages) == [notice_id(fine)]
+    reasons = {
+        dict(r.headers)["ce_id"].decode(): dict(r.headers)["dlq_reason"].decode() for r in dead
+    }
     assert "unknown template 'enrollment.no_such_template'" in reasons[unknown.id]
     assert reasons[incomplete.id] == (  # name is left to the directory, not missing
         "template enrollment.registered is missing params: region_name, start_date "
-        f"(notice {incomplete.event.notice_id})")
+        f"(notice {notice_id(incomplete)})"
+    )
 
 
 async def test_a_notice_waits_for_its_contact_then_gives_up(service):
     late, unknown = new_person_id(), new_person_id()
     guardian, newborn = new_person_id(), new_person_id()
     late_notice, unknown_notice = notice(late), notice(unknown)
-    newborn_notice = notice(newborn, template_id="enrollment.newborn_enrolled", params={
-        "newborn_name": "王小宝", "region_name": "寿光市", "start_date": "2026年3月5日"})
+    newborn_notice = notice(
+        newborn,
+        template_id="enrollment.newborn_enrolled",
+        params={"newborn_name": "王小宝", "region_name": "寿光市", "start_date": "2026年3月5日"},
+    )
     async with service(contact_grace_seconds=4.0) as notification:
         notification.start()
         await notification.publish(late_notice, unknown_notice, newborn_notice)
 
         async def waiting():
             rows = await notification.messages()
-            return len(rows) == 3 and all(r["last_error"] == "waiting for the contact"
-                                          for r in rows.values())
+            return len(rows) == 3 and all(
+                r["last_error"] == "waiting for the contact" for r in rows.values()
+            )
 
         await until(waiting, timeout=15)
         # the contacts arrive after the notices (they travel on another topic)
         await notification.publish(
             registered(late, JIANGSU_MOBILE, date(1990, 5, 1)),
             registered(guardian, QINGDAO_MOBILE, date(1995, 7, 7), name="王芳"),
-            Envelope(NewbornEnrolled(person_id=newborn, enrollment_id="E-NB-1",
-                                     guardian_person_id=guardian, name="王小宝",
-                                     birth_date=date(2026, 3, 5), pooling_region="370783",
-                                     start_date=date(2026, 3, 5)), source="/chs/enrollment"))
-        messages = await notification.wait_final(3, timeout=30)
+            Envelope(
+                NewbornEnrolled(
+                    person_id=newborn,
+                    enrollment_id="E-NB-1",
+                    guardian_person_id=guardian,
+                    name="王小宝",
+                    birth_date=date(2026, 3, 5),
+                    pooling_region="370783",
+                    start_date=date(2026, 3, 5),
+                ),
+                source="/chs/enrollment",
+            ),
+        )
+        messages = await notification.wait_final(3, within=30)
         sms = {row["message_id"]: row for row in await notification.sms()}
         notification.start_relay()
-        status = await read_topic(notification.settings.kafka_bootstrap,
-                                  notification.settings.topic(NOTICE_STATUS), expected=5)
+        status = await read_topic(
+            notification.settings.kafka_bootstrap,
+            notification.settings.topic(NOTICE_STATUS),
+            expected=5,
+        )
 
-    sent_late = messages[late_notice.event.notice_id]
+    sent_late = messages[notice_id(late_notice)]
     assert sent_late["status"] == "delivered"
     # woken by the contact, not by the end of the grace period
     assert (sent_late["sent_at"] - sent_late["created_at"]).total_seconds() < 4.0
-    to_guardian = messages[newborn_notice.event.notice_id]
+    to_guardian = messages[notice_id(newborn_notice)]
     assert to_guardian["status"] == "delivered"
     assert to_guardian["recipient_person_id"] == guardian
     assert sms[to_guardian["message_id"]]["mobile"] == QINGDAO_MOBILE
     assert sms[to_guardian["message_id"]]["text"] == (
         f"{TAG}尊敬的王芳，您的孩子王小宝已在寿光市办理出生即参保，"
-        "参保开始日期为2026年3月5日，可按规定享受医保待遇。")
-    gave_up = messages[unknown_notice.event.notice_id]
+        "参保开始日期为2026年3月5日，可按规定享受医保待遇。"
+    )
+    gave_up = messages[notice_id(unknown_notice)]
     assert gave_up["status"] == "undeliverable"
     assert gave_up["last_error"] == "no contact" and gave_up["attempts"] == 0
     assert len(sms) == 2
-    undeliverable = [Envelope.from_record(r.key, r.value, r.headers) for r in status
-                     if r.key.decode() == unknown]
+    undeliverable = [
+        Envelope.from_record(r.key, r.value, r.headers) for r in status if r.key.decode() == unknown
+    ]
     assert [e.type for e in undeliverable] == ["chs.notices.undeliverable.v1"]
-    assert undeliverable[0].event.reason == "no contact"
+    assert status_change(undeliverable[0]).reason == "no contact"
 
 
 async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
     person, other = new_person_id(), new_person_id()
-    first, second = notice(person), notice(person, template_id="enrollment.terminated", params={
-        "insutype_name": "城乡居民基本医疗保险", "end_date": "2026年6月30日",
-        "reason": "已参加其他地区医保"})
+    first, second = (
+        notice(person),
+        notice(
+            person,
+            template_id="enrollment.terminated",
+            params={
+                "insutype_name": "城乡居民基本医疗保险",
+                "end_date": "2026年6月30日",
+                "reason": "已参加其他地区医保",
+            },
+        ),
+    )
     async with service(gateway_undelivered_rate=0.0) as notification:
         notification.start()
-        await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)),
-                                   registered(other, JIANGSU_MOBILE, date(1991, 1, 1)), first)
+        await notification.publish(
+            registered(person, QINGDAO_MOBILE, date(1990, 5, 1)),
+            registered(other, JIANGSU_MOBILE, date(1991, 1, 1)),
+            first,
+        )
         await notification.wait_final(1)
         await notification.publish(second, notice(other))
         messages = await notification.wait_final(3)
 
-        async with running(create_app(notification.settings)) as app, \
-                client_of(app, "notification") as http:
+        async with (
+            running(create_app(notification.settings)) as app,
+            client_of(app, "notification") as http,
+        ):
             listing = await http.get(f"/persons/{person}/messages")
-            one = await http.get(f"/messages/{messages[first.event.notice_id]['message_id']}")
+            one = await http.get(f"/messages/{messages[notice_id(first)]['message_id']}")
             missing = await http.get(f"/messages/{uuid.uuid4()}")
             today = datetime.now(CHINA).date().isoformat()
-            stats = await http.get("/stats/delivery",
-                                   params={"date_from": today, "date_to": today})
-            only = await http.get("/stats/delivery", params={
-                "date_from": today, "date_to": today, "template_id": "enrollment.registered"})
-            backwards = await http.get("/stats/delivery",
-                                       params={"date_from": today, "date_to": "2020-01-01"})
+            stats = await http.get("/stats/delivery", params={"date_from": today, "date_to": today})
+            only = await http.get(
+                "/stats/delivery",
+                params={
+                    "date_from": today,
+                    "date_to": today,
+                    "template_id": "enrollment.registered",
+                },
+            )
+            backwards = await http.get(
+                "/stats/delivery", params={"date_from": today, "date_to": "2020-01-01"}
+            )
             templates = await http.get("/templates")
 
     assert listing.status_code == 200
     body = listing.json()
     assert body["person_id"] == person
-    assert [m["notice_id"] for m in body["messages"]] == [second.event.notice_id,
-                                                         first.event.notice_id]
+    assert [m["notice_id"] for m in body["messages"]] == [
+        notice_id(second),
+        notice_id(first),
+    ]
     newest = body["messages"][0]
     assert newest["template_id"] == "enrollment.terminated"
     assert newest["category"] == "business_result"
@@ -451,15 +588,22 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
     assert {"created_at", "sent_at", "delivered_at", "final_at"} <= set(newest)
     assert QINGDAO_MOBILE not in listing.text
 
-    assert one.status_code == 200 and one.json()["notice_id"] == first.event.notice_id
+    assert one.status_code == 200 and one.json()["notice_id"] == notice_id(first)
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
 
     assert stats.status_code == 200
     rows = {row["template_id"]: row for row in stats.json()["rows"]}
     assert rows["enrollment.registered"] == {
-        "template_id": "enrollment.registered", "day": today, "total": 2, "delivered": 2,
-        "failed": 0, "undeliverable": 0, "pending": 0, "success_rate": "100.0"}
+        "template_id": "enrollment.registered",
+        "day": today,
+        "total": 2,
+        "delivered": 2,
+        "failed": 0,
+        "undeliverable": 0,
+        "pending": 0,
+        "success_rate": "100.0",
+    }
     assert rows["enrollment.terminated"]["total"] == 1
     assert [row["template_id"] for row in only.json()["rows"]] == ["enrollment.registered"]
     assert backwards.status_code == 422
@@ -467,28 +611,41 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
     assert templates.status_code == 200
     registry = {t["template_id"]: t for t in templates.json()}
     assert registry["enrollment.registered"]["params"] == [
-        "name", "insutype_name", "region_name", "start_date"]
+        "name",
+        "insutype_name",
+        "region_name",
+        "start_date",
+    ]
 
 
 async def test_killed_workers_lose_no_notice_and_send_none_twice(
-        kafka_bootstrap, database_url, topic_prefix, service):
+    kafka_bootstrap, database_url, topic_prefix, service
+):
     """The real processes, SIGKILLed mid-stream and restarted."""
     people = [new_person_id() for _ in range(300)]
     async with service() as notification:  # creates the topics and the database
         await notification.publish(
-            *(registered(p, f"1385321{n:04d}", date(1970 + n % 40, 1, 1))
-              for n, p in enumerate(people)))
+            *(
+                registered(p, f"1385321{n:04d}", date(1970 + n % 40, 1, 1))
+                for n, p in enumerate(people)
+            )
+        )
         await notification.publish(*(notice(p) for p in people))
 
         platform = Platform(kafka_bootstrap, database_url, prefix=topic_prefix)
-        extra = {"CHS_DATABASE_NAME": notification.settings.database_name,
-                 "CHS_GATEWAY_FAILURE_RATE": "0.2", "CHS_SEND_RETRY_BASE_DELAY": "0.05",
-                 "CHS_SEND_RETRY_MAX_DELAY": "0.2", "CHS_SEND_MAX_ATTEMPTS": "30",
-                 "CHS_DISPATCH_BATCH_SIZE": "10"}
+        extra = {
+            "CHS_DATABASE_NAME": notification.settings.database_name,
+            "CHS_GATEWAY_FAILURE_RATE": "0.2",
+            "CHS_SEND_RETRY_BASE_DELAY": "0.05",
+            "CHS_SEND_RETRY_MAX_DELAY": "0.2",
+            "CHS_SEND_MAX_ATTEMPTS": "30",
+            "CHS_DISPATCH_BATCH_SIZE": "10",
+        }
         platform.add("consume", "chs_notification", "consume", "notification", **extra)
         platform.add("dispatch", "chs_notification", "dispatch", "notification", **extra)
         platform.start()
         try:
+
             async def queued_at_least(count):
                 return len(await notification.fetch("select 1 from messages")) >= count
 
@@ -504,7 +661,7 @@ async def test_killed_workers_lose_no_notice_and_send_none_twice(
             platform.kill("dispatch")
             sent_at_kill = len(await notification.sms())
             platform.restart("dispatch")
-            messages = await notification.wait_final(len(people), timeout=90)
+            messages = await notification.wait_final(len(people), within=90)
         finally:
             platform.stop()
         sms = await notification.sms()

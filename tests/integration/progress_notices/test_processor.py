@@ -1,4 +1,6 @@
 """The progress-notice worker as a real process against the real broker."""
+
+import asyncio
 import json
 import os
 import secrets
@@ -11,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -27,15 +30,15 @@ from chs_events.topics import (
     dlq_of,
 )
 from chs_progress_notices.rules import notice_id
-
 from tests.support.broker import read_topic
 from tests.support.platform import free_port
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-PYTHONPATH = os.pathsep.join(str(REPO / p) for p in ("libs/chs_events",
-                                                      "services/progress-notices"))
+PYTHONPATH = os.pathsep.join(
+    str(REPO / p) for p in ("libs/chs_events", "services/progress-notices")
+)
 WAIT = 60.0
 
 
@@ -83,8 +86,9 @@ class Worker:
 @pytest.fixture
 async def topics(kafka_bootstrap, topic_prefix):
     source = BY_NAME[ENROLLMENT_EVENTS]
-    await ensure_topics(kafka_bootstrap, topic_prefix,
-                        [source, dead_letter_spec(source), BY_NAME[NOTICE_REQUESTS]])
+    await ensure_topics(
+        kafka_bootstrap, topic_prefix, [source, dead_letter_spec(source), BY_NAME[NOTICE_REQUESTS]]
+    )
     return topic_prefix
 
 
@@ -94,12 +98,22 @@ def start_worker(kafka_bootstrap, topics, tmp_path):
 
     def start(**env: str) -> Worker:
         log = tmp_path / f"worker-{len(started)}.log"
-        environment = {**os.environ, "PYTHONPATH": PYTHONPATH,
-                       "CHS_KAFKA_BOOTSTRAP": kafka_bootstrap, "CHS_TOPIC_PREFIX": topics,
-                       "CHS_DATA_DIR": str(tmp_path / "data"), "CHS_LOG_LEVEL": "INFO", **env}
+        environment = {
+            **os.environ,
+            "PYTHONPATH": PYTHONPATH,
+            "CHS_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "CHS_TOPIC_PREFIX": topics,
+            "CHS_DATA_DIR": str(tmp_path / "data"),
+            "CHS_LOG_LEVEL": "INFO",
+            **env,
+        }
         with open(log, "wb") as output:
-            popen = subprocess.Popen([sys.executable, "-m", "chs_progress_notices", "worker"],
-                                     env=environment, stdout=output, stderr=subprocess.STDOUT)
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "chs_progress_notices", "worker"],
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         worker = Worker(popen, log, time.monotonic())
         started.append(worker)
         return worker
@@ -113,8 +127,10 @@ async def produce(bootstrap: str, topic: str, records) -> list:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        return [await producer.send_and_wait(topic, key=key, value=value, headers=headers)
-                for key, value, headers in records]
+        return [
+            await producer.send_and_wait(topic, key=key, value=value, headers=headers)
+            for key, value, headers in records
+        ]
     finally:
         await producer.stop()
 
@@ -124,10 +140,16 @@ def person() -> str:
 
 
 def registration(person_id: str) -> Envelope:
-    return Envelope(EnrollmentRegistered(person_id=person_id, enrollment_id=secrets.token_hex(8),
-                                         insutype="390", pooling_region="370200",
-                                         start_date=date(2026, 11, 1)),
-                    source="/chs/enrollment")
+    return Envelope(
+        EnrollmentRegistered(
+            person_id=person_id,
+            enrollment_id=secrets.token_hex(8),
+            insutype="390",
+            pooling_region="370200",
+            start_date=date(2026, 11, 1),
+        ),
+        source="/chs/enrollment",
+    )
 
 
 def as_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -135,12 +157,23 @@ def as_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]
     return record.key, record.value, record.headers
 
 
-def notices_of(records) -> list[tuple[object, Envelope]]:
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as page:
+        return page.read().decode()
+
+
+def enrollment_id_of(envelope: Envelope) -> str:
+    assert isinstance(envelope.event, EnrollmentRegistered)
+    return envelope.event.enrollment_id
+
+
+def notices_of(records: list[Any]) -> list[tuple[Any, Envelope]]:
     return [(r, Envelope.from_record(r.key, r.value, r.headers)) for r in records]
 
 
-async def test_notices_requested_and_malformed_event_dead_lettered(kafka_bootstrap, topics,
-                                                                   start_worker):
+async def test_notices_requested_and_malformed_event_dead_lettered(
+    kafka_bootstrap, topics, start_worker
+):
     prefix = topics
     metrics_port = free_port()
     worker = start_worker(CHS_METRICS_PORT=str(metrics_port))
@@ -148,19 +181,37 @@ async def test_notices_requested_and_malformed_event_dead_lettered(kafka_bootstr
 
     someone = person()
     first = registration(someone)
-    malformed_headers = [(k, v) for k, v in first.to_record().headers
-                         if k != "ce_id"] + [("ce_id", b"malformed-1")]
-    paid = Envelope(ContributionPaid(person_id=someone, payment_id="P1",
-                                     enrollment_id=first.event.enrollment_id, insutype="390",
-                                     period="202611", amount_fen=38000, employer_part_fen=0,
-                                     personal_part_fen=38000,
-                                     paid_at=first.time), source="/chs/enrollment")
+    malformed_headers = [(k, v) for k, v in first.to_record().headers if k != "ce_id"] + [
+        ("ce_id", b"malformed-1")
+    ]
+    paid = Envelope(
+        ContributionPaid(
+            person_id=someone,
+            payment_id="P1",
+            enrollment_id=enrollment_id_of(first),
+            insutype="390",
+            period="202611",
+            amount_fen=38000,
+            employer_part_fen=0,
+            personal_part_fen=38000,
+            paid_at=first.time,
+        ),
+        source="/chs/enrollment",
+    )
     # Valid, but the rules cannot map it: retried, then dead-lettered.
-    unmappable = Envelope(first.event.model_copy(update={"pooling_region": "999999"}),
-                          source="/chs/enrollment")
-    produced, bad, _, failing = await produce(kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}", [
-        as_record(first), (someone.encode(), b"{not json", malformed_headers), as_record(paid),
-        as_record(unmappable)])
+    unmappable = Envelope(
+        first.event.model_copy(update={"pooling_region": "999999"}), source="/chs/enrollment"
+    )
+    produced, bad, _, failing = await produce(
+        kafka_bootstrap,
+        f"{prefix}{ENROLLMENT_EVENTS}",
+        [
+            as_record(first),
+            (someone.encode(), b"{not json", malformed_headers),
+            as_record(paid),
+            as_record(unmappable),
+        ],
+    )
 
     records = await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", 2, timeout=WAIT)
     latency_ms = max(r.timestamp for r in records) - produced.timestamp
@@ -174,21 +225,29 @@ async def test_notices_requested_and_malformed_event_dead_lettered(kafka_bootstr
         assert envelope.source == "/chs/progress-notices"
         by_template[notice.template_id] = (envelope, notice)
     assert set(by_template) == {"enrollment.registered", "enrollment.contribution_paid"}
-    for template_id, source in (("enrollment.registered", first),
-                                ("enrollment.contribution_paid", paid)):
+    for template_id, source in (
+        ("enrollment.registered", first),
+        ("enrollment.contribution_paid", paid),
+    ):
         envelope, notice = by_template[template_id]
         assert envelope.causation_id == source.id
         assert envelope.correlation_id == source.id  # the source had no correlation of its own
         assert notice.notice_id == notice_id(source.id, template_id, someone)
         assert notice.category == "business_result" and notice.priority == "high"
     assert by_template["enrollment.registered"][1].params == {
-        "insutype_name": "城乡居民基本医疗保险", "region_name": "青岛市",
-        "start_date": "2026-11-01"}
+        "insutype_name": "城乡居民基本医疗保险",
+        "region_name": "青岛市",
+        "start_date": "2026-11-01",
+    }
     assert by_template["enrollment.contribution_paid"][1].params == {
-        "period": "2026年11月", "amount_yuan": "380.00", "insutype_name": "城乡居民基本医疗保险"}
+        "period": "2026年11月",
+        "amount_yuan": "380.00",
+        "insutype_name": "城乡居民基本医疗保险",
+    }
 
-    dead = await read_topic(kafka_bootstrap, f"{prefix}{dlq_of(ENROLLMENT_EVENTS)}", 2,
-                            timeout=WAIT)
+    dead = await read_topic(
+        kafka_bootstrap, f"{prefix}{dlq_of(ENROLLMENT_EVENTS)}", 2, timeout=WAIT
+    )
     assert len(dead) == 2
     dead.sort(key=lambda r: r.offset)
     headers = dict(dead[0].headers)
@@ -211,8 +270,7 @@ async def test_notices_requested_and_malformed_event_dead_lettered(kafka_bootstr
     assert headers["dlq_source_offset"] == str(failing.offset).encode()
     assert headers["ce_id"] == unmappable.id.encode()
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as page:
-        exposition = page.read().decode()
+    exposition = await asyncio.to_thread(scrape, f"http://127.0.0.1:{metrics_port}/metrics")
     assert 'chs_events_consumed_total{consumer="progress-notices"' in exposition
     assert 'chs_events_dead_lettered_total{consumer="progress-notices"' in exposition
     assert 'chs_events_failed_total{consumer="progress-notices"' in exposition
@@ -224,44 +282,63 @@ async def test_notices_requested_and_malformed_event_dead_lettered(kafka_bootstr
     print(f"worker stopped {time.monotonic() - stopping:.2f} s after SIGTERM")
     logs = worker.lines()
     assert all("service" in entry for entry in logs), "every log line is the platform's JSON"
-    assert not [e for e in logs if str(e.get("logger", "")).startswith(("faust", "mode"))
-                and e.get("level") in ("DEBUG", "INFO")]
+    assert not [
+        e
+        for e in logs
+        if str(e.get("logger", "")).startswith(("faust", "mode"))
+        and e.get("level") in ("DEBUG", "INFO")
+    ]
 
 
-async def test_killed_worker_redelivers_with_the_same_notice_ids(kafka_bootstrap, topics,
-                                                                 start_worker):
+async def test_killed_worker_redelivers_with_the_same_notice_ids(
+    kafka_bootstrap, topics, start_worker
+):
     prefix = topics
     sources = [registration(person()) for _ in range(40)]
-    await produce(kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}",
-                  [as_record(e) for e in sources[:25]])
+    await produce(
+        kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}", [as_record(e) for e in sources[:25]]
+    )
 
     # No periodic commit in the first run: everything it processed is redelivered.
     first = start_worker(CHS_COMMIT_INTERVAL_SECONDS="600")
     first.wait_assigned()
-    before_kill = await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", 10,
-                                   timeout=WAIT)
+    before_kill = await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", 10, timeout=WAIT)
     first.kill()
-    processed_before_kill = len(await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}",
-                                                 len(before_kill), timeout=WAIT))
-    await produce(kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}",
-                  [as_record(e) for e in sources[25:]])
+    processed_before_kill = len(
+        await read_topic(
+            kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", len(before_kill), timeout=WAIT
+        )
+    )
+    await produce(
+        kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}", [as_record(e) for e in sources[25:]]
+    )
 
     second = start_worker()
-    print(f"\nrestarted worker assigned partitions {second.wait_assigned():.2f} s after spawn "
-          "(the group first waits out the killed member)")
-    records = await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}",
-                               len(sources) + processed_before_kill, timeout=WAIT)
+    print(
+        f"\nrestarted worker assigned partitions {second.wait_assigned():.2f} s after spawn "
+        "(the group first waits out the killed member)"
+    )
+    records = await read_topic(
+        kafka_bootstrap,
+        f"{prefix}{NOTICE_REQUESTS}",
+        len(sources) + processed_before_kill,
+        timeout=WAIT,
+    )
 
     ids_by_source: dict[str, set[str]] = defaultdict(set)
     for record, envelope in notices_of(records):
+        assert envelope.causation_id is not None and isinstance(envelope.event, NoticeRequested)
         ids_by_source[envelope.causation_id].add(envelope.event.notice_id)
         assert record.key == envelope.event.person_id.encode()
     assert set(ids_by_source) == {e.id for e in sources}
     for source in sources:
         assert ids_by_source[source.id] == {
-            notice_id(source.id, "enrollment.registered", source.event.person_id)}
+            notice_id(source.id, "enrollment.registered", source.event.person_id)
+        }
     distinct = {i for ids in ids_by_source.values() for i in ids}
     assert len(distinct) == len(sources)
     assert len(records) >= len(sources) + processed_before_kill  # the redeliveries happened
-    print(f"{len(records)} notices on the wire for {len(sources)} source events; "
-          f"{processed_before_kill} processed before SIGKILL")
+    print(
+        f"{len(records)} notices on the wire for {len(sources)} source events; "
+        f"{processed_before_kill} processed before SIGKILL"
+    )

@@ -1,10 +1,10 @@
 """The remote-care service against a real PostgreSQL server (one fresh database for this module)
 and a real Kafka broker: the API in-process, the enrollment read model fed by real enrollment
 events through the real consumer runner, the expiry job, and the relay."""
+
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import asyncpg
@@ -12,77 +12,66 @@ import httpx
 import pytest
 
 from chs_events.admin import ensure_topics
-from chs_events.db import connect, open_service_database
+from chs_events.consumer import ConsumerRunner
+from chs_events.db import open_service_database
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import (
     EnrollmentRegistered,
     EnrollmentTerminated,
     PoolingRegionChanged,
 )
+from chs_events.events.remote_care import RemoteCareExpired, RemoteCareFiled
 from chs_events.kafka import create_producer
-from chs_events.consumer import ConsumerRunner
 from chs_events.outbox import OutboxRelay
 from chs_events.read_models import enrollments
 from chs_events.read_models.enrollments import Enrollment
 from chs_events.runtime import run_together
+from chs_events.scheduled import run_periodically
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
 from chs_remote_care import handlers
 from chs_remote_care.__main__ import SUBSCRIPTIONS
 from chs_remote_care.api import create_app
 from chs_remote_care.settings import RemoteCareSettings
 from tests.support.broker import read_topic, until
-from tests.support.service import client_of, outbox_of, running, throwaway_database
+from tests.support.service import outbox_of, service_fixtures
 
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
 JINAN, LIXIA, QINGDAO, SANYA, SHANGHAI = "370100", "370102", "370200", "460200", "310000"
-FILED, REVOKED, EXPIRED = ("chs.remote-care.filed.v1", "chs.remote-care.revoked.v1",
-                           "chs.remote-care.expired.v1")
+FILED, REVOKED, EXPIRED = (
+    "chs.remote-care.filed.v1",
+    "chs.remote-care.revoked.v1",
+    "chs.remote-care.expired.v1",
+)
 
 
 def new_person_id() -> str:
     return "p" + uuid.uuid4().hex
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[RemoteCareSettings]:
-    prefix = f"rc{secrets.token_hex(4)}."
-    async with throwaway_database(database_url, "remote_care") as name:
-        yield RemoteCareSettings(database_url=database_url, database_name=name,
-                                 kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix)
+settings, app, client, db = service_fixtures(
+    "remote_care", RemoteCareSettings, create_app, topic_prefix=f"rc{secrets.token_hex(4)}."
+)
 
 
-@pytest.fixture(scope="module")
-async def app(settings: RemoteCareSettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "remote-care") as client:
-        yield client
-
-
-@pytest.fixture
-async def db(settings: RemoteCareSettings, app: object) -> AsyncIterator[asyncpg.Connection]:
-    conn = await connect(settings.database_dsn)
-    yield conn
-    await conn.close()
-
-
-async def enrolled(db: asyncpg.Connection, region: str = JINAN, insutype: str = "390",
-                   start: date = date(2020, 1, 1)) -> str:
+async def enrolled(
+    db: asyncpg.Connection,
+    region: str = JINAN,
+    insutype: str = "390",
+    start: date = date(2020, 1, 1),
+) -> str:
     """A person with an active enrollment in the read model (seeded directly)."""
     person_id = new_person_id()
-    await enrollments.insert_enrollment(db, Enrollment(str(uuid.uuid4()), person_id, insutype,
-                                                       region, start))
+    await enrollments.insert_enrollment(
+        db, Enrollment(str(uuid.uuid4()), person_id, insutype, region, start)
+    )
     return person_id
 
 
-def assert_problem(response: httpx.Response, status: int, *, rule: str | None = None,
-                   field: str | None = None) -> dict:
+def assert_problem(
+    response: httpx.Response, status: int, *, rule: str | None = None, field: str | None = None
+) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
@@ -94,30 +83,51 @@ def assert_problem(response: httpx.Response, status: int, *, rule: str | None = 
     return problem
 
 
-LONG_TERM = {"filing_type": "long_term", "category": "relocated_retiree",
-             "destination_region": SANYA, "commitment": True}
+LONG_TERM = {
+    "filing_type": "long_term",
+    "category": "relocated_retiree",
+    "destination_region": SANYA,
+    "commitment": True,
+}
 
 
 # --- filing ------------------------------------------------------------------------------------
 
+
 async def test_long_term_filing_is_approved_at_once_and_published(client, db) -> None:
     person_id = await enrolled(db)
-    response = await client.post(f"/persons/{person_id}/filings", json=LONG_TERM,
-                                 headers={"X-Request-Id": "req-rc-1"})
+    response = await client.post(
+        f"/persons/{person_id}/filings", json=LONG_TERM, headers={"X-Request-Id": "req-rc-1"}
+    )
 
     assert response.status_code == 201, response.text
     body = response.json()
     today = handlers.today()
-    assert (body["status"], body["filing_type"], body["category_name"], body["destination_name"],
-            body["home_region"], body["valid_from"], body["valid_until"]) == (
-        "active", "long_term", "异地安置退休", "三亚市", JINAN, today.isoformat(), None)
+    assert (
+        body["status"],
+        body["filing_type"],
+        body["category_name"],
+        body["destination_name"],
+        body["home_region"],
+        body["valid_from"],
+        body["valid_until"],
+    ) == ("active", "long_term", "异地安置退休", "三亚市", JINAN, today.isoformat(), None)
     assert response.headers["location"] == f"/filings/{body['filing_id']}"
     [event] = await outbox_of(db, person_id)
-    assert (event.type, event.source, event.correlation_id) == (FILED, "/chs/remote-care",
-                                                                "req-rc-1")
+    assert (event.type, event.source, event.correlation_id) == (
+        FILED,
+        "/chs/remote-care",
+        "req-rc-1",
+    )
+    assert isinstance(event.event, RemoteCareFiled)
     assert event.event.filing_id == body["filing_id"]
-    assert (event.event.destination_region, event.event.home_region, event.event.insutype,
-            event.event.valid_until, event.event.back_dated) == (SANYA, JINAN, "390", None, False)
+    assert (
+        event.event.destination_region,
+        event.event.home_region,
+        event.event.insutype,
+        event.event.valid_until,
+        event.event.back_dated,
+    ) == (SANYA, JINAN, "390", None, False)
     assert (await client.get(f"/filings/{body['filing_id']}")).json() == body
     listed = (await client.get(f"/persons/{person_id}/filings")).json()
     assert [f["filing_id"] for f in listed["filings"]] == [body["filing_id"]]
@@ -127,9 +137,10 @@ async def test_a_second_long_term_filing_conflicts_naming_the_first(client, db) 
     person_id = await enrolled(db)
     first = (await client.post(f"/persons/{person_id}/filings", json=LONG_TERM)).json()
 
-    second = await client.post(f"/persons/{person_id}/filings",
-                               json={**LONG_TERM, "destination_region": SHANGHAI,
-                                     "category": "long_term_resident"})
+    second = await client.post(
+        f"/persons/{person_id}/filings",
+        json={**LONG_TERM, "destination_region": SHANGHAI, "category": "long_term_resident"},
+    )
 
     problem = assert_problem(second, 409, rule="one_active_long_term_filing")
     assert problem["filing_id"] == first["filing_id"]
@@ -138,67 +149,115 @@ async def test_a_second_long_term_filing_conflicts_naming_the_first(client, db) 
 
 async def test_concurrent_long_term_filings_accept_exactly_one(client, db) -> None:
     person_id = await enrolled(db)
-    answers = await asyncio.gather(*(client.post(f"/persons/{person_id}/filings",
-                                                 json=LONG_TERM) for _ in range(4)))
+    answers = await asyncio.gather(
+        *(client.post(f"/persons/{person_id}/filings", json=LONG_TERM) for _ in range(4))
+    )
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
     assert [e.type for e in await outbox_of(db, person_id)] == [FILED]
 
 
 async def test_refusals_name_the_rule_and_publish_nothing(client, db) -> None:
     nobody = new_person_id()
-    assert_problem(await client.post(f"/persons/{nobody}/filings", json=LONG_TERM), 422,
-                   rule="active_enrollment_required")
+    assert_problem(
+        await client.post(f"/persons/{nobody}/filings", json=LONG_TERM),
+        422,
+        rule="active_enrollment_required",
+    )
     person_id = await enrolled(db)
-    assert_problem(await client.post(f"/persons/{person_id}/filings",
-                                     json={**LONG_TERM, "destination_region": LIXIA}),
-                   422, rule="destination_outside_home_city", field="destination_region")
-    assert_problem(await client.post(f"/persons/{person_id}/filings", json={
-        "filing_type": "temporary", "category": "referral", "destination_region": QINGDAO,
-        "commitment": True}), 422, rule="temporary_in_province_needs_no_filing")
-    assert_problem(await client.post(f"/persons/{person_id}/filings",
-                                     json={**LONG_TERM, "category": "emergency"}),
-                   422, rule="category_matches_filing_type", field="category")
+    assert_problem(
+        await client.post(
+            f"/persons/{person_id}/filings", json={**LONG_TERM, "destination_region": LIXIA}
+        ),
+        422,
+        rule="destination_outside_home_city",
+        field="destination_region",
+    )
+    assert_problem(
+        await client.post(
+            f"/persons/{person_id}/filings",
+            json={
+                "filing_type": "temporary",
+                "category": "referral",
+                "destination_region": QINGDAO,
+                "commitment": True,
+            },
+        ),
+        422,
+        rule="temporary_in_province_needs_no_filing",
+    )
+    assert_problem(
+        await client.post(
+            f"/persons/{person_id}/filings", json={**LONG_TERM, "category": "emergency"}
+        ),
+        422,
+        rule="category_matches_filing_type",
+        field="category",
+    )
     assert await outbox_of(db, person_id) == [] and await outbox_of(db, nobody) == []
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({**LONG_TERM, "destination_region": "460299"}, "destination_region"),
-    ({**LONG_TERM, "destination_region": "46020"}, "destination_region"),
-    ({**LONG_TERM, "commitment": False}, "commitment"),
-    ({**LONG_TERM, "category": "holiday"}, "category"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**LONG_TERM, "destination_region": "460299"}, "destination_region"),
+        ({**LONG_TERM, "destination_region": "46020"}, "destination_region"),
+        ({**LONG_TERM, "commitment": False}, "commitment"),
+        ({**LONG_TERM, "category": "holiday"}, "category"),
+    ],
+)
 async def test_bad_input_is_a_422_naming_the_field(client, db, body, field) -> None:
     person_id = await enrolled(db)
-    problem = assert_problem(await client.post(f"/persons/{person_id}/filings", json=body), 422,
-                             field=field)
+    problem = assert_problem(
+        await client.post(f"/persons/{person_id}/filings", json=body), 422, field=field
+    )
     assert problem["type"] == "/problems/invalid-request"
 
 
 async def test_emergency_back_dated_to_the_admission_date(client, db) -> None:
     person_id = await enrolled(db)
     admitted = handlers.today() - timedelta(days=5)
-    response = await client.post(f"/persons/{person_id}/filings", json={
-        "filing_type": "temporary", "category": "emergency", "destination_region": SHANGHAI,
-        "commitment": True, "admission_date": admitted.isoformat(),
-        "discharge_date": (admitted + timedelta(days=2)).isoformat()})
+    response = await client.post(
+        f"/persons/{person_id}/filings",
+        json={
+            "filing_type": "temporary",
+            "category": "emergency",
+            "destination_region": SHANGHAI,
+            "commitment": True,
+            "admission_date": admitted.isoformat(),
+            "discharge_date": (admitted + timedelta(days=2)).isoformat(),
+        },
+    )
 
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["valid_from"], body["admission_date"], body["back_dated"]) == (
-        admitted.isoformat(), admitted.isoformat(), True)
+        admitted.isoformat(),
+        admitted.isoformat(),
+        True,
+    )
     [event] = await outbox_of(db, person_id)
+    assert isinstance(event.event, RemoteCareFiled)
     assert (event.event.admission_date, event.event.back_dated) == (admitted, True)
-    assert event.event.valid_until > handlers.today()
+    assert event.event.valid_until is not None and event.event.valid_until > handlers.today()
 
-    settled = await client.post(f"/persons/{person_id}/filings", json={
-        "filing_type": "temporary", "category": "referral", "destination_region": "440300",
-        "commitment": True, "admission_date": admitted.isoformat(),
-        "discharge_date": (admitted + timedelta(days=2)).isoformat()})
-    assert_problem(settled, 422, rule="back_dating_until_discharge_settlement",
-                   field="discharge_date")
+    settled = await client.post(
+        f"/persons/{person_id}/filings",
+        json={
+            "filing_type": "temporary",
+            "category": "referral",
+            "destination_region": "440300",
+            "commitment": True,
+            "admission_date": admitted.isoformat(),
+            "discharge_date": (admitted + timedelta(days=2)).isoformat(),
+        },
+    )
+    assert_problem(
+        settled, 422, rule="back_dating_until_discharge_settlement", field="discharge_date"
+    )
 
 
 # --- coverage, revoke, expire --------------------------------------------------------------------
+
 
 async def test_coverage_answers_and_revocation(client, db) -> None:
     person_id = await enrolled(db)
@@ -209,23 +268,35 @@ async def test_coverage_answers_and_revocation(client, db) -> None:
         return client.get(f"/persons/{person_id}/coverage", params={"region": region, **params})
 
     covered = (await ask(SANYA, date=(today + timedelta(days=400)).isoformat())).json()
-    assert (covered["covered"], covered["basis"], covered["filing_id"], covered["filing_type"],
-            covered["category"], covered["home_region"], covered["insutype"]) == (
-        True, "filing", filing["filing_id"], "long_term", "relocated_retiree", JINAN, "390")
+    assert (
+        covered["covered"],
+        covered["basis"],
+        covered["filing_id"],
+        covered["filing_type"],
+        covered["category"],
+        covered["home_region"],
+        covered["insutype"],
+    ) == (True, "filing", filing["filing_id"], "long_term", "relocated_retiree", JINAN, "390")
     assert (await ask(QINGDAO)).json()["basis"] == "in_province"
     assert (await ask(LIXIA)).json()["basis"] == "home_city"
     assert (await ask(SHANGHAI, emergency="true")).json()["basis"] == "emergency"
     assert (await ask(SHANGHAI)).json()["covered"] is False
     assert_problem(await ask("999999"), 422, field="query.region")
 
-    revoked = await client.post(f"/filings/{filing['filing_id']}/revoke",
-                                json={"reason": "已回济南居住"})
+    revoked = await client.post(
+        f"/filings/{filing['filing_id']}/revoke", json={"reason": "已回济南居住"}
+    )
     assert revoked.status_code == 200, revoked.text
-    assert (revoked.json()["status"], revoked.json()["revoked_on"]) == ("revoked",
-                                                                       today.isoformat())
+    assert (revoked.json()["status"], revoked.json()["revoked_on"]) == (
+        "revoked",
+        today.isoformat(),
+    )
     assert (await ask(SANYA)).json()["covered"] is False
-    assert_problem(await client.post(f"/filings/{filing['filing_id']}/revoke"), 409,
-                   rule="only_an_active_filing_is_revoked")
+    assert_problem(
+        await client.post(f"/filings/{filing['filing_id']}/revoke"),
+        409,
+        rule="only_an_active_filing_is_revoked",
+    )
     assert_problem(await client.post(f"/filings/{uuid.uuid4()}/revoke"), 404)
     assert [e.type for e in await outbox_of(db, person_id)] == [FILED, REVOKED]
     again = await client.post(f"/persons/{person_id}/filings", json=LONG_TERM)
@@ -236,69 +307,153 @@ async def test_expiry_is_once_per_filing_with_several_instances(client, settings
     person_ids = [await enrolled(db) for _ in range(5)]
     for person_id in person_ids:
         for destination in (SHANGHAI, "440300"):
-            response = await client.post(f"/persons/{person_id}/filings", json={
-                "filing_type": "temporary", "category": "self_referred",
-                "destination_region": destination, "commitment": True})
+            response = await client.post(
+                f"/persons/{person_id}/filings",
+                json={
+                    "filing_type": "temporary",
+                    "category": "self_referred",
+                    "destination_region": destination,
+                    "commitment": True,
+                },
+            )
             assert response.status_code == 201, response.text
     long_term = await client.post(f"/persons/{person_ids[0]}/filings", json=LONG_TERM)
     assert long_term.status_code == 201
     later = handlers.today() + timedelta(days=200)
 
-    pool = await open_service_database(settings.database_url, settings.database_name,
-                                      "chs_remote_care")
+    pool = await open_service_database(
+        settings.database_url, settings.database_name, "chs_remote_care"
+    )
     try:
-        counts = await asyncio.gather(*(handlers.expire_due(pool, later, batch_size=2)
-                                        for _ in range(4)))
-        assert await handlers.expire_due(pool, later) == 0
+        counts = await asyncio.gather(
+            *(
+                handlers.expire_due(pool, later, source=settings.ce_source, batch_size=2)
+                for _ in range(4)
+            )
+        )
+        assert await handlers.expire_due(pool, later, source=settings.ce_source) == 0
     finally:
         await pool.close()
 
-    expired_ids = [row["subject"] for row in await db.fetch(
-        "select (select h->>1 from jsonb_array_elements(headers) h where h->>0 = 'ce_subject') "
-        "as subject from outbox where headers::text like $1",
-        f"%{EXPIRED}%")]
+    expired_ids = [
+        row["subject"]
+        for row in await db.fetch(
+            "select (select h->>1 from jsonb_array_elements(headers) h where h->>0 = 'ce_subject') "
+            "as subject from outbox where headers::text like $1",
+            f"%{EXPIRED}%",
+        )
+    ]
     assert sum(counts) == len(expired_ids) == len(set(expired_ids)) >= 10  # each one once
     for person_id in person_ids:
         events = await outbox_of(db, person_id)
-        expired = [e for e in events if e.type == EXPIRED]
-        assert len(expired) == 2 and len({e.event.filing_id for e in expired}) == 2
-        statuses = {f["filing_type"]: f["status"] for f in (
-            await client.get(f"/persons/{person_id}/filings")).json()["filings"]}
+        expired = [e.event for e in events if isinstance(e.event, RemoteCareExpired)]
+        assert len(expired) == 2 and len({e.filing_id for e in expired}) == 2
+        statuses = {
+            f["filing_type"]: f["status"]
+            for f in (await client.get(f"/persons/{person_id}/filings")).json()["filings"]
+        }
         assert statuses["temporary"] == "expired"
     assert statuses.get("long_term", "active") == "active"
 
 
+async def test_the_expire_worker_expires_what_ended_before_today(client, settings, db) -> None:
+    person_id = await enrolled(db)
+    response = await client.post(
+        f"/persons/{person_id}/filings",
+        json={
+            "filing_type": "temporary",
+            "category": "referral",
+            "destination_region": SHANGHAI,
+            "commitment": True,
+        },
+    )
+    assert response.status_code == 201, response.text
+    filing_id = response.json()["filing_id"]
+    # its six months ended yesterday
+    await db.execute(
+        "update filings set valid_until = $2 where filing_id = $1",
+        filing_id,
+        handlers.today() - timedelta(days=1),
+    )
+
+    pool = await open_service_database(
+        settings.database_url, settings.database_name, "chs_remote_care"
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_periodically("remote-care-expiry", handlers.expire_job, pool, settings, stop)
+    )
+    try:
+
+        async def expired() -> bool:
+            return (await client.get(f"/filings/{filing_id}")).json()["status"] == "expired"
+
+        await until(expired, timeout=10)
+    finally:
+        stop.set()
+        await worker
+        await pool.close()
+    events = await outbox_of(db, person_id)
+    assert [e.type for e in events] == [FILED, EXPIRED]
+    assert events[1].source == settings.ce_source
+
+
 # --- the read model, fed through the real consumer runner ---------------------------------------
+
 
 async def test_read_model_follows_real_enrollment_events(client, settings, kafka_bootstrap) -> None:
     specs = [BY_NAME[ENROLLMENT_EVENTS]]
-    await ensure_topics(kafka_bootstrap, settings.topic_prefix,
-                        [s for spec in specs for s in (spec, dead_letter_spec(spec))])
+    await ensure_topics(
+        kafka_bootstrap,
+        settings.topic_prefix,
+        [s for spec in specs for s in (spec, dead_letter_spec(spec))],
+    )
     producer = create_producer(settings, "test")
     await producer.start()
     stop = asyncio.Event()
-    pool = await open_service_database(settings.database_url, settings.database_name,
-                                      "chs_remote_care")
-    consumers = asyncio.create_task(run_together(
-        [ConsumerRunner(name=s.name, topics=s.topics, handlers=s.handlers, pool=pool,
-                        settings=settings) for s in SUBSCRIPTIONS], stop))
+    pool = await open_service_database(
+        settings.database_url, settings.database_name, "chs_remote_care"
+    )
+    consumers = asyncio.create_task(
+        run_together(
+            [
+                ConsumerRunner(
+                    name=s.name, topics=s.topics, handlers=s.handlers, pool=pool, settings=settings
+                )
+                for s in SUBSCRIPTIONS
+            ],
+            stop,
+        )
+    )
 
     async def publish(*events, twice: bool = False) -> None:
         for event in events:
             record = Envelope(event, source="/chs/enrollment").to_record()
             for _ in range(2 if twice else 1):
-                await producer.send_and_wait(settings.topic(ENROLLMENT_EVENTS), key=record.key,
-                                             value=record.value, headers=record.headers)
+                await producer.send_and_wait(
+                    settings.topic(ENROLLMENT_EVENTS),
+                    key=record.key,
+                    value=record.value,
+                    headers=record.headers,
+                )
 
     async def coverage(person_id: str, region: str) -> dict:
-        return (await client.get(f"/persons/{person_id}/coverage",
-                                 params={"region": region})).json()
+        return (
+            await client.get(f"/persons/{person_id}/coverage", params={"region": region})
+        ).json()
 
     try:
         person_id, enrollment_id = new_person_id(), str(uuid.uuid4())
-        await publish(EnrollmentRegistered(person_id=person_id, enrollment_id=enrollment_id,
-                                           insutype="390", pooling_region=JINAN,
-                                           start_date=date(2020, 1, 1)), twice=True)
+        await publish(
+            EnrollmentRegistered(
+                person_id=person_id,
+                enrollment_id=enrollment_id,
+                insutype="390",
+                pooling_region=JINAN,
+                start_date=date(2020, 1, 1),
+            ),
+            twice=True,
+        )
 
         async def filed() -> httpx.Response | None:
             response = await client.post(f"/persons/{person_id}/filings", json=LONG_TERM)
@@ -308,26 +463,47 @@ async def test_read_model_follows_real_enrollment_events(client, settings, kafka
         assert (filing["home_region"], filing["enrollment_id"]) == (JINAN, enrollment_id)
 
         # a transfer moved the pooling region to Qingdao: Jinan is no longer home
-        await publish(PoolingRegionChanged(person_id=person_id, enrollment_id=enrollment_id,
-                                           insutype="390", from_region=JINAN,
-                                           to_region=QINGDAO, changed_on=handlers.today(),
-                                           transfer_id="T-1"))
+        await publish(
+            PoolingRegionChanged(
+                person_id=person_id,
+                enrollment_id=enrollment_id,
+                insutype="390",
+                from_region=JINAN,
+                to_region=QINGDAO,
+                changed_on=handlers.today(),
+                transfer_id="T-1",
+            )
+        )
         await until(lambda: _basis(coverage(person_id, LIXIA), "in_province"), timeout=30)
         assert (await coverage(person_id, "370212"))["basis"] == "home_city"
 
-        await publish(EnrollmentTerminated(person_id=person_id, enrollment_id=enrollment_id,
-                                           insutype="390",
-                                           end_date=handlers.today() - timedelta(days=1),
-                                           reason="other"))
+        await publish(
+            EnrollmentTerminated(
+                person_id=person_id,
+                enrollment_id=enrollment_id,
+                insutype="390",
+                end_date=handlers.today() - timedelta(days=1),
+                reason="other",
+            )
+        )
         await until(lambda: _basis(coverage(person_id, SANYA), None), timeout=30)
-        refused = await client.post(f"/persons/{person_id}/filings", json={
-            **LONG_TERM, "destination_region": SHANGHAI})
+        refused = await client.post(
+            f"/persons/{person_id}/filings", json={**LONG_TERM, "destination_region": SHANGHAI}
+        )
         assert_problem(refused, 422, rule="active_enrollment_required")
         async with pool.acquire() as conn:
-            assert await conn.fetchval("select count(*) from enrollment_view where person_id = $1",
-                                       person_id) == 1
-            assert await conn.fetchval(
-                "select count(*) from inbox where consumer = 'remote-care-enrollments'") == 3
+            assert (
+                await conn.fetchval(
+                    "select count(*) from enrollment_view where person_id = $1", person_id
+                )
+                == 1
+            )
+            assert (
+                await conn.fetchval(
+                    "select count(*) from inbox where consumer = 'remote-care-enrollments'"
+                )
+                == 3
+            )
     finally:
         stop.set()
         await asyncio.wait_for(consumers, 30)
@@ -350,19 +526,29 @@ async def test_relay_publishes_the_filings_events(client, settings, db, kafka_bo
     producer = create_producer(settings, "relay-test")
     await producer.start()
     stop = asyncio.Event()
-    relay = asyncio.create_task(OutboxRelay(settings.database_dsn, producer,
-                                            service="remote-care",
-                                            topic_prefix=settings.topic_prefix,
-                                            poll_interval=0.2).run(stop))
+    relay = asyncio.create_task(
+        OutboxRelay(
+            settings.database_dsn,
+            producer,
+            service="remote-care",
+            topic_prefix=settings.topic_prefix,
+            poll_interval=0.2,
+        ).run(stop)
+    )
     try:
-        records = await read_topic(kafka_bootstrap, settings.topic(REMOTE_CARE_EVENTS),
-                                   expected=2)
+        records = await read_topic(kafka_bootstrap, settings.topic(REMOTE_CARE_EVENTS), expected=2)
     finally:
         stop.set()
         await asyncio.wait_for(relay, 30)
         await producer.stop()
-    mine = [Envelope.from_record(r.key, r.value, r.headers) for r in records
-            if r.key == person_id.encode()]
+    mine = [
+        Envelope.from_record(r.key, r.value, r.headers)
+        for r in records
+        if r.key == person_id.encode()
+    ]
     assert [e.type for e in mine] == [FILED, REVOKED]
-    assert all(dict(r.headers)["ce_subject"] == filing["filing_id"].encode()
-               for r in records if r.key == person_id.encode())
+    assert all(
+        dict(r.headers)["ce_subject"] == filing["filing_id"].encode()
+        for r in records
+        if r.key == person_id.encode()
+    )

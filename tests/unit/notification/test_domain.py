@@ -1,5 +1,13 @@
-import pytest
+import uuid
+from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
+from chs_events.events.notices import NoticeDelivered, NoticeSent
+from chs_events.retry import Backoff
+from chs_events.vocabulary import insutype_name
+from chs_events.vocabulary import yuan as money
 from chs_notification.domain import (
     CHS_TAG,
     ELDERLY_AGE,
@@ -11,14 +19,13 @@ from chs_notification.domain import (
     InvalidTransition,
     MessageStatus,
     MissingParam,
-    RetryPolicy,
     choose_sender,
     delivery_success_rate,
-    format_fen,
-    insutype_name,
     next_status,
     render,
 )
+from chs_notification.model import Message, message_id_for
+from chs_notification.settings import NotificationSettings
 from chs_notification.templates import get_template
 
 pytestmark = pytest.mark.unit
@@ -35,7 +42,9 @@ class TestRender:
     def test_elderly_variant_from_sixty(self) -> None:
         message = render(get_template("enrollment.terminated"), TERMINATED_PARAMS, age=ELDERLY_AGE)
 
-        assert message == "【中国医疗保障】2024年6月30日起，赵六的医保停了。原因：已参加其他地区医保。"
+        assert (
+            message == "【中国医疗保障】2024年6月30日起，赵六的医保停了。原因：已参加其他地区医保。"
+        )
 
     def test_standard_variant_at_fifty_nine(self) -> None:
         message = render(get_template("enrollment.terminated"), TERMINATED_PARAMS, age=59)
@@ -116,12 +125,12 @@ class TestMoney:
         ],
     )
     def test_format_fen(self, fen: int, yuan: str) -> None:
-        assert format_fen(fen) == yuan
+        assert money(fen) == yuan
 
     @pytest.mark.parametrize("not_fen", [12.5, True, "100"])
     def test_format_fen_refuses_anything_but_integers(self, not_fen: object) -> None:
         with pytest.raises(TypeError):
-            format_fen(not_fen)  # type: ignore[arg-type]
+            money(not_fen)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -129,7 +138,7 @@ class TestMoney:
     [
         ("310", "职工基本医疗保险"),
         ("390", "城乡居民基本医疗保险"),
-        ("392", "城乡居民大病保险"),
+        ("392", "392"),  # the platform's vocabulary names the basic insurances only
         ("999", "999"),
     ],
 )
@@ -179,45 +188,102 @@ class TestMessageStatus:
     def test_terminal_statuses_are_exactly_those_without_moves(self) -> None:
         with_moves = {current for current, _ in TRANSITIONS}
 
-        assert TERMINAL_STATUSES == set(MessageStatus) - with_moves
+        assert set(MessageStatus) - with_moves == TERMINAL_STATUSES
 
 
-class TestRetryPolicy:
+class TestSendBackoff:
+    """The retries of a send: ``NotificationSettings.send_backoff`` (``chs_events.retry``)."""
+
     def test_defaults(self) -> None:
-        assert RetryPolicy() == RetryPolicy(max_attempts=5, base_delay_s=0.5, max_delay_s=30)
+        assert NotificationSettings().send_backoff == Backoff(
+            max_attempts=5, base_delay=0.5, max_delay=30
+        )
 
     def test_delays_double_from_the_base(self) -> None:
-        policy = RetryPolicy()
+        backoff = NotificationSettings().send_backoff
 
-        assert [policy.delay_for(attempt) for attempt in range(1, 6)] == [0.5, 1, 2, 4, 8]
+        assert [backoff.delay(attempt) for attempt in range(1, 6)] == [0.5, 1, 2, 4, 8]
 
     def test_delays_are_monotone_and_capped(self) -> None:
-        policy = RetryPolicy(max_attempts=50)
+        backoff = NotificationSettings(send_max_attempts=50).send_backoff
 
-        delays = [policy.delay_for(attempt) for attempt in range(1, 51)]
+        delays = [backoff.delay(attempt) for attempt in range(1, 51)]
 
         assert delays == sorted(delays)
         assert max(delays) == 30
-        assert policy.delay_for(10_000) == 30
+        assert backoff.delay(1_000) == 30
 
     def test_retries_until_max_attempts(self) -> None:
-        policy = RetryPolicy()
+        backoff = NotificationSettings().send_backoff
 
-        assert [policy.should_retry(attempt) for attempt in range(1, 7)] == [
-            True, True, True, True, False, False,
+        assert [not backoff.exhausted(attempt) for attempt in range(1, 7)] == [
+            True,
+            True,
+            True,
+            True,
+            False,
+            False,
         ]
 
-    def test_attempts_start_at_one(self) -> None:
-        with pytest.raises(ValueError):
-            RetryPolicy().delay_for(0)
+    def test_the_cap_is_never_below_the_base(self) -> None:
+        backoff = NotificationSettings(send_retry_base_delay=5, send_retry_max_delay=1).send_backoff
+
+        assert (backoff.delay(1), backoff.delay(3)) == (5, 5)
 
     @pytest.mark.parametrize(
         "kwargs",
-        [{"max_attempts": 0}, {"base_delay_s": 0}, {"base_delay_s": 5, "max_delay_s": 1}],
+        [{"send_max_attempts": 0}, {"send_retry_base_delay": 0}, {"send_retry_max_delay": 0}],
     )
-    def test_inconsistent_policy_is_refused(self, kwargs: dict[str, float]) -> None:
-        with pytest.raises(ValueError):
-            RetryPolicy(**kwargs)  # type: ignore[arg-type]
+    def test_inconsistent_settings_are_refused(self, kwargs: dict[str, float]) -> None:
+        with pytest.raises(ValidationError):
+            NotificationSettings(**kwargs)  # type: ignore[arg-type]
+
+
+class TestMessage:
+    AT = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
+
+    def message(self, status: MessageStatus = MessageStatus.QUEUED) -> Message:
+        return Message(
+            message_id_for("n-1"),
+            "n-1",
+            "p1",
+            "enrollment.registered",
+            str(uuid.uuid4()),
+            "req-1",
+            status,
+        )
+
+    def test_message_ids_derive_from_notice_ids(self) -> None:
+        assert message_id_for("n-1") == message_id_for("n-1") != message_id_for("n-2")
+
+    def test_a_send_moves_it_to_sent_and_announces_it(self) -> None:
+        sent, event = self.message().move(
+            DeliveryEvent.GATEWAY_ACCEPTED, self.AT, sender=SENDER_IN_PROVINCE
+        )
+        assert (sent.status, sent.final, sent.final_at) == (MessageStatus.SENT, False, None)
+        assert isinstance(event, NoticeSent)
+        assert (event.notice_id, event.message_id, event.status, event.sender, event.at) == (
+            "n-1",
+            str(message_id_for("n-1")),
+            "sent",
+            SENDER_IN_PROVINCE,
+            self.AT,
+        )
+
+    def test_a_final_status_records_when(self) -> None:
+        delivered, event = self.message(MessageStatus.SENT).move(
+            DeliveryEvent.RECEIPT_DELIVERED, self.AT
+        )
+        assert (delivered.status, delivered.final, delivered.final_at) == (
+            MessageStatus.DELIVERED,
+            True,
+            self.AT,
+        )
+        assert isinstance(event, NoticeDelivered)
+
+    def test_a_move_its_status_does_not_allow_is_refused(self) -> None:
+        with pytest.raises(InvalidTransition):
+            self.message(MessageStatus.DELIVERED).move(DeliveryEvent.RECEIPT_FAILED, self.AT)
 
 
 class TestDeliverySuccessRate:

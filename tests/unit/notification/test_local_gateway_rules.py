@@ -47,8 +47,9 @@ class TestSendOutcome:
 
     def test_the_configured_rate_is_the_observed_share(self) -> None:
         rng = random.Random(1)
-        failures = sum(send_outcome(rng.random(), 0.3) is not SendOutcome.ACCEPTED
-                       for _ in range(10_000))
+        failures = sum(
+            send_outcome(rng.random(), 0.3) is not SendOutcome.ACCEPTED for _ in range(10_000)
+        )
 
         assert 2800 < failures < 3200
 

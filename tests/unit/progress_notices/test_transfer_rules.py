@@ -1,4 +1,5 @@
 """Notices of the relationship-transfer business area (关系转移接续)."""
+
 from datetime import date
 
 import pytest
@@ -24,7 +25,7 @@ from chs_progress_notices.rules import (
 pytestmark = pytest.mark.unit
 
 PERSON = "p" + "a" * 32
-IDS = dict(person_id=PERSON, transfer_id="t-1", enrollment_id="en-1")
+IDS = {"person_id": PERSON, "transfer_id": "t-1", "enrollment_id": "en-1"}
 QINGDAO_TO_SUZHOU = dict(IDS, from_region="370200", to_region="320500")
 
 
@@ -39,64 +40,126 @@ def only(notices):
 
 def test_the_processor_reads_the_transfer_topic():
     assert TRANSFER_EVENTS in SOURCE_TOPICS
-    assert {"chs.transfer.requested.v1", "chs.transfer.out-confirmed.v1",
-            "chs.transfer.completed.v1", "chs.transfer.rejected.v1"} <= SOURCE_TYPES
+    assert {
+        "chs.transfer.requested.v1",
+        "chs.transfer.out-confirmed.v1",
+        "chs.transfer.completed.v1",
+        "chs.transfer.rejected.v1",
+    } <= SOURCE_TYPES
 
 
 def test_cross_province_request_is_told():
-    source = envelope(TransferRequested(**QINGDAO_TO_SUZHOU, cross_province=True,
-                                        requested_on=date(2026, 11, 22)))
+    source = envelope(
+        TransferRequested(**QINGDAO_TO_SUZHOU, cross_province=True, requested_on=date(2026, 11, 22))
+    )
     notice = only(notices_for(source))
     assert notice.person_id == PERSON
     assert notice.template_id == "transfer.requested"
-    assert notice.params == {"insutype_name": "职工基本医疗保险", "from_region_name": "青岛市",
-                             "to_region_name": "苏州市"}
+    assert notice.params == {
+        "insutype_name": "职工基本医疗保险",
+        "from_region_name": "青岛市",
+        "to_region_name": "苏州市",
+    }
     assert notice.category == "business_result" and notice.priority == "high"
     assert notice.notice_id == notice_id(source.id, "transfer.requested", PERSON)
 
 
 def test_within_the_province_only_the_completion_is_told():
-    event = TransferRequested(**IDS, from_region="370200", to_region="370100",
-                              cross_province=False, requested_on=date(2026, 11, 22))
+    event = TransferRequested(
+        **IDS,
+        from_region="370200",
+        to_region="370100",
+        cross_province=False,
+        requested_on=date(2026, 11, 22),
+    )
     assert notices_for(envelope(event)) == []
 
 
 def test_out_confirmation_tells_months_and_balance_in_yuan():
-    notice = only(notices_for(envelope(TransferOutConfirmed(
-        **QINGDAO_TO_SUZHOU, contribution_months=14, account_balance_fen=182050,
-        confirmed_on=date(2026, 11, 23)))))
+    notice = only(
+        notices_for(
+            envelope(
+                TransferOutConfirmed(
+                    **QINGDAO_TO_SUZHOU,
+                    contribution_months=14,
+                    account_balance_fen=182050,
+                    confirmed_on=date(2026, 11, 23),
+                )
+            )
+        )
+    )
     assert notice.template_id == "transfer.out_confirmed"
-    assert notice.params == {"from_region_name": "青岛市", "to_region_name": "苏州市",
-                             "contribution_months": "14", "balance_yuan": "1820.50"}
+    assert notice.params == {
+        "from_region_name": "青岛市",
+        "to_region_name": "苏州市",
+        "contribution_months": "14",
+        "balance_yuan": "1820.50",
+    }
 
 
 def test_completion():
-    notice = only(notices_for(envelope(TransferCompleted(
-        **IDS, from_region="370200", to_region="370100", cross_province=False,
-        contribution_months=3, account_balance_fen=39000, completed_on=date(2026, 11, 22)))))
+    notice = only(
+        notices_for(
+            envelope(
+                TransferCompleted(
+                    **IDS,
+                    from_region="370200",
+                    to_region="370100",
+                    cross_province=False,
+                    contribution_months=3,
+                    account_balance_fen=39000,
+                    completed_on=date(2026, 11, 22),
+                )
+            )
+        )
+    )
     assert notice.template_id == "transfer.completed"
-    assert notice.params == {"insutype_name": "职工基本医疗保险", "from_region_name": "青岛市",
-                             "to_region_name": "济南市", "completed_on": "2026-11-22"}
+    assert notice.params == {
+        "insutype_name": "职工基本医疗保险",
+        "from_region_name": "青岛市",
+        "to_region_name": "济南市",
+        "completed_on": "2026-11-22",
+    }
 
 
 def test_rejection_tells_the_reason():
-    notice = only(notices_for(envelope(TransferRejected(
-        **QINGDAO_TO_SUZHOU, rejected_by="out_region", reason="存在欠缴月份，需补缴后再办理",
-        rejected_on=date(2026, 11, 23)))))
+    notice = only(
+        notices_for(
+            envelope(
+                TransferRejected(
+                    **QINGDAO_TO_SUZHOU,
+                    rejected_by="out_region",
+                    reason="存在欠缴月份，需补缴后再办理",
+                    rejected_on=date(2026, 11, 23),
+                )
+            )
+        )
+    )
     assert notice.template_id == "transfer.rejected"
-    assert notice.params == {"from_region_name": "青岛市", "to_region_name": "苏州市",
-                             "reason": "存在欠缴月份，需补缴后再办理"}
+    assert notice.params == {
+        "from_region_name": "青岛市",
+        "to_region_name": "苏州市",
+        "reason": "存在欠缴月份，需补缴后再办理",
+    }
 
 
 def test_pooling_region_changed_asks_for_no_notice():
-    event = PoolingRegionChanged(person_id=PERSON, enrollment_id="en-1", insutype="310",
-                                 from_region="370200", to_region="370100",
-                                 changed_on=date(2026, 11, 22), transfer_id="t-1")
+    event = PoolingRegionChanged(
+        person_id=PERSON,
+        enrollment_id="en-1",
+        insutype="310",
+        from_region="370200",
+        to_region="370100",
+        changed_on=date(2026, 11, 22),
+        transfer_id="t-1",
+    )
     assert notices_for(envelope(event)) == []
 
 
-@pytest.mark.parametrize("template_id", ["transfer.requested", "transfer.out_confirmed",
-                                         "transfer.completed", "transfer.rejected"])
+@pytest.mark.parametrize(
+    "template_id",
+    ["transfer.requested", "transfer.out_confirmed", "transfer.completed", "transfer.rejected"],
+)
 def test_params_are_exactly_the_templates_params(template_id):
     templates = pytest.importorskip("chs_notification.templates")
     from chs_notification.domain import render

@@ -1,12 +1,14 @@
 """The filing rules of remote care (异地就医备案) and the coverage answer. No I/O."""
+
 from datetime import date
 
 import pytest
 
+from chs_events.problems import domain_problem
 from chs_events.read_models.enrollments import Enrollment
-
 from chs_remote_care import domain
-from chs_remote_care.domain import Filing, Overlaps, Refused
+from chs_remote_care.domain import Overlaps, Refused
+from chs_remote_care.model import Filing
 
 pytestmark = pytest.mark.unit
 
@@ -16,19 +18,56 @@ SANYA, HAINAN, SHANGHAI, BEIJING = "460200", "460000", "310000", "110000"
 RESIDENT = Enrollment("en-1", "p1", "390", JINAN, date(2020, 1, 1))
 
 
-def file(filing_type="long_term", category="relocated_retiree", destination=SANYA, *,
-         enrollments=(RESIDENT,), filings=(), today=TODAY, **dates):
-    return domain.check_filing(filing_type=filing_type, category=category,
-                               destination=destination, enrollments=enrollments,
-                               filings=filings, today=today, **dates)
+def file(
+    filing_type="long_term",
+    category="relocated_retiree",
+    destination=SANYA,
+    *,
+    enrollments=(RESIDENT,),
+    filings=(),
+    today=TODAY,
+    **dates,
+):
+    return domain.check_filing(
+        filing_type=filing_type,
+        category=category,
+        destination=destination,
+        enrollments=enrollments,
+        filings=filings,
+        today=today,
+        **dates,
+    )
 
 
-def filing(filing_type="long_term", category="relocated_retiree", destination=SANYA, *,
-           valid_from=TODAY, valid_until=None, status="active", revoked_on=None,
-           filing_id="f-1", filed_on=None, admission_date=None) -> Filing:
-    return Filing(filing_id, "p1", filing_type, category, destination, JINAN, "390", "en-1",
-                  valid_from, valid_until, filed_on or valid_from, admission_date,
-                  status=status, revoked_on=revoked_on)
+def filing(
+    filing_type="long_term",
+    category="relocated_retiree",
+    destination=SANYA,
+    *,
+    valid_from=TODAY,
+    valid_until=None,
+    status="active",
+    revoked_on=None,
+    filing_id="f-1",
+    filed_on=None,
+    admission_date=None,
+) -> Filing:
+    return Filing(
+        filing_id,
+        "p1",
+        filing_type,
+        category,
+        destination,
+        JINAN,
+        "390",
+        "en-1",
+        valid_from,
+        valid_until,
+        filed_on or valid_from,
+        admission_date,
+        status=status,
+        revoked_on=revoked_on,
+    )
 
 
 def refused_rule(call) -> str:
@@ -38,6 +77,7 @@ def refused_rule(call) -> str:
 
 
 # --- filing ------------------------------------------------------------------------------------
+
 
 def test_long_term_is_valid_from_today_until_revoked_under_the_active_enrollment():
     terms = file()
@@ -49,9 +89,14 @@ def test_temporary_is_valid_six_months():
     assert (terms.valid_from, terms.valid_until) == (TODAY, date(2027, 5, 21))
 
 
-@pytest.mark.parametrize(("start", "until"), [(date(2026, 8, 31), date(2027, 2, 27)),
-                                              (date(2026, 1, 1), date(2026, 6, 30)),
-                                              (date(2026, 7, 15), date(2027, 1, 14))])
+@pytest.mark.parametrize(
+    ("start", "until"),
+    [
+        (date(2026, 8, 31), date(2027, 2, 27)),
+        (date(2026, 1, 1), date(2026, 6, 30)),
+        (date(2026, 7, 15), date(2027, 1, 14)),
+    ],
+)
 def test_six_months_clamps_to_the_months_end(start, until):
     assert domain.temporary_valid_until(start) == until
 
@@ -75,7 +120,7 @@ def test_refused_inside_the_home_city(destination):
         file(destination=destination)
     assert refused.value.extensions["rule"] == domain.DESTINATION_IN_HOME_CITY
     assert refused.value.extensions["errors"][0]["field"] == "destination_region"
-    assert refused.value.status == 422
+    assert domain_problem(refused.value)[0] == 422
 
 
 def test_long_term_to_another_city_of_the_province_is_accepted():
@@ -86,14 +131,17 @@ def test_a_second_active_long_term_filing_overlaps():
     existing = filing(destination=HAINAN, valid_from=date(2025, 3, 1))
     with pytest.raises(Overlaps) as overlap:
         file(filings=[existing])
-    assert overlap.value.status == 409
+    assert domain_problem(overlap.value)[0] == 409
     assert overlap.value.extensions == {"rule": domain.LONG_TERM_OVERLAP, "filing_id": "f-1"}
 
 
 @pytest.mark.parametrize("status", ["revoked", "expired"])
 def test_an_ended_long_term_filing_does_not_overlap(status):
-    ended = filing(valid_from=date(2025, 3, 1), status=status,
-                   revoked_on=date(2026, 1, 1) if status == "revoked" else None)
+    ended = filing(
+        valid_from=date(2025, 3, 1),
+        status=status,
+        revoked_on=date(2026, 1, 1) if status == "revoked" else None,
+    )
     assert file(filings=[ended]).valid_until is None
 
 
@@ -103,49 +151,77 @@ def test_temporary_filings_do_not_block_a_long_term_one_nor_each_other():
     assert file("temporary", "referral", BEIJING, filings=[temporary]).valid_until
 
 
-@pytest.mark.parametrize(("filing_type", "category"), [("long_term", "emergency"),
-                                                       ("temporary", "relocated_retiree")])
+@pytest.mark.parametrize(
+    ("filing_type", "category"), [("long_term", "emergency"), ("temporary", "relocated_retiree")]
+)
 def test_the_category_must_belong_to_the_type(filing_type, category):
-    assert refused_rule(lambda: file(filing_type, category, SHANGHAI)) == \
-        domain.CATEGORY_OF_TYPE
+    assert refused_rule(lambda: file(filing_type, category, SHANGHAI)) == domain.CATEGORY_OF_TYPE
 
 
 def test_temporary_care_inside_the_province_needs_no_filing():
-    assert refused_rule(lambda: file("temporary", "referral", QINGDAO)) == \
-        domain.IN_PROVINCE_NO_FILING
+    assert (
+        refused_rule(lambda: file("temporary", "referral", QINGDAO)) == domain.IN_PROVINCE_NO_FILING
+    )
 
 
 def test_temporary_is_back_dated_to_the_admission_date_before_discharge():
     admitted = date(2026, 11, 10)
     terms = file("temporary", "referral", SHANGHAI, admission_date=admitted)
     assert (terms.valid_from, terms.valid_until, terms.admission_date) == (
-        admitted, date(2027, 5, 9), admitted)
-    still_in = file("temporary", "self_referred", SHANGHAI, admission_date=admitted,
-                    discharge_date=TODAY)  # settled at discharge, later today
+        admitted,
+        date(2027, 5, 9),
+        admitted,
+    )
+    still_in = file(
+        "temporary", "self_referred", SHANGHAI, admission_date=admitted, discharge_date=TODAY
+    )  # settled at discharge, later today
     assert still_in.valid_from == admitted
 
 
 def test_no_back_dating_after_the_discharge_was_settled():
     with pytest.raises(Refused) as refused:
-        file("temporary", "referral", SHANGHAI, admission_date=date(2026, 11, 1),
-             discharge_date=date(2026, 11, 20))
+        file(
+            "temporary",
+            "referral",
+            SHANGHAI,
+            admission_date=date(2026, 11, 1),
+            discharge_date=date(2026, 11, 20),
+        )
     assert refused.value.extensions["rule"] == domain.BACK_DATING
     assert refused.value.extensions["errors"][0]["field"] == "discharge_date"
 
 
 def test_an_emergency_counts_as_filed_even_after_discharge():
-    terms = file("temporary", "emergency", SHANGHAI, admission_date=date(2026, 11, 1),
-                 discharge_date=date(2026, 11, 5))
+    terms = file(
+        "temporary",
+        "emergency",
+        SHANGHAI,
+        admission_date=date(2026, 11, 1),
+        discharge_date=date(2026, 11, 5),
+    )
     assert terms.valid_from == date(2026, 11, 1)
 
 
 def test_back_dating_stays_within_the_enrollment_and_the_validity():
     late_enrollment = Enrollment("en-1", "p1", "390", JINAN, date(2026, 11, 15))
-    assert refused_rule(lambda: file("temporary", "emergency", SHANGHAI,
-                                     enrollments=(late_enrollment,),
-                                     admission_date=date(2026, 11, 10))) == domain.ADMISSION_DATE
-    assert refused_rule(lambda: file("temporary", "emergency", SHANGHAI,
-                                     admission_date=date(2026, 4, 1))) == domain.ADMISSION_DATE
+    assert (
+        refused_rule(
+            lambda: file(
+                "temporary",
+                "emergency",
+                SHANGHAI,
+                enrollments=(late_enrollment,),
+                admission_date=date(2026, 11, 10),
+            )
+        )
+        == domain.ADMISSION_DATE
+    )
+    assert (
+        refused_rule(
+            lambda: file("temporary", "emergency", SHANGHAI, admission_date=date(2026, 4, 1))
+        )
+        == domain.ADMISSION_DATE
+    )
     assert refused_rule(lambda: file(admission_date=date(2026, 11, 10))) == domain.ADMISSION_DATE
 
 
@@ -162,11 +238,36 @@ def test_a_temporary_filing_is_due_to_expire_the_day_after_its_last_day():
     assert not domain.due_to_expire(filing(), date(2099, 1, 1))
 
 
+def test_revoking_returns_the_revoked_filing_and_its_event():
+    revoked, event = filing().revoke(TODAY, "已回参保地居住")
+    assert (revoked.status, revoked.revoked_on, revoked.revoke_reason) == (
+        "revoked",
+        TODAY,
+        "已回参保地居住",
+    )
+    assert (event.filing_id, event.revoked_on, event.reason) == ("f-1", TODAY, "已回参保地居住")
+    with pytest.raises(domain.NotActive):
+        revoked.revoke(TODAY)
+
+
+def test_expiring_returns_the_expired_filing_and_its_event_only_when_due():
+    temporary = filing("temporary", "referral", SHANGHAI, valid_until=date(2027, 5, 21))
+    with pytest.raises(domain.NotActive):
+        temporary.expire(date(2027, 5, 21))
+    expired, event = temporary.expire(date(2027, 5, 22))
+    assert expired.status == "expired"
+    assert (event.filing_id, event.valid_until) == ("f-1", date(2027, 5, 21))
+    with pytest.raises(domain.NotActive):
+        expired.expire(date(2027, 5, 22))
+
+
 # --- coverage ----------------------------------------------------------------------------------
 
+
 def cover(place, day=TODAY, filings=(), enrollments=(RESIDENT,), emergency=False):
-    return domain.coverage(place=place, day=day, enrollments=enrollments, filings=filings,
-                           emergency=emergency)
+    return domain.coverage(
+        place=place, day=day, enrollments=enrollments, filings=filings, emergency=emergency
+    )
 
 
 def test_coverage_by_a_long_term_filing_from_its_day_on():
@@ -183,9 +284,15 @@ def test_a_province_filing_covers_its_cities():
 
 
 def test_a_temporary_filing_covers_six_months_and_back_dated_days():
-    temporary = filing("temporary", "emergency", SHANGHAI, valid_from=date(2026, 11, 10),
-                       valid_until=date(2027, 5, 9), filed_on=TODAY,
-                       admission_date=date(2026, 11, 10))
+    temporary = filing(
+        "temporary",
+        "emergency",
+        SHANGHAI,
+        valid_from=date(2026, 11, 10),
+        valid_until=date(2027, 5, 9),
+        filed_on=TODAY,
+        admission_date=date(2026, 11, 10),
+    )
     assert cover(SHANGHAI, date(2026, 11, 10), [temporary]).basis == "filing"
     assert cover(SHANGHAI, date(2027, 5, 9), [temporary]).covered
     assert not cover(SHANGHAI, date(2027, 5, 10), [temporary]).covered
@@ -203,7 +310,10 @@ def test_home_city_and_in_province_care_need_no_filing():
     assert cover(LIXIA).basis == "home_city"
     in_province = cover(QINGDAO)
     assert (in_province.covered, in_province.basis, in_province.filing) == (
-        True, "in_province", None)
+        True,
+        "in_province",
+        None,
+    )
 
 
 def test_emergency_counts_as_filed_and_otherwise_care_elsewhere_is_not_covered():
@@ -215,6 +325,7 @@ def test_emergency_counts_as_filed_and_otherwise_care_elsewhere_is_not_covered()
 def test_no_cover_without_an_active_enrollment_on_the_day():
     ended = Enrollment("en-1", "p1", "390", JINAN, date(2020, 1, 1), date(2026, 6, 30))
     assert cover(LIXIA, date(2026, 6, 30), enrollments=(ended,)).covered
-    answer = cover(SANYA, date(2026, 7, 1), [filing(valid_from=date(2025, 1, 1))],
-                   enrollments=(ended,))
+    answer = cover(
+        SANYA, date(2026, 7, 1), [filing(valid_from=date(2025, 1, 1))], enrollments=(ended,)
+    )
     assert (answer.covered, answer.home_region) == (False, None)

@@ -5,6 +5,7 @@ module is found and indexed by id at import. A template is checked when it is co
 placeholder missing from ``params`` fails at import rather than when the first person should
 have received the message.
 """
+
 import importlib
 import pkgutil
 from collections.abc import Mapping
@@ -18,8 +19,15 @@ from chs_notification.templates.model import (
     placeholders,
 )
 
-__all__ = ["TEMPLATES", "BusinessArea", "Category", "Template", "UnknownTemplate",
-           "get_template", "placeholders"]
+__all__ = [
+    "TEMPLATES",
+    "BusinessArea",
+    "Category",
+    "Template",
+    "UnknownTemplate",
+    "get_template",
+    "placeholders",
+]
 
 
 def _index() -> Mapping[str, Template]:

@@ -4,6 +4,7 @@ Income and expense reach the holder at once with the balance after; a family mem
 (家庭共济) is told to the holder, whose account paid. No message on a withdrawal at death (the
 holder is gone; the heirs are paid through the agency).
 """
+
 from chs_notification.templates.model import BusinessArea, Category, Template
 
 TEMPLATES = (
@@ -27,8 +28,14 @@ TEMPLATES = (
             "支出{amount_yuan}元，当前余额{balance_yuan}元。"
         ),
         elderly_text="{name}医保账户支出{amount_yuan}元，余额{balance_yuan}元。",
-        params=("name", "posted_on", "spender", "merchant_kind_name", "amount_yuan",
-                "balance_yuan"),
+        params=(
+            "name",
+            "posted_on",
+            "spender",
+            "merchant_kind_name",
+            "amount_yuan",
+            "balance_yuan",
+        ),
     ),
     Template(
         template_id="account.transferred_out",

@@ -1,4 +1,5 @@
 """Templates of the outpatient chronic / special disease business area (门诊慢特病)."""
+
 from chs_notification.templates.model import BusinessArea, Category, Template
 
 TEMPLATES = (

@@ -1,4 +1,5 @@
 """Templates of the enrollment business area (参保登记)."""
+
 from chs_notification.templates.model import BusinessArea, Category, Template
 
 TEMPLATES = (

@@ -1,4 +1,5 @@
 """Templates of the maternity business area (生育待遇)."""
+
 from chs_notification.templates.model import BusinessArea, Category, Template
 
 TEMPLATES = (
@@ -18,8 +19,7 @@ TEMPLATES = (
         category=Category.BUSINESS_RESULT,
         business_area=BusinessArea.MATERNITY,
         text=(
-            "尊敬的{name}，您申请的生育津贴已核准：{leave_days}天，共{amount}元，"
-            "发放后将短信告知。"
+            "尊敬的{name}，您申请的生育津贴已核准：{leave_days}天，共{amount}元，发放后将短信告知。"
         ),
         elderly_text="{name}的生育津贴批了，{leave_days}天共{amount}元。",
         params=("name", "leave_days", "amount"),

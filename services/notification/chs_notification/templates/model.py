@@ -1,4 +1,5 @@
 """What a template is. Each business area keeps its templates in a module of this package."""
+
 import string
 from dataclasses import dataclass
 from enum import StrEnum

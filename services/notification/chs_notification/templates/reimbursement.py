@@ -5,6 +5,7 @@ which settlement was undone and why. A manual claim is acknowledged, then approv
 funds pay or rejected with the reason, then paid. Invoice numbers are shown so that a person
 with several claims knows which one a message is about.
 """
+
 from chs_notification.templates.model import BusinessArea, Category, Template
 
 TEMPLATES = (
@@ -18,8 +19,17 @@ TEMPLATES = (
             "医疗救助支付{medical_assistance}元{personal_account}，个人支付{personal_cash}元。"
         ),
         elderly_text="{name}在{institution}看病共{total}元，已结算，自己付{personal_cash}元。",
-        params=("name", "date", "institution", "total", "pooled_fund", "critical_illness",
-                "medical_assistance", "personal_account", "personal_cash"),
+        params=(
+            "name",
+            "date",
+            "institution",
+            "total",
+            "pooled_fund",
+            "critical_illness",
+            "medical_assistance",
+            "personal_account",
+            "personal_cash",
+        ),
     ),
     Template(
         template_id="reimbursement.reversed",

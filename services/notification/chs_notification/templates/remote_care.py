@@ -2,6 +2,7 @@
 
 A refused filing sends no SMS: it changes nothing and is answered at once to the request.
 """
+
 from chs_notification.templates.model import BusinessArea, Category, Template
 
 TEMPLATES = (

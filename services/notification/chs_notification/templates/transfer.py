@@ -4,6 +4,7 @@ Within one province a transfer completes at once and only ``transfer.completed``
 across provinces each step is told. Enrollment's PoolingRegionChanged sends nothing: the
 completion message already says where the person is insured now.
 """
+
 from chs_notification.templates.model import BusinessArea, Category, Template
 
 TEMPLATES = (
@@ -27,8 +28,13 @@ TEMPLATES = (
             "个月，个人账户转移金额{balance_yuan}元，请等待{to_region_name}办理转入。"
         ),
         elderly_text="{name}的医保已转出：缴费{contribution_months}个月，账户{balance_yuan}元。",
-        params=("name", "from_region_name", "to_region_name", "contribution_months",
-                "balance_yuan"),
+        params=(
+            "name",
+            "from_region_name",
+            "to_region_name",
+            "contribution_months",
+            "balance_yuan",
+        ),
     ),
     Template(
         template_id="transfer.completed",

@@ -8,6 +8,7 @@ Every area module is found at import; the processor reads the topics of every ev
 has a rule. An area module may declare its own ``CATEGORY`` (the personal account's notices are
 "account"); without one, its notices are business results.
 """
+
 import importlib
 import pkgutil
 from collections.abc import Mapping
@@ -22,16 +23,23 @@ CATEGORY = "business_result"
 PRIORITY = "high"
 _NOT_AREAS = {"model", "formatting"}
 
-_areas = [importlib.import_module(f"{__name__}.{m.name}")
-          for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_AREAS]
+_areas = [
+    importlib.import_module(f"{__name__}.{m.name}")
+    for m in pkgutil.iter_modules(__path__)
+    if m.name not in _NOT_AREAS
+]
 _RULES: Mapping[type[Event], Rule] = MappingProxyType(
-    {model: rule for area in _areas for model, rule in area.RULES.items()})
+    {model: rule for area in _areas for model, rule in area.RULES.items()}
+)
 BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {t: p for area in _areas for t, p in area.BUSINESS_PARAMS.items()})
+    {t: p for area in _areas for t, p in area.BUSINESS_PARAMS.items()}
+)
 DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {t: p for area in _areas for t, p in area.DIRECTORY_PARAMS.items()})
+    {t: p for area in _areas for t, p in area.DIRECTORY_PARAMS.items()}
+)
 _CATEGORIES: Mapping[type[Event], str] = MappingProxyType(
-    {model: getattr(area, "CATEGORY", CATEGORY) for area in _areas for model in area.RULES})
+    {model: getattr(area, "CATEGORY", CATEGORY) for area in _areas for model in area.RULES}
+)
 
 SOURCE_TYPES: frozenset[str] = frozenset(model.ce_type for model in _RULES)
 SOURCE_TOPICS: tuple[str, ...] = tuple(sorted({model.topic for model in _RULES}))

@@ -6,10 +6,10 @@ authorizations are confirmed to the holder. A withdrawal at death and AccountOpe
 notice (the enrollment notice already told the employee). ``name`` is filled by notification
 from its contact directory.
 """
+
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from chs_events.clock import CHINA
 from chs_events.events.account import (
     AccountCredited,
     AccountDebited,
@@ -20,8 +20,8 @@ from chs_events.events.account import (
 )
 from chs_events.events.base import Event
 from chs_events.regions import region
-
-from chs_progress_notices.rules.formatting import period_text, yuan
+from chs_events.vocabulary import CHINA, yuan
+from chs_progress_notices.rules.formatting import period_text
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
 CATEGORY = "account"  # 个人账户收支实时: its own category, not a business result
@@ -33,24 +33,32 @@ TRANSFERRED_IN = "account.transferred_in"
 AUTHORIZED = "account.family_member_authorized"
 REVOKED = "account.family_member_revoked"
 
-RELATION_NAMES: Mapping[str, str] = MappingProxyType({
-    "spouse": "配偶", "child": "子女", "parent": "父母", "parent_in_law": "配偶的父母"})
-MERCHANT_KINDS: Mapping[str, str] = MappingProxyType({"pharmacy": "定点药店",
-                                                      "hospital": "定点医疗机构"})
+RELATION_NAMES: Mapping[str, str] = MappingProxyType(
+    {"spouse": "配偶", "child": "子女", "parent": "父母", "parent_in_law": "配偶的父母"}
+)
+MERCHANT_KINDS: Mapping[str, str] = MappingProxyType(
+    {"pharmacy": "定点药店", "hospital": "定点医疗机构"}
+)
 
-DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    template: frozenset({"name"})
-    for template in (CREDITED, DEBITED, TRANSFERRED_OUT, TRANSFERRED_IN, AUTHORIZED, REVOKED)})
+DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        template: frozenset({"name"})
+        for template in (CREDITED, DEBITED, TRANSFERRED_OUT, TRANSFERRED_IN, AUTHORIZED, REVOKED)
+    }
+)
 
-BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    CREDITED: frozenset({"posted_on", "amount_yuan", "period_text", "balance_yuan"}),
-    DEBITED: frozenset({"posted_on", "spender", "merchant_kind_name", "amount_yuan",
-                        "balance_yuan"}),
-    TRANSFERRED_OUT: frozenset({"to_region_name", "amount_yuan"}),
-    TRANSFERRED_IN: frozenset({"from_region_name", "amount_yuan", "balance_yuan"}),
-    AUTHORIZED: frozenset({"relation_name"}),
-    REVOKED: frozenset({"relation_name"}),
-})
+BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        CREDITED: frozenset({"posted_on", "amount_yuan", "period_text", "balance_yuan"}),
+        DEBITED: frozenset(
+            {"posted_on", "spender", "merchant_kind_name", "amount_yuan", "balance_yuan"}
+        ),
+        TRANSFERRED_OUT: frozenset({"to_region_name", "amount_yuan"}),
+        TRANSFERRED_IN: frozenset({"from_region_name", "amount_yuan", "balance_yuan"}),
+        AUTHORIZED: frozenset({"relation_name"}),
+        REVOKED: frozenset({"relation_name"}),
+    }
+)
 
 
 def _posted_on(event: AccountCredited | AccountDebited) -> str:
@@ -58,29 +66,61 @@ def _posted_on(event: AccountCredited | AccountDebited) -> str:
 
 
 def _credited(event: AccountCredited) -> list[NoticeSpec]:
-    return [(CREDITED, event.person_id, {
-        "posted_on": _posted_on(event), "amount_yuan": yuan(event.amount_fen),
-        "period_text": period_text(event.period), "balance_yuan": yuan(event.balance_after_fen)})]
+    return [
+        (
+            CREDITED,
+            event.person_id,
+            {
+                "posted_on": _posted_on(event),
+                "amount_yuan": yuan(event.amount_fen),
+                "period_text": period_text(event.period),
+                "balance_yuan": yuan(event.balance_after_fen),
+            },
+        )
+    ]
 
 
 def _debited(event: AccountDebited) -> list[NoticeSpec]:
-    spender = ("本人" if event.relation is None
-               else f"家庭共济成员（{RELATION_NAMES[event.relation]}）")
-    return [(DEBITED, event.person_id, {
-        "posted_on": _posted_on(event), "spender": spender,
-        "merchant_kind_name": MERCHANT_KINDS[event.merchant_kind],
-        "amount_yuan": yuan(event.amount_fen), "balance_yuan": yuan(event.balance_after_fen)})]
+    spender = (
+        "本人" if event.relation is None else f"家庭共济成员（{RELATION_NAMES[event.relation]}）"
+    )
+    return [
+        (
+            DEBITED,
+            event.person_id,
+            {
+                "posted_on": _posted_on(event),
+                "spender": spender,
+                "merchant_kind_name": MERCHANT_KINDS[event.merchant_kind],
+                "amount_yuan": yuan(event.amount_fen),
+                "balance_yuan": yuan(event.balance_after_fen),
+            },
+        )
+    ]
 
 
 def _transferred_out(event: AccountTransferredOut) -> list[NoticeSpec]:
-    return [(TRANSFERRED_OUT, event.person_id, {
-        "to_region_name": region(event.to_region).name, "amount_yuan": yuan(event.amount_fen)})]
+    return [
+        (
+            TRANSFERRED_OUT,
+            event.person_id,
+            {"to_region_name": region(event.to_region).name, "amount_yuan": yuan(event.amount_fen)},
+        )
+    ]
 
 
 def _transferred_in(event: AccountTransferredIn) -> list[NoticeSpec]:
-    return [(TRANSFERRED_IN, event.person_id, {
-        "from_region_name": region(event.from_region).name,
-        "amount_yuan": yuan(event.amount_fen), "balance_yuan": yuan(event.balance_after_fen)})]
+    return [
+        (
+            TRANSFERRED_IN,
+            event.person_id,
+            {
+                "from_region_name": region(event.from_region).name,
+                "amount_yuan": yuan(event.amount_fen),
+                "balance_yuan": yuan(event.balance_after_fen),
+            },
+        )
+    ]
 
 
 def _authorized(event: FamilyMemberAuthorized) -> list[NoticeSpec]:

@@ -5,6 +5,7 @@ application (免申即享), queued for review, rejected (with the reason), expir
 application decided at once records ChronicApplied and its result together: only the result
 is told. ``name`` is filled by notification from its contact directory.
 """
+
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -15,7 +16,6 @@ from chs_events.events.chronic import (
     ChronicRejected,
     ChronicRevoked,
 )
-
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
 CERTIFIED = "chronic.certified"
@@ -28,19 +28,25 @@ REVOKED = "chronic.revoked"
 # An application whose diagnoses name no single condition reads "门诊慢特病…申请" without a name.
 UNNAMED = ""
 
-DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    template: frozenset({"name"})
-    for template in (CERTIFIED, AUTO_CERTIFIED, PENDING_REVIEW, REJECTED, EXPIRED, REVOKED)})
+DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        template: frozenset({"name"})
+        for template in (CERTIFIED, AUTO_CERTIFIED, PENDING_REVIEW, REJECTED, EXPIRED, REVOKED)
+    }
+)
 
-BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    CERTIFIED: frozenset({"condition_name", "valid_from", "valid_until"}),
-    AUTO_CERTIFIED: frozenset({"discharge_date", "institution_name", "condition_name",
-                               "valid_until"}),
-    PENDING_REVIEW: frozenset({"institution_name", "condition_name"}),
-    REJECTED: frozenset({"condition_name", "reason"}),
-    EXPIRED: frozenset({"condition_name", "ended_on"}),
-    REVOKED: frozenset({"condition_name", "ended_on", "reason"}),
-})
+BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        CERTIFIED: frozenset({"condition_name", "valid_from", "valid_until"}),
+        AUTO_CERTIFIED: frozenset(
+            {"discharge_date", "institution_name", "condition_name", "valid_until"}
+        ),
+        PENDING_REVIEW: frozenset({"institution_name", "condition_name"}),
+        REJECTED: frozenset({"condition_name", "reason"}),
+        EXPIRED: frozenset({"condition_name", "ended_on"}),
+        REVOKED: frozenset({"condition_name", "ended_on", "reason"}),
+    }
+)
 
 
 def _quoted(name: str | None) -> str:
@@ -50,45 +56,81 @@ def _quoted(name: str | None) -> str:
 def _applied(event: ChronicApplied) -> list[NoticeSpec]:
     if event.status != "pending_review":
         return []  # decided at once: the result event tells it
-    return [(PENDING_REVIEW, event.person_id, {
-        "institution_name": event.institution_name,
-        "condition_name": _quoted(event.condition_name),
-    })]
+    return [
+        (
+            PENDING_REVIEW,
+            event.person_id,
+            {
+                "institution_name": event.institution_name,
+                "condition_name": _quoted(event.condition_name),
+            },
+        )
+    ]
 
 
 def _certified(event: ChronicCertified) -> list[NoticeSpec]:
     if event.source == "auto":
-        return [(AUTO_CERTIFIED, event.person_id, {
-            "discharge_date": event.valid_from.isoformat(),
-            "institution_name": event.institution_name,
-            "condition_name": event.condition_name,
-            "valid_until": event.valid_until.isoformat(),
-        })]
-    return [(CERTIFIED, event.person_id, {
-        "condition_name": event.condition_name,
-        "valid_from": event.valid_from.isoformat(),
-        "valid_until": event.valid_until.isoformat(),
-    })]
+        return [
+            (
+                AUTO_CERTIFIED,
+                event.person_id,
+                {
+                    "discharge_date": event.valid_from.isoformat(),
+                    "institution_name": event.institution_name,
+                    "condition_name": event.condition_name,
+                    "valid_until": event.valid_until.isoformat(),
+                },
+            )
+        ]
+    return [
+        (
+            CERTIFIED,
+            event.person_id,
+            {
+                "condition_name": event.condition_name,
+                "valid_from": event.valid_from.isoformat(),
+                "valid_until": event.valid_until.isoformat(),
+            },
+        )
+    ]
 
 
 def _rejected(event: ChronicRejected) -> list[NoticeSpec]:
-    return [(REJECTED, event.person_id, {
-        "condition_name": _quoted(event.condition_name),
-        "reason": event.reason,
-    })]
+    return [
+        (
+            REJECTED,
+            event.person_id,
+            {
+                "condition_name": _quoted(event.condition_name),
+                "reason": event.reason,
+            },
+        )
+    ]
 
 
 def _revoked(event: ChronicRevoked) -> list[NoticeSpec]:
     if event.reason == "expired":
-        return [(EXPIRED, event.person_id, {
-            "condition_name": event.condition_name,
-            "ended_on": event.ended_on.isoformat(),
-        })]
-    return [(REVOKED, event.person_id, {
-        "condition_name": event.condition_name,
-        "ended_on": event.ended_on.isoformat(),
-        "reason": event.detail or "经办机构复核",
-    })]
+        return [
+            (
+                EXPIRED,
+                event.person_id,
+                {
+                    "condition_name": event.condition_name,
+                    "ended_on": event.ended_on.isoformat(),
+                },
+            )
+        ]
+    return [
+        (
+            REVOKED,
+            event.person_id,
+            {
+                "condition_name": event.condition_name,
+                "ended_on": event.ended_on.isoformat(),
+                "reason": event.detail or "经办机构复核",
+            },
+        )
+    ]
 
 
 RULES: Mapping[type[Event], Rule] = {

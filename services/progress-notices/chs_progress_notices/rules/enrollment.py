@@ -4,6 +4,7 @@ The greeting params are filled by notification from its own contact directory, k
 recipient: ``name`` — the recipient's name; ``guardian_name`` (``enrollment.newborn_enrolled``) —
 the recipient's name too, since that notice goes to the guardian.
 """
+
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -17,8 +18,8 @@ from chs_events.events.enrollment import (
 )
 from chs_events.masking import mask_mobile
 from chs_events.regions import region
-
-from chs_progress_notices.rules.formatting import INSUTYPE_NAMES, period_text, yuan
+from chs_events.vocabulary import INSUTYPE_NAMES, yuan
+from chs_progress_notices.rules.formatting import period_text
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
 REGISTERED = "enrollment.registered"
@@ -27,64 +28,94 @@ NEWBORN_ENROLLED = "enrollment.newborn_enrolled"
 CONTRIBUTION_PAID = "enrollment.contribution_paid"
 CONTACT_CHANGED = "enrollment.contact_changed"
 
-DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    REGISTERED: frozenset({"name"}),
-    TERMINATED: frozenset({"name"}),
-    NEWBORN_ENROLLED: frozenset({"guardian_name"}),
-    CONTRIBUTION_PAID: frozenset({"name"}),
-    CONTACT_CHANGED: frozenset({"name"}),
-})
+DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        REGISTERED: frozenset({"name"}),
+        TERMINATED: frozenset({"name"}),
+        NEWBORN_ENROLLED: frozenset({"guardian_name"}),
+        CONTRIBUTION_PAID: frozenset({"name"}),
+        CONTACT_CHANGED: frozenset({"name"}),
+    }
+)
 
-BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    REGISTERED: frozenset({"insutype_name", "region_name", "start_date"}),
-    TERMINATED: frozenset({"insutype_name", "end_date", "reason"}),
-    NEWBORN_ENROLLED: frozenset({"newborn_name", "region_name", "start_date"}),
-    CONTRIBUTION_PAID: frozenset({"period", "amount_yuan", "insutype_name"}),
-    CONTACT_CHANGED: frozenset({"mobile_masked"}),
-})
+BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        REGISTERED: frozenset({"insutype_name", "region_name", "start_date"}),
+        TERMINATED: frozenset({"insutype_name", "end_date", "reason"}),
+        NEWBORN_ENROLLED: frozenset({"newborn_name", "region_name", "start_date"}),
+        CONTRIBUTION_PAID: frozenset({"period", "amount_yuan", "insutype_name"}),
+        CONTACT_CHANGED: frozenset({"mobile_masked"}),
+    }
+)
 
-TERMINATION_REASONS: Mapping[str, str] = MappingProxyType({
-    "left_employer": "用人单位办理减员",
-    "moved": "参保关系转出",
-    "other": "其他原因",
-})
+TERMINATION_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "left_employer": "用人单位办理减员",
+        "moved": "参保关系转出",
+        "other": "其他原因",
+    }
+)
 
 
 def _registered(event: EnrollmentRegistered) -> list[NoticeSpec]:
     if event.at_birth:
         return []  # the guardian gets the newborn notice; this one would read as her own
-    return [(REGISTERED, event.person_id, {
-        "insutype_name": INSUTYPE_NAMES[event.insutype],
-        "region_name": region(event.pooling_region).name,
-        "start_date": event.start_date.isoformat(),
-    })]
+    return [
+        (
+            REGISTERED,
+            event.person_id,
+            {
+                "insutype_name": INSUTYPE_NAMES[event.insutype],
+                "region_name": region(event.pooling_region).name,
+                "start_date": event.start_date.isoformat(),
+            },
+        )
+    ]
 
 
 def _terminated(event: EnrollmentTerminated) -> list[NoticeSpec]:
     if event.reason == "death":
         # The recipient has died: a message to their phone helps nobody and hurts the family.
         return []
-    return [(TERMINATED, event.person_id, {
-        "insutype_name": INSUTYPE_NAMES[event.insutype],
-        "end_date": event.end_date.isoformat(),
-        "reason": TERMINATION_REASONS[event.reason],
-    })]
+    return [
+        (
+            TERMINATED,
+            event.person_id,
+            {
+                "insutype_name": INSUTYPE_NAMES[event.insutype],
+                "end_date": event.end_date.isoformat(),
+                "reason": TERMINATION_REASONS[event.reason],
+            },
+        )
+    ]
 
 
 def _newborn(event: NewbornEnrolled) -> list[NoticeSpec]:
-    return [(NEWBORN_ENROLLED, event.guardian_person_id, {
-        "newborn_name": event.name,
-        "region_name": region(event.pooling_region).name,
-        "start_date": event.start_date.isoformat(),
-    })]
+    return [
+        (
+            NEWBORN_ENROLLED,
+            event.guardian_person_id,
+            {
+                "newborn_name": event.name,
+                "region_name": region(event.pooling_region).name,
+                "start_date": event.start_date.isoformat(),
+            },
+        )
+    ]
 
 
 def _contribution(event: ContributionPaid) -> list[NoticeSpec]:
-    return [(CONTRIBUTION_PAID, event.person_id, {
-        "period": period_text(event.period),
-        "amount_yuan": yuan(event.amount_fen),
-        "insutype_name": INSUTYPE_NAMES[event.insutype],
-    })]
+    return [
+        (
+            CONTRIBUTION_PAID,
+            event.person_id,
+            {
+                "period": period_text(event.period),
+                "amount_yuan": yuan(event.amount_fen),
+                "insutype_name": INSUTYPE_NAMES[event.insutype],
+            },
+        )
+    ]
 
 
 def _contact(event: ContactChanged) -> list[NoticeSpec]:

@@ -4,6 +4,7 @@ The allowance granted without application (免申即享) or approved on an appli
 application received, the allowance paid. ``name`` is filled by notification from its contact
 directory; amounts read in yuan from integer fen.
 """
+
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -13,8 +14,7 @@ from chs_events.events.maternity import (
     MaternityAllowancePaid,
     MaternityApplied,
 )
-
-from chs_progress_notices.rules.formatting import yuan
+from chs_events.vocabulary import yuan
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
 AUTO_APPROVED = "maternity.auto_approved"
@@ -22,15 +22,18 @@ APPROVED = "maternity.approved"
 APPLIED = "maternity.applied"
 PAID = "maternity.paid"
 
-DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    template: frozenset({"name"}) for template in (AUTO_APPROVED, APPROVED, APPLIED, PAID)})
+DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {template: frozenset({"name"}) for template in (AUTO_APPROVED, APPROVED, APPLIED, PAID)}
+)
 
-BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    AUTO_APPROVED: frozenset({"event_date", "leave_days", "amount"}),
-    APPROVED: frozenset({"leave_days", "amount"}),
-    APPLIED: frozenset(),
-    PAID: frozenset({"amount", "paid_on"}),
-})
+BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        AUTO_APPROVED: frozenset({"event_date", "leave_days", "amount"}),
+        APPROVED: frozenset({"leave_days", "amount"}),
+        APPLIED: frozenset(),
+        PAID: frozenset({"amount", "paid_on"}),
+    }
+)
 
 
 def _applied(event: MaternityApplied) -> list[NoticeSpec]:
@@ -39,18 +42,34 @@ def _applied(event: MaternityApplied) -> list[NoticeSpec]:
 
 def _approved(event: MaternityAllowanceApproved) -> list[NoticeSpec]:
     if event.source == "auto":
-        return [(AUTO_APPROVED, event.person_id, {
-            "event_date": event.event_date.isoformat(),
-            "leave_days": str(event.leave_days),
-            "amount": yuan(event.amount_fen),
-        })]
-    return [(APPROVED, event.person_id, {
-        "leave_days": str(event.leave_days), "amount": yuan(event.amount_fen)})]
+        return [
+            (
+                AUTO_APPROVED,
+                event.person_id,
+                {
+                    "event_date": event.event_date.isoformat(),
+                    "leave_days": str(event.leave_days),
+                    "amount": yuan(event.amount_fen),
+                },
+            )
+        ]
+    return [
+        (
+            APPROVED,
+            event.person_id,
+            {"leave_days": str(event.leave_days), "amount": yuan(event.amount_fen)},
+        )
+    ]
 
 
 def _paid(event: MaternityAllowancePaid) -> list[NoticeSpec]:
-    return [(PAID, event.person_id, {
-        "amount": yuan(event.amount_fen), "paid_on": event.paid_on.isoformat()})]
+    return [
+        (
+            PAID,
+            event.person_id,
+            {"amount": yuan(event.amount_fen), "paid_on": event.paid_on.isoformat()},
+        )
+    ]
 
 
 RULES: Mapping[type[Event], Rule] = {

@@ -1,4 +1,5 @@
 """What a rule is: a domain result event → the notices it asks for."""
+
 from collections.abc import Callable
 from typing import Any
 

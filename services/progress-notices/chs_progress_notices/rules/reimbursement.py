@@ -6,10 +6,10 @@ was undone and why. A manual claim is acknowledged, approved with what the funds
 rejected with the reason, then paid. ``name`` is filled by notification from its contact
 directory; amounts read in yuan from integer fen; dates are days in China.
 """
+
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from chs_events.clock import CHINA
 from chs_events.events.base import Event
 from chs_events.events.reimbursement import (
     ClaimApproved,
@@ -19,8 +19,7 @@ from chs_events.events.reimbursement import (
     SettlementCompleted,
     SettlementReversed,
 )
-
-from chs_progress_notices.rules.formatting import yuan
+from chs_events.vocabulary import CHINA, yuan
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
 SETTLED = "reimbursement.settled"
@@ -36,20 +35,41 @@ NO_ACCOUNT_PART = ""
 _SENTENCE_END = "。．.！!；;，, "
 UNSTATED_REASON = "未注明"  # a blank reason must not read "原因：。"
 
-DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    template: frozenset({"name"})
-    for template in (SETTLED, REVERSED, CLAIM_SUBMITTED, CLAIM_APPROVED, CLAIM_REJECTED,
-                     CLAIM_PAID)})
+DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        template: frozenset({"name"})
+        for template in (
+            SETTLED,
+            REVERSED,
+            CLAIM_SUBMITTED,
+            CLAIM_APPROVED,
+            CLAIM_REJECTED,
+            CLAIM_PAID,
+        )
+    }
+)
 
-BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    SETTLED: frozenset({"date", "institution", "total", "pooled_fund", "critical_illness",
-                        "medical_assistance", "personal_account", "personal_cash"}),
-    REVERSED: frozenset({"institution", "total", "invoice_no", "reversed_on", "reason"}),
-    CLAIM_SUBMITTED: frozenset({"invoice_no"}),
-    CLAIM_APPROVED: frozenset({"invoice_no", "total", "payable"}),
-    CLAIM_REJECTED: frozenset({"invoice_no", "reason"}),
-    CLAIM_PAID: frozenset({"amount", "invoice_no", "paid_on"}),
-})
+BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        SETTLED: frozenset(
+            {
+                "date",
+                "institution",
+                "total",
+                "pooled_fund",
+                "critical_illness",
+                "medical_assistance",
+                "personal_account",
+                "personal_cash",
+            }
+        ),
+        REVERSED: frozenset({"institution", "total", "invoice_no", "reversed_on", "reason"}),
+        CLAIM_SUBMITTED: frozenset({"invoice_no"}),
+        CLAIM_APPROVED: frozenset({"invoice_no", "total", "payable"}),
+        CLAIM_REJECTED: frozenset({"invoice_no", "reason"}),
+        CLAIM_PAID: frozenset({"amount", "invoice_no", "paid_on"}),
+    }
+)
 
 
 def _reason(text: str) -> str:
@@ -57,28 +77,43 @@ def _reason(text: str) -> str:
 
 
 def _settled(event: SettlementCompleted) -> list[NoticeSpec]:
-    account = (f"，个人账户支付{yuan(event.personal_account_fen)}元"
-               if event.personal_account_fen else NO_ACCOUNT_PART)
-    return [(SETTLED, event.person_id, {
-        "date": event.service_end.isoformat(),
-        "institution": event.institution_name,
-        "total": yuan(event.total_fen),
-        "pooled_fund": yuan(event.pooled_fund_fen),
-        "critical_illness": yuan(event.critical_illness_fen),
-        "medical_assistance": yuan(event.medical_assistance_fen),
-        "personal_account": account,
-        "personal_cash": yuan(event.personal_cash_fen),
-    })]
+    account = (
+        f"，个人账户支付{yuan(event.personal_account_fen)}元"
+        if event.personal_account_fen
+        else NO_ACCOUNT_PART
+    )
+    return [
+        (
+            SETTLED,
+            event.person_id,
+            {
+                "date": event.service_end.isoformat(),
+                "institution": event.institution_name,
+                "total": yuan(event.total_fen),
+                "pooled_fund": yuan(event.pooled_fund_fen),
+                "critical_illness": yuan(event.critical_illness_fen),
+                "medical_assistance": yuan(event.medical_assistance_fen),
+                "personal_account": account,
+                "personal_cash": yuan(event.personal_cash_fen),
+            },
+        )
+    ]
 
 
 def _reversed(event: SettlementReversed) -> list[NoticeSpec]:
-    return [(REVERSED, event.person_id, {
-        "institution": event.institution_name,
-        "total": yuan(event.total_fen),
-        "invoice_no": event.invoice_no,
-        "reversed_on": event.reversed_at.astimezone(CHINA).date().isoformat(),
-        "reason": _reason(event.reason),
-    })]
+    return [
+        (
+            REVERSED,
+            event.person_id,
+            {
+                "institution": event.institution_name,
+                "total": yuan(event.total_fen),
+                "invoice_no": event.invoice_no,
+                "reversed_on": event.reversed_at.astimezone(CHINA).date().isoformat(),
+                "reason": _reason(event.reason),
+            },
+        )
+    ]
 
 
 def _submitted(event: ClaimSubmitted) -> list[NoticeSpec]:
@@ -86,24 +121,41 @@ def _submitted(event: ClaimSubmitted) -> list[NoticeSpec]:
 
 
 def _approved(event: ClaimApproved) -> list[NoticeSpec]:
-    return [(CLAIM_APPROVED, event.person_id, {
-        "invoice_no": event.invoice_no,
-        "total": yuan(event.total_fen),
-        "payable": yuan(event.payable_fen),
-    })]
+    return [
+        (
+            CLAIM_APPROVED,
+            event.person_id,
+            {
+                "invoice_no": event.invoice_no,
+                "total": yuan(event.total_fen),
+                "payable": yuan(event.payable_fen),
+            },
+        )
+    ]
 
 
 def _rejected(event: ClaimRejected) -> list[NoticeSpec]:
-    return [(CLAIM_REJECTED, event.person_id, {
-        "invoice_no": event.invoice_no, "reason": _reason(event.reason)})]
+    return [
+        (
+            CLAIM_REJECTED,
+            event.person_id,
+            {"invoice_no": event.invoice_no, "reason": _reason(event.reason)},
+        )
+    ]
 
 
 def _paid(event: ClaimPaid) -> list[NoticeSpec]:
-    return [(CLAIM_PAID, event.person_id, {
-        "amount": yuan(event.amount_fen),
-        "invoice_no": event.invoice_no,
-        "paid_on": event.paid_on.isoformat(),
-    })]
+    return [
+        (
+            CLAIM_PAID,
+            event.person_id,
+            {
+                "amount": yuan(event.amount_fen),
+                "invoice_no": event.invoice_no,
+                "paid_on": event.paid_on.isoformat(),
+            },
+        )
+    ]
 
 
 RULES: Mapping[type[Event], Rule] = {

@@ -6,6 +6,7 @@ completion is told, the request notice would arrive with it and say nothing new.
 PoolingRegionChanged asks for no notice either: the completion already told the person.
 ``name`` is filled by notification from its contact directory.
 """
+
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -17,8 +18,7 @@ from chs_events.events.transfer import (
     TransferRequested,
 )
 from chs_events.regions import region
-
-from chs_progress_notices.rules.formatting import INSUTYPE_NAMES, yuan
+from chs_events.vocabulary import INSUTYPE_NAMES, yuan
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
 REQUESTED = "transfer.requested"
@@ -26,46 +26,76 @@ OUT_CONFIRMED = "transfer.out_confirmed"
 COMPLETED = "transfer.completed"
 REJECTED = "transfer.rejected"
 
-DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    REQUESTED: frozenset({"name"}),
-    OUT_CONFIRMED: frozenset({"name"}),
-    COMPLETED: frozenset({"name"}),
-    REJECTED: frozenset({"name"}),
-})
+DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        REQUESTED: frozenset({"name"}),
+        OUT_CONFIRMED: frozenset({"name"}),
+        COMPLETED: frozenset({"name"}),
+        REJECTED: frozenset({"name"}),
+    }
+)
 
-BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType({
-    REQUESTED: frozenset({"insutype_name", "from_region_name", "to_region_name"}),
-    OUT_CONFIRMED: frozenset({"from_region_name", "to_region_name", "contribution_months",
-                              "balance_yuan"}),
-    COMPLETED: frozenset({"insutype_name", "from_region_name", "to_region_name",
-                          "completed_on"}),
-    REJECTED: frozenset({"from_region_name", "to_region_name", "reason"}),
-})
+BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        REQUESTED: frozenset({"insutype_name", "from_region_name", "to_region_name"}),
+        OUT_CONFIRMED: frozenset(
+            {"from_region_name", "to_region_name", "contribution_months", "balance_yuan"}
+        ),
+        COMPLETED: frozenset(
+            {"insutype_name", "from_region_name", "to_region_name", "completed_on"}
+        ),
+        REJECTED: frozenset({"from_region_name", "to_region_name", "reason"}),
+    }
+)
 
 
-def _regions(event: TransferRequested | TransferOutConfirmed | TransferCompleted
-             | TransferRejected) -> dict[str, str]:
-    return {"from_region_name": region(event.from_region).name,
-            "to_region_name": region(event.to_region).name}
+def _regions(
+    event: TransferRequested | TransferOutConfirmed | TransferCompleted | TransferRejected,
+) -> dict[str, str]:
+    return {
+        "from_region_name": region(event.from_region).name,
+        "to_region_name": region(event.to_region).name,
+    }
 
 
 def _requested(event: TransferRequested) -> list[NoticeSpec]:
     if not event.cross_province:
         return []  # completed at once: transfer.completed tells it
-    return [(REQUESTED, event.person_id, {"insutype_name": INSUTYPE_NAMES[event.insutype],
-                                          **_regions(event)})]
+    return [
+        (
+            REQUESTED,
+            event.person_id,
+            {"insutype_name": INSUTYPE_NAMES[event.insutype], **_regions(event)},
+        )
+    ]
 
 
 def _out_confirmed(event: TransferOutConfirmed) -> list[NoticeSpec]:
-    return [(OUT_CONFIRMED, event.person_id, {
-        **_regions(event), "contribution_months": str(event.contribution_months),
-        "balance_yuan": yuan(event.account_balance_fen)})]
+    return [
+        (
+            OUT_CONFIRMED,
+            event.person_id,
+            {
+                **_regions(event),
+                "contribution_months": str(event.contribution_months),
+                "balance_yuan": yuan(event.account_balance_fen),
+            },
+        )
+    ]
 
 
 def _completed(event: TransferCompleted) -> list[NoticeSpec]:
-    return [(COMPLETED, event.person_id, {
-        "insutype_name": INSUTYPE_NAMES[event.insutype], **_regions(event),
-        "completed_on": event.completed_on.isoformat()})]
+    return [
+        (
+            COMPLETED,
+            event.person_id,
+            {
+                "insutype_name": INSUTYPE_NAMES[event.insutype],
+                **_regions(event),
+                "completed_on": event.completed_on.isoformat(),
+            },
+        )
+    ]
 
 
 def _rejected(event: TransferRejected) -> list[NoticeSpec]:

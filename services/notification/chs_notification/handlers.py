@@ -1,0 +1,187 @@
+"""Command handlers of the notification service: each runs in one unit of work.
+
+The contact directory's commands wake the messages waiting for the contact; a requested notice
+is queued once per notice id (and wakes the dispatcher); a message's status moves
+(``model.Message.move``) are saved with the ``chs.notices.*`` event announcing them, caused by
+the notice's request and carrying its correlation id, whoever moves it (the dispatcher, a
+receipt).
+"""
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from chs_events.unit_of_work import UnitOfWork
+from chs_notification import repository
+from chs_notification.commands import (
+    ChangeMobile,
+    RecordReceipt,
+    RegisterContact,
+    RegisterNewborn,
+    RequestNotice,
+)
+from chs_notification.domain import DeliveryEvent, InvalidTransition, MessageStatus, check_notice
+from chs_notification.gateway import DeliveryReceipt
+from chs_notification.model import Message, message_id_for
+from chs_notification.receipts import delivery_event, receipt_from_json, receipt_to_json
+
+log = logging.getLogger(__name__)
+
+
+# --- the contact directory ---------------------------------------------------------------------
+
+
+async def _contact_arrived(conn: asyncpg.Connection, person_id: str) -> None:
+    if await repository.wake_messages_waiting_for(conn, person_id):
+        await repository.wake_dispatcher(conn)
+
+
+async def handle_register_contact(uow: UnitOfWork, command: RegisterContact) -> None:
+    async with uow:
+        await repository.upsert_person(
+            uow.conn,
+            command.person_id,
+            name=command.name,
+            mobile=command.mobile,
+            birth_date=command.birth_date,
+            at=command.at,
+        )
+        await _contact_arrived(uow.conn, command.person_id)
+
+
+async def handle_change_mobile(uow: UnitOfWork, command: ChangeMobile) -> None:
+    async with uow:
+        await repository.upsert_mobile(uow.conn, command.person_id, command.mobile, command.at)
+        await _contact_arrived(uow.conn, command.person_id)
+
+
+async def handle_register_newborn(uow: UnitOfWork, command: RegisterNewborn) -> None:
+    async with uow:
+        await repository.upsert_newborn(
+            uow.conn,
+            command.person_id,
+            name=command.name,
+            birth_date=command.birth_date,
+            guardian_person_id=command.guardian_person_id,
+            at=command.at,
+        )
+        await _contact_arrived(uow.conn, command.person_id)
+
+
+# --- notices -----------------------------------------------------------------------------------
+
+
+async def handle_request_notice(uow: UnitOfWork, command: RequestNotice) -> bool:
+    """Queue the notice's message and wake the dispatcher; False when the notice id is already
+    known. A notice that can never be rendered is refused (``domain.UnsendableNotice``). The
+    request (the unit of work's cause) is the cause of the message's events."""
+    check_notice(command.notice_id, command.template_id, command.params)
+    assert uow.causation_id is not None, "a notice is requested by an event"
+    async with uow:
+        inserted = await repository.insert_message(
+            uow.conn,
+            message_id=message_id_for(command.notice_id),
+            notice_id=command.notice_id,
+            person_id=command.person_id,
+            template_id=command.template_id,
+            category=command.category,
+            priority=command.priority,
+            params=command.params,
+            request_event_id=uow.causation_id,
+            correlation_id=uow.correlation_id,
+        )
+        if inserted:
+            await repository.wake_dispatcher(uow.conn)
+        else:
+            log.info(
+                "notice already queued; not sent again",
+                extra={"notice_id": command.notice_id, "event_id": uow.causation_id},
+            )
+    return inserted
+
+
+# --- a message's status ------------------------------------------------------------------------
+
+
+async def move_message(
+    conn: asyncpg.Connection,
+    source: str,
+    row: Mapping[str, Any],
+    event: DeliveryEvent,
+    at: datetime,
+    *,
+    sender: str | None = None,
+    reason: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> Message:
+    """Move the message (``row``, locked) and save it with ``fields`` (the columns its send or
+    receipt sets), recording the event announcing its new status, in the caller's
+    transaction."""
+    message = Message.of(row)
+    moved, announced = message.move(event, at, sender=sender, reason=reason)
+    async with UnitOfWork(
+        conn,
+        source=source,
+        correlation_id=message.correlation_id or message.request_event_id,
+        causation_id=message.request_event_id,
+    ) as uow:
+        await repository.save_message(conn, moved, fields or {})
+        await uow.record(announced)
+    return moved
+
+
+async def handle_record_receipt(uow: UnitOfWork, command: RecordReceipt) -> None:
+    """Apply a delivery receipt: a sent message is delivered or failed; a duplicate or late
+    one is ignored; one that overtook its send is kept on the queued message."""
+    receipt = command.receipt
+    async with uow:
+        row = await repository.lock_message(uow.conn, receipt.message_id)
+        if row is None:
+            log.warning("receipt for an unknown message", extra={"message_id": receipt.message_id})
+            return
+        await _apply_receipt(uow.conn, uow.source, row, receipt)
+
+
+async def apply_early_receipt(conn: asyncpg.Connection, source: str, row: asyncpg.Record) -> None:
+    """Apply the receipt kept on a message (``row`` as claimed) whose send was just recorded."""
+    sent = await repository.lock_message(conn, row["message_id"])
+    assert sent is not None
+    receipt = receipt_from_json(str(row["message_id"]), row["early_receipt"])
+    await _apply_receipt(conn, source, sent, receipt)
+
+
+async def _apply_receipt(
+    conn: asyncpg.Connection, source: str, row: asyncpg.Record, receipt: DeliveryReceipt
+) -> None:
+    if row["status"] == MessageStatus.QUEUED:
+        # The receipt overtook the commit of its send (a dispatcher died after the gateway
+        # took the message): keep it until the resend marks the message sent.
+        await repository.update_message(
+            conn, row["message_id"], {"early_receipt": receipt_to_json(receipt)}
+        )
+        return
+    event = delivery_event(receipt)
+    at = receipt.received_at
+    fields: dict[str, Any] = {"early_receipt": None}
+    reason = None
+    if receipt.delivered:
+        fields["delivered_at"] = at
+    else:
+        reason = f"not delivered: {receipt.error_code or 'no code'}"
+        fields["last_error"] = reason
+    try:
+        await move_message(
+            conn, source, row, event, at, sender=row["sender"], reason=reason, fields=fields
+        )
+    except InvalidTransition:
+        log.info(
+            "duplicate or late receipt ignored",
+            extra={
+                "message_id": receipt.message_id,
+                "status": row["status"],
+                "receipt": event.value,
+            },
+        )

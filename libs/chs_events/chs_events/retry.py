@@ -15,7 +15,8 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """The wait after failed try number ``attempt`` (1-based)."""
-        return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        # The exponent is capped: 2 ** 10_000 seconds overflows a float and means the cap anyway.
+        return min(self.base_delay * 2 ** min(attempt - 1, 62), self.max_delay)
 
     def exhausted(self, attempt: int) -> bool:
         return attempt >= self.max_attempts

@@ -211,7 +211,7 @@ class TestSendBackoff:
 
         assert delays == sorted(delays)
         assert max(delays) == 30
-        assert backoff.delay(1_000) == 30
+        assert backoff.delay(10_000) == 30
 
     def test_retries_until_max_attempts(self) -> None:
         backoff = NotificationSettings().send_backoff

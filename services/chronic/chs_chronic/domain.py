@@ -76,6 +76,9 @@ class CertificationNotFound(NotFound):
     pass
 
 
+ApplicationStatus = Literal["certified", "rejected", "pending_review"]
+
+
 @dataclass(frozen=True)
 class Decision:
     outcome: Literal["certify", "reject", "review"]
@@ -84,10 +87,13 @@ class Decision:
     reason: str | None = None  # the same, in the person's words
 
     @property
-    def status(self) -> str:
-        return {"certify": "certified", "reject": "rejected", "review": "pending_review"}[
-            self.outcome
-        ]
+    def status(self) -> ApplicationStatus:
+        statuses: dict[str, ApplicationStatus] = {
+            "certify": "certified",
+            "reject": "rejected",
+            "review": "pending_review",
+        }
+        return statuses[self.outcome]
 
 
 def add_months(day: date, months: int) -> date:

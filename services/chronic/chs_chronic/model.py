@@ -11,6 +11,7 @@ import uuid6
 from chs_chronic import domain
 from chs_chronic.catalog import Catalog, Condition
 from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
+from chs_chronic.domain import ApplicationStatus
 from chs_events.events.base import Event
 from chs_events.events.chronic import (
     ChronicApplied,
@@ -19,7 +20,6 @@ from chs_events.events.chronic import (
     ChronicRevoked,
 )
 
-ApplicationStatus = Literal["certified", "rejected", "pending_review"]
 CertificationStatus = Literal["active", "expired", "revoked"]
 Source = Literal["application", "review", "auto"]
 

@@ -1,11 +1,12 @@
 """Decision rules of chronic-disease certification, and auto-certification from settlements."""
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from chs_chronic import domain
-from chs_chronic.catalog import load_catalog
+from chs_chronic.catalog import Condition, load_catalog
 from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
 from chs_chronic.domain import AlreadyCertified, NotPending
 from chs_chronic.model import Application
@@ -38,24 +39,34 @@ def application(
     )
 
 
-def decide(command: SubmitApplication, active: set[str] = frozenset()) -> domain.Decision:
+def decide(command: SubmitApplication, active: Collection[str] = frozenset()) -> domain.Decision:
     return domain.decide_application(command, CATALOG, TODAY, active)
+
+
+def code(decision: domain.Decision) -> str | None:
+    return decision.condition.code if decision.condition else None
+
+
+def condition(code: str) -> Condition:
+    found = CATALOG.get(code)
+    assert found is not None
+    return found
 
 
 def test_type_2_diabetes_is_certified_from_its_diagnosis():
     decision = decide(application("E11.9"))
-    assert (decision.outcome, decision.condition.code, decision.rule) == ("certify", "t2dm", None)
+    assert (decision.outcome, code(decision), decision.rule) == ("certify", "t2dm", None)
 
 
 def test_the_named_condition_is_certified_when_a_diagnosis_falls_in_it():
     decision = decide(application("I10", "E11.9", condition="t2dm"))
-    assert (decision.outcome, decision.condition.code) == ("certify", "t2dm")
+    assert (decision.outcome, code(decision)) == ("certify", "t2dm")
 
 
 def test_a_diagnosis_outside_the_named_condition_is_rejected():
     decision = decide(application("I10", condition="t2dm"))
     assert (decision.outcome, decision.rule) == ("reject", "diagnosis_not_in_condition")
-    assert "2型糖尿病" in decision.reason
+    assert "2型糖尿病" in str(decision.reason)
 
 
 def test_diagnoses_in_no_catalog_condition_are_rejected():
@@ -74,7 +85,7 @@ def test_diagnoses_naming_several_conditions_wait_for_a_reviewer():
         "several_conditions",
         None,
     )
-    assert "高血压病" in decision.reason and "2型糖尿病" in decision.reason
+    assert "高血压病" in str(decision.reason) and "2型糖尿病" in str(decision.reason)
 
 
 def test_missing_evidence_is_rejected_naming_it():
@@ -85,7 +96,7 @@ def test_missing_evidence_is_rejected_naming_it():
 
 def test_a_condition_requiring_review_waits_for_a_reviewer():
     decision = decide(application("M05.3"))
-    assert (decision.outcome, decision.rule, decision.condition.code) == (
+    assert (decision.outcome, decision.rule, code(decision)) == (
         "review",
         "condition_requires_review",
         "rheumatoid_arthritis",
@@ -119,7 +130,7 @@ def test_wrong_requests_answer_422_naming_the_field(command, field):
 
 
 def test_validity_runs_the_condition_months_from_the_discharge_day():
-    t2dm = CATALOG.get("t2dm")
+    t2dm = condition("t2dm")
     assert domain.validity(t2dm, date(2026, 11, 20)) == (date(2026, 11, 20), date(2028, 11, 19))
     assert domain.add_months(date(2024, 2, 29), 12) == date(2025, 2, 28)
     assert domain.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
@@ -152,7 +163,7 @@ def test_a_reviewer_picks_one_of_several_conditions():
         CATALOG,
         set(),
     )
-    assert (decision.outcome, decision.condition.code) == ("certify", "hypertension")
+    assert (decision.outcome, code(decision)) == ("certify", "hypertension")
 
 
 def test_a_reviewer_must_pick_a_condition_the_diagnoses_support():

@@ -1,10 +1,8 @@
 """HTTP API of the chronic-disease service (门诊慢特病): thin routers over the handlers."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Response
-
-from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
 
 from chs_chronic import domain, handlers, repository
 from chs_chronic.catalog import InvalidDiagnosis, load_catalog, normalize_icd10
@@ -27,6 +25,9 @@ from chs_chronic.schemas import (
     RevokeBody,
 )
 from chs_chronic.settings import ChronicSettings
+from chs_events.errors import InvalidField
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 
 DESCRIPTION = """Outpatient chronic and special diseases (门诊慢特病) of the CHS platform: the
 disease catalog (ICD-10 ranges, annual cap in fen, pay ratio in per-mille, validity), applications
@@ -46,35 +47,51 @@ certifications = APIRouter(tags=["certifications"])
 async def get_catalog() -> CatalogPublic:
     """The disease catalog; ``auto`` marks the categories granted without application."""
     catalog = load_catalog()
-    return CatalogPublic(title=catalog.title, version=catalog.version,
-                         application_window_days=catalog.application_window_days,
-                         conditions=[ConditionPublic.of(c) for c in catalog.conditions])
+    return CatalogPublic(
+        title=catalog.title,
+        version=catalog.version,
+        application_window_days=catalog.application_window_days,
+        conditions=[ConditionPublic.of(c) for c in catalog.conditions],
+    )
 
 
 @catalog_router.get("/catalog/match", responses=problem_responses(422))
-async def match_diagnosis(diagnosis: Annotated[str, Query(max_length=16, examples=["E11.9"])],
-                          ) -> DiagnosisMatch:
+async def match_diagnosis(
+    diagnosis: Annotated[str, Query(max_length=16, examples=["E11.9"])],
+) -> DiagnosisMatch:
     """The condition an ICD-10 diagnosis falls in (none: null)."""
     try:
         code = normalize_icd10(diagnosis)
     except InvalidDiagnosis as error:
-        raise domain.InvalidField("diagnosis", str(error)) from None
+        raise InvalidField("diagnosis", str(error)) from None
     condition = load_catalog().condition_of(code)
-    return DiagnosisMatch(diagnosis=code,
-                          condition=ConditionPublic.of(condition) if condition else None)
+    return DiagnosisMatch(
+        diagnosis=code, condition=ConditionPublic.of(condition) if condition else None
+    )
 
 
 @applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
-async def submit_application(body: ApplicationCreate, conn: Connection, request_id: RequestId,
-                             response: Response) -> ApplicationPublic:
+async def submit_application(
+    body: ApplicationCreate, uow: UnitOfWorkDep, response: Response
+) -> ApplicationPublic:
     """Decided in this request: ``certified`` (with the certification), ``rejected`` (``rule``
     names the rule that failed) or ``pending_review``. → ChronicApplied, then ChronicCertified
     or ChronicRejected. 409 when the condition is already certified."""
-    view = await handlers.handle_submit(conn, SubmitApplication(
-        body.person_id, body.institution_code, body.institution_name, body.doctor_id,
-        body.doctor_name, body.discharge_date, tuple(body.diagnosis_codes),
-        tuple(Evidence(e.kind, e.reference) for e in body.evidence), body.condition_code,
-        correlation_id=request_id), load_catalog())
+    view = await handlers.handle_submit(
+        uow,
+        SubmitApplication(
+            body.person_id,
+            body.institution_code,
+            body.institution_name,
+            body.doctor_id,
+            body.doctor_name,
+            body.discharge_date,
+            tuple(body.diagnosis_codes),
+            tuple(Evidence(e.kind, e.reference) for e in body.evidence),
+            body.condition_code,
+        ),
+        load_catalog(),
+    )
     response.headers["Location"] = f"/applications/{view.application.application_id}"
     return ApplicationPublic.of(view.application, view.certification)
 
@@ -84,39 +101,50 @@ async def get_application(application_id: str, conn: Connection) -> ApplicationP
     application = await repository.get_application(conn, application_id)
     if application is None:
         raise domain.ApplicationNotFound(f"no application {application_id}")
-    certification = (await repository.get_certification(conn, application.certification_id)
-                     if application.certification_id else None)
+    certification = (
+        await repository.get_certification(conn, application.certification_id)
+        if application.certification_id
+        else None
+    )
     return ApplicationPublic.of(application, certification)
 
 
 @applications.get("/review-queue")
-async def review_queue(conn: Connection,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ReviewQueue:
+async def review_queue(
+    conn: Connection, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> ReviewQueue:
     """Applications waiting for a reviewer, oldest first."""
     queued = await repository.review_queue(conn, limit)
     return ReviewQueue(count=len(queued), applications=[ApplicationPublic.of(a) for a in queued])
 
 
-@applications.post("/applications/{application_id}/decision",
-                   responses=problem_responses(404, 409, 422))
-async def decide_application(application_id: str, body: ReviewDecision, conn: Connection,
-                             request_id: RequestId) -> ApplicationPublic:
+@applications.post(
+    "/applications/{application_id}/decision", responses=problem_responses(404, 409, 422)
+)
+async def decide_application(
+    application_id: str, body: ReviewDecision, uow: UnitOfWorkDep
+) -> ApplicationPublic:
     """A reviewer certifies (→ ChronicCertified) or refuses (→ ChronicRejected) a queued
     application; 409 when it is not waiting for review."""
-    view = await handlers.handle_decide(conn, DecideApplication(
-        application_id, body.decision, body.reviewer, body.condition_code, body.reason,
-        correlation_id=request_id), load_catalog())
+    view = await handlers.handle_decide(
+        uow,
+        DecideApplication(
+            application_id, body.decision, body.reviewer, body.condition_code, body.reason
+        ),
+        load_catalog(),
+    )
     return ApplicationPublic.of(view.application, view.certification)
 
 
 @certifications.get("/persons/{person_id}/conditions")
 async def person_conditions(person_id: str, conn: Connection) -> PersonConditions:
     """A person's certified conditions: active ones, and those that ended."""
-    found = [CertificationPublic.of(c) for c in await repository.certifications_of(conn,
-                                                                                  person_id)]
-    return PersonConditions(person_id=person_id,
-                            active=[c for c in found if c.status == "active"],
-                            ended=[c for c in found if c.status != "active"])
+    found = [CertificationPublic.of(c) for c in await repository.certifications_of(conn, person_id)]
+    return PersonConditions(
+        person_id=person_id,
+        active=[c for c in found if c.status == "active"],
+        ended=[c for c in found if c.status != "active"],
+    )
 
 
 @certifications.get("/certifications/{certification_id}", responses=problem_responses(404))
@@ -127,18 +155,25 @@ async def get_certification(certification_id: str, conn: Connection) -> Certific
     return CertificationPublic.of(found)
 
 
-@certifications.post("/certifications/{certification_id}/revoke",
-                     responses=problem_responses(404, 409, 422))
-async def revoke_certification(certification_id: str, body: RevokeBody, conn: Connection,
-                               request_id: RequestId) -> CertificationPublic:
+@certifications.post(
+    "/certifications/{certification_id}/revoke", responses=problem_responses(404, 409, 422)
+)
+async def revoke_certification(
+    certification_id: str, body: RevokeBody, uow: UnitOfWorkDep
+) -> CertificationPublic:
     """Withdraw an active certification → ChronicRevoked (reason revoked)."""
-    return CertificationPublic.of(await handlers.handle_revoke(conn, RevokeCertification(
-        certification_id, body.reason, correlation_id=request_id)))
+    return CertificationPublic.of(
+        await handlers.handle_revoke(uow, RevokeCertification(certification_id, body.reason))
+    )
 
 
 def create_app(settings: ChronicSettings) -> FastAPI:
     load_catalog()  # an invalid catalog stops the process before it serves anything
-    app = create_service_app(settings, "chs_chronic", title="CHS chronic diseases (门诊慢特病)",
-                             description=DESCRIPTION,
-                             routers=[catalog_router, applications, certifications])
+    app = create_service_app(
+        settings,
+        "chs_chronic",
+        title="CHS chronic diseases (门诊慢特病)",
+        description=DESCRIPTION,
+        routers=[catalog_router, applications, certifications],
+    )
     return app

@@ -10,6 +10,7 @@ code, cut to the length of ``lo``, lies between ``lo`` and ``hi``; so ``E11`` ho
 E11.9, ``C00-C97`` holds C34.1, ``N18.5-N18.6`` holds N18.5 but not N18.4. No two conditions
 may share a code: a diagnosis names at most one condition.
 """
+
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -63,15 +64,16 @@ class Icd10Range:
         except InvalidDiagnosis as error:
             raise ValueError(f"range {text!r}: {error}") from None
         if len(low) != len(high) or low[0] != high[0]:
-            raise ValueError(f"range {text!r}: both ends must be codes of the same chapter "
-                             "letter and precision")
+            raise ValueError(
+                f"range {text!r}: both ends must be codes of the same chapter letter and precision"
+            )
         if low > high:
             raise ValueError(f"range {text!r}: {low_text} is after {high_text}")
         return cls(text, low, high)
 
     def contains(self, code: str) -> bool:
         flat = _flat(code)
-        return len(flat) >= len(self.low) and self.low <= flat[:len(self.low)] <= self.high
+        return len(flat) >= len(self.low) and self.low <= flat[: len(self.low)] <= self.high
 
     def overlaps(self, other: "Icd10Range") -> bool:
         size = min(len(self.low), len(other.low))
@@ -124,14 +126,17 @@ class _CatalogFile(BaseModel):
             seen[condition.code] = condition
             unknown = set(condition.required_evidence) - set(self.evidence_kinds)
             if unknown:
-                raise ValueError(f"condition {condition.code} requires unknown evidence kinds "
-                                 f"{sorted(unknown)}")
+                raise ValueError(
+                    f"condition {condition.code} requires unknown evidence kinds {sorted(unknown)}"
+                )
         ranges = [(c, r) for c in self.conditions for r in c.ranges]
         for index, (first, first_range) in enumerate(ranges):
-            for second, second_range in ranges[index + 1:]:
+            for second, second_range in ranges[index + 1 :]:
                 if first_range.overlaps(second_range):
-                    raise ValueError(f"ICD-10 ranges overlap: {first.code} {first_range.text} "
-                                     f"and {second.code} {second_range.text}")
+                    raise ValueError(
+                        f"ICD-10 ranges overlap: {first.code} {first_range.text} "
+                        f"and {second.code} {second_range.text}"
+                    )
         return self
 
 
@@ -148,11 +153,18 @@ class Catalog:
         try:
             parsed = _CatalogFile.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'catalog'}: {e['msg']}"
-                                 for e in error.errors())
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'catalog'}: {e['msg']}"
+                for e in error.errors()
+            )
             raise InvalidCatalog(f"disease catalog invalid: {problems}") from None
-        return cls(parsed.title, parsed.version, parsed.application_window_days,
-                   parsed.evidence_kinds, parsed.conditions)
+        return cls(
+            parsed.title,
+            parsed.version,
+            parsed.application_window_days,
+            parsed.evidence_kinds,
+            parsed.conditions,
+        )
 
     def get(self, code: str) -> Condition | None:
         return next((c for c in self.conditions if c.code == code), None)

@@ -1,13 +1,11 @@
-"""Commands of the chronic-disease service; ``correlation_id`` (``X-Request-Id``) becomes the
-correlation id of the events they cause."""
+"""Commands of the chronic-disease service."""
+
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    correlation_id: str | None = None
+from chs_chronic.catalog import Condition
+from chs_events.commands import Command
 
 
 @dataclass(frozen=True)
@@ -46,3 +44,32 @@ class DecideApplication(Command):
 class RevokeCertification(Command):
     certification_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class AutoGrant:
+    """A condition a settlement certifies without application, with its diagnoses."""
+
+    condition: Condition
+    diagnoses: tuple[str, ...]
+    valid_from: date
+
+
+@dataclass(frozen=True)
+class CertifyFromSettlement(Command):
+    """免申即享: an inpatient settlement's diagnoses certify the auto categories they name."""
+
+    person_id: str
+    settlement_id: str
+    institution_code: str
+    institution_name: str
+    grants: tuple[AutoGrant, ...]
+
+
+@dataclass(frozen=True)
+class ExpireCertification(Command):
+    """End a certification whose last valid day is before ``today`` (if it still is)."""
+
+    certification_id: str
+    person_id: str
+    today: date

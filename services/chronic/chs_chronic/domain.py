@@ -15,24 +15,31 @@ A refusal names the rule that failed and says why in words the person reads in t
 Auto-certification (免申即享): an inpatient settlement whose discharge diagnoses fall in an
 auto category certifies it, once, when not already active and still valid today.
 """
+
 import calendar
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
-
-from chs_events.events.reimbursement import SettlementCompleted
-from chs_events.errors import Conflict, NotFound, Rejected
+from typing import TYPE_CHECKING, Literal
 
 from chs_chronic.catalog import Catalog, Condition, InvalidDiagnosis, matching, normalize_icd10
 from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
-from chs_chronic.model import Application
+from chs_events.errors import Conflict, InvalidField, NotFound
+from chs_events.events.reimbursement import SettlementCompleted
+
+if TYPE_CHECKING:
+    from chs_chronic.model import Application
 
 EVIDENCE_NAMES = {
-    "lab_report": "检验报告", "pathology": "病理报告", "imaging": "影像检查报告",
-    "ecg": "心电图报告", "lung_function": "肺功能检查报告",
-    "specialist_opinion": "专科医师诊断意见", "dialysis_record": "透析治疗记录",
-    "transplant_record": "器官移植手术记录", "discharge_summary": "出院小结",
+    "lab_report": "检验报告",
+    "pathology": "病理报告",
+    "imaging": "影像检查报告",
+    "ecg": "心电图报告",
+    "lung_function": "肺功能检查报告",
+    "specialist_opinion": "专科医师诊断意见",
+    "dialysis_record": "透析治疗记录",
+    "transplant_record": "器官移植手术记录",
+    "discharge_summary": "出院小结",
 }
 
 # rules that refuse, and rules that queue
@@ -45,18 +52,20 @@ SEVERAL_CONDITIONS = "several_conditions"
 CONDITION_REQUIRES_REVIEW = "condition_requires_review"
 
 
-class InvalidField(Rejected):
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}",
-                         errors=[{"field": field_name, "reason": reason}])
-
-
 class AlreadyCertified(Conflict):
     pass
 
 
 class NotPending(Conflict):
     pass
+
+
+class NotActive(Conflict):
+    """A certification that already ended cannot end again."""
+
+
+class StillValid(Conflict):
+    """A certification whose validity has not run out does not expire."""
 
 
 class ApplicationNotFound(NotFound):
@@ -67,6 +76,9 @@ class CertificationNotFound(NotFound):
     pass
 
 
+ApplicationStatus = Literal["certified", "rejected", "pending_review"]
+
+
 @dataclass(frozen=True)
 class Decision:
     outcome: Literal["certify", "reject", "review"]
@@ -75,9 +87,13 @@ class Decision:
     reason: str | None = None  # the same, in the person's words
 
     @property
-    def status(self) -> str:
-        return {"certify": "certified", "reject": "rejected", "review": "pending_review"}[
-            self.outcome]
+    def status(self) -> ApplicationStatus:
+        statuses: dict[str, ApplicationStatus] = {
+            "certify": "certified",
+            "reject": "rejected",
+            "review": "pending_review",
+        }
+        return statuses[self.outcome]
 
 
 def add_months(day: date, months: int) -> date:
@@ -91,8 +107,10 @@ def validity(condition: Condition, valid_from: date) -> tuple[date, date]:
     return valid_from, add_months(valid_from, condition.validity_months) - timedelta(days=1)
 
 
-def normalize_diagnoses(codes: Sequence[str], field_name: str = "diagnosis_codes",
-                        ) -> tuple[str, ...]:
+def normalize_diagnoses(
+    codes: Sequence[str],
+    field_name: str = "diagnosis_codes",
+) -> tuple[str, ...]:
     normalized: list[str] = []
     for index, code in enumerate(codes):
         try:
@@ -115,8 +133,10 @@ def known_condition(catalog: Catalog, code: str, field_name: str = "condition_co
 
 def check_not_certified(condition: Condition, active: Collection[str]) -> None:
     if condition.code in active:
-        raise AlreadyCertified(f"{condition.name} ({condition.code}) is already certified "
-                               "for this person", condition_code=condition.code)
+        raise AlreadyCertified(
+            f"{condition.name} ({condition.code}) is already certified for this person",
+            condition_code=condition.code,
+        )
 
 
 def missing_evidence(condition: Condition, evidence: Sequence[Evidence]) -> list[str]:
@@ -124,8 +144,9 @@ def missing_evidence(condition: Condition, evidence: Sequence[Evidence]) -> list
     return [kind for kind in condition.required_evidence if kind not in given]
 
 
-def decide_application(command: SubmitApplication, catalog: Catalog, today: date,
-                       active: Collection[str]) -> Decision:
+def decide_application(
+    command: SubmitApplication, catalog: Catalog, today: date, active: Collection[str]
+) -> Decision:
     """What the rules make of an application; raises a problem for a request that is wrong."""
     diagnoses = normalize_diagnoses(command.diagnosis_codes)
     for index, item in enumerate(command.evidence):
@@ -133,44 +154,65 @@ def decide_application(command: SubmitApplication, catalog: Catalog, today: date
             raise InvalidField(f"evidence.{index}.kind", f"unknown evidence kind {item.kind!r}")
     if command.discharge_date > today:
         raise InvalidField("discharge_date", f"{command.discharge_date} is in the future")
-    requested = (known_condition(catalog, command.condition_code)
-                 if command.condition_code is not None else None)
+    requested = (
+        known_condition(catalog, command.condition_code)
+        if command.condition_code is not None
+        else None
+    )
     if (today - command.discharge_date).days > catalog.application_window_days:
-        return Decision("reject", requested, APPLICATION_WINDOW,
-                        f"出院已超过{catalog.application_window_days}日，"
-                        "请携带病历资料到医保经办机构申请")
+        return Decision(
+            "reject",
+            requested,
+            APPLICATION_WINDOW,
+            f"出院已超过{catalog.application_window_days}日，请携带病历资料到医保经办机构申请",
+        )
     if requested is not None:
         if not matching(diagnoses, requested):
-            return Decision("reject", requested, DIAGNOSIS_NOT_IN_CONDITION,
-                            f"出院诊断不属于{requested.name}的病种范围")
+            return Decision(
+                "reject",
+                requested,
+                DIAGNOSIS_NOT_IN_CONDITION,
+                f"出院诊断不属于{requested.name}的病种范围",
+            )
         condition = requested
     else:
         named = catalog.conditions_of(diagnoses)
         if not named:
-            return Decision("reject", None, NO_CATALOG_CONDITION,
-                            "出院诊断不在门诊慢特病病种目录内")
+            return Decision(
+                "reject", None, NO_CATALOG_CONDITION, "出院诊断不在门诊慢特病病种目录内"
+            )
         if len(named) > 1:
-            return Decision("review", None, SEVERAL_CONDITIONS,
-                            "出院诊断涉及多个病种："
-                            + "、".join(c.name for c in named) + "，需审核确定")
+            return Decision(
+                "review",
+                None,
+                SEVERAL_CONDITIONS,
+                "出院诊断涉及多个病种：" + "、".join(c.name for c in named) + "，需审核确定",
+            )
         condition = named[0]
     check_not_certified(condition, active)
     missing = missing_evidence(condition, command.evidence)
     if missing:
-        return Decision("reject", condition, EVIDENCE_MISSING,
-                        "缺少" + "、".join(EVIDENCE_NAMES.get(k, k) for k in missing))
+        return Decision(
+            "reject",
+            condition,
+            EVIDENCE_MISSING,
+            "缺少" + "、".join(EVIDENCE_NAMES.get(k, k) for k in missing),
+        )
     if condition.review:
-        return Decision("review", condition, CONDITION_REQUIRES_REVIEW,
-                        f"{condition.name}需经医保经办机构审核")
+        return Decision(
+            "review", condition, CONDITION_REQUIRES_REVIEW, f"{condition.name}需经医保经办机构审核"
+        )
     return Decision("certify", condition)
 
 
-def decide_review(application: Application, command: DecideApplication, catalog: Catalog,
-                  active: Collection[str]) -> Decision:
-    """A reviewer's decision on a queued application."""
-    if application.status != "pending_review":
-        raise NotPending(f"application {application.application_id} is {application.status}, "
-                         "not waiting for review", status_now=application.status)
+def decide_review(
+    application: "Application",
+    command: DecideApplication,
+    catalog: Catalog,
+    active: Collection[str],
+) -> Decision:
+    """A reviewer's decision on a queued application (``Application.decide`` checks it is
+    queued)."""
     code = command.condition_code or application.condition_code
     if command.decision == "reject":
         if not command.reason:
@@ -178,18 +220,25 @@ def decide_review(application: Application, command: DecideApplication, catalog:
         condition = known_condition(catalog, code) if code else None
         return Decision("reject", condition, REVIEW_REFUSED, command.reason)
     if code is None:
-        raise InvalidField("condition_code", "the diagnoses name several conditions: "
-                                             "say which one is certified")
+        raise InvalidField(
+            "condition_code", "the diagnoses name several conditions: say which one is certified"
+        )
     condition = known_condition(catalog, code)
     if not matching(application.diagnosis_codes, condition):
-        raise InvalidField("condition_code", f"no diagnosis of the application falls in "
-                                             f"{condition.name} ({', '.join(condition.icd10)})")
+        raise InvalidField(
+            "condition_code",
+            f"no diagnosis of the application falls in "
+            f"{condition.name} ({', '.join(condition.icd10)})",
+        )
     check_not_certified(condition, active)
     return Decision("certify", condition)
 
 
-def auto_grants(settlement: SettlementCompleted, catalog: Catalog, today: date,
-                ) -> list[tuple[Condition, list[str], date, date]]:
+def auto_grants(
+    settlement: SettlementCompleted,
+    catalog: Catalog,
+    today: date,
+) -> list[tuple[Condition, list[str], date, date]]:
     """免申即享: the auto categories an inpatient settlement's discharge diagnoses name, each with
     its diagnoses and validity (from the discharge date), when still valid today."""
     if settlement.visit_type != "inpatient":
@@ -200,6 +249,12 @@ def auto_grants(settlement: SettlementCompleted, catalog: Catalog, today: date,
             continue
         valid_from, valid_until = validity(condition, settlement.service_end)
         if valid_until >= today:
-            grants.append((condition, matching(settlement.discharge_diagnoses, condition),
-                           valid_from, valid_until))
+            grants.append(
+                (
+                    condition,
+                    matching(settlement.discharge_diagnoses, condition),
+                    valid_from,
+                    valid_until,
+                )
+            )
     return grants

@@ -1,13 +1,29 @@
-"""The state the rules act on: applications and certifications. Plain frozen dataclasses."""
-from dataclasses import dataclass
+"""The state the rules act on: applications and certifications. Frozen dataclasses whose methods
+change state: each returns the new state and the event(s) it raises. No I/O."""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
-from chs_chronic.commands import Evidence
+import uuid6
 
-ApplicationStatus = Literal["certified", "rejected", "pending_review"]
+from chs_chronic import domain
+from chs_chronic.catalog import Catalog, Condition
+from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
+from chs_chronic.domain import ApplicationStatus
+from chs_events.events.base import Event
+from chs_events.events.chronic import (
+    ChronicApplied,
+    ChronicCertified,
+    ChronicRejected,
+    ChronicRevoked,
+)
+
 CertificationStatus = Literal["active", "expired", "revoked"]
 Source = Literal["application", "review", "auto"]
+
+EXPIRED_REASON = "validity ended"  # the end reason of a certification whose validity ran out
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,116 @@ class Application:
     decided_by: str | None = None
     certification_id: str | None = None
 
+    @classmethod
+    def submit(
+        cls, command: SubmitApplication, catalog: Catalog, active: Collection[str], at: datetime
+    ) -> tuple["Application", "Certification | None", list[Event]]:
+        """An application decided at once by the rules (certified or rejected) or queued for a
+        reviewer; ``active`` are the person's actively certified condition codes. Raises
+        ChronicApplied, then ChronicCertified or ChronicRejected when decided."""
+        decision = domain.decide_application(command, catalog, at.date(), active)
+        condition = decision.condition
+        decided = decision.outcome != "review"
+        application = cls(
+            str(uuid6.uuid7()),
+            command.person_id,
+            command.institution_code,
+            command.institution_name,
+            command.doctor_id,
+            command.doctor_name,
+            command.discharge_date,
+            domain.normalize_diagnoses(command.diagnosis_codes),
+            command.evidence,
+            command.condition_code,
+            condition.code if condition else None,
+            decision.status,
+            decision.rule,
+            decision.reason,
+            at,
+            decided_at=at if decided else None,
+            decided_by="rules" if decided else None,
+        )
+        applied = ChronicApplied(
+            person_id=command.person_id,
+            application_id=application.application_id,
+            institution_code=command.institution_code,
+            institution_name=command.institution_name,
+            discharge_date=command.discharge_date,
+            diagnosis_codes=list(application.diagnosis_codes),
+            condition_code=application.condition_code,
+            condition_name=condition.name if condition else None,
+            status="decided" if decided else "pending_review",
+            review_reason=None if decided else decision.reason,
+        )
+        if decision.outcome == "certify":
+            assert condition is not None
+            application, certification, certified = application._certified(
+                condition, "application", at
+            )
+            return application, certification, [applied, certified]
+        if decision.outcome == "reject":
+            return application, None, [applied, application._rejected(condition, "rules")]
+        return application, None, [applied]
+
+    def decide(
+        self,
+        command: DecideApplication,
+        catalog: Catalog,
+        active: Collection[str],
+        at: datetime,
+    ) -> tuple["Application", "Certification | None", ChronicCertified | ChronicRejected]:
+        """A reviewer's decision on the application waiting for review: certified (→
+        ChronicCertified) or refused (→ ChronicRejected)."""
+        if self.status != "pending_review":
+            raise domain.NotPending(
+                f"application {self.application_id} is {self.status}, not waiting for review",
+                status_now=self.status,
+            )
+        decision = domain.decide_review(self, command, catalog, active)
+        condition = decision.condition
+        decided = replace(
+            self,
+            status=decision.status,
+            rule=decision.rule,
+            reason=decision.reason,
+            condition_code=condition.code if condition else self.condition_code,
+            decided_at=at,
+            decided_by=command.reviewer,
+        )
+        if decision.outcome == "certify":
+            assert condition is not None
+            return decided._certified(condition, "review", at)
+        return decided, None, decided._rejected(condition, "review")
+
+    def _certified(
+        self, condition: Condition, source: Source, at: datetime
+    ) -> tuple["Application", "Certification", ChronicCertified]:
+        certification, event = Certification.grant(
+            condition,
+            person_id=self.person_id,
+            source=source,
+            diagnoses=[d for d in self.diagnosis_codes if condition.matches(d)],
+            institution_code=self.institution_code,
+            institution_name=self.institution_name,
+            valid_from=self.discharge_date,
+            at=at,
+            application_id=self.application_id,
+        )
+        return replace(self, certification_id=certification.certification_id), certification, event
+
+    def _rejected(
+        self, condition: Condition | None, decided_by: Literal["rules", "review"]
+    ) -> ChronicRejected:
+        return ChronicRejected(
+            person_id=self.person_id,
+            application_id=self.application_id,
+            condition_code=self.condition_code,
+            condition_name=condition.name if condition else None,
+            rule=self.rule or "",
+            reason=self.reason or "",
+            decided_by=decided_by,
+        )
+
 
 @dataclass(frozen=True)
 class Certification:
@@ -52,3 +178,95 @@ class Certification:
     certified_at: datetime
     ended_on: date | None = None
     end_reason: str | None = None
+
+    @classmethod
+    def grant(
+        cls,
+        condition: Condition,
+        *,
+        person_id: str,
+        source: Source,
+        diagnoses: Sequence[str],
+        institution_code: str,
+        institution_name: str,
+        valid_from: date,
+        at: datetime,
+        application_id: str | None = None,
+        settlement_id: str | None = None,
+    ) -> tuple["Certification", ChronicCertified]:
+        """The condition certified from ``valid_from`` for its catalog months: by application,
+        by a reviewer, or without application (``auto``, from a settlement)."""
+        first, last = domain.validity(condition, valid_from)
+        certification = cls(
+            str(uuid6.uuid7()),
+            person_id,
+            condition.code,
+            condition.name,
+            source,
+            application_id,
+            settlement_id,
+            tuple(diagnoses),
+            institution_code,
+            institution_name,
+            first,
+            last,
+            condition.annual_cap_fen,
+            condition.pay_ratio_permille,
+            "active",
+            at,
+        )
+        return certification, ChronicCertified(
+            person_id=person_id,
+            certification_id=certification.certification_id,
+            condition_code=condition.code,
+            condition_name=condition.name,
+            source=source,
+            application_id=application_id,
+            settlement_id=settlement_id,
+            diagnosis_codes=list(certification.diagnosis_codes),
+            institution_code=institution_code,
+            institution_name=institution_name,
+            valid_from=first,
+            valid_until=last,
+            annual_cap_fen=condition.annual_cap_fen,
+            pay_ratio_permille=condition.pay_ratio_permille,
+        )
+
+    def revoke(self, reason: str, on: date) -> tuple["Certification", ChronicRevoked]:
+        """Withdrawn on ``on`` for ``reason``; only an active certification."""
+        self._check_active()
+        revoked = replace(self, status="revoked", ended_on=on, end_reason=reason)
+        return revoked, revoked._ended("revoked", reason)
+
+    def expire(self, today: date) -> tuple["Certification", ChronicRevoked]:
+        """Ended on its last valid day once that day has passed (``today`` is later)."""
+        self._check_active()
+        if self.valid_until >= today:
+            raise domain.StillValid(
+                f"certification {self.certification_id} is valid until "
+                f"{self.valid_until.isoformat()}",
+                valid_until=self.valid_until.isoformat(),
+            )
+        expired = replace(
+            self, status="expired", ended_on=self.valid_until, end_reason=EXPIRED_REASON
+        )
+        return expired, expired._ended("expired", None)
+
+    def _check_active(self) -> None:
+        if self.status != "active":
+            raise domain.NotActive(
+                f"certification {self.certification_id} is already {self.status}",
+                status_now=self.status,
+            )
+
+    def _ended(self, reason: Literal["expired", "revoked"], detail: str | None) -> ChronicRevoked:
+        assert self.ended_on is not None
+        return ChronicRevoked(
+            person_id=self.person_id,
+            certification_id=self.certification_id,
+            condition_code=self.condition_code,
+            condition_name=self.condition_name,
+            reason=reason,
+            ended_on=self.ended_on,
+            detail=detail,
+        )

@@ -1,47 +1,57 @@
 """Request and response bodies of the chronic-disease API, with OpenAPI examples."""
+
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from chs_events.clock import CHINA
-
 from chs_chronic.catalog import Condition
 from chs_chronic.model import Application, Certification
+from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
+from chs_events.vocabulary import CHINA
 
-PERSON_ID = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Icd10 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=16),
-                  Field(examples=["E11.9"], description="ICD-10 (insurance edition) code")]
+Icd10 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=16),
+    Field(examples=["E11.9"], description="ICD-10 (insurance edition) code"),
+]
 
 APPLICATION_EXAMPLE = {
-    "person_id": PERSON_ID, "institution_code": "H37078300001",
-    "institution_name": "寿光市人民医院", "doctor_id": "D3707830012", "doctor_name": "王医生",
-    "discharge_date": "2026-11-20", "diagnosis_codes": ["E11.9", "I10"],
+    "person_id": PERSON_ID_EXAMPLE,
+    "institution_code": "H37078300001",
+    "institution_name": "寿光市人民医院",
+    "doctor_id": "D3707830012",
+    "doctor_name": "王医生",
+    "discharge_date": "2026-11-20",
+    "diagnosis_codes": ["E11.9", "I10"],
     "condition_code": "t2dm",
-    "evidence": [{"kind": "lab_report", "reference": "LIS-2026112000123"}]}
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+    "evidence": [{"kind": "lab_report", "reference": "LIS-2026112000123"}],
+}
 
 
 class EvidenceRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Annotated[str, Field(examples=["lab_report"], description=(
-        "lab_report, pathology, imaging, ecg, lung_function, specialist_opinion, "
-        "dialysis_record, transplant_record, discharge_summary"))]
+    kind: Annotated[
+        str,
+        Field(
+            examples=["lab_report"],
+            description=(
+                "lab_report, pathology, imaging, ecg, lung_function, specialist_opinion, "
+                "dialysis_record, transplant_record, discharge_summary"
+            ),
+        ),
+    ]
     reference: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        description="Where the hospital keeps the document (its report number)")
+        description="Where the hospital keeps the document (its report number)"
+    )
 
 
 class ApplicationCreate(BaseModel):
     """An application at the hospital on the discharge day. Without ``condition_code`` the
     condition is the one the diagnoses name."""
 
-    model_config = _examples(APPLICATION_EXAMPLE)
+    model_config = examples(APPLICATION_EXAMPLE)
     person_id: PersonId
     institution_code: Identifier
     institution_name: Text
@@ -57,10 +67,14 @@ class ReviewDecision(BaseModel):
     """A reviewer's decision; ``condition_code`` picks the condition when the diagnoses named
     several; a refusal says why (``reason``, sent to the person)."""
 
-    model_config = _examples(
+    model_config = examples(
         {"decision": "certify", "reviewer": "SG-REVIEW-07", "condition_code": "t2dm"},
-        {"decision": "reject", "reviewer": "SG-REVIEW-07",
-         "reason": "检验结果未达到类风湿关节炎诊断标准"})
+        {
+            "decision": "reject",
+            "reviewer": "SG-REVIEW-07",
+            "reason": "检验结果未达到类风湿关节炎诊断标准",
+        },
+    )
     decision: Literal["certify", "reject"]
     reviewer: Identifier
     condition_code: Annotated[str, Field(max_length=40)] | None = None
@@ -68,9 +82,8 @@ class ReviewDecision(BaseModel):
 
 
 class RevokeBody(BaseModel):
-    model_config = _examples({"reason": "复核发现诊断依据不足"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=100)]
+    model_config = examples({"reason": "复核发现诊断依据不足"})
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class ConditionPublic(BaseModel):
@@ -123,8 +136,13 @@ class CertificationPublic(BaseModel):
 
     @classmethod
     def of(cls, c: Certification) -> "CertificationPublic":
-        return cls(**{**c.__dict__, "diagnosis_codes": list(c.diagnosis_codes),
-                      "certified_at": _china(c.certified_at)})
+        return cls(
+            **{
+                **c.__dict__,
+                "diagnosis_codes": list(c.diagnosis_codes),
+                "certified_at": _china(c.certified_at),
+            }
+        )
 
 
 class ApplicationPublic(BaseModel):
@@ -148,18 +166,31 @@ class ApplicationPublic(BaseModel):
     certification: CertificationPublic | None = None
 
     @classmethod
-    def of(cls, a: Application, certification: Certification | None = None,
-           ) -> "ApplicationPublic":
+    def of(
+        cls,
+        a: Application,
+        certification: Certification | None = None,
+    ) -> "ApplicationPublic":
         return cls(
-            application_id=a.application_id, person_id=a.person_id, status=a.status,
-            condition_code=a.condition_code, rule=a.rule, reason=a.reason,
-            institution_code=a.institution_code, institution_name=a.institution_name,
-            doctor_id=a.doctor_id, doctor_name=a.doctor_name, discharge_date=a.discharge_date,
+            application_id=a.application_id,
+            person_id=a.person_id,
+            status=a.status,
+            condition_code=a.condition_code,
+            rule=a.rule,
+            reason=a.reason,
+            institution_code=a.institution_code,
+            institution_name=a.institution_name,
+            doctor_id=a.doctor_id,
+            doctor_name=a.doctor_name,
+            discharge_date=a.discharge_date,
             diagnosis_codes=list(a.diagnosis_codes),
             evidence=[EvidenceRef(kind=e.kind, reference=e.reference) for e in a.evidence],
-            submitted_at=_china(a.submitted_at), decided_at=_china(a.decided_at), decided_by=a.decided_by,
+            submitted_at=_china(a.submitted_at),
+            decided_at=_china(a.decided_at),
+            decided_by=a.decided_by,
             certification_id=a.certification_id,
-            certification=CertificationPublic.of(certification) if certification else None)
+            certification=CertificationPublic.of(certification) if certification else None,
+        )
 
 
 def _china(moment: datetime | None) -> datetime | None:

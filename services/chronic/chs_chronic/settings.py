@@ -1,15 +1,17 @@
 """Settings of the chronic-disease service (env prefix ``CHS_``)."""
+
 from pydantic import Field
 
-from chs_events.settings import PlatformSettings
+from chs_events.settings import ExpirySettings
 
 
-class ChronicSettings(PlatformSettings):
+class ChronicSettings(ExpirySettings):
     service_name: str = "chronic"
     database_name: str = "chs_chronic"
     http_port: int = 8104
 
-    expiry_interval_seconds: float = Field(
-        default=60.0, gt=0, description="How often the consume worker ends certifications "
-                                        "whose validity ran out (CHS_EXPIRY_INTERVAL_SECONDS)")
-    expiry_batch: int = Field(default=200, gt=0, description="Certifications ended per sweep")
+    expiry_batch_size: int = Field(
+        default=200,
+        gt=0,
+        description="Certifications the expiry job takes per batch (CHS_EXPIRY_BATCH_SIZE)",
+    )

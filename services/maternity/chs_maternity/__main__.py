@@ -7,9 +7,9 @@
   application from settlements (``maternity-settlements`` on ``chs.reimbursement.events``);
   several instances may run.
 """
+
 from chs_events.consumer import Subscription
 from chs_events.runtime import consumer_worker, main, relay_worker
-
 from chs_maternity.api import create_app
 from chs_maternity.consumers import (
     ENROLLMENTS_CONSUMER,
@@ -28,6 +28,12 @@ SUBSCRIPTIONS = [
 ]
 
 if __name__ == "__main__":
-    main(PACKAGE, MaternitySettings(), app=create_app,
-         workers={"relay": relay_worker(PACKAGE), "consume": consumer_worker(PACKAGE,
-                                                                              SUBSCRIPTIONS)})
+    main(
+        PACKAGE,
+        MaternitySettings(),
+        app=create_app,
+        workers={
+            "relay": relay_worker(PACKAGE),
+            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
+        },
+    )

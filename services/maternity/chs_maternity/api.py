@@ -1,4 +1,5 @@
 """HTTP API of the maternity service (生育待遇): thin routers over the handlers."""
+
 from datetime import date
 from typing import Annotated
 
@@ -6,8 +7,7 @@ from fastapi import APIRouter, FastAPI, Query, Response
 
 from chs_events.clock import today
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, RequestId, create_service_app
-
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 from chs_maternity import domain, handlers, repository
 from chs_maternity.commands import ApproveApplication, PayAllowance, SubmitApplication
 from chs_maternity.schemas import (
@@ -35,13 +35,23 @@ employers = APIRouter(tags=["employers"])
 
 
 @applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
-async def submit_application(body: ApplicationCreate, conn: Connection, request_id: RequestId,
-                             response: Response) -> ApplicationPublic:
+async def submit_application(
+    body: ApplicationCreate, uow: UnitOfWorkDep, response: Response
+) -> ApplicationPublic:
     """→ MaternityApplied (pending). 422 when the person had no employee enrollment with an
     employer on the day; 409 when an allowance was already granted for the confinement."""
-    application = await handlers.handle_submit(conn, SubmitApplication(
-        body.person_id, body.kind, body.event_date, body.reference, body.babies,
-        body.difficult_birth, body.gestational_weeks, correlation_id=request_id))
+    application = await handlers.handle_submit(
+        uow,
+        SubmitApplication(
+            body.person_id,
+            body.kind,
+            body.event_date,
+            body.reference,
+            body.babies,
+            body.difficult_birth,
+            body.gestational_weeks,
+        ),
+    )
     response.headers["Location"] = f"/applications/{application.application_id}"
     return ApplicationPublic.of(application)
 
@@ -51,18 +61,24 @@ async def get_application(application_id: str, conn: Connection) -> ApplicationP
     application = await repository.get_application(conn, application_id)
     if application is None:
         raise domain.ApplicationNotFound(f"no application {application_id}")
-    allowance = (await repository.get_allowance(conn, application.allowance_id)
-                 if application.allowance_id else None)
+    allowance = (
+        await repository.get_allowance(conn, application.allowance_id)
+        if application.allowance_id
+        else None
+    )
     return ApplicationPublic.of(application, allowance)
 
 
-@applications.post("/applications/{application_id}/approve",
-                   responses=problem_responses(404, 409, 422))
-async def approve_application(application_id: str, body: ApproveBody, conn: Connection,
-                              request_id: RequestId) -> ApplicationPublic:
+@applications.post(
+    "/applications/{application_id}/approve", responses=problem_responses(404, 409, 422)
+)
+async def approve_application(
+    application_id: str, body: ApproveBody, uow: UnitOfWorkDep
+) -> ApplicationPublic:
     """Computes the allowance at the employer's wage on the day → MaternityAllowanceApproved."""
-    application, allowance = await handlers.handle_approve(conn, ApproveApplication(
-        application_id, body.reviewer, correlation_id=request_id))
+    application, allowance = await handlers.handle_approve(
+        uow, ApproveApplication(application_id, body.reviewer)
+    )
     return ApplicationPublic.of(application, allowance)
 
 
@@ -75,36 +91,48 @@ async def get_allowance(allowance_id: str, conn: Connection) -> AllowancePublic:
 
 
 @allowances.post("/allowances/{allowance_id}/pay", responses=problem_responses(404, 409, 422))
-async def pay_allowance(allowance_id: str, body: PayBody, conn: Connection,
-                        request_id: RequestId) -> AllowancePublic:
+async def pay_allowance(allowance_id: str, body: PayBody, uow: UnitOfWorkDep) -> AllowancePublic:
     """Record the payment of an approved allowance → MaternityAllowancePaid."""
-    return AllowancePublic.of(await handlers.handle_pay(conn, PayAllowance(
-        allowance_id, body.payment_reference, body.paid_on, correlation_id=request_id)))
+    return AllowancePublic.of(
+        await handlers.handle_pay(
+            uow, PayAllowance(allowance_id, body.payment_reference, body.paid_on)
+        )
+    )
 
 
 @allowances.get("/persons/{person_id}/allowances")
 async def person_allowances(person_id: str, conn: Connection) -> PersonAllowances:
     return PersonAllowances(
         person_id=person_id,
-        allowances=[AllowancePublic.of(a) for a in await repository.allowances_of(conn,
-                                                                                 person_id)],
-        applications=[ApplicationPublic.of(a) for a in await repository.applications_of(
-            conn, person_id)])
+        allowances=[AllowancePublic.of(a) for a in await repository.allowances_of(conn, person_id)],
+        applications=[
+            ApplicationPublic.of(a) for a in await repository.applications_of(conn, person_id)
+        ],
+    )
 
 
 @employers.get("/employers/{employer_id}/average-wage")
-async def employer_wage(employer_id: str, conn: Connection,
-                        on: Annotated[date | None, Query()] = None) -> EmployerWage:
+async def employer_wage(
+    employer_id: str, conn: Connection, on: Annotated[date | None, Query()] = None
+) -> EmployerWage:
     """The employer's monthly average wage as the allowance uses it on ``on`` (today)."""
     day = on or today()
     bases = await repository.staff_bases_on(conn, employer_id, day)
     monthly = domain.average_wage_fen(bases)
-    return EmployerWage(employer_id=employer_id, on=day, staff=len(bases),
-                        monthly_wage_fen=monthly,
-                        daily_wage_fen=None if monthly is None else domain.daily_wage_fen(monthly))
+    return EmployerWage(
+        employer_id=employer_id,
+        on=day,
+        staff=len(bases),
+        monthly_wage_fen=monthly,
+        daily_wage_fen=None if monthly is None else domain.daily_wage_fen(monthly),
+    )
 
 
 def create_app(settings: MaternitySettings) -> FastAPI:
-    return create_service_app(settings, "chs_maternity", title="CHS maternity (生育待遇)",
-                              description=DESCRIPTION,
-                              routers=[applications, allowances, employers])
+    return create_service_app(
+        settings,
+        "chs_maternity",
+        title="CHS maternity (生育待遇)",
+        description=DESCRIPTION,
+        routers=[applications, allowances, employers],
+    )

@@ -1,13 +1,10 @@
-"""Commands of the maternity service; ``correlation_id`` (``X-Request-Id``) becomes the
-correlation id of the events they cause."""
+"""Commands of the maternity service."""
+
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
 
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    correlation_id: str | None = None
+from chs_events.commands import Command
+from chs_maternity.domain import Confinement, Kind
 
 
 @dataclass(frozen=True)
@@ -15,7 +12,7 @@ class SubmitApplication(Command):
     """An application for the allowance where no settlement grants it."""
 
     person_id: str
-    kind: Literal["birth", "miscarriage"]
+    kind: Kind
     event_date: date
     reference: str  # the birth certificate, the hospital's record, a foreign document ...
     babies: int = 1
@@ -34,3 +31,13 @@ class PayAllowance(Command):
     allowance_id: str
     payment_reference: str
     paid_on: date | None = None  # today
+
+
+@dataclass(frozen=True)
+class GrantForSettlement(Command):
+    """免申即享: a delivery settlement of an employee grants the allowance without application."""
+
+    person_id: str
+    settlement_id: str
+    confinement: Confinement
+    event_date: date  # the discharge day

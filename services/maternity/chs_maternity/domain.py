@@ -23,10 +23,11 @@ Birth details from a settlement's discharge diagnoses (ICD-10, insurance edition
 - a miscarriage is O00–O08 without a Z37: the code does not say the gestational age, so the
   settlement grants nothing and the allowance is applied for with the weeks.
 """
+
 from dataclasses import dataclass
 from typing import Literal
 
-from chs_events.errors import Conflict, NotFound, Rejected
+from chs_events.errors import Conflict, InvalidField, NotFound, Rejected
 
 BASE_DAYS = 98
 DIFFICULT_BIRTH_DAYS = 15
@@ -43,14 +44,20 @@ _DIFFICULT = ("O32", "O33", "O64", "O65", "O66", "O82", "O83", "O84")
 _MISCARRIAGE = tuple(f"O0{n}" for n in range(9))  # O00–O08
 
 
-class InvalidField(Rejected):
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}",
-                         errors=[{"field": field_name, "reason": reason}])
-
-
 class NotEnrolled(Rejected):
     pass
+
+
+class NoWage(Rejected):
+    """The employer has no staff with a contribution base on the day."""
+
+
+class NoEmployerWage(Rejected):
+    """An employee enrollment without an employer's contribution base: case work."""
+
+
+class EnrollmentNotYetKnown(Exception):
+    """Retried: the enrollment event is on its way on the other topic."""
 
 
 class AlreadyGranted(Conflict):
@@ -84,12 +91,18 @@ def leave_days(confinement: Confinement) -> int:
     if c.kind == "miscarriage":
         if c.gestational_weeks is None:
             raise ValueError("a miscarriage needs its gestational weeks")
-        return EARLY_MISCARRIAGE_DAYS if c.gestational_weeks < FOUR_MONTHS_WEEKS \
+        return (
+            EARLY_MISCARRIAGE_DAYS
+            if c.gestational_weeks < FOUR_MONTHS_WEEKS
             else LATE_MISCARRIAGE_DAYS
+        )
     if c.babies < 1:
         raise ValueError("a birth has at least one baby")
-    return (BASE_DAYS + (DIFFICULT_BIRTH_DAYS if c.difficult_birth else 0)
-            + EXTRA_BABY_DAYS * (c.babies - 1))
+    return (
+        BASE_DAYS
+        + (DIFFICULT_BIRTH_DAYS if c.difficult_birth else 0)
+        + EXTRA_BABY_DAYS * (c.babies - 1)
+    )
 
 
 def daily_wage_fen(monthly_wage_fen: int) -> int:
@@ -99,18 +112,37 @@ def daily_wage_fen(monthly_wage_fen: int) -> int:
 
 
 @dataclass(frozen=True)
-class Allowance:
+class Amount:
+    """What an allowance comes to."""
+
     leave_days: int
     monthly_wage_fen: int
     daily_wage_fen: int
     amount_fen: int
 
 
-def allowance(monthly_wage_fen: int, confinement: Confinement) -> Allowance:
+def allowance(monthly_wage_fen: int, confinement: Confinement) -> Amount:
     """The allowance for a confinement at the employer's monthly average wage."""
     days = leave_days(confinement)
     daily = daily_wage_fen(monthly_wage_fen)
-    return Allowance(days, monthly_wage_fen, daily, daily * days)
+    return Amount(days, monthly_wage_fen, daily, daily * days)
+
+
+def check_confinement_fields(kind: Kind, babies: int, gestational_weeks: int | None) -> None:
+    """What an application must say of its confinement."""
+    if kind == "miscarriage" and gestational_weeks is None:
+        raise InvalidField("gestational_weeks", "a miscarriage needs the weeks")
+    if kind == "birth" and babies < 1:
+        raise InvalidField("babies", "a birth has at least one baby")
+
+
+def check_not_granted(granted_allowance_id: str | None) -> None:
+    """One allowance per confinement: ``granted_allowance_id`` is the one already granted."""
+    if granted_allowance_id is not None:
+        raise AlreadyGranted(
+            f"allowance {granted_allowance_id} was granted for this confinement",
+            allowance_id=granted_allowance_id,
+        )
 
 
 def average_wage_fen(bases_fen: list[int]) -> int | None:

@@ -1,9 +1,20 @@
-"""The state the rules act on: applications and allowances. Plain frozen dataclasses."""
-from dataclasses import dataclass
+"""The state the rules act on: applications and allowances. Frozen dataclasses whose methods
+change state: each returns the new state and the event it raises. No I/O."""
+
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
-Kind = Literal["birth", "miscarriage"]
+import uuid6
+
+from chs_events.errors import InvalidField
+from chs_events.events.maternity import (
+    MaternityAllowanceApproved,
+    MaternityAllowancePaid,
+    MaternityApplied,
+)
+from chs_maternity import domain
+from chs_maternity.domain import Confinement, Kind
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,88 @@ class Application:
     decided_at: datetime | None = None
     decided_by: str | None = None
     allowance_id: str | None = None
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        person_id: str,
+        enrollment_id: str,
+        employer_id: str,
+        kind: Kind,
+        event_date: date,
+        reference: str,
+        babies: int,
+        difficult_birth: bool,
+        gestational_weeks: int | None,
+        granted: "Allowance | None",
+        at: datetime,
+    ) -> tuple["Application", MaternityApplied]:
+        """A pending application for a confinement no allowance was granted for yet."""
+        domain.check_confinement_fields(kind, babies, gestational_weeks)
+        domain.check_not_granted(granted.allowance_id if granted else None)
+        application = cls(
+            str(uuid6.uuid7()),
+            person_id,
+            enrollment_id,
+            employer_id,
+            kind,
+            event_date,
+            babies if kind == "birth" else 0,
+            difficult_birth and kind == "birth",
+            gestational_weeks if kind == "miscarriage" else None,
+            reference,
+            "pending",
+            at,
+        )
+        return application, MaternityApplied(
+            person_id=person_id,
+            application_id=application.application_id,
+            employer_id=employer_id,
+            kind=kind,
+            event_date=event_date,
+        )
+
+    @property
+    def confinement(self) -> Confinement:
+        if self.kind == "miscarriage":
+            return Confinement("miscarriage", babies=0, gestational_weeks=self.gestational_weeks)
+        return Confinement("birth", babies=self.babies, difficult_birth=self.difficult_birth)
+
+    def approve(
+        self,
+        *,
+        reviewer: str,
+        monthly_wage_fen: int | None,
+        granted: "Allowance | None",
+        at: datetime,
+    ) -> tuple["Application", "Allowance", MaternityAllowanceApproved]:
+        """Approved by ``reviewer``: the allowance at the employer's monthly average wage on the
+        day (``None``: no staff to average) is granted; refused when the application was
+        decided, or the confinement already granted."""
+        if self.status != "pending":
+            raise domain.NotPending(
+                f"application {self.application_id} is already {self.status}",
+                status_now=self.status,
+            )
+        domain.check_not_granted(granted.allowance_id if granted else None)
+        allowance, event = Allowance.grant(
+            person_id=self.person_id,
+            employer_id=self.employer_id,
+            monthly_wage_fen=monthly_wage_fen,
+            confinement=self.confinement,
+            event_date=self.event_date,
+            at=at,
+            application_id=self.application_id,
+        )
+        approved = replace(
+            self,
+            status="approved",
+            decided_at=allowance.approved_at,
+            decided_by=reviewer,
+            allowance_id=allowance.allowance_id,
+        )
+        return approved, allowance, event
 
 
 @dataclass(frozen=True)
@@ -46,3 +139,114 @@ class Allowance:
     approved_at: datetime
     paid_on: date | None = None
     payment_reference: str | None = None
+
+    @classmethod
+    def grant(
+        cls,
+        *,
+        person_id: str,
+        employer_id: str,
+        monthly_wage_fen: int | None,
+        confinement: Confinement,
+        event_date: date,
+        at: datetime,
+        settlement_id: str | None = None,
+        application_id: str | None = None,
+    ) -> tuple["Allowance", MaternityAllowanceApproved]:
+        """The allowance for a confinement, granted from a settlement (``settlement_id``, source
+        auto) or an approved application, at the employer's monthly average wage on the day
+        (``None``: the employer has no staff enrolled then, nothing to compute from)."""
+        if monthly_wage_fen is None:
+            raise domain.NoWage(
+                f"employer {employer_id} has no staff enrolled on {event_date.isoformat()}"
+            )
+        amount = domain.allowance(monthly_wage_fen, confinement)
+        allowance = cls(
+            str(uuid6.uuid7()),
+            person_id,
+            "auto" if settlement_id else "application",
+            settlement_id,
+            application_id,
+            employer_id,
+            confinement.kind,
+            event_date,
+            confinement.babies,
+            confinement.difficult_birth,
+            confinement.gestational_weeks,
+            amount.leave_days,
+            amount.monthly_wage_fen,
+            amount.daily_wage_fen,
+            amount.amount_fen,
+            "approved",
+            at,
+        )
+        return allowance, allowance.approved_event()
+
+    @classmethod
+    def grant_for_settlement(
+        cls,
+        *,
+        person_id: str,
+        settlement_id: str,
+        employer_id: str,
+        monthly_wage_fen: int | None,
+        confinement: Confinement,
+        event_date: date,
+        granted: "Allowance | None",
+        at: datetime,
+    ) -> tuple["Allowance", MaternityAllowanceApproved]:
+        """免申即享: the allowance a delivery settlement grants without application, unless one
+        was granted for the confinement (``granted``)."""
+        domain.check_not_granted(granted.allowance_id if granted else None)
+        return cls.grant(
+            person_id=person_id,
+            employer_id=employer_id,
+            monthly_wage_fen=monthly_wage_fen,
+            confinement=confinement,
+            event_date=event_date,
+            at=at,
+            settlement_id=settlement_id,
+        )
+
+    def approved_event(self) -> MaternityAllowanceApproved:
+        return MaternityAllowanceApproved(
+            person_id=self.person_id,
+            allowance_id=self.allowance_id,
+            source=self.source,
+            settlement_id=self.settlement_id,
+            application_id=self.application_id,
+            employer_id=self.employer_id,
+            kind=self.kind,
+            event_date=self.event_date,
+            babies=self.babies,
+            difficult_birth=self.difficult_birth,
+            gestational_weeks=self.gestational_weeks,
+            leave_days=self.leave_days,
+            monthly_wage_fen=self.monthly_wage_fen,
+            daily_wage_fen=self.daily_wage_fen,
+            amount_fen=self.amount_fen,
+        )
+
+    def pay(
+        self, paid_on: date | None, reference: str, today: date
+    ) -> tuple["Allowance", MaternityAllowancePaid | None]:
+        """Paid on ``paid_on`` (``today`` when not given, never later) with the payment's
+        ``reference``. The same payment reported again changes nothing and raises no event
+        (``None``); any other payment of an allowance no longer approved is refused."""
+        if self.status == "paid" and self.payment_reference == reference:
+            return self, None
+        if self.status != "approved":
+            raise domain.NotPending(
+                f"allowance {self.allowance_id} is already {self.status}", status_now=self.status
+            )
+        day = paid_on or today
+        if day > today:
+            raise InvalidField("paid_on", f"{day} is in the future")
+        paid = replace(self, status="paid", paid_on=day, payment_reference=reference)
+        return paid, MaternityAllowancePaid(
+            person_id=paid.person_id,
+            allowance_id=paid.allowance_id,
+            amount_fen=paid.amount_fen,
+            paid_on=day,
+            payment_reference=reference,
+        )

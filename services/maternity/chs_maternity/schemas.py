@@ -1,50 +1,56 @@
 """Request and response bodies of the maternity API, with OpenAPI examples."""
+
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from chs_events.clock import CHINA
-
+from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
+from chs_events.vocabulary import CHINA
 from chs_maternity.model import Allowance, Application
-
-PERSON_ID = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
-PersonId = Annotated[str, Field(pattern=r"^p[0-9a-f]{32}$", examples=[PERSON_ID])]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-
-
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
 class ApplicationCreate(BaseModel):
     """An application where no settlement grants the allowance: a miscarriage (with the
     completed weeks of gestation), a birth abroad or outside the settlement system."""
 
-    model_config = _examples(
-        {"person_id": PERSON_ID, "kind": "miscarriage", "event_date": "2026-11-10",
-         "gestational_weeks": 17, "reference": "QDFY-2026-118802"},
-        {"person_id": PERSON_ID, "kind": "birth", "event_date": "2026-10-02", "babies": 2,
-         "difficult_birth": True, "reference": "SG-BIRTH-CERT-A8812345"})
+    model_config = examples(
+        {
+            "person_id": PERSON_ID_EXAMPLE,
+            "kind": "miscarriage",
+            "event_date": "2026-11-10",
+            "gestational_weeks": 17,
+            "reference": "QDFY-2026-118802",
+        },
+        {
+            "person_id": PERSON_ID_EXAMPLE,
+            "kind": "birth",
+            "event_date": "2026-10-02",
+            "babies": 2,
+            "difficult_birth": True,
+            "reference": "SG-BIRTH-CERT-A8812345",
+        },
+    )
     person_id: PersonId
     kind: Literal["birth", "miscarriage"]
     event_date: date = Field(description="Day of the birth or miscarriage")
     babies: int = Field(default=1, ge=1, le=8, description="Babies born (a birth)")
     difficult_birth: bool = Field(default=False, description="难产 (a birth)")
-    gestational_weeks: int | None = Field(default=None, ge=1, le=45,
-                                          description="Completed weeks (a miscarriage)")
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                max_length=100)] = Field(
-        description="The document it rests on: medical record, birth certificate …")
+    gestational_weeks: int | None = Field(
+        default=None, ge=1, le=45, description="Completed weeks (a miscarriage)"
+    )
+    reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ] = Field(description="The document it rests on: medical record, birth certificate …")
 
 
 class ApproveBody(BaseModel):
-    model_config = _examples({"reviewer": "QD-MAT-03"})
+    model_config = examples({"reviewer": "QD-MAT-03"})
     reviewer: Identifier
 
 
 class PayBody(BaseModel):
-    model_config = _examples({"payment_reference": "BANK-20261122-000123"})
+    model_config = examples({"payment_reference": "BANK-20261122-000123"})
     payment_reference: Identifier
     paid_on: date | None = None
 
@@ -93,11 +99,15 @@ class ApplicationPublic(BaseModel):
 
     @classmethod
     def of(cls, a: Application, allowance: Allowance | None = None) -> "ApplicationPublic":
-        values = {k: v for k, v in a.__dict__.items() if k not in ("enrollment_id",
-                                                                   "allowance_id")}
-        return cls(**{**values, "submitted_at": _china(a.submitted_at),
-                      "decided_at": _china(a.decided_at),
-                      "allowance": AllowancePublic.of(allowance) if allowance else None})
+        values = {k: v for k, v in a.__dict__.items() if k not in ("enrollment_id", "allowance_id")}
+        return cls(
+            **{
+                **values,
+                "submitted_at": _china(a.submitted_at),
+                "decided_at": _china(a.decided_at),
+                "allowance": AllowancePublic.of(allowance) if allowance else None,
+            }
+        )
 
 
 class PersonAllowances(BaseModel):

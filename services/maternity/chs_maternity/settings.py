@@ -1,4 +1,5 @@
 """Settings of the maternity service (env prefix ``CHS_``)."""
+
 from chs_events.settings import PlatformSettings
 
 

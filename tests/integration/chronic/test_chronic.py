@@ -1,80 +1,78 @@
 """The chronic-disease API in-process against a real PostgreSQL server (a fresh database for
 this module), and auto-certification through the real consumer runner on a real broker."""
+
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from chs_chronic.api import create_app
+from chs_chronic.consumers import SETTLEMENTS_CONSUMER, SETTLEMENTS_HANDLERS, SETTLEMENTS_TOPICS
+from chs_chronic.expiry import expire_due
+from chs_chronic.settings import ChronicSettings
 from chs_events.admin import ensure_topics
 from chs_events.clock import today
 from chs_events.consumer import ConsumerRunner
-from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.kafka import create_producer
 from chs_events.topics import BY_NAME, REIMBURSEMENT_EVENTS, dead_letter_spec
-from chs_chronic.api import create_app
-from chs_chronic.consumers import SETTLEMENTS_CONSUMER, SETTLEMENTS_HANDLERS, SETTLEMENTS_TOPICS
-from chs_chronic.handlers import expire_due
-from chs_chronic.settings import ChronicSettings
 from tests.support.broker import until
-from tests.support.service import client_of, outbox_of, running, throwaway_database, types
+from tests.support.service import outbox_of, service_fixtures, types
 
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
 P = "chs.chronic."
-APPLIED, CERTIFIED, REJECTED, REVOKED = (P + "applied.v1", P + "certified.v1",
-                                         P + "rejected.v1", P + "revoked.v1")
+APPLIED, CERTIFIED, REJECTED, REVOKED = (
+    P + "applied.v1",
+    P + "certified.v1",
+    P + "rejected.v1",
+    P + "revoked.v1",
+)
+
+
+def payload(envelope: Envelope) -> Any:
+    """The event of an outbox row, read by its fields."""
+    return envelope.event
 
 
 def new_person() -> str:
     return "p" + secrets.token_hex(16)
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[ChronicSettings]:
-    async with throwaway_database(database_url, "chronic") as name:
-        yield ChronicSettings(database_url=database_url, database_name=name,
-                              kafka_bootstrap=kafka_bootstrap)
-
-
-@pytest.fixture(scope="module")
-async def app(settings: ChronicSettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "chronic") as client:
-        yield client
-
-
-@pytest.fixture
-async def db(settings: ChronicSettings) -> AsyncIterator[asyncpg.Connection]:
-    conn = await connect(settings.database_dsn)
-    yield conn
-    await conn.close()
+settings, app, client, db = service_fixtures("chronic", ChronicSettings, create_app)
 
 
 def body(person_id: str, *diagnoses: str, **overrides) -> dict:
-    return {"person_id": person_id, "institution_code": "H37078300001",
-            "institution_name": "寿光市人民医院", "doctor_id": "D3707830012",
-            "doctor_name": "王医生", "discharge_date": today().isoformat(),
-            "diagnosis_codes": list(diagnoses),
-            "evidence": [{"kind": "lab_report", "reference": "LIS-1"}], **overrides}
+    return {
+        "person_id": person_id,
+        "institution_code": "H37078300001",
+        "institution_name": "寿光市人民医院",
+        "doctor_id": "D3707830012",
+        "doctor_name": "王医生",
+        "discharge_date": today().isoformat(),
+        "diagnosis_codes": list(diagnoses),
+        "evidence": [{"kind": "lab_report", "reference": "LIS-1"}],
+        **overrides,
+    }
 
 
-async def apply(client: httpx.AsyncClient, person_id: str, *diagnoses: str, **overrides,
-                ) -> dict:
-    response = await client.post("/applications", json=body(person_id, *diagnoses, **overrides),
-                                 headers={"X-Request-Id": "req-chronic"})
+async def apply(
+    client: httpx.AsyncClient,
+    person_id: str,
+    *diagnoses: str,
+    **overrides,
+) -> dict:
+    response = await client.post(
+        "/applications",
+        json=body(person_id, *diagnoses, **overrides),
+        headers={"X-Request-Id": "req-chronic"},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -90,14 +88,15 @@ async def test_discharge_with_e11_9_is_certified_in_the_same_request(client, db)
     assert answer["diagnosis_codes"] == ["E11.9"] and answer["decided_by"] == "rules"
     certification = answer["certification"]
     assert certification["condition_name"] == "2型糖尿病" and certification["source"] == (
-        "application")
+        "application"
+    )
     assert certification["valid_from"] == today().isoformat()
     assert (certification["annual_cap_fen"], certification["pay_ratio_permille"]) == (400000, 600)
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, CERTIFIED]
     assert all(e.correlation_id == "req-chronic" and e.source == "/chs/chronic" for e in events)
-    assert events[0].event.status == "decided"
-    assert events[1].event.certification_id == certification["certification_id"]
+    assert payload(events[0]).status == "decided"
+    assert payload(events[1]).certification_id == certification["certification_id"]
 
     conditions = (await client.get(f"/persons/{person}/conditions")).json()
     assert [c["condition_code"] for c in conditions["active"]] == ["t2dm"]
@@ -114,11 +113,14 @@ async def test_refused_application_names_the_rule(client, db):
     answer = await apply(client, person, "C34.1")  # 恶性肿瘤 needs a pathology report
 
     assert (answer["status"], answer["rule"], answer["reason"]) == (
-        "rejected", "evidence_missing", "缺少病理报告")
+        "rejected",
+        "evidence_missing",
+        "缺少病理报告",
+    )
     assert answer["certification"] is None
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, REJECTED]
-    assert (events[1].event.rule, events[1].event.decided_by) == ("evidence_missing", "rules")
+    assert (payload(events[1]).rule, payload(events[1]).decided_by) == ("evidence_missing", "rules")
     assert (await client.get(f"/persons/{person}/conditions")).json()["active"] == []
 
 
@@ -126,27 +128,36 @@ async def test_queued_application_is_decided_by_a_reviewer(client, db):
     person = new_person()
     answer = await apply(client, person, "I10", "E11.9")
     assert (answer["status"], answer["rule"], answer["condition_code"]) == (
-        "pending_review", "several_conditions", None)
+        "pending_review",
+        "several_conditions",
+        None,
+    )
     queue = (await client.get("/review-queue")).json()
     assert answer["application_id"] in [a["application_id"] for a in queue["applications"]]
 
-    decided = await client.post(f"/applications/{answer['application_id']}/decision",
-                                json={"decision": "certify", "reviewer": "SG-REVIEW-07",
-                                      "condition_code": "hypertension"})
+    decided = await client.post(
+        f"/applications/{answer['application_id']}/decision",
+        json={"decision": "certify", "reviewer": "SG-REVIEW-07", "condition_code": "hypertension"},
+    )
 
     assert decided.status_code == 200, decided.text
     result = decided.json()
     assert (result["status"], result["decided_by"], result["condition_code"]) == (
-        "certified", "SG-REVIEW-07", "hypertension")
+        "certified",
+        "SG-REVIEW-07",
+        "hypertension",
+    )
     assert result["certification"]["source"] == "review"
     assert result["certification"]["diagnosis_codes"] == ["I10"]
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, CERTIFIED]
-    assert events[0].event.status == "pending_review"
+    assert payload(events[0]).status == "pending_review"
     queue = (await client.get("/review-queue")).json()
     assert answer["application_id"] not in [a["application_id"] for a in queue["applications"]]
-    twice = await client.post(f"/applications/{answer['application_id']}/decision",
-                              json={"decision": "reject", "reviewer": "R", "reason": "x"})
+    twice = await client.post(
+        f"/applications/{answer['application_id']}/decision",
+        json={"decision": "reject", "reviewer": "R", "reason": "x"},
+    )
     assert twice.status_code == 409
 
 
@@ -155,22 +166,29 @@ async def test_reviewer_refusal_is_a_rejection(client, db):
     answer = await apply(client, person, "M05.3")
     assert (answer["status"], answer["rule"]) == ("pending_review", "condition_requires_review")
 
-    decided = await client.post(f"/applications/{answer['application_id']}/decision",
-                                json={"decision": "reject", "reviewer": "SG-REVIEW-07",
-                                      "reason": "检验结果不支持诊断"})
+    decided = await client.post(
+        f"/applications/{answer['application_id']}/decision",
+        json={"decision": "reject", "reviewer": "SG-REVIEW-07", "reason": "检验结果不支持诊断"},
+    )
 
     assert decided.json()["status"] == "rejected"
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, REJECTED]
-    assert (events[1].event.reason, events[1].event.decided_by) == ("检验结果不支持诊断", "review")
+    assert (payload(events[1]).reason, payload(events[1]).decided_by) == (
+        "检验结果不支持诊断",
+        "review",
+    )
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"diagnosis_codes": ["E11.9", "notacode"]}, "diagnosis_codes.1"),
-    ({"condition_code": "no_such"}, "condition_code"),
-    ({"discharge_date": "2999-01-01"}, "discharge_date"),
-    ({"person_id": "someone"}, "person_id"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"diagnosis_codes": ["E11.9", "notacode"]}, "diagnosis_codes.1"),
+        ({"condition_code": "no_such"}, "condition_code"),
+        ({"discharge_date": "2999-01-01"}, "discharge_date"),
+        ({"person_id": "someone"}, "person_id"),
+    ],
+)
 async def test_wrong_requests_are_422_naming_the_field(client, db, overrides, field):
     person = new_person()
     response = await client.post("/applications", json={**body(person, "E11.9"), **overrides})
@@ -186,28 +204,35 @@ async def test_catalog_and_match(client):
     match = (await client.get("/catalog/match", params={"diagnosis": "c34.1"})).json()
     assert (match["diagnosis"], match["condition"]["code"]) == ("C34.1", "malignant_tumour")
     assert (await client.get("/catalog/match", params={"diagnosis": "J18.9"})).json()[
-        "condition"] is None
+        "condition"
+    ] is None
 
 
 # --- expiry and revocation ---------------------------------------------------------------------
 
 
-async def test_expiry_ends_due_certifications_once_across_instances(client, db, app):
+async def test_expiry_ends_due_certifications_once_across_instances(settings, client, db, app):
     person = new_person()
     answer = await apply(client, person, "E11.9")
     certification_id = answer["certification"]["certification_id"]
-    await db.execute("""update certifications set valid_from = $2, valid_until = $3
+    await db.execute(
+        """update certifications set valid_from = $2, valid_until = $3
                         where certification_id = $1""",
-                     certification_id, today() - timedelta(days=800), today() - timedelta(days=1))
+        certification_id,
+        today() - timedelta(days=800),
+        today() - timedelta(days=1),
+    )
 
     pool = app.state.pool
-    ended = await asyncio.gather(*(expire_due(pool, today(), 1000) for _ in range(4)))
+    ended = await asyncio.gather(*(expire_due(pool, settings) for _ in range(4)))
 
     assert sum(ended) == 1  # four sweeps at once end it once
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, CERTIFIED, REVOKED]
-    assert (events[2].event.reason, events[2].event.ended_on) == (
-        "expired", today() - timedelta(days=1))
+    assert (payload(events[2]).reason, payload(events[2]).ended_on) == (
+        "expired",
+        today() - timedelta(days=1),
+    )
     conditions = (await client.get(f"/persons/{person}/conditions")).json()
     assert conditions["active"] == [] and conditions["ended"][0]["status"] == "expired"
     renewed = await apply(client, person, "E11.9")  # a new application certifies it again
@@ -219,19 +244,23 @@ async def test_revoke(client, db):
     answer = await apply(client, person, "E11.9")
     certification_id = answer["certification"]["certification_id"]
 
-    revoked = await client.post(f"/certifications/{certification_id}/revoke",
-                                json={"reason": "复核发现诊断依据不足"})
+    revoked = await client.post(
+        f"/certifications/{certification_id}/revoke", json={"reason": "复核发现诊断依据不足"}
+    )
 
     assert revoked.status_code == 200, revoked.text
     assert (revoked.json()["status"], revoked.json()["end_reason"]) == (
-        "revoked", "复核发现诊断依据不足")
+        "revoked",
+        "复核发现诊断依据不足",
+    )
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, CERTIFIED, REVOKED]
-    assert events[2].event.reason == "revoked"
+    assert payload(events[2]).reason == "revoked"
     again = await client.post(f"/certifications/{certification_id}/revoke", json={"reason": "x"})
     assert again.status_code == 409
-    assert (await client.post("/certifications/nope/revoke", json={"reason": "x"})
-            ).status_code == 404
+    assert (
+        await client.post("/certifications/nope/revoke", json={"reason": "x"})
+    ).status_code == 404
 
 
 # --- auto-certification (免申即享) through the real consumer runner ------------------------------
@@ -240,54 +269,86 @@ async def test_revoke(client, db):
 def settlement(person: str, *diagnoses: str, settlement_id: str) -> SettlementCompleted:
     discharged = today() - timedelta(days=1)
     return SettlementCompleted(
-        person_id=person, settlement_id=settlement_id, insutype="390",
-        institution_code="H37070000003", institution_name="潍坊市人民医院", institution_level=3,
-        institution_region="370700", visit_type="inpatient",
-        admission_date=discharged - timedelta(days=12), discharge_date=discharged,
-        discharge_diagnoses=list(diagnoses), total_fen=4_850_000, eligible_fen=4_300_000,
-        ineligible_fen=550_000, pooled_fund_fen=2_795_000, critical_illness_fen=420_000,
-        medical_assistance_fen=0, personal_cash_fen=1_635_000, invoice_no=f"INV-{settlement_id}",
-        settled_at=datetime.now(UTC))
+        person_id=person,
+        settlement_id=settlement_id,
+        insutype="390",
+        institution_code="H37070000003",
+        institution_name="潍坊市人民医院",
+        institution_level=3,
+        institution_region="370700",
+        visit_type="inpatient",
+        admission_date=discharged - timedelta(days=12),
+        discharge_date=discharged,
+        discharge_diagnoses=list(diagnoses),
+        total_fen=4_850_000,
+        eligible_fen=4_300_000,
+        ineligible_fen=550_000,
+        pooled_fund_fen=2_795_000,
+        critical_illness_fen=420_000,
+        medical_assistance_fen=0,
+        personal_cash_fen=1_635_000,
+        invoice_no=f"INV-{settlement_id}",
+        settled_at=datetime.now(UTC),
+    )
 
 
 def duplicates() -> float:
-    return REGISTRY.get_sample_value("chs_events_duplicate_total", {
-        "consumer": SETTLEMENTS_CONSUMER, "topic": REIMBURSEMENT_EVENTS}) or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "chs_events_duplicate_total",
+            {"consumer": SETTLEMENTS_CONSUMER, "topic": REIMBURSEMENT_EVENTS},
+        )
+        or 0.0
+    )
 
 
-async def test_settlement_delivered_twice_certifies_once(settings, app, db, client,
-                                                         topic_prefix):
+async def test_settlement_delivered_twice_certifies_once(settings, app, db, client, topic_prefix):
     spec = BY_NAME[REIMBURSEMENT_EVENTS]
     await ensure_topics(settings.kafka_bootstrap, topic_prefix, [spec, dead_letter_spec(spec)])
     consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
     person, other = new_person(), new_person()
-    first = Envelope(settlement(person, "C34.1", "I10", settlement_id="S-1"),
-                     source="/chs/reimbursement", correlation_id="settle-1").to_record()
+    first = Envelope(
+        settlement(person, "C34.1", "I10", settlement_id="S-1"),
+        source="/chs/reimbursement",
+        correlation_id="settle-1",
+    ).to_record()
     # a second settlement naming the same condition, and one with no auto category
-    second = Envelope(settlement(person, "C34.2", settlement_id="S-2"),
-                      source="/chs/reimbursement").to_record()
-    ordinary = Envelope(settlement(other, "E11.9", settlement_id="S-3"),
-                        source="/chs/reimbursement").to_record()
+    second = Envelope(
+        settlement(person, "C34.2", settlement_id="S-2"), source="/chs/reimbursement"
+    ).to_record()
+    ordinary = Envelope(
+        settlement(other, "E11.9", settlement_id="S-3"), source="/chs/reimbursement"
+    ).to_record()
     producer = create_producer(consumer_settings, "test")
     await producer.start()
     try:
         for record in (first, first, second, ordinary):
-            await producer.send_and_wait(topic_prefix + REIMBURSEMENT_EVENTS, key=record.key,
-                                         value=record.value, headers=record.headers)
+            await producer.send_and_wait(
+                topic_prefix + REIMBURSEMENT_EVENTS,
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+            )
     finally:
         await producer.stop()
     duplicates_before = duplicates()
     stop = asyncio.Event()
-    runner = ConsumerRunner(name=SETTLEMENTS_CONSUMER, topics=SETTLEMENTS_TOPICS,
-                            handlers=SETTLEMENTS_HANDLERS, pool=app.state.pool,
-                            settings=consumer_settings)
+    runner = ConsumerRunner(
+        name=SETTLEMENTS_CONSUMER,
+        topics=SETTLEMENTS_TOPICS,
+        handlers=SETTLEMENTS_HANDLERS,
+        pool=app.state.pool,
+        settings=consumer_settings,
+    )
     task = asyncio.create_task(runner.run(stop))
     try:
+
         async def all_seen():
             processed = await db.fetchval(
                 "select count(*) from inbox where consumer = $1 and event_id = any($2::uuid[])",
                 SETTLEMENTS_CONSUMER,
-                [dict(r.headers)["ce_id"].decode() for r in (first, second, ordinary)])
+                [dict(r.headers)["ce_id"].decode() for r in (first, second, ordinary)],
+            )
             return processed == 3 and duplicates() - duplicates_before >= 1
 
         await until(all_seen)
@@ -296,17 +357,21 @@ async def test_settlement_delivered_twice_certifies_once(settings, app, db, clie
         await task
 
     conditions = (await client.get(f"/persons/{person}/conditions")).json()
-    assert [(c["condition_code"], c["source"], c["settlement_id"], c["diagnosis_codes"])
-            for c in conditions["active"]] == [("malignant_tumour", "auto", "S-1", ["C34.1"])]
+    assert [
+        (c["condition_code"], c["source"], c["settlement_id"], c["diagnosis_codes"])
+        for c in conditions["active"]
+    ] == [("malignant_tumour", "auto", "S-1", ["C34.1"])]
     assert conditions["active"][0]["valid_from"] == (today() - timedelta(days=1)).isoformat()
     events = await outbox_of(db, person)
     assert types(events) == [CERTIFIED]
-    assert events[0].event.source == "auto"
+    assert payload(events[0]).source == "auto"
     assert events[0].correlation_id == "settle-1"
     assert events[0].causation_id == dict(first.headers)["ce_id"].decode()
     assert (await client.get(f"/persons/{other}/conditions")).json()["active"] == []
     assert await outbox_of(db, other) == []
     # an application for the auto-certified condition is already answered
-    refused = await client.post("/applications", json=body(
-        person, "C34.1", evidence=[{"kind": "pathology", "reference": "PA-1"}]))
+    refused = await client.post(
+        "/applications",
+        json=body(person, "C34.1", evidence=[{"kind": "pathology", "reference": "PA-1"}]),
+    )
     assert refused.status_code == 409

@@ -1,25 +1,23 @@
 """The maternity service against a real PostgreSQL server (a fresh database for this module)
 and a real broker: the allowance without application (免申即享) through the real consumer
 runners, once even when the settlement is delivered twice; applications approved and paid."""
+
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
-import httpx
 import pytest
 
 from chs_events.admin import ensure_topics
 from chs_events.clock import today
 from chs_events.consumer import ConsumerRunner
-from chs_events.retry import Backoff
-from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.kafka import create_producer
+from chs_events.retry import Backoff
 from chs_events.topics import (
     BY_NAME,
     ENROLLMENT_EVENTS,
@@ -27,46 +25,27 @@ from chs_events.topics import (
     dead_letter_spec,
     dlq_of,
 )
+from chs_events.unit_of_work import UnitOfWork
 from chs_maternity.__main__ import SUBSCRIPTIONS
 from chs_maternity.api import create_app
 from chs_maternity.settings import MaternitySettings
 from tests.support.broker import read_topic, until
-from tests.support.service import client_of, running, throwaway_database
+from tests.support.service import service_fixtures
 
 pytestmark = pytest.mark.integration
 
-APPROVED, PAID, APPLIED = ("chs.maternity.approved.v1", "chs.maternity.paid.v1",
-                           "chs.maternity.applied.v1")
+APPROVED, PAID, APPLIED = (
+    "chs.maternity.approved.v1",
+    "chs.maternity.paid.v1",
+    "chs.maternity.applied.v1",
+)
 
 
 def new_person() -> str:
     return "p" + secrets.token_hex(16)
 
 
-@pytest.fixture(scope="module")
-async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[MaternitySettings]:
-    async with throwaway_database(database_url, "maternity") as name:
-        yield MaternitySettings(database_url=database_url, database_name=name,
-                                kafka_bootstrap=kafka_bootstrap)
-
-
-@pytest.fixture(scope="module")
-async def app(settings: MaternitySettings) -> AsyncIterator[object]:
-    async with running(create_app(settings)) as app:
-        yield app
-
-
-@pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_of(app, "maternity") as client:
-        yield client
-
-
-@pytest.fixture
-async def db(settings: MaternitySettings) -> AsyncIterator[asyncpg.Connection]:
-    conn = await connect(settings.database_dsn)
-    yield conn
-    await conn.close()
+settings, app, client, db = service_fixtures("maternity", MaternitySettings, create_app)
 
 
 async def outbox_types(db: asyncpg.Connection, key: str) -> list[str]:
@@ -76,43 +55,81 @@ async def outbox_types(db: asyncpg.Connection, key: str) -> list[str]:
 
 def enrolled(person_id: str, employer_id: str, base_fen: int) -> EnrollmentRegistered:
     return EnrollmentRegistered(
-        person_id=person_id, enrollment_id=f"N{uuid.uuid4().hex[:12]}", insutype="310",
-        pooling_region="370200", start_date=date(2025, 1, 1), employer_id=employer_id,
-        employer_name="青岛港湾物流有限公司", contribution_base_fen=base_fen)
+        person_id=person_id,
+        enrollment_id=f"N{uuid.uuid4().hex[:12]}",
+        insutype="310",
+        pooling_region="370200",
+        start_date=date(2025, 1, 1),
+        employer_id=employer_id,
+        employer_name="青岛港湾物流有限公司",
+        contribution_base_fen=base_fen,
+    )
 
 
 def delivery(person_id: str, *diagnoses: str, settlement_id: str) -> SettlementCompleted:
     discharged = today() - timedelta(days=1)
     return SettlementCompleted(
-        person_id=person_id, settlement_id=settlement_id, insutype="310",
-        institution_code="H37020000001", institution_name="青岛市妇女儿童医院",
-        institution_level=3, institution_region="370200", visit_type="inpatient",
-        admission_date=discharged - timedelta(days=4), discharge_date=discharged,
-        discharge_diagnoses=list(diagnoses), total_fen=1_200_000, eligible_fen=1_100_000,
-        ineligible_fen=100_000, pooled_fund_fen=1_000_000, critical_illness_fen=0,
-        medical_assistance_fen=0, personal_cash_fen=200_000, invoice_no=f"I{settlement_id}",
-        maternity=True, settled_at=datetime.now(UTC))
+        person_id=person_id,
+        settlement_id=settlement_id,
+        insutype="310",
+        institution_code="H37020000001",
+        institution_name="青岛市妇女儿童医院",
+        institution_level=3,
+        institution_region="370200",
+        visit_type="inpatient",
+        admission_date=discharged - timedelta(days=4),
+        discharge_date=discharged,
+        discharge_diagnoses=list(diagnoses),
+        total_fen=1_200_000,
+        eligible_fen=1_100_000,
+        ineligible_fen=100_000,
+        pooled_fund_fen=1_000_000,
+        critical_illness_fen=0,
+        medical_assistance_fen=0,
+        personal_cash_fen=200_000,
+        invoice_no=f"I{settlement_id}",
+        maternity=True,
+        settled_at=datetime.now(UTC),
+    )
 
 
 async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
-        settings, app, db, client, topic_prefix):
+    settings, app, db, client, topic_prefix
+):
     specs = [BY_NAME[REIMBURSEMENT_EVENTS], BY_NAME[ENROLLMENT_EVENTS]]
-    await ensure_topics(settings.kafka_bootstrap, topic_prefix,
-                        [s for spec in specs for s in (spec, dead_letter_spec(spec))])
+    await ensure_topics(
+        settings.kafka_bootstrap,
+        topic_prefix,
+        [s for spec in specs for s in (spec, dead_letter_spec(spec))],
+    )
     consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
     mother, colleague, resident = new_person(), new_person(), new_person()
     employer = f"E{secrets.token_hex(5)}"
-    records = [(ENROLLMENT_EVENTS, Envelope(enrolled(mother, employer, 700_000),
-                                            source="/chs/enrollment").to_record()),
-               (ENROLLMENT_EVENTS, Envelope(enrolled(colleague, employer, 800_001),
-                                            source="/chs/enrollment").to_record())]
-    settlement = Envelope(delivery(mother, "O82.0", "O30.0", "Z37.2", settlement_id="S-M1"),
-                          source="/chs/reimbursement", correlation_id="settle-m1").to_record()
+    records = [
+        (
+            ENROLLMENT_EVENTS,
+            Envelope(enrolled(mother, employer, 700_000), source="/chs/enrollment").to_record(),
+        ),
+        (
+            ENROLLMENT_EVENTS,
+            Envelope(enrolled(colleague, employer, 800_001), source="/chs/enrollment").to_record(),
+        ),
+    ]
+    settlement = Envelope(
+        delivery(mother, "O82.0", "O30.0", "Z37.2", settlement_id="S-M1"),
+        source="/chs/reimbursement",
+        correlation_id="settle-m1",
+    ).to_record()
     # a prenatal visit tells no delivery; a resident's (390) settlement grants nothing
-    prenatal = Envelope(delivery(mother, "Z34.0", settlement_id="S-M2"),
-                        source="/chs/reimbursement").to_record()
-    residents = Envelope(delivery(resident, "O80.0", "Z37.0", settlement_id="S-M3").model_copy(
-        update={"insutype": "390"}), source="/chs/reimbursement").to_record()
+    prenatal = Envelope(
+        delivery(mother, "Z34.0", settlement_id="S-M2"), source="/chs/reimbursement"
+    ).to_record()
+    residents = Envelope(
+        delivery(resident, "O80.0", "Z37.0", settlement_id="S-M3").model_copy(
+            update={"insutype": "390"}
+        ),
+        source="/chs/reimbursement",
+    ).to_record()
     later = [(REIMBURSEMENT_EVENTS, r) for r in (settlement, settlement, prenatal, residents)]
 
     async def publish(batch) -> None:
@@ -120,8 +137,9 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
         await producer.start()
         try:
             for topic, record in batch:
-                await producer.send_and_wait(topic_prefix + topic, key=record.key,
-                                             value=record.value, headers=record.headers)
+                await producer.send_and_wait(
+                    topic_prefix + topic, key=record.key, value=record.value, headers=record.headers
+                )
         finally:
             await producer.stop()
 
@@ -133,14 +151,24 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
         settled = await db.fetchval(
             "select count(*) from inbox where consumer = 'maternity-settlements' "
             "and event_id = any($1::uuid[])",
-            [dict(r.headers)["ce_id"].decode() for r in (settlement, prenatal, residents)])
+            [dict(r.headers)["ce_id"].decode() for r in (settlement, prenatal, residents)],
+        )
         return settled == 3
 
     # the staff were enrolled long before the birth: their events are consumed first
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(ConsumerRunner(
-        name=s.name, topics=s.topics, handlers=s.handlers, pool=app.state.pool,
-        settings=consumer_settings).run(stop)) for s in SUBSCRIPTIONS]
+    tasks = [
+        asyncio.create_task(
+            ConsumerRunner(
+                name=s.name,
+                topics=s.topics,
+                handlers=s.handlers,
+                pool=app.state.pool,
+                settings=consumer_settings,
+            ).run(stop)
+        )
+        for s in SUBSCRIPTIONS
+    ]
     try:
         await publish(records)
         await until(staff_known, timeout=60)
@@ -154,35 +182,51 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
     # 25 000 fen; twins by caesarean: 98 + 15 (difficult) + 15 (one extra baby) = 128 days;
     # 25 000 × 128 = 3 200 000 fen
     wage = (await client.get(f"/employers/{employer}/average-wage")).json()
-    assert (wage["staff"], wage["monthly_wage_fen"], wage["daily_wage_fen"]) == (2, 750_000,
-                                                                                25_000)
+    assert (wage["staff"], wage["monthly_wage_fen"], wage["daily_wage_fen"]) == (2, 750_000, 25_000)
     found = (await client.get(f"/persons/{mother}/allowances")).json()
     [allowance] = found["allowances"]
-    assert (allowance["source"], allowance["settlement_id"], allowance["babies"],
-            allowance["difficult_birth"], allowance["leave_days"], allowance["amount_fen"],
-            allowance["status"]) == ("auto", "S-M1", 2, True, 128, 3_200_000, "approved")
+    assert (
+        allowance["source"],
+        allowance["settlement_id"],
+        allowance["babies"],
+        allowance["difficult_birth"],
+        allowance["leave_days"],
+        allowance["amount_fen"],
+        allowance["status"],
+    ) == ("auto", "S-M1", 2, True, 128, 3_200_000, "approved")
     assert await outbox_types(db, mother) == [APPROVED]
     assert (await client.get(f"/persons/{resident}/allowances")).json()["allowances"] == []
 
-    future = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
-                               json={"payment_reference": "BANK-0", "paid_on": "2030-01-01"})
+    future = await client.post(
+        f"/allowances/{allowance['allowance_id']}/pay",
+        json={"payment_reference": "BANK-0", "paid_on": "2030-01-01"},
+    )
     assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "paid_on")
-    paid = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
-                             json={"payment_reference": "BANK-1"})
+    paid = await client.post(
+        f"/allowances/{allowance['allowance_id']}/pay", json={"payment_reference": "BANK-1"}
+    )
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid"
     assert await outbox_types(db, mother) == [APPROVED, PAID]
-    retried = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
-                                json={"payment_reference": "BANK-1"})
+    retried = await client.post(
+        f"/allowances/{allowance['allowance_id']}/pay", json={"payment_reference": "BANK-1"}
+    )
     assert (retried.status_code, retried.json()["status"]) == (200, "paid")
-    again = await client.post(f"/allowances/{allowance['allowance_id']}/pay",
-                              json={"payment_reference": "BANK-2"})
+    again = await client.post(
+        f"/allowances/{allowance['allowance_id']}/pay", json={"payment_reference": "BANK-2"}
+    )
     assert again.status_code == 409
     assert await outbox_types(db, mother) == [APPROVED, PAID]
     # an application for the same confinement is already answered
-    refused = await client.post("/applications", json={
-        "person_id": mother, "kind": "birth", "event_date": today().isoformat(),
-        "reference": "BC-1"})
+    refused = await client.post(
+        "/applications",
+        json={
+            "person_id": mother,
+            "kind": "birth",
+            "event_date": today().isoformat(),
+            "reference": "BC-1",
+        },
+    )
     assert refused.status_code == 409, refused.text
 
 
@@ -191,44 +235,71 @@ async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db,
     employer = f"E{secrets.token_hex(5)}"
     async with app.state.pool.acquire() as conn:  # the enrollment events, as the consumer would
         from chs_maternity.consumers import on_enrollment_registered
+
         for who, base in ((person, 600_000), (colleague, 600_000)):
-            async with conn.transaction():
-                await on_enrollment_registered(conn, Envelope(enrolled(who, employer, base),
-                                                              source="/chs/enrollment"))
+            envelope = Envelope(enrolled(who, employer, base), source="/chs/enrollment")
+            async with UnitOfWork.caused_by(conn, envelope, source=settings.ce_source) as uow:
+                await on_enrollment_registered(uow, envelope)
     event_date = today() - timedelta(days=3)
 
-    submitted = await client.post("/applications", json={
-        "person_id": person, "kind": "miscarriage", "event_date": event_date.isoformat(),
-        "gestational_weeks": 17, "reference": "QDFY-2026-118802"},
-        headers={"X-Request-Id": "req-mat"})
+    submitted = await client.post(
+        "/applications",
+        json={
+            "person_id": person,
+            "kind": "miscarriage",
+            "event_date": event_date.isoformat(),
+            "gestational_weeks": 17,
+            "reference": "QDFY-2026-118802",
+        },
+        headers={"X-Request-Id": "req-mat"},
+    )
     assert submitted.status_code == 201, submitted.text
     application = submitted.json()
     assert (application["status"], application["employer_id"]) == ("pending", employer)
 
-    approved = await client.post(f"/applications/{application['application_id']}/approve",
-                                 json={"reviewer": "QD-MAT-03"})
+    approved = await client.post(
+        f"/applications/{application['application_id']}/approve", json={"reviewer": "QD-MAT-03"}
+    )
     assert approved.status_code == 200, approved.text
     allowance = approved.json()["allowance"]
     # 600 000 // 30 = 20 000 fen a day; 17 weeks ≥ 16: 42 days; 20 000 × 42 = 840 000 fen
-    assert (allowance["leave_days"], allowance["daily_wage_fen"],
-            allowance["amount_fen"]) == (42, 20_000, 840_000)
+    assert (allowance["leave_days"], allowance["daily_wage_fen"], allowance["amount_fen"]) == (
+        42,
+        20_000,
+        840_000,
+    )
     assert await outbox_types(db, person) == [APPLIED, APPROVED]
-    twice = await client.post(f"/applications/{application['application_id']}/approve",
-                              json={"reviewer": "QD-MAT-03"})
+    twice = await client.post(
+        f"/applications/{application['application_id']}/approve", json={"reviewer": "QD-MAT-03"}
+    )
     assert twice.status_code == 409
 
-    stranger = await client.post("/applications", json={
-        "person_id": new_person(), "kind": "miscarriage", "event_date": event_date.isoformat(),
-        "gestational_weeks": 10, "reference": "X-1"})
+    stranger = await client.post(
+        "/applications",
+        json={
+            "person_id": new_person(),
+            "kind": "miscarriage",
+            "event_date": event_date.isoformat(),
+            "gestational_weeks": 10,
+            "reference": "X-1",
+        },
+    )
     assert stranger.status_code == 422
-    no_weeks = await client.post("/applications", json={
-        "person_id": colleague, "kind": "miscarriage", "event_date": event_date.isoformat(),
-        "reference": "X-2"})
+    no_weeks = await client.post(
+        "/applications",
+        json={
+            "person_id": colleague,
+            "kind": "miscarriage",
+            "event_date": event_date.isoformat(),
+            "reference": "X-2",
+        },
+    )
     assert no_weeks.status_code == 422
 
 
 async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lettered(
-        settings, app, db, topic_prefix):
+    settings, app, db, topic_prefix
+):
     """The settlement and enrollment topics are not ordered against each other: a delivery for
     an enrollment this service has not read is retried, and when it never arrives the event
     goes to the dead-letter topic — nothing is granted and nothing is dropped."""
@@ -236,29 +307,40 @@ async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lette
     await ensure_topics(settings.kafka_bootstrap, topic_prefix, [spec, dead_letter_spec(spec)])
     consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
     stranger = new_person()
-    record = Envelope(delivery(stranger, "O80.0", "Z37.0", settlement_id="S-M9"),
-                      source="/chs/reimbursement").to_record()
+    record = Envelope(
+        delivery(stranger, "O80.0", "Z37.0", settlement_id="S-M9"), source="/chs/reimbursement"
+    ).to_record()
     producer = create_producer(consumer_settings, "test")
     await producer.start()
     try:
-        await producer.send_and_wait(topic_prefix + REIMBURSEMENT_EVENTS, key=record.key,
-                                     value=record.value, headers=record.headers)
+        await producer.send_and_wait(
+            topic_prefix + REIMBURSEMENT_EVENTS,
+            key=record.key,
+            value=record.value,
+            headers=record.headers,
+        )
     finally:
         await producer.stop()
     [subscription] = [s for s in SUBSCRIPTIONS if s.name == "maternity-settlements"]
     stop = asyncio.Event()
-    task = asyncio.create_task(ConsumerRunner(
-        name=subscription.name, topics=subscription.topics, handlers=subscription.handlers,
-        pool=app.state.pool, settings=consumer_settings,
-        backoff=Backoff(max_attempts=3, base_delay=0.05)).run(stop))
+    task = asyncio.create_task(
+        ConsumerRunner(
+            name=subscription.name,
+            topics=subscription.topics,
+            handlers=subscription.handlers,
+            pool=app.state.pool,
+            settings=consumer_settings,
+            backoff=Backoff(max_attempts=3, base_delay=0.05),
+        ).run(stop)
+    )
     try:
-        [dead] = await read_topic(settings.kafka_bootstrap,
-                                  topic_prefix + dlq_of(REIMBURSEMENT_EVENTS), 1, timeout=60)
+        [dead] = await read_topic(
+            settings.kafka_bootstrap, topic_prefix + dlq_of(REIMBURSEMENT_EVENTS), 1, timeout=60
+        )
     finally:
         stop.set()
         await task
     assert dict(dead.headers)["ce_id"] == dict(record.headers)["ce_id"]
     assert dict(dead.headers)["dlq_error_type"] == b"EnrollmentNotYetKnown"
     assert b"no employee enrollment known" in dict(dead.headers)["dlq_reason"]
-    assert await db.fetchval("select count(*) from allowances where person_id = $1",
-                             stranger) == 0
+    assert await db.fetchval("select count(*) from allowances where person_id = $1", stranger) == 0

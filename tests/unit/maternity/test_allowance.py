@@ -4,6 +4,7 @@ allowance = (monthly average wage // 30) × leave days, in integer fen. The empl
 average in every case below is 8 000.00 yuan = 800 000 fen, so the daily wage is
 800 000 // 30 = 26 666 fen (26 666.66… rounded down to the fen: 266.66 yuan).
 """
+
 import pytest
 
 from chs_maternity.domain import (
@@ -20,18 +21,17 @@ MONTHLY = 800_000
 
 
 def test_daily_wage_is_the_monthly_average_over_30_rounded_down_to_the_fen():
-    assert daily_wage_fen(800_000) == 26_666   # 26 666.66… → 26 666
-    assert daily_wage_fen(900_000) == 30_000   # exact
+    assert daily_wage_fen(800_000) == 26_666  # 26 666.66… → 26 666
+    assert daily_wage_fen(900_000) == 30_000  # exact
     assert daily_wage_fen(29) == 0
     with pytest.raises(TypeError):
-        daily_wage_fen(8000.0)  # no floats
+        daily_wage_fen(8000.0)  # type: ignore[arg-type]  # no floats
 
 
 def test_a_single_birth_is_98_days():
     # 26 666 × 98 = 2 613 268 fen = 26 132.68 yuan
     result = allowance(MONTHLY, Confinement("birth"))
-    assert (result.leave_days, result.daily_wage_fen, result.amount_fen) == (98, 26_666,
-                                                                             2_613_268)
+    assert (result.leave_days, result.daily_wage_fen, result.amount_fen) == (98, 26_666, 2_613_268)
 
 
 def test_a_difficult_birth_adds_15_days():
@@ -78,16 +78,19 @@ def test_the_employer_average_is_the_mean_of_the_staff_bases_rounded_down():
     assert average_wage_fen([]) is None
 
 
-@pytest.mark.parametrize(("diagnoses", "expected"), [
-    (["O80.0", "Z37.0"], Confinement("birth", babies=1, difficult_birth=False)),
-    (["O82.0", "Z37.0"], Confinement("birth", babies=1, difficult_birth=True)),   # caesarean
-    (["O64.1", "Z37.1"], Confinement("birth", babies=1, difficult_birth=True)),   # obstructed
-    (["O30.0", "O84.2", "Z37.2"], Confinement("birth", babies=2, difficult_birth=True)),
-    (["O30.0", "Z37.3"], Confinement("birth", babies=2)),
-    (["O30.1", "Z37.5"], Confinement("birth", babies=3)),
-    (["O30.2", "Z37.5"], Confinement("birth", babies=4)),
-    (["O80.9", "Z37"], Confinement("birth", babies=1)),
-])
+@pytest.mark.parametrize(
+    ("diagnoses", "expected"),
+    [
+        (["O80.0", "Z37.0"], Confinement("birth", babies=1, difficult_birth=False)),
+        (["O82.0", "Z37.0"], Confinement("birth", babies=1, difficult_birth=True)),  # caesarean
+        (["O64.1", "Z37.1"], Confinement("birth", babies=1, difficult_birth=True)),  # obstructed
+        (["O30.0", "O84.2", "Z37.2"], Confinement("birth", babies=2, difficult_birth=True)),
+        (["O30.0", "Z37.3"], Confinement("birth", babies=2)),
+        (["O30.1", "Z37.5"], Confinement("birth", babies=3)),
+        (["O30.2", "Z37.5"], Confinement("birth", babies=4)),
+        (["O80.9", "Z37"], Confinement("birth", babies=1)),
+    ],
+)
 def test_the_birth_details_come_from_the_discharge_diagnoses(diagnoses, expected):
     assert confinement_of(diagnoses) == expected
 

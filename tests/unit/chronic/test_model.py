@@ -1,0 +1,228 @@
+"""The aggregates' state changes: each returns the new state and the event(s) it raises."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from chs_chronic.catalog import Condition, load_catalog
+from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
+from chs_chronic.domain import AlreadyCertified, NotActive, NotPending, StillValid
+from chs_chronic.model import Application, Certification
+from chs_events.errors import InvalidField
+from chs_events.events.chronic import (
+    ChronicApplied,
+    ChronicCertified,
+    ChronicRejected,
+    ChronicRevoked,
+)
+
+pytestmark = pytest.mark.unit
+
+CATALOG = load_catalog()
+AT = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+TODAY = AT.date()
+LAB = Evidence("lab_report", "LIS-1")
+
+
+def condition(code: str) -> Condition:
+    found = CATALOG.get(code)
+    assert found is not None
+    return found
+
+
+def submit(*diagnoses: str, evidence=(LAB,), condition=None, active=frozenset()):
+    return Application.submit(
+        SubmitApplication(
+            "p1",
+            "H1",
+            "寿光市人民医院",
+            "D1",
+            "王医生",
+            TODAY,
+            diagnoses,
+            tuple(evidence),
+            condition,
+        ),
+        CATALOG,
+        active,
+        AT,
+    )
+
+
+def certification() -> Certification:
+    granted, _ = Certification.grant(
+        condition("t2dm"),
+        person_id="p1",
+        source="auto",
+        diagnoses=["E11.9"],
+        institution_code="H1",
+        institution_name="医院",
+        valid_from=date(2024, 11, 1),
+        at=AT,
+        settlement_id="S1",
+    )
+    return granted
+
+
+def test_a_certified_application_raises_applied_then_certified():
+    application, certification, events = submit("E11.9", "I10", condition="t2dm")
+    assert (application.status, application.decided_by, application.decided_at) == (
+        "certified",
+        "rules",
+        AT,
+    )
+    assert certification is not None
+    assert application.certification_id == certification.certification_id
+    assert (
+        certification.source,
+        certification.application_id,
+        certification.diagnosis_codes,
+        certification.valid_until,
+    ) == ("application", application.application_id, ("E11.9",), date(2028, 11, 21))
+    applied, certified = events
+    assert isinstance(applied, ChronicApplied) and applied.status == "decided"
+    assert isinstance(certified, ChronicCertified)
+    assert certified.certification_id == certification.certification_id
+
+
+def test_a_refused_application_raises_applied_then_rejected():
+    application, certification, events = submit("E11.9", evidence=())
+    assert (application.status, application.rule, certification) == (
+        "rejected",
+        "evidence_missing",
+        None,
+    )
+    applied, rejected = events
+    assert isinstance(applied, ChronicApplied)
+    assert isinstance(rejected, ChronicRejected)
+    assert (rejected.rule, rejected.decided_by, rejected.condition_name) == (
+        "evidence_missing",
+        "rules",
+        condition("t2dm").name,
+    )
+
+
+def test_a_queued_application_raises_applied_only():
+    application, certification, events = submit("I10", "E11.9")
+    assert (application.status, application.decided_at, application.decided_by, certification) == (
+        "pending_review",
+        None,
+        None,
+        None,
+    )
+    [applied] = events
+    assert (applied.status, applied.review_reason) == ("pending_review", application.reason)
+
+
+def test_submitting_an_already_certified_condition_is_refused():
+    with pytest.raises(AlreadyCertified):
+        submit("E11.9", active={"t2dm"})
+
+
+def test_a_reviewer_certifies_a_queued_application():
+    queued, _, _ = submit("I10", "E11.9")
+    decided, certification, event = queued.decide(
+        DecideApplication(queued.application_id, "certify", "R1", condition_code="hypertension"),
+        CATALOG,
+        set(),
+        AT,
+    )
+    assert (decided.status, decided.condition_code, decided.decided_by) == (
+        "certified",
+        "hypertension",
+        "R1",
+    )
+    assert certification is not None and certification.source == "review"
+    assert certification.diagnosis_codes == ("I10",)
+    assert isinstance(event, ChronicCertified) and event.source == "review"
+    assert queued.status == "pending_review"  # the old state is unchanged
+
+
+def test_a_reviewer_refuses_a_queued_application():
+    queued, _, _ = submit("I10", "E11.9")
+    decided, certification, event = queued.decide(
+        DecideApplication(queued.application_id, "reject", "R1", reason="依据不足"),
+        CATALOG,
+        set(),
+        AT,
+    )
+    assert (decided.status, decided.rule, decided.reason, certification) == (
+        "rejected",
+        "review_refused",
+        "依据不足",
+        None,
+    )
+    assert isinstance(event, ChronicRejected)
+    assert (event.decided_by, event.reason) == ("review", "依据不足")
+    with pytest.raises(InvalidField):
+        queued.decide(DecideApplication(queued.application_id, "reject", "R1"), CATALOG, set(), AT)
+
+
+def test_only_a_queued_application_is_decided():
+    decided, _, _ = submit("E11.9")
+    with pytest.raises(NotPending) as refused:
+        decided.decide(
+            DecideApplication(decided.application_id, "certify", "R1"), CATALOG, set(), AT
+        )
+    assert refused.value.extensions == {"status_now": "certified"}
+
+
+def test_a_settlement_grant_is_auto_and_valid_for_the_condition_months():
+    granted, event = Certification.grant(
+        condition("t2dm"),
+        person_id="p1",
+        source="auto",
+        diagnoses=["E11.9"],
+        institution_code="H1",
+        institution_name="医院",
+        valid_from=date(2026, 11, 20),
+        at=AT,
+        settlement_id="S1",
+    )
+    assert (granted.status, granted.valid_from, granted.valid_until, granted.certified_at) == (
+        "active",
+        date(2026, 11, 20),
+        date(2028, 11, 19),
+        AT,
+    )
+    assert isinstance(event, ChronicCertified)
+    assert (event.source, event.settlement_id, event.application_id, event.annual_cap_fen) == (
+        "auto",
+        "S1",
+        None,
+        granted.annual_cap_fen,
+    )
+
+
+def test_revoking_ends_an_active_certification_once():
+    revoked, event = certification().revoke("复核发现诊断依据不足", TODAY)
+    assert (revoked.status, revoked.ended_on, revoked.end_reason) == (
+        "revoked",
+        TODAY,
+        "复核发现诊断依据不足",
+    )
+    assert isinstance(event, ChronicRevoked)
+    assert (event.reason, event.ended_on, event.detail) == (
+        "revoked",
+        TODAY,
+        "复核发现诊断依据不足",
+    )
+    with pytest.raises(NotActive) as again:
+        revoked.revoke("x", TODAY)
+    assert again.value.extensions == {"status_now": "revoked"}
+
+
+def test_expiring_ends_on_the_last_valid_day_once_it_passed():
+    current = certification()  # valid until 2026-10-31
+    expired, event = current.expire(TODAY)
+    assert (expired.status, expired.ended_on, expired.end_reason) == (
+        "expired",
+        date(2026, 10, 31),
+        "validity ended",
+    )
+    assert (event.reason, event.ended_on, event.detail) == ("expired", date(2026, 10, 31), None)
+    with pytest.raises(NotActive):
+        expired.expire(TODAY)
+    with pytest.raises(StillValid):
+        replace(current, valid_until=TODAY).expire(TODAY)

@@ -1,0 +1,174 @@
+"""The aggregates' state changes: each returns the new state and the event it raises."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from chs_events.errors import InvalidField
+from chs_events.events.maternity import (
+    MaternityAllowanceApproved,
+    MaternityAllowancePaid,
+    MaternityApplied,
+)
+from chs_maternity.domain import AlreadyGranted, Confinement, NotPending, NoWage
+from chs_maternity.model import Allowance, Application
+
+AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+TODAY = date(2026, 11, 20)
+PERSON = "p" + "a" * 32
+
+
+def submitted(**overrides) -> Application:
+    values = {
+        "person_id": PERSON,
+        "enrollment_id": "N1",
+        "employer_id": "E1",
+        "kind": "miscarriage",
+        "event_date": date(2026, 11, 10),
+        "reference": "QDFY-1",
+        "babies": 1,
+        "difficult_birth": False,
+        "gestational_weeks": 17,
+        "granted": None,
+        "at": AT,
+    }
+    application, _ = Application.submit(**{**values, **overrides})
+    return application
+
+
+def granted(**overrides) -> Allowance:
+    values = {
+        "person_id": PERSON,
+        "settlement_id": "S1",
+        "employer_id": "E1",
+        "monthly_wage_fen": 750_000,
+        "confinement": Confinement("birth", babies=2, difficult_birth=True),
+        "event_date": date(2026, 11, 1),
+        "granted": None,
+        "at": AT,
+    }
+    allowance, _ = Allowance.grant_for_settlement(**{**values, **overrides})
+    return allowance
+
+
+def test_a_submitted_application_is_pending_and_raises_applied():
+    application, event = Application.submit(
+        person_id=PERSON,
+        enrollment_id="N1",
+        employer_id="E1",
+        kind="miscarriage",
+        event_date=date(2026, 11, 10),
+        reference="QDFY-1",
+        babies=1,
+        difficult_birth=True,
+        gestational_weeks=17,
+        granted=None,
+        at=AT,
+    )
+    assert (
+        application.status,
+        application.babies,
+        application.difficult_birth,
+        application.gestational_weeks,
+    ) == ("pending", 0, False, 17)
+    assert isinstance(event, MaternityApplied)
+    assert (event.application_id, event.kind) == (application.application_id, "miscarriage")
+
+
+def test_an_application_says_what_its_confinement_needs_and_is_one_per_confinement():
+    with pytest.raises(InvalidField, match="gestational_weeks"):
+        submitted(gestational_weeks=None)
+    with pytest.raises(InvalidField, match="babies"):
+        submitted(kind="birth", babies=0)
+    with pytest.raises(AlreadyGranted) as refused:
+        submitted(granted=granted())
+    assert refused.value.extensions["allowance_id"]
+
+
+def test_approving_grants_the_allowance_at_the_wage():
+    application = submitted()
+    approved, allowance, event = application.approve(
+        reviewer="QD-MAT-03", monthly_wage_fen=600_000, granted=None, at=AT
+    )
+    # 600 000 // 30 = 20 000 a day; 17 weeks: 42 days
+    assert (approved.status, approved.decided_by, approved.decided_at, approved.allowance_id) == (
+        "approved",
+        "QD-MAT-03",
+        AT,
+        allowance.allowance_id,
+    )
+    assert (
+        allowance.source,
+        allowance.application_id,
+        allowance.leave_days,
+        allowance.amount_fen,
+        allowance.status,
+    ) == ("application", application.application_id, 42, 840_000, "approved")
+    assert isinstance(event, MaternityAllowanceApproved)
+    assert (event.allowance_id, event.amount_fen) == (allowance.allowance_id, 840_000)
+    assert application.status == "pending"  # the old state is unchanged
+
+
+def test_approving_is_refused_once_decided_already_granted_or_without_wage():
+    approved, _, _ = submitted().approve(
+        reviewer="R", monthly_wage_fen=600_000, granted=None, at=AT
+    )
+    with pytest.raises(NotPending) as twice:
+        approved.approve(reviewer="R", monthly_wage_fen=600_000, granted=None, at=AT)
+    assert twice.value.extensions == {"status_now": "approved"}
+    with pytest.raises(AlreadyGranted):
+        submitted().approve(reviewer="R", monthly_wage_fen=600_000, granted=granted(), at=AT)
+    with pytest.raises(NoWage):
+        submitted().approve(reviewer="R", monthly_wage_fen=None, granted=None, at=AT)
+
+
+def test_a_settlement_grants_the_allowance_automatically_once_per_confinement():
+    allowance, event = Allowance.grant_for_settlement(
+        person_id=PERSON,
+        settlement_id="S1",
+        employer_id="E1",
+        monthly_wage_fen=750_000,
+        confinement=Confinement("birth", babies=2, difficult_birth=True),
+        event_date=date(2026, 11, 1),
+        granted=None,
+        at=AT,
+    )
+    # 750 000 // 30 = 25 000; 98 + 15 + 15 = 128 days
+    assert (
+        allowance.source,
+        allowance.settlement_id,
+        allowance.leave_days,
+        allowance.amount_fen,
+    ) == ("auto", "S1", 128, 3_200_000)
+    assert (event.source, event.settlement_id, event.babies) == ("auto", "S1", 2)
+    with pytest.raises(AlreadyGranted):
+        granted(granted=allowance)
+
+
+def test_paying_an_approved_allowance():
+    allowance = granted()
+    paid, event = allowance.pay(None, "BANK-1", TODAY)
+    assert (paid.status, paid.paid_on, paid.payment_reference) == ("paid", TODAY, "BANK-1")
+    assert isinstance(event, MaternityAllowancePaid)
+    assert (event.amount_fen, event.paid_on, event.payment_reference) == (
+        3_200_000,
+        TODAY,
+        "BANK-1",
+    )
+    earlier, _ = allowance.pay(date(2026, 11, 18), "BANK-1", TODAY)
+    assert earlier.paid_on == date(2026, 11, 18)
+
+
+def test_the_same_payment_reported_again_changes_nothing_another_is_refused():
+    paid, _ = granted().pay(None, "BANK-1", TODAY)
+    assert paid.pay(None, "BANK-1", TODAY) == (paid, None)
+    with pytest.raises(NotPending) as refused:
+        paid.pay(None, "BANK-2", TODAY)
+    assert refused.value.extensions == {"status_now": "paid"}
+
+
+def test_a_payment_is_not_in_the_future():
+    with pytest.raises(InvalidField, match="paid_on"):
+        granted().pay(date(2026, 11, 21), "BANK-1", TODAY)
+    assert replace(granted(), status="approved").pay(TODAY, "B", TODAY)[0].status == "paid"

@@ -118,7 +118,7 @@ lint: setup
 	@$(VENV)/bin/ruff format --check $(LINTED)
 	@$(VENV)/bin/mypy $(LINTED)
 
-test: setup
+test: lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup

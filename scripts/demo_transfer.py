@@ -9,15 +9,28 @@ prints the SMS it caused. Every run uses new people, so it can run again and aga
 Environment: CHS_TRANSFER_URL (http://127.0.0.1:8105), and demo_support.py's CHS_ENROLLMENT_URL,
 CHS_NOTIFICATION_URL, CHS_ADMIN_TOKEN, CHS_DEMO_TIMEOUT (30 s).
 """
+
 import random
 from datetime import date, timedelta
 
 import httpx
+from demo_support import (
+    ENROLLMENT,
+    NOTIFICATION,
+    TRANSFER,
+    add_staff,
+    call,
+    call_when_caught_up,
+    local_client,
+    new_person,
+    next_sms,
+    pay_contribution,
+    register_employer,
+    run,
+    until,
+)
 
 from chs_events.masking import mask_mobile, mask_name, redact
-from demo_support import ENROLLMENT, NOTIFICATION, TRANSFER, add_staff, call, call_when_caught_up
-from demo_support import local_client, new_person, next_sms, pay_contribution, register_employer
-from demo_support import run, until
 
 QINGDAO, LAOSHAN, JINAN, SUZHOU = "370200", "370212", "370100", "320500"
 BASE_FEN, EMPLOYER_PART_FEN, PERSONAL_PART_FEN = 650_000, 58_500, 13_000
@@ -26,60 +39,85 @@ BASE_FEN, EMPLOYER_PART_FEN, PERSONAL_PART_FEN = 650_000, 58_500, 13_000
 def sms(client: httpx.Client, person_id: str, template_id: str) -> None:
     """Waits for the SMS of one step and prints it."""
     m = next_sms(client, person_id, template_id)
-    print(f"     SMS {template_id} from {m['sender']} to {m['mobile_masked']} ({m['status']}):\n"
-          f"       {redact(m['text'])}")
+    print(
+        f"     SMS {template_id} from {m['sender']} to {m['mobile_masked']} ({m['status']}):\n"
+        f"       {redact(m['text'])}"
+    )
 
 
 def request_transfer(client: httpx.Client, step: str, person_id: str, to_region: str) -> dict:
     """Transfer learns the enrollment from the broker: a 422 'no active employee' right after
     the enrollment only means its read model has not caught up yet."""
     return call_when_caught_up(
-        client, step, "POST", f"{TRANSFER}/transfers", 201,
+        client,
+        step,
+        "POST",
+        f"{TRANSFER}/transfers",
+        201,
         json={"person_id": person_id, "to_region": to_region},
-        behind=lambda response: response.status_code == 422
-        and "no active employee" in response.text)
+        behind=lambda response: (
+            response.status_code == 422 and "no active employee" in response.text
+        ),
+    )
 
 
 def pooling_region(client: httpx.Client, item: dict) -> str:
     person = call(client, "person", "GET", f"{ENROLLMENT}/persons/{item['person_id']}", 200)
-    return next(e["pooling_region"] for e in person["enrollments"]
-                if e["enrollment_id"] == item["enrollment_id"])
+    return next(
+        e["pooling_region"]
+        for e in person["enrollments"]
+        if e["enrollment_id"] == item["enrollment_id"]
+    )
 
 
 def wait_region(client: httpx.Client, item: dict, region: str) -> None:
-    until(f"pooling region {region} in enrollment",
-          lambda: region if pooling_region(client, item) == region else None, timeout=10)
+    until(
+        f"pooling region {region} in enrollment",
+        lambda: region if pooling_region(client, item) == region else None,
+        timeout=10,
+    )
     print(f"     enrollment {item['enrollment_id']} now pools in {region}")
 
 
 def show(transfer: dict) -> None:
     extra = ""
     if transfer["contribution_months"] is not None:
-        extra = (f", {transfer['contribution_months']} months paid, balance to move "
-                 f"{transfer['account_balance_fen']} fen")
-    print(f"     transfer {transfer['transfer_id']} {transfer['from_region']} → "
-          f"{transfer['to_region']}: {transfer['status']}{extra}")
+        extra = (
+            f", {transfer['contribution_months']} months paid, balance to move "
+            f"{transfer['account_balance_fen']} fen"
+        )
+    print(
+        f"     transfer {transfer['transfer_id']} {transfer['from_region']} → "
+        f"{transfer['to_region']}: {transfer['status']}{extra}"
+    )
 
 
 def main() -> None:
     client = local_client()
-    print(f"CHS transfer demo run {run}: transfer {TRANSFER}, enrollment {ENROLLMENT}, "
-          f"notification {NOTIFICATION}\n")
+    print(
+        f"CHS transfer demo run {run}: transfer {TRANSFER}, enrollment {ENROLLMENT}, "
+        f"notification {NOTIFICATION}\n"
+    )
     print("1. A Qingdao employer adds two employees (增员)")
     employer = register_employer(client, "青岛", QINGDAO)
     start = date.today().replace(day=1) - timedelta(days=40)
     start = start.replace(day=1)
-    people = [new_person(LAOSHAN, date(1985, 1, 1) + timedelta(days=random.randrange(5000)),
-                         female=True) for _ in range(2)]
+    people = [
+        new_person(LAOSHAN, date(1985, 1, 1) + timedelta(days=random.randrange(5000)), female=True)
+        for _ in range(2)
+    ]
     added = add_staff(client, employer, people, BASE_FEN, start)
     to_jinan, to_suzhou = added
-    for person, item in zip(people, added):
-        print(f"     {mask_name(person.name)} {mask_mobile(person.mobile)}: person "
-              f"{item['person_id']}, enrollment {item['enrollment_id']} (310, {QINGDAO})")
+    for person, item in zip(people, added, strict=True):
+        print(
+            f"     {mask_name(person.name)} {mask_mobile(person.mobile)}: person "
+            f"{item['person_id']}, enrollment {item['enrollment_id']} (310, {QINGDAO})"
+        )
     for offset in range(2):
         period = f"{(start + timedelta(days=31 * offset)):%Y%m}"
-        pay_contribution(client, to_suzhou["enrollment_id"], period, EMPLOYER_PART_FEN,
-                         PERSONAL_PART_FEN)
+        pay_contribution(
+            client, to_suzhou["enrollment_id"], period, EMPLOYER_PART_FEN, PERSONAL_PART_FEN
+        )
 
     print("\n2. The first moves to Jinan (within Shandong): completed at once")
     show(request_transfer(client, "transfer-jinan", to_jinan["person_id"], JINAN))

@@ -1,7 +1,8 @@
-"""The personal account (职工医保个人账户) end to end: an employee enrolled by a Qingdao employer pays
-a contribution, the accounts service credits her account by the allocation rule and she reads the
-balance in an SMS; a parent authorizes his child (家庭共济), the child pays at a pharmacy from the
-parent's account and the parent reads the expense and the balance after."""
+"""The personal account (职工医保个人账户) end to end: an employee enrolled by a Qingdao employer
+pays a contribution, the accounts service credits her account by the allocation rule and she
+reads the balance in an SMS; a parent authorizes his child (家庭共济), the child pays at a
+pharmacy from the parent's account and the parent reads the expense and the balance after."""
+
 import random
 from datetime import date
 
@@ -28,8 +29,14 @@ def rng():
 async def sms_of(notification, person_id: str, template_id: str, timeout: float = 60.0) -> dict:
     async def arrived():
         messages = (await notification.get(f"/persons/{person_id}/messages")).json()["messages"]
-        return next((m for m in messages if m["template_id"] == template_id
-                     and m["status"] in ("sent", "delivered")), None)
+        return next(
+            (
+                m
+                for m in messages
+                if m["template_id"] == template_id and m["status"] in ("sent", "delivered")
+            ),
+            None,
+        )
 
     return await until(arrived, timeout=timeout, interval=0.2)
 
@@ -39,31 +46,47 @@ async def staff_in_qingdao(enrollment, *people: Person) -> list[dict]:
     added = await enrollment.post(
         f"/employers/{employer['employer_id']}/staff/batch-add",
         headers={"X-API-Key": employer["api_key"]},
-        json={"items": [{**person.as_json(), "contribution_base_fen": 650000,
-                         "start_date": "2026-01-01"} for person in people]})
+        json={
+            "items": [
+                {**person.as_json(), "contribution_base_fen": 650000, "start_date": "2026-01-01"}
+                for person in people
+            ]
+        },
+    )
     assert added.status_code == 200, added.text
     return added.json()["items"]
 
 
 async def pay(enrollment, rng, item: dict, period: str = "202610") -> None:
-    paid = await enrollment.post("/contributions", json={
-        "payment_id": f"QD-{rng.randrange(10**12)}", "enrollment_id": item["enrollment_id"],
-        "period": period, "amount_fen": 71500, "employer_part_fen": 58500,
-        "personal_part_fen": 13000})
+    paid = await enrollment.post(
+        "/contributions",
+        json={
+            "payment_id": f"QD-{rng.randrange(10**12)}",
+            "enrollment_id": item["enrollment_id"],
+            "period": period,
+            "amount_fen": 71500,
+            "employer_part_fen": 58500,
+            "personal_part_fen": 13000,
+        },
+    )
     assert paid.status_code == 201, paid.text
 
 
 async def balance_becomes(accounts, person_id: str, fen: int) -> dict:
     async def reached():
         response = await accounts.get(f"/accounts/{person_id}")
-        return response.json() if response.status_code == 200 and \
-            response.json()["balance_fen"] == fen else None
+        return (
+            response.json()
+            if response.status_code == 200 and response.json()["balance_fen"] == fen
+            else None
+        )
 
     return await until(reached, timeout=30, interval=0.2)
 
 
 async def test_a_contribution_credits_the_account_and_the_sms_tells_the_balance(
-        enrollment, notification, accounts, rng):
+    enrollment, notification, accounts, rng
+):
     person = Person.make(rng, born=date(1990, 5, 17))  # 36: the 35–44 band, 5 % of 585.00
     [item] = await staff_in_qingdao(enrollment, person)
     await pay(enrollment, rng, item)
@@ -77,7 +100,8 @@ async def test_a_contribution_credits_the_account_and_the_sms_tells_the_balance(
 
 
 async def test_a_child_pays_at_a_pharmacy_from_the_parents_account(
-        enrollment, notification, accounts, rng):
+    enrollment, notification, accounts, rng
+):
     parent = Person.make(rng, born=date(1968, 3, 8))  # 58: the 45+ band, 10 % of 585.00
     child = Person.make(rng, born=date(1994, 9, 1))
     parent_item, child_item = await staff_in_qingdao(enrollment, parent, child)
@@ -86,18 +110,29 @@ async def test_a_child_pays_at_a_pharmacy_from_the_parents_account(
     url = f"/accounts/{parent_item['person_id']}"
 
     # the child is no one to this account yet
-    refused = await accounts.post(f"{url}/debits", headers={"Idempotency-Key": "POS-E2E-0000"},
-                                  json={"merchant_code": "P370200001", "merchant_kind": "pharmacy",
-                                        "amount_fen": 4650,
-                                        "spender_person_id": child_item["person_id"]})
+    refused = await accounts.post(
+        f"{url}/debits",
+        headers={"Idempotency-Key": "POS-E2E-0000"},
+        json={
+            "merchant_code": "P370200001",
+            "merchant_kind": "pharmacy",
+            "amount_fen": 4650,
+            "spender_person_id": child_item["person_id"],
+        },
+    )
     assert refused.status_code == 403 and refused.json()["reason"] == "spender_not_authorized"
 
-    authorized = await accounts.post(f"{url}/family", json={
-        "member_person_id": child_item["person_id"], "relation": "child"})
+    authorized = await accounts.post(
+        f"{url}/family", json={"member_person_id": child_item["person_id"], "relation": "child"}
+    )
     assert authorized.status_code == 201, authorized.text
     key = f"POS-{rng.randrange(10**12)}"
-    body = {"merchant_code": "P370200001", "merchant_kind": "pharmacy", "amount_fen": 4650,
-            "spender_person_id": child_item["person_id"]}
+    body = {
+        "merchant_code": "P370200001",
+        "merchant_kind": "pharmacy",
+        "amount_fen": 4650,
+        "spender_person_id": child_item["person_id"],
+    }
     spent = await accounts.post(f"{url}/debits", json=body, headers={"Idempotency-Key": key})
     assert spent.status_code == 201, spent.text
     assert spent.json()["balance_after_fen"] == 14200
@@ -109,6 +144,7 @@ async def test_a_child_pays_at_a_pharmacy_from_the_parents_account(
     assert sms["text"].endswith("由家庭共济成员（子女）在定点药店支出46.50元，当前余额142.00元。")
     assert (await accounts.get(url)).json()["balance_fen"] == 14200
     # one expense, one SMS
-    messages = (await notification.get(
-        f"/persons/{parent_item['person_id']}/messages")).json()["messages"]
+    messages = (await notification.get(f"/persons/{parent_item['person_id']}/messages")).json()[
+        "messages"
+    ]
     assert [m["template_id"] for m in messages].count("account.debited") == 1

@@ -1,5 +1,6 @@
 """SIGKILL the outbox relay, the consumers, the processor and the dispatcher in the middle of a
 stream of enrollments, restart them: no event is lost and no SMS is sent twice."""
+
 import asyncio
 import random
 
@@ -8,8 +9,7 @@ from tests.support.broker import until
 
 PEOPLE = 40
 KILL_AFTER = 12
-KILLED = ["enrollment-relay", "notification-consume", "notification-dispatch",
-          "progress-notices"]
+KILLED = ["enrollment-relay", "notification-consume", "notification-dispatch", "progress-notices"]
 
 
 async def enroll_residents(enrollment, people: list[Person], registered: list[str]) -> None:
@@ -17,15 +17,18 @@ async def enroll_residents(enrollment, people: list[Person], registered: list[st
         response = await enrollment.post("/persons", json=person.as_json())
         assert response.status_code == 201, response.text
         person_id = response.json()["person_id"]
-        response = await enrollment.post(f"/persons/{person_id}/enrollments",
-                                         json={"insutype": "390", "pooling_region": "370200"})
+        response = await enrollment.post(
+            f"/persons/{person_id}/enrollments",
+            json={"insutype": "390", "pooling_region": "370200"},
+        )
         assert response.status_code == 201, response.text
         registered.append(person_id)
         await asyncio.sleep(0.05)
 
 
 async def test_killed_processes_lose_no_event_and_send_no_sms_twice(
-        platform, enrollment, notification_db):
+    platform, enrollment, notification_db
+):
     rng = random.Random()
     base = rng.randrange(100, 999)
     people = [Person.make(rng) for _ in range(PEOPLE)]
@@ -37,7 +40,9 @@ async def test_killed_processes_lose_no_event_and_send_no_sms_twice(
     async def sms_rows():
         return await notification_db.fetch(
             "select mobile, count(*) as sent from local_gateway_sms where mobile = any($1) "
-            "group by mobile", mobiles)
+            "group by mobile",
+            mobiles,
+        )
 
     stream = asyncio.create_task(enroll_residents(enrollment, people, registered))
     await until(lambda: _at_least(registered, KILL_AFTER), timeout=60)
@@ -64,10 +69,14 @@ async def test_killed_processes_lose_no_event_and_send_no_sms_twice(
     assert {row["sent"] for row in rows} == {1}
     messages = await notification_db.fetch(
         "select person_id, count(*) as n from messages where person_id = any($1) "
-        "and template_id = 'enrollment.registered' group by person_id", registered)
+        "and template_id = 'enrollment.registered' group by person_id",
+        registered,
+    )
     assert len(messages) == PEOPLE and {m["n"] for m in messages} == {1}
-    print(f"killed {', '.join(KILLED)} after {requests_at_kill} of {PEOPLE} people "
-          f"({sms_at_kill} SMS out); {requests_while_dead} enrolled while they were dead")
+    print(
+        f"killed {', '.join(KILLED)} after {requests_at_kill} of {PEOPLE} people "
+        f"({sms_at_kill} SMS out); {requests_while_dead} enrolled while they were dead"
+    )
 
 
 async def _at_least(items: list, count: int) -> bool:

@@ -2,6 +2,7 @@
 (staff batch-add with a contribution base) delivers; the hospital settles it over HTTP with the
 reimbursement service, whose settlement event the broker delivers twice; the allowance is
 granted without application (免申即享) once, at the amount of the rule, with one SMS."""
+
 import asyncio
 import random
 from datetime import date, timedelta
@@ -12,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from stdnum.cn import ric
 
 from chs_events.envelope import Envelope
+from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.topics import REIMBURSEMENT_EVENTS
 from tests.e2e.people import Person, new_employer
 from tests.support.broker import read_topic, until
@@ -45,15 +47,20 @@ async def messages(notification, person_id: str) -> list[dict]:
 
 
 async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_with_one_sms(
-        platform, enrollment, notification, maternity, reimbursement):
+    platform, enrollment, notification, maternity, reimbursement
+):
     rng = random.Random()
     employer = await new_employer(enrollment, "青岛海川电子有限公司")
     mother = woman(rng, date(1995, 6, 12))
     added = await enrollment.post(
         f"/employers/{employer['employer_id']}/staff/batch-add",
         headers={"X-API-Key": employer["api_key"]},
-        json={"items": [{**mother.as_json(), "contribution_base_fen": 750_000,
-                         "start_date": "2025-01-01"}]})
+        json={
+            "items": [
+                {**mother.as_json(), "contribution_base_fen": 750_000, "start_date": "2025-01-01"}
+            ]
+        },
+    )
     assert added.status_code == 200, added.text
     [item] = added.json()["items"]
     person_id = item["person_id"]
@@ -67,13 +74,21 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
 
     # the hospital settles the delivery over HTTP; reimbursement publishes the settlement
     discharged = date(2026, 11, 18)
-    bill = {"person_id": person_id, "institution_code": "H37020000001",
-            "institution_name": "青岛市妇女儿童医院", "institution_level": 3,
-            "institution_region": "370202", "visit_type": "inpatient",
-            "admission_date": (discharged - timedelta(days=4)).isoformat(),
-            "discharge_date": discharged.isoformat(), "diagnoses": ["O82.0", "Z37.0"],
-            "eligible_fen": 1_150_000, "ineligible_fen": 100_000, "maternity": True,
-            "invoice_no": f"3702{rng.randrange(10**12):012d}"}
+    bill = {
+        "person_id": person_id,
+        "institution_code": "H37020000001",
+        "institution_name": "青岛市妇女儿童医院",
+        "institution_level": 3,
+        "institution_region": "370202",
+        "visit_type": "inpatient",
+        "admission_date": (discharged - timedelta(days=4)).isoformat(),
+        "discharge_date": discharged.isoformat(),
+        "diagnoses": ["O82.0", "Z37.0"],
+        "eligible_fen": 1_150_000,
+        "ineligible_fen": 100_000,
+        "maternity": True,
+        "invoice_no": f"3702{rng.randrange(10**12):012d}",
+    }
 
     async def settled():
         response = await reimbursement.post("/settlements", json=bill)
@@ -85,26 +100,44 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
     settlement_id = response.json()["settlement_id"]
 
     async def published():
-        records = await read_topic(platform.kafka_bootstrap,
-                                   platform.prefix + REIMBURSEMENT_EVENTS, 1, timeout=2)
-        return next((r for r in records if r.key == person_id.encode()
-                     and dict(r.headers)["ce_type"] == SETTLED), None)
+        records = await read_topic(
+            platform.kafka_bootstrap, platform.prefix + REIMBURSEMENT_EVENTS, 1, timeout=2
+        )
+        return next(
+            (
+                r
+                for r in records
+                if r.key == person_id.encode() and dict(r.headers)["ce_type"] == SETTLED
+            ),
+            None,
+        )
 
     record = await until(published, timeout=60, interval=0.5)
-    assert Envelope.from_record(record.key, record.value, record.headers).event.settlement_id \
-        == settlement_id
+    completed = Envelope.from_record(record.key, record.value, record.headers).event
+    assert isinstance(completed, SettlementCompleted)
+    assert completed.settlement_id == settlement_id
     producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
     await producer.start()
     try:  # the broker delivers it a second time
-        await producer.send_and_wait(platform.prefix + REIMBURSEMENT_EVENTS, key=record.key,
-                                     value=record.value, headers=list(record.headers))
+        await producer.send_and_wait(
+            platform.prefix + REIMBURSEMENT_EVENTS,
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers),
+        )
     finally:
         await producer.stop()
 
     async def sms():
-        return next((m for m in await messages(notification, person_id)
-                     if m["template_id"] == "maternity.auto_approved"
-                     and m["status"] in ("sent", "delivered")), None)
+        return next(
+            (
+                m
+                for m in await messages(notification, person_id)
+                if m["template_id"] == "maternity.auto_approved"
+                and m["status"] in ("sent", "delivered")
+            ),
+            None,
+        )
 
     message = await until(sms, timeout=60, interval=0.2)
 
@@ -113,12 +146,18 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
     # 2 825 000 fen = 28 250.00 yuan
     [allowance] = (await maternity.get(f"/persons/{person_id}/allowances")).json()["allowances"]
     assert (allowance["source"], allowance["leave_days"], allowance["amount_fen"]) == (
-        "auto", 113, 2_825_000)
+        "auto",
+        113,
+        2_825_000,
+    )
     assert message["text"] == (
         f"{TAG}尊敬的{mother.name}，根据您{discharged.isoformat()}的生育医疗结算，"
-        "已为您免申办理生育津贴：113天，共28250.00元，无需另行申请，发放后将短信告知。")
+        "已为您免申办理生育津贴：113天，共28250.00元，无需另行申请，发放后将短信告知。"
+    )
     await asyncio.sleep(3.0)  # a second allowance or SMS would have arrived by now
-    assert len((await maternity.get(f"/persons/{person_id}/allowances")).json()[
-        "allowances"]) == 1
-    assert [m["template_id"] for m in await messages(notification, person_id)
-            if m["template_id"].startswith("maternity.")] == ["maternity.auto_approved"]
+    assert len((await maternity.get(f"/persons/{person_id}/allowances")).json()["allowances"]) == 1
+    assert [
+        m["template_id"]
+        for m in await messages(notification, person_id)
+        if m["template_id"].startswith("maternity.")
+    ] == ["maternity.auto_approved"]

@@ -3,6 +3,7 @@ models; a hospital's direct settlement of a 低保 resident returns the three-ti
 request and reaches the person as an SMS (outbox relay → progress-notice processor →
 notification); the same invoice claimed by hand afterwards is rejected with its SMS; a claim for
 care under a real remote-care filing is approved, paid and told."""
+
 import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,8 +37,14 @@ async def remote_care(platform):
 async def sms_of(notification, person_id: str, template_id: str) -> dict:
     async def arrived():
         response = await notification.get(f"/persons/{person_id}/messages")
-        return next((m for m in response.json()["messages"] if m["template_id"] == template_id
-                     and m["status"] in ("sent", "delivered")), None)
+        return next(
+            (
+                m
+                for m in response.json()["messages"]
+                if m["template_id"] == template_id and m["status"] in ("sent", "delivered")
+            ),
+            None,
+        )
 
     return await until(arrived, timeout=60, interval=0.2)
 
@@ -45,6 +52,7 @@ async def sms_of(notification, person_id: str, template_id: str) -> dict:
 async def once_known(call, timeout: float = 60.0) -> httpx.Response:
     """Reimbursement learns of the enrollment from its events: retry while it answers
     ``not_enrolled``."""
+
     async def answered():
         response = await call()
         refused = response.status_code == 422 and response.json().get("rule") == "not_enrolled"
@@ -54,17 +62,21 @@ async def once_known(call, timeout: float = 60.0) -> httpx.Response:
 
 
 async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
-        platform, enrollment, notification, reimbursement, remote_care):
+    platform, enrollment, notification, reimbursement, remote_care
+):
     rng = random.Random()
     person = Person.make(rng, born=date(1975, 4, 2), region=SHINAN)
     registered = await enrollment.post("/persons", json=person.as_json())
     assert registered.status_code == 201, registered.text
     person_id = registered.json()["person_id"]
-    enrolled = await enrollment.post(f"/persons/{person_id}/enrollments", json={
-        "insutype": "390", "pooling_region": QINGDAO, "start_date": "2020-01-01"})
+    enrolled = await enrollment.post(
+        f"/persons/{person_id}/enrollments",
+        json={"insutype": "390", "pooling_region": QINGDAO, "start_date": "2020-01-01"},
+    )
     assert enrolled.status_code == 201, enrolled.text
-    groups = await reimbursement.put(f"/persons/{person_id}/assisted-groups",
-                                     json={"groups": ["dibao"]})
+    groups = await reimbursement.put(
+        f"/persons/{person_id}/assisted-groups", json={"groups": ["dibao"]}
+    )
     assert groups.status_code == 200, groups.text
 
     # she will spend the winters in Sanya: a long-term filing through the remote-care service
@@ -73,39 +85,59 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
 
     discharged = date(2026, 11, 18)
     assert discharged < today()
-    bill = {"person_id": person_id, "institution_code": "H37020200017",
-            "institution_name": "青岛大学附属医院", "institution_level": 3,
-            "institution_region": SHINAN, "visit_type": "inpatient",
-            "admission_date": (discharged - timedelta(days=8)).isoformat(),
-            "discharge_date": discharged.isoformat(), "diagnoses": ["C34.9"],
-            "eligible_fen": 8_000_000, "ineligible_fen": 500_000,
-            "invoice_no": f"3702{rng.randrange(10**12):012d}"}
+    bill = {
+        "person_id": person_id,
+        "institution_code": "H37020200017",
+        "institution_name": "青岛大学附属医院",
+        "institution_level": 3,
+        "institution_region": SHINAN,
+        "visit_type": "inpatient",
+        "admission_date": (discharged - timedelta(days=8)).isoformat(),
+        "discharge_date": discharged.isoformat(),
+        "diagnoses": ["C34.9"],
+        "eligible_fen": 8_000_000,
+        "ineligible_fen": 500_000,
+        "invoice_no": f"3702{rng.randrange(10**12):012d}",
+    }
     settled = await once_known(lambda: reimbursement.post("/settlements", json=bill))
     assert settled.status_code == 201, settled.text
     split = settled.json()["split"]
-    assert (split["pooled_fund_fen"], split["critical_illness_fen"],
-            split["medical_assistance_fen"], split["personal_cash_fen"]) == (
-        5_135_000, 1_374_750, 1_043_175, 947_075)
+    assert (
+        split["pooled_fund_fen"],
+        split["critical_illness_fen"],
+        split["medical_assistance_fen"],
+        split["personal_cash_fen"],
+    ) == (5_135_000, 1_374_750, 1_043_175, 947_075)
 
     message = await sms_of(notification, person_id, "reimbursement.settled")
     assert message["text"] == (
         f"{TAG}尊敬的{person.name}，您{discharged.isoformat()}在青岛大学附属医院的医疗费用已结算："
         "总费用85000.00元，基本医保统筹支付51350.00元，大病保险支付13747.50元，"
-        "医疗救助支付10431.75元，个人支付9470.75元。")
+        "医疗救助支付10431.75元，个人支付9470.75元。"
+    )
 
     claimed = await reimbursement.post("/claims", json=bill)
     assert claimed.status_code == 201, claimed.text
     assert (claimed.json()["status"], claimed.json()["rule"]) == (
-        "rejected", "invoice_already_reimbursed")
+        "rejected",
+        "invoice_already_reimbursed",
+    )
     rejected = await sms_of(notification, person_id, "reimbursement.claim_rejected")
     assert bill["invoice_no"] in rejected["text"] and "不能重复报销" in rejected["text"]
 
     # the long-term filing for Sanya (made at the start) covers a visit there today
-    sanya_bill = {**bill, "institution_code": "H46020000003",
-                  "institution_name": "三亚市人民医院", "institution_region": SANYA,
-                  "admission_date": today().isoformat(), "discharge_date": today().isoformat(),
-                  "visit_type": "outpatient", "eligible_fen": 120_000, "ineligible_fen": 0,
-                  "invoice_no": f"4602{rng.randrange(10**12):012d}"}
+    sanya_bill = {
+        **bill,
+        "institution_code": "H46020000003",
+        "institution_name": "三亚市人民医院",
+        "institution_region": SANYA,
+        "admission_date": today().isoformat(),
+        "discharge_date": today().isoformat(),
+        "visit_type": "outpatient",
+        "eligible_fen": 120_000,
+        "ineligible_fen": 0,
+        "invoice_no": f"4602{rng.randrange(10**12):012d}",
+    }
 
     async def approved():
         response = await reimbursement.post("/claims", json=sanya_bill)
@@ -117,18 +149,24 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
 
     claim = await until(approved, timeout=60, interval=0.3)
     assert (claim["status"], claim["terms"]["basis"]) == ("approved", "filing"), claim
-    paid = await reimbursement.post(f"/claims/{claim['claim_id']}/pay",
-                                    json={"payment_reference": "BANK-E2E-1"})
+    paid = await reimbursement.post(
+        f"/claims/{claim['claim_id']}/pay", json={"payment_reference": "BANK-E2E-1"}
+    )
     assert paid.status_code == 200, paid.text
     paid_sms = await sms_of(notification, person_id, "reimbursement.claim_paid")
     assert sanya_bill["invoice_no"] in paid_sms["text"]
 
 
 async def _filed(remote_care, person_id: str) -> httpx.Response | None:
-    response = await remote_care.post(f"/persons/{person_id}/filings", json={
-        "filing_type": "long_term", "category": "relocated_retiree",
-        "destination_region": SANYA, "commitment": True})
-    if response.status_code == 422 and response.json().get("rule") == \
-            "active_enrollment_required":
+    response = await remote_care.post(
+        f"/persons/{person_id}/filings",
+        json={
+            "filing_type": "long_term",
+            "category": "relocated_retiree",
+            "destination_region": SANYA,
+            "commitment": True,
+        },
+    )
+    if response.status_code == 422 and response.json().get("rule") == "active_enrollment_required":
         return None
     return response

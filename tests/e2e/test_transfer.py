@@ -1,6 +1,7 @@
 """Relationship transfer (关系转移接续) end to end: an employee enrolled by a Qingdao employer moves
 her insurance; transfer's read model follows enrollment, enrollment moves the pooling region when
 the transfer completes, and every step reaches her as an SMS."""
+
 import random
 from datetime import date
 
@@ -31,9 +32,14 @@ async def messages_of(notification, person_id: str) -> list[dict]:
 
 async def sms_of(notification, person_id: str, template_id: str, timeout: float = 60.0) -> dict:
     async def arrived():
-        return next((m for m in await messages_of(notification, person_id)
-                     if m["template_id"] == template_id
-                     and m["status"] in ("sent", "delivered")), None)
+        return next(
+            (
+                m
+                for m in await messages_of(notification, person_id)
+                if m["template_id"] == template_id and m["status"] in ("sent", "delivered")
+            ),
+            None,
+        )
 
     return await until(arrived, timeout=timeout, interval=0.2)
 
@@ -43,24 +49,37 @@ async def employee_in_qingdao(enrollment, rng, person: Person, months: int = 0) 
     added = await enrollment.post(
         f"/employers/{employer['employer_id']}/staff/batch-add",
         headers={"X-API-Key": employer["api_key"]},
-        json={"items": [{**person.as_json(), "contribution_base_fen": 650000,
-                         "start_date": "2026-01-01"}]})
+        json={
+            "items": [
+                {**person.as_json(), "contribution_base_fen": 650000, "start_date": "2026-01-01"}
+            ]
+        },
+    )
     assert added.status_code == 200, added.text
     [item] = added.json()["items"]
     for month in range(1, months + 1):
-        paid = await enrollment.post("/contributions", json={
-            "payment_id": f"QD-{rng.randrange(10**12)}", "enrollment_id": item["enrollment_id"],
-            "period": f"2026{month:02d}", "amount_fen": 71500, "employer_part_fen": 58500,
-            "personal_part_fen": 13000})
+        paid = await enrollment.post(
+            "/contributions",
+            json={
+                "payment_id": f"QD-{rng.randrange(10**12)}",
+                "enrollment_id": item["enrollment_id"],
+                "period": f"2026{month:02d}",
+                "amount_fen": 71500,
+                "employer_part_fen": 58500,
+                "personal_part_fen": 13000,
+            },
+        )
         assert paid.status_code == 201, paid.text
     return item
 
 
 async def request_transfer(transfer, person_id: str, to_region: str) -> dict:
     """Transfer learns the enrollment from the broker: retry while it does not know it yet."""
+
     async def accepted():
-        response = await transfer.post("/transfers", json={"person_id": person_id,
-                                                           "to_region": to_region})
+        response = await transfer.post(
+            "/transfers", json={"person_id": person_id, "to_region": to_region}
+        )
         if response.status_code == 422 and "no active employee" in response.json()["detail"]:
             return None
         assert response.status_code == 201, response.text
@@ -71,8 +90,11 @@ async def request_transfer(transfer, person_id: str, to_region: str) -> dict:
 
 async def pooling_region(enrollment, item: dict) -> str:
     person = (await enrollment.get(f"/persons/{item['person_id']}")).json()
-    return next(e["pooling_region"] for e in person["enrollments"]
-                if e["enrollment_id"] == item["enrollment_id"])
+    return next(
+        e["pooling_region"]
+        for e in person["enrollments"]
+        if e["enrollment_id"] == item["enrollment_id"]
+    )
 
 
 async def region_becomes(enrollment, item: dict, region: str, timeout: float = 10.0) -> None:
@@ -83,7 +105,8 @@ async def region_becomes(enrollment, item: dict, region: str, timeout: float = 1
 
 
 async def test_qingdao_to_jinan_completes_at_once_and_moves_the_pooling_region(
-        enrollment, notification, transfer, rng):
+    enrollment, notification, transfer, rng
+):
     person = Person.make(rng, born=date(1990, 5, 17))
     item = await employee_in_qingdao(enrollment, rng, person)
     assert await pooling_region(enrollment, item) == QINGDAO
@@ -94,20 +117,24 @@ async def test_qingdao_to_jinan_completes_at_once_and_moves_the_pooling_region(
 
     await region_becomes(enrollment, item, JINAN, timeout=10)
     sms = await sms_of(notification, item["person_id"], "transfer.completed")
-    assert sms["text"] == (f"{TAG}尊敬的{person.name}，您的职工基本医疗保险关系已由青岛市转入济南市，"
-                           f"{done['completed_on']}起在济南市参保，可按规定享受医保待遇。")
+    assert sms["text"] == (
+        f"{TAG}尊敬的{person.name}，您的职工基本医疗保险关系已由青岛市转入济南市，"
+        f"{done['completed_on']}起在济南市参保，可按规定享受医保待遇。"
+    )
     # within the province the completion is the only transfer SMS
     templates = [m["template_id"] for m in await messages_of(notification, item["person_id"])]
     assert templates.count("transfer.completed") == 1
     assert "transfer.requested" not in templates
     # Jinan is now her own pooling region
-    again = await transfer.post("/transfers", json={"person_id": item["person_id"],
-                                                    "to_region": JINAN})
+    again = await transfer.post(
+        "/transfers", json={"person_id": item["person_id"], "to_region": JINAN}
+    )
     assert again.status_code == 422, again.text
 
 
 async def test_qingdao_to_suzhou_walks_its_states_with_an_sms_at_each_step(
-        enrollment, notification, transfer, rng):
+    enrollment, notification, transfer, rng
+):
     person = Person.make(rng)
     item = await employee_in_qingdao(enrollment, rng, person, months=2)
     person_id = item["person_id"]
@@ -141,10 +168,14 @@ async def test_a_rejected_transfer_tells_the_reason(enrollment, notification, tr
     person = Person.make(rng)
     item = await employee_in_qingdao(enrollment, rng, person)
     requested = await request_transfer(transfer, item["person_id"], SUZHOU)
-    rejected = await transfer.post(f"/transfers/{requested['transfer_id']}/rejection",
-                                   json={"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"})
+    rejected = await transfer.post(
+        f"/transfers/{requested['transfer_id']}/rejection",
+        json={"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
+    )
     assert rejected.status_code == 200, rejected.text
     sms = await sms_of(notification, item["person_id"], "transfer.rejected")
-    assert sms["text"] == (f"{TAG}尊敬的{person.name}，您由青岛市转往苏州市的医保关系转移未能办理，"
-                           "原因：存在欠缴月份，需补缴后再办理。如有疑问请咨询当地医保经办机构。")
+    assert sms["text"] == (
+        f"{TAG}尊敬的{person.name}，您由青岛市转往苏州市的医保关系转移未能办理，"
+        "原因：存在欠缴月份，需补缴后再办理。如有疑问请咨询当地医保经办机构。"
+    )
     assert await pooling_region(enrollment, item) == QINGDAO

@@ -1,7 +1,8 @@
 """The enrollment service's queries (asyncpg), mapping rows to ``model`` state.
 
-Whatever changes something about a person locks the person's row first (``lock_persons``), so
-concurrent changes to one person serialize and their outbox rows are in commit order.
+Whatever changes something about a person locks the person's row first
+(``persons_for_update``), so concurrent changes to one person serialize and their outbox rows
+are in commit order.
 """
 
 from collections.abc import Iterable
@@ -19,7 +20,9 @@ _PAYMENT = """payment_id, enrollment_id, person_id, period, amount_fen, employer
                personal_part_fen, paid_at"""
 
 
-async def lock_persons(conn: asyncpg.Connection, person_ids: Iterable[str]) -> dict[str, Person]:
+async def persons_for_update(
+    conn: asyncpg.Connection, person_ids: Iterable[str]
+) -> dict[str, Person]:
     """Lock the rows of the persons that exist, in person_id order (no deadlocks)."""
     rows = await conn.fetch(
         f"select {_PERSON} from persons where person_id = any($1) order by person_id for update",
@@ -30,7 +33,7 @@ async def lock_persons(conn: asyncpg.Connection, person_ids: Iterable[str]) -> d
 
 async def person_for_update(conn: asyncpg.Connection, person_id: str) -> Person | None:
     """The person, its row locked (``select ... for update``) until the transaction ends."""
-    return (await lock_persons(conn, [person_id])).get(person_id)
+    return (await persons_for_update(conn, [person_id])).get(person_id)
 
 
 async def get_person(conn: asyncpg.Connection, person_id: str) -> Person | None:

@@ -53,7 +53,7 @@ async def handle_add_staff(
     async with uow:
         conn = uow.conn
         employer = await _employer(uow, command.employer_id)
-        persons = await repository.lock_persons(conn, ids)
+        persons = await repository.persons_for_update(conn, ids)
         enrollments = await repository.enrollments_of(conn, ids)
         domain.check_batch(
             list(zip(ids, command.items, strict=True)),
@@ -104,7 +104,7 @@ async def handle_remove_staff(
     async with uow:
         conn = uow.conn
         employer = await _employer(uow, command.employer_id)
-        await repository.lock_persons(conn, ids)
+        await repository.persons_for_update(conn, ids)
         enrollments = await repository.enrollments_of(conn, ids)
         removals = domain.check_batch(
             command.items,

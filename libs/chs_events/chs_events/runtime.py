@@ -1,9 +1,18 @@
-"""Process entry points shared by the services: ``python -m <service> api|relay|consume|...``."""
+"""Process entry points shared by the services: ``python -m <service> api|relay|consume|...``.
+
+A service's ``__main__`` is one call::
+
+    run_service("chs_x", XSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
+
+which gives the commands ``api``, ``relay`` (the outbox) and ``consume`` (every subscription in
+one process); ``workers={"name": worker}`` adds a command of the service's own (or replaces a
+standard one), ``beside_consumers={"job": job}`` runs scheduled jobs in the ``consume`` process.
+"""
 
 import argparse
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import asyncpg
@@ -16,9 +25,11 @@ from chs_events.kafka import create_producer
 from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.outbox import OutboxRelay
-from chs_events.settings import PlatformSettings
+from chs_events.scheduled import Job, run_periodically
+from chs_events.settings import ExpirySettings, PlatformSettings
 
 Worker = Callable[[PlatformSettings, asyncio.Event], Awaitable[None]]
+PoolWork = Callable[[asyncpg.Pool, PlatformSettings, asyncio.Event], Awaitable[object]]
 Settings = TypeVar("Settings", bound=PlatformSettings)
 
 
@@ -80,19 +91,49 @@ def consumers(
     ]
 
 
-def consumer_worker(service_package: str, subscriptions: list[Subscription]) -> Worker:
-    """One process running every consumer group of a service on one pool."""
+def pool_worker(service_package: str, work: PoolWork, *, max_size: int = 10) -> Worker:
+    """A process that opens (and migrates) the service's database, runs ``work(pool, settings,
+    stop)``, and closes the pool."""
 
-    async def consume(settings: PlatformSettings, stop: asyncio.Event) -> None:
+    async def worker(settings: PlatformSettings, stop: asyncio.Event) -> None:
         pool = await open_service_database(
-            settings.database_url, settings.database_name, service_package
+            settings.database_url, settings.database_name, service_package, max_size=max_size
         )
         try:
-            await run_together(consumers(subscriptions, pool, settings), stop)
+            await work(pool, settings, stop)
         finally:
             await pool.close()
 
-    return consume
+    return worker
+
+
+def consumer_worker(
+    service_package: str,
+    subscriptions: list[Subscription],
+    *,
+    beside_consumers: Mapping[str, Job] | None = None,
+) -> Worker:
+    """One process running every consumer group of a service on one pool, and beside them the
+    scheduled jobs ``{name: job}`` (each every ``CHS_EXPIRY_INTERVAL_SECONDS``) on a pool of
+    their own."""
+    jobs = dict(beside_consumers or {})
+
+    async def run_jobs(pool: asyncpg.Pool, settings: PlatformSettings, stop: asyncio.Event) -> None:
+        assert isinstance(settings, ExpirySettings)
+        await asyncio.gather(
+            *(run_periodically(name, job, pool, settings, stop) for name, job in jobs.items())
+        )
+
+    async def consume(pool: asyncpg.Pool, settings: PlatformSettings, stop: asyncio.Event) -> None:
+        beside = pool_worker(service_package, run_jobs, max_size=1)
+        scheduled = [asyncio.ensure_future(beside(settings, stop))] if jobs else []
+        try:
+            await run_together(consumers(subscriptions, pool, settings), stop)
+        finally:
+            stop.set()  # the scheduled jobs end their run and leave
+            await asyncio.gather(*scheduled)
+
+    return pool_worker(service_package, consume)
 
 
 def main(
@@ -120,3 +161,23 @@ def main(
         return
     serve_metrics(settings.metrics_port, settings.http_host)
     asyncio.run(_until_signalled(lambda stop: workers[command](settings, stop)))
+
+
+def run_service(
+    package: str,
+    settings: Settings,
+    *,
+    app: Callable[[Settings], FastAPI],
+    subscriptions: list[Subscription],
+    beside_consumers: Mapping[str, Job] | None = None,
+    workers: Mapping[str, Worker] | None = None,
+) -> None:
+    """Run one process of a domain service (``python -m <package> <command>``): ``api``,
+    ``relay`` (publishes the outbox), ``consume`` (the ``subscriptions``, and the scheduled
+    ``beside_consumers`` jobs), and the service's own ``workers`` (which may replace a standard
+    one)."""
+    standard: dict[str, Worker] = {
+        "relay": relay_worker(package),
+        "consume": consumer_worker(package, subscriptions, beside_consumers=beside_consumers),
+    }
+    main(package, settings, app=app, workers=standard | dict(workers or {}))

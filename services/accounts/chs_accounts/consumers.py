@@ -30,7 +30,7 @@ from chs_accounts.commands import (
     WithdrawToHeirs,
 )
 from chs_accounts.settings import AccountsSettings
-from chs_events.consumer import Handler
+from chs_events.consumer import Handler, Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import (
     ContributionPaid,
@@ -148,3 +148,7 @@ def ledger_handlers(
         EnrollmentTerminated.ce_type: on_enrollment_terminated,
         TransferCompleted.ce_type: transfer_handler(settings.home_province),
     }
+
+
+def subscriptions(settings: AccountsSettings) -> list[Subscription]:
+    return [Subscription(LEDGER_CONSUMER, LEDGER_TOPICS, ledger_handlers(settings))]

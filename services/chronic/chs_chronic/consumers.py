@@ -13,6 +13,7 @@ from chs_chronic import domain, handlers
 from chs_chronic.catalog import load_catalog
 from chs_chronic.commands import AutoGrant, CertifyFromSettlement
 from chs_events.clock import today
+from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.topics import REIMBURSEMENT_EVENTS
@@ -46,3 +47,4 @@ async def on_settlement_completed(uow: UnitOfWork, envelope: Envelope) -> None:
 
 SETTLEMENTS_TOPICS = [REIMBURSEMENT_EVENTS]
 SETTLEMENTS_HANDLERS = {SettlementCompleted.ce_type: on_settlement_completed}
+SUBSCRIPTIONS = [Subscription(SETTLEMENTS_CONSUMER, SETTLEMENTS_TOPICS, SETTLEMENTS_HANDLERS)]

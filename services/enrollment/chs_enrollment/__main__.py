@@ -7,21 +7,9 @@
 """
 
 from chs_enrollment.api import create_app
-from chs_enrollment.consumers import TRANSFERS_CONSUMER, TRANSFERS_HANDLERS, TRANSFERS_TOPICS
+from chs_enrollment.consumers import SUBSCRIPTIONS
 from chs_enrollment.settings import EnrollmentSettings
-from chs_events.consumer import Subscription
-from chs_events.runtime import consumer_worker, main, relay_worker
-
-PACKAGE = "chs_enrollment"
-SUBSCRIPTIONS = [Subscription(TRANSFERS_CONSUMER, TRANSFERS_TOPICS, TRANSFERS_HANDLERS)]
+from chs_events.runtime import run_service
 
 if __name__ == "__main__":
-    main(
-        PACKAGE,
-        EnrollmentSettings(),
-        app=create_app,
-        workers={
-            "relay": relay_worker(PACKAGE),
-            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
-        },
-    )
+    run_service("chs_enrollment", EnrollmentSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)

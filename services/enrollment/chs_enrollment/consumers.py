@@ -13,6 +13,7 @@ import logging
 
 from chs_enrollment import handlers
 from chs_enrollment.commands import MovePoolingRegion
+from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.transfer import TransferCompleted
 from chs_events.topics import TRANSFER_EVENTS
@@ -44,3 +45,4 @@ async def on_transfer_completed(uow: UnitOfWork, envelope: Envelope) -> None:
 
 TRANSFERS_TOPICS = [TRANSFER_EVENTS]
 TRANSFERS_HANDLERS = {TransferCompleted.ce_type: on_transfer_completed}
+SUBSCRIPTIONS = [Subscription(TRANSFERS_CONSUMER, TRANSFERS_TOPICS, TRANSFERS_HANDLERS)]

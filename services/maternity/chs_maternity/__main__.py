@@ -8,32 +8,10 @@
   several instances may run.
 """
 
-from chs_events.consumer import Subscription
-from chs_events.runtime import consumer_worker, main, relay_worker
+from chs_events.runtime import run_service
 from chs_maternity.api import create_app
-from chs_maternity.consumers import (
-    ENROLLMENTS_CONSUMER,
-    ENROLLMENTS_HANDLERS,
-    ENROLLMENTS_TOPICS,
-    SETTLEMENTS_CONSUMER,
-    SETTLEMENTS_HANDLERS,
-    SETTLEMENTS_TOPICS,
-)
+from chs_maternity.consumers import SUBSCRIPTIONS
 from chs_maternity.settings import MaternitySettings
 
-PACKAGE = "chs_maternity"
-SUBSCRIPTIONS = [
-    Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS),
-    Subscription(SETTLEMENTS_CONSUMER, SETTLEMENTS_TOPICS, SETTLEMENTS_HANDLERS),
-]
-
 if __name__ == "__main__":
-    main(
-        PACKAGE,
-        MaternitySettings(),
-        app=create_app,
-        workers={
-            "relay": relay_worker(PACKAGE),
-            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
-        },
-    )
+    run_service("chs_maternity", MaternitySettings(), app=create_app, subscriptions=SUBSCRIPTIONS)

@@ -18,6 +18,7 @@ settlement for an enrollment this service has not seen yet fails and is retried 
 
 import logging
 
+from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted
@@ -77,3 +78,7 @@ ENROLLMENTS_HANDLERS = {
 SETTLEMENTS_TOPICS = [REIMBURSEMENT_EVENTS]
 SETTLEMENTS_HANDLERS = {SettlementCompleted.ce_type: on_settlement_completed}
 assert ENROLLMENTS_TOPICS == [ENROLLMENT_EVENTS]
+SUBSCRIPTIONS = [
+    Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS),
+    Subscription(SETTLEMENTS_CONSUMER, SETTLEMENTS_TOPICS, SETTLEMENTS_HANDLERS),
+]

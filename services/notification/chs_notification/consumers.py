@@ -12,6 +12,7 @@ translates an event into a command, run in the consumer's unit of work.
   never be rendered is dead-lettered.
 """
 
+from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import ContactChanged, NewbornEnrolled, PersonRegistered
 from chs_events.events.notices import NoticeRequested
@@ -86,3 +87,7 @@ DIRECTORY_HANDLERS = {
 }
 REQUESTS_TOPICS = [NOTICE_REQUESTS]
 REQUESTS_HANDLERS = {NoticeRequested.ce_type: on_notice_requested}
+SUBSCRIPTIONS = [
+    Subscription(DIRECTORY_CONSUMER, DIRECTORY_TOPICS, DIRECTORY_HANDLERS),
+    Subscription(REQUESTS_CONSUMER, REQUESTS_TOPICS, REQUESTS_HANDLERS),
+]

@@ -6,32 +6,12 @@
   (``reimbursement-enrollments``, ``reimbursement-filings``); several instances may run.
 """
 
-from chs_events.consumer import Subscription
-from chs_events.runtime import consumer_worker, main, relay_worker
+from chs_events.runtime import run_service
 from chs_reimbursement.api import create_app
-from chs_reimbursement.consumers import (
-    ENROLLMENTS_CONSUMER,
-    ENROLLMENTS_HANDLERS,
-    ENROLLMENTS_TOPICS,
-    FILINGS_CONSUMER,
-    FILINGS_HANDLERS,
-    FILINGS_TOPICS,
-)
+from chs_reimbursement.consumers import SUBSCRIPTIONS
 from chs_reimbursement.settings import ReimbursementSettings
 
-PACKAGE = "chs_reimbursement"
-SUBSCRIPTIONS = [
-    Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS),
-    Subscription(FILINGS_CONSUMER, FILINGS_TOPICS, FILINGS_HANDLERS),
-]
-
 if __name__ == "__main__":
-    main(
-        PACKAGE,
-        ReimbursementSettings(),
-        app=create_app,  # main is not generic in its settings
-        workers={
-            "relay": relay_worker(PACKAGE),
-            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
-        },
+    run_service(
+        "chs_reimbursement", ReimbursementSettings(), app=create_app, subscriptions=SUBSCRIPTIONS
     )

@@ -7,6 +7,7 @@
 model (a filing covers care in a place on a day).
 """
 
+from chs_events.consumer import Subscription
 from chs_events.read_models import enrollments, filings
 
 ENROLLMENTS_CONSUMER = "reimbursement-enrollments"
@@ -16,3 +17,7 @@ ENROLLMENTS_HANDLERS = enrollments.SUBSCRIPTION_HANDLERS
 FILINGS_CONSUMER = "reimbursement-filings"
 FILINGS_TOPICS = filings.TOPICS
 FILINGS_HANDLERS = filings.SUBSCRIPTION_HANDLERS
+SUBSCRIPTIONS = [
+    Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS),
+    Subscription(FILINGS_CONSUMER, FILINGS_TOPICS, FILINGS_HANDLERS),
+]

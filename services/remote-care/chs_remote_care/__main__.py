@@ -9,29 +9,20 @@
   several instances may run.
 """
 
-from chs_events.consumer import Subscription
-from chs_events.runtime import consumer_worker, main, relay_worker
+from chs_events.runtime import run_service
 from chs_events.scheduled import periodic_worker
 from chs_remote_care import handlers
 from chs_remote_care.api import create_app
-from chs_remote_care.consumers import (
-    ENROLLMENTS_CONSUMER,
-    ENROLLMENTS_HANDLERS,
-    ENROLLMENTS_TOPICS,
-)
+from chs_remote_care.consumers import SUBSCRIPTIONS
 from chs_remote_care.settings import RemoteCareSettings
 
 PACKAGE = "chs_remote_care"
-SUBSCRIPTIONS = [Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS)]
 
 if __name__ == "__main__":
-    main(
+    run_service(
         PACKAGE,
         RemoteCareSettings(),
         app=create_app,
-        workers={
-            "relay": relay_worker(PACKAGE),
-            "consume": consumer_worker(PACKAGE, SUBSCRIPTIONS),
-            "expire": periodic_worker(PACKAGE, "remote-care-expiry", handlers.expire_job),
-        },
+        subscriptions=SUBSCRIPTIONS,
+        workers={"expire": periodic_worker(PACKAGE, "remote-care-expiry", handlers.expire_job)},
     )

@@ -7,6 +7,7 @@ Each handler runs in the consumer's unit of work (one transaction with the inbox
 write is also idempotent on its own (keyed by enrollment id or payment id).
 """
 
+from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import ContributionPaid
 from chs_events.read_models import enrollments
@@ -38,3 +39,4 @@ ENROLLMENTS_HANDLERS = {
     **enrollments.SUBSCRIPTION_HANDLERS,
     ContributionPaid.ce_type: on_contribution_paid,
 }
+SUBSCRIPTIONS = [Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS)]

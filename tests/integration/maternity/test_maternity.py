@@ -26,8 +26,8 @@ from chs_events.topics import (
     dlq_of,
 )
 from chs_events.unit_of_work import UnitOfWork
-from chs_maternity.__main__ import SUBSCRIPTIONS
 from chs_maternity.api import create_app
+from chs_maternity.consumers import SUBSCRIPTIONS
 from chs_maternity.settings import MaternitySettings
 from tests.support.broker import read_topic, until
 from tests.support.service import service_fixtures

@@ -29,8 +29,9 @@ from chs_events.topics import (
     dlq_of,
 )
 from chs_events.vocabulary import CHINA
-from chs_notification.__main__ import SUBSCRIPTIONS, local_gateway
+from chs_notification.__main__ import local_gateway
 from chs_notification.api import create_app
+from chs_notification.consumers import SUBSCRIPTIONS
 from chs_notification.dispatch import Dispatcher
 from chs_notification.gateway import SmsMessage
 from chs_notification.local_gateway import LocalGateway

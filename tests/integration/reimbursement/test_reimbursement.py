@@ -20,8 +20,8 @@ from chs_events.kafka import create_producer
 from chs_events.read_models import enrollments, filings
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
 from chs_events.unit_of_work import UnitOfWork
-from chs_reimbursement.__main__ import SUBSCRIPTIONS
 from chs_reimbursement.api import create_app
+from chs_reimbursement.consumers import SUBSCRIPTIONS
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.broker import until
 from tests.support.service import outbox_of, service_fixtures, types

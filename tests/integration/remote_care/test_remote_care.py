@@ -29,8 +29,8 @@ from chs_events.runtime import run_together
 from chs_events.scheduled import run_periodically
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
 from chs_remote_care import handlers
-from chs_remote_care.__main__ import SUBSCRIPTIONS
 from chs_remote_care.api import create_app
+from chs_remote_care.consumers import SUBSCRIPTIONS
 from chs_remote_care.settings import RemoteCareSettings
 from tests.support.broker import read_topic, until
 from tests.support.service import outbox_of, service_fixtures

@@ -3,7 +3,7 @@
 - ``api``: the HTTP API (port ``CHS_HTTP_PORT``, default 8104);
 - ``relay``: publishes the outbox (``chs.chronic.events``);
 - ``consume``: auto-certification from settlements (``chronic-settlements`` on
-  ``chs.reimbursement.events``) and, beside it, the expiry job (``expiry``) every
+  ``chs.reimbursement.events``) and, beside it, the expiry job (``chronic-expiry``) every
   ``CHS_EXPIRY_INTERVAL_SECONDS``; several instances may run;
 - ``expire``: the expiry job once, then exit (for a cron job).
 """

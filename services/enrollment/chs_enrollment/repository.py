@@ -11,24 +11,22 @@ from datetime import date
 import asyncpg
 
 from chs_enrollment.model import Employer, Enrollment, Payment, Person
+from chs_events.rows import Table
 
-_PERSON = """person_id, id_number, name, sex, birth_date, mobile, region_code,
-              birth_certificate_no, guardian_person_id"""
-_ENROLLMENT = """enrollment_id, person_id, insutype, pooling_region, start_date, employer_id,
-                  contribution_base_fen, end_date, end_reason"""
-_PAYMENT = """payment_id, enrollment_id, person_id, period, amount_fen, employer_part_fen,
-               personal_part_fen, paid_at"""
+PERSONS = Table("persons", Person, key="person_id")
+ENROLLMENTS = Table("enrollments", Enrollment, key="enrollment_id")
+PAYMENTS = Table("contributions", Payment, key="payment_id")
+EMPLOYERS = Table("employers", Employer, key="employer_id")
 
 
 async def persons_for_update(
     conn: asyncpg.Connection, person_ids: Iterable[str]
 ) -> dict[str, Person]:
     """Lock the rows of the persons that exist, in person_id order (no deadlocks)."""
-    rows = await conn.fetch(
-        f"select {_PERSON} from persons where person_id = any($1) order by person_id for update",
-        sorted(set(person_ids)),
+    persons = await PERSONS.fetch(
+        conn, "person_id = any($1) order by person_id for update", sorted(set(person_ids))
     )
-    return {row["person_id"]: Person(**row) for row in rows}
+    return {person.person_id: person for person in persons}
 
 
 async def person_for_update(conn: asyncpg.Connection, person_id: str) -> Person | None:
@@ -37,33 +35,17 @@ async def person_for_update(conn: asyncpg.Connection, person_id: str) -> Person 
 
 
 async def get_person(conn: asyncpg.Connection, person_id: str) -> Person | None:
-    row = await conn.fetchrow(f"select {_PERSON} from persons where person_id = $1", person_id)
-    return Person(**row) if row else None
+    return await PERSONS.get(conn, person_id)
 
 
 async def insert_person(conn: asyncpg.Connection, person: Person) -> None:
     """Raises asyncpg.UniqueViolationError when the person (or the certificate) is known."""
-    await conn.execute(
-        f"insert into persons ({_PERSON}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        person.person_id,
-        person.id_number,
-        person.name,
-        person.sex,
-        person.birth_date,
-        person.mobile,
-        person.region_code,
-        person.birth_certificate_no,
-        person.guardian_person_id,
-    )
+    await PERSONS.insert(conn, person)
 
 
 async def update_person(conn: asyncpg.Connection, person: Person) -> None:
     """Save what may change of a registered person: the mobile."""
-    await conn.execute(
-        "update persons set mobile = $2, updated_at = now() where person_id = $1",
-        person.person_id,
-        person.mobile,
-    )
+    await PERSONS.update(conn, person, ("mobile",), also="updated_at = now()")
 
 
 async def insert_employer(
@@ -80,10 +62,7 @@ async def insert_employer(
 
 
 async def get_employer(conn: asyncpg.Connection, employer_id: str) -> Employer | None:
-    row = await conn.fetchrow(
-        "select employer_id, name, region_code from employers where employer_id = $1", employer_id
-    )
-    return Employer(**row) if row else None
+    return await EMPLOYERS.get(conn, employer_id)
 
 
 async def employer_names(conn: asyncpg.Connection, employer_ids: Iterable[str]) -> dict[str, str]:
@@ -109,56 +88,32 @@ async def employer_with_key_hash(conn: asyncpg.Connection, api_key_hash: str) ->
 async def enrollments_of(
     conn: asyncpg.Connection, person_ids: Iterable[str]
 ) -> dict[str, list[Enrollment]]:
-    rows = await conn.fetch(
-        f"""select {_ENROLLMENT} from enrollments where person_id = any($1)
-            order by start_date, enrollment_id""",
+    enrollments = await ENROLLMENTS.fetch(
+        conn,
+        "person_id = any($1) order by start_date, enrollment_id",
         list(set(person_ids)),
     )
     found: dict[str, list[Enrollment]] = {}
-    for row in rows:
-        found.setdefault(row["person_id"], []).append(Enrollment(**row))
+    for enrollment in enrollments:
+        found.setdefault(enrollment.person_id, []).append(enrollment)
     return found
 
 
 async def get_enrollment(conn: asyncpg.Connection, enrollment_id: str) -> Enrollment | None:
-    row = await conn.fetchrow(
-        f"select {_ENROLLMENT} from enrollments where enrollment_id = $1", enrollment_id
-    )
-    return Enrollment(**row) if row else None
+    return await ENROLLMENTS.get(conn, enrollment_id)
 
 
 async def insert_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) -> None:
-    await conn.execute(
-        f"insert into enrollments ({_ENROLLMENT}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        enrollment.enrollment_id,
-        enrollment.person_id,
-        enrollment.insutype,
-        enrollment.pooling_region,
-        enrollment.start_date,
-        enrollment.employer_id,
-        enrollment.contribution_base_fen,
-        enrollment.end_date,
-        enrollment.end_reason,
-    )
+    await ENROLLMENTS.insert(conn, enrollment)
 
 
 async def update_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) -> None:
     """Save what may change of an enrollment: its pooling region and its end."""
-    await conn.execute(
-        """update enrollments set pooling_region = $2, end_date = $3, end_reason = $4
-           where enrollment_id = $1""",
-        enrollment.enrollment_id,
-        enrollment.pooling_region,
-        enrollment.end_date,
-        enrollment.end_reason,
-    )
+    await ENROLLMENTS.update(conn, enrollment, ("pooling_region", "end_date", "end_reason"))
 
 
 async def get_payment(conn: asyncpg.Connection, payment_id: str) -> Payment | None:
-    row = await conn.fetchrow(
-        f"select {_PAYMENT} from contributions where payment_id = $1", payment_id
-    )
-    return Payment(**row) if row else None
+    return await PAYMENTS.get(conn, payment_id)
 
 
 async def paid_periods(conn: asyncpg.Connection, enrollment_id: str) -> set[str]:
@@ -170,27 +125,11 @@ async def paid_periods(conn: asyncpg.Connection, enrollment_id: str) -> set[str]
 
 async def insert_payment(conn: asyncpg.Connection, payment: Payment) -> bool:
     """False when the payment_id is already recorded (nothing is written)."""
-    inserted = await conn.fetchval(
-        f"""insert into contributions ({_PAYMENT}) values ($1, $2, $3, $4, $5, $6, $7, $8)
-            on conflict (payment_id) do nothing returning payment_id""",
-        payment.payment_id,
-        payment.enrollment_id,
-        payment.person_id,
-        payment.period,
-        payment.amount_fen,
-        payment.employer_part_fen,
-        payment.personal_part_fen,
-        payment.paid_at,
-    )
-    return inserted is not None
+    return await PAYMENTS.insert(conn, payment, on_conflict_do_nothing="(payment_id)")
 
 
 async def payments_of(conn: asyncpg.Connection, person_id: str) -> list[Payment]:
-    rows = await conn.fetch(
-        f"select {_PAYMENT} from contributions where person_id = $1 order by period, paid_at",
-        person_id,
-    )
-    return [Payment(**row) for row in rows]
+    return await PAYMENTS.fetch(conn, "person_id = $1 order by period, paid_at", person_id)
 
 
 async def insert_pooling_region_change(

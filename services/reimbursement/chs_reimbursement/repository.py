@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from chs_events.rows import Table
 from chs_reimbursement.calculator import Accumulators, Line
 from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
 
@@ -198,10 +199,6 @@ def _before(row: asyncpg.Record) -> Accumulators:
     return Accumulators(**row["accumulators_before"])
 
 
-def _placeholders(count: int) -> str:
-    return ", ".join(f"${i + 1}" for i in range(count))
-
-
 # --- settlements ---------------------------------------------------------------------------------
 
 
@@ -221,8 +218,8 @@ def _settlement(row: asyncpg.Record) -> Settlement:
     )
 
 
-async def insert_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
-    values = (
+def _settlement_values(s: Settlement) -> tuple[Any, ...]:
+    return (
         s.settlement_id,
         s.person_id,
         *_bill_values(s.bill),
@@ -234,41 +231,37 @@ async def insert_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
         s.reversed_at,
         s.reversal_reason,
     )
-    await conn.execute(
-        f"insert into settlements ({_SETTLEMENT}) values ({_placeholders(len(values))})", *values
-    )
+
+
+SETTLEMENTS = Table(
+    "settlements",
+    Settlement,
+    key="settlement_id",
+    columns=_SETTLEMENT,
+    load=_settlement,
+    dump=_settlement_values,
+)
+
+
+async def insert_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
+    await SETTLEMENTS.insert(conn, s)
 
 
 async def get_settlement(
     conn: asyncpg.Connection, settlement_id: str, *, for_update: bool = False
 ) -> Settlement | None:
-    row = await conn.fetchrow(
-        f"select {_SETTLEMENT} from settlements where settlement_id = $1"
-        + (" for update" if for_update else ""),
-        settlement_id,
-    )
-    return _settlement(row) if row else None
+    return await SETTLEMENTS.get(conn, settlement_id, for_update=for_update)
 
 
 async def save_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
     """Its changeable fields (status, reversal) as the aggregate has them."""
-    await conn.execute(
-        """update settlements set status = $2, reversed_at = $3, reversal_reason = $4
-            where settlement_id = $1""",
-        s.settlement_id,
-        s.status,
-        s.reversed_at,
-        s.reversal_reason,
-    )
+    await SETTLEMENTS.update(conn, s, ("status", "reversed_at", "reversal_reason"))
 
 
 async def settlements_of(conn: asyncpg.Connection, person_id: str) -> list[Settlement]:
-    rows = await conn.fetch(
-        f"select {_SETTLEMENT} from settlements where person_id = $1 "
-        "order by settled_at, settlement_id",
-        person_id,
+    return await SETTLEMENTS.fetch(
+        conn, "person_id = $1 order by settled_at, settlement_id", person_id
     )
-    return [_settlement(row) for row in rows]
 
 
 # --- claims --------------------------------------------------------------------------------------
@@ -293,8 +286,8 @@ def _claim(row: asyncpg.Record) -> Claim:
     )
 
 
-async def insert_claim(conn: asyncpg.Connection, c: Claim) -> None:
-    values: tuple[Any, ...] = (
+def _claim_values(c: Claim) -> tuple[Any, ...]:
+    return (
         c.claim_id,
         c.person_id,
         *_bill_values(c.bill),
@@ -309,36 +302,25 @@ async def insert_claim(conn: asyncpg.Connection, c: Claim) -> None:
         c.paid_on,
         c.payment_reference,
     )
-    await conn.execute(
-        f"insert into claims ({_CLAIM}) values ({_placeholders(len(values))})", *values
-    )
+
+
+CLAIMS = Table("claims", Claim, key="claim_id", columns=_CLAIM, load=_claim, dump=_claim_values)
+
+
+async def insert_claim(conn: asyncpg.Connection, c: Claim) -> None:
+    await CLAIMS.insert(conn, c)
 
 
 async def get_claim(
     conn: asyncpg.Connection, claim_id: str, *, for_update: bool = False
 ) -> Claim | None:
-    row = await conn.fetchrow(
-        f"select {_CLAIM} from claims where claim_id = $1" + (" for update" if for_update else ""),
-        claim_id,
-    )
-    return _claim(row) if row else None
+    return await CLAIMS.get(conn, claim_id, for_update=for_update)
 
 
 async def save_claim(conn: asyncpg.Connection, c: Claim) -> None:
     """Its changeable fields (status, payment) as the aggregate has them."""
-    await conn.execute(
-        """update claims set status = $2, paid_on = $3, payment_reference = $4
-            where claim_id = $1""",
-        c.claim_id,
-        c.status,
-        c.paid_on,
-        c.payment_reference,
-    )
+    await CLAIMS.update(conn, c, ("status", "paid_on", "payment_reference"))
 
 
 async def claims_of(conn: asyncpg.Connection, person_id: str) -> list[Claim]:
-    rows = await conn.fetch(
-        f"select {_CLAIM} from claims where person_id = $1 order by submitted_at, claim_id",
-        person_id,
-    )
-    return [_claim(row) for row in rows]
+    return await CLAIMS.fetch(conn, "person_id = $1 order by submitted_at, claim_id", person_id)

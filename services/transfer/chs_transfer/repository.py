@@ -8,11 +8,10 @@ partial unique index ``transfers_one_open`` is the last guard.
 
 import asyncpg
 
+from chs_events.rows import Table
 from chs_transfer.model import Contribution, Transfer
 
-_TRANSFER = """transfer_id, person_id, enrollment_id, from_region, to_region, cross_province,
-               status, requested_on, contribution_months, account_balance_fen, rejected_by,
-               reason, out_confirmed_on, completed_on, rejected_on"""
+TRANSFERS = Table("transfers", Transfer, key="transfer_id")
 
 
 # --- read model of ContributionPaid ------------------------------------------------------------
@@ -47,68 +46,38 @@ async def contributions_of(conn: asyncpg.Connection, enrollment_id: str) -> list
 
 
 async def open_transfer(conn: asyncpg.Connection, person_id: str) -> Transfer | None:
-    row = await conn.fetchrow(
-        f"""select {_TRANSFER} from transfers
-            where person_id = $1 and status in ('requested', 'out_confirmed')""",
-        person_id,
+    return await TRANSFERS.fetch_one(
+        conn, "person_id = $1 and status in ('requested', 'out_confirmed')", person_id
     )
-    return Transfer(**row) if row else None
 
 
 async def get_transfer(
     conn: asyncpg.Connection, transfer_id: str, *, lock: bool = False
 ) -> Transfer | None:
-    row = await conn.fetchrow(
-        f"select {_TRANSFER} from transfers where transfer_id = $1"
-        + (" for update" if lock else ""),
-        transfer_id,
-    )
-    return Transfer(**row) if row else None
+    return await TRANSFERS.get(conn, transfer_id, for_update=lock)
 
 
 async def transfers_of(conn: asyncpg.Connection, person_id: str) -> list[Transfer]:
-    rows = await conn.fetch(
-        f"select {_TRANSFER} from transfers where person_id = $1 order by created_at, transfer_id",
-        person_id,
-    )
-    return [Transfer(**row) for row in rows]
+    return await TRANSFERS.fetch(conn, "person_id = $1 order by created_at, transfer_id", person_id)
 
 
 async def insert_transfer(conn: asyncpg.Connection, t: Transfer) -> None:
-    await conn.execute(
-        f"""insert into transfers ({_TRANSFER})
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
-        t.transfer_id,
-        t.person_id,
-        t.enrollment_id,
-        t.from_region,
-        t.to_region,
-        t.cross_province,
-        t.status,
-        t.requested_on,
-        t.contribution_months,
-        t.account_balance_fen,
-        t.rejected_by,
-        t.reason,
-        t.out_confirmed_on,
-        t.completed_on,
-        t.rejected_on,
-    )
+    await TRANSFERS.insert(conn, t)
 
 
 async def update_transfer(conn: asyncpg.Connection, t: Transfer) -> None:
-    await conn.execute(
-        """update transfers set status = $2, contribution_months = $3, account_balance_fen = $4,
-               rejected_by = $5, reason = $6, out_confirmed_on = $7, completed_on = $8,
-               rejected_on = $9, updated_at = now()
-           where transfer_id = $1""",
-        t.transfer_id,
-        t.status,
-        t.contribution_months,
-        t.account_balance_fen,
-        t.rejected_by,
-        t.reason,
-        t.out_confirmed_on,
-        t.completed_on,
-        t.rejected_on,
+    await TRANSFERS.update(
+        conn,
+        t,
+        (
+            "status",
+            "contribution_months",
+            "account_balance_fen",
+            "rejected_by",
+            "reason",
+            "out_confirmed_on",
+            "completed_on",
+            "rejected_on",
+        ),
+        also="updated_at = now()",
     )

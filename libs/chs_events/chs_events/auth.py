@@ -95,7 +95,7 @@ class KeySet:
         self._fetched_at = time.monotonic()
         try:
             if self._file is not None:
-                document = json.loads(self._file.read_text())
+                document = json.loads(await asyncio.to_thread(self._file.read_text))
             else:
                 assert self._url is not None
                 async with httpx.AsyncClient(timeout=5, trust_env=False) as client:

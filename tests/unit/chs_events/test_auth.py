@@ -3,6 +3,7 @@
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -21,6 +22,10 @@ def keys_file(tmp_path: Path) -> Path:
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(key_set()))
     return path
+
+
+def write_key_set(path: Path, document: dict) -> None:
+    path.write_text(json.dumps(document))
 
 
 def verifier(keys_file: Path, **options: float) -> TokenVerifier:
@@ -63,7 +68,7 @@ async def test_a_token_that_cannot_be_trusted_is_refused(
 
 
 async def test_a_token_for_another_service_is_refused(keys_file: Path) -> None:
-    with pytest.raises(InvalidToken, match="(?i)audience"):
+    with pytest.raises(InvalidToken, match=r"(?i)audience"):
         await verifier(keys_file).verify(token("accounts"))
 
 
@@ -86,7 +91,7 @@ async def test_a_tampered_or_unsigned_token_is_refused(keys_file: Path) -> None:
     )
     unsigned = jwt.encode(
         {"iss": ISSUER, "aud": "chs-reimbursement", "sub": "x", "exp": int(time.time()) + 60},
-        key=None,
+        key="",
         algorithm="none",
     )
     for bad in (f"{header}.{payload}x.{signature}", forged, unsigned, "not a token"):
@@ -100,7 +105,7 @@ async def test_a_rotated_key_is_picked_up_by_its_kid(keys_file: Path) -> None:
     new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(new_key.public_key()))
     rotated = {"keys": [*key_set()["keys"], {**public, "kid": "test-key-2", "alg": "RS256"}]}
-    keys_file.write_text(json.dumps(rotated))
+    write_key_set(keys_file, rotated)
     now = int(time.time())
     signed_by_new_key = jwt.encode(
         {
@@ -141,7 +146,7 @@ def test_production_refuses_development_values() -> None:
 
 
 def test_production_refuses_the_development_admin_token() -> None:
-    real = {
+    real: dict[str, Any] = {
         "env": "production",
         "person_id_secret": "a-real-secret",
         "jwks_url": "https://idp.example/certs",

@@ -193,6 +193,17 @@ def _postgres_container():
     return container
 
 
+# --- access tokens ------------------------------------------------------------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Settings built by tests, and processes started by them, accept the tokens of
+    tests/support/tokens.py (signed with this run's key, verified like the provider's)."""
+    from tests.support.tokens import export_test_issuer
+
+    export_test_issuer()
+
+
 # --- fixtures -------------------------------------------------------------------------------------
 
 

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from chs_events.admin import ensure_topics
@@ -57,13 +56,13 @@ async def _drop_databases(platform: Platform, database_url: str) -> None:
 
 @pytest.fixture
 async def enrollment(platform):
-    async with httpx.AsyncClient(base_url=platform.url("enrollment"), timeout=10) as client:
+    async with platform.client("enrollment") as client:
         yield client
 
 
 @pytest.fixture
 async def notification(platform):
-    async with httpx.AsyncClient(base_url=platform.url("notification"), timeout=10) as client:
+    async with platform.client("notification") as client:
         yield client
 
 

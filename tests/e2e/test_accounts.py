@@ -6,7 +6,6 @@ pharmacy from the parent's account and the parent reads the expense and the bala
 import random
 from datetime import date
 
-import httpx
 import pytest
 
 from tests.e2e.people import Person, new_employer
@@ -17,7 +16,7 @@ TAG = "【中国医疗保障】"
 
 @pytest.fixture
 async def accounts(platform):
-    async with httpx.AsyncClient(base_url=platform.url("accounts"), timeout=10) as client:
+    async with platform.client("accounts") as client:
         yield client
 
 

@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -29,7 +28,7 @@ def today() -> date:
 
 @pytest.fixture
 async def chronic(platform):
-    async with httpx.AsyncClient(base_url=platform.url("chronic"), timeout=10) as client:
+    async with platform.client("chronic") as client:
         yield client
 
 

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from chs_events.topics import ENROLLMENT_EVENTS, dlq_of
 from tests.e2e.people import Person, new_employer
 from tests.support.broker import read_topic, until
+from tests.support.service import without_token
 
 TAG = "【中国医疗保障】"
 
@@ -234,8 +235,8 @@ async def test_an_employer_key_cannot_remove_another_employers_staff(enrollment,
         headers={"X-API-Key": second["api_key"]},
         json=removal,
     )
-    without_key = await enrollment.post(
-        f"/employers/{first['employer_id']}/staff/batch-remove", json=removal
+    without_key = await without_token(
+        enrollment, "POST", f"/employers/{first['employer_id']}/staff/batch-remove", json=removal
     )
 
     assert with_other_key.status_code == 403

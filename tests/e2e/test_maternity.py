@@ -7,7 +7,6 @@ import asyncio
 import random
 from datetime import date, timedelta
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from stdnum.cn import ric
@@ -24,13 +23,13 @@ SETTLED = b"chs.reimbursement.settlement.completed.v1"
 
 @pytest.fixture
 async def reimbursement(platform):
-    async with httpx.AsyncClient(base_url=platform.url("reimbursement"), timeout=10) as client:
+    async with platform.client("reimbursement") as client:
         yield client
 
 
 @pytest.fixture
 async def maternity(platform):
-    async with httpx.AsyncClient(base_url=platform.url("maternity"), timeout=10) as client:
+    async with platform.client("maternity") as client:
         yield client
 
 

@@ -24,13 +24,13 @@ def today() -> date:
 
 @pytest.fixture
 async def reimbursement(platform):
-    async with httpx.AsyncClient(base_url=platform.url("reimbursement"), timeout=10) as client:
+    async with platform.client("reimbursement") as client:
         yield client
 
 
 @pytest.fixture
 async def remote_care(platform):
-    async with httpx.AsyncClient(base_url=platform.url("remote_care"), timeout=10) as client:
+    async with platform.client("remote_care") as client:
         yield client
 
 

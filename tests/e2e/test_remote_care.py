@@ -34,7 +34,7 @@ def rng():
 
 @pytest.fixture
 async def remote_care(platform):
-    async with httpx.AsyncClient(base_url=platform.url("remote_care"), timeout=10) as client:
+    async with platform.client("remote_care") as client:
         yield client
 
 

@@ -5,7 +5,6 @@ the transfer completes, and every step reaches her as an SMS."""
 import random
 from datetime import date
 
-import httpx
 import pytest
 
 from tests.e2e.people import Person, new_employer
@@ -17,7 +16,7 @@ QINGDAO, JINAN, SUZHOU = "370200", "370100", "320500"
 
 @pytest.fixture
 async def transfer(platform):
-    async with httpx.AsyncClient(base_url=platform.url("transfer"), timeout=10) as client:
+    async with platform.client("transfer") as client:
         yield client
 
 

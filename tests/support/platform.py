@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.tokens import bearer
+
 LOG_DIR = Path(__file__).resolve().parents[2] / ".local" / "logs" / "e2e"
 
 
@@ -77,6 +79,15 @@ class Platform:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        """An HTTP client of the service's API with a token for it (``service`` as in ``add``:
+        ``remote_care`` is the ``remote-care`` service)."""
+        return httpx.AsyncClient(
+            base_url=self.url(service),
+            timeout=10,
+            headers=bearer(service.replace("_", "-")),
+        )
 
     def add(self, name: str, module: str, command: str, service: str, **extra: str) -> None:
         env = {

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.settings import PlatformSettings
+from tests.support.tokens import bearer
 
 
 @asynccontextmanager
@@ -41,7 +42,9 @@ async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
 @asynccontextmanager
 async def client_of(app: FastAPI, service: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"
+        transport=httpx.ASGITransport(app=app),
+        base_url=f"http://{service}",
+        headers=bearer(app.state.settings.service_name),
     ) as client:
         yield client
 
@@ -115,3 +118,12 @@ def service_fixtures(
         await conn.close()
 
     return ServiceFixtures(settings_fixture, app_fixture, client_fixture, db_fixture)
+
+
+async def without_token(
+    client: httpx.AsyncClient, method: str, url: str, **options: Any
+) -> httpx.Response:
+    """The request as a caller with no bearer token would send it."""
+    request = client.build_request(method, url, **options)
+    del request.headers["Authorization"]
+    return await client.send(request)

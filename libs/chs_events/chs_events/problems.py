@@ -75,7 +75,16 @@ class Problem(Exception):
 
 
 class Unauthorized(Problem):
+    """No credentials, or ones that do not verify; ``challenge`` (answered in
+    ``WWW-Authenticate``) says which the caller should present."""
+
     status, title, kind = 401, "Unauthorized", "unauthorized"
+
+    def __init__(
+        self, detail: str, *, challenge: str = 'Bearer realm="chs"', **extensions: Any
+    ) -> None:
+        super().__init__(detail, **extensions)
+        self.challenge = challenge
 
 
 class Forbidden(Problem):
@@ -99,7 +108,14 @@ def domain_problem(error: DomainError) -> tuple[int, str, str]:
 
 
 def problem_response(
-    request: Request, status: int, title: str, kind: str, detail: str, **extensions: Any
+    request: Request,
+    status: int,
+    title: str,
+    kind: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
 ) -> JSONResponse:
     body = {
         "type": f"/problems/{kind}",
@@ -109,15 +125,21 @@ def problem_response(
         "instance": request.url.path,
         **extensions,
     }
-    headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, error: Problem) -> JSONResponse:
+        headers = {"WWW-Authenticate": error.challenge} if isinstance(error, Unauthorized) else None
         return problem_response(
-            request, error.status, error.title, error.kind, error.detail, **error.extensions
+            request,
+            error.status,
+            error.title,
+            error.kind,
+            error.detail,
+            headers=headers,
+            **error.extensions,
         )
 
     @app.exception_handler(DomainError)

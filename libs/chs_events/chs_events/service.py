@@ -3,7 +3,7 @@ problem bodies (domain errors mapped once, in ``chs_events.problems``), and the 
 a pooled connection, the request id, a unit of work."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 
+from chs_events.auth import authenticated, verifier_for
 from chs_events.db import open_service_database
 from chs_events.kafka import BrokerProbe
 from chs_events.problems import MEDIA_TYPE, install_problem_handlers, problem_media_type
@@ -87,8 +88,12 @@ def create_service_app(
     title: str,
     description: str,
     routers: list[APIRouter],
+    routers_with_own_authentication: Sequence[APIRouter] = (),
 ) -> FastAPI:
-    """A FastAPI app whose lifespan opens (and migrates) the service's database."""
+    """A FastAPI app whose lifespan opens (and migrates) the service's database. Every route of
+    ``routers`` needs a bearer token (``chs_events.auth``); the routes of
+    ``routers_with_own_authentication`` declare what they accept themselves (an employer's API
+    key, or a token)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +102,7 @@ def create_service_app(
             settings.database_url, settings.database_name, service_package
         )
         app.state.broker = BrokerProbe(settings.kafka_bootstrap, f"{settings.service_name}-api")
+        app.state.verifier = verifier_for(settings)
         try:
             yield
         finally:
@@ -118,6 +124,8 @@ def create_service_app(
 
     app.include_router(_health_router({"database": database_answers, "broker": broker_answers}))
     for router in routers:
+        app.include_router(router, dependencies=[Depends(authenticated)])
+    for router in routers_with_own_authentication:
         app.include_router(router)
     app.mount("/metrics", make_asgi_app())
     app.openapi = lambda: app.openapi_schema or _document(app)  # type: ignore[method-assign]

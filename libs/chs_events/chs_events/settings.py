@@ -1,9 +1,15 @@
 """Settings from the environment (prefix ``CHS_``), shared by every process of the platform."""
 
+from pathlib import Path
+from typing import Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_PERSON_ID_SECRET = "local-development-secret"
+# The realm of the local identity provider that `make up` starts (deploy/keycloak).
+DEVELOPMENT_ISSUER = "http://127.0.0.1:18080/realms/chs"
 
 
 class PlatformSettings(BaseSettings):
@@ -18,11 +24,49 @@ class PlatformSettings(BaseSettings):
     database_name: str = "chs"
     # Prepended to every topic and consumer-group name, so several stacks can share one broker.
     topic_prefix: str = ""
-    person_id_secret: SecretStr = SecretStr("local-development-secret")
+    person_id_secret: SecretStr = SecretStr(DEVELOPMENT_PERSON_ID_SECRET)
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     metrics_port: int | None = None
+    # production refuses to start with any development value (``development_values``).
+    env: Literal["development", "production"] = "development"
+    # The identity provider: who issues access tokens, and where its signing keys are (a URL,
+    # by default the issuer's OpenID Connect certs endpoint, or a file).
+    token_issuer: str = DEVELOPMENT_ISSUER
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+    token_leeway_seconds: float = Field(default=30, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _no_development_values_in_production(self) -> Self:
+        if self.env == "production" and (found := self.development_values()):
+            raise ValueError(f"CHS_ENV=production with development values: {', '.join(found)}")
+        return self
+
+    def development_values(self) -> list[str]:
+        """The settings still at a development value (a service adds its own)."""
+        found = []
+        if self.person_id_secret.get_secret_value() == DEVELOPMENT_PERSON_ID_SECRET:
+            found.append("CHS_PERSON_ID_SECRET")
+        if self.token_issuer == DEVELOPMENT_ISSUER or (
+            self.jwks_url is None and self.jwks_file is None
+        ):
+            found.append("CHS_TOKEN_ISSUER / CHS_JWKS_URL (the local identity provider)")
+        return found
+
+    @property
+    def token_audience(self) -> str:
+        """What a token's ``aud`` must name for this service to accept it."""
+        return f"chs-{self.service_name}"
+
+    @property
+    def jwks_location(self) -> str:
+        return (
+            str(self.jwks_file)
+            if self.jwks_file
+            else self.jwks_url or (f"{self.token_issuer}/protocol/openid-connect/certs")
+        )
 
     @property
     def ce_source(self) -> str:

@@ -11,7 +11,7 @@ from chs_enrollment.auth import (
     EmployerKey,
     OptionalEmployerKey,
     api_key_hash,
-    authorize_employer,
+    authorize_employer_caller,
     new_api_key,
 )
 from chs_enrollment.commands import (
@@ -46,8 +46,9 @@ from chs_enrollment.schemas import (
 )
 from chs_enrollment.settings import EnrollmentSettings
 from chs_enrollment.staff import StaffChange
+from chs_events.auth import OptionalCallerDep
 from chs_events.clock import now, today
-from chs_events.problems import problem_responses
+from chs_events.problems import Unauthorized, problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 from chs_events.vocabulary import CHINA, INSUTYPE_NAMES
 
@@ -71,6 +72,7 @@ _REGISTER_PERSON_PROBLEMS[422]["content"] = {
 }
 
 persons = APIRouter(tags=["persons"])
+# Its routes accept an employer's API key or the admin token as well as a bearer token.
 employers = APIRouter(tags=["employers"])
 benefits = APIRouter(tags=["newborns and contributions"])
 
@@ -104,9 +106,10 @@ async def change_contact(
     return PersonPublic.of(view.person, view.enrollments, today())
 
 
-@persons.post(
+@employers.post(
     "/persons/{person_id}/enrollments",
     status_code=201,
+    tags=["persons"],
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def enroll(
@@ -115,11 +118,15 @@ async def enroll(
     uow: UnitOfWorkDep,
     settings: Settings,
     api_key: OptionalEmployerKey,
+    caller: OptionalCallerDep,
 ) -> EnrollmentPublic:
     """Enroll as a resident (390) or an employee (310) → EnrollmentRegistered. An employee
-    enrollment names its employer and needs that employer's X-API-Key."""
+    enrollment names its employer and needs that employer's X-API-Key or token; a resident
+    enrollment needs a bearer token."""
     if body.employer_id is not None:
-        await authorize_employer(uow.conn, body.employer_id, api_key)
+        await authorize_employer_caller(uow.conn, body.employer_id, api_key, caller)
+    elif caller is None:
+        raise Unauthorized("a bearer token is required")
     command = domain.enrollment_command(
         person_id=person_id,
         insutype=body.insutype,
@@ -307,5 +314,6 @@ def create_app(settings: EnrollmentSettings) -> FastAPI:
         "chs_enrollment",
         title="CHS enrollment (参保登记)",
         description=DESCRIPTION,
-        routers=[persons, employers, benefits],
+        routers=[persons, benefits],
+        routers_with_own_authentication=[employers],
     )

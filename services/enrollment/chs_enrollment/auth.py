@@ -1,4 +1,6 @@
-"""Who may call what: employers' API keys (增减员) and the admin token (registering employers).
+"""Who may call what beyond a bearer token: employers' API keys (增减员) and the admin token
+(registering employers). Where a key is accepted, a bearer token of the same caller is too: an
+employer's (claim ``employer_id``) or an admin's.
 
 An employer's key is ``secrets.token_urlsafe(32)``, shown once; only its SHA-256 (hex) is
 stored. The keys are high-entropy random strings, so a fast hash is enough.
@@ -13,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from chs_enrollment import repository
+from chs_events.auth import Caller, OptionalCallerDep
 from chs_events.problems import Forbidden, Unauthorized
 from chs_events.service import Connection
 
@@ -42,30 +45,49 @@ async def authorize_employer(conn: Connection, employer_id: str, api_key: str | 
     """The employer, when the key is its own: missing or unknown key 401, another employer's
     key 403 (also when no such employer exists, so ids cannot be probed)."""
     if not api_key:
-        raise Unauthorized("the X-API-Key header is missing")
+        raise Unauthorized("the X-API-Key header is missing", challenge="ApiKey")
     presented = api_key_hash(api_key)
     stored = await repository.employer_key_hash(conn, employer_id)
     if stored is not None and hmac.compare_digest(stored, presented):
         return employer_id
     if await repository.employer_with_key_hash(conn, presented) is None:
-        raise Unauthorized("the API key is not known")
+        raise Unauthorized("the API key is not known", challenge="ApiKey")
     raise Forbidden("the API key does not belong to this employer")
+
+
+async def authorize_employer_caller(
+    conn: Connection, employer_id: str, api_key: str | None, caller: Caller | None
+) -> str:
+    """The employer, by its key when one is presented, else by its token (kind ``employer``,
+    claim ``employer_id``)."""
+    if api_key is not None or caller is None:
+        return await authorize_employer(conn, employer_id, api_key)
+    if caller.kind == "employer" and caller.claim("employer_id") == employer_id:
+        return employer_id
+    raise Forbidden("the token does not belong to this employer")
 
 
 async def _employer_key(
     employer_id: str,
     conn: Connection,
     api_key: Annotated[str | None, Depends(_employer_key_header)],
+    caller: OptionalCallerDep,
 ) -> str:
-    return await authorize_employer(conn, employer_id, api_key)
+    return await authorize_employer_caller(conn, employer_id, api_key, caller)
 
 
 async def _admin(
-    request: Request, token: Annotated[str | None, Depends(_admin_token_header)]
+    request: Request,
+    token: Annotated[str | None, Depends(_admin_token_header)],
+    caller: OptionalCallerDep,
 ) -> None:
+    if token is None and caller is not None:
+        if caller.kind != "admin":
+            raise Forbidden("only an admin registers employers")
+        return
     expected = request.app.state.settings.admin_token.get_secret_value()
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized("the X-Admin-Token header is missing or wrong")
+        raise Unauthorized("the X-Admin-Token header is missing or wrong", challenge="ApiKey")
 
 
 EmployerKey = Annotated[str, Depends(_employer_key)]

@@ -26,6 +26,7 @@ from tests.support.service import (
     outbox_of,
     service_fixtures,
     types,
+    without_token,
 )
 
 pytestmark = pytest.mark.integration
@@ -330,7 +331,7 @@ async def test_employee_enrollment_rules(client, db) -> None:
     }
 
     assert_problem(await client.post(url, json={"insutype": "310"}), 422, "employer_id")
-    assert_problem(await client.post(url, json=employee), 401)
+    assert_problem(await without_token(client, "POST", url, json=employee), 401)
     assert_problem(
         await client.post(url, json=employee, headers={"X-API-Key": other["api_key"]}), 403
     )
@@ -360,7 +361,7 @@ async def test_employee_enrollment_rules(client, db) -> None:
 
 async def test_creating_an_employer_needs_the_admin_token(client) -> None:
     body = {"name": "青岛港湾物流有限公司", "region_code": "370200"}
-    assert_problem(await client.post("/employers", json=body), 401)
+    assert_problem(await without_token(client, "POST", "/employers", json=body), 401)
     assert_problem(
         await client.post("/employers", json=body, headers={"X-Admin-Token": "wrong"}), 401
     )
@@ -458,7 +459,7 @@ async def test_employer_keys_reach_only_their_own_staff(client, db) -> None:
     remove_url = f"/employers/{owner['employer_id']}/staff/batch-remove"
     removal = {"items": [{"id_number": id_number, "end_date": "2025-06-30"}]}
 
-    missing = await client.post(remove_url, json=removal)
+    missing = await without_token(client, "POST", remove_url, json=removal)
     unknown = await client.post(remove_url, json=removal, headers={"X-API-Key": "guess"})
     foreign = await client.post(remove_url, json=removal, headers={"X-API-Key": other["api_key"]})
     foreign_add = await add_staff(client, {**owner, "api_key": other["api_key"]}, [staff_item()])

@@ -1,0 +1,69 @@
+"""Access tokens for tests, signed with a key of the test run: the services verify them exactly
+as they verify the identity provider's (chs_events.auth), against a JWKS file.
+
+``export_test_issuer()`` writes the key set and sets ``CHS_JWKS_FILE`` / ``CHS_TOKEN_ISSUER`` for
+the test run, so settings built in tests and processes started by tests accept these tokens.
+"""
+
+import json
+import os
+import tempfile
+import time
+import uuid
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ISSUER = "https://identity.test.chs.invalid/realms/chs"
+KEY_ID = "test-key-1"
+
+
+@cache
+def _private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def key_set() -> dict[str, Any]:
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_private_key().public_key()))
+    return {"keys": [{**public, "kid": KEY_ID, "use": "sig", "alg": "RS256"}]}
+
+
+def export_test_issuer() -> Path:
+    path = Path(tempfile.gettempdir()) / f"chs-test-jwks-{os.getpid()}.json"
+    path.write_text(json.dumps(key_set()))
+    os.environ["CHS_JWKS_FILE"] = str(path)
+    os.environ["CHS_TOKEN_ISSUER"] = ISSUER
+    return path
+
+
+def token(
+    service: str,
+    *,
+    kind: str = "admin",
+    lifetime: int = 600,
+    issuer: str = ISSUER,
+    key_id: str = KEY_ID,
+    **claims: Any,
+) -> str:
+    """A token for ``service`` (its ``service_name``: ``aud`` is ``chs-<service>``) of a caller
+    of ``kind`` with ``claims``."""
+    now = int(time.time())
+    payload = {
+        "iss": issuer,
+        "sub": f"test-{kind}",
+        "aud": [f"chs-{service}"],
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "jti": str(uuid.uuid4()),
+        "caller_kind": kind,
+        **claims,
+    }
+    return jwt.encode(payload, _private_key(), algorithm="RS256", headers={"kid": key_id})
+
+
+def bearer(service: str, **options: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(service, **options)}"}

@@ -1,11 +1,11 @@
 """What every service's HTTP API shares: lifespan (database, broker probe), health, metrics,
-problem bodies (domain errors mapped once, in ``chs_events.problems``), and the dependencies:
-a pooled connection, the request id, a unit of work."""
+problem bodies (domain errors mapped once, in ``chs_events.problems``), the dependencies (a pooled
+connection, the request id, a unit of work), and ``found`` for a route's get-or-404."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import asyncpg
 import uuid6
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 
 from chs_events.db import open_service_database
+from chs_events.errors import NotFound
 from chs_events.kafka import BrokerProbe
 from chs_events.problems import MEDIA_TYPE, install_problem_handlers, problem_media_type
 from chs_events.settings import PlatformSettings
@@ -48,6 +49,16 @@ def _unit_of_work(request: Request, conn: Connection, request_id: RequestId) -> 
 
 # A unit of work on a pooled connection, not yet begun: the handler enters it.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work)]
+
+
+T = TypeVar("T")
+
+
+def found(value: T | None, missing: NotFound) -> T:
+    """``value`` when there is one; else ``missing`` is raised (answered 404)."""
+    if value is None:
+        raise missing
+    return value
 
 
 def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRouter:

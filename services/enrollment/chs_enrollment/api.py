@@ -1,6 +1,5 @@
 """HTTP API of the enrollment service (参保登记): thin routers over the handlers."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -49,8 +48,9 @@ from chs_enrollment.staff import StaffChange
 from chs_events.clock import now, today
 from chs_events.problems import problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app
-from chs_events.vocabulary import CHINA, INSUTYPE_NAMES
+from chs_events.vocabulary import INSUTYPE_NAMES
 
+TITLE = "CHS enrollment (参保登记)"
 DESCRIPTION = """The person registry and enrollment (参保登记) of the CHS platform: persons,
 resident (390) and employee (310) enrollments, employers' staff batches (增减员) with an
 employer API key, newborn enrollment (出生即参保), contributions and the enrollment certificate
@@ -154,8 +154,8 @@ async def get_certificate(person_id: str, conn: Connection) -> CertificatePublic
         contribution_months=found.contribution_months,
         issued_at=found.issued_at,
         enrollments=[
-            CertificateEnrollment(
-                **asdict(line.enrollment),
+            CertificateEnrollment.from_attributes(
+                line.enrollment,
                 insutype_name=INSUTYPE_NAMES[line.enrollment.insutype],
                 employer_name=line.employer_name,
                 status=line.status,
@@ -175,12 +175,7 @@ async def create_employer(
     employer = await staff.handle_register_employer(
         uow, RegisterEmployer(body.name, body.region_code, api_key_hash(api_key)), settings
     )
-    return EmployerCreated(
-        employer_id=employer.employer_id,
-        name=employer.name,
-        region_code=employer.region_code,
-        api_key=api_key,
-    )
+    return EmployerCreated.from_attributes(employer, api_key=api_key)
 
 
 @employers.post(
@@ -235,15 +230,7 @@ def _batch_result(employer_id: str, action: str, changes: list[StaffChange]) -> 
         employer_id=employer_id,
         action=action,
         count=len(changes),
-        items=[
-            StaffChangePublic(
-                index=c.index,
-                person_id=c.person_id,
-                enrollment_id=c.enrollment_id,
-                registered=c.registered,
-            )
-            for c in changes
-        ],
+        items=[StaffChangePublic.model_validate(c) for c in changes],
     )
 
 
@@ -298,14 +285,11 @@ async def record_contribution(
     )
     if not created:
         response.status_code = 200
-    return ContributionPublic(**{**asdict(payment), "paid_at": payment.paid_at.astimezone(CHINA)})
+    return ContributionPublic.model_validate(payment)
 
 
 def create_app(settings: EnrollmentSettings) -> FastAPI:
+    routers = [persons, employers, benefits]
     return create_service_app(
-        settings,
-        "chs_enrollment",
-        title="CHS enrollment (参保登记)",
-        description=DESCRIPTION,
-        routers=[persons, employers, benefits],
+        settings, "chs_enrollment", title=TITLE, description=DESCRIPTION, routers=routers
     )

@@ -20,6 +20,7 @@ from chs_remote_care.schemas import (
 )
 from chs_remote_care.settings import RemoteCareSettings
 
+TITLE = "CHS remote care (异地就医备案)"
 DESCRIPTION = """Remote-care filings (异地就医备案) of the CHS platform: long-term (relocated
 retiree, long-term resident, stationed worker; valid until revoked) and temporary (referral,
 emergency, self-referred; valid 6 months, back-dated to the admission date), approved at once on
@@ -105,10 +106,7 @@ async def get_coverage(
 
 
 def create_app(settings: RemoteCareSettings) -> FastAPI:
+    routers = [filings, coverage]
     return create_service_app(
-        settings,
-        "chs_remote_care",
-        title="CHS remote care (异地就医备案)",
-        description=DESCRIPTION,
-        routers=[filings, coverage],
+        settings, "chs_remote_care", title=TITLE, description=DESCRIPTION, routers=routers
     )

@@ -1,17 +1,20 @@
 """What every service's HTTP API shares: lifespan (database, broker probe), health, metrics,
 problem bodies (domain errors mapped once, in ``chs_events.problems``), the dependencies (a pooled
-connection, the request id, a unit of work), and ``found`` for a route's get-or-404."""
+connection, the request id, a unit of work), ``found`` for a route's get-or-404 and ``from_body``
+for a command made of a request body's fields."""
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import uuid6
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
+from pydantic import BaseModel
 
 from chs_events.db import open_service_database
 from chs_events.errors import NotFound
@@ -59,6 +62,14 @@ def found(value: T | None, missing: NotFound) -> T:
     if value is None:
         raise missing
     return value
+
+
+def from_body(kind: type[T], body: BaseModel, **given: Any) -> T:
+    """The dataclass ``kind`` (a command) with the request body's fields of the same names, and
+    the ``given`` ones (from the path, computed, converted)."""
+    names = [f.name for f in dataclasses.fields(kind) if f.name not in given]  # type: ignore[arg-type]
+    values = {name: getattr(body, name) for name in names if name in type(body).model_fields}
+    return kind(**values, **given)
 
 
 def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRouter:

@@ -27,7 +27,7 @@ from chs_chronic.schemas import (
 from chs_chronic.settings import ChronicSettings
 from chs_events.errors import InvalidField
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 
 TITLE = "CHS chronic diseases (门诊慢特病)"
 DESCRIPTION = """Outpatient chronic and special diseases (门诊慢特病) of the CHS platform: the
@@ -80,16 +80,11 @@ async def submit_application(
     or ChronicRejected. 409 when the condition is already certified."""
     view = await handlers.handle_submit(
         uow,
-        SubmitApplication(
-            body.person_id,
-            body.institution_code,
-            body.institution_name,
-            body.doctor_id,
-            body.doctor_name,
-            body.discharge_date,
-            tuple(body.diagnosis_codes),
-            tuple(Evidence(e.kind, e.reference) for e in body.evidence),
-            body.condition_code,
+        from_body(
+            SubmitApplication,
+            body,
+            diagnosis_codes=tuple(body.diagnosis_codes),
+            evidence=tuple(Evidence(e.kind, e.reference) for e in body.evidence),
         ),
         load_catalog(),
     )

@@ -47,7 +47,7 @@ from chs_enrollment.settings import EnrollmentSettings
 from chs_enrollment.staff import StaffChange
 from chs_events.clock import now, today
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 from chs_events.vocabulary import INSUTYPE_NAMES
 
 TITLE = "CHS enrollment (参保登记)"
@@ -80,9 +80,7 @@ async def register_person(
     body: PersonCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
 ) -> PersonPublic:
     """Register a person → PersonRegistered."""
-    view = await handlers.handle_register_person(
-        uow, RegisterPerson(body.id_number, body.name, body.mobile, body.region_code), settings
-    )
+    view = await handlers.handle_register_person(uow, from_body(RegisterPerson, body), settings)
     response.headers["Location"] = f"/persons/{view.person.person_id}"
     return PersonPublic.of(view.person, view.enrollments, today())
 
@@ -190,17 +188,7 @@ async def add_staff(
         uow,
         AddStaff(
             employer_id,
-            tuple(
-                NewStaff(
-                    i.id_number,
-                    i.name,
-                    i.mobile,
-                    i.region_code,
-                    i.contribution_base_fen,
-                    i.start_date,
-                )
-                for i in body.items
-            ),
+            tuple(from_body(NewStaff, i) for i in body.items),
         ),
         settings,
     )
@@ -242,14 +230,7 @@ async def enroll_newborn(
     date), NewbornEnrolled (notices go to the guardian)."""
     view = await handlers.handle_enroll_newborn(
         uow,
-        EnrollNewborn(
-            body.birth_certificate_no,
-            body.name,
-            body.sex,
-            body.birth_date,
-            body.guardian_person_id,
-            body.pooling_region,
-        ),
+        from_body(EnrollNewborn, body),
         settings,
     )
     response.headers["Location"] = f"/persons/{view.person.person_id}"
@@ -272,14 +253,13 @@ async def record_contribution(
     personal = body.amount_fen - body.employer_part_fen
     payment, created = await handlers.handle_record_contribution(
         uow,
-        RecordContribution(
-            body.payment_id,
-            body.enrollment_id,
-            body.period,
-            body.amount_fen,
-            body.employer_part_fen,
-            personal if body.personal_part_fen is None else body.personal_part_fen,
-            body.paid_at or now(),
+        from_body(
+            RecordContribution,
+            body,
+            personal_part_fen=personal
+            if body.personal_part_fen is None
+            else body.personal_part_fen,
+            paid_at=body.paid_at or now(),
         ),
         settings,
     )

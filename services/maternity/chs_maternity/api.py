@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI, Query, Response
 
 from chs_events.clock import today
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 from chs_maternity import domain, handlers, repository
 from chs_maternity.commands import ApproveApplication, PayAllowance, SubmitApplication
 from chs_maternity.schemas import (
@@ -41,18 +41,7 @@ async def submit_application(
 ) -> ApplicationPublic:
     """→ MaternityApplied (pending). 422 when the person had no employee enrollment with an
     employer on the day; 409 when an allowance was already granted for the confinement."""
-    application = await handlers.handle_submit(
-        uow,
-        SubmitApplication(
-            body.person_id,
-            body.kind,
-            body.event_date,
-            body.reference,
-            body.babies,
-            body.difficult_birth,
-            body.gestational_weeks,
-        ),
-    )
+    application = await handlers.handle_submit(uow, from_body(SubmitApplication, body))
     response.headers["Location"] = f"/applications/{application.application_id}"
     return ApplicationPublic.of(application)
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.clock import today
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 from chs_remote_care import handlers
 from chs_remote_care.commands import FileRemoteCare, RevokeFiling
 from chs_remote_care.schemas import (
@@ -49,17 +49,7 @@ async def file_remote_care(
     rule (no active enrollment, destination in the home city, temporary care inside the
     province, back-dating after the discharge was settled), 409 for a second active long-term
     filing."""
-    filing = await handlers.handle_file(
-        uow,
-        FileRemoteCare(
-            person_id,
-            body.filing_type,
-            body.category,
-            body.destination_region,
-            body.admission_date,
-            body.discharge_date,
-        ),
-    )
+    filing = await handlers.handle_file(uow, from_body(FileRemoteCare, body, person_id=person_id))
     response.headers["Location"] = f"/filings/{filing.filing_id}"
     return FilingPublic.of(filing)
 

@@ -1,20 +1,24 @@
 """What every service's HTTP API shares: lifespan (database, broker probe), health, metrics,
-problem bodies (domain errors mapped once, in ``chs_events.problems``), and the dependencies:
-a pooled connection, the request id, a unit of work."""
+problem bodies (domain errors mapped once, in ``chs_events.problems``), the dependencies (a pooled
+connection, the request id, a unit of work), ``found`` for a route's get-or-404 and ``from_body``
+for a command made of a request body's fields."""
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import uuid6
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
+from pydantic import BaseModel
 
 from chs_events.auth import authenticated, verifier_for
 from chs_events.db import open_service_database
+from chs_events.errors import NotFound
 from chs_events.kafka import BrokerProbe
 from chs_events.problems import MEDIA_TYPE, install_problem_handlers, problem_media_type
 from chs_events.settings import PlatformSettings
@@ -49,6 +53,24 @@ def _unit_of_work(request: Request, conn: Connection, request_id: RequestId) -> 
 
 # A unit of work on a pooled connection, not yet begun: the handler enters it.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work)]
+
+
+T = TypeVar("T")
+
+
+def found(value: T | None, missing: NotFound) -> T:
+    """``value`` when there is one; else ``missing`` is raised (answered 404)."""
+    if value is None:
+        raise missing
+    return value
+
+
+def from_body(kind: type[T], body: BaseModel, **given: Any) -> T:
+    """The dataclass ``kind`` (a command) with the request body's fields of the same names, and
+    the ``given`` ones (from the path, computed, converted)."""
+    names = [f.name for f in dataclasses.fields(kind) if f.name not in given]  # type: ignore[arg-type]
+    values = {name: getattr(body, name) for name in names if name in type(body).model_fields}
+    return kind(**values, **given)
 
 
 def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRouter:

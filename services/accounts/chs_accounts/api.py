@@ -27,6 +27,7 @@ from chs_events.errors import InvalidField
 from chs_events.problems import problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 
+TITLE = "CHS accounts (职工医保个人账户)"
 DESCRIPTION = """The personal account (职工医保个人账户) of an employee (310): a double-entry ledger
 credited from contributions by the allocation rule, debited at pharmacy and hospital windows by
 the holder or an authorized family member (家庭共济), moved on cross-province transfers, paid to the
@@ -107,7 +108,7 @@ async def authorize(
     )
     if not created:
         response.status_code = 200
-    return FamilyMemberPublic.of(member)
+    return FamilyMemberPublic.model_validate(member)
 
 
 @accounts.delete(
@@ -123,9 +124,5 @@ async def revoke(person_id: str, member_person_id: str, uow: UnitOfWorkDep) -> R
 
 def create_app(settings: AccountsSettings) -> FastAPI:
     return create_service_app(
-        settings,
-        "chs_accounts",
-        title="CHS accounts (职工医保个人账户)",
-        description=DESCRIPTION,
-        routers=[accounts],
+        settings, "chs_accounts", title=TITLE, description=DESCRIPTION, routers=[accounts]
     )

@@ -1,6 +1,6 @@
 """Request and response bodies of the accounts API. Money is integer fen."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from chs_accounts.model import Account, FamilyMember, Kind, LedgerTransaction, Status
 from chs_events.events.account import MerchantKind, Relation
 from chs_events.fields import PersonId, examples
-from chs_events.vocabulary import CHINA
+from chs_events.schemas import ChinaTime, PublicModel
 
 MEMBER_ID = "p" + "fedcba9876543210" * 2
 
@@ -38,7 +38,7 @@ class DebitCreate(BaseModel):
     transaction_id: TransactionId | None = None
 
 
-class DebitPublic(BaseModel):
+class DebitPublic(PublicModel):
     transaction_id: str
     account_id: str
     person_id: str
@@ -46,19 +46,15 @@ class DebitPublic(BaseModel):
     balance_after_fen: int
     merchant_code: str
     spender_person_id: str
-    posted_at: datetime
+    posted_at: ChinaTime
 
     @classmethod
     def of(cls, person_id: str, t: LedgerTransaction) -> "DebitPublic":
-        return cls(
-            transaction_id=t.transaction_id,
-            account_id=t.account_id,
+        return cls.from_attributes(
+            t,
             person_id=person_id,
-            amount_fen=t.amount_fen,
-            balance_after_fen=t.balance_after_fen,
             merchant_code=t.reference or "",
             spender_person_id=t.spender_person_id or "",
-            posted_at=t.posted_at.astimezone(CHINA),
         )
 
 
@@ -68,23 +64,14 @@ class FamilyCreate(BaseModel):
     relation: Relation
 
 
-class FamilyMemberPublic(BaseModel):
+class FamilyMemberPublic(PublicModel):
     account_id: str
     member_person_id: str
     relation: Relation
     authorized_on: date
 
-    @classmethod
-    def of(cls, m: FamilyMember) -> "FamilyMemberPublic":
-        return cls(
-            account_id=m.account_id,
-            member_person_id=m.member_person_id,
-            relation=m.relation,
-            authorized_on=m.authorized_on,
-        )
 
-
-class TransactionPublic(BaseModel):
+class TransactionPublic(PublicModel):
     transaction_id: str
     kind: Kind
     amount_fen: int
@@ -92,23 +79,10 @@ class TransactionPublic(BaseModel):
     counterpart: str
     reference: str | None
     spender_person_id: str | None
-    posted_at: datetime
-
-    @classmethod
-    def of(cls, t: LedgerTransaction) -> "TransactionPublic":
-        return cls(
-            transaction_id=t.transaction_id,
-            kind=t.kind,
-            amount_fen=t.amount_fen,
-            balance_after_fen=t.balance_after_fen,
-            counterpart=t.counterpart,
-            reference=t.reference,
-            spender_person_id=t.spender_person_id,
-            posted_at=t.posted_at.astimezone(CHINA),
-        )
+    posted_at: ChinaTime
 
 
-class AccountPublic(BaseModel):
+class AccountPublic(PublicModel):
     account_id: str
     person_id: str
     enrollment_id: str
@@ -125,16 +99,4 @@ class AccountPublic(BaseModel):
     def of(
         cls, a: Account, family: list[FamilyMember], transactions: list[LedgerTransaction]
     ) -> "AccountPublic":
-        return cls(
-            account_id=a.account_id,
-            person_id=a.person_id,
-            enrollment_id=a.enrollment_id,
-            pooling_region=a.pooling_region,
-            status=a.status,
-            balance_fen=a.balance_fen,
-            opened_on=a.opened_on,
-            closed_reason=a.closed_reason,
-            closed_on=a.closed_on,
-            family=[FamilyMemberPublic.of(m) for m in family],
-            transactions=[TransactionPublic.of(t) for t in transactions],
-        )
+        return cls.from_attributes(a, family=family, transactions=transactions)

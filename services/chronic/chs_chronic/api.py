@@ -27,8 +27,9 @@ from chs_chronic.schemas import (
 from chs_chronic.settings import ChronicSettings
 from chs_events.errors import InvalidField
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 
+TITLE = "CHS chronic diseases (门诊慢特病)"
 DESCRIPTION = """Outpatient chronic and special diseases (门诊慢特病) of the CHS platform: the
 disease catalog (ICD-10 ranges, annual cap in fen, pay ratio in per-mille, validity), applications
 made at the hospital on the discharge day and decided in the same request (or queued for a
@@ -51,7 +52,7 @@ async def get_catalog() -> CatalogPublic:
         title=catalog.title,
         version=catalog.version,
         application_window_days=catalog.application_window_days,
-        conditions=[ConditionPublic.of(c) for c in catalog.conditions],
+        conditions=[ConditionPublic.model_validate(c) for c in catalog.conditions],
     )
 
 
@@ -66,7 +67,7 @@ async def match_diagnosis(
         raise InvalidField("diagnosis", str(error)) from None
     condition = load_catalog().condition_of(code)
     return DiagnosisMatch(
-        diagnosis=code, condition=ConditionPublic.of(condition) if condition else None
+        diagnosis=code, condition=ConditionPublic.model_validate(condition) if condition else None
     )
 
 
@@ -79,16 +80,11 @@ async def submit_application(
     or ChronicRejected. 409 when the condition is already certified."""
     view = await handlers.handle_submit(
         uow,
-        SubmitApplication(
-            body.person_id,
-            body.institution_code,
-            body.institution_name,
-            body.doctor_id,
-            body.doctor_name,
-            body.discharge_date,
-            tuple(body.diagnosis_codes),
-            tuple(Evidence(e.kind, e.reference) for e in body.evidence),
-            body.condition_code,
+        from_body(
+            SubmitApplication,
+            body,
+            diagnosis_codes=tuple(body.diagnosis_codes),
+            evidence=tuple(Evidence(e.kind, e.reference) for e in body.evidence),
         ),
         load_catalog(),
     )
@@ -98,9 +94,8 @@ async def submit_application(
 
 @applications.get("/applications/{application_id}", responses=problem_responses(404))
 async def get_application(application_id: str, conn: Connection) -> ApplicationPublic:
-    application = await repository.get_application(conn, application_id)
-    if application is None:
-        raise domain.ApplicationNotFound(f"no application {application_id}")
+    missing = domain.ApplicationNotFound(f"no application {application_id}")
+    application = found(await repository.get_application(conn, application_id), missing)
     certification = (
         await repository.get_certification(conn, application.certification_id)
         if application.certification_id
@@ -139,20 +134,20 @@ async def decide_application(
 @certifications.get("/persons/{person_id}/conditions")
 async def person_conditions(person_id: str, conn: Connection) -> PersonConditions:
     """A person's certified conditions: active ones, and those that ended."""
-    found = [CertificationPublic.of(c) for c in await repository.certifications_of(conn, person_id)]
+    certified = await repository.certifications_of(conn, person_id)
+    views = [CertificationPublic.model_validate(c) for c in certified]
     return PersonConditions(
         person_id=person_id,
-        active=[c for c in found if c.status == "active"],
-        ended=[c for c in found if c.status != "active"],
+        active=[c for c in views if c.status == "active"],
+        ended=[c for c in views if c.status != "active"],
     )
 
 
 @certifications.get("/certifications/{certification_id}", responses=problem_responses(404))
 async def get_certification(certification_id: str, conn: Connection) -> CertificationPublic:
-    found = await repository.get_certification(conn, certification_id)
-    if found is None:
-        raise domain.CertificationNotFound(f"no certification {certification_id}")
-    return CertificationPublic.of(found)
+    missing = domain.CertificationNotFound(f"no certification {certification_id}")
+    certification = found(await repository.get_certification(conn, certification_id), missing)
+    return CertificationPublic.model_validate(certification)
 
 
 @certifications.post(
@@ -162,18 +157,13 @@ async def revoke_certification(
     certification_id: str, body: RevokeBody, uow: UnitOfWorkDep
 ) -> CertificationPublic:
     """Withdraw an active certification → ChronicRevoked (reason revoked)."""
-    return CertificationPublic.of(
-        await handlers.handle_revoke(uow, RevokeCertification(certification_id, body.reason))
-    )
+    revoked = await handlers.handle_revoke(uow, RevokeCertification(certification_id, body.reason))
+    return CertificationPublic.model_validate(revoked)
 
 
 def create_app(settings: ChronicSettings) -> FastAPI:
     load_catalog()  # an invalid catalog stops the process before it serves anything
-    app = create_service_app(
-        settings,
-        "chs_chronic",
-        title="CHS chronic diseases (门诊慢特病)",
-        description=DESCRIPTION,
-        routers=[catalog_router, applications, certifications],
+    routers = [catalog_router, applications, certifications]
+    return create_service_app(
+        settings, "chs_chronic", title=TITLE, description=DESCRIPTION, routers=routers
     )
-    return app

@@ -1,14 +1,13 @@
 """Request and response bodies of the chronic-disease API, with OpenAPI examples."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chs_chronic.catalog import Condition
 from chs_chronic.model import Application, Certification
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
-from chs_events.vocabulary import CHINA
+from chs_events.schemas import ChinaTime, PublicModel
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Icd10 = Annotated[
@@ -31,7 +30,7 @@ APPLICATION_EXAMPLE = {
 
 
 class EvidenceRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
     kind: Annotated[
         str,
         Field(
@@ -86,7 +85,7 @@ class RevokeBody(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class ConditionPublic(BaseModel):
+class ConditionPublic(PublicModel):
     code: str
     name: str
     icd10: list[str]
@@ -96,10 +95,6 @@ class ConditionPublic(BaseModel):
     auto: bool = Field(description="Granted without application (免申即享)")
     review: bool = Field(description="Applications are decided by a reviewer")
     required_evidence: list[str]
-
-    @classmethod
-    def of(cls, condition: Condition) -> "ConditionPublic":
-        return cls(**condition.model_dump())
 
 
 class CatalogPublic(BaseModel):
@@ -114,7 +109,7 @@ class DiagnosisMatch(BaseModel):
     condition: ConditionPublic | None
 
 
-class CertificationPublic(BaseModel):
+class CertificationPublic(PublicModel):
     certification_id: str
     person_id: str
     condition_code: str
@@ -130,22 +125,12 @@ class CertificationPublic(BaseModel):
     annual_cap_fen: int
     pay_ratio_permille: int
     status: Literal["active", "expired", "revoked"]
-    certified_at: AwareDatetime
+    certified_at: ChinaTime
     ended_on: date | None
     end_reason: str | None
 
-    @classmethod
-    def of(cls, c: Certification) -> "CertificationPublic":
-        return cls(
-            **{
-                **c.__dict__,
-                "diagnosis_codes": list(c.diagnosis_codes),
-                "certified_at": _china(c.certified_at),
-            }
-        )
 
-
-class ApplicationPublic(BaseModel):
+class ApplicationPublic(PublicModel):
     application_id: str
     person_id: str
     status: Literal["certified", "rejected", "pending_review"]
@@ -159,43 +144,15 @@ class ApplicationPublic(BaseModel):
     discharge_date: date
     diagnosis_codes: list[str]
     evidence: list[EvidenceRef]
-    submitted_at: AwareDatetime
-    decided_at: AwareDatetime | None
+    submitted_at: ChinaTime
+    decided_at: ChinaTime | None
     decided_by: str | None
     certification_id: str | None
     certification: CertificationPublic | None = None
 
     @classmethod
-    def of(
-        cls,
-        a: Application,
-        certification: Certification | None = None,
-    ) -> "ApplicationPublic":
-        return cls(
-            application_id=a.application_id,
-            person_id=a.person_id,
-            status=a.status,
-            condition_code=a.condition_code,
-            rule=a.rule,
-            reason=a.reason,
-            institution_code=a.institution_code,
-            institution_name=a.institution_name,
-            doctor_id=a.doctor_id,
-            doctor_name=a.doctor_name,
-            discharge_date=a.discharge_date,
-            diagnosis_codes=list(a.diagnosis_codes),
-            evidence=[EvidenceRef(kind=e.kind, reference=e.reference) for e in a.evidence],
-            submitted_at=_china(a.submitted_at),
-            decided_at=_china(a.decided_at),
-            decided_by=a.decided_by,
-            certification_id=a.certification_id,
-            certification=CertificationPublic.of(certification) if certification else None,
-        )
-
-
-def _china(moment: datetime | None) -> datetime | None:
-    """Times read in Asia/Shanghai, whether just made or read back from the database."""
-    return None if moment is None else moment.astimezone(CHINA)
+    def of(cls, a: Application, certification: Certification | None = None) -> "ApplicationPublic":
+        return cls.from_attributes(a, certification=certification)
 
 
 class ReviewQueue(BaseModel):

@@ -1,6 +1,5 @@
 """HTTP API of the enrollment service (参保登记): thin routers over the handlers."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -49,9 +48,10 @@ from chs_enrollment.staff import StaffChange
 from chs_events.auth import OptionalCallerDep
 from chs_events.clock import now, today
 from chs_events.problems import Unauthorized, problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
-from chs_events.vocabulary import CHINA, INSUTYPE_NAMES
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
+from chs_events.vocabulary import INSUTYPE_NAMES
 
+TITLE = "CHS enrollment (参保登记)"
 DESCRIPTION = """The person registry and enrollment (参保登记) of the CHS platform: persons,
 resident (390) and employee (310) enrollments, employers' staff batches (增减员) with an
 employer API key, newborn enrollment (出生即参保), contributions and the enrollment certificate
@@ -82,9 +82,7 @@ async def register_person(
     body: PersonCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
 ) -> PersonPublic:
     """Register a person → PersonRegistered."""
-    view = await handlers.handle_register_person(
-        uow, RegisterPerson(body.id_number, body.name, body.mobile, body.region_code), settings
-    )
+    view = await handlers.handle_register_person(uow, from_body(RegisterPerson, body), settings)
     response.headers["Location"] = f"/persons/{view.person.person_id}"
     return PersonPublic.of(view.person, view.enrollments, today())
 
@@ -161,8 +159,8 @@ async def get_certificate(person_id: str, conn: Connection) -> CertificatePublic
         contribution_months=found.contribution_months,
         issued_at=found.issued_at,
         enrollments=[
-            CertificateEnrollment(
-                **asdict(line.enrollment),
+            CertificateEnrollment.from_attributes(
+                line.enrollment,
                 insutype_name=INSUTYPE_NAMES[line.enrollment.insutype],
                 employer_name=line.employer_name,
                 status=line.status,
@@ -182,12 +180,7 @@ async def create_employer(
     employer = await staff.handle_register_employer(
         uow, RegisterEmployer(body.name, body.region_code, api_key_hash(api_key)), settings
     )
-    return EmployerCreated(
-        employer_id=employer.employer_id,
-        name=employer.name,
-        region_code=employer.region_code,
-        api_key=api_key,
-    )
+    return EmployerCreated.from_attributes(employer, api_key=api_key)
 
 
 @employers.post(
@@ -202,17 +195,7 @@ async def add_staff(
         uow,
         AddStaff(
             employer_id,
-            tuple(
-                NewStaff(
-                    i.id_number,
-                    i.name,
-                    i.mobile,
-                    i.region_code,
-                    i.contribution_base_fen,
-                    i.start_date,
-                )
-                for i in body.items
-            ),
+            tuple(from_body(NewStaff, i) for i in body.items),
         ),
         settings,
     )
@@ -242,15 +225,7 @@ def _batch_result(employer_id: str, action: str, changes: list[StaffChange]) -> 
         employer_id=employer_id,
         action=action,
         count=len(changes),
-        items=[
-            StaffChangePublic(
-                index=c.index,
-                person_id=c.person_id,
-                enrollment_id=c.enrollment_id,
-                registered=c.registered,
-            )
-            for c in changes
-        ],
+        items=[StaffChangePublic.model_validate(c) for c in changes],
     )
 
 
@@ -262,14 +237,7 @@ async def enroll_newborn(
     date), NewbornEnrolled (notices go to the guardian)."""
     view = await handlers.handle_enroll_newborn(
         uow,
-        EnrollNewborn(
-            body.birth_certificate_no,
-            body.name,
-            body.sex,
-            body.birth_date,
-            body.guardian_person_id,
-            body.pooling_region,
-        ),
+        from_body(EnrollNewborn, body),
         settings,
     )
     response.headers["Location"] = f"/persons/{view.person.person_id}"
@@ -292,27 +260,26 @@ async def record_contribution(
     personal = body.amount_fen - body.employer_part_fen
     payment, created = await handlers.handle_record_contribution(
         uow,
-        RecordContribution(
-            body.payment_id,
-            body.enrollment_id,
-            body.period,
-            body.amount_fen,
-            body.employer_part_fen,
-            personal if body.personal_part_fen is None else body.personal_part_fen,
-            body.paid_at or now(),
+        from_body(
+            RecordContribution,
+            body,
+            personal_part_fen=personal
+            if body.personal_part_fen is None
+            else body.personal_part_fen,
+            paid_at=body.paid_at or now(),
         ),
         settings,
     )
     if not created:
         response.status_code = 200
-    return ContributionPublic(**{**asdict(payment), "paid_at": payment.paid_at.astimezone(CHINA)})
+    return ContributionPublic.model_validate(payment)
 
 
 def create_app(settings: EnrollmentSettings) -> FastAPI:
     return create_service_app(
         settings,
         "chs_enrollment",
-        title="CHS enrollment (参保登记)",
+        title=TITLE,
         description=DESCRIPTION,
         routers=[persons, benefits],
         routers_with_own_authentication=[employers],

@@ -6,7 +6,6 @@ Responses never carry a raw ID number or mobile, only their masked forms.
 """
 
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
@@ -25,6 +24,7 @@ from chs_enrollment.model import Enrollment, Person
 from chs_events import fields
 from chs_events.fields import Identifier
 from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
+from chs_events.schemas import ChinaTime, PublicModel
 from chs_events.vocabulary import INSUTYPE_NAMES, Insutype
 
 IdNumber = Annotated[fields.IdNumber, Field(examples=[ex.ID_NUMBER])]
@@ -83,7 +83,7 @@ class EmployerCreate(RequestBody):
     region_code: RegionCode
 
 
-class EmployerCreated(BaseModel):
+class EmployerCreated(PublicModel):
     """The API key is shown here once; only its hash is kept."""
 
     model_config = ConfigDict(
@@ -141,7 +141,7 @@ class StaffBatchRemove(RequestBody):
     items: list[StaffLeaver] = Field(min_length=1, max_length=1000)
 
 
-class StaffChangePublic(BaseModel):
+class StaffChangePublic(PublicModel):
     index: int = Field(description="Position of the item in the request")
     person_id: str
     enrollment_id: str
@@ -185,7 +185,7 @@ class ContributionCreate(RequestBody):
 # --- responses ---------------------------------------------------------------------------------
 
 
-class EnrollmentPublic(BaseModel):
+class EnrollmentPublic(PublicModel):
     model_config = ConfigDict(json_schema_extra={"examples": [ex.ENROLLMENT_EMPLOYEE]})
     enrollment_id: str
     person_id: str
@@ -201,14 +201,14 @@ class EnrollmentPublic(BaseModel):
 
     @classmethod
     def of(cls, enrollment: Enrollment, today: date) -> "EnrollmentPublic":
-        return cls(
-            **asdict(enrollment),
+        return cls.from_attributes(
+            enrollment,
             insutype_name=INSUTYPE_NAMES[enrollment.insutype],
             status=enrollment.status_on(today),
         )
 
 
-class PersonPublic(BaseModel):
+class PersonPublic(PublicModel):
     """A person as the API shows them: ID number, mobile and certificate number masked."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [ex.PERSON_PUBLIC]})
@@ -225,23 +225,18 @@ class PersonPublic(BaseModel):
 
     @classmethod
     def of(cls, person: Person, enrollments: list[Enrollment], today: date) -> "PersonPublic":
-        return cls(
-            person_id=person.person_id,
-            name=person.name,
-            sex=person.sex,
-            birth_date=person.birth_date,
-            region_code=person.region_code,
+        return cls.from_attributes(
+            person,
             id_number_masked=_masked(person.id_number, mask_id_number),
             mobile_masked=_masked(person.mobile, mask_mobile),
             birth_certificate_no_masked=_masked(
                 person.birth_certificate_no, mask_birth_certificate
             ),
-            guardian_person_id=person.guardian_person_id,
             enrollments=[EnrollmentPublic.of(e, today) for e in enrollments],
         )
 
 
-class ContributionPublic(BaseModel):
+class ContributionPublic(PublicModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{**ex.CONTRIBUTION_CREATE, "person_id": ex.PERSON_ID}]}
     )
@@ -252,10 +247,10 @@ class ContributionPublic(BaseModel):
     amount_fen: int
     employer_part_fen: int
     personal_part_fen: int
-    paid_at: AwareDatetime
+    paid_at: ChinaTime
 
 
-class CertificateEnrollment(BaseModel):
+class CertificateEnrollment(PublicModel):
     enrollment_id: str
     insutype: Insutype
     insutype_name: str

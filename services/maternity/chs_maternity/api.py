@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI, Query, Response
 
 from chs_events.clock import today
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 from chs_maternity import domain, handlers, repository
 from chs_maternity.commands import ApproveApplication, PayAllowance, SubmitApplication
 from chs_maternity.schemas import (
@@ -21,6 +21,7 @@ from chs_maternity.schemas import (
 )
 from chs_maternity.settings import MaternitySettings
 
+TITLE = "CHS maternity (生育待遇)"
 DESCRIPTION = """Maternity benefits (生育待遇) of the CHS platform: the maternity allowance
 (生育津贴) = the employer's monthly average wage (the mean of its staff's contribution bases)
 // 30 × leave days (98; +15 difficult birth; +15 per extra baby; miscarriage before 16 weeks 15,
@@ -40,27 +41,15 @@ async def submit_application(
 ) -> ApplicationPublic:
     """→ MaternityApplied (pending). 422 when the person had no employee enrollment with an
     employer on the day; 409 when an allowance was already granted for the confinement."""
-    application = await handlers.handle_submit(
-        uow,
-        SubmitApplication(
-            body.person_id,
-            body.kind,
-            body.event_date,
-            body.reference,
-            body.babies,
-            body.difficult_birth,
-            body.gestational_weeks,
-        ),
-    )
+    application = await handlers.handle_submit(uow, from_body(SubmitApplication, body))
     response.headers["Location"] = f"/applications/{application.application_id}"
     return ApplicationPublic.of(application)
 
 
 @applications.get("/applications/{application_id}", responses=problem_responses(404))
 async def get_application(application_id: str, conn: Connection) -> ApplicationPublic:
-    application = await repository.get_application(conn, application_id)
-    if application is None:
-        raise domain.ApplicationNotFound(f"no application {application_id}")
+    missing = domain.ApplicationNotFound(f"no application {application_id}")
+    application = found(await repository.get_application(conn, application_id), missing)
     allowance = (
         await repository.get_allowance(conn, application.allowance_id)
         if application.allowance_id
@@ -84,27 +73,27 @@ async def approve_application(
 
 @allowances.get("/allowances/{allowance_id}", responses=problem_responses(404))
 async def get_allowance(allowance_id: str, conn: Connection) -> AllowancePublic:
-    found = await repository.get_allowance(conn, allowance_id)
-    if found is None:
-        raise domain.AllowanceNotFound(f"no allowance {allowance_id}")
-    return AllowancePublic.of(found)
+    allowance = await repository.get_allowance(conn, allowance_id)
+    return AllowancePublic.model_validate(
+        found(allowance, domain.AllowanceNotFound(f"no allowance {allowance_id}"))
+    )
 
 
 @allowances.post("/allowances/{allowance_id}/pay", responses=problem_responses(404, 409, 422))
 async def pay_allowance(allowance_id: str, body: PayBody, uow: UnitOfWorkDep) -> AllowancePublic:
     """Record the payment of an approved allowance → MaternityAllowancePaid."""
-    return AllowancePublic.of(
-        await handlers.handle_pay(
-            uow, PayAllowance(allowance_id, body.payment_reference, body.paid_on)
-        )
-    )
+    command = PayAllowance(allowance_id, body.payment_reference, body.paid_on)
+    return AllowancePublic.model_validate(await handlers.handle_pay(uow, command))
 
 
 @allowances.get("/persons/{person_id}/allowances")
 async def person_allowances(person_id: str, conn: Connection) -> PersonAllowances:
     return PersonAllowances(
         person_id=person_id,
-        allowances=[AllowancePublic.of(a) for a in await repository.allowances_of(conn, person_id)],
+        allowances=[
+            AllowancePublic.model_validate(a)
+            for a in await repository.allowances_of(conn, person_id)
+        ],
         applications=[
             ApplicationPublic.of(a) for a in await repository.applications_of(conn, person_id)
         ],
@@ -129,10 +118,7 @@ async def employer_wage(
 
 
 def create_app(settings: MaternitySettings) -> FastAPI:
+    routers = [applications, allowances, employers]
     return create_service_app(
-        settings,
-        "chs_maternity",
-        title="CHS maternity (生育待遇)",
-        description=DESCRIPTION,
-        routers=[applications, allowances, employers],
+        settings, "chs_maternity", title=TITLE, description=DESCRIPTION, routers=routers
     )

@@ -1,12 +1,12 @@
 """Request and response bodies of the maternity API, with OpenAPI examples."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
-from chs_events.vocabulary import CHINA
+from chs_events.schemas import ChinaTime, PublicModel
 from chs_maternity.model import Allowance, Application
 
 
@@ -55,7 +55,7 @@ class PayBody(BaseModel):
     paid_on: date | None = None
 
 
-class AllowancePublic(BaseModel):
+class AllowancePublic(PublicModel):
     allowance_id: str
     person_id: str
     source: Literal["auto", "application"]
@@ -72,16 +72,12 @@ class AllowancePublic(BaseModel):
     daily_wage_fen: int = Field(description="monthly_wage_fen // 30")
     amount_fen: int = Field(description="daily_wage_fen × leave_days")
     status: Literal["approved", "paid"]
-    approved_at: AwareDatetime
+    approved_at: ChinaTime
     paid_on: date | None
     payment_reference: str | None
 
-    @classmethod
-    def of(cls, a: Allowance) -> "AllowancePublic":
-        return cls(**{**a.__dict__, "approved_at": _china(a.approved_at)})
 
-
-class ApplicationPublic(BaseModel):
+class ApplicationPublic(PublicModel):
     application_id: str
     person_id: str
     employer_id: str
@@ -92,22 +88,14 @@ class ApplicationPublic(BaseModel):
     gestational_weeks: int | None
     reference: str
     status: Literal["pending", "approved"]
-    submitted_at: AwareDatetime
-    decided_at: AwareDatetime | None
+    submitted_at: ChinaTime
+    decided_at: ChinaTime | None
     decided_by: str | None
     allowance: AllowancePublic | None = None
 
     @classmethod
     def of(cls, a: Application, allowance: Allowance | None = None) -> "ApplicationPublic":
-        values = {k: v for k, v in a.__dict__.items() if k not in ("enrollment_id", "allowance_id")}
-        return cls(
-            **{
-                **values,
-                "submitted_at": _china(a.submitted_at),
-                "decided_at": _china(a.decided_at),
-                "allowance": AllowancePublic.of(allowance) if allowance else None,
-            }
-        )
+        return cls.from_attributes(a, allowance=allowance)
 
 
 class PersonAllowances(BaseModel):
@@ -122,7 +110,3 @@ class EmployerWage(BaseModel):
     staff: int = Field(description="Staff enrolled on the day with a contribution base")
     monthly_wage_fen: int | None = Field(description="Mean of their contribution bases, floor")
     daily_wage_fen: int | None = Field(description="monthly_wage_fen // 30")
-
-
-def _china(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(CHINA)

@@ -97,13 +97,8 @@ async def delivery_stats(
 )
 async def templates() -> list[TemplateView]:
     return [
-        TemplateView(
-            template_id=t.template_id,
-            category=t.category.value,
-            business_area=t.business_area.value,
-            text=t.text,
-            elderly_text=t.elderly_text,
-            params=list(t.params),
+        TemplateView.from_attributes(
+            t, category=t.category.value, business_area=t.business_area.value
         )
         for t in TEMPLATES.values()
     ]

@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from chs_events.schemas import PublicModel
+
 MessageStatusName = Literal["queued", "sent", "delivered", "failed", "undeliverable"]
 
 
@@ -53,7 +55,7 @@ class DeliveryStats(BaseModel):
     rows: list[DeliveryStatsRow]
 
 
-class TemplateView(BaseModel):
+class TemplateView(PublicModel):
     template_id: str
     category: str
     business_area: str

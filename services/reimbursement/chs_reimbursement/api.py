@@ -8,7 +8,7 @@ from chs_events.clock import today
 from chs_events.errors import NotFound
 from chs_events.fields import PersonId
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found
 from chs_reimbursement import domain, handlers, repository
 from chs_reimbursement.calculator import InvalidPolicy, load_policy
 from chs_reimbursement.commands import (
@@ -31,6 +31,7 @@ from chs_reimbursement.schemas import (
 )
 from chs_reimbursement.settings import ReimbursementSettings
 
+TITLE = "CHS reimbursement (手工报销 and 一站式结算)"
 DESCRIPTION = """Reimbursement (手工报销) and one-stop settlement (一站式结算) of the CHS platform.
 
 One calculator splits every bill: basic insurance (deductible by hospital level, ratio by
@@ -68,10 +69,10 @@ async def settle(
 
 @settlements.get("/settlements/{settlement_id}", responses=problem_responses(404))
 async def get_settlement(settlement_id: str, conn: Connection) -> SettlementPublic:
-    found = await repository.get_settlement(conn, settlement_id)
-    if found is None:
-        raise domain.SettlementNotFound(f"no settlement {settlement_id}")
-    return SettlementPublic.of(found)
+    settlement = await repository.get_settlement(conn, settlement_id)
+    return SettlementPublic.of(
+        found(settlement, domain.SettlementNotFound(f"no settlement {settlement_id}"))
+    )
 
 
 @settlements.post("/settlements/{settlement_id}/reverse", responses=problem_responses(404, 409))
@@ -93,10 +94,8 @@ async def submit_claim(body: ClaimCreate, uow: UnitOfWorkDep, response: Response
 
 @claims.get("/claims/{claim_id}", responses=problem_responses(404))
 async def get_claim(claim_id: str, conn: Connection) -> ClaimPublic:
-    found = await repository.get_claim(conn, claim_id)
-    if found is None:
-        raise domain.ClaimNotFound(f"no claim {claim_id}")
-    return ClaimPublic.of(found)
+    claim = await repository.get_claim(conn, claim_id)
+    return ClaimPublic.of(found(claim, domain.ClaimNotFound(f"no claim {claim_id}")))
 
 
 @claims.post("/claims/{claim_id}/pay", responses=problem_responses(404, 409, 422))
@@ -104,11 +103,8 @@ async def pay_claim(claim_id: str, body: PayBody, uow: UnitOfWorkDep) -> ClaimPu
     """Record the payment of an approved claim's fund part → ClaimPaid. The same payment
     reported again (same `payment_reference`) answers the paid claim and publishes nothing;
     `paid_on` is between the submission and today."""
-    return ClaimPublic.of(
-        await handlers.handle_pay_claim(
-            uow, PayClaim(claim_id, body.payment_reference, body.paid_on)
-        )
-    )
+    command = PayClaim(claim_id, body.payment_reference, body.paid_on)
+    return ClaimPublic.of(await handlers.handle_pay_claim(uow, command))
 
 
 @persons.get("/persons/{person_id}/reimbursements")
@@ -158,10 +154,7 @@ async def get_policy(
 
 
 def create_app(settings: ReimbursementSettings) -> FastAPI:
+    routers = [settlements, claims, persons, policies]
     return create_service_app(
-        settings,
-        "chs_reimbursement",
-        title="CHS reimbursement (手工报销 and 一站式结算)",
-        description=DESCRIPTION,
-        routers=[settlements, claims, persons, policies],
+        settings, "chs_reimbursement", title=TITLE, description=DESCRIPTION, routers=routers
     )

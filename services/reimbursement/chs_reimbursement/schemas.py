@@ -1,16 +1,17 @@
 """Request and response bodies of the reimbursement API, with OpenAPI examples."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from chs_events.clock import today
 from chs_events.events.reimbursement import Fen, Icd10Code
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
-from chs_events.vocabulary import CHINA, Insutype
+from chs_events.schemas import ChinaTime, PublicModel
+from chs_events.vocabulary import Insutype
 from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators, FilingCategory
-from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
+from chs_reimbursement.model import Bill, Claim, Settlement, Terms
 
 GroupCode = Literal[
     "destitute", "dibao", "dibao_marginal", "poverty_relapse", "monitored", "illness_poverty"
@@ -118,13 +119,13 @@ class AssistedGroups(BaseModel):
     )
 
 
-class LinePublic(BaseModel):
+class LinePublic(PublicModel):
     tier: Literal["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
     amount_fen: int
     rule: str
 
 
-class SplitPublic(BaseModel):
+class SplitPublic(PublicModel):
     """As in the national settlement record: the parts add up to ``total_fen``."""
 
     total_fen: int
@@ -136,15 +137,8 @@ class SplitPublic(BaseModel):
     personal_cash_fen: int = Field(description="What the person pays (个人现金)")
     lines: list[LinePublic]
 
-    @classmethod
-    def of(cls, split: Split | None) -> "SplitPublic | None":
-        if split is None:
-            return None
-        values = {k: v for k, v in split.__dict__.items() if k not in ("lines", "accumulators")}
-        return cls(**values, lines=[LinePublic(**line.__dict__) for line in split.lines])
 
-
-class TermsPublic(BaseModel):
+class TermsPublic(PublicModel):
     enrollment_id: str
     insutype: Insutype
     pooling_region: str
@@ -154,21 +148,14 @@ class TermsPublic(BaseModel):
 
     @classmethod
     def of(cls, terms: Terms | None) -> "TermsPublic | None":
-        return (
-            None
-            if terms is None
-            else cls(
-                enrollment_id=terms.enrollment_id,
-                insutype=terms.insutype,
-                pooling_region=terms.region,
-                filing=terms.filing,
-                remote_care_filing_id=terms.filing_id,
-                basis=terms.basis,
-            )
+        if terms is None:
+            return None
+        return cls.from_attributes(
+            terms, pooling_region=terms.region, remote_care_filing_id=terms.filing_id
         )
 
 
-class BillPublic(BaseModel):
+class BillPublic(PublicModel):
     institution_code: str
     institution_name: str
     institution_level: int
@@ -183,12 +170,8 @@ class BillPublic(BaseModel):
     invoice_no: str
     emergency: bool
 
-    @classmethod
-    def of(cls, bill: Bill) -> "BillPublic":
-        return cls(**bill.__dict__, total_fen=bill.total_fen)
 
-
-class SettlementPublic(BaseModel):
+class SettlementPublic(PublicModel):
     settlement_id: str
     person_id: str
     status: Literal["completed", "reversed"]
@@ -196,34 +179,23 @@ class SettlementPublic(BaseModel):
     terms: TermsPublic
     maternity: bool
     split: SplitPublic
-    settled_at: AwareDatetime
-    reversed_at: AwareDatetime | None
+    settled_at: ChinaTime
+    reversed_at: ChinaTime | None
     reversal_reason: str | None
 
     @classmethod
     def of(cls, s: Settlement) -> "SettlementPublic":
-        return cls(
-            settlement_id=s.settlement_id,
-            person_id=s.person_id,
-            status=s.status,
-            bill=BillPublic.of(s.bill),
-            terms=TermsPublic.of(s.terms),
-            maternity=s.maternity,
-            split=SplitPublic.of(s.split),
-            settled_at=_china(s.settled_at),
-            reversed_at=_china(s.reversed_at),
-            reversal_reason=s.reversal_reason,
-        )
+        return cls.from_attributes(s, terms=TermsPublic.of(s.terms))
 
 
-class ClaimPublic(BaseModel):
+class ClaimPublic(PublicModel):
     claim_id: str
     person_id: str
     status: Literal["approved", "rejected", "paid"]
     bill: BillPublic
     submitted_on: date
-    submitted_at: AwareDatetime
-    decided_at: AwareDatetime
+    submitted_at: ChinaTime
+    decided_at: ChinaTime
     rule: str | None = Field(description="The audit a rejected claim failed")
     reason: str | None
     terms: TermsPublic | None
@@ -234,25 +206,10 @@ class ClaimPublic(BaseModel):
 
     @classmethod
     def of(cls, c: Claim) -> "ClaimPublic":
-        return cls(
-            claim_id=c.claim_id,
-            person_id=c.person_id,
-            status=c.status,
-            bill=BillPublic.of(c.bill),
-            submitted_on=c.submitted_on,
-            submitted_at=_china(c.submitted_at),
-            decided_at=_china(c.decided_at),
-            rule=c.rule,
-            reason=c.reason,
-            terms=TermsPublic.of(c.terms),
-            split=SplitPublic.of(c.split),
-            payable_fen=c.payable_fen,
-            paid_on=c.paid_on,
-            payment_reference=c.payment_reference,
-        )
+        return cls.from_attributes(c, terms=TermsPublic.of(c.terms))
 
 
-class AccumulatorsPublic(BaseModel):
+class AccumulatorsPublic(PublicModel):
     """The person's year-to-date totals as the next settlement reads them."""
 
     person_id: str
@@ -269,7 +226,7 @@ class AccumulatorsPublic(BaseModel):
 
     @classmethod
     def of(cls, person_id: str, totals: Accumulators) -> "AccumulatorsPublic":
-        return cls(person_id=person_id, **totals.__dict__)
+        return cls.from_attributes(totals, person_id=person_id)
 
 
 class PersonReimbursements(BaseModel):
@@ -277,7 +234,3 @@ class PersonReimbursements(BaseModel):
     assisted_groups: list[str]
     settlements: list[SettlementPublic]
     claims: list[ClaimPublic]
-
-
-def _china(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(CHINA)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.clock import today
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 from chs_remote_care import handlers
 from chs_remote_care.commands import FileRemoteCare, RevokeFiling
 from chs_remote_care.schemas import (
@@ -20,6 +20,7 @@ from chs_remote_care.schemas import (
 )
 from chs_remote_care.settings import RemoteCareSettings
 
+TITLE = "CHS remote care (异地就医备案)"
 DESCRIPTION = """Remote-care filings (异地就医备案) of the CHS platform: long-term (relocated
 retiree, long-term resident, stationed worker; valid until revoked) and temporary (referral,
 emergency, self-referred; valid 6 months, back-dated to the admission date), approved at once on
@@ -48,17 +49,7 @@ async def file_remote_care(
     rule (no active enrollment, destination in the home city, temporary care inside the
     province, back-dating after the discharge was settled), 409 for a second active long-term
     filing."""
-    filing = await handlers.handle_file(
-        uow,
-        FileRemoteCare(
-            person_id,
-            body.filing_type,
-            body.category,
-            body.destination_region,
-            body.admission_date,
-            body.discharge_date,
-        ),
-    )
+    filing = await handlers.handle_file(uow, from_body(FileRemoteCare, body, person_id=person_id))
     response.headers["Location"] = f"/filings/{filing.filing_id}"
     return FilingPublic.of(filing)
 
@@ -105,10 +96,7 @@ async def get_coverage(
 
 
 def create_app(settings: RemoteCareSettings) -> FastAPI:
+    routers = [filings, coverage]
     return create_service_app(
-        settings,
-        "chs_remote_care",
-        title="CHS remote care (异地就医备案)",
-        description=DESCRIPTION,
-        routers=[filings, coverage],
+        settings, "chs_remote_care", title=TITLE, description=DESCRIPTION, routers=routers
     )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chs_events import fields
 from chs_events.events.remote_care import FilingCategory, FilingType
 from chs_events.regions import region
+from chs_events.schemas import PublicModel
 from chs_remote_care.domain import CATEGORY_NAMES, FILING_TYPE_NAMES, Coverage
 from chs_remote_care.model import Filing, Status
 
@@ -99,7 +100,7 @@ FILING_EXAMPLE: dict[str, Any] = {
 }
 
 
-class FilingPublic(BaseModel):
+class FilingPublic(PublicModel):
     model_config = ConfigDict(json_schema_extra={"examples": [FILING_EXAMPLE]})
     filing_id: str
     person_id: str
@@ -124,27 +125,11 @@ class FilingPublic(BaseModel):
 
     @classmethod
     def of(cls, filing: Filing) -> "FilingPublic":
-        return cls(
-            filing_id=filing.filing_id,
-            person_id=filing.person_id,
-            filing_type=filing.filing_type,
+        return cls.from_attributes(
+            filing,
             filing_type_name=FILING_TYPE_NAMES[filing.filing_type],
-            category=filing.category,
             category_name=CATEGORY_NAMES[filing.category],
-            destination_region=filing.destination_region,
             destination_name=region(filing.destination_region).name,
-            home_region=filing.home_region,
-            insutype=filing.insutype,
-            enrollment_id=filing.enrollment_id,
-            valid_from=filing.valid_from,
-            valid_until=filing.valid_until,
-            filed_on=filing.filed_on,
-            admission_date=filing.admission_date,
-            discharge_date=filing.discharge_date,
-            back_dated=filing.back_dated,
-            status=filing.status,
-            revoked_on=filing.revoked_on,
-            revoke_reason=filing.revoke_reason,
         )
 
 

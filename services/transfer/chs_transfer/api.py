@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found
 from chs_transfer import domain, handlers, repository
 from chs_transfer.commands import CompleteTransfer, ConfirmOut, RejectTransfer, RequestTransfer
 from chs_transfer.schemas import (
@@ -29,6 +29,7 @@ from chs_transfer.schemas import (
 )
 from chs_transfer.settings import TransferSettings
 
+TITLE = "CHS transfer (关系转移接续)"
 DESCRIPTION = """Relationship transfer (关系转移接续) of an employee's basic insurance (310) between
 pooling regions. Within one province a request completes at once; across provinces it goes
 requested → out-confirmed (months paid, personal-account balance to move, integer fen) →
@@ -58,22 +59,24 @@ async def request_transfer(
         uow, RequestTransfer(body.person_id, body.to_region), settings
     )
     response.headers["Location"] = f"/transfers/{transfer.transfer_id}"
-    return TransferPublic.of(transfer)
+    return TransferPublic.model_validate(transfer)
 
 
 @transfers.get("/transfers/{transfer_id}", responses=problem_responses(404))
 async def get_transfer(transfer_id: str, conn: Connection) -> TransferPublic:
     transfer = await repository.get_transfer(conn, transfer_id)
-    if transfer is None:
-        raise domain.TransferNotFound(f"no transfer {transfer_id}")
-    return TransferPublic.of(transfer)
+    return TransferPublic.model_validate(
+        found(transfer, domain.TransferNotFound(f"no transfer {transfer_id}"))
+    )
 
 
 @transfers.get("/persons/{person_id}/transfers")
 async def transfers_of(person_id: str, conn: Connection) -> TransferList:
     return TransferList(
         person_id=person_id,
-        transfers=[TransferPublic.of(t) for t in await repository.transfers_of(conn, person_id)],
+        transfers=[
+            TransferPublic.model_validate(t) for t in await repository.transfers_of(conn, person_id)
+        ],
     )
 
 
@@ -85,7 +88,7 @@ async def confirm_out(
 ) -> TransferPublic:
     """The out-region confirms months paid and the balance to move → TransferOutConfirmed.
     Only a requested cross-province transfer (409 otherwise)."""
-    return TransferPublic.of(
+    return TransferPublic.model_validate(
         await handlers.handle_confirm_out(
             uow, ConfirmOut(transfer_id, body.account_balance_fen), settings
         )
@@ -97,7 +100,7 @@ async def complete(
     transfer_id: str, body: Completion, uow: UnitOfWorkDep, settings: Settings
 ) -> TransferPublic:
     """The in-region takes the insurance over → TransferCompleted. Only once out-confirmed."""
-    return TransferPublic.of(
+    return TransferPublic.model_validate(
         await handlers.handle_complete(uow, CompleteTransfer(transfer_id), settings)
     )
 
@@ -108,7 +111,7 @@ async def reject(
 ) -> TransferPublic:
     """The out-region (while requested) or the in-region (once out-confirmed) refuses, with a
     reason → TransferRejected."""
-    return TransferPublic.of(
+    return TransferPublic.model_validate(
         await handlers.handle_reject(
             uow, RejectTransfer(transfer_id, body.by, body.reason), settings
         )
@@ -117,9 +120,5 @@ async def reject(
 
 def create_app(settings: TransferSettings) -> FastAPI:
     return create_service_app(
-        settings,
-        "chs_transfer",
-        title="CHS transfer (关系转移接续)",
-        description=DESCRIPTION,
-        routers=[transfers],
+        settings, "chs_transfer", title=TITLE, description=DESCRIPTION, routers=[transfers]
     )

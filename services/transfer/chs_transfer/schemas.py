@@ -1,6 +1,5 @@
 """Request and response bodies of the transfer API. Money is integer fen."""
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
@@ -8,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chs_events import fields
 from chs_events.fields import PERSON_ID_EXAMPLE, PersonId
-from chs_transfer.model import Transfer
+from chs_events.schemas import PublicModel
 
 TRANSFER_ID = "0693a1f2-7c4e-7d31-8a5b-2f6e4c9d1a07"
 
@@ -58,7 +57,7 @@ class Rejection(RequestBody):
     reason: Reason
 
 
-class TransferPublic(BaseModel):
+class TransferPublic(PublicModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -99,10 +98,6 @@ class TransferPublic(BaseModel):
     out_confirmed_on: date | None
     completed_on: date | None
     rejected_on: date | None
-
-    @classmethod
-    def of(cls, transfer: Transfer) -> "TransferPublic":
-        return cls(**asdict(transfer))
 
 
 class TransferList(BaseModel):

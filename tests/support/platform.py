@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -80,13 +81,14 @@ class Platform:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def client(self, service: str) -> httpx.AsyncClient:
+    def client(self, service: str, **token: Any) -> httpx.AsyncClient:
         """An HTTP client of the service's API with a token for it (``service`` as in ``add``:
-        ``remote_care`` is the ``remote-care`` service)."""
+        ``remote_care`` is the ``remote-care`` service) of the caller ``token`` describes
+        (``kind=`` and claims, tests/support/tokens.py)."""
         return httpx.AsyncClient(
             base_url=self.url(service),
             timeout=10,
-            headers=bearer(service.replace("_", "-")),
+            headers=bearer(service.replace("_", "-"), **token),
         )
 
     def add(self, name: str, module: str, command: str, service: str, **extra: str) -> None:

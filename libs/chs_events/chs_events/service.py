@@ -5,14 +5,16 @@ for a command made of a request body's fields."""
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import uuid6
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import make_asgi_app
 from pydantic import BaseModel
 
@@ -20,6 +22,7 @@ from chs_events.auth import authenticated, verifier_for
 from chs_events.db import open_service_database
 from chs_events.errors import NotFound
 from chs_events.kafka import BrokerProbe
+from chs_events.policy import Allowed, openapi_callers
 from chs_events.problems import MEDIA_TYPE, install_problem_handlers, problem_media_type
 from chs_events.settings import PlatformSettings
 from chs_events.unit_of_work import UnitOfWork
@@ -155,5 +158,34 @@ def create_service_app(
 
 
 def _document(app: FastAPI) -> dict:
-    app.openapi_schema = problem_media_type(FastAPI.openapi(app))
-    return app.openapi_schema
+    document = problem_media_type(FastAPI.openapi(app))
+    openapi_callers(document, route_actions(app))
+    app.openapi_schema = document
+    return document
+
+
+def route_actions(app: FastAPI) -> dict[tuple[str, str], str]:
+    """The policy action each route declares (``Allowed``), by method and path."""
+    actions: dict[tuple[str, str], str] = {}
+    for route in _api_routes(app.routes):
+        action = _declared_action(route.dependant)
+        if action is not None:
+            actions.update({(method, route.path): action for method in route.methods or ()})
+    return actions
+
+
+def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from _api_routes(included.routes)
+
+
+def _declared_action(dependant: Dependant) -> str | None:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, Allowed):
+            return dependency.call.action
+        if (found := _declared_action(dependency)) is not None:
+            return found
+    return None

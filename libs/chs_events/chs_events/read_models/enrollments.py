@@ -114,6 +114,15 @@ async def enrollments_of(
     return [Enrollment(**row) for row in rows]
 
 
+async def regions_of(conn: asyncpg.Connection, person_id: str) -> set[str]:
+    """The pooling regions the person is or was enrolled in: an agency of one of them serves
+    the person (``chs_events.policy``)."""
+    rows = await conn.fetch(
+        "select distinct pooling_region from enrollment_view where person_id = $1", person_id
+    )
+    return {row["pooling_region"] for row in rows}
+
+
 async def active_enrollment(
     conn: asyncpg.Connection, person_id: str, insutype: str, on: date
 ) -> Enrollment | None:

@@ -20,6 +20,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ISSUER = "https://identity.test.chs.invalid/realms/chs"
 KEY_ID = "test-key-1"
 
+ALL_SCOPES = "transfer:confirm chronic:review maternity:approve claims:pay assistance:write"
+# The claims a caller of each kind has unless a test says otherwise (chs_events.policy): a
+# Qingdao hospital and pharmacy, an employer, the tax collector, a province-wide agency with
+# every business scope, a person, the admin.
+DEFAULT_CLAIMS: dict[str, dict[str, Any]] = {
+    "institution": {"institution_code": "H37020200017", "institution_level": 3, "region": "370202"},
+    "merchant": {"merchant_code": "M370202000001"},
+    "employer": {"employer_id": "E0000000001"},
+    "collector": {"collector": "370000-tax"},
+    "agency": {"region": "370000", "scope": ALL_SCOPES},
+    "person": {"person_id": "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"},
+    "admin": {},
+}
+
 
 @cache
 def _private_key() -> rsa.RSAPrivateKey:
@@ -49,7 +63,7 @@ def token(
     **claims: Any,
 ) -> str:
     """A token for ``service`` (its ``service_name``: ``aud`` is ``chs-<service>``) of a caller
-    of ``kind`` with ``claims``."""
+    of ``kind`` with ``claims`` (over the kind's ``DEFAULT_CLAIMS``)."""
     now = int(time.time())
     payload = {
         "iss": issuer,
@@ -60,6 +74,7 @@ def token(
         "exp": now + lifetime,
         "jti": str(uuid.uuid4()),
         "caller_kind": kind,
+        **DEFAULT_CLAIMS.get(kind, {}),
         **claims,
     }
     return jwt.encode(payload, _private_key(), algorithm="RS256", headers={"kid": key_id})

@@ -71,8 +71,9 @@ find_java() {
     for candidate in /usr/lib/jvm/*/bin/java $(command -v java 2>/dev/null || true); do
       [[ -x "$candidate" ]] || continue
       major="$(java_major "$candidate")"
-      [[ -n "$major" ]] && ((major >= 21 && major > best_major)) || continue
-      best="$candidate"; best_major="$major"
+      if [[ -n "$major" ]] && ((major >= 21 && major > best_major)); then
+        best="$candidate"; best_major="$major"
+      fi
     done
   fi
   [[ -n "$best" ]] || die "no Java 21+ found (looked at CHS_KEYCLOAK_JAVA_HOME, JAVA_HOME, /usr/lib/jvm/*, PATH): Keycloak $KEYCLOAK_VERSION needs one (e.g. apt-get install openjdk-21-jre-headless)"

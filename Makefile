@@ -35,9 +35,9 @@ platform_alive = [[ -f $(PLATFORM_PID) ]] && kill -0 "$$(cat $(PLATFORM_PID))" 2
 .PHONY: help setup lint up down demo test test-unit bench logs clean
 
 help:
-	@echo "make setup      prepare .venv, Python deps, Kafka jars, PostgreSQL binaries (idempotent)"
-	@echo "make up         start Kafka, PostgreSQL, topics and every process in the Procfile"
-	@echo "make down       stop the processes, then Kafka, then PostgreSQL"
+	@echo "make setup      prepare .venv, Python deps, Kafka jars, Keycloak, PostgreSQL binaries (idempotent)"
+	@echo "make up         start Kafka, PostgreSQL, Keycloak, topics and every process in the Procfile"
+	@echo "make down       stop the processes, then Keycloak, Kafka, PostgreSQL"
 	@echo "make demo       run scripts/demo.py against the running platform (starts it if needed)"
 	@echo "make lint       ruff (lint and format check) and mypy over libs, services, scripts, bench, tests"
 	@echo "make test       make lint, then all tests (the fixtures start the stack they need)"
@@ -52,6 +52,7 @@ setup:
 up: setup
 	@deploy/local/kafka.sh start
 	@deploy/local/postgres.sh start
+	@deploy/local/keycloak.sh start
 	@$(PLATFORM_ENV) $(PY) -m chs_events.topics create
 	@mkdir -p $(dir $(PLATFORM_LOG))
 	@if $(platform_alive); then \
@@ -83,6 +84,7 @@ up: setup
 	@python3 deploy/local/apis.py table
 	@echo "  Kafka              127.0.0.1:$(KAFKA_PORT)"
 	@echo "  PostgreSQL         $$(deploy/local/postgres.sh url | sed -E 's#//[^@/]*@#//…@#')"
+	@echo "  Keycloak issuer    $$(deploy/local/keycloak.sh url)   (realm chs, tokens by client credentials)"
 	@echo "  worker metrics     http://127.0.0.1:9101-9105/metrics   (relays, consumers, dispatcher, processor)"
 	@echo "  log                $(PLATFORM_LOG)   (make logs)"
 
@@ -97,6 +99,7 @@ down:
 		echo "platform: not running"; \
 	fi
 	@rm -f $(PLATFORM_PID)
+	@deploy/local/keycloak.sh stop
 	@deploy/local/kafka.sh stop
 	@deploy/local/postgres.sh stop
 

@@ -251,6 +251,22 @@ def database_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def keycloak_issuer() -> Iterator[str]:
+    """Issuer URL of the realm `chs` on a running Keycloak (``http://127.0.0.1:18080/realms/chs``),
+    for the whole test run: ``CHS_KEYCLOAK_URL`` when set (the issuer, or the server's base URL,
+    to which ``/realms/chs`` is added), else the native server of ``deploy/local/keycloak.sh``
+    (started if needed, and then stopped at the end; there is no container variant)."""
+    given = os.environ.get("CHS_KEYCLOAK_URL")
+    if given:
+        given = given.rstrip("/")
+        yield given if "/realms/" in given else f"{given}/realms/chs"
+        return
+    issuer = _script("keycloak.sh", "url").stdout.strip()
+    with _native("keycloak.sh"), _Exported("CHS_KEYCLOAK_URL", issuer):
+        yield issuer
+
+
 @pytest.fixture
 async def topic_prefix(kafka_bootstrap: str):
     """A fresh topic-name prefix such as ``t1a2b3c4d.``, so that tests never share topics; the

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Prepares a machine to run and test the platform natively. Idempotent: a second run only checks
 # stamps under .cache/setup (keyed on hashes of requirements.lock, the packages' pyproject.toml
-# files and deploy/kafka/pom.xml) and returns in about a second.
+# files, deploy/kafka/pom.xml and deploy/keycloak/pom.xml) and returns in about a second.
 #
 #   1. .venv from Python 3.11+ (PYTHON overrides the interpreter)
 #   2. pip install -r requirements.lock
 #   3. editable installs (--no-deps) of every package under libs/ and services/
 #   4. the Kafka broker jars from Maven Central (deploy/local/kafka.sh jars)
-#   5. PostgreSQL server binaries, installed with apt-get when missing and run as root
+#   5. the Keycloak server distribution from Maven Central (deploy/local/keycloak.sh dist)
+#   6. PostgreSQL server binaries, installed with apt-get when missing and run as root
 #      (skipped when CHS_DATABASE_URL points at a server)
 set -euo pipefail
 
@@ -79,7 +80,10 @@ command -v java >/dev/null 2>&1 || [[ -x "${JAVA_HOME:-/nonexistent}/bin/java" ]
   || die "java not found: the Kafka broker needs a Java 17+ runtime (apt-get install openjdk-17-jre-headless)"
 "$REPO/deploy/local/kafka.sh" jars | sed 's/^/setup: /'
 
-# 5. PostgreSQL server binaries -----------------------------------------------------------------
+# 5. Keycloak server distribution (runs on Java 21+, which keycloak.sh start looks for) ---------
+"$REPO/deploy/local/keycloak.sh" dist | sed 's/^/setup: /'
+
+# 6. PostgreSQL server binaries -----------------------------------------------------------------
 "$REPO/deploy/local/postgres.sh" binaries | sed 's/^/setup: /'
 
 say "done in $((SECONDS - T0))s. Next: make up (run the platform) or make test."

@@ -1,14 +1,25 @@
 """The local Keycloak issues every kind of caller an RFC 9068 access token: a JWT signed RS256,
-for the platform's services (`aud`), carrying the caller's claims from the realm file."""
+for the platform's services (`aud`), carrying the caller's claims from the realm file; a service
+verifies them against the realm's published keys."""
 
 from __future__ import annotations
 
 import importlib
+import secrets
 import time
+from collections.abc import AsyncIterator
+from datetime import date
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from chs_events.envelope import Envelope
+from chs_events.events.enrollment import EnrollmentRegistered
+from chs_events.read_models import enrollments
+from chs_events.unit_of_work import UnitOfWork
+from chs_reimbursement.api import create_app as create_reimbursement_app
+from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.keycloak import (
     AUDIENCE,
     CLIENTS,
@@ -16,6 +27,7 @@ from tests.support.keycloak import (
     unverified_claims,
     unverified_header,
 )
+from tests.support.service import running, throwaway_database
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +94,74 @@ def test_a_wrong_secret_gets_no_token(keycloak_issuer: str):
     )
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized_client"
+
+
+# --- a service accepts the running Keycloak's tokens, through its JWKS endpoint -------------------
+
+
+@pytest.fixture(scope="module")
+async def reimbursement_on_keycloak(
+    keycloak_issuer: str, database_url: str, kafka_bootstrap: str
+) -> AsyncIterator[FastAPI]:
+    """The reimbursement API verifying tokens against the running Keycloak's keys."""
+    async with throwaway_database(database_url, "reimbursement_keycloak") as name:
+        settings = ReimbursementSettings(
+            database_url=database_url,
+            database_name=name,
+            kafka_bootstrap=kafka_bootstrap,
+            token_issuer=keycloak_issuer,
+            jwks_file=None,
+            jwks_url=None,
+        )
+        async with running(create_reimbursement_app(settings)) as app:
+            yield app
+
+
+async def test_a_hospital_settles_a_bill_with_a_token_of_the_running_keycloak(
+    keycloak_issuer: str, reimbursement_on_keycloak: FastAPI
+) -> None:
+    app = reimbursement_on_keycloak
+    person_id = "p" + secrets.token_hex(16)
+    registered = EnrollmentRegistered(
+        person_id=person_id,
+        enrollment_id=f"N{secrets.token_hex(6)}",
+        insutype="390",
+        pooling_region="370200",
+        start_date=date(2020, 1, 1),
+    )
+    envelope = Envelope(registered, source="/chs/enrollment")
+    async with (
+        app.state.pool.acquire() as conn,
+        UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow,
+    ):
+        await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
+    hospital = token_for(keycloak_issuer, "his-qingdao-university-hospital")
+    bill = {
+        "person_id": person_id,
+        "institution_code": "H37020200017",
+        "institution_name": "青岛大学附属医院",
+        "institution_level": 3,
+        "institution_region": "370202",
+        "visit_type": "inpatient",
+        "admission_date": "2026-11-10",
+        "discharge_date": "2026-11-18",
+        "diagnoses": ["C34.9"],
+        "eligible_fen": 8_000_000,
+        "ineligible_fen": 500_000,
+        "invoice_no": f"KC{secrets.token_hex(6)}",
+    }
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://reimbursement"
+    ) as client:
+        settled = await client.post(
+            "/settlements", json=bill, headers={"Authorization": f"Bearer {hospital}"}
+        )
+        refused = await client.post("/settlements", json=bill)
+        forged = await client.post(
+            "/settlements", json=bill, headers={"Authorization": f"Bearer {hospital[:-4]}AAAA"}
+        )
+    assert settled.status_code == 201, settled.text
+    assert settled.json()["split"]["pooled_fund_fen"] > 0
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert forged.status_code == 401

@@ -71,6 +71,20 @@ CLIENTS: dict[str, Client] = {
             ),
         ),
         _client(
+            "agency-shandong",
+            {"caller_kind": "agency", "region": "370000"},
+            (
+                "transfer:confirm",
+                "chronic:review",
+                "maternity:approve",
+                "claims:pay",
+                "assistance:write",
+            ),
+        ),
+        _client(
+            "agency-jiangsu", {"caller_kind": "agency", "region": "320000"}, ("transfer:confirm",)
+        ),
+        _client(
             "public-app-demo",
             {"caller_kind": "person", "person_id": "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"},
         ),

@@ -17,9 +17,11 @@ from demo_support import (
     CHINA,
     ENROLLMENT,
     NOTIFICATION,
+    QINGDAO_HOSPITAL,
     SENT,
     TIMEOUT,
     add_staff,
+    as_,
     call,
     fail,
     fake,
@@ -107,6 +109,7 @@ def main() -> None:
         "POST",
         f"{ENROLLMENT}/newborns",
         201,
+        auth=as_(QINGDAO_HOSPITAL),  # the birth hospital enrolls the baby
         json={
             "birth_certificate_no": certificate_no,
             "name": baby_name,

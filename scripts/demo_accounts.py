@@ -17,7 +17,10 @@ import httpx
 from demo_support import (
     ENROLLMENT,
     NOTIFICATION,
+    PHARMACY,
     add_staff,
+    as_,
+    as_person,
     call,
     call_when_caught_up,
     local_client,
@@ -88,18 +91,36 @@ def main() -> None:
         f"{account_url}/family",
         201,
         json={"member_person_id": daughter_item["person_id"], "relation": "child"},
+        auth=as_person(father_item["person_id"]),  # he, signed in to the public app
     )
     debit = {
-        "merchant_code": "P370200001",
+        "merchant_code": "M370202000001",
         "merchant_kind": "pharmacy",
         "amount_fen": 4650,
         "spender_person_id": daughter_item["person_id"],
     }
     key = {"Idempotency-Key": f"POS-{run}-0001"}
-    paid = call(client, "debit", "POST", f"{account_url}/debits", 201, json=debit, headers=key)
+    pharmacy = as_(PHARMACY)
+    paid = call(
+        client,
+        "debit",
+        "POST",
+        f"{account_url}/debits",
+        201,
+        json=debit,
+        headers=key,
+        auth=pharmacy,
+    )
     print(f"     paid {paid['amount_fen']} fen, balance after {paid['balance_after_fen']} fen")
     again = call(
-        client, "debit-retry", "POST", f"{account_url}/debits", 200, json=debit, headers=key
+        client,
+        "debit-retry",
+        "POST",
+        f"{account_url}/debits",
+        200,
+        json=debit,
+        headers=key,
+        auth=pharmacy,
     )
     print(f"     the window's retry: the same posting {again['transaction_id']}, nothing more")
     sms(client, father_item["person_id"], "account.debited")
@@ -110,6 +131,7 @@ def main() -> None:
         "POST",
         f"{account_url}/debits",
         403,
+        auth=pharmacy,
         headers={"Idempotency-Key": f"POS-{run}-0002"},
         json={**debit, "spender_person_id": "p" + "0" * 32},
     )
@@ -119,6 +141,7 @@ def main() -> None:
         "POST",
         f"{account_url}/debits",
         409,
+        auth=pharmacy,
         headers={"Idempotency-Key": f"POS-{run}-0003"},
         json={**debit, "amount_fen": 10_000_000},
     )

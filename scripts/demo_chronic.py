@@ -24,6 +24,8 @@ from aiokafka import AIOKafkaProducer
 from demo_support import (
     CHINA,
     CHRONIC,
+    SHOUGUANG_HOSPITAL,
+    as_,
     call,
     fail,
     local_client,
@@ -72,6 +74,7 @@ def apply(
         "POST",
         f"{CHRONIC}/applications",
         201,
+        auth=as_(SHOUGUANG_HOSPITAL),
         json={
             **HOSPITAL,
             "person_id": person_id,

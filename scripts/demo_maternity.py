@@ -22,7 +22,9 @@ from datetime import date, datetime, timedelta
 from aiokafka import AIOKafkaProducer
 from demo_support import (
     CHINA,
+    WOMEN_CHILDREN_HOSPITAL,
     add_staff,
+    as_,
     call,
     call_when_caught_up,
     fail,
@@ -132,6 +134,7 @@ def main() -> None:
         "POST",
         f"{REIMBURSEMENT}/settlements",
         201,
+        auth=as_(WOMEN_CHILDREN_HOSPITAL),
         json={
             "person_id": m["person_id"],
             "institution_code": "H37020000001",

@@ -23,6 +23,8 @@ from demo_support import (
     CHINA,
     ENROLLMENT,
     NOTIFICATION,
+    QINGDAO_HOSPITAL,
+    as_,
     call,
     call_when_caught_up,
     enroll,
@@ -173,6 +175,7 @@ def main() -> None:
         "POST",
         f"{REIMBURSEMENT}/settlements",
         201,
+        auth=as_(QINGDAO_HOSPITAL),
         json=stay,
         behind=lambda r: r.status_code == 422 and r.json().get("rule") == "not_enrolled",
     )
@@ -199,7 +202,9 @@ def main() -> None:
         )
     sms_caused(client, person_id, "reimbursement.claim_submitted", seen)
     sms_caused(client, person_id, "reimbursement.claim_rejected", seen)
-    problem = refused(client, "POST", f"{REIMBURSEMENT}/settlements", 409, json=stay)
+    problem = refused(
+        client, "POST", f"{REIMBURSEMENT}/settlements", 409, json=stay, auth=as_(QINGDAO_HOSPITAL)
+    )
     print(
         f"  POST /settlements again → 409 rule {problem['rule']}: {problem['detail']} "
         "(no SMS: a refusal is answered at once)"
@@ -282,7 +287,15 @@ def main() -> None:
         "ineligible_fen": 5_000,
         "invoice_no": invoice(),
     }
-    second = call(client, "settle-visit", "POST", f"{REIMBURSEMENT}/settlements", 201, json=visit)
+    second = call(
+        client,
+        "settle-visit",
+        "POST",
+        f"{REIMBURSEMENT}/settlements",
+        201,
+        json=visit,
+        auth=as_(QINGDAO_HOSPITAL),
+    )
     split = second["split"]
     print(
         f"     settlement {second['settlement_id']}: total {split['total_fen']}, pooled fund "
@@ -297,6 +310,7 @@ def main() -> None:
         "POST",
         f"{REIMBURSEMENT}/settlements/{second['settlement_id']}/reverse",
         200,
+        auth=as_(QINGDAO_HOSPITAL),
         json={"reason": "HIS 结算数据有误，重新结算"},
     )
     print(f"     {undone['status']} at {undone['reversed_at']}: {undone['reversal_reason']}")

@@ -3,8 +3,11 @@ HTTP calls printed with their status, failing with a message, synthetic people w
 numbers and mobiles, registering people and employers, and waiting for a person's SMS.
 
 Not a scenario itself: `make demo` runs scripts/demo.py and every other scripts/demo_*.py.
+Every call carries an access token of the local Keycloak (client credentials of the realm's
+clients, or an insured person signed in to the public app).
 Environment: CHS_ENROLLMENT_URL, CHS_NOTIFICATION_URL, CHS_REMOTE_CARE_URL, CHS_CHRONIC_URL,
-CHS_TRANSFER_URL, CHS_ADMIN_TOKEN, CHS_DEMO_TIMEOUT (30 s).
+CHS_TRANSFER_URL, CHS_ADMIN_TOKEN, CHS_TOKEN_ISSUER, CHS_KEYCLOAK_ADMIN(_PASSWORD),
+CHS_DEMO_TIMEOUT (30 s).
 """
 
 import os
@@ -12,7 +15,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NoReturn, TypeVar
@@ -64,8 +67,109 @@ def until(what: str, found: Callable[[], T | None], timeout: float = TIMEOUT) ->
 # --- HTTP -----------------------------------------------------------------------------------
 
 
+# --- Callers: access tokens of the local identity provider (deploy/keycloak/chs-realm.json) ------
+
+ISSUER = os.environ.get("CHS_TOKEN_ISSUER", "http://127.0.0.1:18080/realms/chs").rstrip("/")
+KEYCLOAK = ISSUER.rsplit("/realms/", 1)[0]
+KEYCLOAK_ADMIN = os.environ.get("CHS_KEYCLOAK_ADMIN", "admin")
+KEYCLOAK_ADMIN_PASSWORD = os.environ.get("CHS_KEYCLOAK_ADMIN_PASSWORD", "admin")
+# The realm's clients the scenarios call as (their development secrets are dev-secret-<id>).
+AGENCY = "agency-shandong"  # agency staff serving the whole province, every business scope
+JIANGSU_AGENCY = "agency-jiangsu"
+QINGDAO_HOSPITAL = "his-qingdao-university-hospital"
+WOMEN_CHILDREN_HOSPITAL = "his-qingdao-women-children-hospital"
+SHOUGUANG_HOSPITAL = "his-shouguang-peoples-hospital"
+PHARMACY = "pharmacy-qingdao-demo"
+TAX_COLLECTION = "tax-collection"
+ADMIN = "admin-console"
+PUBLIC_APP = "public-app"
+
+
+class Bearer(httpx.Auth):
+    """A token of the identity provider, fetched when first needed and again before it expires:
+    a realm client's (client credentials) or an insured person's (signed in to the public app)."""
+
+    def __init__(self, grant: dict[str, str]) -> None:
+        self._grant = grant
+        self._token, self._expires = "", 0.0
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if time.monotonic() > self._expires - 30:
+            answer = httpx.post(
+                f"{ISSUER}/protocol/openid-connect/token", data=self._grant, trust_env=False
+            )
+            if answer.status_code != 200:
+                fail(f"no token from {ISSUER} ({answer.status_code}); is Keycloak up? make up")
+            self._token = answer.json()["access_token"]
+            self._expires = time.monotonic() + answer.json()["expires_in"]
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+_CALLERS: dict[str, Bearer] = {}
+
+
+def as_(client_id: str) -> Bearer:
+    """Calls made as the realm's client ``client_id``."""
+    if client_id not in _CALLERS:
+        _CALLERS[client_id] = Bearer(
+            {
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": f"dev-secret-{client_id}",
+            }
+        )
+    return _CALLERS[client_id]
+
+
+def as_person(person_id: str) -> Bearer:
+    """Calls made by the insured person through the public app: the person gets a user of the
+    realm (its attribute person_id goes into the token) and signs in."""
+    if person_id not in _CALLERS:
+        password = uuid.uuid4().hex
+        admin = httpx.post(
+            f"{KEYCLOAK}/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": KEYCLOAK_ADMIN,
+                "password": KEYCLOAK_ADMIN_PASSWORD,
+            },
+            trust_env=False,
+        ).json()["access_token"]
+        created = httpx.post(
+            f"{KEYCLOAK}/admin/realms/chs/users",
+            headers={"Authorization": f"Bearer {admin}"},
+            json={
+                "username": person_id,
+                "enabled": True,
+                "email": f"{person_id}@persons.chs.invalid",
+                "emailVerified": True,
+                "firstName": "demo",
+                "lastName": "person",
+                "attributes": {"person_id": [person_id]},
+                "credentials": [{"type": "password", "value": password, "temporary": False}],
+            },
+            trust_env=False,
+        )
+        if created.status_code != 201:
+            fail(f"the public app's user for {person_id}: {created.status_code} {created.text}")
+        _CALLERS[person_id] = Bearer(
+            {
+                "grant_type": "password",
+                "client_id": PUBLIC_APP,
+                "client_secret": f"dev-secret-{PUBLIC_APP}",
+                "username": person_id,
+                "password": password,
+            }
+        )
+    return _CALLERS[person_id]
+
+
 def local_client() -> httpx.Client:
-    return httpx.Client(timeout=10, trust_env=False)  # local services: never through a proxy
+    """Local services, never through a proxy; calls are the province agency's unless a call says
+    ``auth=as_(...)`` or ``auth=as_person(...)``."""
+    return httpx.Client(timeout=10, trust_env=False, auth=as_(AGENCY))
 
 
 def _request(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
@@ -264,6 +368,7 @@ def pay_contribution(
         "POST",
         f"{ENROLLMENT}/contributions",
         201,
+        auth=as_(TAX_COLLECTION),
         json={
             "payment_id": f"PAY-{run}-{period}",
             "enrollment_id": enrollment_id,
@@ -282,7 +387,9 @@ def messages_of(client: httpx.Client, person_id: str) -> list[dict]:
     """The person's SMS as notification recorded them, oldest first."""
     url = f"{NOTIFICATION}/persons/{person_id}/messages"
     try:
-        response = client.get(url, headers={"X-Request-Id": f"demo-{run}-messages"})
+        response = client.get(
+            url, headers={"X-Request-Id": f"demo-{run}-messages"}, auth=as_(ADMIN)
+        )
     except httpx.HTTPError as error:
         fail(f"GET {url}: {error!r} (is the notification service up?)")
     if response.status_code != 200:

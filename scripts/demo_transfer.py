@@ -16,9 +16,11 @@ from datetime import date, timedelta
 import httpx
 from demo_support import (
     ENROLLMENT,
+    JIANGSU_AGENCY,
     NOTIFICATION,
     TRANSFER,
     add_staff,
+    as_,
     call,
     call_when_caught_up,
     local_client,
@@ -135,7 +137,17 @@ def main() -> None:
     sms(client, to_suzhou["person_id"], "transfer.out_confirmed")
 
     print("\n5. Suzhou (the in-region) completes it")
-    show(call(client, "completion", "POST", f"{url}/completion", 200, json={}))
+    show(
+        call(
+            client,
+            "completion",
+            "POST",
+            f"{url}/completion",
+            200,
+            json={},
+            auth=as_(JIANGSU_AGENCY),  # the other province's agency
+        )
+    )
     wait_region(client, to_suzhou, SUZHOU)
     sms(client, to_suzhou["person_id"], "transfer.completed")
     print("\nTransfer demo complete.")

@@ -71,6 +71,24 @@ CLIENTS: dict[str, Client] = {
             ),
         ),
         _client(
+            "his-shouguang-peoples-hospital",
+            {
+                "caller_kind": "institution",
+                "institution_code": "H37078300001",
+                "institution_level": 2,
+                "region": "370783",
+            },
+        ),
+        _client(
+            "his-qingdao-women-children-hospital",
+            {
+                "caller_kind": "institution",
+                "institution_code": "H37020000001",
+                "institution_level": 3,
+                "region": "370202",
+            },
+        ),
+        _client(
             "agency-shandong",
             {"caller_kind": "agency", "region": "370000"},
             (

@@ -1,12 +1,16 @@
 """Maternity (生育津贴) through the real stack: an employee enrolled by her employer's HR system
 (staff batch-add with a contribution base) delivers; the hospital settles it over HTTP with the
 reimbursement service, whose settlement event the broker delivers twice; the allowance is
-granted without application (免申即享) once, at the amount of the rule, with one SMS."""
+granted without application (免申即享) once, at the amount of the rule, with one SMS. Each
+request is made by its caller: the employer reads its average wage, the hospital settles, the
+mother reads her allowances and messages."""
 
 import asyncio
 import random
+from contextlib import AsyncExitStack
 from datetime import date, timedelta
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from stdnum.cn import ric
@@ -21,16 +25,27 @@ TAG = "【中国医疗保障】"
 SETTLED = b"chs.reimbursement.settlement.completed.v1"
 
 
+HOSPITAL = "H37020000001"  # 青岛市妇女儿童医院
+
+
 @pytest.fixture
-async def reimbursement(platform):
-    async with platform.client("reimbursement") as client:
+async def hospital(platform):
+    """The HIS of the hospital that settles the delivery."""
+    async with platform.client(
+        "reimbursement", kind="institution", institution_code=HOSPITAL
+    ) as client:
         yield client
 
 
 @pytest.fixture
-async def maternity(platform):
-    async with platform.client("maternity") as client:
-        yield client
+async def caller(platform):
+    """``caller(service, kind=..., **claims)``: a client of the service for that caller."""
+    async with AsyncExitStack() as stack:
+
+        async def client_of(service: str, **token) -> httpx.AsyncClient:
+            return await stack.enter_async_context(platform.client(service, **token))
+
+        yield client_of
 
 
 def woman(rng: random.Random, born: date, region: str = "370202") -> Person:
@@ -40,13 +55,13 @@ def woman(rng: random.Random, born: date, region: str = "370202") -> Person:
     return Person(body + ric.calc_check_digit(body + "0"), person.name, person.mobile, region)
 
 
-async def messages(notification, person_id: str) -> list[dict]:
+async def messages(notification: httpx.AsyncClient, person_id: str) -> list[dict]:
     response = await notification.get(f"/persons/{person_id}/messages")
     return response.json()["messages"]
 
 
 async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_with_one_sms(
-    platform, enrollment, notification, maternity, reimbursement
+    platform, enrollment, hospital, caller
 ):
     rng = random.Random()
     employer = await new_employer(enrollment, "青岛海川电子有限公司")
@@ -63,9 +78,12 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
     assert added.status_code == 200, added.text
     [item] = added.json()["items"]
     person_id = item["person_id"]
+    wages = await caller("maternity", kind="employer", employer_id=employer["employer_id"])
+    maternity = await caller("maternity", kind="person", person_id=person_id)
+    notification = await caller("notification", kind="person", person_id=person_id)
 
     async def wage_known():  # maternity has read the enrollment (and its base)
-        wage = (await maternity.get(f"/employers/{employer['employer_id']}/average-wage")).json()
+        wage = (await wages.get(f"/employers/{employer['employer_id']}/average-wage")).json()
         return wage if wage["staff"] == 1 else None
 
     wage = await until(wage_known, timeout=60, interval=0.2)
@@ -75,7 +93,7 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
     discharged = date(2026, 11, 18)
     bill = {
         "person_id": person_id,
-        "institution_code": "H37020000001",
+        "institution_code": HOSPITAL,
         "institution_name": "青岛市妇女儿童医院",
         "institution_level": 3,
         "institution_region": "370202",
@@ -90,7 +108,7 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
     }
 
     async def settled():
-        response = await reimbursement.post("/settlements", json=bill)
+        response = await hospital.post("/settlements", json=bill)
         waiting = response.status_code == 422 and response.json().get("rule") == "not_enrolled"
         return None if waiting else response
 

@@ -2,9 +2,12 @@
 models; a hospital's direct settlement of a 低保 resident returns the three-tier split in the
 request and reaches the person as an SMS (outbox relay → progress-notice processor →
 notification); the same invoice claimed by hand afterwards is rejected with its SMS; a claim for
-care under a real remote-care filing is approved, paid and told."""
+care under a real remote-care filing is approved, paid and told. Each request is made by its
+caller: the agency registers, enrolls and sets the assisted groups and pays; the hospital
+settles; the person files, claims and reads her messages."""
 
 import random
+from contextlib import AsyncExitStack
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,15 +26,32 @@ def today() -> date:
 
 
 @pytest.fixture
-async def reimbursement(platform):
-    async with platform.client("reimbursement") as client:
+async def agency(platform):
+    """Agency staff of the province (every business scope) at enrollment and reimbursement."""
+    async with (
+        platform.client("enrollment", kind="agency") as enrollment,
+        platform.client("reimbursement", kind="agency") as reimbursement,
+    ):
+        yield enrollment, reimbursement
+
+
+@pytest.fixture
+async def hospital(platform):
+    """The HIS of 青岛大学附属医院 (H37020200017), which the bills name."""
+    async with platform.client("reimbursement", kind="institution") as client:
         yield client
 
 
 @pytest.fixture
-async def remote_care(platform):
-    async with platform.client("remote_care") as client:
-        yield client
+async def as_person(platform):
+    """``as_person(person_id, service)``: a client of the service for the person themself."""
+    async with AsyncExitStack() as stack:
+
+        async def client_of(person_id: str, service: str) -> httpx.AsyncClient:
+            client = platform.client(service, kind="person", person_id=person_id)
+            return await stack.enter_async_context(client)
+
+        yield client_of
 
 
 async def sms_of(notification, person_id: str, template_id: str) -> dict:
@@ -62,8 +82,9 @@ async def once_known(call, timeout: float = 60.0) -> httpx.Response:
 
 
 async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
-    platform, enrollment, notification, reimbursement, remote_care
+    platform, agency, hospital, as_person
 ):
+    enrollment, reimbursement = agency
     rng = random.Random()
     person = Person.make(rng, born=date(1975, 4, 2), region=SHINAN)
     registered = await enrollment.post("/persons", json=person.as_json())
@@ -74,9 +95,17 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
         json={"insutype": "390", "pooling_region": QINGDAO, "start_date": "2020-01-01"},
     )
     assert enrolled.status_code == 201, enrolled.text
-    groups = await reimbursement.put(
-        f"/persons/{person_id}/assisted-groups", json={"groups": ["dibao"]}
-    )
+    person_reimbursement = await as_person(person_id, "reimbursement")
+    remote_care = await as_person(person_id, "remote_care")
+    notification = await as_person(person_id, "notification")
+
+    async def groups_set():  # the agency serves her once reimbursement knows her region
+        response = await reimbursement.put(
+            f"/persons/{person_id}/assisted-groups", json={"groups": ["dibao"]}
+        )
+        return None if response.status_code == 403 else response
+
+    groups = await until(groups_set, timeout=60, interval=0.2)
     assert groups.status_code == 200, groups.text
 
     # she will spend the winters in Sanya: a long-term filing through the remote-care service
@@ -99,7 +128,7 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
         "ineligible_fen": 500_000,
         "invoice_no": f"3702{rng.randrange(10**12):012d}",
     }
-    settled = await once_known(lambda: reimbursement.post("/settlements", json=bill))
+    settled = await once_known(lambda: hospital.post("/settlements", json=bill))
     assert settled.status_code == 201, settled.text
     split = settled.json()["split"]
     assert (
@@ -116,7 +145,7 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
         "医疗救助支付10431.75元，个人支付9470.75元。"
     )
 
-    claimed = await reimbursement.post("/claims", json=bill)
+    claimed = await person_reimbursement.post("/claims", json=bill)
     assert claimed.status_code == 201, claimed.text
     assert (claimed.json()["status"], claimed.json()["rule"]) == (
         "rejected",
@@ -140,7 +169,7 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
     }
 
     async def approved():
-        response = await reimbursement.post("/claims", json=sanya_bill)
+        response = await person_reimbursement.post("/claims", json=sanya_bill)
         claim = response.json()
         if claim.get("rule") == "no_remote_care_filing":  # the filing is on its way
             sanya_bill["invoice_no"] = f"4602{rng.randrange(10**12):012d}"

@@ -3,13 +3,18 @@
 from datetime import date
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Query, Response
 
+from chs_events.auth import Caller
 from chs_events.clock import today
+from chs_events.policy import AGENCY, Target, allowed, authorize
 from chs_events.problems import problem_responses
+from chs_events.read_models.enrollments import regions_of
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 from chs_maternity import domain, handlers, repository
 from chs_maternity.commands import ApproveApplication, PayAllowance, SubmitApplication
+from chs_maternity.model import Allowance, Application
 from chs_maternity.schemas import (
     AllowancePublic,
     ApplicationCreate,
@@ -35,21 +40,48 @@ allowances = APIRouter(tags=["allowances"])
 employers = APIRouter(tags=["employers"])
 
 
+async def _authorize_for(
+    conn: asyncpg.Connection, caller: Caller, action: str, person_id: str
+) -> None:
+    """The person's business: the person themself or an agency of one of the person's pooling
+    regions (from the enrollment read model)."""
+    regions = await regions_of(conn, person_id) if caller.kind == AGENCY else set()
+    authorize(caller, action, Target(person_id=person_id, regions=regions))
+
+
+async def _application(conn: asyncpg.Connection, application_id: str) -> Application:
+    missing = domain.ApplicationNotFound(f"no application {application_id}")
+    return found(await repository.get_application(conn, application_id), missing)
+
+
+async def _allowance(conn: asyncpg.Connection, allowance_id: str) -> Allowance:
+    missing = domain.AllowanceNotFound(f"no allowance {allowance_id}")
+    return found(await repository.get_allowance(conn, allowance_id), missing)
+
+
 @applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
 async def submit_application(
-    body: ApplicationCreate, uow: UnitOfWorkDep, response: Response
+    body: ApplicationCreate,
+    caller: Annotated[Caller, allowed("maternity:apply")],
+    uow: UnitOfWorkDep,
+    response: Response,
 ) -> ApplicationPublic:
     """→ MaternityApplied (pending). 422 when the person had no employee enrollment with an
     employer on the day; 409 when an allowance was already granted for the confinement."""
+    await _authorize_for(uow.conn, caller, "maternity:apply", body.person_id)
     application = await handlers.handle_submit(uow, from_body(SubmitApplication, body))
     response.headers["Location"] = f"/applications/{application.application_id}"
     return ApplicationPublic.of(application)
 
 
 @applications.get("/applications/{application_id}", responses=problem_responses(404))
-async def get_application(application_id: str, conn: Connection) -> ApplicationPublic:
-    missing = domain.ApplicationNotFound(f"no application {application_id}")
-    application = found(await repository.get_application(conn, application_id), missing)
+async def get_application(
+    application_id: str,
+    caller: Annotated[Caller, allowed("maternity:read")],
+    conn: Connection,
+) -> ApplicationPublic:
+    application = await _application(conn, application_id)
+    await _authorize_for(conn, caller, "maternity:read", application.person_id)
     allowance = (
         await repository.get_allowance(conn, application.allowance_id)
         if application.allowance_id
@@ -62,9 +94,14 @@ async def get_application(application_id: str, conn: Connection) -> ApplicationP
     "/applications/{application_id}/approve", responses=problem_responses(404, 409, 422)
 )
 async def approve_application(
-    application_id: str, body: ApproveBody, uow: UnitOfWorkDep
+    application_id: str,
+    body: ApproveBody,
+    caller: Annotated[Caller, allowed("maternity:approve")],
+    uow: UnitOfWorkDep,
 ) -> ApplicationPublic:
     """Computes the allowance at the employer's wage on the day → MaternityAllowanceApproved."""
+    submitted = await _application(uow.conn, application_id)
+    await _authorize_for(uow.conn, caller, "maternity:approve", submitted.person_id)
     application, allowance = await handlers.handle_approve(
         uow, ApproveApplication(application_id, body.reviewer)
     )
@@ -72,22 +109,37 @@ async def approve_application(
 
 
 @allowances.get("/allowances/{allowance_id}", responses=problem_responses(404))
-async def get_allowance(allowance_id: str, conn: Connection) -> AllowancePublic:
-    allowance = await repository.get_allowance(conn, allowance_id)
-    return AllowancePublic.model_validate(
-        found(allowance, domain.AllowanceNotFound(f"no allowance {allowance_id}"))
-    )
+async def get_allowance(
+    allowance_id: str,
+    caller: Annotated[Caller, allowed("maternity:read")],
+    conn: Connection,
+) -> AllowancePublic:
+    allowance = await _allowance(conn, allowance_id)
+    await _authorize_for(conn, caller, "maternity:read", allowance.person_id)
+    return AllowancePublic.model_validate(allowance)
 
 
 @allowances.post("/allowances/{allowance_id}/pay", responses=problem_responses(404, 409, 422))
-async def pay_allowance(allowance_id: str, body: PayBody, uow: UnitOfWorkDep) -> AllowancePublic:
+async def pay_allowance(
+    allowance_id: str,
+    body: PayBody,
+    caller: Annotated[Caller, allowed("maternity:pay")],
+    uow: UnitOfWorkDep,
+) -> AllowancePublic:
     """Record the payment of an approved allowance → MaternityAllowancePaid."""
+    allowance = await _allowance(uow.conn, allowance_id)
+    await _authorize_for(uow.conn, caller, "maternity:pay", allowance.person_id)
     command = PayAllowance(allowance_id, body.payment_reference, body.paid_on)
     return AllowancePublic.model_validate(await handlers.handle_pay(uow, command))
 
 
 @allowances.get("/persons/{person_id}/allowances")
-async def person_allowances(person_id: str, conn: Connection) -> PersonAllowances:
+async def person_allowances(
+    person_id: str,
+    caller: Annotated[Caller, allowed("maternity:read")],
+    conn: Connection,
+) -> PersonAllowances:
+    await _authorize_for(conn, caller, "maternity:read", person_id)
     return PersonAllowances(
         person_id=person_id,
         allowances=[
@@ -102,9 +154,13 @@ async def person_allowances(person_id: str, conn: Connection) -> PersonAllowance
 
 @employers.get("/employers/{employer_id}/average-wage")
 async def employer_wage(
-    employer_id: str, conn: Connection, on: Annotated[date | None, Query()] = None
+    employer_id: str,
+    caller: Annotated[Caller, allowed("maternity:read-wage")],
+    conn: Connection,
+    on: Annotated[date | None, Query()] = None,
 ) -> EmployerWage:
     """The employer's monthly average wage as the allowance uses it on ``on`` (today)."""
+    authorize(caller, "maternity:read-wage", Target(employer_id=employer_id))
     day = on or today()
     bases = await repository.staff_bases_on(conn, employer_id, day)
     monthly = domain.average_wage_fen(bases)

@@ -2,12 +2,16 @@
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
+from chs_events.auth import Caller
 from chs_events.clock import today
 from chs_events.errors import NotFound
 from chs_events.fields import PersonId
+from chs_events.policy import AGENCY, Target, allowed, authorize
 from chs_events.problems import problem_responses
+from chs_events.read_models.enrollments import regions_of
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found
 from chs_reimbursement import domain, handlers, repository
 from chs_reimbursement.calculator import InvalidPolicy, load_policy
@@ -18,6 +22,7 @@ from chs_reimbursement.commands import (
     SettleBill,
     SubmitClaim,
 )
+from chs_reimbursement.model import Claim, Settlement
 from chs_reimbursement.schemas import (
     AccumulatorsPublic,
     AssistedGroups,
@@ -53,13 +58,41 @@ persons = APIRouter(tags=["persons"])
 policies = APIRouter(tags=["policies"])
 
 
+async def _authorize_for(
+    conn: asyncpg.Connection,
+    caller: Caller,
+    action: str,
+    person_id: str,
+    institution_code: str | None = None,
+) -> None:
+    """The person's business: the person themself, an agency of one of the person's pooling
+    regions (from the enrollment read model), or the institution the bill names."""
+    regions = await regions_of(conn, person_id) if caller.kind == AGENCY else set()
+    authorize(caller, action, Target(person_id, institution_code, regions=regions))
+
+
+async def _settlement(conn: asyncpg.Connection, settlement_id: str) -> Settlement:
+    settlement = await repository.get_settlement(conn, settlement_id)
+    return found(settlement, domain.SettlementNotFound(f"no settlement {settlement_id}"))
+
+
+async def _claim(conn: asyncpg.Connection, claim_id: str) -> Claim:
+    return found(
+        await repository.get_claim(conn, claim_id), domain.ClaimNotFound(f"no claim {claim_id}")
+    )
+
+
 @settlements.post("/settlements", status_code=201, responses=problem_responses(409, 422))
 async def settle(
-    body: SettlementCreate, uow: UnitOfWorkDep, response: Response
+    body: SettlementCreate,
+    caller: Annotated[Caller, allowed("reimbursement:settle")],
+    uow: UnitOfWorkDep,
+    response: Response,
 ) -> SettlementPublic:
     """The HIS settles a visit at discharge: the split is returned and SettlementCompleted
     published. 422 with the `rule` when an audit fails; 409 when the invoice is already
     reimbursed (its settlement or claim in `reimbursed_by`)."""
+    authorize(caller, "reimbursement:settle", Target(institution_code=body.institution_code))
     settlement = await handlers.handle_settle(
         uow, SettleBill(body.person_id, body.bill(), body.maternity)
     )
@@ -68,47 +101,85 @@ async def settle(
 
 
 @settlements.get("/settlements/{settlement_id}", responses=problem_responses(404))
-async def get_settlement(settlement_id: str, conn: Connection) -> SettlementPublic:
-    settlement = await repository.get_settlement(conn, settlement_id)
-    return SettlementPublic.of(
-        found(settlement, domain.SettlementNotFound(f"no settlement {settlement_id}"))
+async def get_settlement(
+    settlement_id: str,
+    caller: Annotated[Caller, allowed("reimbursement:read-settlement")],
+    conn: Connection,
+) -> SettlementPublic:
+    settlement = await _settlement(conn, settlement_id)
+    await _authorize_for(
+        conn,
+        caller,
+        "reimbursement:read-settlement",
+        settlement.person_id,
+        settlement.bill.institution_code,
     )
+    return SettlementPublic.of(settlement)
 
 
 @settlements.post("/settlements/{settlement_id}/reverse", responses=problem_responses(404, 409))
-async def reverse(settlement_id: str, body: ReverseBody, uow: UnitOfWorkDep) -> SettlementPublic:
+async def reverse(
+    settlement_id: str,
+    body: ReverseBody,
+    caller: Annotated[Caller, allowed("reimbursement:reverse")],
+    uow: UnitOfWorkDep,
+) -> SettlementPublic:
     """Take a settlement back (冲正) → SettlementReversed; the invoice is free again."""
+    settlement = await _settlement(uow.conn, settlement_id)
+    target = Target(institution_code=settlement.bill.institution_code)
+    authorize(caller, "reimbursement:reverse", target)
     return SettlementPublic.of(
         await handlers.handle_reverse(uow, ReverseSettlement(settlement_id, body.reason))
     )
 
 
 @claims.post("/claims", status_code=201, responses=problem_responses(422))
-async def submit_claim(body: ClaimCreate, uow: UnitOfWorkDep, response: Response) -> ClaimPublic:
+async def submit_claim(
+    body: ClaimCreate,
+    caller: Annotated[Caller, allowed("reimbursement:claim")],
+    uow: UnitOfWorkDep,
+    response: Response,
+) -> ClaimPublic:
     """Submitted and audited at once: `approved` with the split or `rejected` with the rule
     and a reason the person can read (ClaimSubmitted, then ClaimApproved / ClaimRejected)."""
+    await _authorize_for(uow.conn, caller, "reimbursement:claim", body.person_id)
     claim = await handlers.handle_submit_claim(uow, SubmitClaim(body.person_id, body.bill()))
     response.headers["Location"] = f"/claims/{claim.claim_id}"
     return ClaimPublic.of(claim)
 
 
 @claims.get("/claims/{claim_id}", responses=problem_responses(404))
-async def get_claim(claim_id: str, conn: Connection) -> ClaimPublic:
-    claim = await repository.get_claim(conn, claim_id)
-    return ClaimPublic.of(found(claim, domain.ClaimNotFound(f"no claim {claim_id}")))
+async def get_claim(
+    claim_id: str, caller: Annotated[Caller, allowed("reimbursement:read")], conn: Connection
+) -> ClaimPublic:
+    claim = await _claim(conn, claim_id)
+    await _authorize_for(conn, caller, "reimbursement:read", claim.person_id)
+    return ClaimPublic.of(claim)
 
 
 @claims.post("/claims/{claim_id}/pay", responses=problem_responses(404, 409, 422))
-async def pay_claim(claim_id: str, body: PayBody, uow: UnitOfWorkDep) -> ClaimPublic:
+async def pay_claim(
+    claim_id: str,
+    body: PayBody,
+    caller: Annotated[Caller, allowed("reimbursement:pay-claim")],
+    uow: UnitOfWorkDep,
+) -> ClaimPublic:
     """Record the payment of an approved claim's fund part → ClaimPaid. The same payment
     reported again (same `payment_reference`) answers the paid claim and publishes nothing;
     `paid_on` is between the submission and today."""
+    claim = await _claim(uow.conn, claim_id)
+    await _authorize_for(uow.conn, caller, "reimbursement:pay-claim", claim.person_id)
     command = PayClaim(claim_id, body.payment_reference, body.paid_on)
     return ClaimPublic.of(await handlers.handle_pay_claim(uow, command))
 
 
 @persons.get("/persons/{person_id}/reimbursements")
-async def person_reimbursements(person_id: PersonId, conn: Connection) -> PersonReimbursements:
+async def person_reimbursements(
+    person_id: PersonId,
+    caller: Annotated[Caller, allowed("reimbursement:read")],
+    conn: Connection,
+) -> PersonReimbursements:
+    await _authorize_for(conn, caller, "reimbursement:read", person_id)
     return PersonReimbursements(
         person_id=person_id,
         assisted_groups=sorted(await repository.assisted_groups(conn, person_id)),
@@ -122,10 +193,12 @@ async def person_reimbursements(person_id: PersonId, conn: Connection) -> Person
 @persons.get("/persons/{person_id}/accumulators")
 async def person_accumulators(
     person_id: PersonId,
+    caller: Annotated[Caller, allowed("reimbursement:read-accumulators")],
     conn: Connection,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> AccumulatorsPublic:
     """Year-to-date totals (this year unless `year`)."""
+    await _authorize_for(conn, caller, "reimbursement:read-accumulators", person_id)
     return AccumulatorsPublic.of(
         person_id, await repository.accumulators(conn, person_id, year or today().year)
     )
@@ -133,10 +206,14 @@ async def person_accumulators(
 
 @persons.put("/persons/{person_id}/assisted-groups")
 async def set_assisted_groups(
-    person_id: PersonId, body: AssistedGroups, uow: UnitOfWorkDep
+    person_id: PersonId,
+    body: AssistedGroups,
+    caller: Annotated[Caller, allowed("reimbursement:set-assisted-groups")],
+    uow: UnitOfWorkDep,
 ) -> AssistedGroups:
     """Set the assisted groups (医疗救助对象) a person is in, from the civil-affairs roll;
     the next settlement applies them."""
+    await _authorize_for(uow.conn, caller, "reimbursement:set-assisted-groups", person_id)
     await handlers.handle_set_groups(uow, SetAssistedGroups(person_id, frozenset(body.groups)))
     return AssistedGroups(groups=sorted(await repository.assisted_groups(uow.conn, person_id)))
 
@@ -145,6 +222,7 @@ async def set_assisted_groups(
 async def get_policy(
     region: Annotated[str, Path(pattern=r"^[0-9]{6}$")],
     year: Annotated[int, Path(ge=2000, le=2100)],
+    caller: Annotated[Caller, allowed("reimbursement:read-policy")],
 ) -> dict:
     """The policy parameters of a pooling region and year, as the calculator uses them."""
     try:

@@ -31,6 +31,7 @@ from chs_maternity.consumers import SUBSCRIPTIONS
 from chs_maternity.settings import MaternitySettings
 from tests.support.broker import read_topic, until
 from tests.support.service import service_fixtures
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +47,19 @@ def new_person() -> str:
 
 
 settings, app, client, db = service_fixtures("maternity", MaternitySettings, create_app)
+
+
+def agency(region: str = "370000") -> dict[str, str]:
+    """Agency staff of the province, with every business scope (maternity:approve, claims:pay)."""
+    return bearer("maternity", kind="agency", region=region)
+
+
+def person_token(person_id: str) -> dict[str, str]:
+    return bearer("maternity", kind="person", person_id=person_id)
+
+
+def employer_token(employer_id: str) -> dict[str, str]:
+    return bearer("maternity", kind="employer", employer_id=employer_id)
 
 
 async def outbox_types(db: asyncpg.Connection, key: str) -> list[str]:
@@ -144,7 +158,11 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
             await producer.stop()
 
     async def staff_known():
-        wage = (await client.get(f"/employers/{employer}/average-wage")).json()
+        wage = (
+            await client.get(
+                f"/employers/{employer}/average-wage", headers=employer_token(employer)
+            )
+        ).json()
         return wage["staff"] == 2
 
     async def all_seen():
@@ -181,9 +199,9 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
     # the employer's average: (700 000 + 800 001) // 2 = 750 000 fen; daily 750 000 // 30 =
     # 25 000 fen; twins by caesarean: 98 + 15 (difficult) + 15 (one extra baby) = 128 days;
     # 25 000 × 128 = 3 200 000 fen
-    wage = (await client.get(f"/employers/{employer}/average-wage")).json()
+    wage = (await client.get(f"/employers/{employer}/average-wage", headers=agency())).json()
     assert (wage["staff"], wage["monthly_wage_fen"], wage["daily_wage_fen"]) == (2, 750_000, 25_000)
-    found = (await client.get(f"/persons/{mother}/allowances")).json()
+    found = (await client.get(f"/persons/{mother}/allowances", headers=person_token(mother))).json()
     [allowance] = found["allowances"]
     assert (
         allowance["source"],
@@ -195,25 +213,35 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
         allowance["status"],
     ) == ("auto", "S-M1", 2, True, 128, 3_200_000, "approved")
     assert await outbox_types(db, mother) == [APPROVED]
-    assert (await client.get(f"/persons/{resident}/allowances")).json()["allowances"] == []
+    resident_allowances = await client.get(
+        f"/persons/{resident}/allowances", headers=person_token(resident)
+    )
+    assert resident_allowances.json()["allowances"] == []
 
     future = await client.post(
         f"/allowances/{allowance['allowance_id']}/pay",
         json={"payment_reference": "BANK-0", "paid_on": "2030-01-01"},
+        headers=agency(),
     )
     assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "paid_on")
     paid = await client.post(
-        f"/allowances/{allowance['allowance_id']}/pay", json={"payment_reference": "BANK-1"}
+        f"/allowances/{allowance['allowance_id']}/pay",
+        json={"payment_reference": "BANK-1"},
+        headers=agency(),
     )
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid"
     assert await outbox_types(db, mother) == [APPROVED, PAID]
     retried = await client.post(
-        f"/allowances/{allowance['allowance_id']}/pay", json={"payment_reference": "BANK-1"}
+        f"/allowances/{allowance['allowance_id']}/pay",
+        json={"payment_reference": "BANK-1"},
+        headers=agency(),
     )
     assert (retried.status_code, retried.json()["status"]) == (200, "paid")
     again = await client.post(
-        f"/allowances/{allowance['allowance_id']}/pay", json={"payment_reference": "BANK-2"}
+        f"/allowances/{allowance['allowance_id']}/pay",
+        json={"payment_reference": "BANK-2"},
+        headers=agency(),
     )
     assert again.status_code == 409
     assert await outbox_types(db, mother) == [APPROVED, PAID]
@@ -226,6 +254,7 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
             "event_date": today().isoformat(),
             "reference": "BC-1",
         },
+        headers=person_token(mother),
     )
     assert refused.status_code == 409, refused.text
 
@@ -251,14 +280,16 @@ async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db,
             "gestational_weeks": 17,
             "reference": "QDFY-2026-118802",
         },
-        headers={"X-Request-Id": "req-mat"},
+        headers={**person_token(person), "X-Request-Id": "req-mat"},
     )
     assert submitted.status_code == 201, submitted.text
     application = submitted.json()
     assert (application["status"], application["employer_id"]) == ("pending", employer)
 
     approved = await client.post(
-        f"/applications/{application['application_id']}/approve", json={"reviewer": "QD-MAT-03"}
+        f"/applications/{application['application_id']}/approve",
+        json={"reviewer": "QD-MAT-03"},
+        headers=agency(),
     )
     assert approved.status_code == 200, approved.text
     allowance = approved.json()["allowance"]
@@ -270,19 +301,23 @@ async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db,
     )
     assert await outbox_types(db, person) == [APPLIED, APPROVED]
     twice = await client.post(
-        f"/applications/{application['application_id']}/approve", json={"reviewer": "QD-MAT-03"}
+        f"/applications/{application['application_id']}/approve",
+        json={"reviewer": "QD-MAT-03"},
+        headers=agency(),
     )
     assert twice.status_code == 409
 
+    someone = new_person()
     stranger = await client.post(
         "/applications",
         json={
-            "person_id": new_person(),
+            "person_id": someone,
             "kind": "miscarriage",
             "event_date": event_date.isoformat(),
             "gestational_weeks": 10,
             "reference": "X-1",
         },
+        headers=person_token(someone),
     )
     assert stranger.status_code == 422
     no_weeks = await client.post(
@@ -293,6 +328,7 @@ async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db,
             "event_date": event_date.isoformat(),
             "reference": "X-2",
         },
+        headers=agency(),
     )
     assert no_weeks.status_code == 422
 

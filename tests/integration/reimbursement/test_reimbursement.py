@@ -25,6 +25,7 @@ from chs_reimbursement.consumers import SUBSCRIPTIONS
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.broker import until
 from tests.support.service import outbox_of, service_fixtures, types
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +48,20 @@ def invoice() -> str:
 
 
 settings, app, client, db = service_fixtures("reimbursement", ReimbursementSettings, create_app)
+
+
+def hospital(institution_code: str = "H37020200017") -> dict[str, str]:
+    """The HIS of the hospital the bills name (a Qingdao level-3 hospital)."""
+    return bearer("reimbursement", kind="institution", institution_code=institution_code)
+
+
+def agency(region: str = "370000") -> dict[str, str]:
+    """Agency staff of the province, with every business scope."""
+    return bearer("reimbursement", kind="agency", region=region)
+
+
+def person_token(person_id: str) -> dict[str, str]:
+    return bearer("reimbursement", kind="person", person_id=person_id)
 
 
 def enrolled(
@@ -195,13 +210,15 @@ async def test_the_read_models_are_kept_from_the_topics_by_the_real_consumers(
 async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, client):
     person = new_person()
     await as_consumed(app, enrolled(person))
-    groups = await client.put(f"/persons/{person}/assisted-groups", json={"groups": ["dibao"]})
+    groups = await client.put(
+        f"/persons/{person}/assisted-groups", json={"groups": ["dibao"]}, headers=agency()
+    )
     assert groups.json() == {"groups": ["dibao"]}
 
     response = await client.post(
         "/settlements",
         json=bill(person, invoice_no="QD-3T-1" + secrets.token_hex(4)),
-        headers={"X-Request-Id": "his-1"},
+        headers={**hospital(), "X-Request-Id": "his-1"},
     )
     assert response.status_code == 201, response.text
     settlement = response.json()
@@ -240,7 +257,9 @@ async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, clie
         completed.discharge_diagnoses,
         completed.institution_code,
     ) == (settlement["bill"]["invoice_no"], ["C34.9"], "H37020200017")
-    totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
+    totals = (
+        await client.get(f"/persons/{person}/accumulators?year=2026", headers=hospital())
+    ).json()
     assert (
         totals["admissions"],
         totals["basic_inpatient_paid_fen"],
@@ -252,12 +271,14 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     person = new_person()
     await as_consumed(app, enrolled(person, insutype="310"))
     body = bill(person)
-    first = await client.post("/settlements", json=body)
+    first = await client.post("/settlements", json=body, headers=hospital())
     assert first.status_code == 201, first.text
     settlement_id = first.json()["settlement_id"]
-    before = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
+    before = (
+        await client.get(f"/persons/{person}/accumulators?year=2026", headers=person_token(person))
+    ).json()
 
-    again = await client.post("/settlements", json=body)
+    again = await client.post("/settlements", json=body, headers=hospital())
     assert again.status_code == 409, again.text
     assert (again.json()["rule"], again.json()["reimbursed_by"]) == (
         "invoice_already_reimbursed",
@@ -265,7 +286,9 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     )
     assert again.headers["content-type"] == "application/problem+json"
 
-    claimed = await client.post("/claims", json=body)  # the same invoice as a manual claim
+    claimed = await client.post(  # the same invoice as a manual claim
+        "/claims", json=body, headers=person_token(person)
+    )
     assert claimed.status_code == 201, claimed.text
     claim = claimed.json()
     assert (claim["status"], claim["rule"], claim["payable_fen"]) == (
@@ -276,17 +299,19 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     assert claim["reason"] == "该发票已报销或已结算，不能重复报销"
 
     reversed_ = await client.post(
-        f"/settlements/{settlement_id}/reverse", json={"reason": "结算数据有误"}
+        f"/settlements/{settlement_id}/reverse", json={"reason": "结算数据有误"}, headers=hospital()
     )
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["status"] == "reversed"
-    twice = await client.post(f"/settlements/{settlement_id}/reverse", json={"reason": "x"})
+    twice = await client.post(
+        f"/settlements/{settlement_id}/reverse", json={"reason": "x"}, headers=hospital()
+    )
     assert (twice.status_code, twice.json()["status_now"]) == (409, "reversed")
-    after = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
+    after = (await client.get(f"/persons/{person}/accumulators?year=2026", headers=agency())).json()
     assert after["admissions"] == before["admissions"] - 1 == 0
     assert after["basic_inpatient_paid_fen"] == 0
 
-    claimed = await client.post("/claims", json=body)  # free again: now approved
+    claimed = await client.post("/claims", json=body, headers=agency())  # free again: approved
     assert claimed.json()["status"] == "approved", claimed.text
     assert types(await outbox_of(db, person)) == [
         SETTLED,
@@ -309,7 +334,9 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     }
 
     async def claim(who: str, **changes) -> dict:
-        response = await client.post("/claims", json=bill(who, **changes))
+        response = await client.post(
+            "/claims", json=bill(who, **changes), headers=person_token(who)
+        )
         assert response.status_code == 201, response.text
         return response.json()
 
@@ -339,24 +366,25 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     assert (late["status"], late["rule"]) == ("rejected", "claim_deadline_passed")
 
     paid = await client.post(
-        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-7"}
+        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-7"}, headers=agency()
     )
     assert (paid.status_code, paid.json()["status"]) == (200, "paid"), paid.text
     future = await client.post(
         f"/claims/{in_province['claim_id']}/pay",
         json={"payment_reference": "BANK-F", "paid_on": "2030-01-01"},
+        headers=agency(),
     )
     assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "paid_on")
     retried = await client.post(
-        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-7"}
+        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-7"}, headers=agency()
     )
     assert (retried.status_code, retried.json()["paid_on"]) == (200, paid.json()["paid_on"])
     again = await client.post(
-        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-8"}
+        f"/claims/{covered['claim_id']}/pay", json={"payment_reference": "BANK-8"}, headers=agency()
     )
     assert again.status_code == 409
     rejected_pay = await client.post(
-        f"/claims/{unfiled['claim_id']}/pay", json={"payment_reference": "BANK-9"}
+        f"/claims/{unfiled['claim_id']}/pay", json={"payment_reference": "BANK-9"}, headers=agency()
     )
     assert rejected_pay.status_code == 409
 
@@ -369,7 +397,9 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     )
     assert [e.type for e in events].count(REJECTED) == 2
     assert [e.type for e in events].count(PAID) == 1  # the retried payment published nothing
-    history = (await client.get(f"/persons/{person}/reimbursements")).json()
+    history = (
+        await client.get(f"/persons/{person}/reimbursements", headers=person_token(person))
+    ).json()
     assert len(history["claims"]) == 5 and history["settlements"] == []
 
 
@@ -379,10 +409,14 @@ async def test_concurrent_settlements_of_one_invoice_settle_it_once(app, db, cli
     body = bill(person)
     statuses = [
         r.status_code
-        for r in await asyncio.gather(*(client.post("/settlements", json=body) for _ in range(12)))
+        for r in await asyncio.gather(
+            *(client.post("/settlements", json=body, headers=hospital()) for _ in range(12))
+        )
     ]
     assert sorted(statuses) == [201] + [409] * 11
-    totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
+    totals = (
+        await client.get(f"/persons/{person}/accumulators?year=2026", headers=hospital())
+    ).json()
     assert totals["admissions"] == 1
     assert types(await outbox_of(db, person)) == [SETTLED]
 
@@ -398,12 +432,12 @@ async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
         (bill(person, admission_date="2026-11-20", discharge_date="2026-11-19"), "discharge_date"),
     ]
     for body, named in cases:
-        response = await client.post("/settlements", json=body)
+        response = await client.post("/settlements", json=body, headers=hospital())
         assert response.status_code == 422, (body, response.text)
         assert named in response.json()["detail"], response.json()
-    unknown = await client.post("/settlements", json=bill(new_person()))
+    unknown = await client.post("/settlements", json=bill(new_person()), headers=hospital())
     assert (unknown.status_code, unknown.json()["rule"]) == (422, "not_enrolled")
-    missing = await client.get("/settlements/S-none")
+    missing = await client.get("/settlements/S-none", headers=hospital())
     assert missing.status_code == 404
 
 
@@ -415,13 +449,16 @@ async def test_concurrent_settlements_of_one_person_count_every_admission_once(a
             client.post(
                 "/settlements",
                 json=bill(person, eligible_fen=3_000_000 + 1_000 * n, ineligible_fen=0),
+                headers=hospital(),
             )
             for n in range(10)
         )
     )
     assert [r.status_code for r in responses] == [201] * 10
     pooled = [r.json()["split"]["pooled_fund_fen"] for r in responses]
-    totals = (await client.get(f"/persons/{person}/accumulators?year=2026")).json()
+    totals = (
+        await client.get(f"/persons/{person}/accumulators?year=2026", headers=hospital())
+    ).json()
     # each settlement read the totals the one before it left: nothing lost, nothing twice
     assert (
         totals["admissions"],

@@ -1,0 +1,189 @@
+"""Who may call each route of the maternity service (chs_events.policy), route by route: no
+token → 401 with a challenge; a kind of caller the action does not permit → 403; the permitted
+kind without the agency scope, or on another's resource (another person's application or
+allowance, another employer's wage, an agency of Jinan for a Qingdao employee) → 403 or 404, and
+nothing changes; the permitted kind on its own resource → neither 401 nor 403."""
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from chs_events.clock import today
+from chs_events.envelope import Envelope
+from chs_events.events.enrollment import EnrollmentRegistered
+from chs_events.policy import Kind, Own, permits_of
+from chs_events.service import route_actions
+from chs_events.unit_of_work import UnitOfWork
+from chs_maternity.api import create_app
+from chs_maternity.consumers import on_enrollment_registered
+from chs_maternity.settings import MaternitySettings
+from tests.support.service import client_of, service_fixtures, without_token
+from tests.support.tokens import DEFAULT_CLAIMS, bearer
+
+pytestmark = pytest.mark.integration
+
+SERVICE = "maternity"
+QINGDAO, JINAN = "370200", "370100"
+
+settings, app, client, db = service_fixtures(SERVICE, MaternitySettings, create_app)
+
+
+def new_person() -> str:
+    return "p" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A Qingdao employee of an employer, with an approved application and its allowance."""
+
+    person_id: str
+    employer_id: str
+    application_id: str
+    allowance_id: str
+
+
+def application(person_id: str) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "kind": "miscarriage",
+        "event_date": (today() - timedelta(days=3)).isoformat(),
+        "gestational_weeks": 17,
+        "reference": f"QDFY-{secrets.token_hex(4)}",
+    }
+
+
+# What each route is called with: its path's values and its body.
+BODIES: dict[tuple[str, str], Callable[[Targets], dict[str, Any] | None]] = {
+    ("POST", "/applications"): lambda t: application(t.person_id),
+    ("GET", "/applications/{application_id}"): lambda t: None,
+    ("POST", "/applications/{application_id}/approve"): lambda t: {"reviewer": "QD-MAT-01"},
+    ("GET", "/allowances/{allowance_id}"): lambda t: None,
+    ("POST", "/allowances/{allowance_id}/pay"): lambda t: {"payment_reference": "BANK-A1"},
+    ("GET", "/persons/{person_id}/allowances"): lambda t: None,
+    ("GET", "/employers/{employer_id}/average-wage"): lambda t: None,
+}
+ROUTES = sorted(route_actions(create_app(MaternitySettings())))
+
+
+def url_of(path: str, targets: Targets) -> str:
+    return path.format(
+        application_id=targets.application_id,
+        allowance_id=targets.allowance_id,
+        person_id=targets.person_id,
+        employer_id=targets.employer_id,
+    )
+
+
+def own_claims(kind: Kind, targets: Targets) -> dict[str, Any]:
+    """A caller of ``kind`` whose own the targets are."""
+    return {
+        Kind.EMPLOYER: {"employer_id": targets.employer_id},
+        Kind.PERSON: {"person_id": targets.person_id},
+        Kind.AGENCY: {"region": QINGDAO},
+    }.get(kind, {})
+
+
+OTHERS: dict[Own, dict[str, Any]] = {
+    Own.EMPLOYER: {"employer_id": "E9999999999"},
+    Own.PERSON: {"person_id": new_person()},
+    Own.REGION: {"region": JINAN},
+}
+
+
+@pytest.fixture(scope="module")
+async def targets(app, settings) -> Targets:
+    person, employer = new_person(), f"E{secrets.token_hex(5)}"
+    registered = EnrollmentRegistered(
+        person_id=person,
+        enrollment_id=f"N{uuid.uuid4().hex[:12]}",
+        insutype="310",
+        pooling_region=QINGDAO,
+        start_date=date(2025, 1, 1),
+        employer_id=employer,
+        employer_name="青岛港湾物流有限公司",
+        contribution_base_fen=600_000,
+    )
+    async with app.state.pool.acquire() as conn:
+        envelope = Envelope(registered, source="/chs/enrollment")
+        async with UnitOfWork.caused_by(conn, envelope, source=settings.ce_source) as uow:
+            await on_enrollment_registered(uow, envelope)
+    async with client_of(app, SERVICE) as http:
+        submitted = await http.post(
+            "/applications",
+            json=application(person),
+            headers=bearer(SERVICE, kind="person", person_id=person),
+        )
+        assert submitted.status_code == 201, submitted.text
+        application_id = submitted.json()["application_id"]
+        approved = await http.post(
+            f"/applications/{application_id}/approve",
+            json={"reviewer": "QD-MAT-01"},
+            headers=bearer(SERVICE, kind="agency", region=QINGDAO),
+        )
+        assert approved.status_code == 200, approved.text
+    return Targets(person, employer, application_id, approved.json()["allowance"]["allowance_id"])
+
+
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every API route of the app, the included routers' too."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from api_routes(included.routes)
+
+
+def test_every_route_declares_its_action(app):
+    actions = route_actions(app)
+    paths = {
+        (method, route.path) for route in api_routes(app.routes) for method in route.methods or ()
+    }
+    assert len(paths) > len(BODIES) // 2  # the routers' routes are seen
+    undeclared = {(m, p) for m, p in paths - set(actions) if p not in ("/healthz", "/readyz")}
+    assert undeclared == set()
+    assert set(actions) == set(BODIES)
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+async def test_access(method, path, app, client, db, targets):
+    action = route_actions(app)[(method, path)]
+    permits = permits_of(action)
+    url, body = url_of(path, targets), BODIES[(method, path)](targets)
+
+    async def call(headers: dict[str, str]):
+        return await client.request(method, url, json=body, headers=headers)
+
+    outbox_before = await db.fetchval("select count(*) from outbox")
+    anonymous = await without_token(client, method, url, json=body)
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+
+    refused = []
+    permitted = {permit.kind for permit in permits}
+    for kind in Kind:
+        if kind not in permitted:
+            refused.append((f"a {kind}", await call(bearer(SERVICE, kind=kind))))
+    for permit in permits:
+        own = own_claims(permit.kind, targets)
+        if permit.scope:
+            without_scope = bearer(SERVICE, kind=permit.kind, **own, scope="")
+            refused.append((f"a {permit.kind} without {permit.scope}", await call(without_scope)))
+        if permit.own is not None:
+            others = bearer(SERVICE, kind=permit.kind, **{**own, **OTHERS[permit.own]})
+            refused.append((f"a {permit.kind} of another {permit.own}", await call(others)))
+    for who, answer in refused:
+        assert answer.status_code in (403, 404), (who, answer.status_code, answer.text)
+        if answer.status_code == 403:
+            assert answer.json()["detail"] == "this caller may not do this", (who, answer.text)
+    assert await db.fetchval("select count(*) from outbox") == outbox_before  # nothing changed
+
+    for permit in permits:
+        claims = {**DEFAULT_CLAIMS[permit.kind], **own_claims(permit.kind, targets)}
+        answer = await call(bearer(SERVICE, kind=permit.kind, **claims))
+        assert answer.status_code not in (401, 403), (permit.kind, answer.text)

@@ -1,0 +1,192 @@
+"""Who may call each route of the reimbursement service (chs_events.policy), route by route:
+no token → 401 with a challenge; a kind of caller the action does not permit → 403; the
+permitted kind without the agency scope, or on another's resource (another hospital's
+settlement or bill, another person's data, an agency of Jinan for a Qingdao person) → 403 or
+404, and nothing changes; the permitted kind on its own resource → neither 401 nor 403."""
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from chs_events.envelope import Envelope
+from chs_events.events.enrollment import EnrollmentRegistered
+from chs_events.policy import Kind, Own, permits_of
+from chs_events.read_models import enrollments
+from chs_events.service import route_actions
+from chs_events.unit_of_work import UnitOfWork
+from chs_reimbursement.api import create_app
+from chs_reimbursement.settings import ReimbursementSettings
+from tests.support.service import client_of, service_fixtures, without_token
+from tests.support.tokens import DEFAULT_CLAIMS, bearer
+
+pytestmark = pytest.mark.integration
+
+SERVICE = "reimbursement"
+HOSPITAL, OTHER_HOSPITAL = "H37020200017", "H37020200099"
+QINGDAO, JINAN = "370200", "370100"
+
+settings, app, client, db = service_fixtures(SERVICE, ReimbursementSettings, create_app)
+
+
+def new_person() -> str:
+    return "p" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A Qingdao resident with a settlement at HOSPITAL and a claim of her own."""
+
+    person_id: str
+    settlement_id: str
+    claim_id: str
+
+
+def bill(person_id: str) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "institution_code": HOSPITAL,
+        "institution_name": "青岛大学附属医院",
+        "institution_level": 3,
+        "institution_region": "370202",
+        "visit_type": "inpatient",
+        "admission_date": "2026-11-10",
+        "discharge_date": "2026-11-18",
+        "diagnoses": ["C34.9"],
+        "eligible_fen": 800_000,
+        "ineligible_fen": 0,
+        "invoice_no": f"37020027{secrets.token_hex(5)}",
+    }
+
+
+# What each route is called with: its path's values and its body.
+BODIES: dict[tuple[str, str], Callable[[Targets], dict[str, Any] | None]] = {
+    ("POST", "/settlements"): lambda t: bill(t.person_id),
+    ("GET", "/settlements/{settlement_id}"): lambda t: None,
+    ("POST", "/settlements/{settlement_id}/reverse"): lambda t: {"reason": "结算数据有误"},
+    ("POST", "/claims"): lambda t: bill(t.person_id),
+    ("GET", "/claims/{claim_id}"): lambda t: None,
+    ("POST", "/claims/{claim_id}/pay"): lambda t: {"payment_reference": "BANK-A1"},
+    ("GET", "/persons/{person_id}/reimbursements"): lambda t: None,
+    ("GET", "/persons/{person_id}/accumulators"): lambda t: None,
+    ("PUT", "/persons/{person_id}/assisted-groups"): lambda t: {"groups": ["dibao"]},
+    ("GET", "/policies/{region}/{year}"): lambda t: None,
+}
+ROUTES = sorted(route_actions(create_app(ReimbursementSettings())))
+
+
+def url_of(path: str, targets: Targets) -> str:
+    return path.format(
+        settlement_id=targets.settlement_id,
+        claim_id=targets.claim_id,
+        person_id=targets.person_id,
+        region=QINGDAO,
+        year=2026,
+    )
+
+
+def own_claims(kind: Kind, targets: Targets) -> dict[str, Any]:
+    """A caller of ``kind`` whose own the targets are."""
+    return {
+        Kind.INSTITUTION: {"institution_code": HOSPITAL},
+        Kind.PERSON: {"person_id": targets.person_id},
+        Kind.AGENCY: {"region": QINGDAO},
+    }.get(kind, {})
+
+
+OTHERS: dict[Own, dict[str, Any]] = {
+    Own.INSTITUTION: {"institution_code": OTHER_HOSPITAL},
+    Own.PERSON: {"person_id": new_person()},
+    Own.REGION: {"region": JINAN},
+}
+
+
+@pytest.fixture(scope="module")
+async def targets(app) -> Targets:
+    person = new_person()
+    registered = EnrollmentRegistered(
+        person_id=person,
+        enrollment_id=f"N{uuid.uuid4().hex[:12]}",
+        insutype="390",
+        pooling_region=QINGDAO,
+        start_date=date(2020, 1, 1),
+    )
+    async with app.state.pool.acquire() as conn:
+        envelope = Envelope(registered, source="/chs/test")
+        async with UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow:
+            await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
+
+    async with client_of(app, SERVICE) as http:
+        settled = await http.post(
+            "/settlements", json=bill(person), headers=bearer(SERVICE, kind="institution")
+        )
+        assert settled.status_code == 201, settled.text
+        claimed = await http.post(
+            "/claims", json=bill(person), headers=bearer(SERVICE, kind="person", person_id=person)
+        )
+        assert claimed.status_code == 201, claimed.text
+    return Targets(person, settled.json()["settlement_id"], claimed.json()["claim_id"])
+
+
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every API route of the app, the included routers' too."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from api_routes(included.routes)
+
+
+def test_every_route_declares_its_action(app):
+    actions = route_actions(app)
+    paths = {
+        (method, route.path) for route in api_routes(app.routes) for method in route.methods or ()
+    }
+    assert len(paths) > len(BODIES) // 2  # the routers' routes are seen
+    undeclared = {(m, p) for m, p in paths - set(actions) if p not in ("/healthz", "/readyz")}
+    assert undeclared == set()
+    assert set(actions) == set(BODIES)
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+async def test_access(method, path, app, client, db, targets):
+    action = route_actions(app)[(method, path)]
+    permits = permits_of(action)
+    url, body = url_of(path, targets), BODIES[(method, path)](targets)
+
+    async def call(headers: dict[str, str]):
+        return await client.request(method, url, json=body, headers=headers)
+
+    outbox_before = await db.fetchval("select count(*) from outbox")
+    anonymous = await without_token(client, method, url, json=body)
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+
+    refused = []
+    permitted = {permit.kind for permit in permits}
+    for kind in Kind:
+        if kind not in permitted:
+            refused.append((f"a {kind}", await call(bearer(SERVICE, kind=kind))))
+    for permit in permits:
+        own = own_claims(permit.kind, targets)
+        if permit.scope:
+            without_scope = bearer(SERVICE, kind=permit.kind, **own, scope="")
+            refused.append((f"a {permit.kind} without {permit.scope}", await call(without_scope)))
+        if permit.own is not None:
+            others = bearer(SERVICE, kind=permit.kind, **{**own, **OTHERS[permit.own]})
+            refused.append((f"a {permit.kind} of another {permit.own}", await call(others)))
+    for who, answer in refused:
+        assert answer.status_code in (403, 404), (who, answer.status_code, answer.text)
+        if answer.status_code == 403:
+            assert answer.json()["detail"] == "this caller may not do this", (who, answer.text)
+    assert await db.fetchval("select count(*) from outbox") == outbox_before  # nothing changed
+
+    for permit in permits:
+        claims = {**DEFAULT_CLAIMS[permit.kind], **own_claims(permit.kind, targets)}
+        answer = await call(bearer(SERVICE, kind=permit.kind, **claims))
+        assert answer.status_code not in (401, 403), (permit.kind, answer.text)

@@ -58,15 +58,15 @@ def request_of(method: str, path: str, subject: Subject) -> tuple[str, dict[str,
         application_id=subject.application_id,
         certification_id=subject.certification_id,
     )
-    options: dict[str, Any] = {
+    by_route: dict[tuple[str, str], dict[str, Any]] = {
         ("GET", "/catalog/match"): {"params": {"diagnosis": "E11.9"}},
         ("POST", "/applications"): {"json": application(subject.person_id, "I10")},
         ("POST", "/applications/{application_id}/decision"): {
             "json": {"decision": "reject", "reviewer": "R1", "reason": "依据不足"}
         },
         ("POST", "/certifications/{certification_id}/revoke"): {"json": {"reason": "复核"}},
-    }.get((method, path), {})
-    return url, options
+    }
+    return url, by_route.get((method, path), {})
 
 
 def callers(action: str, subject: Subject) -> tuple[list[dict], list[dict], list[dict]]:

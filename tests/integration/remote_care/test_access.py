@@ -43,12 +43,12 @@ class Subject(NamedTuple):
 def request_of(method: str, path: str, subject: Subject) -> tuple[str, dict[str, Any]]:
     """The URL and options of a request to the route about the subject."""
     url = path.format(person_id=subject.person_id, filing_id=subject.filing_id)
-    options: dict[str, Any] = {
+    by_route: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/persons/{person_id}/filings"): {"json": LONG_TERM},
         ("POST", "/filings/{filing_id}/revoke"): {"json": {"reason": "回原籍"}},
         ("GET", "/persons/{person_id}/coverage"): {"params": {"region": "460200"}},
-    }.get((method, path), {})
-    return url, options
+    }
+    return url, by_route.get((method, path), {})
 
 
 def callers(action: str, subject: Subject) -> tuple[list[dict], list[dict], list[dict]]:

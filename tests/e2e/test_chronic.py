@@ -28,7 +28,10 @@ def today() -> date:
 
 @pytest.fixture
 async def chronic(platform):
-    async with platform.client("chronic") as client:
+    """The hospital of the applications (寿光市人民医院): it applies and reads persons'
+    conditions."""
+    hospital = {"institution_code": "H37078300001", "region": "370783"}
+    async with platform.client("chronic", kind="institution", **hospital) as client:
         yield client
 
 

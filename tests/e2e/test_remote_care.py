@@ -4,6 +4,7 @@ progress-notice processor and notification's dispatcher."""
 
 import random
 import time
+from contextlib import AsyncExitStack
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,8 +34,14 @@ def rng():
 
 
 @pytest.fixture
-async def remote_care(platform):
-    async with platform.client("remote_care") as client:
+async def remote_care_as(platform):
+    """Clients of remote care as the caller named (``kind=`` and claims): the person files for
+    themself, a hospital checks coverage."""
+    async with AsyncExitStack() as clients:
+
+        async def client(**caller) -> httpx.AsyncClient:
+            return await clients.enter_async_context(platform.client("remote_care", **caller))
+
         yield client
 
 
@@ -84,9 +91,11 @@ async def file_when_enrolled(
 
 
 async def test_jinan_retiree_files_long_term_care_in_sanya_and_gets_the_sms(
-    enrollment, notification, remote_care, rng
+    enrollment, notification, remote_care_as, rng
 ):
     retiree, person_id = await jinan_resident(enrollment, rng, born=date(1958, 4, 12))
+    remote_care = await remote_care_as(kind="person", person_id=person_id)
+    hospital = await remote_care_as(kind="institution")
 
     response = await file_when_enrolled(remote_care, person_id, LONG_TERM_SANYA)
     filed_at = time.monotonic()
@@ -111,7 +120,7 @@ async def test_jinan_retiree_files_long_term_care_in_sanya_and_gets_the_sms(
     print(f"approval SMS recorded {seconds:.2f} s after the filing was accepted")
 
     coverage = (
-        await remote_care.get(
+        await hospital.get(
             f"/persons/{person_id}/coverage",
             params={"region": SANYA, "date": (today() + timedelta(days=365)).isoformat()},
         )
@@ -129,12 +138,13 @@ async def test_jinan_retiree_files_long_term_care_in_sanya_and_gets_the_sms(
 
 
 async def test_a_person_without_an_active_enrollment_is_refused_with_a_reason(
-    enrollment, remote_care, rng
+    enrollment, remote_care_as, rng
 ):
     person = Person.make(rng, born=date(1960, 2, 2), region=LIXIA)
     registered = await enrollment.post("/persons", json=person.as_json())
     assert registered.status_code == 201, registered.text
     person_id = registered.json()["person_id"]
+    remote_care = await remote_care_as(kind="person", person_id=person_id)
 
     response = await remote_care.post(f"/persons/{person_id}/filings", json=LONG_TERM_SANYA)
 
@@ -148,9 +158,11 @@ async def test_a_person_without_an_active_enrollment_is_refused_with_a_reason(
 
 
 async def test_a_temporary_emergency_filing_back_dated_to_the_admission_is_accepted(
-    enrollment, notification, remote_care, rng
+    enrollment, notification, remote_care_as, rng
 ):
     person, person_id = await jinan_resident(enrollment, rng, born=date(1985, 9, 30))
+    remote_care = await remote_care_as(kind="person", person_id=person_id)
+    hospital = await remote_care_as(kind="institution")
     admitted = today() - timedelta(days=4)
 
     response = await file_when_enrolled(
@@ -173,7 +185,7 @@ async def test_a_temporary_emergency_filing_back_dated_to_the_admission_is_accep
         True,
     )
     coverage = (
-        await remote_care.get(
+        await hospital.get(
             f"/persons/{person_id}/coverage",
             params={"region": SHANGHAI, "date": admitted.isoformat()},
         )

@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Query, Response
 
 from chs_chronic import domain, handlers, repository
@@ -12,6 +13,7 @@ from chs_chronic.commands import (
     RevokeCertification,
     SubmitApplication,
 )
+from chs_chronic.model import Application, Certification
 from chs_chronic.schemas import (
     ApplicationCreate,
     ApplicationPublic,
@@ -25,7 +27,9 @@ from chs_chronic.schemas import (
     RevokeBody,
 )
 from chs_chronic.settings import ChronicSettings
+from chs_events.auth import Caller
 from chs_events.errors import InvalidField
+from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 
@@ -43,9 +47,39 @@ catalog_router = APIRouter(tags=["catalog"])
 applications = APIRouter(tags=["applications"])
 certifications = APIRouter(tags=["certifications"])
 
+# Agency staff are served the applications and certifications of their region: the region
+# stored with each (the applying or certifying institution's; this service keeps no
+# enrollments, so not the person's pooling region).
+
+
+def _regions(*stored: str | None) -> tuple[str, ...]:
+    return tuple(region for region in stored if region)
+
+
+def _of_application(application: Application) -> Target:
+    return Target(
+        person_id=application.person_id,
+        institution_code=application.institution_code,
+        regions=_regions(application.region),
+    )
+
+
+def _of_certification(certification: Certification) -> Target:
+    return Target(person_id=certification.person_id, regions=_regions(certification.region))
+
+
+async def _application(conn: asyncpg.Connection, application_id: str) -> Application:
+    missing = domain.ApplicationNotFound(f"no application {application_id}")
+    return found(await repository.get_application(conn, application_id), missing)
+
+
+async def _certification(conn: asyncpg.Connection, certification_id: str) -> Certification:
+    missing = domain.CertificationNotFound(f"no certification {certification_id}")
+    return found(await repository.get_certification(conn, certification_id), missing)
+
 
 @catalog_router.get("/catalog")
-async def get_catalog() -> CatalogPublic:
+async def get_catalog(caller: Annotated[Caller, allowed("chronic:read-catalog")]) -> CatalogPublic:
     """The disease catalog; ``auto`` marks the categories granted without application."""
     catalog = load_catalog()
     return CatalogPublic(
@@ -58,6 +92,7 @@ async def get_catalog() -> CatalogPublic:
 
 @catalog_router.get("/catalog/match", responses=problem_responses(422))
 async def match_diagnosis(
+    caller: Annotated[Caller, allowed("chronic:read-catalog")],
     diagnosis: Annotated[str, Query(max_length=16, examples=["E11.9"])],
 ) -> DiagnosisMatch:
     """The condition an ICD-10 diagnosis falls in (none: null)."""
@@ -73,11 +108,16 @@ async def match_diagnosis(
 
 @applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
 async def submit_application(
-    body: ApplicationCreate, uow: UnitOfWorkDep, response: Response
+    caller: Annotated[Caller, allowed("chronic:apply")],
+    body: ApplicationCreate,
+    uow: UnitOfWorkDep,
+    response: Response,
 ) -> ApplicationPublic:
     """Decided in this request: ``certified`` (with the certification), ``rejected`` (``rule``
     names the rule that failed) or ``pending_review``. → ChronicApplied, then ChronicCertified
-    or ChronicRejected. 409 when the condition is already certified."""
+    or ChronicRejected. 409 when the condition is already certified. Only by the hospital the
+    application names; it is of the hospital's region."""
+    authorize(caller, "chronic:apply", Target(institution_code=body.institution_code))
     view = await handlers.handle_submit(
         uow,
         from_body(
@@ -85,6 +125,7 @@ async def submit_application(
             body,
             diagnosis_codes=tuple(body.diagnosis_codes),
             evidence=tuple(Evidence(e.kind, e.reference) for e in body.evidence),
+            region=caller.claim("region"),
         ),
         load_catalog(),
     )
@@ -93,9 +134,13 @@ async def submit_application(
 
 
 @applications.get("/applications/{application_id}", responses=problem_responses(404))
-async def get_application(application_id: str, conn: Connection) -> ApplicationPublic:
-    missing = domain.ApplicationNotFound(f"no application {application_id}")
-    application = found(await repository.get_application(conn, application_id), missing)
+async def get_application(
+    caller: Annotated[Caller, allowed("chronic:read-application")],
+    application_id: str,
+    conn: Connection,
+) -> ApplicationPublic:
+    application = await _application(conn, application_id)
+    authorize(caller, "chronic:read-application", _of_application(application))
     certification = (
         await repository.get_certification(conn, application.certification_id)
         if application.certification_id
@@ -106,10 +151,13 @@ async def get_application(application_id: str, conn: Connection) -> ApplicationP
 
 @applications.get("/review-queue")
 async def review_queue(
-    conn: Connection, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    caller: Annotated[Caller, allowed("chronic:review")],
+    conn: Connection,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ReviewQueue:
-    """Applications waiting for a reviewer, oldest first."""
-    queued = await repository.review_queue(conn, limit)
+    """Applications of the reviewer's region waiting for a reviewer, oldest first."""
+    area = caller.claim("region")
+    queued = await repository.review_queue(conn, limit, area) if area else []
     return ReviewQueue(count=len(queued), applications=[ApplicationPublic.of(a) for a in queued])
 
 
@@ -117,10 +165,15 @@ async def review_queue(
     "/applications/{application_id}/decision", responses=problem_responses(404, 409, 422)
 )
 async def decide_application(
-    application_id: str, body: ReviewDecision, uow: UnitOfWorkDep
+    caller: Annotated[Caller, allowed("chronic:review")],
+    application_id: str,
+    body: ReviewDecision,
+    uow: UnitOfWorkDep,
 ) -> ApplicationPublic:
     """A reviewer certifies (→ ChronicCertified) or refuses (→ ChronicRejected) a queued
     application; 409 when it is not waiting for review."""
+    application = await _application(uow.conn, application_id)
+    authorize(caller, "chronic:review", _of_application(application))
     view = await handlers.handle_decide(
         uow,
         DecideApplication(
@@ -132,9 +185,16 @@ async def decide_application(
 
 
 @certifications.get("/persons/{person_id}/conditions")
-async def person_conditions(person_id: str, conn: Connection) -> PersonConditions:
-    """A person's certified conditions: active ones, and those that ended."""
+async def person_conditions(
+    caller: Annotated[Caller, allowed("chronic:read-conditions")],
+    person_id: str,
+    conn: Connection,
+) -> PersonConditions:
+    """A person's certified conditions: active ones, and those that ended. Agency staff: of a
+    person with a certification of their region."""
     certified = await repository.certifications_of(conn, person_id)
+    regions = _regions(*(c.region for c in certified))
+    authorize(caller, "chronic:read-conditions", Target(person_id=person_id, regions=regions))
     views = [CertificationPublic.model_validate(c) for c in certified]
     return PersonConditions(
         person_id=person_id,
@@ -144,9 +204,13 @@ async def person_conditions(person_id: str, conn: Connection) -> PersonCondition
 
 
 @certifications.get("/certifications/{certification_id}", responses=problem_responses(404))
-async def get_certification(certification_id: str, conn: Connection) -> CertificationPublic:
-    missing = domain.CertificationNotFound(f"no certification {certification_id}")
-    certification = found(await repository.get_certification(conn, certification_id), missing)
+async def get_certification(
+    caller: Annotated[Caller, allowed("chronic:read-conditions")],
+    certification_id: str,
+    conn: Connection,
+) -> CertificationPublic:
+    certification = await _certification(conn, certification_id)
+    authorize(caller, "chronic:read-conditions", _of_certification(certification))
     return CertificationPublic.model_validate(certification)
 
 
@@ -154,9 +218,14 @@ async def get_certification(certification_id: str, conn: Connection) -> Certific
     "/certifications/{certification_id}/revoke", responses=problem_responses(404, 409, 422)
 )
 async def revoke_certification(
-    certification_id: str, body: RevokeBody, uow: UnitOfWorkDep
+    caller: Annotated[Caller, allowed("chronic:revoke")],
+    certification_id: str,
+    body: RevokeBody,
+    uow: UnitOfWorkDep,
 ) -> CertificationPublic:
     """Withdraw an active certification → ChronicRevoked (reason revoked)."""
+    certification = await _certification(uow.conn, certification_id)
+    authorize(caller, "chronic:revoke", _of_certification(certification))
     revoked = await handlers.handle_revoke(uow, RevokeCertification(certification_id, body.reason))
     return CertificationPublic.model_validate(revoked)
 

@@ -27,6 +27,7 @@ class SubmitApplication(Command):
     diagnosis_codes: tuple[str, ...]
     evidence: tuple[Evidence, ...] = ()
     condition_code: str | None = None  # None: the condition the diagnoses name
+    region: str | None = None  # the applying institution's region
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class CertifyFromSettlement(Command):
     institution_code: str
     institution_name: str
     grants: tuple[AutoGrant, ...]
+    region: str | None = None  # the settling institution's region
 
 
 @dataclass(frozen=True)

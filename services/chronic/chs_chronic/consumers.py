@@ -41,6 +41,7 @@ async def on_settlement_completed(uow: UnitOfWork, envelope: Envelope) -> None:
                 AutoGrant(condition, tuple(diagnoses), valid_from)
                 for condition, diagnoses, valid_from, _ in grants
             ),
+            region=event.institution_region,
         ),
     )
 

@@ -121,6 +121,7 @@ async def handle_certify_from_settlement(
                 valid_from=grant.valid_from,
                 at=at,
                 settlement_id=command.settlement_id,
+                region=command.region,
             )
             if await repository.insert_certification(uow.conn, certification):
                 await uow.record(event)

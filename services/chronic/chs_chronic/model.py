@@ -46,6 +46,7 @@ class Application:
     decided_at: datetime | None = None
     decided_by: str | None = None
     certification_id: str | None = None
+    region: str | None = None  # the applying institution's region (whose agency reviews it)
 
     @classmethod
     def submit(
@@ -75,6 +76,7 @@ class Application:
             at,
             decided_at=at if decided else None,
             decided_by="rules" if decided else None,
+            region=command.region,
         )
         applied = ChronicApplied(
             person_id=command.person_id,
@@ -141,6 +143,7 @@ class Application:
             valid_from=self.discharge_date,
             at=at,
             application_id=self.application_id,
+            region=self.region,
         )
         return replace(self, certification_id=certification.certification_id), certification, event
 
@@ -178,6 +181,7 @@ class Certification:
     certified_at: datetime
     ended_on: date | None = None
     end_reason: str | None = None
+    region: str | None = None  # the certifying institution's region (whose agency serves it)
 
     @classmethod
     def grant(
@@ -193,6 +197,7 @@ class Certification:
         at: datetime,
         application_id: str | None = None,
         settlement_id: str | None = None,
+        region: str | None = None,
     ) -> tuple["Certification", ChronicCertified]:
         """The condition certified from ``valid_from`` for its catalog months: by application,
         by a reviewer, or without application (``auto``, from a settlement)."""
@@ -214,6 +219,7 @@ class Certification:
             condition.pay_ratio_permille,
             "active",
             at,
+            region=region,
         )
         return certification, ChronicCertified(
             person_id=person_id,

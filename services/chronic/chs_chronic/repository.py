@@ -12,6 +12,7 @@ import asyncpg
 
 from chs_chronic.commands import Evidence
 from chs_chronic.model import Application, Certification
+from chs_events import regions
 from chs_events.rows import ARRAY, Convert, Table
 
 
@@ -63,9 +64,21 @@ async def save_application(conn: asyncpg.Connection, application: Application) -
     )
 
 
-async def review_queue(conn: asyncpg.Connection, limit: int) -> list[Application]:
+def _codes_within(area: str) -> str:
+    """A ``like`` pattern of the region codes ``area`` covers (``chs_events.regions.covers``):
+    a province's every part, a city's districts and counties, a county itself."""
+    level = regions.region(area).level
+    return {"province": area[:2] + "%", "city": area[:4] + "%"}.get(level, area)
+
+
+async def review_queue(conn: asyncpg.Connection, limit: int, area: str) -> list[Application]:
+    """The applications of ``area`` waiting for review, oldest first."""
     return await APPLICATIONS.fetch(
-        conn, "status = 'pending_review' order by submitted_at, application_id limit $1", limit
+        conn,
+        """status = 'pending_review' and region like $2
+           order by submitted_at, application_id limit $1""",
+        limit,
+        _codes_within(area),
     )
 
 

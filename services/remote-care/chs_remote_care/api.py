@@ -5,8 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
+from chs_events.auth import Caller
 from chs_events.clock import today
+from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
+from chs_events.read_models.enrollments import regions_of
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 from chs_remote_care import handlers
 from chs_remote_care.commands import FileRemoteCare, RevokeFiling
@@ -35,6 +38,12 @@ problem (RFC 9457) naming the rule that failed in its `rule` member (e.g.
 PersonPath = Annotated[str, Path(pattern=r"^p[0-9a-f]{32}$")]
 
 
+async def _authorize_for(caller: Caller, action: str, conn: Connection, person_id: str) -> None:
+    """The person themself, or an agency of one of the person's pooling regions."""
+    regions = await regions_of(conn, person_id)
+    authorize(caller, action, Target(person_id=person_id, regions=regions))
+
+
 filings = APIRouter(tags=["filings"])
 coverage = APIRouter(tags=["coverage"])
 
@@ -43,20 +52,28 @@ coverage = APIRouter(tags=["coverage"])
     "/persons/{person_id}/filings", status_code=201, responses=problem_responses(409, 422)
 )
 async def file_remote_care(
-    person_id: PersonPath, body: FilingCreate, uow: UnitOfWorkDep, response: Response
+    caller: Annotated[Caller, allowed("remote-care:file")],
+    person_id: PersonPath,
+    body: FilingCreate,
+    uow: UnitOfWorkDep,
+    response: Response,
 ) -> FilingPublic:
     """File and approve at once → RemoteCareFiled. Refused (no event, no SMS): 422 with the
     rule (no active enrollment, destination in the home city, temporary care inside the
     province, back-dating after the discharge was settled), 409 for a second active long-term
     filing."""
+    await _authorize_for(caller, "remote-care:file", uow.conn, person_id)
     filing = await handlers.handle_file(uow, from_body(FileRemoteCare, body, person_id=person_id))
     response.headers["Location"] = f"/filings/{filing.filing_id}"
     return FilingPublic.of(filing)
 
 
 @filings.get("/persons/{person_id}/filings")
-async def list_filings(person_id: PersonPath, conn: Connection) -> FilingList:
+async def list_filings(
+    caller: Annotated[Caller, allowed("remote-care:read")], person_id: PersonPath, conn: Connection
+) -> FilingList:
     """The person's filings, oldest first, with their status."""
+    await _authorize_for(caller, "remote-care:read", conn, person_id)
     return FilingList(
         person_id=person_id,
         filings=[FilingPublic.of(f) for f in await handlers.filings_of(conn, person_id)],
@@ -64,15 +81,24 @@ async def list_filings(person_id: PersonPath, conn: Connection) -> FilingList:
 
 
 @filings.get("/filings/{filing_id}", responses=problem_responses(404))
-async def get_filing(filing_id: str, conn: Connection) -> FilingPublic:
-    return FilingPublic.of(await handlers.filing(conn, filing_id))
+async def get_filing(
+    caller: Annotated[Caller, allowed("remote-care:read")], filing_id: str, conn: Connection
+) -> FilingPublic:
+    filing = await handlers.filing(conn, filing_id)
+    await _authorize_for(caller, "remote-care:read", conn, filing.person_id)
+    return FilingPublic.of(filing)
 
 
 @filings.post("/filings/{filing_id}/revoke", responses=problem_responses(404, 409, 422))
 async def revoke_filing(
-    filing_id: str, uow: UnitOfWorkDep, body: FilingRevoke | None = None
+    caller: Annotated[Caller, allowed("remote-care:revoke")],
+    filing_id: str,
+    uow: UnitOfWorkDep,
+    body: FilingRevoke | None = None,
 ) -> FilingPublic:
     """Revoke an active filing from today on → RemoteCareRevoked; 409 when it is not active."""
+    filing = await handlers.filing(uow.conn, filing_id)
+    await _authorize_for(caller, "remote-care:revoke", uow.conn, filing.person_id)
     return FilingPublic.of(
         await handlers.handle_revoke(uow, RevokeFiling(filing_id, body.reason if body else None))
     )
@@ -80,6 +106,7 @@ async def revoke_filing(
 
 @coverage.get("/persons/{person_id}/coverage", responses=problem_responses(422))
 async def get_coverage(
+    caller: Annotated[Caller, allowed("remote-care:coverage")],
     person_id: PersonPath,
     conn: Connection,
     region: Annotated[RegionCode, Query(description="Where the care is")],
@@ -90,6 +117,7 @@ async def get_coverage(
 ) -> CoverageAnswer:
     """Is the person covered for care in ``region`` on ``date``, and under which filing or
     rule — the answer reimbursement needs."""
+    await _authorize_for(caller, "remote-care:coverage", conn, person_id)
     day = on or today()
     answer = await handlers.coverage(conn, person_id, region, day, emergency)
     return CoverageAnswer.of(person_id, region, day, answer)

@@ -3,6 +3,7 @@ this module), and auto-certification through the real consumer runner on a real 
 
 import asyncio
 import secrets
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,8 @@ from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.kafka import create_producer
 from chs_events.topics import BY_NAME, REIMBURSEMENT_EVENTS, dead_letter_spec
 from tests.support.broker import until
-from tests.support.service import outbox_of, service_fixtures, types
+from tests.support.service import client_of, outbox_of, service_fixtures, types
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +47,24 @@ def new_person() -> str:
     return "p" + secrets.token_hex(16)
 
 
-settings, app, client, db = service_fixtures("chronic", ChronicSettings, create_app)
+fixtures = service_fixtures("chronic", ChronicSettings, create_app)
+settings, app, db = fixtures.settings, fixtures.app, fixtures.db
+HOSPITAL = {"institution_code": "H37078300001", "region": "370783"}  # 寿光市人民医院
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the API as the hospital the applications name (寿光, Weifang): it applies,
+    reads its applications, the catalog and persons' conditions."""
+    async with client_of(app, "chronic") as client:
+        client.headers.update(bearer("chronic", kind="institution", **HOSPITAL))
+        yield client
+
+
+def as_reviewer() -> dict[str, str]:
+    """Province-wide agency staff with chronic:review: the review queue, decisions and
+    revocations of every region of these tests."""
+    return bearer("chronic", kind="agency")
 
 
 def body(person_id: str, *diagnoses: str, **overrides) -> dict:
@@ -97,6 +116,20 @@ async def test_discharge_with_e11_9_is_certified_in_the_same_request(client, db)
     assert all(e.correlation_id == "req-chronic" and e.source == "/chs/chronic" for e in events)
     assert payload(events[0]).status == "decided"
     assert payload(events[1]).certification_id == certification["certification_id"]
+    # both of the applying hospital's region, whose agency staff serve them
+    assert (
+        await db.fetchval(
+            "select region from applications where application_id = $1", answer["application_id"]
+        )
+        == HOSPITAL["region"]
+    )
+    assert (
+        await db.fetchval(
+            "select region from certifications where certification_id = $1",
+            certification["certification_id"],
+        )
+        == HOSPITAL["region"]
+    )
 
     conditions = (await client.get(f"/persons/{person}/conditions")).json()
     assert [c["condition_code"] for c in conditions["active"]] == ["t2dm"]
@@ -132,12 +165,13 @@ async def test_queued_application_is_decided_by_a_reviewer(client, db):
         "several_conditions",
         None,
     )
-    queue = (await client.get("/review-queue")).json()
+    queue = (await client.get("/review-queue", headers=as_reviewer())).json()
     assert answer["application_id"] in [a["application_id"] for a in queue["applications"]]
 
     decided = await client.post(
         f"/applications/{answer['application_id']}/decision",
         json={"decision": "certify", "reviewer": "SG-REVIEW-07", "condition_code": "hypertension"},
+        headers=as_reviewer(),
     )
 
     assert decided.status_code == 200, decided.text
@@ -152,11 +186,12 @@ async def test_queued_application_is_decided_by_a_reviewer(client, db):
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, CERTIFIED]
     assert payload(events[0]).status == "pending_review"
-    queue = (await client.get("/review-queue")).json()
+    queue = (await client.get("/review-queue", headers=as_reviewer())).json()
     assert answer["application_id"] not in [a["application_id"] for a in queue["applications"]]
     twice = await client.post(
         f"/applications/{answer['application_id']}/decision",
         json={"decision": "reject", "reviewer": "R", "reason": "x"},
+        headers=as_reviewer(),
     )
     assert twice.status_code == 409
 
@@ -169,6 +204,7 @@ async def test_reviewer_refusal_is_a_rejection(client, db):
     decided = await client.post(
         f"/applications/{answer['application_id']}/decision",
         json={"decision": "reject", "reviewer": "SG-REVIEW-07", "reason": "检验结果不支持诊断"},
+        headers=as_reviewer(),
     )
 
     assert decided.json()["status"] == "rejected"
@@ -245,7 +281,9 @@ async def test_revoke(client, db):
     certification_id = answer["certification"]["certification_id"]
 
     revoked = await client.post(
-        f"/certifications/{certification_id}/revoke", json={"reason": "复核发现诊断依据不足"}
+        f"/certifications/{certification_id}/revoke",
+        json={"reason": "复核发现诊断依据不足"},
+        headers=as_reviewer(),
     )
 
     assert revoked.status_code == 200, revoked.text
@@ -256,10 +294,14 @@ async def test_revoke(client, db):
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, CERTIFIED, REVOKED]
     assert payload(events[2]).reason == "revoked"
-    again = await client.post(f"/certifications/{certification_id}/revoke", json={"reason": "x"})
+    again = await client.post(
+        f"/certifications/{certification_id}/revoke", json={"reason": "x"}, headers=as_reviewer()
+    )
     assert again.status_code == 409
     assert (
-        await client.post("/certifications/nope/revoke", json={"reason": "x"})
+        await client.post(
+            "/certifications/nope/revoke", json={"reason": "x"}, headers=as_reviewer()
+        )
     ).status_code == 404
 
 
@@ -365,6 +407,10 @@ async def test_settlement_delivered_twice_certifies_once(settings, app, db, clie
     events = await outbox_of(db, person)
     assert types(events) == [CERTIFIED]
     assert payload(events[0]).source == "auto"
+    assert (
+        await db.fetchval("select region from certifications where person_id = $1", person)
+        == "370700"
+    )  # the settling hospital's region
     assert events[0].correlation_id == "settle-1"
     assert events[0].causation_id == dict(first.headers)["ce_id"].decode()
     assert (await client.get(f"/persons/{other}/conditions")).json()["active"] == []

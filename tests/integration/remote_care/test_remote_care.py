@@ -5,6 +5,7 @@ events through the real consumer runner, the expiry job, and the relay."""
 import asyncio
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import asyncpg
@@ -33,7 +34,8 @@ from chs_remote_care.api import create_app
 from chs_remote_care.consumers import SUBSCRIPTIONS
 from chs_remote_care.settings import RemoteCareSettings
 from tests.support.broker import read_topic, until
-from tests.support.service import outbox_of, service_fixtures
+from tests.support.service import client_of, outbox_of, service_fixtures
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -50,9 +52,28 @@ def new_person_id() -> str:
     return "p" + uuid.uuid4().hex
 
 
-settings, app, client, db = service_fixtures(
+fixtures = service_fixtures(
     "remote_care", RemoteCareSettings, create_app, topic_prefix=f"rc{secrets.token_hex(4)}."
 )
+settings, app, db = fixtures.settings, fixtures.app, fixtures.db
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the API as province-wide agency staff: they file, read and revoke for the
+    persons of every pooling region of these tests (Jinan, Qingdao)."""
+    async with client_of(app, "remote_care") as client:
+        client.headers.update(bearer("remote-care", kind="agency"))
+        yield client
+
+
+def as_person(person_id: str) -> dict[str, str]:
+    return bearer("remote-care", kind="person", person_id=person_id)
+
+
+def as_hospital() -> dict[str, str]:
+    """A hospital checking coverage (a Qingdao one: any institution may ask)."""
+    return bearer("remote-care", kind="institution")
 
 
 async def enrolled(
@@ -157,9 +178,9 @@ async def test_concurrent_long_term_filings_accept_exactly_one(client, db) -> No
 
 
 async def test_refusals_name_the_rule_and_publish_nothing(client, db) -> None:
-    nobody = new_person_id()
+    nobody = new_person_id()  # no agency serves them: they file themself
     assert_problem(
-        await client.post(f"/persons/{nobody}/filings", json=LONG_TERM),
+        await client.post(f"/persons/{nobody}/filings", json=LONG_TERM, headers=as_person(nobody)),
         422,
         rule="active_enrollment_required",
     )
@@ -265,7 +286,11 @@ async def test_coverage_answers_and_revocation(client, db) -> None:
     today = handlers.today()
 
     def ask(region: str, **params: str):
-        return client.get(f"/persons/{person_id}/coverage", params={"region": region, **params})
+        return client.get(
+            f"/persons/{person_id}/coverage",
+            params={"region": region, **params},
+            headers=as_hospital(),
+        )
 
     covered = (await ask(SANYA, date=(today + timedelta(days=400)).isoformat())).json()
     assert (
@@ -439,7 +464,9 @@ async def test_read_model_follows_real_enrollment_events(client, settings, kafka
 
     async def coverage(person_id: str, region: str) -> dict:
         return (
-            await client.get(f"/persons/{person_id}/coverage", params={"region": region})
+            await client.get(
+                f"/persons/{person_id}/coverage", params={"region": region}, headers=as_hospital()
+            )
         ).json()
 
     try:

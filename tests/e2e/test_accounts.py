@@ -16,8 +16,21 @@ TAG = "【中国医疗保障】"
 
 @pytest.fixture
 async def accounts(platform):
-    async with platform.client("accounts") as client:
+    """An agency window of Shandong (it serves Qingdao's accounts)."""
+    async with platform.client("accounts", kind="agency") as client:
         yield client
+
+
+@pytest.fixture
+async def pharmacy(platform):
+    """The pharmacy's settlement window, under its own merchant code."""
+    async with platform.client("accounts", kind="merchant", merchant_code="P370200001") as client:
+        yield client
+
+
+def as_holder(platform, person_id: str):
+    """The account's holder, through the public service apps."""
+    return platform.client("accounts", kind="person", person_id=person_id)
 
 
 @pytest.fixture
@@ -99,7 +112,7 @@ async def test_a_contribution_credits_the_account_and_the_sms_tells_the_balance(
 
 
 async def test_a_child_pays_at_a_pharmacy_from_the_parents_account(
-    enrollment, notification, accounts, rng
+    platform, enrollment, notification, accounts, pharmacy, rng
 ):
     parent = Person.make(rng, born=date(1968, 3, 8))  # 58: the 45+ band, 10 % of 585.00
     child = Person.make(rng, born=date(1994, 9, 1))
@@ -109,7 +122,7 @@ async def test_a_child_pays_at_a_pharmacy_from_the_parents_account(
     url = f"/accounts/{parent_item['person_id']}"
 
     # the child is no one to this account yet
-    refused = await accounts.post(
+    refused = await pharmacy.post(
         f"{url}/debits",
         headers={"Idempotency-Key": "POS-E2E-0000"},
         json={
@@ -121,9 +134,11 @@ async def test_a_child_pays_at_a_pharmacy_from_the_parents_account(
     )
     assert refused.status_code == 403 and refused.json()["reason"] == "spender_not_authorized"
 
-    authorized = await accounts.post(
-        f"{url}/family", json={"member_person_id": child_item["person_id"], "relation": "child"}
-    )
+    async with as_holder(platform, parent_item["person_id"]) as holder:
+        authorized = await holder.post(
+            f"{url}/family",
+            json={"member_person_id": child_item["person_id"], "relation": "child"},
+        )
     assert authorized.status_code == 201, authorized.text
     key = f"POS-{rng.randrange(10**12)}"
     body = {
@@ -132,16 +147,17 @@ async def test_a_child_pays_at_a_pharmacy_from_the_parents_account(
         "amount_fen": 4650,
         "spender_person_id": child_item["person_id"],
     }
-    spent = await accounts.post(f"{url}/debits", json=body, headers={"Idempotency-Key": key})
+    spent = await pharmacy.post(f"{url}/debits", json=body, headers={"Idempotency-Key": key})
     assert spent.status_code == 201, spent.text
     assert spent.json()["balance_after_fen"] == 14200
-    again = await accounts.post(f"{url}/debits", json=body, headers={"Idempotency-Key": key})
+    again = await pharmacy.post(f"{url}/debits", json=body, headers={"Idempotency-Key": key})
     assert again.status_code == 200 and again.json() == spent.json()
 
     sms = await sms_of(notification, parent_item["person_id"], "account.debited")
     assert sms["text"].startswith(f"{TAG}尊敬的{parent.name}，您的职工医保个人账户")
     assert sms["text"].endswith("由家庭共济成员（子女）在定点药店支出46.50元，当前余额142.00元。")
-    assert (await accounts.get(url)).json()["balance_fen"] == 14200
+    async with as_holder(platform, parent_item["person_id"]) as holder:
+        assert (await holder.get(url)).json()["balance_fen"] == 14200
     # one expense, one SMS
     messages = (await notification.get(f"/persons/{parent_item['person_id']}/messages")).json()[
         "messages"

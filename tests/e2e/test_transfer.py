@@ -14,9 +14,22 @@ TAG = "【中国医疗保障】"
 QINGDAO, JINAN, SUZHOU = "370200", "370100", "320500"
 
 
+def as_person(platform, person_id: str):
+    """The person themself, through the public service apps."""
+    return platform.client("transfer", kind="person", person_id=person_id)
+
+
 @pytest.fixture
-async def transfer(platform):
-    async with platform.client("transfer") as client:
+async def qingdao(platform):
+    """The out region's agency system (转出地经办机构), with transfer:confirm."""
+    async with platform.client("transfer", kind="agency", region=QINGDAO) as client:
+        yield client
+
+
+@pytest.fixture
+async def suzhou(platform):
+    """The in region's agency system (转入地经办机构), with transfer:confirm."""
+    async with platform.client("transfer", kind="agency", region=SUZHOU) as client:
         yield client
 
 
@@ -72,11 +85,12 @@ async def employee_in_qingdao(enrollment, rng, person: Person, months: int = 0) 
     return item
 
 
-async def request_transfer(transfer, person_id: str, to_region: str) -> dict:
-    """Transfer learns the enrollment from the broker: retry while it does not know it yet."""
+async def request_transfer(platform, person_id: str, to_region: str) -> dict:
+    """The person asks; transfer learns the enrollment from the broker: retry while it does not
+    know it yet."""
 
     async def accepted():
-        response = await transfer.post(
+        response = await mine.post(
             "/transfers", json={"person_id": person_id, "to_region": to_region}
         )
         if response.status_code == 422 and "no active employee" in response.json()["detail"]:
@@ -84,7 +98,8 @@ async def request_transfer(transfer, person_id: str, to_region: str) -> dict:
         assert response.status_code == 201, response.text
         return response.json()
 
-    return await until(accepted, timeout=30, interval=0.3)
+    async with as_person(platform, person_id) as mine:
+        return await until(accepted, timeout=30, interval=0.3)
 
 
 async def pooling_region(enrollment, item: dict) -> str:
@@ -104,13 +119,13 @@ async def region_becomes(enrollment, item: dict, region: str, timeout: float = 1
 
 
 async def test_qingdao_to_jinan_completes_at_once_and_moves_the_pooling_region(
-    enrollment, notification, transfer, rng
+    platform, enrollment, notification, rng
 ):
     person = Person.make(rng, born=date(1990, 5, 17))
     item = await employee_in_qingdao(enrollment, rng, person)
     assert await pooling_region(enrollment, item) == QINGDAO
 
-    done = await request_transfer(transfer, item["person_id"], JINAN)
+    done = await request_transfer(platform, item["person_id"], JINAN)
     assert done["status"] == "completed" and done["cross_province"] is False
     assert (done["from_region"], done["to_region"]) == (QINGDAO, JINAN)
 
@@ -125,20 +140,21 @@ async def test_qingdao_to_jinan_completes_at_once_and_moves_the_pooling_region(
     assert templates.count("transfer.completed") == 1
     assert "transfer.requested" not in templates
     # Jinan is now her own pooling region
-    again = await transfer.post(
-        "/transfers", json={"person_id": item["person_id"], "to_region": JINAN}
-    )
+    async with as_person(platform, item["person_id"]) as mine:
+        again = await mine.post(
+            "/transfers", json={"person_id": item["person_id"], "to_region": JINAN}
+        )
     assert again.status_code == 422, again.text
 
 
 async def test_qingdao_to_suzhou_walks_its_states_with_an_sms_at_each_step(
-    enrollment, notification, transfer, rng
+    platform, enrollment, notification, qingdao, suzhou, rng
 ):
     person = Person.make(rng)
     item = await employee_in_qingdao(enrollment, rng, person, months=2)
     person_id = item["person_id"]
 
-    requested = await request_transfer(transfer, person_id, SUZHOU)
+    requested = await request_transfer(platform, person_id, SUZHOU)
     assert (requested["status"], requested["cross_province"]) == ("requested", True)
     sms = await sms_of(notification, person_id, "transfer.requested")
     assert sms["text"].startswith(TAG)
@@ -147,7 +163,7 @@ async def test_qingdao_to_suzhou_walks_its_states_with_an_sms_at_each_step(
     # Her contributions followed her enrollment on the same partition, moments apart: transfer's
     # read model counted them long before the requested SMS (seconds after the request) arrived.
     url = f"/transfers/{requested['transfer_id']}"
-    confirmed = await transfer.post(f"{url}/out-confirmation", json={})
+    confirmed = await qingdao.post(f"{url}/out-confirmation", json={})
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "out_confirmed"
     assert confirmed.json()["contribution_months"] == 2
@@ -156,18 +172,20 @@ async def test_qingdao_to_suzhou_walks_its_states_with_an_sms_at_each_step(
     assert "累计缴费2个月" in sms["text"] and "个人账户转移金额260.00元" in sms["text"]
     assert await pooling_region(enrollment, item) == QINGDAO  # nothing moved yet
 
-    completed = await transfer.post(f"{url}/completion", json={})
+    completed = await suzhou.post(f"{url}/completion", json={})
     assert completed.status_code == 200, completed.text
     await region_becomes(enrollment, item, SUZHOU, timeout=10)
     sms = await sms_of(notification, person_id, "transfer.completed")
     assert "已由青岛市转入苏州市" in sms["text"]
 
 
-async def test_a_rejected_transfer_tells_the_reason(enrollment, notification, transfer, rng):
+async def test_a_rejected_transfer_tells_the_reason(
+    platform, enrollment, notification, qingdao, rng
+):
     person = Person.make(rng)
     item = await employee_in_qingdao(enrollment, rng, person)
-    requested = await request_transfer(transfer, item["person_id"], SUZHOU)
-    rejected = await transfer.post(
+    requested = await request_transfer(platform, item["person_id"], SUZHOU)
+    rejected = await qingdao.post(
         f"/transfers/{requested['transfer_id']}/rejection",
         json={"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
     )

@@ -6,6 +6,11 @@ Who calls what:
 - ``POST /accounts/{person_id}/family``, ``DELETE /accounts/{person_id}/family/{member}`` — the
   holder, through the public service apps (家庭共济 authorization and its revocation);
 - ``GET /accounts/{person_id}`` — the holder and agency windows: balance, family, latest postings.
+
+Who may (``chs_events.policy``): a debit only by the merchant whose ``merchant_code`` the body
+names; the family only by the holder themself; the account by its holder or an agency of the
+account's pooling region (the ledger keeps it, moved by transfers: this service has no
+enrollment read model).
 """
 
 from typing import Annotated
@@ -23,7 +28,10 @@ from chs_accounts.schemas import (
     TransactionId,
 )
 from chs_accounts.settings import AccountsSettings
+from chs_events import policy
+from chs_events.auth import Caller
 from chs_events.errors import InvalidField
+from chs_events.policy import Target, allowed
 from chs_events.problems import problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 
@@ -40,9 +48,13 @@ id; every credited / debited event on `chs.account.events` carries the balance a
 accounts = APIRouter(tags=["accounts"])
 
 
-@accounts.get("/accounts/{person_id}", responses=problem_responses(404))
-async def get_account(person_id: str, conn: Connection) -> AccountPublic:
+@accounts.get("/accounts/{person_id}", responses=problem_responses(403, 404))
+async def get_account(
+    person_id: str, conn: Connection, caller: Annotated[Caller, allowed("accounts:read")]
+) -> AccountPublic:
     account = await repository.get_account(conn, person_id)
+    regions = () if account is None else (account.pooling_region,)
+    policy.authorize(caller, "accounts:read", Target(person_id=person_id, regions=regions))
     if account is None:
         raise domain.NoAccount(person_id, await repository.is_resident(conn, person_id))
     return AccountPublic.of(
@@ -65,13 +77,16 @@ async def debit(
     body: DebitCreate,
     uow: UnitOfWorkDep,
     response: Response,
+    caller: Annotated[Caller, allowed("accounts:debit")],
     idempotency_key: Annotated[
         TransactionId | None,
         Header(description="The window's transaction id; or transaction_id in the body"),
     ] = None,
 ) -> DebitPublic:
     """Pay at a window → AccountDebited with the balance after. 201 when posted, 200 with the
-    same result when the idempotency key was posted before."""
+    same result when the idempotency key was posted before. Only the merchant whose code the
+    body names."""
+    policy.authorize(caller, "accounts:debit", Target(merchant_code=body.merchant_code))
     transaction_id = idempotency_key or body.transaction_id
     if transaction_id is None:
         raise InvalidField(
@@ -96,13 +111,20 @@ async def debit(
 
 
 @accounts.post(
-    "/accounts/{person_id}/family", status_code=201, responses=problem_responses(404, 409, 422)
+    "/accounts/{person_id}/family",
+    status_code=201,
+    responses=problem_responses(403, 404, 409, 422),
 )
 async def authorize(
-    person_id: str, body: FamilyCreate, uow: UnitOfWorkDep, response: Response
+    person_id: str,
+    body: FamilyCreate,
+    uow: UnitOfWorkDep,
+    response: Response,
+    caller: Annotated[Caller, allowed("accounts:family")],
 ) -> FamilyMemberPublic:
     """家庭共济: let a spouse, child, parent or parent-in-law spend from the account →
-    FamilyMemberAuthorized (200 when authorized already)."""
+    FamilyMemberAuthorized (200 when authorized already). Only the holder themself."""
+    policy.authorize(caller, "accounts:family", Target(person_id=person_id))
     member, created = await handlers.handle_authorize(
         uow, AuthorizeFamilyMember(person_id, body.member_person_id, body.relation)
     )
@@ -114,10 +136,16 @@ async def authorize(
 @accounts.delete(
     "/accounts/{person_id}/family/{member_person_id}",
     status_code=204,
-    responses=problem_responses(404),
+    responses=problem_responses(403, 404),
 )
-async def revoke(person_id: str, member_person_id: str, uow: UnitOfWorkDep) -> Response:
-    """→ FamilyMemberRevoked."""
+async def revoke(
+    person_id: str,
+    member_person_id: str,
+    uow: UnitOfWorkDep,
+    caller: Annotated[Caller, allowed("accounts:family")],
+) -> Response:
+    """→ FamilyMemberRevoked. Only the holder themself."""
+    policy.authorize(caller, "accounts:family", Target(person_id=person_id))
     await handlers.handle_revoke(uow, RevokeFamilyMember(person_id, member_person_id))
     return Response(status_code=204)
 

@@ -31,10 +31,12 @@ from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, TRANSFER_EVENTS, dead_
 from tests.support.broker import until
 from tests.support.service import outbox_of as outbox_rows
 from tests.support.service import service_fixtures
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
 QINGDAO, SUZHOU = "370200", "320500"
+WINDOW = "P370200001"  # the pharmacy of debit_body
 PROBLEM = "application/problem+json"
 A = "chs.account."
 
@@ -64,6 +66,21 @@ async def ledger_consumer(app, settings: AccountsSettings) -> AsyncIterator[None
     yield
     stop.set()
     await task
+
+
+def as_person(person_id: str) -> dict[str, str]:
+    """The holder themself, through the public service apps."""
+    return bearer("accounts", kind="person", person_id=person_id)
+
+
+def as_agency(region: str = QINGDAO) -> dict[str, str]:
+    return bearer("accounts", kind="agency", region=region)
+
+
+def as_window(key: str | None = None, merchant_code: str = WINDOW) -> dict[str, str]:
+    """The pharmacy whose code debit_body names, with an Idempotency-Key when given."""
+    headers = bearer("accounts", kind="merchant", merchant_code=merchant_code)
+    return headers if key is None else {**headers, "Idempotency-Key": key}
 
 
 def new_person() -> str:
@@ -139,7 +156,7 @@ def paid(
 
 async def balance_becomes(client: httpx.AsyncClient, person_id: str, fen: int) -> dict:
     async def reached():
-        response = await client.get(f"/accounts/{person_id}")
+        response = await client.get(f"/accounts/{person_id}", headers=as_agency())
         return (
             response.json()
             if response.status_code == 200 and response.json()["balance_fen"] == fen
@@ -204,7 +221,9 @@ def assert_problem(response: httpx.Response, status: int, reason: str | None = N
 
 async def test_200_concurrent_debits_of_1_yuan_against_100_yuan(app, client, settings):
     holder = await holder_with(settings, client, 10000)
-    account_id = (await client.get(f"/accounts/{holder}")).json()["account_id"]
+    account_id = (await client.get(f"/accounts/{holder}", headers=as_person(holder))).json()[
+        "account_id"
+    ]
     small_pool, big_pool = app.state.pool, await create_pool(settings.database_dsn, max_size=60)
     app.state.pool = big_pool  # 60 transactions at once on the account's row
     try:
@@ -213,7 +232,7 @@ async def test_200_concurrent_debits_of_1_yuan_against_100_yuan(app, client, set
                 client.post(
                     f"/accounts/{holder}/debits",
                     json=debit_body(holder),
-                    headers={"Idempotency-Key": f"POS-{holder[-8:]}-{n:04d}"},
+                    headers=as_window(f"POS-{holder[-8:]}-{n:04d}"),
                 )
                 for n in range(200)
             )
@@ -242,7 +261,7 @@ async def test_200_concurrent_debits_of_1_yuan_against_100_yuan(app, client, set
 
 async def test_the_same_idempotency_key_posts_once(app, client, settings):
     holder = await holder_with(settings, client, 5000)
-    key = {"Idempotency-Key": f"POS-{holder[-8:]}-same"}
+    key = as_window(f"POS-{holder[-8:]}-same")
     first = await client.post(
         f"/accounts/{holder}/debits", json=debit_body(holder, 1200), headers=key
     )
@@ -254,7 +273,10 @@ async def test_the_same_idempotency_key_posts_once(app, client, settings):
     # at the same time, and with the key in the body
     body = debit_body(holder, 300, transaction_id=f"POS-{holder[-8:]}-body")
     both = await asyncio.gather(
-        *(client.post(f"/accounts/{holder}/debits", json=body) for _ in range(5))
+        *(
+            client.post(f"/accounts/{holder}/debits", json=body, headers=as_window())
+            for _ in range(5)
+        )
     )
     assert sorted(r.status_code for r in both) == [200, 200, 200, 200, 201]
     # the same key for another amount is refused
@@ -263,9 +285,14 @@ async def test_the_same_idempotency_key_posts_once(app, client, settings):
         409,
         "idempotency_key_reused",
     )
-    assert_problem(await client.post(f"/accounts/{holder}/debits", json=debit_body(holder)), 422)
+    assert_problem(
+        await client.post(
+            f"/accounts/{holder}/debits", json=debit_body(holder), headers=as_window()
+        ),
+        422,
+    )
 
-    account = (await client.get(f"/accounts/{holder}")).json()
+    account = (await client.get(f"/accounts/{holder}", headers=as_person(holder))).json()
     assert account["balance_fen"] == 3500
     assert [t["kind"] for t in account["transactions"]].count("debit") == 2
     balance, postings, _ = await ledger(app, account["account_id"])
@@ -306,42 +333,50 @@ async def test_credits_from_contributions_delivered_twice_are_credited_once(app,
 async def test_family_mutual_aid_and_the_refusals(app, client, settings):
     holder = await holder_with(settings, client, 5000)
     child, stranger, resident = new_person(), new_person(), new_person()
-    url = f"/accounts/{holder}"
+    url, mine = f"/accounts/{holder}", as_person(holder)
     assert_problem(
         await client.post(
             f"{url}/debits",
             json=debit_body(child),
-            headers={"Idempotency-Key": f"K-{child[-10:]}-1"},
+            headers=as_window(f"K-{child[-10:]}-1"),
         ),
         403,
         "spender_not_authorized",
     )
 
     authorized = await client.post(
-        f"{url}/family", json={"member_person_id": child, "relation": "child"}
+        f"{url}/family", json={"member_person_id": child, "relation": "child"}, headers=mine
     )
     assert authorized.status_code == 201, authorized.text
     assert (
-        await client.post(f"{url}/family", json={"member_person_id": child, "relation": "child"})
+        await client.post(
+            f"{url}/family", json={"member_person_id": child, "relation": "child"}, headers=mine
+        )
     ).status_code == 200
     assert_problem(
-        await client.post(f"{url}/family", json={"member_person_id": child, "relation": "spouse"}),
-        422,
-    )
-    assert_problem(
-        await client.post(f"{url}/family", json={"member_person_id": holder, "relation": "spouse"}),
+        await client.post(
+            f"{url}/family", json={"member_person_id": child, "relation": "spouse"}, headers=mine
+        ),
         422,
     )
     assert_problem(
         await client.post(
-            f"{url}/family", json={"member_person_id": stranger, "relation": "cousin"}
+            f"{url}/family", json={"member_person_id": holder, "relation": "spouse"}, headers=mine
+        ),
+        422,
+    )
+    assert_problem(
+        await client.post(
+            f"{url}/family",
+            json={"member_person_id": stranger, "relation": "cousin"},
+            headers=mine,
         ),
         422,
     )
     spent = await client.post(
         f"{url}/debits",
         json=debit_body(child, 1650),
-        headers={"Idempotency-Key": f"K-{child[-10:]}-2"},
+        headers=as_window(f"K-{child[-10:]}-2"),
     )
     assert spent.status_code == 201, spent.text
     assert spent.json()["balance_after_fen"] == 3350
@@ -349,18 +384,18 @@ async def test_family_mutual_aid_and_the_refusals(app, client, settings):
         await client.post(
             f"{url}/debits",
             json=debit_body(stranger),
-            headers={"Idempotency-Key": f"K-{child[-10:]}-3"},
+            headers=as_window(f"K-{child[-10:]}-3"),
         ),
         403,
         "spender_not_authorized",
     )
-    assert (await client.delete(f"{url}/family/{child}")).status_code == 204
-    assert_problem(await client.delete(f"{url}/family/{child}"), 404)
+    assert (await client.delete(f"{url}/family/{child}", headers=mine)).status_code == 204
+    assert_problem(await client.delete(f"{url}/family/{child}", headers=mine), 404)
     assert_problem(
         await client.post(
             f"{url}/debits",
             json=debit_body(child),
-            headers={"Idempotency-Key": f"K-{child[-10:]}-4"},
+            headers=as_window(f"K-{child[-10:]}-4"),
         ),
         403,
         "spender_not_authorized",
@@ -388,13 +423,16 @@ async def test_family_mutual_aid_and_the_refusals(app, client, settings):
         await client.post(
             f"/accounts/{resident}/debits",
             json=debit_body(resident),
-            headers={"Idempotency-Key": "K-resident-1"},
+            headers=as_window("K-resident-1"),
         ),
         404,
         "no_account",
     )
     assert "resident (390)" in problem["detail"]
-    assert_problem(await client.get(f"/accounts/{new_person()}"), 404, "no_account")
+    unknown = new_person()
+    assert_problem(
+        await client.get(f"/accounts/{unknown}", headers=as_person(unknown)), 404, "no_account"
+    )
 
 
 async def test_death_pays_the_heirs_and_transfers_move_the_balance(app, client, settings):
@@ -411,7 +449,7 @@ async def test_death_pays_the_heirs_and_transfers_move_the_balance(app, client, 
     )
 
     async def closed(person_id):
-        account = (await client.get(f"/accounts/{person_id}")).json()
+        account = (await client.get(f"/accounts/{person_id}", headers=as_agency())).json()
         return account if account["status"] == "closed" else None
 
     account = await until(lambda: closed(dead), timeout=30)
@@ -424,7 +462,7 @@ async def test_death_pays_the_heirs_and_transfers_move_the_balance(app, client, 
         await client.post(
             f"/accounts/{dead}/debits",
             json=debit_body(dead),
-            headers={"Idempotency-Key": "K-dead-0001"},
+            headers=as_window("K-dead-0001"),
         ),
         409,
         "account_closed",

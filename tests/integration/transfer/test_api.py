@@ -28,6 +28,7 @@ from chs_transfer.settings import TransferSettings
 from tests.support.broker import until
 from tests.support.service import client_of, running, throwaway_database
 from tests.support.service import outbox_of as outbox_rows
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +78,26 @@ async def app(settings: TransferSettings) -> AsyncIterator[object]:
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     async with client_of(app, "transfer") as client:
         yield client
+
+
+def as_person(person_id: str) -> dict[str, str]:
+    """The person themself, through the public service apps."""
+    return bearer("transfer", kind="person", person_id=person_id)
+
+
+def as_agency(region: str) -> dict[str, str]:
+    """Agency staff of ``region`` with every business scope (transfer:confirm among them)."""
+    return bearer("transfer", kind="agency", region=region)
+
+
+def out_region() -> dict[str, str]:
+    """The out region of these tests' transfers (Qingdao)."""
+    return as_agency(QINGDAO)
+
+
+def in_region() -> dict[str, str]:
+    """The in region of these tests' cross-province transfers (Suzhou)."""
+    return as_agency(SUZHOU)
 
 
 def new_person() -> str:
@@ -134,7 +155,9 @@ async def request_when_known(
 
     async def accepted():
         response = await client.post(
-            "/transfers", json={"person_id": person_id, "to_region": to_region}, headers=headers
+            "/transfers",
+            json={"person_id": person_id, "to_region": to_region},
+            headers={**as_person(person_id), **headers},
         )
         if response.status_code == 422 and "no active employee" in response.json()["detail"]:
             return None
@@ -190,15 +213,23 @@ async def test_within_the_province_completes_at_once(app, client, settings):
     assert [e.type for e in events] == [T + "requested.v1", T + "completed.v1"]
     assert all(e.correlation_id == "req-jn" for e in events)
     assert payload(events[1]).to_region == JINAN and payload(events[1]).account_balance_fen == 39000
-    assert (await client.get(f"/transfers/{body['transfer_id']}")).json() == body
+    assert (
+        await client.get(f"/transfers/{body['transfer_id']}", headers=as_person(person_id))
+    ).json() == body
 
     # The read model already pools the enrollment in Jinan: Jinan is now its own region.
     assert_problem(
-        await client.post("/transfers", json={"person_id": person_id, "to_region": JINAN}),
+        await client.post(
+            "/transfers",
+            json={"person_id": person_id, "to_region": JINAN},
+            headers=as_person(person_id),
+        ),
         422,
         "to_region",
     )
-    listed = (await client.get(f"/persons/{person_id}/transfers")).json()
+    listed = (
+        await client.get(f"/persons/{person_id}/transfers", headers=as_person(person_id))
+    ).json()
     assert [t["transfer_id"] for t in listed["transfers"]] == [body["transfer_id"]]
 
 
@@ -224,22 +255,30 @@ async def test_across_provinces_walks_its_states(app, client, settings):
 
     # a second open transfer is refused; completion waits for the out-region
     problem = assert_problem(
-        await client.post("/transfers", json={"person_id": person_id, "to_region": JINAN}), 409
+        await client.post(
+            "/transfers",
+            json={"person_id": person_id, "to_region": JINAN},
+            headers=as_person(person_id),
+        ),
+        409,
     )
     assert problem["transfer_id"] == transfer["transfer_id"]
-    assert_problem(await client.post(f"{url}/completion", json={}), 409)
+    assert_problem(await client.post(f"{url}/completion", json={}, headers=in_region()), 409)
     assert_problem(
-        await client.post(f"{url}/rejection", json={"by": "in_region", "reason": "x"}), 409
+        await client.post(
+            f"{url}/rejection", json={"by": "in_region", "reason": "x"}, headers=in_region()
+        ),
+        409,
     )
 
-    confirmed = await client.post(f"{url}/out-confirmation", json={})
+    confirmed = await client.post(f"{url}/out-confirmation", json={}, headers=out_region())
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "out_confirmed"
     assert confirmed.json()["contribution_months"] == 2
     assert confirmed.json()["account_balance_fen"] == 26000
-    assert_problem(await client.post(f"{url}/out-confirmation", json={}), 409)
+    assert_problem(await client.post(f"{url}/out-confirmation", json={}, headers=out_region()), 409)
 
-    completed = await client.post(f"{url}/completion", json={})
+    completed = await client.post(f"{url}/completion", json={}, headers=in_region())
     assert completed.status_code == 200, completed.text
     assert completed.json()["status"] == "completed"
     assert completed.json()["completed_on"] is not None
@@ -254,7 +293,11 @@ async def test_across_provinces_walks_its_states(app, client, settings):
     assert payload(events[1]).account_balance_fen == 26000
     assert payload(events[2]).contribution_months == 2
     # closed: a new transfer may be requested (from Suzhou now)
-    again = await client.post("/transfers", json={"person_id": person_id, "to_region": QINGDAO})
+    again = await client.post(
+        "/transfers",
+        json={"person_id": person_id, "to_region": QINGDAO},
+        headers=as_person(person_id),
+    )
     assert again.status_code == 201 and again.json()["from_region"] == SUZHOU
 
 
@@ -265,12 +308,19 @@ async def test_the_out_region_may_state_its_balance_and_the_in_region_may_reject
     transfer = (await request_when_known(client, person_id, SUZHOU)).json()
     url = f"/transfers/{transfer['transfer_id']}"
     assert_problem(
-        await client.post(f"{url}/out-confirmation", json={"account_balance_fen": -1}), 422
+        await client.post(
+            f"{url}/out-confirmation", json={"account_balance_fen": -1}, headers=out_region()
+        ),
+        422,
     )
-    confirmed = await client.post(f"{url}/out-confirmation", json={"account_balance_fen": 8800})
+    confirmed = await client.post(
+        f"{url}/out-confirmation", json={"account_balance_fen": 8800}, headers=out_region()
+    )
     assert confirmed.json()["account_balance_fen"] == 8800
     rejected = await client.post(
-        f"{url}/rejection", json={"by": "in_region", "reason": "转入地无在职参保单位"}
+        f"{url}/rejection",
+        json={"by": "in_region", "reason": "转入地无在职参保单位"},
+        headers=in_region(),
     )
     assert rejected.status_code == 200, rejected.text
     assert (
@@ -281,7 +331,7 @@ async def test_the_out_region_may_state_its_balance_and_the_in_region_may_reject
     events = await outbox_of(app, person_id)
     assert [e.type for e in events][-1] == T + "rejected.v1"
     assert payload(events[-1]).reason == "转入地无在职参保单位"
-    assert_problem(await client.post(f"{url}/completion", json={}), 409)
+    assert_problem(await client.post(f"{url}/completion", json={}, headers=in_region()), 409)
 
 
 async def test_the_out_region_rejects_a_request(app, client, settings):
@@ -289,10 +339,15 @@ async def test_the_out_region_rejects_a_request(app, client, settings):
     transfer = (await request_when_known(client, person_id, SUZHOU)).json()
     url = f"/transfers/{transfer['transfer_id']}"
     assert_problem(
-        await client.post(f"{url}/rejection", json={"by": "out_region", "reason": " "}), 422
+        await client.post(
+            f"{url}/rejection", json={"by": "out_region", "reason": " "}, headers=out_region()
+        ),
+        422,
     )
     rejected = await client.post(
-        f"{url}/rejection", json={"by": "out_region", "reason": "存在欠缴月份"}
+        f"{url}/rejection",
+        json={"by": "out_region", "reason": "存在欠缴月份"},
+        headers=out_region(),
     )
     assert rejected.json()["status"] == "rejected"
     assert [e.type for e in await outbox_of(app, person_id)] == [
@@ -322,16 +377,27 @@ async def test_only_active_employees_and_never_to_the_own_region(app, client, se
 
     for someone in (resident, ended, new_person()):
         problem = assert_problem(
-            await client.post("/transfers", json={"person_id": someone, "to_region": JINAN}), 422
+            await client.post(
+                "/transfers",
+                json={"person_id": someone, "to_region": JINAN},
+                headers=as_person(someone),
+            ),
+            422,
         )
         assert "no active employee (310) enrollment" in problem["detail"]
     other, _ = await employee(settings, client)
     assert_problem(await request_when_known(client, other, SHINAN), 422, "to_region")
     assert_problem(
-        await client.post("/transfers", json={"person_id": other, "to_region": "999999"}), 422
+        await client.post(
+            "/transfers", json={"person_id": other, "to_region": "999999"}, headers=as_person(other)
+        ),
+        422,
     )
-    assert_problem(await client.get(f"/transfers/{uuid.uuid4()}"), 404)
-    assert_problem(await client.post(f"/transfers/{uuid.uuid4()}/completion", json={}), 404)
+    assert_problem(await client.get(f"/transfers/{uuid.uuid4()}", headers=as_person(other)), 404)
+    assert_problem(
+        await client.post(f"/transfers/{uuid.uuid4()}/completion", json={}, headers=in_region()),
+        404,
+    )
 
 
 async def test_concurrent_requests_open_one_transfer(app, client, settings):
@@ -349,12 +415,23 @@ async def test_concurrent_requests_open_one_transfer(app, client, settings):
     await until(known, timeout=30)
     responses = await asyncio.gather(
         *(
-            client.post("/transfers", json={"person_id": person_id, "to_region": region})
+            client.post(
+                "/transfers",
+                json={"person_id": person_id, "to_region": region},
+                headers=as_person(person_id),
+            )
             for region in (SUZHOU, "330100", "310000")
         )
     )
     assert sorted(r.status_code for r in responses) == [201, 409, 409], [r.text for r in responses]
-    assert len((await client.get(f"/persons/{person_id}/transfers")).json()["transfers"]) == 1
+    assert (
+        len(
+            (
+                await client.get(f"/persons/{person_id}/transfers", headers=as_person(person_id))
+            ).json()["transfers"]
+        )
+        == 1
+    )
 
 
 async def test_pooling_region_changed_moves_the_read_model(app, client, settings):

@@ -70,10 +70,19 @@ Settings = Annotated[EnrollmentSettings, Depends(_settings)]
 ChangesStaff = Annotated[str, staff_employer("enrollment:change-staff")]
 
 
-async def _authorize_read(caller: Caller, conn: Connection, person_id: str) -> None:
-    """The person themself, or an agency of a region the person is enrolled in."""
+async def _readable_person(
+    person_id: str,
+    caller: Annotated[Caller, allowed("enrollment:read-person")],
+    conn: Connection,
+) -> str:
+    """The path's person, when the caller is that person or an agency of a region the person
+    is enrolled in."""
     regions = await views.pooling_regions(conn, person_id)
     authorize(caller, "enrollment:read-person", Target(person_id=person_id, regions=regions))
+    return person_id
+
+
+ReadablePerson = Annotated[str, Depends(_readable_person)]
 
 
 # A refused ID number, as POST /persons answers it.
@@ -105,12 +114,7 @@ async def register_person(
 
 
 @persons.get("/persons/{person_id}", responses=problem_responses(404))
-async def get_person(
-    person_id: str,
-    caller: Annotated[Caller, allowed("enrollment:read-person")],
-    conn: Connection,
-) -> PersonPublic:
-    await _authorize_read(caller, conn, person_id)
+async def get_person(person_id: ReadablePerson, conn: Connection) -> PersonPublic:
     view = await views.person_view(conn, person_id)
     return PersonPublic.of(view.person, view.enrollments, today())
 
@@ -178,13 +182,8 @@ async def enroll(
 
 
 @persons.get("/persons/{person_id}/certificate", responses=problem_responses(404))
-async def get_certificate(
-    person_id: str,
-    caller: Annotated[Caller, allowed("enrollment:read-person")],
-    conn: Connection,
-) -> CertificatePublic:
+async def get_certificate(person_id: ReadablePerson, conn: Connection) -> CertificatePublic:
     """参保证明: enrollments with their status today and the months paid."""
-    await _authorize_read(caller, conn, person_id)
     found = await views.certificate(conn, person_id)
     identity = PersonPublic.of(found.person, [], found.issued_at.date()).model_dump(
         include={

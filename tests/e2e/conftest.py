@@ -61,17 +61,18 @@ class EnrollmentCallers(httpx.AsyncClient):
     """The enrollment API as the callers the e2e modules act for, chosen by route unless a
     request names its own token: the contribution collection system records contributions, a
     Qingdao hospital enrolls newborns, the admin registers employers (X-Admin-Token), an
-    employer changes its own staff (its X-API-Key, which the modules send, is used first), and
-    an agency of the whole province (370000) registers, enrolls and reads persons."""
+    employer changes its own staff (its X-API-Key, which the modules send, is used first), a
+    person reads their own record, and an agency of the whole province (370000) registers and
+    enrolls persons."""
 
     def build_request(self, method: str, url: Any, **options: Any) -> httpx.Request:
         request = super().build_request(method, url, **options)
         if "authorization" not in request.headers:
-            request.headers.update(_enrollment_caller(request.url.path))
+            request.headers.update(_enrollment_caller(request.method, request.url.path))
         return request
 
 
-def _enrollment_caller(path: str) -> dict[str, str]:
+def _enrollment_caller(method: str, path: str) -> dict[str, str]:
     parts = path.strip("/").split("/")
     if parts[0] == "contributions":
         return bearer("enrollment", kind="collector")
@@ -81,12 +82,16 @@ def _enrollment_caller(path: str) -> dict[str, str]:
         if len(parts) == 1:
             return bearer("enrollment", kind="admin")
         return bearer("enrollment", kind="employer", employer_id=parts[1])
+    if parts[0] == "persons" and len(parts) == 2 and method == "GET":
+        # the person themself: after a transfer out of the province no agency of 370000 may
+        return bearer("enrollment", kind="person", person_id=parts[1])
     return bearer("enrollment", kind="agency", region="370000")
 
 
 @pytest.fixture
 async def enrollment(platform):
-    """Callers by route (EnrollmentCallers): for persons, an agency of the whole province."""
+    """Callers by route (EnrollmentCallers): registrations and resident enrollments by an
+    agency of the whole province, reads by the person."""
     async with EnrollmentCallers(base_url=platform.url("enrollment"), timeout=10) as client:
         yield client
 

@@ -17,9 +17,12 @@ from tests.support.service import without_token
 TAG = "【中国医疗保障】"
 
 
-async def sms_of(notification, person_id: str, template_id: str, timeout: float = 60.0) -> dict:
+async def sms_of(platform, person_id: str, template_id: str, timeout: float = 60.0) -> dict:
+    """The person's SMS of the template, as the person reads it in the public app."""
+
     async def arrived():
-        response = await notification.get(f"/persons/{person_id}/messages")
+        async with platform.client("notification", kind="person", person_id=person_id) as own:
+            response = await own.get(f"/persons/{person_id}/messages")
         return next(
             (
                 m
@@ -37,9 +40,7 @@ def rng():
     return random.Random()
 
 
-async def test_staff_added_by_a_qingdao_employer_gets_the_registered_sms(
-    enrollment, notification, rng
-):
+async def test_staff_added_by_a_qingdao_employer_gets_the_registered_sms(platform, enrollment, rng):
     employer = await new_employer(enrollment, "青岛港湾物流有限公司")
     local = Person.make(rng)
     elderly_from_jiangsu = Person.make(rng, born=date(1958, 3, 9), mobile_prefix="1391234")
@@ -57,9 +58,9 @@ async def test_staff_added_by_a_qingdao_employer_gets_the_registered_sms(
     assert response.status_code == 200, response.text
     local_id, elderly_id = (item["person_id"] for item in response.json()["items"])
 
-    sms = await sms_of(notification, local_id, "enrollment.registered")
+    sms = await sms_of(platform, local_id, "enrollment.registered")
     first_sms_seconds = time.monotonic() - requested
-    elderly_sms = await sms_of(notification, elderly_id, "enrollment.registered")
+    elderly_sms = await sms_of(platform, elderly_id, "enrollment.registered")
 
     assert sms["text"] == (
         f"{TAG}尊敬的{local.name}，您已在青岛市成功参加职工基本医疗保险，"
@@ -75,7 +76,7 @@ async def test_staff_added_by_a_qingdao_employer_gets_the_registered_sms(
     print(f"first SMS recorded {first_sms_seconds:.2f} s after the HTTP request")
 
 
-async def test_contribution_and_newborn_reach_the_mother(enrollment, notification, rng):
+async def test_contribution_and_newborn_reach_the_mother(platform, enrollment, notification, rng):
     employer = await new_employer(enrollment, "青岛海川电子有限公司")
     mother = Person.make(rng, born=date(1997, 2, 14))
     added = await enrollment.post(
@@ -113,15 +114,15 @@ async def test_contribution_and_newborn_reach_the_mother(enrollment, notificatio
     )
     assert newborn.status_code == 201, newborn.text
 
-    contribution = await sms_of(notification, item["person_id"], "enrollment.contribution_paid")
-    born = await sms_of(notification, item["person_id"], "enrollment.newborn_enrolled")
+    contribution = await sms_of(platform, item["person_id"], "enrollment.contribution_paid")
+    born = await sms_of(platform, item["person_id"], "enrollment.newborn_enrolled")
 
     assert contribution["text"] == (
         f"{TAG}尊敬的{mother.name}，您2026年10月的职工基本医疗保险缴费700.00元已到账。"
     )
     assert born["text"].startswith(TAG) and "李小满" in born["text"] and "青岛市" in born["text"]
     assert born["sender"] == "10639239"
-    await sms_of(notification, item["person_id"], "account.credited")  # her account's income
+    await sms_of(platform, item["person_id"], "account.credited")  # her account's income
     await asyncio.sleep(1.0)  # a stray notice about the child would have arrived by now
     templates = sorted(
         m["template_id"]
@@ -138,7 +139,7 @@ async def test_contribution_and_newborn_reach_the_mother(enrollment, notificatio
 
 
 async def test_malformed_event_is_dead_lettered_and_the_platform_keeps_going(
-    platform, enrollment, notification, rng
+    platform, enrollment, rng
 ):
     topic = platform.prefix + ENROLLMENT_EVENTS
     producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
@@ -165,7 +166,7 @@ async def test_malformed_event_is_dead_lettered_and_the_platform_keeps_going(
     )
     assert enrolled.status_code == 201, enrolled.text
 
-    await sms_of(notification, person_id, "enrollment.registered")
+    await sms_of(platform, person_id, "enrollment.registered")
     required = {"notification-directory", "progress-notices"}
 
     async def dead_letters():
@@ -247,16 +248,14 @@ async def test_an_employer_key_cannot_remove_another_employers_staff(enrollment,
     assert (enrolled["employer_id"], enrolled["status"]) == (first["employer_id"], "active")
 
 
-async def test_logs_show_mobiles_and_id_numbers_only_masked(
-    platform, enrollment, notification, rng
-):
+async def test_logs_show_mobiles_and_id_numbers_only_masked(platform, enrollment, rng):
     person = Person.make(rng)
     registered = await enrollment.post("/persons", json=person.as_json())
     person_id = registered.json()["person_id"]
     await enrollment.post(
         f"/persons/{person_id}/enrollments", json={"insutype": "390", "pooling_region": "370200"}
     )
-    await sms_of(notification, person_id, "enrollment.registered")
+    await sms_of(platform, person_id, "enrollment.registered")
 
     logs = "".join(path.read_text(encoding="utf-8") for path in platform.log_files())
     assert person.mobile[:3] + "****" + person.mobile[-4:] in logs  # the dispatcher logged it

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from chs_enrollment import domain, examples, handlers, staff, views
 from chs_enrollment.auth import (
     Admin,
-    EmployerKey,
     OptionalEmployerKey,
     api_key_hash,
     authorize_employer_caller,
+    key_or_token,
     new_api_key,
+    staff_employer,
 )
 from chs_enrollment.commands import (
     AddStaff,
@@ -45,8 +46,10 @@ from chs_enrollment.schemas import (
 )
 from chs_enrollment.settings import EnrollmentSettings
 from chs_enrollment.staff import StaffChange
-from chs_events.auth import OptionalCallerDep
+from chs_events.auth import Caller
 from chs_events.clock import now, today
+from chs_events.identity import normalize_id_number
+from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import Unauthorized, problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 from chs_events.vocabulary import INSUTYPE_NAMES
@@ -64,6 +67,23 @@ def _settings(request: Request) -> EnrollmentSettings:
 
 
 Settings = Annotated[EnrollmentSettings, Depends(_settings)]
+ChangesStaff = Annotated[str, staff_employer("enrollment:change-staff")]
+
+
+async def _readable_person(
+    person_id: str,
+    caller: Annotated[Caller, allowed("enrollment:read-person")],
+    conn: Connection,
+) -> str:
+    """The path's person, when the caller is that person or an agency of a region the person
+    is enrolled in."""
+    regions = await views.pooling_regions(conn, person_id)
+    authorize(caller, "enrollment:read-person", Target(person_id=person_id, regions=regions))
+    return person_id
+
+
+ReadablePerson = Annotated[str, Depends(_readable_person)]
+
 
 # A refused ID number, as POST /persons answers it.
 _REGISTER_PERSON_PROBLEMS = problem_responses(409, 422)
@@ -79,25 +99,36 @@ benefits = APIRouter(tags=["newborns and contributions"])
 
 @persons.post("/persons", status_code=201, responses=_REGISTER_PERSON_PROBLEMS)
 async def register_person(
-    body: PersonCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
+    body: PersonCreate,
+    caller: Annotated[Caller, allowed("enrollment:register-person")],
+    uow: UnitOfWorkDep,
+    settings: Settings,
+    response: Response,
 ) -> PersonPublic:
-    """Register a person → PersonRegistered."""
+    """Register a person → PersonRegistered (a person registers only themself)."""
+    registered = handlers.person_id_of(normalize_id_number(body.id_number), settings)
+    authorize(caller, "enrollment:register-person", Target(person_id=registered))
     view = await handlers.handle_register_person(uow, from_body(RegisterPerson, body), settings)
     response.headers["Location"] = f"/persons/{view.person.person_id}"
     return PersonPublic.of(view.person, view.enrollments, today())
 
 
 @persons.get("/persons/{person_id}", responses=problem_responses(404))
-async def get_person(person_id: str, conn: Connection) -> PersonPublic:
+async def get_person(person_id: ReadablePerson, conn: Connection) -> PersonPublic:
     view = await views.person_view(conn, person_id)
     return PersonPublic.of(view.person, view.enrollments, today())
 
 
 @persons.put("/persons/{person_id}/contact", responses=problem_responses(404, 422))
 async def change_contact(
-    person_id: str, body: ContactUpdate, uow: UnitOfWorkDep, settings: Settings
+    person_id: str,
+    body: ContactUpdate,
+    caller: Annotated[Caller, allowed("enrollment:change-contact")],
+    uow: UnitOfWorkDep,
+    settings: Settings,
 ) -> PersonPublic:
     """Change the mobile → ContactChanged (nothing when it is the same number)."""
+    authorize(caller, "enrollment:change-contact", Target(person_id=person_id))
     view = await handlers.handle_change_contact(
         uow, ChangeContact(person_id, body.mobile), settings
     )
@@ -116,13 +147,17 @@ async def enroll(
     uow: UnitOfWorkDep,
     settings: Settings,
     api_key: OptionalEmployerKey,
-    caller: OptionalCallerDep,
+    caller: Annotated[
+        Caller | None, key_or_token("enrollment:enroll-resident", "enrollment:enroll-employee")
+    ],
 ) -> EnrollmentPublic:
     """Enroll as a resident (390) or an employee (310) → EnrollmentRegistered. An employee
     enrollment names its employer and needs that employer's X-API-Key or token; a resident
-    enrollment needs a bearer token."""
+    enrollment needs the person's token or an agency's of the pooling region."""
     if body.employer_id is not None:
-        await authorize_employer_caller(uow.conn, body.employer_id, api_key, caller)
+        await authorize_employer_caller(
+            uow.conn, body.employer_id, api_key, caller, "enrollment:enroll-employee"
+        )
     elif caller is None:
         raise Unauthorized("a bearer token is required")
     command = domain.enrollment_command(
@@ -136,12 +171,18 @@ async def enroll(
     if isinstance(command, EnrollEmployee):
         enrollment = await handlers.handle_enroll_employee(uow, command, settings)
     else:
+        assert caller is not None  # a resident enrollment needs a token (above)
+        authorize(
+            caller,
+            "enrollment:enroll-resident",
+            Target(person_id=person_id, regions=[command.pooling_region]),
+        )
         enrollment = await handlers.handle_enroll_resident(uow, command, settings)
     return EnrollmentPublic.of(enrollment, today())
 
 
 @persons.get("/persons/{person_id}/certificate", responses=problem_responses(404))
-async def get_certificate(person_id: str, conn: Connection) -> CertificatePublic:
+async def get_certificate(person_id: ReadablePerson, conn: Connection) -> CertificatePublic:
     """参保证明: enrollments with their status today and the months paid."""
     found = await views.certificate(conn, person_id)
     identity = PersonPublic.of(found.person, [], found.issued_at.date()).model_dump(
@@ -175,7 +216,8 @@ async def get_certificate(person_id: str, conn: Connection) -> CertificatePublic
 async def create_employer(
     body: EmployerCreate, _: Admin, uow: UnitOfWorkDep, settings: Settings
 ) -> EmployerCreated:
-    """Register an employer (needs X-Admin-Token); answers its API key, once."""
+    """Register an employer (needs X-Admin-Token or an admin's token); answers its API key,
+    once."""
     api_key = new_api_key()
     employer = await staff.handle_register_employer(
         uow, RegisterEmployer(body.name, body.region_code, api_key_hash(api_key)), settings
@@ -187,7 +229,7 @@ async def create_employer(
     "/employers/{employer_id}/staff/batch-add", responses=problem_responses(401, 403, 409, 422)
 )
 async def add_staff(
-    employer_id: EmployerKey, body: StaffBatchAdd, uow: UnitOfWorkDep, settings: Settings
+    employer_id: ChangesStaff, body: StaffBatchAdd, uow: UnitOfWorkDep, settings: Settings
 ) -> StaffBatchResult:
     """增员, all or nothing → per person: PersonRegistered (when new), StaffAdded,
     EnrollmentRegistered (310, pooled in the employer's region)."""
@@ -206,7 +248,7 @@ async def add_staff(
     "/employers/{employer_id}/staff/batch-remove", responses=problem_responses(401, 403, 422)
 )
 async def remove_staff(
-    employer_id: EmployerKey, body: StaffBatchRemove, uow: UnitOfWorkDep, settings: Settings
+    employer_id: ChangesStaff, body: StaffBatchRemove, uow: UnitOfWorkDep, settings: Settings
 ) -> StaffBatchResult:
     """减员, all or nothing; someone not on this employer's active staff refuses the batch
     (403) → per person: StaffRemoved, EnrollmentTerminated (left_employer)."""
@@ -231,10 +273,15 @@ def _batch_result(employer_id: str, action: str, changes: list[StaffChange]) -> 
 
 @benefits.post("/newborns", status_code=201, responses=problem_responses(409, 422))
 async def enroll_newborn(
-    body: NewbornCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
+    body: NewbornCreate,
+    caller: Annotated[Caller, allowed("enrollment:enroll-newborn")],
+    uow: UnitOfWorkDep,
+    settings: Settings,
+    response: Response,
 ) -> PersonPublic:
     """出生即参保 → PersonRegistered (no mobile), EnrollmentRegistered (390 from the birth
-    date), NewbornEnrolled (notices go to the guardian)."""
+    date), NewbornEnrolled (notices go to the guardian). By the guardian or an institution."""
+    authorize(caller, "enrollment:enroll-newborn", Target(person_id=body.guardian_person_id))
     view = await handlers.handle_enroll_newborn(
         uow,
         from_body(EnrollNewborn, body),
@@ -253,7 +300,11 @@ async def enroll_newborn(
     },
 )
 async def record_contribution(
-    body: ContributionCreate, uow: UnitOfWorkDep, settings: Settings, response: Response
+    body: ContributionCreate,
+    _: Annotated[Caller, allowed("enrollment:record-contribution")],
+    uow: UnitOfWorkDep,
+    settings: Settings,
+    response: Response,
 ) -> ContributionPublic:
     """Record a paid contribution → ContributionPaid; the same payment_id again answers the
     recorded payment (200) and records nothing."""

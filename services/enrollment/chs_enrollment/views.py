@@ -35,6 +35,13 @@ async def person_view(conn: asyncpg.Connection, person_id: str) -> PersonView:
     return PersonView(person, enrollments)
 
 
+async def pooling_regions(conn: asyncpg.Connection, person_id: str) -> set[str]:
+    """The pooling regions the person is or was enrolled in (an agency of one of them serves
+    the person)."""
+    enrollments = (await repository.enrollments_of(conn, [person_id])).get(person_id, [])
+    return {e.pooling_region for e in enrollments}
+
+
 async def certificate(conn: asyncpg.Connection, person_id: str) -> Certificate:
     """What the person is enrolled in, on the day of issue, and the months paid."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):

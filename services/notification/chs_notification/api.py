@@ -7,7 +7,9 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, FastAPI, Query
 
+from chs_events.auth import Caller
 from chs_events.errors import NotFound, Rejected
+from chs_events.policy import Target, allowed, authorize
 from chs_events.service import Connection, create_service_app
 from chs_events.vocabulary import CHINA
 from chs_notification import repository
@@ -25,6 +27,7 @@ from chs_notification.templates import TEMPLATES
 MAX_STATS_DAYS = 366
 
 router = APIRouter()
+ReadsMessages = Annotated[Caller, allowed("notification:read-messages")]
 
 
 def _view(row: asyncpg.Record) -> MessageView:
@@ -38,8 +41,12 @@ def _view(row: asyncpg.Record) -> MessageView:
     summary="A person's messages, newest first",
 )
 async def person_messages(
-    person_id: str, conn: Connection, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    person_id: str,
+    caller: ReadsMessages,
+    conn: Connection,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PersonMessages:
+    authorize(caller, "notification:read-messages", Target(person_id=person_id))
     rows = await repository.person_messages(conn, person_id, limit)
     return PersonMessages(person_id=person_id, messages=[_view(row) for row in rows])
 
@@ -47,8 +54,12 @@ async def person_messages(
 @router.get(
     "/messages/{message_id}", response_model=MessageView, tags=["messages"], summary="One message"
 )
-async def message(message_id: UUID, conn: Connection) -> MessageView:
+async def message(message_id: UUID, caller: ReadsMessages, conn: Connection) -> MessageView:
+    """The message's person's or an admin's: a person gets the same 403 for another's message
+    and for none."""
     row = await repository.get_message(conn, message_id)
+    owner = None if row is None else row["person_id"]
+    authorize(caller, "notification:read-messages", Target(person_id=owner))
     if row is None:
         raise NotFound(f"no message {message_id}")
     return _view(row)
@@ -61,6 +72,7 @@ async def message(message_id: UUID, conn: Connection) -> MessageView:
     summary="Delivery success per template and day (Asia/Shanghai)",
 )
 async def delivery_stats(
+    _: Annotated[Caller, allowed("notification:read-stats")],
     conn: Connection,
     date_from: Annotated[date | None, Query(description="Default: 6 days before date_to")] = None,
     date_to: Annotated[date | None, Query(description="Default: today")] = None,
@@ -95,7 +107,9 @@ async def delivery_stats(
     tags=["templates"],
     summary="The template registry",
 )
-async def templates() -> list[TemplateView]:
+async def templates(
+    _: Annotated[Caller, allowed("notification:read-templates")],
+) -> list[TemplateView]:
     return [
         TemplateView.from_attributes(
             t, category=t.category.value, business_area=t.business_area.value

@@ -24,6 +24,7 @@ from chs_events.retry import Backoff
 from chs_events.topics import BY_NAME, TRANSFER_EVENTS, dead_letter_spec, dlq_of
 from tests.support.broker import read_topic, until
 from tests.support.service import client_of, outbox_of, running, throwaway_database
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -147,7 +148,9 @@ async def publish(settings: EnrollmentSettings, *envelopes: Envelope) -> None:
 
 
 async def region_of(client: httpx.AsyncClient, item: dict) -> str:
-    person = (await client.get(f"/persons/{item['person_id']}")).json()
+    # Read by the person themself: the region moves, and with it the agencies that serve them.
+    own = bearer("enrollment", kind="person", person_id=item["person_id"])
+    person = (await client.get(f"/persons/{item['person_id']}", headers=own)).json()
     [enrollment] = [e for e in person["enrollments"] if e["enrollment_id"] == item["enrollment_id"]]
     return enrollment["pooling_region"]
 

@@ -40,6 +40,7 @@ from chs_notification.settings import NotificationSettings
 from tests.support.broker import read_topic, until
 from tests.support.platform import Platform
 from tests.support.service import client_of, running, throwaway_database
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -554,11 +555,18 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
             running(create_app(notification.settings)) as app,
             client_of(app, "notification") as http,
         ):
-            listing = await http.get(f"/persons/{person}/messages")
-            one = await http.get(f"/messages/{messages[notice_id(first)]['message_id']}")
+            # The person reads their own messages; the admin any message; an agency the stats.
+            own = bearer("notification", kind="person", person_id=person)
+            agency = bearer("notification", kind="agency")
+            listing = await http.get(f"/persons/{person}/messages", headers=own)
+            one = await http.get(
+                f"/messages/{messages[notice_id(first)]['message_id']}", headers=own
+            )
             missing = await http.get(f"/messages/{uuid.uuid4()}")
             today = datetime.now(CHINA).date().isoformat()
-            stats = await http.get("/stats/delivery", params={"date_from": today, "date_to": today})
+            stats = await http.get(
+                "/stats/delivery", params={"date_from": today, "date_to": today}, headers=agency
+            )
             only = await http.get(
                 "/stats/delivery",
                 params={
@@ -566,11 +574,14 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
                     "date_to": today,
                     "template_id": "enrollment.registered",
                 },
+                headers=agency,
             )
             backwards = await http.get(
-                "/stats/delivery", params={"date_from": today, "date_to": "2020-01-01"}
+                "/stats/delivery",
+                params={"date_from": today, "date_to": "2020-01-01"},
+                headers=agency,
             )
-            templates = await http.get("/templates")
+            templates = await http.get("/templates", headers=own)
 
     assert listing.status_code == 200
     body = listing.json()

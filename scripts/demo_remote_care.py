@@ -18,6 +18,7 @@ from demo_support import (
     CHINA,
     ENROLLMENT,
     REMOTE_CARE,
+    as_person,
     call,
     call_when_caught_up,
     enroll,
@@ -139,6 +140,7 @@ def main() -> None:
             "destination_region": SANYA,
             "commitment": True,
         },
+        auth=as_person(other),  # in the public app: no agency serves a person never enrolled
     )
     print(f"  POST /persons/{other}/filings → 422 rule {problem['rule']}: {problem['detail']}")
 

@@ -21,6 +21,7 @@ from demo_support import (
     TRANSFER,
     add_staff,
     as_,
+    as_person,
     call,
     call_when_caught_up,
     local_client,
@@ -64,7 +65,16 @@ def request_transfer(client: httpx.Client, step: str, person_id: str, to_region:
 
 
 def pooling_region(client: httpx.Client, item: dict) -> str:
-    person = call(client, "person", "GET", f"{ENROLLMENT}/persons/{item['person_id']}", 200)
+    """As the person reads it in the public app (once she moved out of the province, the
+    Shandong agency serves her no more)."""
+    person = call(
+        client,
+        "person",
+        "GET",
+        f"{ENROLLMENT}/persons/{item['person_id']}",
+        200,
+        auth=as_person(item["person_id"]),
+    )
     return next(
         e["pooling_region"]
         for e in person["enrollments"]

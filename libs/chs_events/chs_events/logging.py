@@ -68,10 +68,22 @@ _ID_NUMBER_KEYS = {
     "guardian_id_number",
     "mother_id_number",
 }
+
+
+def _number_mask(mask: Callable[[str], str]) -> Callable[[str], str]:
+    """A number as ``redact`` writes it when it finds one ("+86 138****2345"), else masked whole."""
+
+    def masked(value: str) -> str:
+        redacted = redact(value)
+        return redacted if redacted != value else mask(value)
+
+    return masked
+
+
 SENSITIVE_KEYS: dict[str, Callable[[str], str]] = {
     **dict.fromkeys(_NAME_KEYS, mask_name),
-    **dict.fromkeys(_MOBILE_KEYS, mask_mobile),
-    **dict.fromkeys(_ID_NUMBER_KEYS, mask_id_number),
+    **dict.fromkeys(_MOBILE_KEYS, _number_mask(mask_mobile)),
+    **dict.fromkeys(_ID_NUMBER_KEYS, _number_mask(mask_id_number)),
     "birth_certificate_no": mask_birth_certificate,
 }
 

@@ -40,10 +40,11 @@ def mask_birth_certificate(birth_certificate_no: str) -> str:
 # prefix is kept.
 _PROVINCE = r"(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])"
 _YYMMDD = r"[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+# (The leading lookahead, eleven characters every match starts with, lets the engine skip
+# quickly past ordinary text, UUIDs and timestamps: several times faster than the lookbehind.)
 _PERSONAL_NUMBER = re.compile(
-    r"(?<![0-9])(?:"
-    r"(?P<id_number>[0-9]{17}[0-9Xx]"
-    r"|[0-9]{6}[ -](?:[0-9][ -]?){11}[0-9Xx]"
+    r"(?=[+0-9][0-9 +-]{10})(?<![0-9])(?:"
+    r"(?P<id_number>[0-9]{6}(?:[0-9]{11}|[ -](?:[0-9][ -]?){11})[0-9Xx]"
     rf"|{_PROVINCE}[0-9]{{4}}[ -]?{_YYMMDD}[ -]?[0-9]{{3}})"
     r"|(?P<prefix>(?:\+|00)?86[ -]?)?(?P<mobile>1[3-9][0-9](?:[ -]?[0-9]{4}){2})"
     r")(?![0-9])"

@@ -9,6 +9,7 @@ are stable across machines; absolute times are not.
 
 import argparse
 import hashlib
+import logging
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted
 from chs_events.identity import derive_person_id
+from chs_events.logging import JsonFormatter
 from chs_events.masking import redact
 from chs_reimbursement.calculator import Accumulators, Case, Person, Visit, calculate, load_policy
 
@@ -78,6 +80,20 @@ LOG_LINE = (
     "13853212345, request 20261122000000012345678"
 )
 
+LOG_RECORD = logging.makeLogRecord(
+    {
+        "name": "chs_notification.dispatch",
+        "levelno": logging.INFO,
+        "levelname": "INFO",
+        "msg": "sms sent",
+        "message_id": "0b7a3c2e-1111-2222-3333-444455556666",
+        "notice_id": "N1",
+        "mobile": "138****2345",
+        "attempts": 1,
+    }
+)
+LOG_FORMATTER = JsonFormatter("notification")
+
 
 def per_call(operation: Callable[[], object], seconds: float) -> float:
     calls, started = 0, time.perf_counter()
@@ -115,6 +131,12 @@ CASES = [
         lambda: redact(LOG_LINE),
         "str.replace on the line",
         lambda: LOG_LINE.replace("x", "y"),
+    ),
+    (
+        "JSON log line (JsonFormatter)",
+        lambda: LOG_FORMATTER.format(LOG_RECORD),
+        "orjson.dumps(vars(record))",
+        lambda: orjson.dumps(vars(LOG_RECORD), default=str),
     ),
     (
         "person_id (HMAC-SHA256)",

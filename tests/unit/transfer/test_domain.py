@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def complete(transfer: Transfer, today: date) -> Transfer:
     return transfer.complete(today)[0]
 
 
-def reject(transfer: Transfer, side, reason_code: str, today: date) -> Transfer:
+def reject(transfer: Transfer, side, reason_code: Any, today: date) -> Transfer:
     return transfer.reject(side, reason_code, today)[0]
 
 

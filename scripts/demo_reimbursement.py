@@ -311,7 +311,7 @@ def main() -> None:
         f"{REIMBURSEMENT}/settlements/{second['settlement_id']}/reverse",
         200,
         auth=as_(QINGDAO_HOSPITAL),
-        json={"reason": "HIS 结算数据有误，重新结算"},
+        json={"reason_code": "settlement_data_error"},
     )
     print(f"     {undone['status']} at {undone['reversed_at']}: {undone['reversal_reason']}")
     if undone["status"] != "reversed":

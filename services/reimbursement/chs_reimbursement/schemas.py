@@ -3,10 +3,15 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
 
 from chs_events.clock import today
-from chs_events.events.reimbursement import Fen, Icd10Code
+from chs_events.events.reimbursement import (
+    SETTLEMENT_REVERSAL_REASONS,
+    Fen,
+    Icd10Code,
+    SettlementReversalReason,
+)
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
 from chs_events.schemas import ChinaTime, PublicModel
 from chs_events.vocabulary import Insutype
@@ -102,8 +107,11 @@ class ClaimCreate(BillBase):
 
 
 class ReverseBody(BaseModel):
-    model_config = examples({"reason": "HIS 结算数据有误，重新结算"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    model_config = examples({"reason_code": "settlement_data_error"})
+    reason_code: SettlementReversalReason = Field(
+        description="Why, from a closed list (the SMS tells its text): "
+        + "; ".join(f"{code} = {text}" for code, text in SETTLEMENT_REVERSAL_REASONS.items())
+    )
 
 
 class PayBody(BaseModel):
@@ -181,7 +189,13 @@ class SettlementPublic(PublicModel):
     split: SplitPublic
     settled_at: ChinaTime
     reversed_at: ChinaTime | None
-    reversal_reason: str | None
+    reversal_reason_code: SettlementReversalReason | None
+
+    @computed_field(description="The reversal reason's text, as the SMS tells it")  # type: ignore[prop-decorator]
+    @property
+    def reversal_reason(self) -> str | None:
+        code = self.reversal_reason_code
+        return None if code is None else SETTLEMENT_REVERSAL_REASONS[code]
 
     @classmethod
     def of(cls, s: Settlement) -> "SettlementPublic":

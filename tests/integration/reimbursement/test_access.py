@@ -26,6 +26,7 @@ from tests.support.service import client_of, service_fixtures, without_token
 from tests.support.tokens import DEFAULT_CLAIMS, bearer
 
 pytestmark = pytest.mark.integration
+REVERSAL = {"reason_code": "settlement_data_error"}
 
 SERVICE = "reimbursement"
 HOSPITAL, OTHER_HOSPITAL = "H37020200017", "H37020200099"
@@ -68,7 +69,9 @@ def bill(person_id: str) -> dict[str, Any]:
 BODIES: dict[tuple[str, str], Callable[[Targets], dict[str, Any] | None]] = {
     ("POST", "/settlements"): lambda t: bill(t.person_id),
     ("GET", "/settlements/{settlement_id}"): lambda t: None,
-    ("POST", "/settlements/{settlement_id}/reverse"): lambda t: {"reason": "结算数据有误"},
+    ("POST", "/settlements/{settlement_id}/reverse"): lambda t: {
+        "reason_code": "settlement_data_error"
+    },
     ("POST", "/claims"): lambda t: bill(t.person_id),
     ("GET", "/claims/{claim_id}"): lambda t: None,
     ("POST", "/claims/{claim_id}/pay"): lambda t: {"payment_reference": "BANK-A1"},

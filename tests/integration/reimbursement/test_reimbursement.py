@@ -298,13 +298,30 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     )
     assert claim["reason"] == "该发票已报销或已结算，不能重复报销"
 
+    for free_text in (
+        {"reason": "结算数据有误"},
+        {"reason_code": "结算数据有误"},
+        {"reason_code": "settlement_data_error", "reason": "请致电 400-000-0000"},
+    ):
+        refused = await client.post(
+            f"/settlements/{settlement_id}/reverse", json=free_text, headers=hospital()
+        )
+        assert refused.status_code == 422, refused.text
     reversed_ = await client.post(
-        f"/settlements/{settlement_id}/reverse", json={"reason": "结算数据有误"}, headers=hospital()
+        f"/settlements/{settlement_id}/reverse",
+        json={"reason_code": "settlement_data_error"},
+        headers=hospital(),
     )
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["status"] == "reversed"
+    assert (reversed_.json()["reversal_reason_code"], reversed_.json()["reversal_reason"]) == (
+        "settlement_data_error",
+        "医院结算信息有误，已重新结算",
+    )
     twice = await client.post(
-        f"/settlements/{settlement_id}/reverse", json={"reason": "x"}, headers=hospital()
+        f"/settlements/{settlement_id}/reverse",
+        json={"reason_code": "duplicate_settlement"},
+        headers=hospital(),
     )
     assert (twice.status_code, twice.json()["status_now"]) == (409, "reversed")
     after = (await client.get(f"/persons/{person}/accumulators?year=2026", headers=agency())).json()

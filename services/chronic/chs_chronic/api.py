@@ -177,7 +177,7 @@ async def decide_application(
     view = await handlers.handle_decide(
         uow,
         DecideApplication(
-            application_id, body.decision, body.reviewer, body.condition_code, body.reason
+            application_id, body.decision, body.reviewer, body.condition_code, body.reason_code
         ),
         load_catalog(),
     )
@@ -226,7 +226,9 @@ async def revoke_certification(
     """Withdraw an active certification → ChronicRevoked (reason revoked)."""
     certification = await _certification(uow.conn, certification_id)
     authorize(caller, "chronic:revoke", _of_certification(certification))
-    revoked = await handlers.handle_revoke(uow, RevokeCertification(certification_id, body.reason))
+    revoked = await handlers.handle_revoke(
+        uow, RevokeCertification(certification_id, body.reason_code)
+    )
     return CertificationPublic.model_validate(revoked)
 
 

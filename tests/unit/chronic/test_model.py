@@ -213,7 +213,7 @@ def test_revoking_ends_an_active_certification_once():
         "diagnosis_not_supported",
     )
     with pytest.raises(NotActive) as again:
-        revoked.revoke("x", TODAY)
+        revoked.revoke("at_own_request", TODAY)
     assert again.value.extensions == {"status_now": "revoked"}
 
 

@@ -13,6 +13,7 @@ from chs_events.events.reimbursement import (
     SettlementReversalReason,
 )
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
+from chs_events.institutions import InstitutionCode, designated
 from chs_events.schemas import ChinaTime, PublicModel
 from chs_events.vocabulary import Insutype
 from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators, FilingCategory
@@ -24,9 +25,6 @@ GroupCode = Literal[
 
 _INPATIENT = {
     "institution_code": "H37020200017",
-    "institution_name": "青岛大学附属医院",
-    "institution_level": 3,
-    "institution_region": "370202",
     "visit_type": "inpatient",
     "admission_date": "2026-11-10",
     "discharge_date": "2026-11-18",
@@ -40,12 +38,18 @@ _INPATIENT = {
 class BillBase(BaseModel):
     """The visit and its expenses as on the invoice; amounts in integer fen."""
 
-    institution_code: Identifier = Field(description="National code of the institution")
+    institution_code: InstitutionCode
     institution_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-    ]
-    institution_level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
-    institution_region: RegionCode
+        str | None,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+        Field(description="Deprecated: the registry's name; another one is refused"),
+    ] = None
+    institution_level: Literal[1, 2, 3] | None = Field(
+        default=None, description="Deprecated: the registry's level; another one is refused"
+    )
+    institution_region: RegionCode | None = Field(
+        default=None, description="Deprecated: the registry's region; another one is refused"
+    )
     visit_type: Literal["outpatient", "inpatient"]
     admission_date: date = Field(description="Admission, or the day of an outpatient visit")
     discharge_date: date | None = Field(default=None, description="Required for a stay")
@@ -68,11 +72,19 @@ class BillBase(BaseModel):
         return self
 
     def bill(self) -> Bill:
-        return Bill(
+        """The bill, at the registry's institution (``InvalidInput`` when the request states
+        another name, level or region of it)."""
+        where = designated(
             self.institution_code,
-            self.institution_name,
-            self.institution_level,
-            self.institution_region,
+            name=self.institution_name,
+            level=self.institution_level,
+            region=self.institution_region,
+        )
+        return Bill(
+            where.code,
+            where.name,
+            where.level,
+            where.region,
             self.visit_type,
             self.admission_date,
             self.discharge_date,

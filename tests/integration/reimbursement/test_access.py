@@ -52,9 +52,6 @@ def bill(person_id: str) -> dict[str, Any]:
     return {
         "person_id": person_id,
         "institution_code": HOSPITAL,
-        "institution_name": "青岛大学附属医院",
-        "institution_level": 3,
-        "institution_region": "370202",
         "visit_type": "inpatient",
         "admission_date": "2026-11-10",
         "discharge_date": "2026-11-18",

@@ -29,6 +29,7 @@ from chs_chronic.schemas import (
 from chs_chronic.settings import ChronicSettings
 from chs_events.auth import Caller
 from chs_events.errors import InvalidField
+from chs_events.institutions import designated
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
@@ -126,6 +127,7 @@ async def submit_application(
             diagnosis_codes=tuple(body.diagnosis_codes),
             evidence=tuple(Evidence(e.kind, e.reference) for e in body.evidence),
             region=caller.claim("region"),
+            institution_name=designated(body.institution_code, name=body.institution_name).name,
         ),
         load_catalog(),
     )

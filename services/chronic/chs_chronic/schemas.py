@@ -13,6 +13,7 @@ from chs_events.events.chronic import (
     ChronicRevocationReason,
 )
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
+from chs_events.institutions import InstitutionCode
 from chs_events.schemas import ChinaTime, PublicModel
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -25,7 +26,6 @@ Icd10 = Annotated[
 APPLICATION_EXAMPLE = {
     "person_id": PERSON_ID_EXAMPLE,
     "institution_code": "H37078300001",
-    "institution_name": "寿光市人民医院",
     "doctor_id": "D3707830012",
     "doctor_name": "王医生",
     "discharge_date": "2026-11-20",
@@ -58,8 +58,10 @@ class ApplicationCreate(BaseModel):
 
     model_config = examples(APPLICATION_EXAMPLE)
     person_id: PersonId
-    institution_code: Identifier
-    institution_name: Text
+    institution_code: InstitutionCode
+    institution_name: Text | None = Field(
+        default=None, description="Deprecated: the registry's name; another one is refused"
+    )
     doctor_id: Identifier
     doctor_name: Text
     discharge_date: date

@@ -42,7 +42,6 @@ def application(person_id: str, *diagnoses: str) -> dict[str, Any]:
     return {
         "person_id": person_id,
         "institution_code": HOSPITAL["institution_code"],
-        "institution_name": "寿光市人民医院",
         "doctor_id": "D3707830012",
         "doctor_name": "王医生",
         "discharge_date": today().isoformat(),

@@ -71,7 +71,6 @@ def body(person_id: str, *diagnoses: str, **overrides) -> dict:
     return {
         "person_id": person_id,
         "institution_code": "H37078300001",
-        "institution_name": "寿光市人民医院",
         "doctor_id": "D3707830012",
         "doctor_name": "王医生",
         "discharge_date": today().isoformat(),
@@ -231,6 +230,8 @@ async def test_reviewer_refusal_is_a_rejection(client, db):
         ({"condition_code": "no_such"}, "condition_code"),
         ({"discharge_date": "2999-01-01"}, "discharge_date"),
         ({"person_id": "someone"}, "person_id"),
+        ({"institution_code": "H37999900001"}, "institution_code"),
+        ({"institution_name": "寿光市人民医院（请致电 400-000-0000）"}, "institution_name"),
     ],
 )
 async def test_wrong_requests_are_422_naming_the_field(client, db, overrides, field):

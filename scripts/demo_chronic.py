@@ -45,7 +45,6 @@ PREFIX = os.environ.get("CHS_TOPIC_PREFIX", "")
 SHOUGUANG, WEIFANG = "370783", "370700"
 HOSPITAL = {
     "institution_code": "H37078300001",
-    "institution_name": "寿光市人民医院",
     "doctor_id": "D3707830012",
     "doctor_name": "王医生",
 }

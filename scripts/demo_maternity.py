@@ -138,9 +138,6 @@ def main() -> None:
         json={
             "person_id": m["person_id"],
             "institution_code": "H37020000001",
-            "institution_name": "青岛市妇女儿童医院",
-            "institution_level": 3,
-            "institution_region": "370202",
             "visit_type": "inpatient",
             "admission_date": (discharged - timedelta(days=5)).isoformat(),
             "discharge_date": discharged.isoformat(),

@@ -159,9 +159,6 @@ def main() -> None:
     stay = {
         "person_id": person_id,
         "institution_code": "H37020200017",
-        "institution_name": "青岛大学附属医院",
-        "institution_level": 3,
-        "institution_region": SHINAN,
         "visit_type": "inpatient",
         "admission_date": admitted.isoformat(),
         "discharge_date": discharged.isoformat(),
@@ -221,9 +218,6 @@ def main() -> None:
     emergency = {
         "person_id": person_id,
         "institution_code": "H46020000003",
-        "institution_name": "三亚市人民医院",
-        "institution_level": 3,
-        "institution_region": SANYA,
         "visit_type": "inpatient",
         "admission_date": sanya_in.isoformat(),
         "discharge_date": sanya_out.isoformat(),
@@ -277,9 +271,6 @@ def main() -> None:
     visit = {
         "person_id": person_id,
         "institution_code": "H37020200017",
-        "institution_name": "青岛大学附属医院",
-        "institution_level": 3,
-        "institution_region": SHINAN,
         "visit_type": "outpatient",
         "admission_date": checked.isoformat(),
         "diagnoses": ["C34.9"],
@@ -311,7 +302,7 @@ def main() -> None:
         f"{REIMBURSEMENT}/settlements/{second['settlement_id']}/reverse",
         200,
         auth=as_(QINGDAO_HOSPITAL),
-        json={"reason": "HIS 结算数据有误，重新结算"},
+        json={"reason_code": "settlement_data_error"},
     )
     print(f"     {undone['status']} at {undone['reversed_at']}: {undone['reversal_reason']}")
     if undone["status"] != "reversed":

@@ -76,7 +76,6 @@ async def test_discharge_with_e11_9_certifies_type_2_diabetes_and_the_sms_arrive
         json={
             "person_id": person_id,
             "institution_code": "H37078300001",
-            "institution_name": "寿光市人民医院",
             "doctor_id": "D3707830012",
             "doctor_name": "王医生",
             "discharge_date": today().isoformat(),

@@ -94,9 +94,6 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
     bill = {
         "person_id": person_id,
         "institution_code": HOSPITAL,
-        "institution_name": "青岛市妇女儿童医院",
-        "institution_level": 3,
-        "institution_region": "370202",
         "visit_type": "inpatient",
         "admission_date": (discharged - timedelta(days=4)).isoformat(),
         "discharge_date": discharged.isoformat(),

@@ -117,9 +117,6 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
     bill = {
         "person_id": person_id,
         "institution_code": "H37020200017",
-        "institution_name": "青岛大学附属医院",
-        "institution_level": 3,
-        "institution_region": SHINAN,
         "visit_type": "inpatient",
         "admission_date": (discharged - timedelta(days=8)).isoformat(),
         "discharge_date": discharged.isoformat(),
@@ -158,8 +155,6 @@ async def test_settlement_sms_then_the_same_invoice_claimed_is_rejected(
     sanya_bill = {
         **bill,
         "institution_code": "H46020000003",
-        "institution_name": "三亚市人民医院",
-        "institution_region": SANYA,
         "admission_date": today().isoformat(),
         "discharge_date": today().isoformat(),
         "visit_type": "outpatient",

@@ -187,7 +187,7 @@ async def test_a_rejected_transfer_tells_the_reason(
     requested = await request_transfer(platform, item["person_id"], SUZHOU)
     rejected = await qingdao.post(
         f"/transfers/{requested['transfer_id']}/rejection",
-        json={"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
+        json={"by": "out_region", "reason_code": "arrears_unpaid"},
     )
     assert rejected.status_code == 200, rejected.text
     sms = await sms_of(notification, item["person_id"], "transfer.rejected")

@@ -29,6 +29,7 @@ from chs_chronic.schemas import (
 from chs_chronic.settings import ChronicSettings
 from chs_events.auth import Caller
 from chs_events.errors import InvalidField
+from chs_events.institutions import designated
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
@@ -126,6 +127,7 @@ async def submit_application(
             diagnosis_codes=tuple(body.diagnosis_codes),
             evidence=tuple(Evidence(e.kind, e.reference) for e in body.evidence),
             region=caller.claim("region"),
+            institution_name=designated(body.institution_code, name=body.institution_name).name,
         ),
         load_catalog(),
     )
@@ -177,7 +179,7 @@ async def decide_application(
     view = await handlers.handle_decide(
         uow,
         DecideApplication(
-            application_id, body.decision, body.reviewer, body.condition_code, body.reason
+            application_id, body.decision, body.reviewer, body.condition_code, body.reason_code
         ),
         load_catalog(),
     )
@@ -226,7 +228,9 @@ async def revoke_certification(
     """Withdraw an active certification → ChronicRevoked (reason revoked)."""
     certification = await _certification(uow.conn, certification_id)
     authorize(caller, "chronic:revoke", _of_certification(certification))
-    revoked = await handlers.handle_revoke(uow, RevokeCertification(certification_id, body.reason))
+    revoked = await handlers.handle_revoke(
+        uow, RevokeCertification(certification_id, body.reason_code)
+    )
     return CertificationPublic.model_validate(revoked)
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from chs_chronic.catalog import Condition
 from chs_events.commands import Command
+from chs_events.events.chronic import ChronicRefusalReason, ChronicRevocationReason
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,13 @@ class DecideApplication(Command):
     decision: Literal["certify", "reject"]
     reviewer: str
     condition_code: str | None = None
-    reason: str | None = None
+    reason_code: ChronicRefusalReason | None = None
 
 
 @dataclass(frozen=True)
 class RevokeCertification(Command):
     certification_id: str
-    reason: str
+    reason_code: ChronicRevocationReason
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from chs_chronic.catalog import Catalog, Condition, InvalidDiagnosis, matching, normalize_icd10
 from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
 from chs_events.errors import Conflict, InvalidField, NotFound
+from chs_events.events.chronic import CHRONIC_REFUSAL_REASONS
 from chs_events.events.reimbursement import SettlementCompleted
 
 if TYPE_CHECKING:
@@ -215,10 +216,11 @@ def decide_review(
     queued)."""
     code = command.condition_code or application.condition_code
     if command.decision == "reject":
-        if not command.reason:
-            raise InvalidField("reason", "a refusal says why")
+        reason = CHRONIC_REFUSAL_REASONS.get(command.reason_code) if command.reason_code else None
+        if reason is None:
+            raise InvalidField("reason_code", "a refusal says why, from the closed list")
         condition = known_condition(catalog, code) if code else None
-        return Decision("reject", condition, REVIEW_REFUSED, command.reason)
+        return Decision("reject", condition, REVIEW_REFUSED, reason)
     if code is None:
         raise InvalidField(
             "condition_code", "the diagnoses name several conditions: say which one is certified"

@@ -95,7 +95,7 @@ async def handle_revoke(uow: UnitOfWork, command: RevokeCertification) -> Certif
             command.certification_id,
             missing=_certification_missing,
         )
-        revoked, event = current.revoke(command.reason, today())
+        revoked, event = current.revoke(command.reason_code, today())
         await repository.save_certification(uow.conn, revoked)
         await uow.record(event)
     return revoked

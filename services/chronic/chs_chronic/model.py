@@ -12,11 +12,14 @@ from chs_chronic import domain
 from chs_chronic.catalog import Catalog, Condition
 from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
 from chs_chronic.domain import ApplicationStatus
+from chs_events.errors import InvalidField
 from chs_events.events.base import Event
 from chs_events.events.chronic import (
+    CHRONIC_REVOCATION_REASONS,
     ChronicApplied,
     ChronicCertified,
     ChronicRejected,
+    ChronicRevocationReason,
     ChronicRevoked,
 )
 
@@ -238,11 +241,15 @@ class Certification:
             pay_ratio_permille=condition.pay_ratio_permille,
         )
 
-    def revoke(self, reason: str, on: date) -> tuple["Certification", ChronicRevoked]:
-        """Withdrawn on ``on`` for ``reason``; only an active certification."""
+    def revoke(
+        self, reason_code: ChronicRevocationReason, on: date
+    ) -> tuple["Certification", ChronicRevoked]:
+        """Withdrawn on ``on`` for a reason of the closed list; only an active certification."""
         self._check_active()
-        revoked = replace(self, status="revoked", ended_on=on, end_reason=reason)
-        return revoked, revoked._ended("revoked", reason)
+        if reason_code not in CHRONIC_REVOCATION_REASONS:
+            raise InvalidField("reason_code", "not a revocation reason of the closed list")
+        revoked = replace(self, status="revoked", ended_on=on, end_reason=reason_code)
+        return revoked, revoked._ended("revoked", reason_code)
 
     def expire(self, today: date) -> tuple["Certification", ChronicRevoked]:
         """Ended on its last valid day once that day has passed (``today`` is later)."""
@@ -265,7 +272,9 @@ class Certification:
                 status_now=self.status,
             )
 
-    def _ended(self, reason: Literal["expired", "revoked"], detail: str | None) -> ChronicRevoked:
+    def _ended(
+        self, reason: Literal["expired", "revoked"], code: ChronicRevocationReason | None
+    ) -> ChronicRevoked:
         assert self.ended_on is not None
         return ChronicRevoked(
             person_id=self.person_id,
@@ -274,5 +283,5 @@ class Certification:
             condition_name=self.condition_name,
             reason=reason,
             ended_on=self.ended_on,
-            detail=detail,
+            revocation_code=code,
         )

@@ -6,7 +6,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chs_chronic.model import Application, Certification
+from chs_events.events.chronic import (
+    CHRONIC_REFUSAL_REASONS,
+    CHRONIC_REVOCATION_REASONS,
+    ChronicRefusalReason,
+    ChronicRevocationReason,
+)
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
+from chs_events.institutions import InstitutionCode
 from chs_events.schemas import ChinaTime, PublicModel
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -19,7 +26,6 @@ Icd10 = Annotated[
 APPLICATION_EXAMPLE = {
     "person_id": PERSON_ID_EXAMPLE,
     "institution_code": "H37078300001",
-    "institution_name": "寿光市人民医院",
     "doctor_id": "D3707830012",
     "doctor_name": "王医生",
     "discharge_date": "2026-11-20",
@@ -52,8 +58,10 @@ class ApplicationCreate(BaseModel):
 
     model_config = examples(APPLICATION_EXAMPLE)
     person_id: PersonId
-    institution_code: Identifier
-    institution_name: Text
+    institution_code: InstitutionCode
+    institution_name: Text | None = Field(
+        default=None, description="Deprecated: the registry's name; another one is refused"
+    )
     doctor_id: Identifier
     doctor_name: Text
     discharge_date: date
@@ -71,18 +79,25 @@ class ReviewDecision(BaseModel):
         {
             "decision": "reject",
             "reviewer": "SG-REVIEW-07",
-            "reason": "检验结果未达到类风湿关节炎诊断标准",
+            "reason_code": "criteria_not_met",
         },
     )
     decision: Literal["certify", "reject"]
     reviewer: Identifier
     condition_code: Annotated[str, Field(max_length=40)] | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    reason_code: ChronicRefusalReason | None = Field(
+        default=None,
+        description="Why a refusal, from a closed list (the SMS tells its text): "
+        + "; ".join(f"{code} = {text}" for code, text in CHRONIC_REFUSAL_REASONS.items()),
+    )
 
 
 class RevokeBody(BaseModel):
-    model_config = examples({"reason": "复核发现诊断依据不足"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    model_config = examples({"reason_code": "diagnosis_not_supported"})
+    reason_code: ChronicRevocationReason = Field(
+        description="Why, from a closed list (the SMS tells its text): "
+        + "; ".join(f"{code} = {text}" for code, text in CHRONIC_REVOCATION_REASONS.items())
+    )
 
 
 class ConditionPublic(PublicModel):

@@ -129,7 +129,7 @@ async def reverse(
     target = Target(institution_code=settlement.bill.institution_code)
     authorize(caller, "reimbursement:reverse", target)
     return SettlementPublic.of(
-        await handlers.handle_reverse(uow, ReverseSettlement(settlement_id, body.reason))
+        await handlers.handle_reverse(uow, ReverseSettlement(settlement_id, body.reason_code))
     )
 
 

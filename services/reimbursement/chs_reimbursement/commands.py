@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from chs_events.commands import Command
+from chs_events.events.reimbursement import SettlementReversalReason
 from chs_reimbursement.model import Bill
 
 
@@ -20,7 +21,7 @@ class SettleBill(Command):
 @dataclass(frozen=True)
 class ReverseSettlement(Command):
     settlement_id: str
-    reason: str
+    reason_code: SettlementReversalReason
 
 
 @dataclass(frozen=True)

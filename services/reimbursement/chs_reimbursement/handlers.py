@@ -75,7 +75,7 @@ async def handle_reverse(uow: UnitOfWork, command: ReverseSettlement) -> Settlem
             command.settlement_id,
             missing=lambda key: domain.SettlementNotFound(f"no settlement {key}"),
         )
-        reversed_, event = current.reverse(now(), command.reason)
+        reversed_, event = current.reverse(now(), command.reason_code)
         before = current.accumulators_before
         totals = await repository.accumulators(conn, current.person_id, before.year)
         await repository.save_accumulators(

@@ -14,6 +14,7 @@ from chs_events.events.reimbursement import (
     ClaimRejected,
     ClaimSubmitted,
     SettlementCompleted,
+    SettlementReversalReason,
     SettlementReversed,
     SplitLine,
 )
@@ -37,7 +38,7 @@ class Settlement:
     status: Literal["completed", "reversed"]
     settled_at: datetime
     reversed_at: datetime | None = None
-    reversal_reason: str | None = None
+    reversal_reason_code: SettlementReversalReason | None = None
 
     @classmethod
     def settle(
@@ -78,13 +79,17 @@ class Settlement:
             settled_at=at,
         )
 
-    def reverse(self, at: datetime, reason: str) -> "tuple[Settlement, SettlementReversed]":
+    def reverse(
+        self, at: datetime, reason_code: SettlementReversalReason
+    ) -> "tuple[Settlement, SettlementReversed]":
         """Taken back (冲正); only a completed settlement is (``WrongStatus`` otherwise)."""
         if self.status != "completed":
             raise WrongStatus(
                 f"settlement {self.settlement_id} is already {self.status}", status_now=self.status
             )
-        reversed_ = replace(self, status="reversed", reversed_at=at, reversal_reason=reason)
+        reversed_ = replace(
+            self, status="reversed", reversed_at=at, reversal_reason_code=reason_code
+        )
         split = self.split
         return reversed_, SettlementReversed(
             person_id=self.person_id,
@@ -95,7 +100,7 @@ class Settlement:
             pooled_fund_fen=split.pooled_fund_fen,
             critical_illness_fen=split.critical_illness_fen,
             medical_assistance_fen=split.medical_assistance_fen,
-            reason=reason,
+            reason_code=reason_code,
             reversed_at=at,
         )
 

@@ -22,7 +22,7 @@ _TERMS = "enrollment_id, insutype, pooling_region, filing, remote_care_filing_id
 _SPLIT = """total_fen, pooled_fund_fen, critical_illness_fen, medical_assistance_fen,
     personal_cash_fen, lines, accumulators_before, accumulators_after"""
 _SETTLEMENT = f"""settlement_id, person_id, {_BILL}, {_TERMS}, maternity, {_SPLIT}, status,
-    settled_at, reversed_at, reversal_reason"""
+    settled_at, reversed_at, reversal_reason_code"""
 _CLAIM = f"""claim_id, person_id, {_BILL}, submitted_on, submitted_at, status, decided_at,
     {_TERMS}, {_SPLIT}, rule, reason, paid_on, payment_reference"""
 
@@ -214,7 +214,7 @@ def _settlement(row: asyncpg.Record) -> Settlement:
         row["status"],
         row["settled_at"],
         row["reversed_at"],
-        row["reversal_reason"],
+        row["reversal_reason_code"],
     )
 
 
@@ -229,7 +229,7 @@ def _settlement_values(s: Settlement) -> tuple[Any, ...]:
         s.status,
         s.settled_at,
         s.reversed_at,
-        s.reversal_reason,
+        s.reversal_reason_code,
     )
 
 
@@ -255,7 +255,7 @@ async def get_settlement(
 
 async def save_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
     """Its changeable fields (status, reversal) as the aggregate has them."""
-    await SETTLEMENTS.update(conn, s, ("status", "reversed_at", "reversal_reason"))
+    await SETTLEMENTS.update(conn, s, ("status", "reversed_at", "reversal_reason_code"))
 
 
 async def settlements_of(conn: asyncpg.Connection, person_id: str) -> list[Settlement]:

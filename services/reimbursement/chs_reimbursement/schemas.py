@@ -3,11 +3,17 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
 
 from chs_events.clock import today
-from chs_events.events.reimbursement import Fen, Icd10Code
+from chs_events.events.reimbursement import (
+    SETTLEMENT_REVERSAL_REASONS,
+    Fen,
+    Icd10Code,
+    SettlementReversalReason,
+)
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
+from chs_events.institutions import InstitutionCode, designated
 from chs_events.schemas import ChinaTime, PublicModel
 from chs_events.vocabulary import Insutype
 from chs_reimbursement.calculator import ASSISTED_GROUPS, Accumulators, FilingCategory
@@ -19,9 +25,6 @@ GroupCode = Literal[
 
 _INPATIENT = {
     "institution_code": "H37020200017",
-    "institution_name": "青岛大学附属医院",
-    "institution_level": 3,
-    "institution_region": "370202",
     "visit_type": "inpatient",
     "admission_date": "2026-11-10",
     "discharge_date": "2026-11-18",
@@ -35,12 +38,18 @@ _INPATIENT = {
 class BillBase(BaseModel):
     """The visit and its expenses as on the invoice; amounts in integer fen."""
 
-    institution_code: Identifier = Field(description="National code of the institution")
+    institution_code: InstitutionCode
     institution_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-    ]
-    institution_level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
-    institution_region: RegionCode
+        str | None,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+        Field(description="Deprecated: the registry's name; another one is refused"),
+    ] = None
+    institution_level: Literal[1, 2, 3] | None = Field(
+        default=None, description="Deprecated: the registry's level; another one is refused"
+    )
+    institution_region: RegionCode | None = Field(
+        default=None, description="Deprecated: the registry's region; another one is refused"
+    )
     visit_type: Literal["outpatient", "inpatient"]
     admission_date: date = Field(description="Admission, or the day of an outpatient visit")
     discharge_date: date | None = Field(default=None, description="Required for a stay")
@@ -63,11 +72,19 @@ class BillBase(BaseModel):
         return self
 
     def bill(self) -> Bill:
-        return Bill(
+        """The bill, at the registry's institution (``InvalidInput`` when the request states
+        another name, level or region of it)."""
+        where = designated(
             self.institution_code,
-            self.institution_name,
-            self.institution_level,
-            self.institution_region,
+            name=self.institution_name,
+            level=self.institution_level,
+            region=self.institution_region,
+        )
+        return Bill(
+            where.code,
+            where.name,
+            where.level,
+            where.region,
             self.visit_type,
             self.admission_date,
             self.discharge_date,
@@ -102,8 +119,11 @@ class ClaimCreate(BillBase):
 
 
 class ReverseBody(BaseModel):
-    model_config = examples({"reason": "HIS 结算数据有误，重新结算"})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    model_config = examples({"reason_code": "settlement_data_error"})
+    reason_code: SettlementReversalReason = Field(
+        description="Why, from a closed list (the SMS tells its text): "
+        + "; ".join(f"{code} = {text}" for code, text in SETTLEMENT_REVERSAL_REASONS.items())
+    )
 
 
 class PayBody(BaseModel):
@@ -181,7 +201,13 @@ class SettlementPublic(PublicModel):
     split: SplitPublic
     settled_at: ChinaTime
     reversed_at: ChinaTime | None
-    reversal_reason: str | None
+    reversal_reason_code: SettlementReversalReason | None
+
+    @computed_field(description="The reversal reason's text, as the SMS tells it")  # type: ignore[prop-decorator]
+    @property
+    def reversal_reason(self) -> str | None:
+        code = self.reversal_reason_code
+        return None if code is None else SETTLEMENT_REVERSAL_REASONS[code]
 
     @classmethod
     def of(cls, s: Settlement) -> "SettlementPublic":

@@ -164,7 +164,7 @@ async def reject(
     policy.authorize(caller, CONFIRM, Target(regions=(transfer.from_region, transfer.to_region)))
     return TransferPublic.model_validate(
         await handlers.handle_reject(
-            uow, RejectTransfer(transfer_id, body.by, body.reason), settings
+            uow, RejectTransfer(transfer_id, body.by, body.reason_code), settings
         )
     )
 

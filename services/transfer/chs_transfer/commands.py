@@ -4,6 +4,7 @@ travels in the unit of work)."""
 from dataclasses import dataclass
 
 from chs_events.commands import Command
+from chs_events.events.transfer import TransferRejectionReason
 from chs_transfer.model import Side
 
 
@@ -35,4 +36,4 @@ class CompleteTransfer(Command):
 class RejectTransfer(Command):
     transfer_id: str
     rejected_by: Side
-    reason: str
+    reason_code: TransferRejectionReason

@@ -96,7 +96,7 @@ async def handle_reject(
     async with uow:
         conn = uow.conn
         transfer, rejected = (await _locked(conn, command.transfer_id)).reject(
-            command.rejected_by, command.reason, today()
+            command.rejected_by, command.reason_code, today()
         )
         await repository.update_transfer(conn, transfer)
         await uow.record(rejected)

@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 from chs_events.errors import InvalidField
 from chs_events.events.transfer import (
+    TRANSFER_REJECTION_REASONS,
     TransferCompleted,
     TransferOutConfirmed,
     TransferRejected,
+    TransferRejectionReason,
     TransferRequested,
 )
 from chs_events.read_models.enrollments import Enrollment
@@ -72,7 +74,7 @@ class Transfer:
     contribution_months: int | None = None
     account_balance_fen: int | None = None
     rejected_by: Side | None = None
-    reason: str | None = None
+    reason_code: TransferRejectionReason | None = None
     out_confirmed_on: date | None = None
     completed_on: date | None = None
     rejected_on: date | None = None
@@ -155,16 +157,19 @@ class Transfer:
         completed = replace(self, status=status, completed_on=today)
         return completed, completed._completed()
 
-    def reject(self, side: Side, reason: str, today: date) -> tuple["Transfer", TransferRejected]:
-        """The out-region refuses while requested, the in-region once out-confirmed."""
+    def reject(
+        self, side: Side, reason_code: TransferRejectionReason, today: date
+    ) -> tuple["Transfer", TransferRejected]:
+        """The out-region refuses while requested, the in-region once out-confirmed, for a
+        reason of the closed list (its text is the SMS's)."""
         status = self._step(f"reject_{side}", f"a rejection by the {side.replace('_', '-')}")
-        if not reason.strip():
-            raise InvalidField("reason", "a rejection needs a reason")
+        if reason_code not in TRANSFER_REJECTION_REASONS:
+            raise InvalidField("reason_code", "not a rejection reason of the closed list")
         rejected = replace(
-            self, status=status, rejected_by=side, reason=reason.strip(), rejected_on=today
+            self, status=status, rejected_by=side, reason_code=reason_code, rejected_on=today
         )
         return rejected, TransferRejected(
-            **rejected._ids(), rejected_by=side, reason=reason.strip(), rejected_on=today
+            **rejected._ids(), rejected_by=side, reason_code=reason_code, rejected_on=today
         )
 
     def _step(self, action: str, what: str) -> Status:

@@ -74,7 +74,7 @@ async def update_transfer(conn: asyncpg.Connection, t: Transfer) -> None:
             "contribution_months",
             "account_balance_fen",
             "rejected_by",
-            "reason",
+            "reason_code",
             "out_confirmed_on",
             "completed_on",
             "rejected_on",

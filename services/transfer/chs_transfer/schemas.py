@@ -3,9 +3,10 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from chs_events import fields
+from chs_events.events.transfer import TRANSFER_REJECTION_REASONS, TransferRejectionReason
 from chs_events.fields import PERSON_ID_EXAMPLE, PersonId
 from chs_events.schemas import PublicModel
 
@@ -16,7 +17,13 @@ RegionCode = Annotated[
     fields.RegionCode,
     Field(description="GB/T 2260 region code of the pooling region", examples=["370100"]),
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ReasonCode = Annotated[
+    TransferRejectionReason,
+    Field(
+        description="Why, from a closed list (the SMS tells its text): "
+        + "; ".join(f"{code} = {text}" for code, text in TRANSFER_REJECTION_REASONS.items())
+    ),
+]
 
 
 class RequestBody(BaseModel):
@@ -48,13 +55,13 @@ class Completion(RequestBody):
 
 class Rejection(RequestBody):
     model_config = fields.examples(
-        {"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
-        {"by": "in_region", "reason": "转入地无在职参保单位"},
+        {"by": "out_region", "reason_code": "arrears_unpaid"},
+        {"by": "in_region", "reason_code": "no_employer_in_region"},
     )
     by: Literal["out_region", "in_region"] = Field(
         description="out_region while requested; in_region once out-confirmed"
     )
-    reason: Reason
+    reason_code: ReasonCode
 
 
 class TransferPublic(PublicModel):
@@ -74,6 +81,7 @@ class TransferPublic(PublicModel):
                     "contribution_months": 14,
                     "account_balance_fen": 182000,
                     "rejected_by": None,
+                    "reason_code": None,
                     "reason": None,
                     "out_confirmed_on": "2026-11-23",
                     "completed_on": None,
@@ -94,10 +102,15 @@ class TransferPublic(PublicModel):
     contribution_months: int | None = Field(description="Known once confirmed or completed")
     account_balance_fen: int | None = Field(description="Personal-account balance moved (fen)")
     rejected_by: Literal["out_region", "in_region"] | None
-    reason: str | None
+    reason_code: TransferRejectionReason | None
     out_confirmed_on: date | None
     completed_on: date | None
     rejected_on: date | None
+
+    @computed_field(description="The rejection reason's text, as the SMS tells it")  # type: ignore[prop-decorator]
+    @property
+    def reason(self) -> str | None:
+        return None if self.reason_code is None else TRANSFER_REJECTION_REASONS[self.reason_code]
 
 
 class TransferList(BaseModel):

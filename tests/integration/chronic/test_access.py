@@ -42,7 +42,6 @@ def application(person_id: str, *diagnoses: str) -> dict[str, Any]:
     return {
         "person_id": person_id,
         "institution_code": HOSPITAL["institution_code"],
-        "institution_name": "寿光市人民医院",
         "doctor_id": "D3707830012",
         "doctor_name": "王医生",
         "discharge_date": today().isoformat(),
@@ -62,9 +61,15 @@ def request_of(method: str, path: str, subject: Subject) -> tuple[str, dict[str,
         ("GET", "/catalog/match"): {"params": {"diagnosis": "E11.9"}},
         ("POST", "/applications"): {"json": application(subject.person_id, "I10")},
         ("POST", "/applications/{application_id}/decision"): {
-            "json": {"decision": "reject", "reviewer": "R1", "reason": "依据不足"}
+            "json": {
+                "decision": "reject",
+                "reviewer": "R1",
+                "reason_code": "diagnosis_not_supported",
+            }
         },
-        ("POST", "/certifications/{certification_id}/revoke"): {"json": {"reason": "复核"}},
+        ("POST", "/certifications/{certification_id}/revoke"): {
+            "json": {"reason_code": "at_own_request"}
+        },
     }
     return url, by_route.get((method, path), {})
 

@@ -71,7 +71,6 @@ def body(person_id: str, *diagnoses: str, **overrides) -> dict:
     return {
         "person_id": person_id,
         "institution_code": "H37078300001",
-        "institution_name": "寿光市人民医院",
         "doctor_id": "D3707830012",
         "doctor_name": "王医生",
         "discharge_date": today().isoformat(),
@@ -190,7 +189,7 @@ async def test_queued_application_is_decided_by_a_reviewer(client, db):
     assert answer["application_id"] not in [a["application_id"] for a in queue["applications"]]
     twice = await client.post(
         f"/applications/{answer['application_id']}/decision",
-        json={"decision": "reject", "reviewer": "R", "reason": "x"},
+        json={"decision": "reject", "reviewer": "R", "reason_code": "evidence_incomplete"},
         headers=as_reviewer(),
     )
     assert twice.status_code == 409
@@ -201,9 +200,17 @@ async def test_reviewer_refusal_is_a_rejection(client, db):
     answer = await apply(client, person, "M05.3")
     assert (answer["status"], answer["rule"]) == ("pending_review", "condition_requires_review")
 
+    url = f"/applications/{answer['application_id']}/decision"
+    for free_text in (
+        {"decision": "reject", "reviewer": "SG-REVIEW-07", "reason": "检验结果不支持诊断"},
+        {"decision": "reject", "reviewer": "SG-REVIEW-07", "reason_code": "检验结果不支持诊断"},
+        {"decision": "reject", "reviewer": "SG-REVIEW-07"},
+    ):
+        refused = await client.post(url, json=free_text, headers=as_reviewer())
+        assert refused.status_code == 422, refused.text
     decided = await client.post(
-        f"/applications/{answer['application_id']}/decision",
-        json={"decision": "reject", "reviewer": "SG-REVIEW-07", "reason": "检验结果不支持诊断"},
+        url,
+        json={"decision": "reject", "reviewer": "SG-REVIEW-07", "reason_code": "criteria_not_met"},
         headers=as_reviewer(),
     )
 
@@ -211,7 +218,7 @@ async def test_reviewer_refusal_is_a_rejection(client, db):
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, REJECTED]
     assert (payload(events[1]).reason, payload(events[1]).decided_by) == (
-        "检验结果不支持诊断",
+        "检验检查结果未达到该病种认定标准",
         "review",
     )
 
@@ -223,6 +230,8 @@ async def test_reviewer_refusal_is_a_rejection(client, db):
         ({"condition_code": "no_such"}, "condition_code"),
         ({"discharge_date": "2999-01-01"}, "discharge_date"),
         ({"person_id": "someone"}, "person_id"),
+        ({"institution_code": "H37999900001"}, "institution_code"),
+        ({"institution_name": "寿光市人民医院（请致电 400-000-0000）"}, "institution_name"),
     ],
 )
 async def test_wrong_requests_are_422_naming_the_field(client, db, overrides, field):
@@ -280,27 +289,38 @@ async def test_revoke(client, db):
     answer = await apply(client, person, "E11.9")
     certification_id = answer["certification"]["certification_id"]
 
-    revoked = await client.post(
+    refused = await client.post(
         f"/certifications/{certification_id}/revoke",
         json={"reason": "复核发现诊断依据不足"},
+        headers=as_reviewer(),
+    )
+    assert refused.status_code == 422, refused.text
+    revoked = await client.post(
+        f"/certifications/{certification_id}/revoke",
+        json={"reason_code": "diagnosis_not_supported"},
         headers=as_reviewer(),
     )
 
     assert revoked.status_code == 200, revoked.text
     assert (revoked.json()["status"], revoked.json()["end_reason"]) == (
         "revoked",
-        "复核发现诊断依据不足",
+        "diagnosis_not_supported",
     )
     events = await outbox_of(db, person)
     assert types(events) == [APPLIED, CERTIFIED, REVOKED]
     assert payload(events[2]).reason == "revoked"
+    assert payload(events[2]).revocation_code == "diagnosis_not_supported"
     again = await client.post(
-        f"/certifications/{certification_id}/revoke", json={"reason": "x"}, headers=as_reviewer()
+        f"/certifications/{certification_id}/revoke",
+        json={"reason_code": "at_own_request"},
+        headers=as_reviewer(),
     )
     assert again.status_code == 409
     assert (
         await client.post(
-            "/certifications/nope/revoke", json={"reason": "x"}, headers=as_reviewer()
+            "/certifications/nope/revoke",
+            json={"reason_code": "at_own_request"},
+            headers=as_reviewer(),
         )
     ).status_code == 404
 

@@ -26,6 +26,7 @@ from tests.support.service import client_of, service_fixtures, without_token
 from tests.support.tokens import DEFAULT_CLAIMS, bearer
 
 pytestmark = pytest.mark.integration
+REVERSAL = {"reason_code": "settlement_data_error"}
 
 SERVICE = "reimbursement"
 HOSPITAL, OTHER_HOSPITAL = "H37020200017", "H37020200099"
@@ -51,9 +52,6 @@ def bill(person_id: str) -> dict[str, Any]:
     return {
         "person_id": person_id,
         "institution_code": HOSPITAL,
-        "institution_name": "青岛大学附属医院",
-        "institution_level": 3,
-        "institution_region": "370202",
         "visit_type": "inpatient",
         "admission_date": "2026-11-10",
         "discharge_date": "2026-11-18",
@@ -68,7 +66,9 @@ def bill(person_id: str) -> dict[str, Any]:
 BODIES: dict[tuple[str, str], Callable[[Targets], dict[str, Any] | None]] = {
     ("POST", "/settlements"): lambda t: bill(t.person_id),
     ("GET", "/settlements/{settlement_id}"): lambda t: None,
-    ("POST", "/settlements/{settlement_id}/reverse"): lambda t: {"reason": "结算数据有误"},
+    ("POST", "/settlements/{settlement_id}/reverse"): lambda t: {
+        "reason_code": "settlement_data_error"
+    },
     ("POST", "/claims"): lambda t: bill(t.person_id),
     ("GET", "/claims/{claim_id}"): lambda t: None,
     ("POST", "/claims/{claim_id}/pay"): lambda t: {"payment_reference": "BANK-A1"},

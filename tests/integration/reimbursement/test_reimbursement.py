@@ -111,10 +111,7 @@ def bill(person_id: str, **changes) -> dict:
     """A Qingdao level-3 admission: 80 000.00 yuan eligible, 5 000.00 yuan ineligible."""
     return {
         "person_id": person_id,
-        "institution_code": "H37020200017",
-        "institution_name": "青岛大学附属医院",
-        "institution_level": 3,
-        "institution_region": "370202",
+        "institution_code": "H37020200017",  # 青岛大学附属医院, level 3, 370202 (the registry)
         "visit_type": "inpatient",
         "admission_date": "2026-11-10",
         "discharge_date": "2026-11-18",
@@ -298,13 +295,30 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     )
     assert claim["reason"] == "该发票已报销或已结算，不能重复报销"
 
+    for free_text in (
+        {"reason": "结算数据有误"},
+        {"reason_code": "结算数据有误"},
+        {"reason_code": "settlement_data_error", "reason": "请致电 400-000-0000"},
+    ):
+        refused = await client.post(
+            f"/settlements/{settlement_id}/reverse", json=free_text, headers=hospital()
+        )
+        assert refused.status_code == 422, refused.text
     reversed_ = await client.post(
-        f"/settlements/{settlement_id}/reverse", json={"reason": "结算数据有误"}, headers=hospital()
+        f"/settlements/{settlement_id}/reverse",
+        json={"reason_code": "settlement_data_error"},
+        headers=hospital(),
     )
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["status"] == "reversed"
+    assert (reversed_.json()["reversal_reason_code"], reversed_.json()["reversal_reason"]) == (
+        "settlement_data_error",
+        "医院结算信息有误，已重新结算",
+    )
     twice = await client.post(
-        f"/settlements/{settlement_id}/reverse", json={"reason": "x"}, headers=hospital()
+        f"/settlements/{settlement_id}/reverse",
+        json={"reason_code": "duplicate_settlement"},
+        headers=hospital(),
     )
     assert (twice.status_code, twice.json()["status_now"]) == (409, "reversed")
     after = (await client.get(f"/persons/{person}/accumulators?year=2026", headers=agency())).json()
@@ -327,11 +341,7 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     person, stranger = new_person(), new_person()
     filing = filed(person, valid_from=date(2026, 3, 1))
     await as_consumed(app, enrolled(person, start=date(2025, 1, 1)), filing)
-    sanya = {
-        "institution_region": "460200",
-        "institution_name": "三亚市人民医院",
-        "institution_code": "H46020200003",
-    }
+    sanya = {"institution_code": "H46020200003"}  # 三亚中心医院, 460200 (the registry)
 
     async def claim(who: str, **changes) -> dict:
         response = await client.post(
@@ -358,7 +368,7 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
     # insurance on the rest: (7 200 000 − 100 000) × 650‰ = 4 615 000
     assert emergency["split"]["pooled_fund_fen"] == 4_615_000
     assert any("first self-pay 800000" in line["rule"] for line in emergency["split"]["lines"])
-    in_province = await claim(person, institution_region="370102")
+    in_province = await claim(person, institution_code="H37010200001")  # 370102
     assert (in_province["status"], in_province["terms"]["basis"]) == ("approved", "in_province")
     not_enrolled = await claim(stranger)
     assert (not_enrolled["status"], not_enrolled["rule"]) == ("rejected", "not_enrolled")
@@ -428,6 +438,11 @@ async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
         (bill(person, eligible_fen=12.5), "eligible_fen"),
         (bill(person, discharge_date=None), "discharge_date"),
         (bill(person, institution_region="379999"), "institution_region"),
+        (bill(person, institution_code="H37029999999"), "institution_code"),
+        (bill(person, institution_code="not a code!"), "institution_code"),
+        (bill(person, institution_name="青岛某某医院，请致电 400-000-0000"), "institution_name"),
+        (bill(person, institution_level=1), "institution_level"),
+        (bill(person, institution_region="370203"), "institution_region"),
         (bill(person, diagnoses=["not-a-code"]), "diagnoses"),
         (bill(person, admission_date="2026-11-20", discharge_date="2026-11-19"), "discharge_date"),
     ]

@@ -49,7 +49,7 @@ def agency(region: str) -> dict[str, Any]:
 
 THE_PERSON = {"kind": "person", "person_id": PERSON}
 ANOTHER_PERSON = {"kind": "person", "person_id": OTHER}
-REJECTION = {"by": "in_region", "reason": "转入地无在职参保单位"}
+REJECTION = {"by": "in_region", "reason_code": "no_employer_in_region"}
 CASES: dict[tuple[str, str], Case] = {
     ("POST", "/transfers"): Case(
         "/transfers",

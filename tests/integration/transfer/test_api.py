@@ -266,7 +266,9 @@ async def test_across_provinces_walks_its_states(app, client, settings):
     assert_problem(await client.post(f"{url}/completion", json={}, headers=in_region()), 409)
     assert_problem(
         await client.post(
-            f"{url}/rejection", json={"by": "in_region", "reason": "x"}, headers=in_region()
+            f"{url}/rejection",
+            json={"by": "in_region", "reason_code": "documents_incomplete"},
+            headers=in_region(),
         ),
         409,
     )
@@ -319,18 +321,19 @@ async def test_the_out_region_may_state_its_balance_and_the_in_region_may_reject
     assert confirmed.json()["account_balance_fen"] == 8800
     rejected = await client.post(
         f"{url}/rejection",
-        json={"by": "in_region", "reason": "转入地无在职参保单位"},
+        json={"by": "in_region", "reason_code": "no_employer_in_region"},
         headers=in_region(),
     )
     assert rejected.status_code == 200, rejected.text
     assert (
         rejected.json()["status"],
         rejected.json()["rejected_by"],
+        rejected.json()["reason_code"],
         rejected.json()["reason"],
-    ) == ("rejected", "in_region", "转入地无在职参保单位")
+    ) == ("rejected", "in_region", "no_employer_in_region", "转入地无在职参保单位")
     events = await outbox_of(app, person_id)
     assert [e.type for e in events][-1] == T + "rejected.v1"
-    assert payload(events[-1]).reason == "转入地无在职参保单位"
+    assert payload(events[-1]).reason_code == "no_employer_in_region"
     assert_problem(await client.post(f"{url}/completion", json={}, headers=in_region()), 409)
 
 
@@ -344,9 +347,17 @@ async def test_the_out_region_rejects_a_request(app, client, settings):
         ),
         422,
     )
+    for free_text in (
+        {"by": "out_region", "reason": "存在欠缴月份，需补缴后再办理"},
+        {"by": "out_region", "reason_code": "存在欠缴月份，需补缴后再办理"},
+        {"by": "out_region", "reason_code": "arrears_unpaid", "reason": "请致电 400-000-0000"},
+    ):
+        assert_problem(
+            await client.post(f"{url}/rejection", json=free_text, headers=out_region()), 422
+        )
     rejected = await client.post(
         f"{url}/rejection",
-        json={"by": "out_region", "reason": "存在欠缴月份"},
+        json={"by": "out_region", "reason_code": "arrears_unpaid"},
         headers=out_region(),
     )
     assert rejected.json()["status"] == "rejected"

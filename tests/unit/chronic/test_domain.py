@@ -190,14 +190,14 @@ def test_a_refusal_says_why_and_only_a_queued_application_is_decided():
         )
     decision = domain.decide_review(
         queued("rheumatoid_arthritis", "M05.3"),
-        DecideApplication("a1", "reject", "R1", reason="检验结果不支持诊断"),
+        DecideApplication("a1", "reject", "R1", reason_code="criteria_not_met"),
         CATALOG,
         set(),
     )
     assert (decision.outcome, decision.rule, decision.reason) == (
         "reject",
         "review_refused",
-        "检验结果不支持诊断",
+        "检验检查结果未达到该病种认定标准",
     )
     from dataclasses import replace
 

@@ -142,7 +142,9 @@ def test_a_reviewer_certifies_a_queued_application():
 def test_a_reviewer_refuses_a_queued_application():
     queued, _, _ = submit("I10", "E11.9")
     decided, certification, event = queued.decide(
-        DecideApplication(queued.application_id, "reject", "R1", reason="依据不足"),
+        DecideApplication(
+            queued.application_id, "reject", "R1", reason_code="diagnosis_not_supported"
+        ),
         CATALOG,
         set(),
         AT,
@@ -150,11 +152,11 @@ def test_a_reviewer_refuses_a_queued_application():
     assert (decided.status, decided.rule, decided.reason, certification) == (
         "rejected",
         "review_refused",
-        "依据不足",
+        "诊断依据不足",
         None,
     )
     assert isinstance(event, ChronicRejected)
-    assert (event.decided_by, event.reason) == ("review", "依据不足")
+    assert (event.decided_by, event.reason) == ("review", "诊断依据不足")
     with pytest.raises(InvalidField):
         queued.decide(DecideApplication(queued.application_id, "reject", "R1"), CATALOG, set(), AT)
 
@@ -196,20 +198,22 @@ def test_a_settlement_grant_is_auto_and_valid_for_the_condition_months():
 
 
 def test_revoking_ends_an_active_certification_once():
-    revoked, event = certification().revoke("复核发现诊断依据不足", TODAY)
+    with pytest.raises(InvalidField):
+        certification().revoke("复核发现诊断依据不足", TODAY)  # type: ignore[arg-type]
+    revoked, event = certification().revoke("diagnosis_not_supported", TODAY)
     assert (revoked.status, revoked.ended_on, revoked.end_reason) == (
         "revoked",
         TODAY,
-        "复核发现诊断依据不足",
+        "diagnosis_not_supported",
     )
     assert isinstance(event, ChronicRevoked)
-    assert (event.reason, event.ended_on, event.detail) == (
+    assert (event.reason, event.ended_on, event.revocation_code) == (
         "revoked",
         TODAY,
-        "复核发现诊断依据不足",
+        "diagnosis_not_supported",
     )
     with pytest.raises(NotActive) as again:
-        revoked.revoke("x", TODAY)
+        revoked.revoke("at_own_request", TODAY)
     assert again.value.extensions == {"status_now": "revoked"}
 
 
@@ -221,7 +225,11 @@ def test_expiring_ends_on_the_last_valid_day_once_it_passed():
         date(2026, 10, 31),
         "validity ended",
     )
-    assert (event.reason, event.ended_on, event.detail) == ("expired", date(2026, 10, 31), None)
+    assert (event.reason, event.ended_on, event.revocation_code) == (
+        "expired",
+        date(2026, 10, 31),
+        None,
+    )
     with pytest.raises(NotActive):
         expired.expire(TODAY)
     with pytest.raises(StillValid):

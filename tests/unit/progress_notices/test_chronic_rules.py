@@ -6,6 +6,7 @@ import pytest
 
 from chs_events.envelope import Envelope
 from chs_events.events.chronic import (
+    CHRONIC_REVOCATION_REASONS,
     ChronicApplied,
     ChronicCertified,
     ChronicRejected,
@@ -161,10 +162,26 @@ def test_expired_and_revoked():
         "chronic.expired",
         {"condition_name": "2型糖尿病", "ended_on": "2028-11-19"},
     )
-    assert one(ChronicRevoked(**ended, reason="revoked", detail="复核发现诊断依据不足")) == (
+    assert one(
+        ChronicRevoked(**ended, reason="revoked", revocation_code="diagnosis_not_supported")
+    ) == (
         "chronic.revoked",
         {"condition_name": "2型糖尿病", "ended_on": "2028-11-19", "reason": "复核发现诊断依据不足"},
     )
+
+
+@pytest.mark.parametrize("code", sorted(CHRONIC_REVOCATION_REASONS))
+def test_every_revocation_code_is_told_by_its_text(code):
+    event = ChronicRevoked(
+        person_id=PERSON,
+        certification_id="c-1",
+        condition_code="t2dm",
+        condition_name="2型糖尿病",
+        ended_on=date(2028, 11, 19),
+        reason="revoked",
+        revocation_code=code,
+    )
+    assert one(event)[1]["reason"] == CHRONIC_REVOCATION_REASONS[code]
 
 
 def test_templates_declare_exactly_the_params_and_read_well():

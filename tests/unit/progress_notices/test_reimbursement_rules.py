@@ -7,6 +7,7 @@ import pytest
 from chs_events.envelope import Envelope
 from chs_events.events.notices import notice_id
 from chs_events.events.reimbursement import (
+    SETTLEMENT_REVERSAL_REASONS,
     ClaimApproved,
     ClaimPaid,
     ClaimRejected,
@@ -143,6 +144,25 @@ def test_a_settlement_the_personal_account_paid_part_of_tells_that_part():
     )
 
 
+@pytest.mark.parametrize("code", sorted(SETTLEMENT_REVERSAL_REASONS))
+def test_every_reversal_code_is_told_by_its_text(code):
+    event = SettlementReversed(
+        person_id=PERSON,
+        settlement_id="S1",
+        invoice_no="37020226000123",
+        institution_name="青岛大学附属医院",
+        total_fen=100,
+        pooled_fund_fen=0,
+        critical_illness_fen=0,
+        medical_assistance_fen=0,
+        reason_code=code,
+        reversed_at=datetime(2026, 11, 20, 17, 30, tzinfo=UTC),
+    )
+    template_id, params = one(event)
+    assert params["reason"] == SETTLEMENT_REVERSAL_REASONS[code]
+    assert f"原因：{SETTLEMENT_REVERSAL_REASONS[code]}。" in rendered(template_id, params)
+
+
 def test_a_reversal_tells_the_settlement_and_the_reason_on_the_day_in_china():
     event = SettlementReversed(
         person_id=PERSON,
@@ -153,7 +173,7 @@ def test_a_reversal_tells_the_settlement_and_the_reason_on_the_day_in_china():
         pooled_fund_fen=1_200_000,
         critical_illness_fen=300_000,
         medical_assistance_fen=50_000,
-        reason="医院结算信息有误，已重新结算。",
+        reason_code="settlement_data_error",
         reversed_at=datetime(2026, 11, 20, 17, 30, tzinfo=UTC),
     )
     template_id, params = one(event)

@@ -8,6 +8,7 @@ from chs_events.envelope import Envelope
 from chs_events.events.enrollment import PoolingRegionChanged
 from chs_events.events.notices import notice_id
 from chs_events.events.transfer import (
+    TRANSFER_REJECTION_REASONS,
     TransferCompleted,
     TransferOutConfirmed,
     TransferRejected,
@@ -129,7 +130,7 @@ def test_rejection_tells_the_reason():
                 TransferRejected(
                     **QINGDAO_TO_SUZHOU,
                     rejected_by="out_region",
-                    reason="存在欠缴月份，需补缴后再办理",
+                    reason_code="arrears_unpaid",
                     rejected_on=date(2026, 11, 23),
                 )
             )
@@ -141,6 +142,27 @@ def test_rejection_tells_the_reason():
         "to_region_name": "苏州市",
         "reason": "存在欠缴月份，需补缴后再办理",
     }
+
+
+@pytest.mark.parametrize("code", sorted(TRANSFER_REJECTION_REASONS))
+def test_every_rejection_code_is_told_by_its_text(code):
+    event = TransferRejected(
+        **QINGDAO_TO_SUZHOU,
+        rejected_by="in_region",
+        reason_code=code,
+        rejected_on=date(2026, 11, 23),
+    )
+    assert only(notices_for(envelope(event))).params["reason"] == TRANSFER_REJECTION_REASONS[code]
+
+
+def test_a_rejection_carries_no_free_text():
+    with pytest.raises(ValueError):
+        TransferRejected(
+            **QINGDAO_TO_SUZHOU,
+            rejected_by="in_region",
+            reason_code="请拨打 400-000-0000 办理",
+            rejected_on=date(2026, 11, 23),
+        )
 
 
 def test_pooling_region_changed_asks_for_no_notice():

@@ -90,22 +90,22 @@ def test_a_settlement_is_completed_with_its_split_in_the_event():
 def test_a_settlement_is_reversed_once():
     settlement, _ = settled()
     later = datetime(2026, 11, 21, tzinfo=UTC)
-    reversed_, event = settlement.reverse(later, "wrong data")
-    assert (reversed_.status, reversed_.reversed_at, reversed_.reversal_reason) == (
+    reversed_, event = settlement.reverse(later, "settlement_data_error")
+    assert (reversed_.status, reversed_.reversed_at, reversed_.reversal_reason_code) == (
         "reversed",
         later,
-        "wrong data",
+        "settlement_data_error",
     )
     assert settlement.status == "completed"  # the aggregate is a value: a new one is returned
     assert isinstance(event, SettlementReversed)
-    assert (event.settlement_id, event.reason, event.reversed_at, event.total_fen) == (
+    assert (event.settlement_id, event.reason_code, event.reversed_at, event.total_fen) == (
         "S1",
-        "wrong data",
+        "settlement_data_error",
         later,
         1_050_000,
     )
     with pytest.raises(Conflict, match="already reversed") as raised:
-        reversed_.reverse(later, "again")
+        reversed_.reverse(later, "duplicate_settlement")
     assert raised.value.extensions["status_now"] == "reversed"
 
 

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -47,8 +48,8 @@ def complete(transfer: Transfer, today: date) -> Transfer:
     return transfer.complete(today)[0]
 
 
-def reject(transfer: Transfer, side, reason: str, today: date) -> Transfer:
-    return transfer.reject(side, reason, today)[0]
+def reject(transfer: Transfer, side, reason_code: Any, today: date) -> Transfer:
+    return transfer.reject(side, reason_code, today)[0]
 
 
 # --- eligibility -------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def test_a_completed_transfer_within_the_province_takes_no_more_steps():
     with pytest.raises(WrongState):
         complete(transfer, TODAY)
     with pytest.raises(WrongState):
-        reject(transfer, "in_region", "x", TODAY)
+        reject(transfer, "in_region", "documents_incomplete", TODAY)
 
 
 # --- across provinces -----------------------------------------------------------------------------
@@ -139,11 +140,11 @@ def test_the_out_region_may_state_its_ledger_balance():
 
 
 def test_the_out_region_rejects_while_requested():
-    rejected = reject(requested(), "out_region", "  存在欠缴月份 ", TODAY)
-    assert (rejected.status, rejected.rejected_by, rejected.reason) == (
+    rejected = reject(requested(), "out_region", "arrears_unpaid", TODAY)
+    assert (rejected.status, rejected.rejected_by, rejected.reason_code) == (
         "rejected",
         "out_region",
-        "存在欠缴月份",
+        "arrears_unpaid",
     )
     assert not rejected.is_open
     with pytest.raises(WrongState):
@@ -153,23 +154,25 @@ def test_the_out_region_rejects_while_requested():
 def test_the_in_region_rejects_once_out_confirmed_and_not_before():
     transfer = requested()
     with pytest.raises(WrongState):
-        reject(transfer, "in_region", "转入地无参保单位", TODAY)
+        reject(transfer, "in_region", "no_employer_in_region", TODAY)
     confirmed = confirm_out(transfer, CONTRIBUTIONS, RULE, TODAY)
     with pytest.raises(WrongState):
-        reject(confirmed, "out_region", "too late", TODAY)
-    rejected = reject(confirmed, "in_region", "转入地无参保单位", TODAY)
+        reject(confirmed, "out_region", "documents_incomplete", TODAY)
+    rejected = reject(confirmed, "in_region", "no_employer_in_region", TODAY)
     assert (rejected.status, rejected.rejected_by) == ("rejected", "in_region")
     with pytest.raises(WrongState):
         complete(rejected, TODAY)
 
 
-def test_a_rejection_needs_a_reason():
+def test_a_rejection_needs_a_reason_of_the_closed_list():
     with pytest.raises(domain.InvalidField):
         reject(requested(), "out_region", "   ", TODAY)
+    with pytest.raises(domain.InvalidField):
+        reject(requested(), "out_region", "存在欠缴月份，需补缴后再办理", TODAY)
 
 
 def test_a_closed_transfer_does_not_block_a_new_one():
-    closed = reject(requested(), "out_region", "x", TODAY)
+    closed = reject(requested(), "out_region", "documents_incomplete", TODAY)
     assert Transfer.request("t-2", enrollment(), None, JINAN, TODAY, [], RULE)[0].status == (
         "completed"
     )

@@ -76,12 +76,16 @@ def test_across_provinces_each_step_raises_its_event():
     assert done.status == "completed" and transfer.status == "requested"
 
 
-def test_a_rejection_raises_transfer_rejected_with_the_trimmed_reason():
+def test_a_rejection_raises_transfer_rejected_with_the_reason_code():
     transfer, _ = request(SUZHOU)
 
-    rejected, event = transfer.reject("out_region", " 存在欠缴月份 ", TODAY)
+    rejected, event = transfer.reject("out_region", "arrears_unpaid", TODAY)
 
     assert event == TransferRejected(
-        **IDS, to_region=SUZHOU, rejected_by="out_region", reason="存在欠缴月份", rejected_on=TODAY
+        **IDS,
+        to_region=SUZHOU,
+        rejected_by="out_region",
+        reason_code="arrears_unpaid",
+        rejected_on=TODAY,
     )
-    assert rejected.reason == "存在欠缴月份"
+    assert rejected.reason_code == "arrears_unpaid"

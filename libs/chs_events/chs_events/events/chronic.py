@@ -1,6 +1,8 @@
 """Events of the chronic-disease service (门诊慢特病), on ``chs.chronic.events``."""
 
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import Field
@@ -9,6 +11,42 @@ from chs_events.events.base import Event, register
 from chs_events.topics import CHRONIC_EVENTS
 
 CertificationSource = Literal["application", "review", "auto"]
+
+ChronicRefusalReason = Literal[
+    "criteria_not_met",
+    "diagnosis_not_supported",
+    "evidence_incomplete",
+]
+"""Why a reviewer refuses an application: a closed list, so that no caller-written text reaches
+the SMS (a refusal by the rules says why in the rules' own words)."""
+
+CHRONIC_REFUSAL_REASONS: Mapping[ChronicRefusalReason, str] = MappingProxyType(
+    {
+        "criteria_not_met": "检验检查结果未达到该病种认定标准",
+        "diagnosis_not_supported": "诊断依据不足",
+        "evidence_incomplete": "认定所需材料不齐全",
+    }
+)
+"""Each refusal reason's text, as the person reads it in the SMS."""
+
+ChronicRevocationReason = Literal[
+    "diagnosis_not_supported",
+    "no_longer_meets_criteria",
+    "documents_not_genuine",
+    "at_own_request",
+]
+"""Why a certification is withdrawn: a closed list, so that no caller-written text reaches the
+SMS."""
+
+CHRONIC_REVOCATION_REASONS: Mapping[ChronicRevocationReason, str] = MappingProxyType(
+    {
+        "diagnosis_not_supported": "复核发现诊断依据不足",
+        "no_longer_meets_criteria": "经复查已不符合该病种认定标准",
+        "documents_not_genuine": "认定材料经核查不真实",
+        "at_own_request": "本人申请撤销",
+    }
+)
+"""Each revocation reason's text, as the person reads it in the SMS."""
 
 
 class ChronicEvent(Event):
@@ -81,4 +119,6 @@ class ChronicRevoked(ChronicEvent):
     condition_name: str
     reason: Literal["expired", "revoked"]
     ended_on: date
-    detail: str | None = None
+    revocation_code: ChronicRevocationReason | None = Field(
+        default=None, description="Why it was withdrawn (``revoked``)"
+    )

@@ -10,7 +10,9 @@ paid out of pocket walks submitted → approved (with the same split) or rejecte
 from these events.
 """
 
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -27,6 +29,25 @@ from chs_events.events.base import Event, register
 from chs_events.topics import REIMBURSEMENT_EVENTS
 
 Insutype = Literal["310", "390", "392"]
+
+SettlementReversalReason = Literal[
+    "settlement_data_error",
+    "patient_request",
+    "duplicate_settlement",
+    "wrong_insured_identity",
+]
+"""Why a settlement is reversed (冲正): a closed list, so that no caller-written text reaches
+the SMS."""
+
+SETTLEMENT_REVERSAL_REASONS: Mapping[SettlementReversalReason, str] = MappingProxyType(
+    {
+        "settlement_data_error": "医院结算信息有误，已重新结算",
+        "patient_request": "参保人申请撤销本次结算",
+        "duplicate_settlement": "同一笔费用重复结算",
+        "wrong_insured_identity": "结算所用参保身份信息有误",
+    }
+)
+"""Each reversal reason's text, as the person reads it in the SMS."""
 # ICD-10 (insurance edition): a category (E11), a subcategory (E11.9) or an extension code
 # (E11.900x001), upper-cased before the check.
 Icd10Code = Annotated[
@@ -146,7 +167,7 @@ class SettlementReversed(ReimbursementEvent):
     pooled_fund_fen: Fen
     critical_illness_fen: Fen
     medical_assistance_fen: Fen
-    reason: str = Field(min_length=1, max_length=200)
+    reason_code: SettlementReversalReason
     reversed_at: AwareDatetime
 
 

@@ -7,7 +7,9 @@ recorded together. Enrollment consumes TransferCompleted and moves the enrollmen
 region (PoolingRegionChanged). Money is integer fen.
 """
 
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import Field
@@ -16,6 +18,26 @@ from chs_events.events.base import Event, register
 from chs_events.topics import TRANSFER_EVENTS
 
 RegionCode = str
+
+TransferRejectionReason = Literal[
+    "arrears_unpaid",
+    "no_employer_in_region",
+    "already_enrolled_in_region",
+    "documents_incomplete",
+    "identity_mismatch",
+]
+"""Why a transfer is refused: a closed list, so that no caller-written text reaches the SMS."""
+
+TRANSFER_REJECTION_REASONS: Mapping[TransferRejectionReason, str] = MappingProxyType(
+    {
+        "arrears_unpaid": "存在欠缴月份，需补缴后再办理",
+        "no_employer_in_region": "转入地无在职参保单位",
+        "already_enrolled_in_region": "转入地已有有效参保登记",
+        "documents_incomplete": "转移接续材料不齐全",
+        "identity_mismatch": "参保人身份信息不一致",
+    }
+)
+"""Each rejection reason's text, as the person reads it in the SMS."""
 
 
 class TransferEvent(Event):
@@ -66,5 +88,5 @@ class TransferRejected(TransferEvent):
 
     ce_type = "chs.transfer.rejected.v1"
     rejected_by: Literal["out_region", "in_region"]
-    reason: str = Field(min_length=1, max_length=200)
+    reason_code: TransferRejectionReason
     rejected_on: date

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from chs_events.events.base import Event
 from chs_events.events.chronic import (
+    CHRONIC_REVOCATION_REASONS,
     ChronicApplied,
     ChronicCertified,
     ChronicRejected,
@@ -127,7 +128,11 @@ def _revoked(event: ChronicRevoked) -> list[NoticeSpec]:
             {
                 "condition_name": event.condition_name,
                 "ended_on": event.ended_on.isoformat(),
-                "reason": event.detail or "经办机构复核",
+                "reason": (
+                    CHRONIC_REVOCATION_REASONS[event.revocation_code]
+                    if event.revocation_code
+                    else "经办机构复核"
+                ),
             },
         )
     ]

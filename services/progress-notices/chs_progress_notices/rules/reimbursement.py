@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from chs_events.events.base import Event
 from chs_events.events.reimbursement import (
+    SETTLEMENT_REVERSAL_REASONS,
     ClaimApproved,
     ClaimPaid,
     ClaimRejected,
@@ -110,7 +111,7 @@ def _reversed(event: SettlementReversed) -> list[NoticeSpec]:
                 "total": yuan(event.total_fen),
                 "invoice_no": event.invoice_no,
                 "reversed_on": event.reversed_at.astimezone(CHINA).date().isoformat(),
-                "reason": _reason(event.reason),
+                "reason": SETTLEMENT_REVERSAL_REASONS[event.reason_code],
             },
         )
     ]

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from chs_events.events.base import Event
 from chs_events.events.transfer import (
+    TRANSFER_REJECTION_REASONS,
     TransferCompleted,
     TransferOutConfirmed,
     TransferRejected,
@@ -99,7 +100,13 @@ def _completed(event: TransferCompleted) -> list[NoticeSpec]:
 
 
 def _rejected(event: TransferRejected) -> list[NoticeSpec]:
-    return [(REJECTED, event.person_id, {**_regions(event), "reason": event.reason})]
+    return [
+        (
+            REJECTED,
+            event.person_id,
+            {**_regions(event), "reason": TRANSFER_REJECTION_REASONS[event.reason_code]},
+        )
+    ]
 
 
 RULES: Mapping[type[Event], Rule] = {

@@ -18,10 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 from chs_events.errors import Conflict, Rejected
-from chs_events.events.remote_care import FilingCategory, FilingType
+from chs_events.events.remote_care import (
+    CATEGORY_NAMES,
+    FILING_TYPE_NAMES,
+    FilingCategory,
+    FilingType,
+)
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import covering
 from chs_events.regions import region, same_city, same_province
@@ -37,16 +42,6 @@ CATEGORIES: dict[FilingType, tuple[FilingCategory, ...]] = {
     "long_term": ("relocated_retiree", "long_term_resident", "stationed_worker"),
     "temporary": ("referral", "emergency", "self_referred"),
 }
-CATEGORY_NAMES: dict[str, str] = {
-    "relocated_retiree": "异地安置退休",
-    "long_term_resident": "异地长期居住",
-    "stationed_worker": "常驻异地工作",
-    "referral": "转诊转院",
-    "emergency": "急诊抢救",
-    "self_referred": "自行外出就医",
-}
-FILING_TYPE_NAMES: dict[str, str] = {"long_term": "长期", "temporary": "临时"}
-assert set(CATEGORY_NAMES) == set(get_args(FilingCategory))
 
 Basis = Literal["home_city", "filing", "in_province", "emergency"]
 

@@ -12,10 +12,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chs_events import fields
-from chs_events.events.remote_care import FilingCategory, FilingType
+from chs_events.events.remote_care import (
+    CATEGORY_NAMES,
+    FILING_TYPE_NAMES,
+    FilingCategory,
+    FilingType,
+)
 from chs_events.regions import region
 from chs_events.schemas import PublicModel
-from chs_remote_care.domain import CATEGORY_NAMES, FILING_TYPE_NAMES, Coverage
+from chs_remote_care.domain import Coverage
 from chs_remote_care.model import Filing, Status
 
 PERSON_ID = fields.PERSON_ID_EXAMPLE

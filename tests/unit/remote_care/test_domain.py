@@ -1,9 +1,16 @@
 """The filing rules of remote care (异地就医备案) and the coverage answer. No I/O."""
 
 from datetime import date
+from typing import get_args
 
 import pytest
 
+from chs_events.events.remote_care import (
+    CATEGORY_NAMES,
+    FILING_TYPE_NAMES,
+    FilingCategory,
+    FilingType,
+)
 from chs_events.problems import domain_problem
 from chs_events.read_models.enrollments import Enrollment
 from chs_remote_care import domain
@@ -329,3 +336,8 @@ def test_no_cover_without_an_active_enrollment_on_the_day():
         SANYA, date(2026, 7, 1), [filing(valid_from=date(2025, 1, 1))], enrollments=(ended,)
     )
     assert (answer.covered, answer.home_region) == (False, None)
+
+
+def test_every_filing_type_and_category_has_the_name_a_person_reads() -> None:
+    assert set(CATEGORY_NAMES) == set(get_args(FilingCategory))
+    assert set(FILING_TYPE_NAMES) == set(get_args(FilingType))

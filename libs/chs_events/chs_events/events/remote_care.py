@@ -6,7 +6,9 @@ when: filing id, type, category, destination, validity and the admission date of
 temporary filing. A refused filing changes nothing and publishes nothing.
 """
 
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import Field
@@ -25,6 +27,21 @@ FilingCategory = Literal[
     "self_referred",
 ]
 RegionCode = str
+
+# How a filing's type and category read to a person (in an SMS, in an answer).
+FILING_TYPE_NAMES: Mapping[FilingType, str] = MappingProxyType(
+    {"long_term": "长期", "temporary": "临时"}
+)
+CATEGORY_NAMES: Mapping[FilingCategory, str] = MappingProxyType(
+    {
+        "relocated_retiree": "异地安置退休",
+        "long_term_resident": "异地长期居住",
+        "stationed_worker": "常驻异地工作",
+        "referral": "转诊转院",
+        "emergency": "急诊抢救",
+        "self_referred": "自行外出就医",
+    }
+)
 
 
 class RemoteCareEvent(Event):

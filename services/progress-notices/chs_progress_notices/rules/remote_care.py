@@ -10,7 +10,13 @@ from datetime import date
 from types import MappingProxyType
 
 from chs_events.events.base import Event
-from chs_events.events.remote_care import RemoteCareExpired, RemoteCareFiled, RemoteCareRevoked
+from chs_events.events.remote_care import (
+    CATEGORY_NAMES,
+    FILING_TYPE_NAMES,
+    RemoteCareExpired,
+    RemoteCareFiled,
+    RemoteCareRevoked,
+)
 from chs_events.regions import region
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
@@ -18,17 +24,6 @@ FILED = "remote_care.filed"
 REVOKED = "remote_care.revoked"
 EXPIRED = "remote_care.expired"
 
-FILING_TYPE_NAMES: Mapping[str, str] = MappingProxyType({"long_term": "长期", "temporary": "临时"})
-CATEGORY_NAMES: Mapping[str, str] = MappingProxyType(
-    {
-        "relocated_retiree": "异地安置退休",
-        "long_term_resident": "异地长期居住",
-        "stationed_worker": "常驻异地工作",
-        "referral": "转诊转院",
-        "emergency": "急诊抢救",
-        "self_referred": "自行外出就医",
-    }
-)
 
 DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {

@@ -68,11 +68,9 @@ async def handle_register_person(
     )
     async with uow:
         if await repository.person_for_update(uow.conn, person.person_id):
-            raise Conflict(
-                "a person with this ID number is already registered", person_id=person.person_id
-            )
+            raise Conflict("a person with this ID number is already registered")
         await repository.insert_person(uow.conn, person)
-        await uow.record(registered)
+        await uow.record(registered, person.contact())
     return PersonView(person)
 
 
@@ -129,10 +127,7 @@ async def handle_enroll_newborn(
         guardian = await repository.get_person(conn, command.guardian_person_id)
         domain.check_newborn(command.birth_date, guardian, command.guardian_person_id, today())
         if await repository.person_for_update(conn, person_id):
-            raise Conflict(
-                "a newborn with this birth certificate number is already enrolled",
-                person_id=person_id,
-            )
+            raise Conflict("a newborn with this birth certificate number is already enrolled")
         person, registered = Person.register_newborn(
             person_id,
             command.name,
@@ -154,12 +149,12 @@ async def handle_enroll_newborn(
         await repository.insert_enrollment(conn, enrollment)
         await uow.record(
             registered,
+            person.contact(),
             enrolled,
             NewbornEnrolled(
                 person_id=person_id,
                 enrollment_id=enrollment.enrollment_id,
                 guardian_person_id=command.guardian_person_id,
-                name=command.name,
                 birth_date=command.birth_date,
                 pooling_region=command.pooling_region,
                 start_date=enrollment.start_date,
@@ -202,7 +197,7 @@ async def handle_change_contact(
         person, changed = (await _locked_person(conn, command.person_id)).change_mobile(mobile)
         if changed is not None:
             await repository.update_person(conn, person)
-            await uow.record(changed)
+            await uow.record(*changed)
         return PersonView(person, await _enrollments(conn, person.person_id))
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from chs_enrollment import domain
 from chs_enrollment.commands import RecordContribution, Sex
+from chs_events.events.contacts import PendingMobile, PersonContact
 from chs_events.events.enrollment import (
     ContactChanged,
     ContributionPaid,
@@ -81,18 +82,30 @@ class Person:
     def registered(self) -> PersonRegistered:
         return PersonRegistered(
             person_id=self.person_id,
-            name=self.name,
             sex=self.sex,
             birth_date=self.birth_date,
-            mobile=self.mobile,
             region_code=self.region_code,
         )
 
-    def change_mobile(self, mobile: str) -> tuple["Person", ContactChanged | None]:
+    def contact(self, pending: PendingMobile | None = None) -> PersonContact:
+        """The person's contact as it now is, for notification's directory alone."""
+        return PersonContact(
+            person_id=self.person_id,
+            name=self.name,
+            mobile=self.mobile,
+            birth_date=self.birth_date,
+            guardian_person_id=self.guardian_person_id,
+            pending=pending,
+        )
+
+    def change_mobile(
+        self, mobile: str
+    ) -> tuple["Person", tuple[ContactChanged, PersonContact] | None]:
         """The same (normalized) mobile again changes nothing and raises no event."""
         if mobile == self.mobile:
             return self, None
-        return replace(self, mobile=mobile), ContactChanged(person_id=self.person_id, mobile=mobile)
+        changed = replace(self, mobile=mobile)
+        return changed, (ContactChanged(person_id=self.person_id), changed.contact())
 
     def enroll(
         self,

@@ -17,6 +17,7 @@ from stdnum.cn import ric
 from chs_enrollment.api import create_app
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.clock import today
+from chs_events.events.contacts import PersonContact
 from chs_events.identity import derive_person_id
 from chs_events.policy import Kind, permits_of
 from chs_events.service import route_actions
@@ -140,7 +141,9 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
         Call("person", f"/persons/{confirming}/contact", {"mobile": new_mobile()}, own_confirming),
     )
     assert requested.status_code == 202, requested.text
-    code = {"code": (await outbox_of(db, confirming))[-1].event.pending.code}
+    contact = (await outbox_of(db, confirming))[-1].event
+    assert isinstance(contact, PersonContact) and contact.pending is not None
+    code = {"code": contact.pending.code}
     employer = await _ok(
         await client.post(
             "/employers",

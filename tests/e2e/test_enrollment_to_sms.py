@@ -167,7 +167,8 @@ async def test_malformed_event_is_dead_lettered_and_the_platform_keeps_going(
     assert enrolled.status_code == 201, enrolled.text
 
     await sms_of(platform, person_id, "enrollment.registered")
-    required = {"notification-directory", "progress-notices"}
+    # notification reads chs.enrollment.contacts now, not this topic
+    required = {"remote-care-enrollments", "progress-notices"}
 
     async def dead_letters():
         records = [
@@ -182,6 +183,7 @@ async def test_malformed_event_is_dead_lettered_and_the_platform_keeps_going(
 
     dead, consumers = await until(dead_letters, timeout=60)
     assert len(consumers) == len(set(consumers))  # once per consumer group
+    assert "notification-directory" not in consumers
     assert all(dict(r.headers)["dlq_reason"].startswith(b"value is not JSON") for r in dead)
     assert all(r.value == b'{"person_id": 1' for r in dead)
 
@@ -261,3 +263,45 @@ async def test_logs_show_mobiles_and_id_numbers_only_masked(platform, enrollment
     assert person.mobile[:3] + "****" + person.mobile[-4:] in logs  # the dispatcher logged it
     assert person.mobile not in logs
     assert person.id_number not in logs
+
+
+async def test_a_mobile_change_needs_the_code_sent_to_the_new_number(
+    platform, enrollment, notification_db, rng
+):
+    person, new = Person.make(rng), Person.make(rng, mobile_prefix="1391234").mobile
+    registered = await enrollment.post("/persons", json=person.as_json())
+    assert registered.status_code == 201, registered.text
+    person_id = registered.json()["person_id"]
+
+    async def sms_to(mobile: str, template: str) -> str | None:
+        return await notification_db.fetchval(
+            """select s.text from local_gateway_sms s join messages m using (message_id)
+               where s.mobile = $1 and m.template_id = $2""",
+            mobile,
+            template,
+        )
+
+    async with platform.client("enrollment", kind="person", person_id=person_id) as own:
+        requested = await own.put(f"/persons/{person_id}/contact", json={"mobile": new})
+        assert requested.status_code == 202, requested.text
+        text = await until(lambda: sms_to(new, "enrollment.contact_confirmation"), timeout=60)
+        code = text.split("验证码为")[1][:6]
+        # nothing changed yet; the person's messages show the code masked
+        assert (await own.get(f"/persons/{person_id}")).json()["mobile_masked"] == (
+            person.mobile[:3] + "****" + person.mobile[-4:]
+        )
+        shown = await sms_of(platform, person_id, "enrollment.contact_confirmation")
+        assert code not in shown["text"] and "******" in shown["text"]
+
+        confirmed = await own.post(
+            f"/persons/{person_id}/contact/confirmation", json={"code": code}
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        assert confirmed.json()["mobile_masked"] == new[:3] + "****" + new[-4:]
+
+    told = await until(lambda: sms_to(person.mobile, "enrollment.contact_changed"), timeout=60)
+    assert told == (
+        f"{TAG}尊敬的{person.name}，您在医保登记的手机号已变更为{new[:3]}****{new[-4:]}。"
+        "如非本人操作，请及时联系当地医保经办机构。"
+    )
+    assert await sms_to(new, "enrollment.contact_changed") is None

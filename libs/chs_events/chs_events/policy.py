@@ -83,6 +83,7 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     "enrollment:register-person": (Permit(PERSON, OWN_PERSON), Permit(AGENCY)),
     "enrollment:read-person": _person_or_agency(),
     "enrollment:change-contact": (Permit(PERSON, OWN_PERSON),),
+    "enrollment:confirm-contact": (Permit(PERSON, OWN_PERSON),),
     "enrollment:enroll-resident": _person_or_agency(),
     "enrollment:enroll-employee": (Permit(EMPLOYER, Own.EMPLOYER),),
     "enrollment:enroll-newborn": (Permit(PERSON, OWN_PERSON), Permit(INSTITUTION)),

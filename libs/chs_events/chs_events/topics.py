@@ -9,6 +9,7 @@ from dataclasses import dataclass
 DAY_MS = 24 * 60 * 60 * 1000
 
 ENROLLMENT_EVENTS = "chs.enrollment.events"
+ENROLLMENT_CONTACTS = "chs.enrollment.contacts"
 TRANSFER_EVENTS = "chs.transfer.events"
 REMOTE_CARE_EVENTS = "chs.remote-care.events"
 CHRONIC_EVENTS = "chs.chronic.events"
@@ -53,14 +54,23 @@ CATALOG: tuple[TopicSpec, ...] = (
         "enrollment",
         (
             "progress-notices",
-            "notification",
             "remote-care",
             "transfer",
             "maternity",
             "accounts",
             "reimbursement",
         ),
-        "Person registry, enrollments, staff changes, newborns, contributions",
+        "Person registry, enrollments, staff changes, newborns, contributions; no names, "
+        "mobiles or ID numbers (those are on chs.enrollment.contacts)",
+    ),
+    TopicSpec(
+        ENROLLMENT_CONTACTS,
+        "enrollment",
+        ("notification",),
+        "A person's contact as it now is (name, mobile, guardian) and a pending mobile change's "
+        "one-time code: notification's directory only. Compacted, the latest record per person "
+        "is the contact. ACL-restricted: only enrollment writes and only notification reads it",
+        cleanup_policy="compact",
     ),
     TopicSpec(
         TRANSFER_EVENTS,

@@ -17,6 +17,7 @@ from chs_enrollment.auth import (
 from chs_enrollment.commands import (
     AddStaff,
     ChangeContact,
+    ConfirmContact,
     EnrollEmployee,
     EnrollNewborn,
     Leaver,
@@ -29,6 +30,8 @@ from chs_enrollment.commands import (
 from chs_enrollment.schemas import (
     CertificateEnrollment,
     CertificatePublic,
+    ContactChangePublic,
+    ContactConfirmation,
     ContactUpdate,
     ContributionCreate,
     ContributionPublic,
@@ -49,6 +52,7 @@ from chs_enrollment.staff import StaffChange
 from chs_events.auth import Caller
 from chs_events.clock import now, today
 from chs_events.identity import normalize_id_number
+from chs_events.masking import mask_mobile
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import Unauthorized, problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
@@ -58,7 +62,9 @@ TITLE = "CHS enrollment (参保登记)"
 DESCRIPTION = """The person registry and enrollment (参保登记) of the CHS platform: persons,
 resident (390) and employee (310) enrollments, employers' staff batches (增减员) with an
 employer API key, newborn enrollment (出生即参保), contributions and the enrollment certificate
-(参保证明). Every change is published on `chs.enrollment.events` through the outbox. Errors are
+(参保证明). Every change is published on `chs.enrollment.events` through the outbox, a person's
+name and mobile only on `chs.enrollment.contacts` (for notification). A mobile change takes
+effect when the one-time code sent to the new mobile is confirmed. Errors are
 RFC 9457 problem bodies; `X-Request-Id` becomes the events' correlation id."""
 
 
@@ -119,18 +125,61 @@ async def get_person(person_id: ReadablePerson, conn: Connection) -> PersonPubli
     return PersonPublic.of(view.person, view.enrollments, today())
 
 
-@persons.put("/persons/{person_id}/contact", responses=problem_responses(404, 422))
+@persons.put(
+    "/persons/{person_id}/contact",
+    status_code=202,
+    responses={
+        200: {"model": ContactChangePublic, "description": "The mobile is the person's already"},
+        **problem_responses(404, 422),
+    },
+)
 async def change_contact(
     person_id: str,
     body: ContactUpdate,
     caller: Annotated[Caller, allowed("enrollment:change-contact")],
     uow: UnitOfWorkDep,
     settings: Settings,
-) -> PersonPublic:
-    """Change the mobile → ContactChanged (nothing when it is the same number)."""
+    response: Response,
+) -> ContactChangePublic:
+    """Request a new mobile (202): a one-time code goes to the new mobile, and nothing else
+    does, until it is confirmed at ``POST /persons/{person_id}/contact/confirmation``; nothing
+    changes before then. The current mobile again answers 200 and requests nothing."""
     authorize(caller, "enrollment:change-contact", Target(person_id=person_id))
     view = await handlers.handle_change_contact(
         uow, ChangeContact(person_id, body.mobile), settings
+    )
+    if view.change is None:
+        response.status_code = 200
+        return ContactChangePublic(
+            person_id=person_id,
+            mobile_masked=mask_mobile(view.person.mobile or ""),
+            status="unchanged",
+            expires_at=None,
+        )
+    return ContactChangePublic(
+        person_id=person_id,
+        mobile_masked=mask_mobile(view.change.mobile),
+        status="confirmation_required",
+        expires_at=view.change.expires_at,
+    )
+
+
+@persons.post(
+    "/persons/{person_id}/contact/confirmation", responses=problem_responses(404, 409, 422)
+)
+async def confirm_contact(
+    person_id: str,
+    body: ContactConfirmation,
+    caller: Annotated[Caller, allowed("enrollment:confirm-contact")],
+    uow: UnitOfWorkDep,
+    settings: Settings,
+) -> PersonPublic:
+    """Confirm the requested mobile with its code → ContactChanged (and the contact to
+    notification, which tells the previous number). A wrong code answers 422 with
+    ``attempts_left``; an expired code, or the fifth wrong one, ends the request (409)."""
+    authorize(caller, "enrollment:confirm-contact", Target(person_id=person_id))
+    view = await handlers.handle_confirm_contact(
+        uow, ConfirmContact(person_id, body.code), settings
     )
     return PersonPublic.of(view.person, view.enrollments, today())
 

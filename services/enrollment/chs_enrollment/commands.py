@@ -92,8 +92,18 @@ class RecordContribution(Command):
 
 @dataclass(frozen=True)
 class ChangeContact(Command):
+    """Request a new mobile: it takes effect when its one-time code is confirmed."""
+
     person_id: str
     mobile: str
+
+
+@dataclass(frozen=True)
+class ConfirmContact(Command):
+    """Confirm a requested mobile with the one-time code sent to it."""
+
+    person_id: str
+    code: str
 
 
 @dataclass(frozen=True)

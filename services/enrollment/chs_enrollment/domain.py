@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from chs_enrollment.commands import (
@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # model's aggregates call these rules
 
 NEWBORN_MAX_AGE_YEARS = 1
 LEFT_EMPLOYER = "left_employer"
+# A requested mobile change: its one-time code is valid this long, for this many tries.
+CONTACT_CODE_TTL = timedelta(minutes=10)
+CONTACT_CODE_ATTEMPTS = 5
 
 
 class AlreadyEnrolled(Conflict):
@@ -39,6 +42,18 @@ class NotStaff(NotPermitted):
 
 
 class PersonNotFound(NotFound):
+    pass
+
+
+class NoContactChange(NotFound):
+    """No mobile change awaits confirmation (none was requested, or it was confirmed)."""
+
+
+class ContactChangeExpired(Conflict):
+    """The change's code expired or was tried too often: request the change again."""
+
+
+class WrongContactCode(Rejected):
     pass
 
 
@@ -308,3 +323,23 @@ def contribution_months(
     for payment in payments:
         months.setdefault(insutype_of[payment.enrollment_id], set()).add(payment.period)
     return {insutype: len(periods) for insutype, periods in sorted(months.items())}
+
+
+def check_contact_code(
+    matches: bool, attempts: int, expires_at: datetime, now: datetime
+) -> DomainError | None:
+    """What a confirmation attempt (the ``attempts``-th, counting this one) meets: None when
+    the code is right and still valid, else the error to answer (``attempts_left`` on a wrong
+    code while tries remain)."""
+    if now >= expires_at:
+        return ContactChangeExpired("the code has expired; request the change again")
+    if attempts > CONTACT_CODE_ATTEMPTS:
+        return ContactChangeExpired("too many wrong codes; request the change again")
+    if not matches:
+        left = CONTACT_CODE_ATTEMPTS - attempts
+        if left == 0:
+            return ContactChangeExpired("too many wrong codes; request the change again")
+        return WrongContactCode(
+            "the code is not the one sent to the new mobile", attempts_left=left
+        )
+    return None

@@ -3,6 +3,9 @@ aggregate (``model``), saves what it returns and records its events in the outbo
 concerns a person locks the person's row first. The staff batches and employers are in
 ``staff``."""
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -11,6 +14,7 @@ import uuid6
 from chs_enrollment import domain, repository
 from chs_enrollment.commands import (
     ChangeContact,
+    ConfirmContact,
     EnrollEmployee,
     EnrollNewborn,
     EnrollResident,
@@ -18,9 +22,9 @@ from chs_enrollment.commands import (
     RecordContribution,
     RegisterPerson,
 )
-from chs_enrollment.model import Enrollment, Payment, Person
+from chs_enrollment.model import ContactChange, Enrollment, Payment, Person
 from chs_enrollment.settings import EnrollmentSettings
-from chs_events.clock import today
+from chs_events.clock import now, today
 from chs_events.errors import Conflict
 from chs_events.events.enrollment import NewbornEnrolled
 from chs_events.identity import (
@@ -68,11 +72,9 @@ async def handle_register_person(
     )
     async with uow:
         if await repository.person_for_update(uow.conn, person.person_id):
-            raise Conflict(
-                "a person with this ID number is already registered", person_id=person.person_id
-            )
+            raise Conflict("a person with this ID number is already registered")
         await repository.insert_person(uow.conn, person)
-        await uow.record(registered)
+        await uow.record(registered, person.contact())
     return PersonView(person)
 
 
@@ -129,10 +131,7 @@ async def handle_enroll_newborn(
         guardian = await repository.get_person(conn, command.guardian_person_id)
         domain.check_newborn(command.birth_date, guardian, command.guardian_person_id, today())
         if await repository.person_for_update(conn, person_id):
-            raise Conflict(
-                "a newborn with this birth certificate number is already enrolled",
-                person_id=person_id,
-            )
+            raise Conflict("a newborn with this birth certificate number is already enrolled")
         person, registered = Person.register_newborn(
             person_id,
             command.name,
@@ -154,12 +153,12 @@ async def handle_enroll_newborn(
         await repository.insert_enrollment(conn, enrollment)
         await uow.record(
             registered,
+            person.contact(),
             enrolled,
             NewbornEnrolled(
                 person_id=person_id,
                 enrollment_id=enrollment.enrollment_id,
                 guardian_person_id=command.guardian_person_id,
-                name=command.name,
                 birth_date=command.birth_date,
                 pooling_region=command.pooling_region,
                 start_date=enrollment.start_date,
@@ -192,18 +191,70 @@ async def handle_record_contribution(
     return payment, True
 
 
+@dataclass(frozen=True)
+class ContactChangeView:
+    """A requested change (``change``) or, when the mobile is the person's already, none."""
+
+    person: Person
+    change: ContactChange | None
+
+
+def contact_code_hash(person_id: str, mobile: str, code: str, settings: EnrollmentSettings) -> str:
+    key = settings.person_id_secret.get_secret_value().encode()
+    return hmac.new(
+        key, f"contact:{person_id}:{mobile}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
 async def handle_change_contact(
     uow: UnitOfWork, command: ChangeContact, settings: EnrollmentSettings
-) -> PersonView:
-    """A new mobile records ContactChanged; the same mobile again changes nothing."""
+) -> ContactChangeView:
+    """Request a new mobile: nothing changes yet. PersonContact carries the one-time code to
+    notification, which sends it to the new mobile; the same mobile again requests nothing."""
     mobile = normalize_mobile(command.mobile)
+    code = f"{secrets.randbelow(10**6):06d}"
     async with uow:
         conn = uow.conn
-        person, changed = (await _locked_person(conn, command.person_id)).change_mobile(mobile)
-        if changed is not None:
-            await repository.update_person(conn, person)
-            await uow.record(changed)
-        return PersonView(person, await _enrollments(conn, person.person_id))
+        person = await _locked_person(conn, command.person_id)
+        requested = ContactChange.request(
+            person, mobile, code, contact_code_hash(person.person_id, mobile, code, settings), now()
+        )
+        if requested is None:
+            return ContactChangeView(person, None)
+        change, contact = requested
+        await repository.save_contact_change(conn, change)
+        await uow.record(contact)
+    return ContactChangeView(person, change)
+
+
+async def handle_confirm_contact(
+    uow: UnitOfWork, command: ConfirmContact, settings: EnrollmentSettings
+) -> PersonView:
+    """The right code in time makes the requested mobile the person's: ContactChanged and
+    PersonContact (notification tells the previous number). A wrong code counts a try (the
+    fifth ends the request), an expired one ends it; both refuse after saving that."""
+    async with uow:
+        conn = uow.conn
+        person = await _locked_person(conn, command.person_id)
+        change = await repository.get_contact_change(conn, person.person_id)
+        if change is None:
+            raise domain.NoContactChange(f"no mobile change of person {person.person_id} awaits")
+        matches = hmac.compare_digest(
+            change.code_hash,
+            contact_code_hash(person.person_id, change.mobile, command.code, settings),
+        )
+        tried, refused, (changed, events) = change.confirm(person, matches, now())
+        if isinstance(refused, domain.WrongContactCode):
+            await repository.count_contact_attempt(conn, tried)
+        else:
+            await repository.delete_contact_change(conn, person.person_id)
+        if refused is None:
+            await repository.update_person(conn, changed)
+            await uow.record(*events)
+        enrollments = await _enrollments(conn, person.person_id)
+    if refused is not None:
+        raise refused  # after the commit: the try is counted, an ended request stays ended
+    return PersonView(changed, enrollments)
 
 
 async def handle_move_pooling_region(uow: UnitOfWork, command: MovePoolingRegion) -> bool:

@@ -11,6 +11,8 @@ from typing import Literal
 
 from chs_enrollment import domain
 from chs_enrollment.commands import RecordContribution, Sex
+from chs_events.events.base import Event
+from chs_events.events.contacts import PendingMobile, PersonContact
 from chs_events.events.enrollment import (
     ContactChanged,
     ContributionPaid,
@@ -81,18 +83,30 @@ class Person:
     def registered(self) -> PersonRegistered:
         return PersonRegistered(
             person_id=self.person_id,
-            name=self.name,
             sex=self.sex,
             birth_date=self.birth_date,
-            mobile=self.mobile,
             region_code=self.region_code,
         )
 
-    def change_mobile(self, mobile: str) -> tuple["Person", ContactChanged | None]:
+    def contact(self, pending: PendingMobile | None = None) -> PersonContact:
+        """The person's contact as it now is, for notification's directory alone."""
+        return PersonContact(
+            person_id=self.person_id,
+            name=self.name,
+            mobile=self.mobile,
+            birth_date=self.birth_date,
+            guardian_person_id=self.guardian_person_id,
+            pending=pending,
+        )
+
+    def change_mobile(
+        self, mobile: str
+    ) -> tuple["Person", tuple[ContactChanged, PersonContact] | None]:
         """The same (normalized) mobile again changes nothing and raises no event."""
         if mobile == self.mobile:
             return self, None
-        return replace(self, mobile=mobile), ContactChanged(person_id=self.person_id, mobile=mobile)
+        changed = replace(self, mobile=mobile)
+        return changed, (ContactChanged(person_id=self.person_id), changed.contact())
 
     def enroll(
         self,
@@ -119,6 +133,42 @@ class Person:
             contribution_base_fen,
         )
         return enrollment, enrollment.registered(employer, at_birth=at_birth)
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """A requested mobile, waiting for its one-time code (kept only as a keyed hash)."""
+
+    person_id: str
+    mobile: str
+    code_hash: str
+    expires_at: datetime
+    attempts: int = 0  # wrong codes so far
+
+    @classmethod
+    def request(
+        cls, person: Person, mobile: str, code: str, code_hash: str, now: datetime
+    ) -> tuple["ContactChange", PersonContact] | None:
+        """None when ``mobile`` is the person's already; else the request and the contact
+        carrying it (notification sends the code to the new mobile, and nothing else)."""
+        if mobile == person.mobile:
+            return None
+        change = cls(person.person_id, mobile, code_hash, now + domain.CONTACT_CODE_TTL)
+        pending = PendingMobile(mobile=mobile, code=code, expires_at=change.expires_at)
+        return change, person.contact(pending)
+
+    def confirm(
+        self, person: Person, matches: bool, now: datetime
+    ) -> tuple["ContactChange", domain.DomainError | None, tuple[Person, tuple[Event, ...]]]:
+        """This attempt: the change as it stands after it (one more attempt), the refusal if
+        the code is wrong or no longer valid, and the person with the events of the change
+        (none when refused)."""
+        tried = replace(self, attempts=self.attempts + 1)
+        refused = domain.check_contact_code(matches, tried.attempts, self.expires_at, now)
+        if refused is not None:
+            return tried, refused, (person, ())
+        changed, events = person.change_mobile(self.mobile)
+        return tried, None, (changed, events or ())
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ from datetime import date
 
 import asyncpg
 
-from chs_enrollment.model import Employer, Enrollment, Payment, Person
+from chs_enrollment.model import ContactChange, Employer, Enrollment, Payment, Person
 from chs_events.rows import Table
 
 PERSONS = Table("persons", Person, key="person_id")
 ENROLLMENTS = Table("enrollments", Enrollment, key="enrollment_id")
 PAYMENTS = Table("contributions", Payment, key="payment_id")
 EMPLOYERS = Table("employers", Employer, key="employer_id")
+CONTACT_CHANGES = Table("contact_changes", ContactChange, key="person_id")
 
 
 async def persons_for_update(
@@ -46,6 +47,25 @@ async def insert_person(conn: asyncpg.Connection, person: Person) -> None:
 async def update_person(conn: asyncpg.Connection, person: Person) -> None:
     """Save what may change of a registered person: the mobile."""
     await PERSONS.update(conn, person, ("mobile",), also="updated_at = now()")
+
+
+async def get_contact_change(conn: asyncpg.Connection, person_id: str) -> ContactChange | None:
+    """The person's requested mobile change (the caller holds the person's lock)."""
+    return await CONTACT_CHANGES.get(conn, person_id, for_update=True)
+
+
+async def save_contact_change(conn: asyncpg.Connection, change: ContactChange) -> None:
+    """A new request replaces the one before (a new code, its tries counted afresh)."""
+    await conn.execute("delete from contact_changes where person_id = $1", change.person_id)
+    await CONTACT_CHANGES.insert(conn, change, on_conflict_do_nothing=False)
+
+
+async def count_contact_attempt(conn: asyncpg.Connection, change: ContactChange) -> None:
+    await CONTACT_CHANGES.update(conn, change, ("attempts",), also="")
+
+
+async def delete_contact_change(conn: asyncpg.Connection, person_id: str) -> None:
+    await conn.execute("delete from contact_changes where person_id = $1", person_id)
 
 
 async def insert_employer(

@@ -53,8 +53,18 @@ class PersonCreate(RequestBody):
 
 
 class ContactUpdate(RequestBody):
+    """The new mobile: a one-time code goes to it; it takes effect when the code is confirmed
+    (``POST /persons/{person_id}/contact/confirmation``)."""
+
     model_config = fields.examples({"mobile": ex.MOBILE_NEW})
     mobile: Mobile
+
+
+class ContactConfirmation(RequestBody):
+    """The one-time code sent to the requested mobile."""
+
+    model_config = fields.examples({"code": "382716"})
+    code: str = Field(pattern=r"^\d{6}$", description="6 digits, as the SMS gave them")
 
 
 class EnrollmentCreate(RequestBody):
@@ -234,6 +244,28 @@ class PersonPublic(PublicModel):
             ),
             enrollments=[EnrollmentPublic.of(e, today) for e in enrollments],
         )
+
+
+class ContactChangePublic(PublicModel):
+    """A requested mobile change: ``confirmation_required`` (a code went to the new mobile,
+    valid until ``expires_at``), or ``unchanged`` (the mobile is the person's already)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": ex.PERSON_ID,
+                    "mobile_masked": "138****7890",
+                    "status": "confirmation_required",
+                    "expires_at": "2025-03-01T10:10:00+08:00",
+                }
+            ]
+        }
+    )
+    person_id: str
+    mobile_masked: str
+    status: Literal["confirmation_required", "unchanged"]
+    expires_at: ChinaTime | None
 
 
 class ContributionPublic(PublicModel):

@@ -77,7 +77,7 @@ async def handle_add_staff(
                     item.region_code,
                 )
                 await repository.insert_person(conn, person)
-                events.append(registered)
+                events.extend((registered, person.contact()))
             enrollment, added = employer.add_staff(
                 person,
                 str(uuid6.uuid7()),

@@ -10,34 +10,26 @@ from chs_notification.gateway import DeliveryReceipt
 
 
 @dataclass(frozen=True)
-class RegisterContact(Command):
-    """A person's name, mobile (none for a newborn) and birth date (PersonRegistered)."""
+class PendingMobile:
+    """A requested mobile change: its one-time code goes to the new mobile, until it expires."""
+
+    mobile: str
+    code: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordContact(Command):
+    """A person's contact as it now is (PersonContact): name, mobile (none for a newborn, whose
+    messages go to the guardian's), birth date, and a requested mobile change if any."""
 
     person_id: str
     name: str
     mobile: str | None
     birth_date: date
+    guardian_person_id: str | None
     at: datetime
-
-
-@dataclass(frozen=True)
-class ChangeMobile(Command):
-    """A person's new mobile (ContactChanged); the person may not be known yet."""
-
-    person_id: str
-    mobile: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class RegisterNewborn(Command):
-    """A newborn (NewbornEnrolled): no mobile of its own, its messages go to the guardian's."""
-
-    person_id: str
-    name: str
-    birth_date: date
-    guardian_person_id: str
-    at: datetime
+    pending: PendingMobile | None = None
 
 
 @dataclass(frozen=True)

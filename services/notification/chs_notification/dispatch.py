@@ -41,7 +41,12 @@ from chs_notification.gateway import (
     SmsMessage,
     TransientGatewayError,
 )
-from chs_notification.recipients import age_of, find_recipient, with_directory_params
+from chs_notification.recipients import (
+    age_of,
+    find_recipient,
+    referenced_names,
+    with_directory_params,
+)
 from chs_notification.settings import NotificationSettings
 from chs_notification.templates import get_template
 
@@ -159,12 +164,17 @@ class Dispatcher:
     async def _prepare(self, conn: asyncpg.Connection, row: asyncpg.Record) -> Outgoing | None:
         """The SMS to send for a message, or None when it cannot be sent (now or ever)."""
         now = datetime.now(UTC)
-        recipient = await find_recipient(conn, row["person_id"])
+        recipient = await find_recipient(conn, row["person_id"], row["to_mobile"])
         template = get_template(row["template_id"])  # known: checked when the notice came
         params = (
             None
             if recipient is None
-            else with_directory_params(row["params"], template.params, recipient)
+            else with_directory_params(
+                row["params"],
+                template.params,
+                recipient,
+                await referenced_names(conn, row["params"], template.params),
+            )
         )
         if recipient is None or params is None:
             grace_ends = row["created_at"] + self._grace
@@ -207,12 +217,18 @@ class Dispatcher:
             )
             return None
         sender = choose_sender(province, self._settings.home_province)
+        shown = text
+        if template.secret_params:  # the phone gets the code; the record and the API do not
+            age = age_of(recipient.birth_date, now.astimezone(CHINA).date())
+            shown = render(
+                template, {**params, **dict.fromkeys(template.secret_params, "******")}, age=age
+            )
         return Outgoing(
             SmsMessage(
                 message_id=str(row["message_id"]), sender=sender, mobile=recipient.mobile, text=text
             ),
             fields={
-                "text": text,
+                "text": shown,
                 "sender": sender,
                 "mobile_masked": masked,
                 "recipient_person_id": recipient.person_id,

@@ -16,7 +16,14 @@ ELDERLY_AGE = 60
 
 # Filled from the contact directory when a notice does not carry them: the name of the person
 # who reads the message (the recipient, or the guardian who receives a newborn's messages).
-DIRECTORY_PARAMS = frozenset({"name", "guardian_name"})
+DIRECTORY_PARAMS = frozenset({"name", "guardian_name", "newborn_name"})
+# ``newborn_name`` is the name of the person a notice names in ``newborn_person_id`` (the
+# guardian receives it): result events carry no names.
+DIRECTORY_REFERENCES = {"newborn_name": "newborn_person_id"}
+
+# The directory's own messages about a mobile change (``handlers.handle_record_contact``).
+CONTACT_CHANGED = "enrollment.contact_changed"  # to the previous number, once it took effect
+CONTACT_CONFIRMATION = "enrollment.contact_confirmation"  # the one-time code, to the new one
 
 
 class MissingParam(KeyError):

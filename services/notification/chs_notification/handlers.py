@@ -1,7 +1,8 @@
 """Command handlers of the notification service: each runs in one unit of work.
 
-The contact directory's commands wake the messages waiting for the contact; a requested notice
-is queued once per notice id (and wakes the dispatcher); a message's status moves
+The contact directory's command wakes the messages waiting for the contact (and tells a
+mobile change's numbers what they need: the new one its code, the previous one the change); a
+requested notice is queued once per notice id (and wakes the dispatcher); a message's status moves
 (``model.Message.move``) are saved with the ``chs.notices.*`` event announcing them, caused by
 the notice's request and carrying its correlation id, whoever moves it (the dispatcher, a
 receipt).
@@ -9,21 +10,24 @@ receipt).
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from chs_events.events.notices import notice_id
+from chs_events.masking import mask_mobile
 from chs_events.unit_of_work import UnitOfWork
 from chs_notification import repository
-from chs_notification.commands import (
-    ChangeMobile,
-    RecordReceipt,
-    RegisterContact,
-    RegisterNewborn,
-    RequestNotice,
+from chs_notification.commands import RecordContact, RecordReceipt, RequestNotice
+from chs_notification.domain import (
+    CONTACT_CHANGED,
+    CONTACT_CONFIRMATION,
+    DeliveryEvent,
+    InvalidTransition,
+    MessageStatus,
+    check_notice,
 )
-from chs_notification.domain import DeliveryEvent, InvalidTransition, MessageStatus, check_notice
 from chs_notification.gateway import DeliveryReceipt
 from chs_notification.model import Message, message_id_for
 from chs_notification.receipts import delivery_event, receipt_from_json, receipt_to_json
@@ -39,36 +43,71 @@ async def _contact_arrived(conn: asyncpg.Connection, person_id: str) -> None:
         await repository.wake_dispatcher(conn)
 
 
-async def handle_register_contact(uow: UnitOfWork, command: RegisterContact) -> None:
+async def handle_record_contact(uow: UnitOfWork, command: RecordContact) -> None:
+    """Keep the person's contact. A mobile that replaces another tells the previous number of
+    the change; a requested change (``pending``) sends its one-time code to the new number,
+    and nothing else, until it expires. Both are messages of the directory's own templates,
+    caused by the contact event."""
     async with uow:
-        await repository.upsert_person(
-            uow.conn,
+        conn = uow.conn
+        previous = await repository.get_contact(conn, command.person_id)
+        await repository.upsert_contact(
+            conn,
             command.person_id,
             name=command.name,
             mobile=command.mobile,
             birth_date=command.birth_date,
-            at=command.at,
-        )
-        await _contact_arrived(uow.conn, command.person_id)
-
-
-async def handle_change_mobile(uow: UnitOfWork, command: ChangeMobile) -> None:
-    async with uow:
-        await repository.upsert_mobile(uow.conn, command.person_id, command.mobile, command.at)
-        await _contact_arrived(uow.conn, command.person_id)
-
-
-async def handle_register_newborn(uow: UnitOfWork, command: RegisterNewborn) -> None:
-    async with uow:
-        await repository.upsert_newborn(
-            uow.conn,
-            command.person_id,
-            name=command.name,
-            birth_date=command.birth_date,
             guardian_person_id=command.guardian_person_id,
             at=command.at,
         )
-        await _contact_arrived(uow.conn, command.person_id)
+        old = previous["mobile"] if previous is not None else None
+        if old and command.mobile and old != command.mobile:
+            await _queue_directory_message(
+                uow,
+                command.person_id,
+                CONTACT_CHANGED,
+                {"mobile_masked": mask_mobile(command.mobile)},
+                to_mobile=old,
+            )
+        pending = command.pending
+        if pending is not None and pending.expires_at > datetime.now(UTC):
+            await _queue_directory_message(
+                uow,
+                command.person_id,
+                CONTACT_CONFIRMATION,
+                {"code": pending.code},
+                to_mobile=pending.mobile,
+                priority="high",
+            )
+        await _contact_arrived(conn, command.person_id)
+
+
+async def _queue_directory_message(
+    uow: UnitOfWork,
+    person_id: str,
+    template_id: str,
+    params: Mapping[str, str],
+    *,
+    to_mobile: str,
+    priority: str = "normal",
+) -> None:
+    assert uow.causation_id is not None, "a contact comes with an event"
+    template = check_notice(f"{template_id} of {uow.causation_id}", template_id, params)
+    notice = notice_id(uow.causation_id, template_id, f"{person_id}:{to_mobile}")
+    if await repository.insert_message(
+        uow.conn,
+        message_id=message_id_for(notice),
+        notice_id=notice,
+        person_id=person_id,
+        template_id=template_id,
+        category=template.category.value,
+        priority=priority,
+        params=params,
+        request_event_id=uow.causation_id,
+        correlation_id=uow.correlation_id,
+        to_mobile=to_mobile,
+    ):
+        await repository.wake_dispatcher(uow.conn)
 
 
 # --- notices -----------------------------------------------------------------------------------

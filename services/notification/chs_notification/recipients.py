@@ -2,7 +2,9 @@
 
 A person's messages go to their own mobile; a newborn's go to the guardian's mobile until the
 newborn has one. The greeting params a notice leaves to the directory (``DIRECTORY_PARAMS``)
-are filled with the name of the person whose phone receives the message.
+are filled with the name of the person whose phone receives the message, or of the person
+the notice names by id (``DIRECTORY_REFERENCES``: a newborn notice's ``newborn_person_id``). A
+message about a mobile change goes to the number the directory chose (``to_mobile``).
 """
 
 from collections.abc import Mapping
@@ -13,7 +15,7 @@ import asyncpg
 
 from chs_events.identity import age_on
 from chs_notification import repository
-from chs_notification.domain import DIRECTORY_PARAMS
+from chs_notification.domain import DIRECTORY_PARAMS, DIRECTORY_REFERENCES
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,15 @@ class Recipient:
     name: str | None
 
 
-async def find_recipient(conn: asyncpg.Connection, person_id: str) -> Recipient | None:
+async def find_recipient(
+    conn: asyncpg.Connection, person_id: str, to_mobile: str | None = None
+) -> Recipient | None:
+    """``to_mobile``: the number the directory chose for the message (a mobile change's)."""
     contact = await repository.get_contact(conn, person_id)
+    if to_mobile:
+        if contact is None:
+            return Recipient(person_id, to_mobile, None, None)
+        return Recipient(person_id, to_mobile, contact["birth_date"], contact["name"])
     if contact is None:
         return None
     if contact["mobile"]:
@@ -42,17 +51,34 @@ async def find_recipient(conn: asyncpg.Connection, person_id: str) -> Recipient 
     return None
 
 
+async def referenced_names(
+    conn: asyncpg.Connection, params: Mapping[str, str], template_params: tuple[str, ...]
+) -> dict[str, str | None]:
+    """The names of the persons a notice names by id (``DIRECTORY_REFERENCES``: the newborn
+    of a newborn notice), by the param they fill; None when the directory has no name yet."""
+    names: dict[str, str | None] = {}
+    for name, reference in DIRECTORY_REFERENCES.items():
+        if name in template_params and name not in params and reference in params:
+            contact = await repository.get_contact(conn, params[reference])
+            names[name] = contact["name"] if contact is not None else None
+    return names
+
+
 def with_directory_params(
-    params: Mapping[str, str], template_params: tuple[str, ...], recipient: Recipient
+    params: Mapping[str, str],
+    template_params: tuple[str, ...],
+    recipient: Recipient,
+    referenced: Mapping[str, str | None] | None = None,
 ) -> dict[str, str] | None:
     """The notice's params plus the greeting params it left to the directory; None when one
-    is needed and the directory has no name (only a ContactChanged arrived so far)."""
+    is needed and the directory has no name (the contact has not arrived yet)."""
     filled = dict(params)
     for name in template_params:
         if name in DIRECTORY_PARAMS and name not in filled:
-            if not recipient.name:
+            value = (referenced or {}).get(name) if name in DIRECTORY_REFERENCES else recipient.name
+            if not value:
                 return None
-            filled[name] = recipient.name
+            filled[name] = value
     return filled
 
 

@@ -22,63 +22,29 @@ async def wake_dispatcher(conn: asyncpg.Connection) -> None:
 # ---------------------------------------------------------------------------------- contacts
 
 
-async def upsert_person(
+async def upsert_contact(
     conn: asyncpg.Connection,
     person_id: str,
     *,
     name: str,
     mobile: str | None,
     birth_date: date,
+    guardian_person_id: str | None,
     at: datetime,
 ) -> None:
-    """PersonRegistered: the person's name, mobile (none for a newborn) and birth date."""
+    """PersonContact: the person's whole contact as it now is."""
     await conn.execute(
-        """insert into contacts (person_id, name, mobile, birth_date, updated_at)
-           values ($1, $2, $3, $4, $5)
+        """insert into contacts (person_id, name, mobile, birth_date, guardian_person_id,
+                                 updated_at)
+           values ($1, $2, $3, $4, $5, $6)
            on conflict (person_id) do update
-           set name = excluded.name, mobile = coalesce(excluded.mobile, contacts.mobile),
-               birth_date = excluded.birth_date, updated_at = excluded.updated_at""",
-        person_id,
-        name,
-        mobile,
-        birth_date,
-        at,
-    )
-
-
-async def upsert_mobile(
-    conn: asyncpg.Connection, person_id: str, mobile: str, at: datetime
-) -> None:
-    """ContactChanged; a row without a name is created if the person is not known yet."""
-    await conn.execute(
-        """insert into contacts (person_id, mobile, updated_at) values ($1, $2, $3)
-           on conflict (person_id) do update
-           set mobile = excluded.mobile, updated_at = excluded.updated_at""",
-        person_id,
-        mobile,
-        at,
-    )
-
-
-async def upsert_newborn(
-    conn: asyncpg.Connection,
-    person_id: str,
-    *,
-    name: str,
-    birth_date: date,
-    guardian_person_id: str,
-    at: datetime,
-) -> None:
-    """NewbornEnrolled: no mobile of its own; messages go to the guardian's."""
-    await conn.execute(
-        """insert into contacts (person_id, name, birth_date, guardian_person_id, updated_at)
-           values ($1, $2, $3, $4, $5)
-           on conflict (person_id) do update
-           set name = excluded.name, birth_date = excluded.birth_date,
+           set name = excluded.name, mobile = excluded.mobile,
+               birth_date = excluded.birth_date,
                guardian_person_id = excluded.guardian_person_id,
                updated_at = excluded.updated_at""",
         person_id,
         name,
+        mobile,
         birth_date,
         guardian_person_id,
         at,
@@ -113,8 +79,8 @@ async def get_contact(conn: asyncpg.Connection, person_id: str) -> asyncpg.Recor
 # ---------------------------------------------------------------------------------- messages
 
 MESSAGE_COLUMNS = """message_id, notice_id, person_id, template_id, category, priority, params,
-    request_event_id, correlation_id, text, sender, mobile_masked, recipient_person_id, status,
-    attempts, next_attempt_at, last_error, provider_message_id, early_receipt, created_at,
+    request_event_id, correlation_id, to_mobile, text, sender, mobile_masked, recipient_person_id,
+    status, attempts, next_attempt_at, last_error, provider_message_id, early_receipt, created_at,
     sent_at, delivered_at, final_at"""
 
 _UPDATABLE = frozenset(
@@ -148,12 +114,15 @@ async def insert_message(
     params: Mapping[str, str],
     request_event_id: str,
     correlation_id: str | None,
+    to_mobile: str | None = None,
 ) -> bool:
-    """Queue a message for the notice; False when the notice id is already known (dedupe)."""
+    """Queue a message for the notice; False when the notice id is already known (dedupe).
+    ``to_mobile``: a number of the directory's own choosing (a contact change's code to the
+    new number, its notice to the previous one) instead of the person's current mobile."""
     inserted = await conn.fetchval(
         """insert into messages (message_id, notice_id, person_id, template_id, category,
-                                 priority, params, request_event_id, correlation_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                 priority, params, request_event_id, correlation_id, to_mobile)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            on conflict (notice_id) do nothing returning true""",
         message_id,
         notice_id,
@@ -164,6 +133,7 @@ async def insert_message(
         dict(params),
         request_event_id,
         correlation_id,
+        to_mobile,
     )
     return bool(inserted)
 

@@ -115,14 +115,7 @@ async def publish(settings: AccountsSettings, *items) -> None:
 
 
 def person(person_id: str, born: date = date(1995, 3, 1)) -> PersonRegistered:
-    return PersonRegistered(
-        person_id=person_id,
-        name="测试",
-        sex="F",
-        birth_date=born,
-        mobile="13805321234",
-        region_code=QINGDAO,
-    )
+    return PersonRegistered(person_id=person_id, sex="F", birth_date=born, region_code=QINGDAO)
 
 
 def enrolled(person_id: str, insutype: str = "310") -> EnrollmentRegistered:

@@ -17,10 +17,11 @@ from stdnum.cn import ric
 from chs_enrollment.api import create_app
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.clock import today
+from chs_events.events.contacts import PersonContact
 from chs_events.identity import derive_person_id
 from chs_events.policy import Kind, permits_of
 from chs_events.service import route_actions
-from tests.support.service import service_fixtures, without_token
+from tests.support.service import outbox_of, service_fixtures, without_token
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -92,6 +93,7 @@ ROUTES = [
     ("GET", "/persons/{person_id}"),
     ("GET", "/persons/{person_id}/certificate"),
     ("PUT", "/persons/{person_id}/contact"),
+    ("POST", "/persons/{person_id}/contact/confirmation"),
     ("POST", "/persons/{person_id}/enrollments"),
     ("POST", "/employers"),
     ("POST", "/employers/{employer_id}/staff/batch-add"),
@@ -112,9 +114,9 @@ async def _ok(response: httpx.Response) -> dict:
 
 
 @pytest.fixture
-async def routes(client) -> AsyncIterator[dict[tuple[str, str], Route]]:
+async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
     """Targets made through the API: a Qingdao resident (enrolled in 370200), a person not yet
-    enrolled, an employer with one staff member."""
+    enrolled, an employer with one staff member, a person with a mobile change to confirm."""
     agency = bearer("enrollment", kind="agency")
     resident = await _ok(await client.post("/persons", json=person_body(), headers=agency))
     pid = resident["person_id"]
@@ -129,6 +131,19 @@ async def routes(client) -> AsyncIterator[dict[tuple[str, str], Route]]:
         (await _ok(await client.post("/persons", json=person_body(), headers=agency)))["person_id"]
         for _ in range(3)
     ]
+    confirming = (await _ok(await client.post("/persons", json=person_body(), headers=agency)))[
+        "person_id"
+    ]
+    own_confirming = {"person_id": confirming}
+    requested = await send(
+        client,
+        "PUT",
+        Call("person", f"/persons/{confirming}/contact", {"mobile": new_mobile()}, own_confirming),
+    )
+    assert requested.status_code == 202, requested.text
+    contact = (await outbox_of(db, confirming))[-1].event
+    assert isinstance(contact, PersonContact) and contact.pending is not None
+    code = {"code": contact.pending.code}
     employer = await _ok(
         await client.post(
             "/employers",
@@ -202,6 +217,12 @@ async def routes(client) -> AsyncIterator[dict[tuple[str, str], Route]]:
                 )
             ],
             foreign=[Call("person", f"/persons/{pid}/contact", {"mobile": new_mobile()}, stranger)],
+        ),
+        ("POST", "/persons/{person_id}/contact/confirmation"): Route(
+            own=[
+                Call("person", f"/persons/{confirming}/contact/confirmation", code, own_confirming)
+            ],
+            foreign=[Call("person", f"/persons/{pid}/contact/confirmation", code, stranger)],
         ),
         ("POST", "/persons/{person_id}/enrollments"): Route(
             own=[

@@ -22,7 +22,7 @@ from chs_events.envelope import Envelope
 from chs_events.identity import derive_newborn_person_id, derive_person_id
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
-from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
+from chs_events.topics import BY_NAME, ENROLLMENT_CONTACTS, ENROLLMENT_EVENTS
 from tests.support.service import (
     outbox_of,
     service_fixtures,
@@ -55,6 +55,7 @@ NEWBORN, PAID, CONTACT = (
     P + "contribution.paid.v1",
     P + "person.contact-changed.v1",
 )
+PERSON_CONTACT = P + "contact.v1"  # on chs.enrollment.contacts, for notification alone
 
 _serial = itertools.count(1)
 
@@ -95,7 +96,7 @@ def caller_for(method: str, path: str) -> dict[str, str]:
         if len(parts) == 1:
             return bearer("enrollment", kind="admin")
         return bearer("enrollment", kind="employer", employer_id=parts[1])
-    if parts[0] == "persons" and len(parts) > 1 and (method == "GET" or parts[-1] == "contact"):
+    if parts[0] == "persons" and len(parts) > 1 and (method == "GET" or "contact" in parts):
         return bearer("enrollment", kind="person", person_id=parts[1])
     return bearer("enrollment", kind="agency")
 
@@ -197,10 +198,14 @@ async def test_register_person_answers_201_with_masked_identity(client, db) -> N
     assert (body["sex"], body["birth_date"], body["enrollments"]) == ("M", "1990-03-07", [])
     assert id_number not in response.text and mobile not in response.text
     assert response.headers["location"] == f"/persons/{body['person_id']}"
-    [event] = await outbox_of(db, body["person_id"])
+    [event, contact] = await outbox_of(db, body["person_id"])
     assert event.type == REGISTERED and event.source == "/chs/enrollment"
-    assert event.correlation_id == "req-register-1"
-    assert payload(event).mobile == mobile and payload(event).region_code == "370202"
+    assert event.correlation_id == contact.correlation_id == "req-register-1"
+    assert payload(event).region_code == "370202" and payload(event).sex == "M"
+    # the name and mobile go only to the contacts topic, read by notification alone
+    assert contact.type == PERSON_CONTACT and contact.event.topic == "chs.enrollment.contacts"
+    assert (payload(contact).name, payload(contact).mobile) == ("张伟", mobile)
+    assert mobile not in event.to_record().value.decode()
     fetched = await client.get(f"/persons/{body['person_id']}")
     assert fetched.status_code == 200 and fetched.json() == body
 
@@ -220,7 +225,8 @@ async def test_registering_the_same_id_number_twice_conflicts(client) -> None:
     )
 
     problem = assert_problem(response, 409)
-    assert problem["person_id"] == person["person_id"]
+    # no oracle from an ID number to its person_id
+    assert "person_id" not in problem and person["person_id"] not in response.text
 
 
 @pytest.mark.parametrize(
@@ -318,23 +324,91 @@ async def test_bad_http_input_gets_problem_bodies(client) -> None:
     assert_problem(await client.delete("/persons"), 405)
 
 
-async def test_contact_change_records_contact_changed_once(client, db) -> None:
+async def requested_code(db, person_id: str) -> str:
+    """The one-time code of the person's latest requested change, as notification gets it."""
+    contacts = [e for e in await outbox_of(db, person_id) if e.type == PERSON_CONTACT]
+    pending = payload(contacts[-1]).pending
+    assert pending is not None
+    return pending.code
+
+
+async def test_a_contact_change_takes_effect_only_when_its_code_is_confirmed(client, db) -> None:
     person = await register(client)
+    pid, old = person["person_id"], person["mobile_masked"]
     new = new_mobile()
 
-    first = await client.put(f"/persons/{person['person_id']}/contact", json={"mobile": new})
-    again = await client.put(f"/persons/{person['person_id']}/contact", json={"mobile": new})
+    requested = await client.put(f"/persons/{pid}/contact", json={"mobile": new})
 
-    assert first.status_code == again.status_code == 200
-    assert first.json()["mobile_masked"] == f"138****{new[-4:]}"
-    events = await outbox_of(db, person["person_id"])
-    assert types(events) == [REGISTERED, CONTACT]
-    assert payload(events[1]).mobile == new
-    assert_problem(
-        await client.put(f"/persons/{person['person_id']}/contact", json={"mobile": "12345"}),
-        422,
-        "mobile",
+    assert requested.status_code == 202, requested.text
+    body = requested.json()
+    assert (body["status"], body["mobile_masked"]) == (
+        "confirmation_required",
+        f"138****{new[-4:]}",
     )
+    assert body["expires_at"] is not None and new not in requested.text
+    # nothing changed yet: only the code goes out, to the new mobile, through notification
+    assert (await client.get(f"/persons/{pid}")).json()["mobile_masked"] == old
+    events = await outbox_of(db, pid)
+    assert types(events) == [REGISTERED, PERSON_CONTACT, PERSON_CONTACT]
+    contact = payload(events[2])
+    assert contact.mobile != new and contact.pending.mobile == new
+    code = contact.pending.code
+    stored = await db.fetchrow("select * from contact_changes where person_id = $1", pid)
+    assert stored["mobile"] == new and code not in stored["code_hash"]
+
+    confirmation = f"/persons/{pid}/contact/confirmation"
+    wrong = "000000" if code != "000000" else "111111"
+    refused = await client.post(confirmation, json={"code": wrong})
+    assert assert_problem(refused, 422)["attempts_left"] == 4
+    assert (await client.get(f"/persons/{pid}")).json()["mobile_masked"] == old
+
+    confirmed = await client.post(confirmation, json={"code": code})
+
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["mobile_masked"] == f"138****{new[-4:]}"
+    events = await outbox_of(db, pid)
+    assert types(events) == [REGISTERED, PERSON_CONTACT, PERSON_CONTACT, CONTACT, PERSON_CONTACT]
+    assert payload(events[4]).mobile == new and payload(events[4]).pending is None
+    assert "mobile" not in events[3].event.model_dump()
+    # the code is used up; the same mobile again requests nothing
+    assert_problem(await client.post(confirmation, json={"code": code}), 404)
+    again = await client.put(f"/persons/{pid}/contact", json={"mobile": new})
+    assert again.status_code == 200 and again.json()["status"] == "unchanged"
+    assert len(await outbox_of(db, pid)) == 5
+    assert_problem(
+        await client.put(f"/persons/{pid}/contact", json={"mobile": "12345"}), 422, "mobile"
+    )
+    assert_problem(await client.post(confirmation, json={"code": "12ab"}), 422, "code")
+
+
+async def test_a_contact_code_allows_five_tries_and_expires(client, db) -> None:
+    person = await register(client)
+    pid = person["person_id"]
+    confirmation = f"/persons/{pid}/contact/confirmation"
+    await client.put(f"/persons/{pid}/contact", json={"mobile": new_mobile()})
+    code = await requested_code(db, pid)
+    wrong = "000000" if code != "000000" else "111111"
+
+    left = [
+        assert_problem(await client.post(confirmation, json={"code": wrong}), 422)["attempts_left"]
+        for _ in range(4)
+    ]
+    assert left == [4, 3, 2, 1]
+    assert_problem(await client.post(confirmation, json={"code": wrong}), 409)
+    # the fifth wrong code ended the request: even the right code no longer changes anything
+    assert_problem(await client.post(confirmation, json={"code": code}), 404)
+    assert (await client.get(f"/persons/{pid}")).json()["mobile_masked"] == person["mobile_masked"]
+
+    await client.put(f"/persons/{pid}/contact", json={"mobile": new_mobile()})
+    code = await requested_code(db, pid)
+    await db.execute(
+        "update contact_changes set expires_at = now() - interval '1 second' where person_id = $1",
+        pid,
+    )
+    assert_problem(await client.post(confirmation, json={"code": code}), 409)
+    assert_problem(await client.post(confirmation, json={"code": code}), 404)
+    assert (await client.get(f"/persons/{pid}")).json()["mobile_masked"] == person["mobile_masked"]
+    assert CONTACT not in types(await outbox_of(db, pid))
 
 
 # --- enrollments -------------------------------------------------------------------------------
@@ -353,8 +427,8 @@ async def test_resident_enrollment_and_one_open_per_insutype(client, db) -> None
     assert response.json()["status"] == "active"
     assert_problem(second, 409)
     events = await outbox_of(db, person["person_id"])
-    assert types(events) == [REGISTERED, ENROLLED]
-    assert payload(events[1]).insutype == "390" and payload(events[1]).employer_id is None
+    assert types(events) == [REGISTERED, PERSON_CONTACT, ENROLLED]
+    assert payload(events[2]).insutype == "390" and payload(events[2]).employer_id is None
 
 
 async def test_employee_enrollment_rules(client, db) -> None:
@@ -390,7 +464,7 @@ async def test_employee_enrollment_rules(client, db) -> None:
 
     assert response.status_code == 201, response.text
     assert response.json()["pooling_region"] == "370200"
-    [_, enrolled] = await outbox_of(db, person["person_id"])
+    [_, _, enrolled] = await outbox_of(db, person["person_id"])
     assert payload(enrolled).employer_name == "青岛海川电子有限公司"
     assert payload(enrolled).contribution_base_fen == 500000
 
@@ -433,12 +507,17 @@ async def test_staff_batch_add_records_events_in_order(client, db) -> None:
     assert (known_item["index"], known_item["registered"]) == (1, False)
     assert new_item["person_id"] == person_id(new_number)
     events = await outbox_of(db, new_item["person_id"])
-    assert types(events) == [REGISTERED, STAFF_ADDED, ENROLLED]
+    assert types(events) == [REGISTERED, PERSON_CONTACT, STAFF_ADDED, ENROLLED]
     assert all(e.key == new_item["person_id"] and e.correlation_id == "hr-batch-7" for e in events)
-    assert payload(events[1]).employer_id == employer["employer_id"]
-    assert payload(events[1]).enrollment_id == payload(events[2]).enrollment_id
-    assert payload(events[2]).insutype == "310" and payload(events[2]).pooling_region == "370200"
-    assert types(await outbox_of(db, known["person_id"])) == [REGISTERED, STAFF_ADDED, ENROLLED]
+    assert payload(events[2]).employer_id == employer["employer_id"]
+    assert payload(events[2]).enrollment_id == payload(events[3]).enrollment_id
+    assert payload(events[3]).insutype == "310" and payload(events[3]).pooling_region == "370200"
+    assert types(await outbox_of(db, known["person_id"])) == [
+        REGISTERED,
+        PERSON_CONTACT,
+        STAFF_ADDED,
+        ENROLLED,
+    ]
 
 
 async def test_a_staff_batch_with_an_invalid_item_changes_nothing(client, db) -> None:
@@ -517,7 +596,12 @@ async def test_employer_keys_reach_only_their_own_staff(client, db) -> None:
     assert (problem["type"], problem["title"]) == ("/problems/forbidden", "Forbidden")
     [enrollment] = (await client.get(f"/persons/{staff_id}")).json()["enrollments"]
     assert (enrollment["end_date"], enrollment["employer_id"]) == (None, owner["employer_id"])
-    assert types(await outbox_of(db, staff_id)) == [REGISTERED, STAFF_ADDED, ENROLLED]
+    assert types(await outbox_of(db, staff_id)) == [
+        REGISTERED,
+        PERSON_CONTACT,
+        STAFF_ADDED,
+        ENROLLED,
+    ]
 
 
 async def test_staff_batch_remove_terminates_the_enrollments(client, db) -> None:
@@ -561,10 +645,17 @@ async def test_staff_batch_remove_terminates_the_enrollments(client, db) -> None
     assert response.status_code == 200, response.text
     assert response.json()["count"] == 2
     events = await outbox_of(db, first)
-    assert types(events) == [REGISTERED, STAFF_ADDED, ENROLLED, STAFF_REMOVED, TERMINATED]
-    assert payload(events[4]).reason == "left_employer"
-    assert payload(events[4]).end_date == date(2025, 6, 30)
-    assert payload(events[4]).enrollment_id == payload(events[2]).enrollment_id
+    assert types(events) == [
+        REGISTERED,
+        PERSON_CONTACT,
+        STAFF_ADDED,
+        ENROLLED,
+        STAFF_REMOVED,
+        TERMINATED,
+    ]
+    assert payload(events[5]).reason == "left_employer"
+    assert payload(events[5]).end_date == date(2025, 6, 30)
+    assert payload(events[5]).enrollment_id == payload(events[3]).enrollment_id
     again = await client.post(url, headers=headers, json={"items": [{"person_id": first}]})
     assert_problem(again, 403)
 
@@ -594,13 +685,15 @@ async def test_newborn_enrollment_records_newborn_enrolled(client, db) -> None:
     [enrollment] = newborn["enrollments"]
     assert (enrollment["insutype"], enrollment["start_date"]) == ("390", birth_date.isoformat())
     events = await outbox_of(db, newborn["person_id"])
-    assert types(events) == [REGISTERED, ENROLLED, NEWBORN]
-    assert payload(events[0]).mobile is None
-    assert payload(events[1]).at_birth is True
-    assert payload(events[2]).guardian_person_id == guardian["person_id"]
-    assert payload(events[2]).enrollment_id == enrollment["enrollment_id"]
+    assert types(events) == [REGISTERED, PERSON_CONTACT, ENROLLED, NEWBORN]
+    assert payload(events[1]).mobile is None
+    assert payload(events[1]).guardian_person_id == guardian["person_id"]
+    assert payload(events[2]).at_birth is True
+    assert payload(events[3]).guardian_person_id == guardian["person_id"]
+    assert payload(events[3]).enrollment_id == enrollment["enrollment_id"]
     assert {e.correlation_id for e in events} == {"birth-1"}
-    assert_problem(await client.post("/newborns", json=body), 409)
+    again = await client.post("/newborns", json=body)
+    assert "person_id" not in assert_problem(again, 409)
 
 
 async def test_newborn_rules(client) -> None:
@@ -677,6 +770,7 @@ async def test_concurrent_requests_for_one_person_serialize(client, db) -> None:
     assert sorted(r.status_code for r in paid) == [200, 200, 200, 200, 201]
     assert types(await outbox_of(db, staff["person_id"])) == [
         REGISTERED,
+        PERSON_CONTACT,
         STAFF_ADDED,
         ENROLLED,
         PAID,
@@ -761,13 +855,21 @@ async def test_certificate(client) -> None:
 
 
 async def test_relay_publishes_one_persons_events_in_order(
-    client, settings, kafka_bootstrap, topic_prefix
+    client, db, settings, kafka_bootstrap, topic_prefix
 ) -> None:
-    await ensure_topics(kafka_bootstrap, topic_prefix, specs=[BY_NAME[ENROLLMENT_EVENTS]])
+    await ensure_topics(
+        kafka_bootstrap,
+        topic_prefix,
+        specs=[BY_NAME[ENROLLMENT_EVENTS], BY_NAME[ENROLLMENT_CONTACTS]],
+    )
     employer = await new_employer(client)
     added = await add_staff(client, employer, [staff_item(start_date="2025-01-01")])
     staff = added.json()["items"][0]
     await client.put(f"/persons/{staff['person_id']}/contact", json={"mobile": new_mobile()})
+    await client.post(
+        f"/persons/{staff['person_id']}/contact/confirmation",
+        json={"code": await requested_code(db, staff["person_id"])},
+    )
     await client.post(
         "/contributions",
         json={
@@ -823,7 +925,9 @@ async def test_relay_publishes_one_persons_events_in_order(
         await producer.stop()
         admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
         await admin.start()
-        await admin.delete_topics([topic_prefix + ENROLLMENT_EVENTS])
+        await admin.delete_topics(
+            [topic_prefix + ENROLLMENT_EVENTS, topic_prefix + ENROLLMENT_CONTACTS]
+        )
         await admin.close()
 
     assert types(received) == expected

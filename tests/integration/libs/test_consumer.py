@@ -1,11 +1,12 @@
 import asyncio
+from datetime import date
 
 import pytest
 from prometheus_client import REGISTRY
 
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
-from chs_events.events.enrollment import ContactChanged
+from chs_events.events.enrollment import StaffRemoved
 from chs_events.kafka import create_producer
 from chs_events.processing import PermanentError
 from chs_events.retry import Backoff
@@ -14,11 +15,17 @@ from tests.support.broker import read_topic, until
 
 pytestmark = pytest.mark.integration
 
-CONTACT_CHANGED = ContactChanged.ce_type
+# The test's events: a StaffRemoved whose employer_id is a marker (named mobile here).
+CONTACT_CHANGED = StaffRemoved.ce_type
 
 
 def change(person: str, mobile: str) -> Envelope:
-    return Envelope(ContactChanged(person_id=person, mobile=mobile), source="/chs/test")
+    return Envelope(
+        StaffRemoved(
+            person_id=person, employer_id=mobile, enrollment_id="e1", end_date=date(2025, 1, 1)
+        ),
+        source="/chs/test",
+    )
 
 
 async def publish(settings, *records) -> None:
@@ -71,7 +78,7 @@ def metric(name: str, **labels: str) -> float:
 
 async def record_effect(uow, envelope):
     await uow.conn.execute(
-        "insert into effects values ($1, $2)", envelope.id, envelope.event.mobile
+        "insert into effects values ($1, $2)", envelope.id, envelope.event.employer_id
     )
 
 
@@ -126,7 +133,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(se
     calls = {"flaky": 0, "broken": 0}
 
     async def handler(uow, envelope):
-        mobile = envelope.event.mobile
+        mobile = envelope.event.employer_id
         if mobile == "13800000010":  # fails twice, then works
             calls["flaky"] += 1
             if calls["flaky"] < 3:

@@ -6,7 +6,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -15,14 +15,14 @@ from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
 from chs_events.db import open_service_database
 from chs_events.envelope import Envelope
-from chs_events.events.enrollment import NewbornEnrolled, PersonRegistered
+from chs_events.events.contacts import PendingMobile, PersonContact
 from chs_events.events.notices import NoticeRequested, NoticeStatusChanged
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
 from chs_events.runtime import run_together
 from chs_events.topics import (
     BY_NAME,
-    ENROLLMENT_EVENTS,
+    ENROLLMENT_CONTACTS,
     NOTICE_REQUESTS,
     NOTICE_STATUS,
     dead_letter_spec,
@@ -64,14 +64,27 @@ def new_person_id() -> str:
 def registered(
     person_id: str, mobile: str | None, birth_date: date, name: str = "张三"
 ) -> Envelope:
+    return contact(person_id, mobile, birth_date, name)
+
+
+def contact(
+    person_id: str,
+    mobile: str | None,
+    birth_date: date,
+    name: str = "张三",
+    *,
+    guardian_person_id: str | None = None,
+    pending: PendingMobile | None = None,
+) -> Envelope:
+    """A PersonContact, as enrollment sends it on chs.enrollment.contacts."""
     return Envelope(
-        PersonRegistered(
+        PersonContact(
             person_id=person_id,
             name=name,
-            sex="M",
-            birth_date=birth_date,
             mobile=mobile,
-            region_code="370202",
+            birth_date=birth_date,
+            guardian_person_id=guardian_person_id,
+            pending=pending,
         ),
         source="/chs/enrollment",
     )
@@ -216,7 +229,7 @@ class Notification:
 
 @pytest.fixture
 async def service(kafka_bootstrap, database_url, topic_prefix) -> AsyncIterator:
-    specs = [BY_NAME[name] for name in (ENROLLMENT_EVENTS, NOTICE_REQUESTS, NOTICE_STATUS)]
+    specs = [BY_NAME[name] for name in (ENROLLMENT_CONTACTS, NOTICE_REQUESTS, NOTICE_STATUS)]
     await ensure_topics(
         kafka_bootstrap, topic_prefix, [s for spec in specs for s in (spec, dead_letter_spec(spec))]
     )
@@ -481,18 +494,7 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
         await notification.publish(
             registered(late, JIANGSU_MOBILE, date(1990, 5, 1)),
             registered(guardian, QINGDAO_MOBILE, date(1995, 7, 7), name="王芳"),
-            Envelope(
-                NewbornEnrolled(
-                    person_id=newborn,
-                    enrollment_id="E-NB-1",
-                    guardian_person_id=guardian,
-                    name="王小宝",
-                    birth_date=date(2026, 3, 5),
-                    pooling_region="370783",
-                    start_date=date(2026, 3, 5),
-                ),
-                source="/chs/enrollment",
-            ),
+            contact(newborn, None, date(2026, 3, 5), "王小宝", guardian_person_id=guardian),
         )
         messages = await notification.wait_final(3, within=30)
         sms = {row["message_id"]: row for row in await notification.sms()}
@@ -524,6 +526,94 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
     ]
     assert [e.type for e in undeliverable] == ["chs.notices.undeliverable.v1"]
     assert status_change(undeliverable[0]).reason == "no contact"
+
+
+async def test_a_newborn_notice_to_the_guardian_gets_the_newborns_name_from_the_directory(
+    service,
+):
+    guardian, newborn = new_person_id(), new_person_id()
+    # as progress-notices sends it: the newborn by id, no names
+    born = notice(
+        guardian,
+        template_id="enrollment.newborn_enrolled",
+        params={
+            "newborn_person_id": newborn,
+            "region_name": "寿光市",
+            "start_date": "2026年3月5日",
+        },
+    )
+    async with service() as notification:
+        notification.start()
+        await notification.publish(born)
+        await notification.publish(
+            registered(guardian, QINGDAO_MOBILE, date(1995, 7, 7), name="王芳"),
+            contact(newborn, None, date(2026, 3, 5), "王小宝", guardian_person_id=guardian),
+        )
+        messages = await notification.wait_final(1, within=30)
+        [sms] = await notification.sms()
+
+    assert messages[notice_id(born)]["status"] == "delivered"
+    assert (sms["mobile"], sms["text"]) == (
+        QINGDAO_MOBILE,
+        f"{TAG}尊敬的王芳，您的孩子王小宝已在寿光市办理出生即参保，"
+        "参保开始日期为2026年3月5日，可按规定享受医保待遇。",
+    )
+
+
+async def test_a_mobile_change_sends_its_code_to_the_new_number_and_tells_the_old_one(service):
+    person = new_person_id()
+    old, new = QINGDAO_MOBILE, JIANGSU_MOBILE
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    async with service() as notification:
+        notification.start()
+        await notification.publish(
+            registered(person, old, date(1990, 5, 1)),
+            # requested: only the code goes to the new number; the directory keeps the old one
+            contact(
+                person,
+                old,
+                date(1990, 5, 1),
+                pending=PendingMobile(mobile=new, code="382716", expires_at=expires),
+            ),
+            # a replayed request whose code expired sends nothing
+            contact(
+                person,
+                old,
+                date(1990, 5, 1),
+                pending=PendingMobile(
+                    mobile=new, code="111111", expires_at=datetime.now(UTC) - timedelta(seconds=1)
+                ),
+            ),
+        )
+        await notification.wait_final(1, within=30)
+        [code_sms] = await notification.sms()
+        assert code_sms["mobile"] == new and "382716" in code_sms["text"]
+        [row] = (await notification.messages()).values()
+        assert row["template_id"] == "enrollment.contact_confirmation"
+        assert "382716" not in row["text"] and "******" in row["text"]  # shown masked
+        assert row["mobile_masked"] == "139****5678" and row["person_id"] == person
+        [directory] = await notification.fetch(
+            "select mobile from contacts where person_id = $1", person
+        )
+        assert directory["mobile"] == old
+
+        # confirmed: the previous number is told; later notices go to the new one
+        await notification.publish(contact(person, new, date(1990, 5, 1)))
+        await notification.wait_final(2, within=30)
+        later = notice(person)
+        await notification.publish(later)
+        await notification.wait_final(3, within=30)
+        sms = await notification.sms()
+        await asyncio.sleep(0.5)
+        assert len(await notification.sms()) == 3
+
+    told = next(r for r in sms if r["message_id"] != code_sms["message_id"] and r["mobile"] == old)
+    assert told["text"] == (
+        f"{TAG}尊敬的张三，您在医保登记的手机号已变更为139****5678。"
+        "如非本人操作，请及时联系当地医保经办机构。"
+    )
+    assert [r["mobile"] for r in sms].count(new) == 2
+    assert sms[-1]["mobile"] == new and sms[-1]["text"] == registered_text()
 
 
 async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):

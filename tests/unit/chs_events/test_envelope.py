@@ -1,18 +1,24 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import orjson
 import pytest
 
 from chs_events.envelope import Envelope, InvalidEnvelope
 from chs_events.events import EVENT_TYPES, json_schema
-from chs_events.events.enrollment import ContactChanged, ContributionPaid
+from chs_events.events.contacts import PersonContact
+from chs_events.events.enrollment import ContributionPaid
 
 pytestmark = pytest.mark.unit
 
 
 def contact_changed(**overrides) -> Envelope:
     return Envelope(
-        ContactChanged(person_id="p" + "a" * 32, mobile="13853212345"),
+        PersonContact(
+            person_id="p" + "a" * 32,
+            name="张伟",
+            mobile="13853212345",
+            birth_date=date(1990, 3, 7),
+        ),
         source="/chs/enrollment",
         **overrides,
     )
@@ -32,13 +38,17 @@ def test_binary_mode_headers_and_key():
     assert headers["ce_specversion"] == b"1.0"
     assert headers["ce_id"] == envelope.id.encode()
     assert headers["ce_source"] == b"/chs/enrollment"
-    assert headers["ce_type"] == b"chs.enrollment.person.contact-changed.v1"
+    assert headers["ce_type"] == b"chs.enrollment.contact.v1"
     assert headers["ce_subject"] == envelope.event.person_id.encode()
     assert headers["content-type"] == b"application/json"
     assert headers["ce_correlationid"] == b"req-1"
     assert orjson.loads(record.value) == {
         "person_id": envelope.event.person_id,
+        "name": "张伟",
         "mobile": "13853212345",
+        "birth_date": "1990-03-07",
+        "guardian_person_id": None,
+        "pending": None,
     }
 
 
@@ -58,7 +68,7 @@ def test_caused_event_carries_correlation_and_causation():
     ("mutate", "reason"),
     [
         (lambda k, v, h: (k, b"[1,", h), "value is not JSON"),
-        (lambda k, v, h: (k, b'{"person_id": "x"}', h), "mobile: Field required"),
+        (lambda k, v, h: (k, b'{"person_id": "x"}', h), "name: Field required"),
         (
             lambda k, v, h: (k, v, [(n, b"chs.unknown.v1" if n == "ce_type" else x) for n, x in h]),
             "unknown event type",

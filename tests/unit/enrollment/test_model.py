@@ -9,6 +9,7 @@ from chs_enrollment import domain
 from chs_enrollment.commands import RecordContribution
 from chs_enrollment.model import Employer, Enrollment, Person
 from chs_events.errors import Conflict, InvalidField
+from chs_events.events.contacts import PersonContact
 from chs_events.events.enrollment import (
     ContactChanged,
     ContributionPaid,
@@ -48,12 +49,10 @@ class TestPerson:
 
         assert person == PERSON
         assert registered == PersonRegistered(
-            person_id="p1",
-            name="张伟",
-            sex="M",
-            birth_date=date(1990, 3, 7),
-            mobile="13853212345",
-            region_code="370202",
+            person_id="p1", sex="M", birth_date=date(1990, 3, 7), region_code="370202"
+        )
+        assert person.contact() == PersonContact(
+            person_id="p1", name="张伟", mobile="13853212345", birth_date=date(1990, 3, 7)
         )
 
     def test_a_newborn_has_no_mobile_and_names_the_guardian(self) -> None:
@@ -63,13 +62,20 @@ class TestPerson:
 
         assert (person.id_number, person.mobile, person.guardian_person_id) == (None, None, "p1")
         assert person.birth_certificate_no == "Q370200001"
-        assert registered.mobile is None and registered.birth_date == date(2025, 3, 1)
+        assert registered.birth_date == date(2025, 3, 1)
+        contact = person.contact()
+        assert (contact.name, contact.mobile, contact.guardian_person_id) == ("张小宝", None, "p1")
 
     def test_a_new_mobile_raises_contact_changed(self) -> None:
         person, changed = PERSON.change_mobile("13953212345")
 
         assert person.mobile == "13953212345" and PERSON.mobile == "13853212345"
-        assert changed == ContactChanged(person_id="p1", mobile="13953212345")
+        assert changed == (
+            ContactChanged(person_id="p1"),
+            PersonContact(
+                person_id="p1", name="张伟", mobile="13953212345", birth_date=date(1990, 3, 7)
+            ),
+        )
 
     def test_the_same_mobile_changes_nothing(self) -> None:
         assert PERSON.change_mobile(PERSON.mobile or "") == (PERSON, None)

@@ -15,7 +15,12 @@ from chs_events.events.enrollment import (
 )
 from chs_events.events.notices import NoticeRequested, notice_id
 from chs_events.vocabulary import yuan
-from chs_progress_notices.rules import BUSINESS_PARAMS, DIRECTORY_PARAMS, notices_for
+from chs_progress_notices.rules import (
+    BUSINESS_PARAMS,
+    DIRECTORY_PARAMS,
+    REFERENCE_PARAMS,
+    notices_for,
+)
 from chs_progress_notices.rules.formatting import period_text
 
 pytestmark = pytest.mark.unit
@@ -121,7 +126,6 @@ def test_newborn_notice_goes_to_the_guardian():
         person_id=NEWBORN,
         enrollment_id="E9",
         guardian_person_id=GUARDIAN,
-        name="王小宝",
         birth_date=date(2026, 11, 20),
         pooling_region="370102",
         start_date=date(2026, 11, 20),
@@ -131,7 +135,7 @@ def test_newborn_notice_goes_to_the_guardian():
     assert notice.person_id == GUARDIAN
     assert notice.template_id == "enrollment.newborn_enrolled"
     assert notice.params == {
-        "newborn_name": "王小宝",
+        "newborn_person_id": NEWBORN,  # notification fills the newborn's name by it
         "region_name": "历下区",
         "start_date": "2026-11-20",
     }
@@ -172,11 +176,11 @@ def test_contribution_paid():
     }
 
 
-def test_contact_changed_shows_the_masked_mobile_only():
-    notice = only(notices_for(envelope(ContactChanged(person_id=PERSON, mobile="13853215678"))))
-    assert notice.person_id == PERSON
-    assert notice.template_id == "enrollment.contact_changed"
-    assert notice.params == {"mobile_masked": "138****5678"}
+def test_contact_changed_asks_for_no_notice_notification_tells_the_previous_number():
+    # The shared topic carries no mobile; notification, which knows the numbers, tells the
+    # previous one when it applies the new contact.
+    assert notices_for(envelope(ContactChanged(person_id=PERSON))) == []
+    assert "enrollment.contact_changed" not in BUSINESS_PARAMS
 
 
 @pytest.mark.parametrize(
@@ -184,12 +188,11 @@ def test_contact_changed_shows_the_masked_mobile_only():
     [
         PersonRegistered(
             person_id=PERSON,
-            name="张三",
             sex="M",
             birth_date=date(1990, 1, 1),
-            mobile="13853215678",
             region_code="370202",
         ),
+        ContactChanged(person_id=PERSON),
         StaffAdded(
             person_id=PERSON,
             employer_id="EMP1",
@@ -277,7 +280,6 @@ def test_params_plus_directory_params_are_exactly_the_templates_params():
             person_id=NEWBORN,
             enrollment_id="E9",
             guardian_person_id=GUARDIAN,
-            name="王小宝",
             birth_date=date(2026, 11, 20),
             pooling_region="370200",
             start_date=date(2026, 11, 20),
@@ -293,10 +295,10 @@ def test_params_plus_directory_params_are_exactly_the_templates_params():
             personal_part_fen=38000,
             paid_at=datetime(2026, 11, 15, tzinfo=UTC),
         ),
-        ContactChanged(person_id=PERSON, mobile="13853215678"),
     ],
 )
 def test_every_notice_sends_exactly_its_business_params(event):
     notice = only(notices_for(envelope(event)))
-    assert set(notice.params) == BUSINESS_PARAMS[notice.template_id]
+    references = REFERENCE_PARAMS.get(notice.template_id, frozenset())
+    assert set(notice.params) == BUSINESS_PARAMS[notice.template_id] | references
     assert all(isinstance(value, str) and value for value in notice.params.values())

@@ -1,4 +1,7 @@
-"""Events of the enrollment service (参保登记), on ``chs.enrollment.events``."""
+"""Events of the enrollment service (参保登记), on ``chs.enrollment.events``.
+
+Seven consumer groups read this topic: it carries no names, mobiles or ID numbers. A person's
+contact is on ``chs.enrollment.contacts`` (``events.contacts``), for notification only."""
 
 from datetime import date, datetime
 from typing import Literal
@@ -19,20 +22,21 @@ class EnrollmentEvent(Event):
 
 @register
 class PersonRegistered(EnrollmentEvent):
-    """A person entered the registry. Carries the mobile: notification keeps its own directory."""
+    """A person entered the registry: what the age and maternity rules need. The name and
+    mobile go to notification alone (``PersonContact``)."""
 
     ce_type = "chs.enrollment.person.registered.v1"
-    name: str
     sex: Literal["M", "F"]
     birth_date: date
-    mobile: str | None = Field(description="11-digit mainland mobile; None for a newborn")
     region_code: RegionCode
 
 
 @register
 class ContactChanged(EnrollmentEvent):
+    """A confirmed mobile change took effect; the number itself goes to notification alone
+    (``PersonContact``)."""
+
     ce_type = "chs.enrollment.person.contact-changed.v1"
-    mobile: str
 
 
 @register
@@ -88,12 +92,12 @@ class StaffRemoved(EnrollmentEvent):
 
 @register
 class NewbornEnrolled(EnrollmentEvent):
-    """A newborn enrolled at birth (出生即参保); notices go to the guardian."""
+    """A newborn enrolled at birth (出生即参保); notices go to the guardian. The newborn's name
+    goes to notification alone (``PersonContact``)."""
 
     ce_type = "chs.enrollment.newborn.enrolled.v1"
     enrollment_id: str
     guardian_person_id: str
-    name: str
     birth_date: date
     pooling_region: RegionCode
     start_date: date

@@ -55,4 +55,16 @@ TEMPLATES = (
         elderly_text="{mobile_masked}是{name}新的医保手机号。不是您本人改的，请马上找医保局。",
         params=("name", "mobile_masked"),
     ),
+    Template(
+        template_id="enrollment.contact_confirmation",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.ENROLLMENT,
+        text=(
+            "您正在变更医保登记的手机号，验证码为{code}，10分钟内有效。"
+            "请勿将验证码告诉他人；如非本人操作，请忽略本短信。"
+        ),
+        elderly_text="验证码{code}，10分钟内有效，用于更换医保手机号，别告诉别人。",
+        params=("code",),
+        secret_params=("code",),
+    ),
 )

@@ -35,6 +35,8 @@ class Template:
     text: str
     elderly_text: str
     params: tuple[str, ...]
+    # Sent to the phone only: the stored and shown text has them masked (a one-time code).
+    secret_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for variant in (self.text, self.elderly_text):
@@ -43,6 +45,8 @@ class Template:
                 raise ValueError(
                     f"template {self.template_id} uses undeclared params: {sorted(undeclared)}"
                 )
+        if not set(self.secret_params) <= set(self.params):
+            raise ValueError(f"template {self.template_id} has undeclared secret params")
 
 
 def placeholders(text: str) -> set[str]:

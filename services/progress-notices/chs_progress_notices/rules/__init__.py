@@ -4,6 +4,8 @@ Each business area has a module here with ``RULES`` (event model → rule), ``BU
 (per template, the params the processor fills from the event) and ``DIRECTORY_PARAMS`` (per
 template, the greeting params notification fills from its contact directory — the event does
 not carry the recipient's name). The two together are exactly the template's declared params.
+An area may add ``REFERENCE_PARAMS`` (per template, the person ids a notice carries for
+notification to look a directory param up by: the newborn of a newborn notice).
 Every area module is found at import; the processor reads the topics of every event type that
 has a rule. An area module may declare its own ``CATEGORY`` (the personal account's notices are
 "account"); without one, its notices are business results.
@@ -36,6 +38,9 @@ BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
 )
 DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {t: p for area in _areas for t, p in area.DIRECTORY_PARAMS.items()}
+)
+REFERENCE_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {t: p for area in _areas for t, p in getattr(area, "REFERENCE_PARAMS", {}).items()}
 )
 _CATEGORIES: Mapping[type[Event], str] = MappingProxyType(
     {model: getattr(area, "CATEGORY", CATEGORY) for area in _areas for model in area.RULES}

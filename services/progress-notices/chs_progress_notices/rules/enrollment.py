@@ -2,7 +2,10 @@
 
 The greeting params are filled by notification from its own contact directory, keyed by the
 recipient: ``name`` — the recipient's name; ``guardian_name`` (``enrollment.newborn_enrolled``) —
-the recipient's name too, since that notice goes to the guardian.
+the recipient's name too, since that notice goes to the guardian; ``newborn_name`` — the name of
+the person the notice names by id (``REFERENCE_PARAMS``: ``newborn_person_id``). The events carry
+no names or mobiles. A mobile change has no rule here: notification, which knows the numbers,
+sends its code to the new number and tells the previous one when it takes effect.
 """
 
 from collections.abc import Mapping
@@ -10,13 +13,11 @@ from types import MappingProxyType
 
 from chs_events.events.base import Event
 from chs_events.events.enrollment import (
-    ContactChanged,
     ContributionPaid,
     EnrollmentRegistered,
     EnrollmentTerminated,
     NewbornEnrolled,
 )
-from chs_events.masking import mask_mobile
 from chs_events.regions import region
 from chs_events.vocabulary import INSUTYPE_NAMES, yuan
 from chs_progress_notices.rules.formatting import period_text
@@ -26,15 +27,13 @@ REGISTERED = "enrollment.registered"
 TERMINATED = "enrollment.terminated"
 NEWBORN_ENROLLED = "enrollment.newborn_enrolled"
 CONTRIBUTION_PAID = "enrollment.contribution_paid"
-CONTACT_CHANGED = "enrollment.contact_changed"
 
 DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         REGISTERED: frozenset({"name"}),
         TERMINATED: frozenset({"name"}),
-        NEWBORN_ENROLLED: frozenset({"guardian_name"}),
+        NEWBORN_ENROLLED: frozenset({"guardian_name", "newborn_name"}),
         CONTRIBUTION_PAID: frozenset({"name"}),
-        CONTACT_CHANGED: frozenset({"name"}),
     }
 )
 
@@ -42,10 +41,14 @@ BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         REGISTERED: frozenset({"insutype_name", "region_name", "start_date"}),
         TERMINATED: frozenset({"insutype_name", "end_date", "reason"}),
-        NEWBORN_ENROLLED: frozenset({"newborn_name", "region_name", "start_date"}),
+        NEWBORN_ENROLLED: frozenset({"region_name", "start_date"}),
         CONTRIBUTION_PAID: frozenset({"period", "amount_yuan", "insutype_name"}),
-        CONTACT_CHANGED: frozenset({"mobile_masked"}),
     }
+)
+
+# Per template, the ids a notice carries for notification to look names up by (not rendered).
+REFERENCE_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {NEWBORN_ENROLLED: frozenset({"newborn_person_id"})}
 )
 
 TERMINATION_REASONS: Mapping[str, str] = MappingProxyType(
@@ -96,7 +99,7 @@ def _newborn(event: NewbornEnrolled) -> list[NoticeSpec]:
             NEWBORN_ENROLLED,
             event.guardian_person_id,
             {
-                "newborn_name": event.name,
+                "newborn_person_id": event.person_id,
                 "region_name": region(event.pooling_region).name,
                 "start_date": event.start_date.isoformat(),
             },
@@ -118,14 +121,9 @@ def _contribution(event: ContributionPaid) -> list[NoticeSpec]:
     ]
 
 
-def _contact(event: ContactChanged) -> list[NoticeSpec]:
-    return [(CONTACT_CHANGED, event.person_id, {"mobile_masked": mask_mobile(event.mobile)})]
-
-
 RULES: Mapping[type[Event], Rule] = {
     EnrollmentRegistered: _registered,
     EnrollmentTerminated: _terminated,
     NewbornEnrolled: _newborn,
     ContributionPaid: _contribution,
-    ContactChanged: _contact,
 }

@@ -1,7 +1,8 @@
 """Domain errors: what a rule refuses, raised by domain code and handlers, free of HTTP.
 
 ``chs_events.problems`` answers each kind as an RFC 9457 problem (``NotFound`` → 404,
-``Conflict`` → 409, ``NotPermitted`` → 403, ``Rejected`` and ``InvalidInput`` → 422); a
+``Conflict`` → 409, ``NotPermitted`` → 403, ``Throttled`` → 429, ``Rejected`` and
+``InvalidInput`` → 422); a
 consumer dead-letters a domain error at once, since retrying cannot change the rule's answer.
 """
 
@@ -28,6 +29,10 @@ class Conflict(DomainError):
 
 class NotPermitted(DomainError):
     """The caller may not act on what the command names."""
+
+
+class Throttled(DomainError):
+    """The caller asked for this too often; ``retry_after_seconds`` says when it may again."""
 
 
 class Rejected(DomainError):

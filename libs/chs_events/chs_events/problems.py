@@ -16,6 +16,7 @@ from chs_events.errors import (
     NotFound,
     NotPermitted,
     Rejected,
+    Throttled,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
     NotFound: (404, "Not found", "not-found"),
     Conflict: (409, "Conflict", "conflict"),
     NotPermitted: (403, "Forbidden", "forbidden"),
+    Throttled: (429, "Too many requests", "too-many-requests"),
     Rejected: (422, "Unprocessable request", "unprocessable"),
 }
 

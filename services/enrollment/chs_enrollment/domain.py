@@ -19,7 +19,15 @@ from chs_enrollment.commands import (
     NewStaff,
     RecordContribution,
 )
-from chs_events.errors import Conflict, DomainError, InvalidField, NotFound, NotPermitted, Rejected
+from chs_events.errors import (
+    Conflict,
+    DomainError,
+    InvalidField,
+    NotFound,
+    NotPermitted,
+    Rejected,
+    Throttled,
+)
 from chs_events.identity import age_on, birth_date_from_id_number
 from chs_events.vocabulary import EMPLOYEE, RESIDENT, Insutype
 
@@ -30,6 +38,8 @@ NEWBORN_MAX_AGE_YEARS = 1
 LEFT_EMPLOYER = "left_employer"
 # A requested mobile change: its one-time code is valid this long, for this many tries.
 CONTACT_CODE_TTL = timedelta(minutes=10)
+# Each request sends an SMS to the number it names: at most this many per person in an hour.
+CONTACT_CODES_PER_HOUR = 3
 CONTACT_CODE_ATTEMPTS = 5
 
 
@@ -51,6 +61,20 @@ class NoContactChange(NotFound):
 
 class ContactChangeExpired(Conflict):
     """The change's code expired or was tried too often: request the change again."""
+
+
+class TooManyContactCodes(Throttled):
+    pass
+
+
+def check_contact_code_requests(recent: Sequence[datetime], now: datetime) -> None:
+    """``recent``: when the person's codes of the last hour were requested."""
+    if len(recent) >= CONTACT_CODES_PER_HOUR:
+        retry_at = min(recent) + timedelta(hours=1)
+        raise TooManyContactCodes(
+            f"{CONTACT_CODES_PER_HOUR} codes were requested within the hour",
+            retry_after_seconds=max(1, int((retry_at - now).total_seconds())),
+        )
 
 
 class WrongContactCode(Rejected):

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import asyncpg
 import uuid6
@@ -213,16 +214,24 @@ async def handle_change_contact(
     notification, which sends it to the new mobile; the same mobile again requests nothing."""
     mobile = normalize_mobile(command.mobile)
     code = f"{secrets.randbelow(10**6):06d}"
+    at = now()
     async with uow:
         conn = uow.conn
         person = await _locked_person(conn, command.person_id)
         requested = ContactChange.request(
-            person, mobile, code, contact_code_hash(person.person_id, mobile, code, settings), now()
+            person, mobile, code, contact_code_hash(person.person_id, mobile, code, settings), at
         )
         if requested is None:
             return ContactChangeView(person, None)
+        domain.check_contact_code_requests(
+            await repository.contact_codes_requested_since(
+                conn, person.person_id, at - timedelta(hours=1)
+            ),
+            at,
+        )
         change, contact = requested
         await repository.save_contact_change(conn, change)
+        await repository.record_contact_code_request(conn, person.person_id, at)
         await uow.record(contact)
     return ContactChangeView(person, change)
 

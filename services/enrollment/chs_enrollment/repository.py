@@ -6,7 +6,7 @@ are in commit order.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
@@ -58,6 +58,27 @@ async def save_contact_change(conn: asyncpg.Connection, change: ContactChange) -
     """A new request replaces the one before (a new code, its tries counted afresh)."""
     await conn.execute("delete from contact_changes where person_id = $1", change.person_id)
     await CONTACT_CHANGES.insert(conn, change, on_conflict_do_nothing=False)
+
+
+async def contact_codes_requested_since(
+    conn: asyncpg.Connection, person_id: str, since: datetime
+) -> list[datetime]:
+    rows = await conn.fetch(
+        "select requested_at from contact_code_requests where person_id = $1 and requested_at > $2",
+        person_id,
+        since,
+    )
+    return [row["requested_at"] for row in rows]
+
+
+async def record_contact_code_request(
+    conn: asyncpg.Connection, person_id: str, at: datetime
+) -> None:
+    await conn.execute(
+        "insert into contact_code_requests (person_id, requested_at) values ($1, $2)",
+        person_id,
+        at,
+    )
 
 
 async def count_contact_attempt(conn: asyncpg.Connection, change: ContactChange) -> None:

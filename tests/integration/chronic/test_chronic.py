@@ -34,7 +34,7 @@ APPLIED, CERTIFIED, REJECTED, REVOKED = (
     P + "applied.v1",
     P + "certified.v1",
     P + "rejected.v1",
-    P + "revoked.v1",
+    P + "revoked.v2",
 )
 
 

@@ -45,15 +45,15 @@ EMPLOYER_NAME, OTHER_EMPLOYER_NAME = "青岛海川电子有限公司", "青岛�
 PROBLEM = "application/problem+json"
 P = "chs.enrollment."
 REGISTERED, STAFF_ADDED, ENROLLED = (
-    P + "person.registered.v1",
+    P + "person.registered.v2",
     P + "staff.added.v1",
     P + "registered.v1",
 )
 STAFF_REMOVED, TERMINATED = P + "staff.removed.v1", P + "terminated.v1"
 NEWBORN, PAID, CONTACT = (
-    P + "newborn.enrolled.v1",
+    P + "newborn.enrolled.v2",
     P + "contribution.paid.v1",
-    P + "person.contact-changed.v1",
+    P + "person.contact-changed.v2",
 )
 PERSON_CONTACT = P + "contact.v1"  # on chs.enrollment.contacts, for notification alone
 
@@ -409,6 +409,30 @@ async def test_a_contact_code_allows_five_tries_and_expires(client, db) -> None:
     assert_problem(await client.post(confirmation, json={"code": code}), 404)
     assert (await client.get(f"/persons/{pid}")).json()["mobile_masked"] == person["mobile_masked"]
     assert CONTACT not in types(await outbox_of(db, pid))
+
+
+async def test_codes_to_new_mobiles_are_limited_per_person_and_hour(client, db) -> None:
+    person = await register(client)
+    pid = person["person_id"]
+    for _ in range(3):
+        asked = await client.put(f"/persons/{pid}/contact", json={"mobile": new_mobile()})
+        assert asked.status_code == 202, asked.text
+    sent = len(await outbox_of(db, pid))
+
+    fourth = await client.put(f"/persons/{pid}/contact", json={"mobile": new_mobile()})
+
+    problem = assert_problem(fourth, 429)
+    assert problem["type"] == "/problems/too-many-requests"
+    assert 0 < problem["retry_after_seconds"] <= 3600
+    assert len(await outbox_of(db, pid)) == sent  # no fourth code SMS
+    # an hour later the person may ask again
+    await db.execute(
+        "update contact_code_requests set requested_at = requested_at - interval '1 hour' "
+        "where person_id = $1",
+        pid,
+    )
+    later = await client.put(f"/persons/{pid}/contact", json={"mobile": new_mobile()})
+    assert later.status_code == 202, later.text
 
 
 # --- enrollments -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 SETTLED, REVERSED = (
     "chs.reimbursement.settlement.completed.v1",
-    "chs.reimbursement.settlement.reversed.v1",
+    "chs.reimbursement.settlement.reversed.v2",
 )
 SUBMITTED, APPROVED, REJECTED, PAID = (
     f"chs.reimbursement.claim.{t}.v1" for t in ("submitted", "approved", "rejected", "paid")

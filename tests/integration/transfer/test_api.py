@@ -332,7 +332,7 @@ async def test_the_out_region_may_state_its_balance_and_the_in_region_may_reject
         rejected.json()["reason"],
     ) == ("rejected", "in_region", "no_employer_in_region", "转入地无在职参保单位")
     events = await outbox_of(app, person_id)
-    assert [e.type for e in events][-1] == T + "rejected.v1"
+    assert [e.type for e in events][-1] == T + "rejected.v2"
     assert payload(events[-1]).reason_code == "no_employer_in_region"
     assert_problem(await client.post(f"{url}/completion", json={}, headers=in_region()), 409)
 
@@ -363,7 +363,7 @@ async def test_the_out_region_rejects_a_request(app, client, settings):
     assert rejected.json()["status"] == "rejected"
     assert [e.type for e in await outbox_of(app, person_id)] == [
         T + "requested.v1",
-        T + "rejected.v1",
+        T + "rejected.v2",
     ]
 
 

@@ -45,7 +45,7 @@ def test_the_processor_reads_the_transfer_topic():
         "chs.transfer.requested.v1",
         "chs.transfer.out-confirmed.v1",
         "chs.transfer.completed.v1",
-        "chs.transfer.rejected.v1",
+        "chs.transfer.rejected.v2",
     } <= SOURCE_TYPES
 
 

@@ -113,7 +113,7 @@ class ChronicRejected(ChronicEvent):
 class ChronicRevoked(ChronicEvent):
     """A certification ended: its validity ran out (``expired``) or it was withdrawn."""
 
-    ce_type = "chs.chronic.revoked.v1"
+    ce_type = "chs.chronic.revoked.v2"
     certification_id: str
     condition_code: str
     condition_name: str

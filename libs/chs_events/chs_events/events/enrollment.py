@@ -25,7 +25,7 @@ class PersonRegistered(EnrollmentEvent):
     """A person entered the registry: what the age and maternity rules need. The name and
     mobile go to notification alone (``PersonContact``)."""
 
-    ce_type = "chs.enrollment.person.registered.v1"
+    ce_type = "chs.enrollment.person.registered.v2"
     sex: Literal["M", "F"]
     birth_date: date
     region_code: RegionCode
@@ -36,7 +36,7 @@ class ContactChanged(EnrollmentEvent):
     """A confirmed mobile change took effect; the number itself goes to notification alone
     (``PersonContact``)."""
 
-    ce_type = "chs.enrollment.person.contact-changed.v1"
+    ce_type = "chs.enrollment.person.contact-changed.v2"
 
 
 @register
@@ -95,7 +95,7 @@ class NewbornEnrolled(EnrollmentEvent):
     """A newborn enrolled at birth (出生即参保); notices go to the guardian. The newborn's name
     goes to notification alone (``PersonContact``)."""
 
-    ce_type = "chs.enrollment.newborn.enrolled.v1"
+    ce_type = "chs.enrollment.newborn.enrolled.v2"
     enrollment_id: str
     guardian_person_id: str
     birth_date: date

@@ -159,7 +159,7 @@ class SettlementReversed(ReimbursementEvent):
     """A settlement was reversed (冲正): the funds take back what they paid, the invoice is free
     again and the person's year-to-date totals are as if it had not happened."""
 
-    ce_type = "chs.reimbursement.settlement.reversed.v1"
+    ce_type = "chs.reimbursement.settlement.reversed.v2"
     settlement_id: str
     invoice_no: str
     institution_name: str

@@ -86,7 +86,7 @@ class TransferCompleted(TransferEvent):
 class TransferRejected(TransferEvent):
     """The out-region or the in-region refused the transfer; nothing moves."""
 
-    ce_type = "chs.transfer.rejected.v1"
+    ce_type = "chs.transfer.rejected.v2"
     rejected_by: Literal["out_region", "in_region"]
     reason_code: TransferRejectionReason
     rejected_on: date

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
-API_LINE = re.compile(r"^(?P<service>[\w-]+)-api:\s*CHS_HTTP_PORT=\$\{(?P<var>\w+):-(?P<port>\d+)\}")
+API_LINE = re.compile(
+    r"^(?P<service>[\w-]+)-api:\s*CHS_HTTP_PORT=\$\{(?P<var>\w+):-(?P<port>\d+)\}"
+)
 
 
 def apis() -> list[tuple[str, str]]:

@@ -167,19 +167,20 @@ def _document(app: FastAPI) -> dict:
 def route_actions(app: FastAPI) -> dict[tuple[str, str], str]:
     """The policy action each route declares (``Allowed``), by method and path."""
     actions: dict[tuple[str, str], str] = {}
-    for route in _api_routes(app.routes):
+    for route in api_routes(app.routes):
         action = _declared_action(route.dependant)
         if action is not None:
             actions.update({(method, route.path): action for method in route.methods or ()})
     return actions
 
 
-def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every API route, those of the included routers too (``app.routes`` lists a router)."""
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
         elif (included := getattr(route, "original_router", None)) is not None:
-            yield from _api_routes(included.routes)
+            yield from api_routes(included.routes)
 
 
 def _declared_action(dependant: Dependant) -> str | None:

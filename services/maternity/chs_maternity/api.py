@@ -8,9 +8,9 @@ from fastapi import APIRouter, FastAPI, Query, Response
 
 from chs_events.auth import Caller
 from chs_events.clock import today
-from chs_events.policy import AGENCY, Target, allowed, authorize
+from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
-from chs_events.read_models.enrollments import regions_of
+from chs_events.read_models.enrollments import authorize_for_person
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 from chs_maternity import domain, handlers, repository
 from chs_maternity.commands import ApproveApplication, PayAllowance, SubmitApplication
@@ -40,15 +40,6 @@ allowances = APIRouter(tags=["allowances"])
 employers = APIRouter(tags=["employers"])
 
 
-async def _authorize_for(
-    conn: asyncpg.Connection, caller: Caller, action: str, person_id: str
-) -> None:
-    """The person's business: the person themself or an agency of one of the person's pooling
-    regions (from the enrollment read model)."""
-    regions = await regions_of(conn, person_id) if caller.kind == AGENCY else set()
-    authorize(caller, action, Target(person_id=person_id, regions=regions))
-
-
 async def _application(conn: asyncpg.Connection, application_id: str) -> Application:
     missing = domain.ApplicationNotFound(f"no application {application_id}")
     return found(await repository.get_application(conn, application_id), missing)
@@ -68,7 +59,7 @@ async def submit_application(
 ) -> ApplicationPublic:
     """→ MaternityApplied (pending). 422 when the person had no employee enrollment with an
     employer on the day; 409 when an allowance was already granted for the confinement."""
-    await _authorize_for(uow.conn, caller, "maternity:apply", body.person_id)
+    await authorize_for_person(uow.conn, caller, "maternity:apply", body.person_id)
     application = await handlers.handle_submit(uow, from_body(SubmitApplication, body))
     response.headers["Location"] = f"/applications/{application.application_id}"
     return ApplicationPublic.of(application)
@@ -81,7 +72,7 @@ async def get_application(
     conn: Connection,
 ) -> ApplicationPublic:
     application = await _application(conn, application_id)
-    await _authorize_for(conn, caller, "maternity:read", application.person_id)
+    await authorize_for_person(conn, caller, "maternity:read", application.person_id)
     allowance = (
         await repository.get_allowance(conn, application.allowance_id)
         if application.allowance_id
@@ -101,7 +92,7 @@ async def approve_application(
 ) -> ApplicationPublic:
     """Computes the allowance at the employer's wage on the day → MaternityAllowanceApproved."""
     submitted = await _application(uow.conn, application_id)
-    await _authorize_for(uow.conn, caller, "maternity:approve", submitted.person_id)
+    await authorize_for_person(uow.conn, caller, "maternity:approve", submitted.person_id)
     application, allowance = await handlers.handle_approve(
         uow, ApproveApplication(application_id, body.reviewer)
     )
@@ -115,7 +106,7 @@ async def get_allowance(
     conn: Connection,
 ) -> AllowancePublic:
     allowance = await _allowance(conn, allowance_id)
-    await _authorize_for(conn, caller, "maternity:read", allowance.person_id)
+    await authorize_for_person(conn, caller, "maternity:read", allowance.person_id)
     return AllowancePublic.model_validate(allowance)
 
 
@@ -128,7 +119,7 @@ async def pay_allowance(
 ) -> AllowancePublic:
     """Record the payment of an approved allowance → MaternityAllowancePaid."""
     allowance = await _allowance(uow.conn, allowance_id)
-    await _authorize_for(uow.conn, caller, "maternity:pay", allowance.person_id)
+    await authorize_for_person(uow.conn, caller, "maternity:pay", allowance.person_id)
     command = PayAllowance(allowance_id, body.payment_reference, body.paid_on)
     return AllowancePublic.model_validate(await handlers.handle_pay(uow, command))
 
@@ -139,7 +130,7 @@ async def person_allowances(
     caller: Annotated[Caller, allowed("maternity:read")],
     conn: Connection,
 ) -> PersonAllowances:
-    await _authorize_for(conn, caller, "maternity:read", person_id)
+    await authorize_for_person(conn, caller, "maternity:read", person_id)
     return PersonAllowances(
         person_id=person_id,
         allowances=[

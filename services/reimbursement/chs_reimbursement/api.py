@@ -9,9 +9,9 @@ from chs_events.auth import Caller
 from chs_events.clock import today
 from chs_events.errors import NotFound
 from chs_events.fields import PersonId
-from chs_events.policy import AGENCY, Target, allowed, authorize
+from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
-from chs_events.read_models.enrollments import regions_of
+from chs_events.read_models.enrollments import authorize_for_person
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found
 from chs_reimbursement import domain, handlers, repository
 from chs_reimbursement.calculator import InvalidPolicy, load_policy
@@ -58,19 +58,6 @@ persons = APIRouter(tags=["persons"])
 policies = APIRouter(tags=["policies"])
 
 
-async def _authorize_for(
-    conn: asyncpg.Connection,
-    caller: Caller,
-    action: str,
-    person_id: str,
-    institution_code: str | None = None,
-) -> None:
-    """The person's business: the person themself, an agency of one of the person's pooling
-    regions (from the enrollment read model), or the institution the bill names."""
-    regions = await regions_of(conn, person_id) if caller.kind == AGENCY else set()
-    authorize(caller, action, Target(person_id, institution_code, regions=regions))
-
-
 async def _settlement(conn: asyncpg.Connection, settlement_id: str) -> Settlement:
     settlement = await repository.get_settlement(conn, settlement_id)
     return found(settlement, domain.SettlementNotFound(f"no settlement {settlement_id}"))
@@ -107,12 +94,12 @@ async def get_settlement(
     conn: Connection,
 ) -> SettlementPublic:
     settlement = await _settlement(conn, settlement_id)
-    await _authorize_for(
+    await authorize_for_person(
         conn,
         caller,
         "reimbursement:read-settlement",
         settlement.person_id,
-        settlement.bill.institution_code,
+        institution_code=settlement.bill.institution_code,
     )
     return SettlementPublic.of(settlement)
 
@@ -142,7 +129,7 @@ async def submit_claim(
 ) -> ClaimPublic:
     """Submitted and audited at once: `approved` with the split or `rejected` with the rule
     and a reason the person can read (ClaimSubmitted, then ClaimApproved / ClaimRejected)."""
-    await _authorize_for(uow.conn, caller, "reimbursement:claim", body.person_id)
+    await authorize_for_person(uow.conn, caller, "reimbursement:claim", body.person_id)
     claim = await handlers.handle_submit_claim(uow, SubmitClaim(body.person_id, body.bill()))
     response.headers["Location"] = f"/claims/{claim.claim_id}"
     return ClaimPublic.of(claim)
@@ -153,7 +140,7 @@ async def get_claim(
     claim_id: str, caller: Annotated[Caller, allowed("reimbursement:read")], conn: Connection
 ) -> ClaimPublic:
     claim = await _claim(conn, claim_id)
-    await _authorize_for(conn, caller, "reimbursement:read", claim.person_id)
+    await authorize_for_person(conn, caller, "reimbursement:read", claim.person_id)
     return ClaimPublic.of(claim)
 
 
@@ -168,7 +155,7 @@ async def pay_claim(
     reported again (same `payment_reference`) answers the paid claim and publishes nothing;
     `paid_on` is between the submission and today."""
     claim = await _claim(uow.conn, claim_id)
-    await _authorize_for(uow.conn, caller, "reimbursement:pay-claim", claim.person_id)
+    await authorize_for_person(uow.conn, caller, "reimbursement:pay-claim", claim.person_id)
     command = PayClaim(claim_id, body.payment_reference, body.paid_on)
     return ClaimPublic.of(await handlers.handle_pay_claim(uow, command))
 
@@ -179,7 +166,7 @@ async def person_reimbursements(
     caller: Annotated[Caller, allowed("reimbursement:read")],
     conn: Connection,
 ) -> PersonReimbursements:
-    await _authorize_for(conn, caller, "reimbursement:read", person_id)
+    await authorize_for_person(conn, caller, "reimbursement:read", person_id)
     return PersonReimbursements(
         person_id=person_id,
         assisted_groups=sorted(await repository.assisted_groups(conn, person_id)),
@@ -198,7 +185,7 @@ async def person_accumulators(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> AccumulatorsPublic:
     """Year-to-date totals (this year unless `year`)."""
-    await _authorize_for(conn, caller, "reimbursement:read-accumulators", person_id)
+    await authorize_for_person(conn, caller, "reimbursement:read-accumulators", person_id)
     return AccumulatorsPublic.of(
         person_id, await repository.accumulators(conn, person_id, year or today().year)
     )
@@ -213,7 +200,7 @@ async def set_assisted_groups(
 ) -> AssistedGroups:
     """Set the assisted groups (医疗救助对象) a person is in, from the civil-affairs roll;
     the next settlement applies them."""
-    await _authorize_for(uow.conn, caller, "reimbursement:set-assisted-groups", person_id)
+    await authorize_for_person(uow.conn, caller, "reimbursement:set-assisted-groups", person_id)
     await handlers.handle_set_groups(uow, SetAssistedGroups(person_id, frozenset(body.groups)))
     return AssistedGroups(groups=sorted(await repository.assisted_groups(uow.conn, person_id)))
 

@@ -7,9 +7,9 @@ from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.auth import Caller
 from chs_events.clock import today
-from chs_events.policy import Target, allowed, authorize
+from chs_events.policy import allowed
 from chs_events.problems import problem_responses
-from chs_events.read_models.enrollments import regions_of
+from chs_events.read_models.enrollments import authorize_for_person
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 from chs_remote_care import handlers
 from chs_remote_care.commands import FileRemoteCare, RevokeFiling
@@ -38,12 +38,6 @@ problem (RFC 9457) naming the rule that failed in its `rule` member (e.g.
 PersonPath = Annotated[str, Path(pattern=r"^p[0-9a-f]{32}$")]
 
 
-async def _authorize_for(caller: Caller, action: str, conn: Connection, person_id: str) -> None:
-    """The person themself, or an agency of one of the person's pooling regions."""
-    regions = await regions_of(conn, person_id)
-    authorize(caller, action, Target(person_id=person_id, regions=regions))
-
-
 filings = APIRouter(tags=["filings"])
 coverage = APIRouter(tags=["coverage"])
 
@@ -62,7 +56,7 @@ async def file_remote_care(
     rule (no active enrollment, destination in the home city, temporary care inside the
     province, back-dating after the discharge was settled), 409 for a second active long-term
     filing."""
-    await _authorize_for(caller, "remote-care:file", uow.conn, person_id)
+    await authorize_for_person(uow.conn, caller, "remote-care:file", person_id)
     filing = await handlers.handle_file(uow, from_body(FileRemoteCare, body, person_id=person_id))
     response.headers["Location"] = f"/filings/{filing.filing_id}"
     return FilingPublic.of(filing)
@@ -73,7 +67,7 @@ async def list_filings(
     caller: Annotated[Caller, allowed("remote-care:read")], person_id: PersonPath, conn: Connection
 ) -> FilingList:
     """The person's filings, oldest first, with their status."""
-    await _authorize_for(caller, "remote-care:read", conn, person_id)
+    await authorize_for_person(conn, caller, "remote-care:read", person_id)
     return FilingList(
         person_id=person_id,
         filings=[FilingPublic.of(f) for f in await handlers.filings_of(conn, person_id)],
@@ -85,7 +79,7 @@ async def get_filing(
     caller: Annotated[Caller, allowed("remote-care:read")], filing_id: str, conn: Connection
 ) -> FilingPublic:
     filing = await handlers.filing(conn, filing_id)
-    await _authorize_for(caller, "remote-care:read", conn, filing.person_id)
+    await authorize_for_person(conn, caller, "remote-care:read", filing.person_id)
     return FilingPublic.of(filing)
 
 
@@ -98,7 +92,7 @@ async def revoke_filing(
 ) -> FilingPublic:
     """Revoke an active filing from today on → RemoteCareRevoked; 409 when it is not active."""
     filing = await handlers.filing(uow.conn, filing_id)
-    await _authorize_for(caller, "remote-care:revoke", uow.conn, filing.person_id)
+    await authorize_for_person(uow.conn, caller, "remote-care:revoke", filing.person_id)
     return FilingPublic.of(
         await handlers.handle_revoke(uow, RevokeFiling(filing_id, body.reason if body else None))
     )
@@ -117,7 +111,7 @@ async def get_coverage(
 ) -> CoverageAnswer:
     """Is the person covered for care in ``region`` on ``date``, and under which filing or
     rule — the answer reimbursement needs."""
-    await _authorize_for(caller, "remote-care:coverage", conn, person_id)
+    await authorize_for_person(conn, caller, "remote-care:coverage", person_id)
     day = on or today()
     answer = await handlers.coverage(conn, person_id, region, day, emergency)
     return CoverageAnswer.of(person_id, region, day, answer)

@@ -16,6 +16,7 @@ from chs_chronic.settings import ChronicSettings
 from chs_events.clock import today
 from chs_events.policy import AGENCY, Kind, Own, permits_of
 from chs_events.service import route_actions
+from tests.support.access import assert_every_route_declares_an_action
 from tests.support.service import service_fixtures, without_token
 from tests.support.tokens import bearer
 
@@ -117,16 +118,7 @@ async def subject(client: httpx.AsyncClient) -> Subject:
 
 
 def test_every_route_declares_an_action_of_the_policy(app) -> None:
-    actions = route_actions(app)
-    routes = {
-        (method.upper(), path)
-        for path, operations in app.openapi()["paths"].items()
-        if path not in ("/healthz", "/readyz")
-        for method in operations
-    }
-    assert routes and routes <= set(actions), routes - set(actions)
-    for action in actions.values():
-        assert permits_of(action)
+    assert_every_route_declares_an_action(app)
 
 
 async def _ask(

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 
 from chs_events.db import connect
 from chs_events.policy import Kind, permits_of
@@ -16,6 +15,7 @@ from chs_events.service import route_actions
 from chs_notification import repository
 from chs_notification.api import create_app
 from chs_notification.settings import NotificationSettings
+from tests.support.access import assert_every_route_declares_an_action
 from tests.support.service import service_fixtures, without_token
 from tests.support.tokens import bearer
 
@@ -99,15 +99,7 @@ def routes(message_id) -> dict[tuple[str, str], Route]:
 
 
 def test_every_route_declares_an_action_and_is_in_the_table(app) -> None:
-    actions = route_actions(app)
-    api_routes = {
-        (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.path not in ("/healthz", "/readyz")
-        for method in route.methods or ()
-    }
-    assert api_routes - set(actions) == set(), "routes without an action"
-    assert set(actions) == set(ROUTES)
+    assert set(assert_every_route_declares_an_action(app)) == set(ROUTES)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=" ".join)

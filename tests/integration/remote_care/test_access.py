@@ -16,6 +16,7 @@ from chs_events.read_models.enrollments import Enrollment
 from chs_events.service import route_actions
 from chs_remote_care.api import create_app
 from chs_remote_care.settings import RemoteCareSettings
+from tests.support.access import assert_every_route_declares_an_action
 from tests.support.service import service_fixtures, without_token
 from tests.support.tokens import bearer
 
@@ -90,16 +91,7 @@ async def subject(client: httpx.AsyncClient, db) -> Subject:
 
 
 def test_every_route_declares_an_action_of_the_policy(app) -> None:
-    actions = route_actions(app)
-    routes = {
-        (method.upper(), path)
-        for path, operations in app.openapi()["paths"].items()
-        if path not in ("/healthz", "/readyz")
-        for method in operations
-    }
-    assert routes and routes <= set(actions), routes - set(actions)
-    for action in actions.values():
-        assert permits_of(action)
+    assert_every_route_declares_an_action(app)
 
 
 def test_the_policy_permits_what_the_service_promises() -> None:

@@ -18,6 +18,7 @@ from datetime import date
 
 import asyncpg
 
+from chs_events.auth import Caller
 from chs_events.consumer import Handler
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import (
@@ -25,6 +26,7 @@ from chs_events.events.enrollment import (
     EnrollmentTerminated,
     PoolingRegionChanged,
 )
+from chs_events.policy import Kind, Target, authorize
 from chs_events.topics import ENROLLMENT_EVENTS
 from chs_events.unit_of_work import UnitOfWork
 
@@ -121,6 +123,24 @@ async def regions_of(conn: asyncpg.Connection, person_id: str) -> set[str]:
         "select distinct pooling_region from enrollment_view where person_id = $1", person_id
     )
     return {row["pooling_region"] for row in rows}
+
+
+async def authorize_for_person(
+    conn: asyncpg.Connection,
+    caller: Caller,
+    action: str,
+    person_id: str,
+    *,
+    institution_code: str | None = None,
+) -> None:
+    """``policy.authorize`` for the person's business: the person themself, an agency of one of
+    the person's pooling regions (read only for an agency), or the institution named."""
+    regions = await regions_of(conn, person_id) if caller.kind == Kind.AGENCY else set()
+    authorize(
+        caller,
+        action,
+        Target(person_id=person_id, institution_code=institution_code, regions=regions),
+    )
 
 
 async def active_enrollment(

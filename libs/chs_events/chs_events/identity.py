@@ -8,7 +8,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberType
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -118,5 +118,9 @@ def normalize_mobile(value: str) -> str:
 
 def mobile_home_province(mobile: str) -> str | None:
     """GB/T 2260 province the number is registered in; None when its prefix does not say."""
+    # The geocoder's data (every country's prefixes) holds ~100 MB once imported: only the
+    # process that chooses senders (notification's dispatcher) loads it.
+    from phonenumbers import geocoder
+
     number = phonenumbers.parse("+86" + normalize_mobile(mobile))
     return province_code_for_name(geocoder.description_for_number(number, "zh"))

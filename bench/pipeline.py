@@ -34,12 +34,12 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from demo_support import (  # noqa: E402 - scripts/ is not a package
+from demo_support import (
     ADMIN_TOKEN,
     ENROLLMENT,
     ISSUER,
@@ -49,7 +49,7 @@ from demo_support import (  # noqa: E402 - scripts/ is not a package
     id_number,
 )
 
-from chs_events.settings import PlatformSettings, dsn_for_database  # noqa: E402
+from chs_events.settings import PlatformSettings, dsn_for_database
 
 CREDITED = "account.credited"
 BATCH = 500  # people per staff batch (the API takes up to 1,000)
@@ -127,7 +127,8 @@ def resident_mib(pids: dict[int, str]) -> dict[str, float]:
 
 def new_people(count: int) -> list[Person]:
     """Fresh people with valid, distinct ID numbers (Qingdao, born 1960–1999)."""
-    rng, seen, people = random.Random(), set(), []
+    rng, seen = random.Random(), set()
+    people: list[Person] = []
     while len(people) < count:
         birth = date.fromordinal(date(1960, 1, 1).toordinal() + rng.randrange(14600))
         number = id_number("370202", birth, female=rng.random() < 0.5)
@@ -226,7 +227,7 @@ async def run_phase(
             await asyncio.sleep(max(0.0, started + index / phase.rate - time.perf_counter()))
         async with slots:
             sent_at[person_id] = datetime.now(UTC)
-            for attempt in range(3):  # idempotent by payment_id: a retry answers 200
+            for _attempt in range(3):  # idempotent by payment_id: a retry answers 200
                 try:
                     answer = await http.post(
                         f"{ENROLLMENT}/contributions",

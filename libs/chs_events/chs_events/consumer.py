@@ -4,12 +4,18 @@ Each record is processed by the shared engine (``chs_events.processing``): its h
 one unit of work together with the inbox claim (a duplicate is skipped), so what the handler
 changes and the events it records commit together, once. The offset is committed only after
 the effect (or the dead letter) is durable.
+
+A partition's batch commits in one transaction: one inbox statement claims every event of it,
+each handler runs on the batch's connection (its own ``async with uow`` is a savepoint), and
+events of types the consumer has no handler for are passed over without being parsed. When the
+batch fails, the engine applies its events one at a time, each in its own unit of work.
 """
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 import asyncpg
 from aiokafka.errors import CommitFailedError
@@ -17,7 +23,7 @@ from aiokafka.errors import CommitFailedError
 from chs_events import inbox
 from chs_events.envelope import Envelope
 from chs_events.kafka import create_consumer, create_producer
-from chs_events.processing import Outcome, RecordProcessor
+from chs_events.processing import BatchFailed, Outcome, RecordProcessor
 from chs_events.retry import Backoff
 from chs_events.settings import PlatformSettings
 from chs_events.unit_of_work import UnitOfWork
@@ -82,14 +88,15 @@ class ConsumerRunner:
             topic_prefix=self._settings.topic_prefix,
             backoff=self._backoff,
             waits_out=DATABASE_UNAVAILABLE,
+            apply_all=self._apply_all,
+            types=frozenset(self._handlers),
         )
         log.info("consumer started", extra={"consumer": self.name, "topics": self._topics})
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500)
                 for partition, records in batches.items():
-                    for record in records:
-                        await processor.process(record, stop)
+                    await processor.process_all(records, stop)
                     try:
                         await consumer.commit({partition: records[-1].offset + 1})
                     except CommitFailedError:
@@ -112,3 +119,25 @@ class ConsumerRunner:
                     return Outcome.DUPLICATE
                 await handler(uow, envelope)
         return Outcome.APPLIED
+
+    async def _apply_all(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+        outcomes = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            unseen = await inbox.claim_all(
+                conn, self.name, [e for e in envelopes if e.type in self._handlers]
+            )
+            for index, envelope in enumerate(envelopes):
+                handler = self._handlers.get(envelope.type)
+                if handler is None:
+                    outcomes.append(Outcome.IGNORED)
+                elif (event_id := UUID(envelope.id)) not in unseen:  # before, or in this batch
+                    outcomes.append(Outcome.DUPLICATE)
+                else:
+                    unseen.discard(event_id)
+                    uow = UnitOfWork.caused_by(conn, envelope, source=self._settings.ce_source)
+                    try:
+                        await handler(uow, envelope)
+                    except Exception as error:
+                        raise BatchFailed(index, error) from error
+                    outcomes.append(Outcome.APPLIED)
+        return outcomes

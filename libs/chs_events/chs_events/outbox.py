@@ -30,16 +30,18 @@ RELAY_LOCK = 0x43485302
 async def record(conn: asyncpg.Connection, envelope: Envelope) -> None:
     """Write the event to the outbox in the caller's (open) transaction."""
     record_ = envelope.to_record()
-    await conn.execute(
-        """insert into outbox (event_id, topic, key, headers, payload)
-           values ($1, $2, $3, $4, $5)""",
+    await conn.execute(  # one round trip: the row and the relay's wake-up (sent at commit)
+        """with written as (
+               insert into outbox (event_id, topic, key, headers, payload)
+               values ($1, $2, $3, $4, $5) returning 1)
+           select pg_notify($6, '') from written""",
         envelope.id,
         envelope.topic,
         envelope.key,
         [[name, value.decode()] for name, value in record_.headers],
         record_.value,
+        CHANNEL,
     )
-    await conn.execute("select pg_notify($1, '')", CHANNEL)
 
 
 class OutboxRelay:

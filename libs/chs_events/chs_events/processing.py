@@ -9,6 +9,12 @@ at once: retrying cannot change the answer. An error listed in ``waits_out`` (th
 database is down) is not the event's fault: it is retried until it clears, so the partition
 waits rather than dead-lettering everything. A dead letter is retried until the broker takes it.
 ``process`` returns once the outcome is durable; only then may the caller commit the offset.
+
+``process_all`` takes a batch as consumed: records of event types the caller does not apply
+are passed over unparsed, and the valid ones are applied together by ``apply_all`` (one
+database transaction, one round of broker acknowledgements) — per-event cost is what limits a
+consumer, not the work. When that fails, the same events are applied one at a time as
+``process`` does, so one bad event is retried or dead-lettered alone and the rest still apply.
 """
 
 import asyncio
@@ -33,6 +39,16 @@ class PermanentError(Exception):
     """The event can never be processed as it is: dead-letter it without retrying."""
 
 
+class BatchFailed(Exception):
+    """Raised by an ``apply_all`` when the event at ``index`` failed (``error``): nothing of
+    the batch took effect."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"event {index} of the batch failed: {error!r}")
+        self.index = index
+        self.error = error
+
+
 class Outcome(enum.Enum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # applied before (the inbox knew its id)
@@ -51,6 +67,7 @@ class Record(Protocol):
 
 
 Apply = Callable[[Envelope], Awaitable[Outcome]]
+ApplyAll = Callable[[Sequence[Envelope]], Awaitable[Sequence[Outcome]]]
 PublishDeadLetter = Callable[
     [str, bytes | None, bytes | None, list[tuple[str, bytes]]], Awaitable[None]
 ]
@@ -67,19 +84,108 @@ class RecordProcessor:
     topic_prefix: str = ""
     backoff: Backoff = Backoff()
     waits_out: tuple[type[BaseException], ...] = ()
+    apply_all: ApplyAll | None = None
+    # The event types applied; a record of another type (by its ce_type header) is passed over
+    # unparsed by process_all. None: every record is parsed.
+    types: frozenset[str] | None = None
 
     async def process(self, record: Record, stop: asyncio.Event | None = None) -> None:
-        topic = record.topic.removeprefix(self.topic_prefix)
-        try:
-            envelope = Envelope.from_record(record.key, record.value, record.headers)
-        except Exception as error:  # noqa: BLE001 - InvalidEnvelope, or one that broke the parser
-            await self._dead_letter(record, topic, error, attempts=0, stop=stop)
+        envelope = await self._parsed(record, stop)
+        if envelope is not None:
+            await self._apply_one(record, envelope, stop)
+
+    async def process_all(
+        self, records: Sequence[Record], stop: asyncio.Event | None = None
+    ) -> None:
+        """Records as consumed (each partition's in order); returns once every outcome is
+        durable."""
+        run: list[tuple[Record, Envelope]] = []
+        for record in records:
+            if not self._applies_to(record):
+                continue
+            try:
+                envelope = Envelope.from_record(record.key, record.value, record.headers)
+            except Exception as error:  # noqa: BLE001 - as in _parsed
+                await self._apply_run(run, stop)  # the events before it first: partition order
+                run = []
+                await self._dead_letter_invalid(record, error, stop)
+                continue
+            run.append((record, envelope))
+        await self._apply_run(run, stop)
+
+    def _applies_to(self, record: Record) -> bool:
+        if self.types is None:
+            return True
+        ce_type = next((value for name, value in record.headers or () if name == "ce_type"), None)
+        return ce_type is None or ce_type.decode(errors="replace") in self.types
+
+    async def _apply_run(
+        self, run: Sequence[tuple[Record, Envelope]], stop: asyncio.Event | None
+    ) -> None:
+        while len(run) > 1 and self.apply_all is not None:
+            started = time.perf_counter()
+            try:
+                outcomes = await self.apply_all([envelope for _, envelope in run])
+            except BatchFailed as failed:
+                # Its failure is that event's first attempt; the events around it batch again.
+                await self._apply_run(run[: failed.index], stop)
+                record, envelope = run[failed.index]
+                await self._apply_one(record, envelope, stop, first_failure=failed.error)
+                run = run[failed.index + 1 :]
+                continue
+            except Exception as error:  # noqa: BLE001 - e.g. the commit: nobody's in particular
+                log.info(
+                    "batch not applied; applying its events one at a time",
+                    extra={"consumer": self.consumer, "events": len(run), "error": repr(error)},
+                )
+                break
+            seconds = (time.perf_counter() - started) / len(run)
+            for (record, envelope), outcome in zip(run, outcomes, strict=True):
+                self._observe(record, envelope, outcome, seconds)
             return
+        for record, envelope in run:
+            await self._apply_one(record, envelope, stop)
+
+    async def _parsed(self, record: Record, stop: asyncio.Event | None) -> Envelope | None:
+        try:
+            return Envelope.from_record(record.key, record.value, record.headers)
+        except Exception as error:  # noqa: BLE001 - InvalidEnvelope, or one that broke the parser
+            await self._dead_letter_invalid(record, error, stop)
+            return None
+
+    async def _dead_letter_invalid(
+        self, record: Record, error: Exception, stop: asyncio.Event | None
+    ) -> None:
+        topic = record.topic.removeprefix(self.topic_prefix)
+        await self._dead_letter(record, topic, error, attempts=0, stop=stop)
+
+    def _observe(
+        self, record: Record, envelope: Envelope, outcome: Outcome, seconds: float
+    ) -> None:
+        topic = record.topic.removeprefix(self.topic_prefix)
+        if outcome is Outcome.APPLIED:
+            metrics.HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(seconds)
+            metrics.EVENTS_CONSUMED.labels(self.consumer, topic, envelope.type).inc()
+        elif outcome is Outcome.DUPLICATE:
+            metrics.EVENTS_DUPLICATE.labels(self.consumer, topic).inc()
+
+    async def _apply_one(
+        self,
+        record: Record,
+        envelope: Envelope,
+        stop: asyncio.Event | None,
+        *,
+        first_failure: Exception | None = None,
+    ) -> None:
+        topic = record.topic.removeprefix(self.topic_prefix)
         attempt = 0
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
+                if first_failure is not None:  # the attempt made in a batch
+                    failure, first_failure = first_failure, None
+                    raise failure
                 outcome = await self.apply(envelope)
             except self.waits_out as error:
                 attempt -= 1
@@ -111,13 +217,7 @@ class RecordProcessor:
                     return
                 await asyncio.sleep(self.backoff.delay(attempt))
                 continue
-            if outcome is Outcome.APPLIED:
-                metrics.HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(
-                    time.perf_counter() - started
-                )
-                metrics.EVENTS_CONSUMED.labels(self.consumer, topic, envelope.type).inc()
-            elif outcome is Outcome.DUPLICATE:
-                metrics.EVENTS_DUPLICATE.labels(self.consumer, topic).inc()
+            self._observe(record, envelope, outcome, time.perf_counter() - started)
             return
 
     async def _dead_letter(

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import asyncpg
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 
 from chs_events.consumer import ConsumerRunner, Subscription
@@ -157,10 +158,12 @@ def main(
             port=settings.http_port,
             log_config=None,
             access_log=False,
+            loop="uvloop",
+            http="httptools",
         )
         return
     serve_metrics(settings.metrics_port, settings.http_host)
-    asyncio.run(_until_signalled(lambda stop: workers[command](settings, stop)))
+    uvloop.run(_until_signalled(lambda stop: workers[command](settings, stop)))
 
 
 def run_service(

@@ -282,7 +282,7 @@ class Dispatcher:
             sender=sender,
             fields={**fields, "sent_at": now, "last_error": None},
         )
-        log.info(
+        log.debug(  # the message row records it; one line per SMS is too many at INFO
             "sms sent",
             extra={
                 "message_id": str(row["message_id"]),

@@ -6,10 +6,12 @@ JSON lines on stderr; faust's and aiokafka's own loggers speak only from WARNING
 """
 
 import argparse
+import asyncio
 import logging
 from collections.abc import Sequence
 
 import faust
+import uvloop
 
 from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
@@ -60,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "topic_prefix": settings.topic_prefix,
         },
     )
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # the loop faust's worker creates
     NoticeWorker(create_app(settings), settings).execute_from_commandline()
 
 

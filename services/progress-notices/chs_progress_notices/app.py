@@ -5,9 +5,12 @@ its notices (or its dead letter) are acknowledged by the broker, and a redeliver
 yields the same notice ids (``chs_events.events.notices.notice_id``), by which notification
 deduplicates.
 
-The stream is iterated with manual acks (``stream.noack()``): faust's automatic ack runs in a
-``finally`` and would mark an event done even when its processing was cancelled half-way
-(worker stopping, partition revoked), so its offset could be committed with no notice sent.
+The stream is taken in batches with manual acks (``stream.noack_take``): faust's automatic ack
+runs in a ``finally`` and would mark an event done even when its processing was cancelled
+half-way (worker stopping, partition revoked), so its offset could be committed with no notice
+sent. A batch's notices are published together and their acknowledgements awaited together
+(one broker round trip for the batch, not one per event); a batch that fails is processed again
+one event at a time (``chs_events.processing``), and the repeated notices keep their ids.
 
 The processor owns no topic: every topic it reads or writes is in the catalog and created by
 ``chs_events.admin.ensure_topics``; faust is told never to declare one.
@@ -25,7 +28,7 @@ from faust.types import EventT, RecordMetadata, StreamT, TopicT
 from chs_events import metrics
 from chs_events.envelope import Envelope
 from chs_events.events.notices import NoticeRequested
-from chs_events.processing import Outcome, Record, RecordProcessor
+from chs_events.processing import BatchFailed, Outcome, Record, RecordProcessor
 from chs_events.retry import Backoff
 from chs_events.topics import NOTICE_REQUESTS, dlq_of
 from chs_progress_notices.rules import SOURCE_TOPICS, notices_for
@@ -64,6 +67,7 @@ class NoticeProcessor:
             CONSUMER,
             self._publish_notices,
             self._publish_dead_letter,
+            apply_all=self._publish_notices_of_all,
             topic_prefix=settings.topic_prefix,
             backoff=Backoff(
                 settings.max_attempts,
@@ -72,15 +76,34 @@ class NoticeProcessor:
             ),
         )
 
-    async def process(self, event: EventT) -> None:
+    async def process(self, events: Sequence[EventT]) -> None:
         # faust types headers as a list or a mapping; a raw topic's are the record's list.
-        await self._engine.process(cast(Record, event.message))
+        await self._engine.process_all([cast(Record, event.message) for event in events])
 
     async def _publish_notices(self, source: Envelope) -> Outcome:
-        notices = notices_for(source)
-        records = [source.caused(notice, source=self._source).to_record() for notice in notices]
-        pending = [await _send(self._notices, r.key, r.value, r.headers) for r in records]
-        # Every delivery is awaited (acks=all) before the source event may be acked.
+        await self._publish([(source, notice) for notice in notices_for(source)])
+        return Outcome.APPLIED
+
+    async def _publish_notices_of_all(self, sources: Sequence[Envelope]) -> list[Outcome]:
+        requested = []  # every rule first: nothing is sent for a batch one event of fails
+        for index, source in enumerate(sources):
+            try:
+                requested += [(source, notice) for notice in notices_for(source)]
+            except Exception as error:
+                raise BatchFailed(index, error) from error
+        await self._publish(requested)
+        return [Outcome.APPLIED] * len(sources)
+
+    async def _publish(self, requested: Sequence[tuple[Envelope, NoticeRequested]]) -> None:
+        pending = []
+        for source, notice in requested:
+            r = source.caused(notice, source=self._source).to_record()
+            pending.append(await _send(self._notices, r.key, r.value, r.headers))
+            log.debug(
+                "notice requested",
+                extra={"event_id": source.id, "type": source.type, "notice": notice.notice_id},
+            )
+        # Every delivery is awaited (acks=all) before the source events may be acked.
         outcomes = await asyncio.gather(*pending, return_exceptions=True)
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         metrics.EVENTS_PUBLISHED.labels(NOTICE_REQUESTS, NoticeRequested.ce_type).inc(
@@ -88,16 +111,6 @@ class NoticeProcessor:
         )
         if failures:
             raise failures[0]
-        if notices:
-            log.info(
-                "notices requested",
-                extra={
-                    "event_id": source.id,
-                    "type": source.type,
-                    "notices": [(n.template_id, n.notice_id) for n in notices],
-                },
-            )
-        return Outcome.APPLIED
 
     async def _publish_dead_letter(
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
@@ -150,13 +163,15 @@ def create_app(settings: ProgressNoticeSettings) -> faust.App:
         },
     )
 
-    # One event at a time per worker, in partition order.
+    # One batch at a time per worker, each partition's events in order.
     @app.agent(source, name=CONSUMER, concurrency=1)
     async def progress_notices(stream: StreamT) -> None:
-        manual = cast(faust.Stream, stream).noack()  # StreamT does not declare noack
-        async for event in manual.events():
-            await processor.process(event)
-            await manual.ack(event)
+        manual = cast(faust.Stream, stream)  # StreamT does not declare noack_take
+        batches = manual.noack_take(settings.batch_size, within=settings.batch_wait_seconds)
+        async for events in batches:
+            await processor.process(events)
+            for event in events:
+                await manual.ack(event)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust's receiver type
     async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:

@@ -14,6 +14,9 @@ class ProgressNoticeSettings(PlatformSettings):
     heartbeat_interval_seconds: float = 3.0
     # How often processed offsets are committed; a crash redelivers at most this much work.
     commit_interval_seconds: float = 2.8
+    # Events taken at once: their notices are published together and acknowledged together.
+    batch_size: int = 500
+    batch_wait_seconds: float = 0.01
     # Handler attempts before an event is dead-lettered, and the first backoff delay.
     max_attempts: int = 4
     retry_base_delay_seconds: float = 0.2

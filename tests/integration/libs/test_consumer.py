@@ -167,3 +167,32 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(se
     assert by_reason["mobile belongs to nobody"]["dlq_attempts"] == b"1"
     assert metric("chs_events_dead_lettered_total") - dead_lettered_before == 2
     assert metric("chs_events_failed_total", type=CONTACT_CHANGED) - failed_before == 2 + 3
+
+
+async def test_a_batch_applies_in_order_and_passes_over_types_it_has_no_handler_for(
+    settings, effects
+):
+    changes = [change("p4", f"138000001{n:02d}") for n in range(20)]
+    key, _, headers = as_tuple(change("p4", "13800000199"))
+    # Not this consumer's business: unparsed, so not even its broken value is its concern.
+    foreign_type = [(n, b"chs.enrollment.other.v1" if n == "ce_type" else v) for n, v in headers]
+    dead_lettered_before = metric("chs_events_dead_lettered_total")
+    await publish(
+        settings,
+        *map(as_tuple, changes[:10]),
+        (key, b"{not json", foreign_type),
+        *map(as_tuple, changes[10:]),
+    )
+    stop, task = await run_consumer(settings, effects, record_effect)
+
+    async def all_applied():
+        return len(await applied(effects)) == 20
+
+    await until(all_applied)
+    await asyncio.sleep(0.5)
+    stop.set()
+    await task
+    async with effects.acquire() as conn:
+        in_commit_order = await conn.fetch("select mobile from effects order by ctid")
+    assert [r["mobile"] for r in in_commit_order] == [c.event.employer_id for c in changes]
+    assert metric("chs_events_dead_lettered_total") == dead_lettered_before

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from phonenumbers import geocoder
 from stdnum.cn import ric
 
-from chs_events import identity
 from chs_events.errors import InvalidIdNumber, InvalidInput, InvalidMobile
 from chs_events.identity import (
     age_on,
@@ -259,7 +259,7 @@ def test_mobile_home_province(mobile, province):
 
 
 def test_mobile_home_province_unknown(monkeypatch):
-    monkeypatch.setattr(identity.geocoder, "description_for_number", lambda number, lang: "中国")
+    monkeypatch.setattr(geocoder, "description_for_number", lambda number, lang: "中国")
     assert mobile_home_province("13853212345") is None
 
 

@@ -3,7 +3,8 @@
 Each record is processed by the shared engine (``chs_events.processing``): its handler runs in
 one unit of work together with the inbox claim (a duplicate is skipped), so what the handler
 changes and the events it records commit together, once. The offset is committed only after
-the effect (or the dead letter) is durable.
+the effect (or the dead letter) is durable, at most every ``commit_interval`` seconds (a commit
+is a broker round trip; a crash redelivers at most that much, which the inbox skips).
 
 A partition's batch commits in one transaction: one inbox statement claims every event of it,
 each handler runs on the batch's connection (its own ``async with uow`` is a savepoint), and
@@ -13,11 +14,13 @@ batch fails, the engine applies its events one at a time, each in its own unit o
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError
 
 from chs_events import inbox
@@ -62,8 +65,10 @@ class ConsumerRunner:
         pool: asyncpg.Pool,
         settings: PlatformSettings,
         backoff: Backoff = Backoff(),
+        commit_interval: float = 1.0,
     ) -> None:
         self.name = name
+        self._commit_interval = commit_interval
         self._topics = topics
         self._handlers = handlers
         self._pool = pool
@@ -92,21 +97,32 @@ class ConsumerRunner:
             types=frozenset(self._handlers),
         )
         log.info("consumer started", extra={"consumer": self.name, "topics": self._topics})
+        done: dict[TopicPartition, int] = {}  # offsets whose effects are durable, not committed
+        next_commit = time.monotonic() + self._commit_interval
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500)
                 for partition, records in batches.items():
                     await processor.process_all(records, stop)
-                    try:
-                        await consumer.commit({partition: records[-1].offset + 1})
-                    except CommitFailedError:
-                        log.warning(
-                            "commit failed after a rebalance; the new owner redelivers",
-                            extra={"consumer": self.name},
-                        )
+                    done[partition] = records[-1].offset + 1
+                if done and time.monotonic() >= next_commit:
+                    await self._commit(consumer, done)
+                    next_commit = time.monotonic() + self._commit_interval
+            if done:
+                await self._commit(consumer, done)
         finally:
             await consumer.stop()
             await dead_letters.stop()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
+        try:
+            await consumer.commit(done)
+        except CommitFailedError:
+            log.warning(
+                "commit failed after a rebalance; the new owner redelivers",
+                extra={"consumer": self.name},
+            )
+        done.clear()
 
     async def _apply(self, envelope: Envelope) -> Outcome:
         handler = self._handlers.get(envelope.type)

@@ -65,6 +65,7 @@ class OutboxRelay:
         self._retention = retention
         self._wakeup = asyncio.Event()
         self._next_purge = 0.0
+        self._next_observation = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         conn = await connect(self._dsn)
@@ -78,8 +79,10 @@ class OutboxRelay:
                 self._wakeup.clear()
                 while await self.publish_pending(conn) == self._batch_size:
                     pass
-                await self._observe_backlog(conn)
+                if time.monotonic() >= self._next_observation:  # not on every wake-up
+                    await self._observe_backlog(conn)
                 await self._wait(stop)
+            await self._observe_backlog(conn)
         finally:
             await conn.close()
 
@@ -128,6 +131,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _observe_backlog(self, conn: asyncpg.Connection) -> None:
+        self._next_observation = time.monotonic() + 1.0
         backlog, oldest_age = await conn.fetchrow(
             """select count(*), coalesce(extract(epoch from now() - min(created_at)), 0)
                from outbox where published_at is null"""

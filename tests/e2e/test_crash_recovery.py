@@ -9,7 +9,8 @@ from tests.support.broker import until
 
 PEOPLE = 40
 KILL_AFTER = 12
-KILLED = ["enrollment-relay", "notification-consume", "notification-dispatch", "progress-notices"]
+# The enrollment worker holds its outbox relay; the notification worker its consumers.
+KILLED = ["enrollment-worker", "notification-worker", "notification-dispatch", "progress-notices"]
 
 
 async def enroll_residents(enrollment, people: list[Person], registered: list[str]) -> None:

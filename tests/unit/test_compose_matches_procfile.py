@@ -137,7 +137,7 @@ PROCESSES = _processes()
 def test_the_procfile_is_read():
     assert "enrollment-api" in PROCESSES
     assert PROCESSES["enrollment-api"].http_port == 8101
-    assert PROCESSES["enrollment-relay"].command == ("python", "-m", "chs_enrollment", "relay")
+    assert PROCESSES["enrollment-worker"].command == ("python", "-m", "chs_enrollment", "worker")
 
 
 @pytest.mark.parametrize("name", sorted(PROCESSES))

@@ -4,9 +4,12 @@ A service's ``__main__`` is one call::
 
     run_service("chs_x", XSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
 
-which gives the commands ``api``, ``relay`` (the outbox) and ``consume`` (every subscription in
-one process); ``workers={"name": worker}`` adds a command of the service's own (or replaces a
-standard one), ``beside_consumers={"job": job}`` runs scheduled jobs in the ``consume`` process.
+which gives the commands ``api``, ``relay`` (the outbox), ``consume`` (every subscription in
+one process) and ``worker`` (the relay and the consumers as tasks of one process: what the
+Procfile runs, one process less per service, nothing shared but the event loop — each keeps its
+own database connections and Kafka clients); ``workers={"name": worker}`` adds a command of the
+service's own (or replaces a standard one), ``in_worker=("name",)`` runs it in ``worker`` too,
+``beside_consumers={"job": job}`` runs scheduled jobs beside the consumers.
 """
 
 import argparse
@@ -65,7 +68,12 @@ def relay_worker(service_package: str) -> Worker:
 
 async def run_together(runners: list[ConsumerRunner], stop: asyncio.Event) -> None:
     """Run the consumers until ``stop``; if one fails, stop the others and re-raise."""
-    tasks = [asyncio.create_task(runner.run(stop), name=runner.name) for runner in runners]
+    await _until_stopped_or_failed(
+        [asyncio.create_task(runner.run(stop), name=runner.name) for runner in runners], stop
+    )
+
+
+async def _until_stopped_or_failed(tasks: list[asyncio.Future[None]], stop: asyncio.Event) -> None:
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -166,6 +174,18 @@ def main(
     uvloop.run(_until_signalled(lambda stop: workers[command](settings, stop)))
 
 
+def together(*workers: Worker) -> Worker:
+    """One process running ``workers`` as tasks; when one fails, the others stop and the
+    process exits with its error (the supervisor restarts all of them)."""
+
+    async def run(settings: PlatformSettings, stop: asyncio.Event) -> None:
+        await _until_stopped_or_failed(
+            [asyncio.ensure_future(worker(settings, stop)) for worker in workers], stop
+        )
+
+    return run
+
+
 def run_service(
     package: str,
     settings: Settings,
@@ -174,13 +194,17 @@ def run_service(
     subscriptions: list[Subscription],
     beside_consumers: Mapping[str, Job] | None = None,
     workers: Mapping[str, Worker] | None = None,
+    in_worker: tuple[str, ...] = (),
 ) -> None:
     """Run one process of a domain service (``python -m <package> <command>``): ``api``,
     ``relay`` (publishes the outbox), ``consume`` (the ``subscriptions``, and the scheduled
-    ``beside_consumers`` jobs), and the service's own ``workers`` (which may replace a standard
-    one)."""
-    standard: dict[str, Worker] = {
+    ``beside_consumers`` jobs), ``worker`` (relay, consume and the ``in_worker`` ones in one
+    process), and the service's own ``workers`` (which may replace a standard one)."""
+    commands: dict[str, Worker] = {
         "relay": relay_worker(package),
         "consume": consumer_worker(package, subscriptions, beside_consumers=beside_consumers),
-    }
-    main(package, settings, app=app, workers=standard | dict(workers or {}))
+    } | dict(workers or {})
+    commands["worker"] = together(
+        commands["relay"], commands["consume"], *(commands[name] for name in in_worker)
+    )
+    main(package, settings, app=app, workers=commands)

@@ -1,4 +1,4 @@
-"""``python -m chs_remote_care api|relay|consume|expire``.
+"""``python -m chs_remote_care api|relay|consume|expire|worker``.
 
 - ``api``: the HTTP API (port ``CHS_HTTP_PORT``, default 8103);
 - ``relay``: publishes the outbox (``chs.remote-care.events``);
@@ -6,7 +6,8 @@
   ``remote-care-enrollments`` on ``chs.enrollment.events``);
 - ``expire``: every ``CHS_EXPIRY_INTERVAL_SECONDS`` expires the temporary filings past their
   validity, in batches of ``CHS_EXPIRY_BATCH_SIZE`` locked with ``for update skip locked``, so
-  several instances may run.
+  several instances may run;
+- ``worker``: relay, consume and expire in one process (what the Procfile runs).
 """
 
 from chs_events.runtime import run_service
@@ -25,4 +26,5 @@ if __name__ == "__main__":
         app=create_app,
         subscriptions=SUBSCRIPTIONS,
         workers={"expire": periodic_worker(PACKAGE, "remote-care-expiry", handlers.expire_job)},
+        in_worker=("expire",),
     )

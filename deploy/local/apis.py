@@ -7,6 +7,7 @@
 An API line looks like ``enrollment-api: CHS_HTTP_PORT=${CHS_ENROLLMENT_HTTP_PORT:-8101} exec …``;
 the port variable, when set in the environment, wins over the default. Standard library only.
 """
+
 import os
 import re
 import sys

@@ -13,7 +13,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from chs_events.errors import InvalidIdNumber, InvalidInput, InvalidMobile
-from chs_events.regions import province_code_for_name
+from chs_events.mobile_provinces import mobile_province
 
 _CHINA = ZoneInfo("Asia/Shanghai")
 _ID_NUMBER_LENGTH = 18
@@ -118,9 +118,4 @@ def normalize_mobile(value: str) -> str:
 
 def mobile_home_province(mobile: str) -> str | None:
     """GB/T 2260 province the number is registered in; None when its prefix does not say."""
-    # The geocoder's data (every country's prefixes) holds ~100 MB once imported: only the
-    # process that chooses senders (notification's dispatcher) loads it.
-    from phonenumbers import geocoder
-
-    number = phonenumbers.parse("+86" + normalize_mobile(mobile))
-    return province_code_for_name(geocoder.description_for_number(number, "zh"))
+    return mobile_province(normalize_mobile(mobile))

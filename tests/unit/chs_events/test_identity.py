@@ -7,7 +7,6 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from phonenumbers import geocoder
 from stdnum.cn import ric
 
 from chs_events.errors import InvalidIdNumber, InvalidInput, InvalidMobile
@@ -256,11 +255,6 @@ def test_mobile_formats_refused(value, reason):
 )
 def test_mobile_home_province(mobile, province):
     assert mobile_home_province(mobile) == province
-
-
-def test_mobile_home_province_unknown(monkeypatch):
-    monkeypatch.setattr(geocoder, "description_for_number", lambda number, lang: "中国")
-    assert mobile_home_province("13853212345") is None
 
 
 def test_mobile_home_province_refuses_invalid_numbers():

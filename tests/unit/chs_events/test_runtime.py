@@ -22,7 +22,7 @@ async def test_the_tasks_run_until_stopped_and_all_finish():
         return run
 
     stop = asyncio.Event()
-    task = asyncio.create_task(
+    task = asyncio.ensure_future(
         together(worker("relay"), worker("consume"))(PlatformSettings(), stop)
     )
     await asyncio.sleep(0.05)

@@ -6,10 +6,12 @@ handler runs it in one unit of work (``chs_events.unit_of_work``), which also ca
 correlation id of the events the command causes, so a command holds only what the caller asked.
 """
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Self
 
 from typing_extensions import dataclass_transform
+
+from chs_events.attributes import same_names
 
 
 @dataclass_transform(frozen_default=True)
@@ -20,3 +22,10 @@ class Command:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         dataclass(frozen=True)(cls)
+
+    @classmethod
+    def of(cls, *sources: object, **given: Any) -> Self:
+        """The command of the ``given`` values and, for its other fields, the attributes of the
+        same names of ``sources`` (the event a consumer turns into it, a request body).
+        ``RequestNotice.of(event)``."""
+        return cls(**same_names((f.name for f in fields(cls)), sources, given))

@@ -81,14 +81,8 @@ class Application:
             decided_by="rules" if decided else None,
             region=command.region,
         )
-        applied = ChronicApplied(
-            person_id=command.person_id,
-            application_id=application.application_id,
-            institution_code=command.institution_code,
-            institution_name=command.institution_name,
-            discharge_date=command.discharge_date,
-            diagnosis_codes=list(application.diagnosis_codes),
-            condition_code=application.condition_code,
+        applied = ChronicApplied.of(
+            application,
             condition_name=condition.name if condition else None,
             status="decided" if decided else "pending_review",
             review_reason=None if decided else decision.reason,
@@ -153,10 +147,8 @@ class Application:
     def _rejected(
         self, condition: Condition | None, decided_by: Literal["rules", "review"]
     ) -> ChronicRejected:
-        return ChronicRejected(
-            person_id=self.person_id,
-            application_id=self.application_id,
-            condition_code=self.condition_code,
+        return ChronicRejected.of(
+            self,
             condition_name=condition.name if condition else None,
             rule=self.rule or "",
             reason=self.reason or "",
@@ -224,22 +216,7 @@ class Certification:
             at,
             region=region,
         )
-        return certification, ChronicCertified(
-            person_id=person_id,
-            certification_id=certification.certification_id,
-            condition_code=condition.code,
-            condition_name=condition.name,
-            source=source,
-            application_id=application_id,
-            settlement_id=settlement_id,
-            diagnosis_codes=list(certification.diagnosis_codes),
-            institution_code=institution_code,
-            institution_name=institution_name,
-            valid_from=first,
-            valid_until=last,
-            annual_cap_fen=condition.annual_cap_fen,
-            pay_ratio_permille=condition.pay_ratio_permille,
-        )
+        return certification, ChronicCertified.of(certification)
 
     def revoke(
         self, reason_code: ChronicRevocationReason, on: date
@@ -276,12 +253,4 @@ class Certification:
         self, reason: Literal["expired", "revoked"], code: ChronicRevocationReason | None
     ) -> ChronicRevoked:
         assert self.ended_on is not None
-        return ChronicRevoked(
-            person_id=self.person_id,
-            certification_id=self.certification_id,
-            condition_code=self.condition_code,
-            condition_name=self.condition_name,
-            reason=reason,
-            ended_on=self.ended_on,
-            revocation_code=code,
-        )
+        return ChronicRevoked.of(self, reason=reason, revocation_code=code)

@@ -156,14 +156,7 @@ async def handle_enroll_newborn(
             registered,
             person.contact(),
             enrolled,
-            NewbornEnrolled(
-                person_id=person_id,
-                enrollment_id=enrollment.enrollment_id,
-                guardian_person_id=command.guardian_person_id,
-                birth_date=command.birth_date,
-                pooling_region=command.pooling_region,
-                start_date=enrollment.start_date,
-            ),
+            NewbornEnrolled.of(enrollment, person),
         )
     return PersonView(person, [enrollment])
 

@@ -14,6 +14,7 @@ from chs_events.policy import Kind, permits_of
 from chs_events.service import route_actions
 from chs_notification import repository
 from chs_notification.api import create_app
+from chs_notification.commands import RequestNotice
 from chs_notification.settings import NotificationSettings
 from tests.support.access import assert_every_route_declares_an_action
 from tests.support.service import service_fixtures, without_token
@@ -53,15 +54,18 @@ async def message_id(app, settings) -> AsyncIterator[uuid.UUID]:
     """A queued message of OWNER."""
     conn = await connect(settings.database_dsn)
     message = uuid.uuid4()
-    await repository.insert_message(
-        conn,
-        message_id=message,
+    notice = RequestNotice(
         notice_id=f"access-{message}",
         person_id=OWNER,
         template_id="enrollment.registered",
         category="business_result",
         priority="normal",
         params={"name": "张三"},
+    )
+    await repository.insert_message(
+        conn,
+        notice,
+        message_id=message,
         request_event_id=str(uuid.uuid4()),
         correlation_id=None,
     )

@@ -2,7 +2,7 @@
 gives the precise reason (e.g. "check digit is 5, expected 3")."""
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -61,7 +61,10 @@ PersonId = Annotated[
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 
-def closed_list(reasons: Mapping[str, str], why: str = "Why") -> str:
+Reason = TypeVar("Reason", bound=str)
+
+
+def closed_list(reasons: Mapping[Reason, str], why: str = "Why") -> str:
     """The description of a reason-code field: the codes of its closed list, each with the text
     the SMS tells (no caller-written text reaches an SMS)."""
     listed = "; ".join(f"{code} = {text}" for code, text in reasons.items())

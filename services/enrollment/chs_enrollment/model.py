@@ -24,6 +24,7 @@ from chs_events.events.enrollment import (
     StaffRemoved,
 )
 from chs_events.identity import birth_date_from_id_number, sex_from_id_number
+from chs_events.read_models import enrollments
 from chs_events.vocabulary import EMPLOYEE, Insutype
 
 
@@ -117,8 +118,8 @@ class Person:
             insutype,
             pooling_region,
             start_date,
-            employer.employer_id if employer else None,
-            contribution_base_fen,
+            employer_id=employer.employer_id if employer else None,
+            contribution_base_fen=contribution_base_fen,
         )
         return enrollment, enrollment.registered(employer, at_birth=at_birth)
 
@@ -200,15 +201,14 @@ class Employer:
 
 
 @dataclass(frozen=True)
-class Enrollment:
-    enrollment_id: str
-    person_id: str
+class Enrollment(enrollments.Enrollment):
+    """An enrollment as every service knows it (``chs_events.read_models.enrollments``: id,
+    person, insured type, pooling region, start and end), with what only this service keeps:
+    an employee (310) enrollment's employer and contribution base, and why it ended."""
+
     insutype: Insutype
-    pooling_region: str
-    start_date: date
     employer_id: str | None = None
     contribution_base_fen: int | None = None
-    end_date: date | None = None
     end_reason: str | None = None
 
     @property

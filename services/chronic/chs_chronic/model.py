@@ -4,7 +4,7 @@ change state: each returns the new state and the event(s) it raises. No I/O."""
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import uuid6
 
@@ -132,15 +132,12 @@ class Application:
     ) -> tuple["Application", "Certification", ChronicCertified]:
         certification, event = Certification.grant(
             condition,
-            person_id=self.person_id,
+            self,
             source=source,
             diagnoses=[d for d in self.diagnosis_codes if condition.matches(d)],
-            institution_code=self.institution_code,
-            institution_name=self.institution_name,
             valid_from=self.discharge_date,
             at=at,
             application_id=self.application_id,
-            region=self.region,
         )
         return replace(self, certification_id=certification.certification_id), certification, event
 
@@ -154,6 +151,23 @@ class Application:
             reason=self.reason or "",
             decided_by=decided_by,
         )
+
+
+class Origin(Protocol):
+    """What a certification is granted on: the application, or the settlement's command (the
+    person, and the institution with its region)."""
+
+    @property
+    def person_id(self) -> str: ...
+
+    @property
+    def institution_code(self) -> str: ...
+
+    @property
+    def institution_name(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -182,39 +196,37 @@ class Certification:
     def grant(
         cls,
         condition: Condition,
+        origin: Origin,
         *,
-        person_id: str,
         source: Source,
         diagnoses: Sequence[str],
-        institution_code: str,
-        institution_name: str,
         valid_from: date,
         at: datetime,
         application_id: str | None = None,
         settlement_id: str | None = None,
-        region: str | None = None,
     ) -> tuple["Certification", ChronicCertified]:
-        """The condition certified from ``valid_from`` for its catalog months: by application,
-        by a reviewer, or without application (``auto``, from a settlement)."""
+        """The condition certified from ``valid_from`` for its catalog months, for the person
+        and at the institution of ``origin``: by application, by a reviewer, or without
+        application (``auto``, from a settlement)."""
         first, last = domain.validity(condition, valid_from)
         certification = cls(
             str(uuid6.uuid7()),
-            person_id,
+            origin.person_id,
             condition.code,
             condition.name,
             source,
             application_id,
             settlement_id,
             tuple(diagnoses),
-            institution_code,
-            institution_name,
+            origin.institution_code,
+            origin.institution_name,
             first,
             last,
             condition.annual_cap_fen,
             condition.pay_ratio_permille,
             "active",
             at,
-            region=region,
+            region=origin.region,
         )
         return certification, ChronicCertified.of(certification)
 

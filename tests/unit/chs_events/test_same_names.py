@@ -1,7 +1,7 @@
 """Building commands, events and response bodies from objects whose attributes share the fields'
 names (``chs_events.attributes``): what is given wins, then the first source that has it."""
 
-from dataclasses import FrozenInstanceError, field, fields
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -35,6 +35,28 @@ def test_a_command_is_a_frozen_dataclass_without_a_decorator() -> None:
     assert command == Revoke("F1", at=datetime(2027, 1, 1))  # ``compare=False`` kept
     with pytest.raises(FrozenInstanceError):
         command.filing_id = "F2"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del command.reason
+
+
+@dataclass(frozen=True)
+class Notify(Command):  # decorated as commands once were: the same dataclass
+    notice_id: str
+    params: dict[str, str] = field(default_factory=dict)
+    at: datetime = field(default=datetime(2026, 1, 1), compare=False)
+
+
+def test_a_command_still_decorated_is_the_same_frozen_dataclass() -> None:
+    notice = Notify("N1")
+    assert [(f.name, f.compare) for f in fields(Notify)] == [
+        ("notice_id", True),
+        ("params", True),
+        ("at", False),
+    ]
+    assert notice.params == {} and notice.params is not Notify("N2").params
+    assert notice == Notify("N1", at=datetime(2027, 1, 1))
+    with pytest.raises(FrozenInstanceError):
+        notice.notice_id = "N2"  # type: ignore[misc]
 
 
 def test_a_command_of_an_event_takes_its_fields_of_the_same_names() -> None:

@@ -31,8 +31,9 @@ START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx2g}"
 
-say() { echo "kafka: $*"; }
-die() { echo "kafka: $*" >&2; exit 1; }
+NAME=kafka SERVER=broker STOP_NOTE=", controlled shutdown"
+# shellcheck source=deploy/local/lib.sh
+source "$REPO/deploy/local/lib.sh"
 
 find_java() {
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
@@ -132,17 +133,9 @@ except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
 PY
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# The pid of the broker this script started, if it is still alive.
-our_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid; pid="$(cat "$PID_FILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  # Guard against a recycled pid: it must be a JVM running our server.properties.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$PROPS" || return 1
-  echo "$pid"
-}
+# The pid of the broker this script started (the leader of its own process group), if it is
+# still alive; it must be a JVM running our server.properties.
+our_pid() { live_pid "$PROPS"; }
 
 render_config() {
   mkdir -p "$DATA_DIR"
@@ -162,26 +155,8 @@ format_storage() {
     || { tail -n 20 "$LOG_FILE" >&2; die "storage format failed"; }
 }
 
-wait_ready() {
-  local pid="$1" deadline=$((SECONDS + START_TIMEOUT)) summary
-  while ((SECONDS < deadline)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "kafka: the broker exited during start-up; last lines of ${LOG_FILE#"$REPO"/}:" >&2
-      tail -n 40 "$LOG_FILE" >&2
-      rm -f "$PID_FILE"
-      return 1
-    fi
-    if port_open "$PORT" && summary="$(probe 2>/dev/null)"; then
-      say "ready on 127.0.0.1:$PORT ($summary)"
-      return 0
-    fi
-    sleep 0.5
-  done
-  echo "kafka: not ready after ${START_TIMEOUT}s; last lines of ${LOG_FILE#"$REPO"/}:" >&2
-  tail -n 40 "$LOG_FILE" >&2
-  stop
-  return 1
-}
+# Once the broker answers (wait_ready).
+ready() { say "ready on 127.0.0.1:$PORT ($2)"; }
 
 start() {
   local pid summary
@@ -217,30 +192,6 @@ start() {
   wait_ready "$pid"
 }
 
-stop() {
-  local pid
-  if ! pid="$(our_pid)"; then
-    rm -f "$PID_FILE"
-    if port_open "$PORT"; then
-      say "not started by this script (a broker on port $PORT belongs to someone else); nothing to stop"
-    else
-      say "not running"
-    fi
-    return 0
-  fi
-  say "stopping (pid $pid, controlled shutdown)"
-  kill -TERM "$pid"
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "still running after ${STOP_TIMEOUT}s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PID_FILE"
-  say "stopped"
-}
-
 status() {
   local pid summary
   if pid="$(our_pid)"; then
@@ -257,15 +208,6 @@ status() {
   fi
   say "not running"
   return 1
-}
-
-logs() {
-  [[ -f "$LOG_FILE" ]] || die "no log yet (${LOG_FILE#"$REPO"/})"
-  if [[ "${1:-}" == "-f" ]]; then
-    tail -n 50 -F "$LOG_FILE"
-  else
-    tail -n "${LINES_SHOWN:-200}" "$LOG_FILE"
-  fi
 }
 
 case "${1:-}" in

@@ -47,9 +47,9 @@ DISCOVERY="$ISSUER/.well-known/openid-configuration"
 START_TIMEOUT="${KEYCLOAK_START_TIMEOUT:-180}"
 STOP_TIMEOUT="${KEYCLOAK_STOP_TIMEOUT:-30}"
 
-say() { echo "keycloak: $*"; }
-die() { echo "keycloak: $*" >&2; exit 1; }
-rel() { echo "${1#"$REPO"/}"; }
+NAME=keycloak SERVER=server STOP_NOTE=""
+# shellcheck source=deploy/local/lib.sh
+source "$REPO/deploy/local/lib.sh"
 
 # The major Java version of the java binary $1 (e.g. 25), empty when it does not run.
 java_major() {
@@ -113,17 +113,9 @@ probe() {
   sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' <<<"$body"
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # The pid of the server this script started (kc.sh, the leader of its own process group), if it
-# is still alive; a recycled pid does not count: its command line must name our distribution.
-our_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid; pid="$(cat "$PID_FILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$DIST/" || return 1
-  echo "$pid"
-}
+# is still alive; its command line must name our distribution.
+our_pid() { live_pid "$DIST/"; }
 
 # The JVM of the server: kc.sh's child, or kc.sh itself after it exec'd java.
 jvm_pid() {
@@ -150,38 +142,22 @@ prepare_data() {
   cp "$REALM_FILE" "$DATA_DIR/import/$REALM-realm.json"
 }
 
-wait_ready() {
-  local pid="$1" t0="$2" deadline=$((SECONDS + START_TIMEOUT)) issuer
-  while ((SECONDS < deadline)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "keycloak: the server exited during start-up; last lines of $(rel "$LOG_FILE"):" >&2
-      tail -n 40 "$LOG_FILE" >&2
-      rm -f "$PID_FILE"
-      return 1
-    fi
-    if issuer="$(probe 2>/dev/null)"; then
-      realm_hash >"$REALM_STAMP"
-      say "ready in $(awk -v s="$(date +%s.%N)" -v t="$t0" 'BEGIN {printf "%.1f", s - t}')s: issuer $issuer (pid $pid, resident $(rss "$pid"))"
-      return 0
-    fi
-    sleep 0.5
-  done
-  echo "keycloak: not ready after ${START_TIMEOUT}s; last lines of $(rel "$LOG_FILE"):" >&2
-  tail -n 40 "$LOG_FILE" >&2
-  stop
-  return 1
+# Once the realm answers (wait_ready): the realm imported, the time since T0 (start's).
+ready() {
+  realm_hash >"$REALM_STAMP"
+  say "ready in $(awk -v s="$(date +%s.%N)" -v t="$T0" 'BEGIN {printf "%.1f", s - t}')s: issuer $2 (pid $1, resident $(rss "$1"))"
 }
 
 start() {
-  local pid issuer t0
-  t0="$(date +%s.%N)"
+  local pid issuer
+  T0="$(date +%s.%N)"
   if pid="$(our_pid)"; then
     if issuer="$(probe 2>/dev/null)"; then
       say "already running (pid $pid): issuer $issuer"
       return 0
     fi
     say "already started (pid $pid) but not ready yet; waiting"
-    wait_ready "$pid" "$t0"
+    wait_ready "$pid"
     return
   fi
   if port_open "$PORT"; then
@@ -206,31 +182,7 @@ start() {
       </dev/null >>"$LOG_FILE" 2>&1 &
   pid=$!
   echo "$pid" >"$PID_FILE"
-  wait_ready "$pid" "$t0"
-}
-
-stop() {
-  local pid
-  if ! pid="$(our_pid)"; then
-    rm -f "$PID_FILE"
-    if port_open "$PORT"; then
-      say "not started by this script (a server on port $PORT belongs to someone else); nothing to stop"
-    else
-      say "not running"
-    fi
-    return 0
-  fi
-  say "stopping (pid $pid)"
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "still running after ${STOP_TIMEOUT}s; killing it"
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PID_FILE"
-  say "stopped"
+  wait_ready "$pid"
 }
 
 status() {
@@ -249,15 +201,6 @@ status() {
   fi
   say "not running"
   return 1
-}
-
-logs() {
-  [[ -f "$LOG_FILE" ]] || die "no log yet ($(rel "$LOG_FILE"))"
-  if [[ "${1:-}" == "-f" ]]; then
-    tail -n 50 -F "$LOG_FILE"
-  else
-    tail -n "${LINES_SHOWN:-200}" "$LOG_FILE"
-  fi
 }
 
 case "${1:-}" in

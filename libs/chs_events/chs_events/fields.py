@@ -1,8 +1,8 @@
 """Request-schema field types checked by the platform's own rules, so a 422 names the field and
 gives the precise reason (e.g. "check digit is 5, expected 3")."""
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -59,6 +59,16 @@ PersonId = Annotated[
     ),
 ]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
+Reason = TypeVar("Reason", bound=str)
+
+
+def closed_list(reasons: Mapping[Reason, str], why: str = "Why") -> str:
+    """The description of a reason-code field: the codes of its closed list, each with the text
+    the SMS tells (no caller-written text reaches an SMS)."""
+    listed = "; ".join(f"{code} = {text}" for code, text in reasons.items())
+    return f"{why}, from a closed list (the SMS tells its text): {listed}"
 
 
 def examples(*bodies: dict[str, Any]) -> ConfigDict:

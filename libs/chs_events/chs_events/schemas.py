@@ -11,6 +11,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
+from chs_events.attributes import same_names
 from chs_events.vocabulary import CHINA
 
 
@@ -27,11 +28,7 @@ class PublicModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     @classmethod
-    def from_attributes(cls, source: object, **given: Any) -> Self:
-        """The fields ``source`` has attributes for, and the ``given`` ones (computed, renamed)."""
-        values = {
-            name: getattr(source, name)
-            for name in cls.model_fields
-            if name not in given and hasattr(source, name)
-        }
-        return cls.model_validate({**values, **given})
+    def from_attributes(cls, *sources: object, **given: Any) -> Self:
+        """The ``given`` fields (computed, renamed), and the others the ``sources`` have
+        attributes for (the first that has one)."""
+        return cls.model_validate(same_names(cls.model_fields, sources, given))

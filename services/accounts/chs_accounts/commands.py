@@ -1,14 +1,12 @@
 """Commands of the accounts service: what the API's callers and the ledger's consumer ask of
 the personal account. The correlation id of the events they cause travels in the unit of work."""
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from chs_events.commands import Command
 from chs_events.events.account import MerchantKind, Relation
 
 
-@dataclass(frozen=True)
 class DebitAccount(Command):
     """A pharmacy or hospital window takes ``amount_fen`` from ``person_id``'s account, spent by
     the holder or an authorized family member; ``transaction_id`` is the idempotency key."""
@@ -21,14 +19,12 @@ class DebitAccount(Command):
     spender_person_id: str
 
 
-@dataclass(frozen=True)
 class AuthorizeFamilyMember(Command):
     person_id: str
     member_person_id: str
     relation: Relation
 
 
-@dataclass(frozen=True)
 class RevokeFamilyMember(Command):
     person_id: str
     member_person_id: str
@@ -37,7 +33,6 @@ class RevokeFamilyMember(Command):
 # --- from the ledger's consumer ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class OpenAccount(Command):
     """An employee (310) enrollment: open the person's account (once)."""
 
@@ -47,7 +42,6 @@ class OpenAccount(Command):
     opened_on: date
 
 
-@dataclass(frozen=True)
 class CreditContribution(Command):
     """An employee's contribution was paid: credit the allocation rule's share of it."""
 
@@ -59,7 +53,6 @@ class CreditContribution(Command):
     paid_at: datetime
 
 
-@dataclass(frozen=True)
 class WithdrawToHeirs(Command):
     """The holder died: pay the whole balance to the heirs and close the account."""
 
@@ -69,7 +62,6 @@ class WithdrawToHeirs(Command):
     at: datetime
 
 
-@dataclass(frozen=True)
 class RehomeAccount(Command):
     """A transfer within the province: the account pools in ``to_region``."""
 
@@ -78,7 +70,6 @@ class RehomeAccount(Command):
     to_region: str
 
 
-@dataclass(frozen=True)
 class TransferAccountOut(Command):
     """A cross-province transfer out of the province: the balance leaves, the account closes."""
 
@@ -89,7 +80,6 @@ class TransferAccountOut(Command):
     at: datetime
 
 
-@dataclass(frozen=True)
 class TransferAccountIn(Command):
     """A cross-province transfer into the province: the out-region's stated balance arrives and
     the person's account (re)opens in ``to_region``."""

@@ -136,13 +136,7 @@ class Account:
         """A new, empty account (an employee (310) enrollment, or a transfer into the
         province of a person who has none)."""
         account = cls(account_id, person_id, enrollment_id, pooling_region, OPEN, 0, opened_on)
-        return account, AccountOpened(
-            person_id=person_id,
-            account_id=account_id,
-            enrollment_id=enrollment_id,
-            pooling_region=pooling_region,
-            opened_on=opened_on,
-        )
+        return account, AccountOpened.of(account)
 
     # --- money in and out ---------------------------------------------------------------------
 
@@ -159,21 +153,10 @@ class Account:
             at,
             reference=payment_id,
         )
-        return (
-            account,
-            transaction,
-            AccountCredited(
-                person_id=account.person_id,
-                account_id=account.account_id,
-                transaction_id=transaction.transaction_id,
-                amount_fen=amount_fen,
-                balance_after_fen=account.balance_fen,
-                posted_at=transaction.posted_at,
-                payment_id=payment_id,
-                period=period,
-                rule_id=rule_id,
-            ),
+        credited = AccountCredited.of(
+            account, transaction, payment_id=payment_id, period=period, rule_id=rule_id
         )
+        return account, transaction, credited
 
     def debit(
         self,
@@ -204,22 +187,14 @@ class Account:
             spender_person_id=spender,
             request_hash=fingerprint,
         )
-        return (
+        debited = AccountDebited.of(
             account,
             transaction,
-            AccountDebited(
-                person_id=account.person_id,
-                account_id=account.account_id,
-                transaction_id=transaction.transaction_id,
-                amount_fen=transaction.amount_fen,
-                balance_after_fen=transaction.balance_after_fen,
-                posted_at=transaction.posted_at,
-                merchant_code=merchant_code,
-                merchant_kind=merchant_kind,
-                spender_person_id=spender,
-                relation=relation,
-            ),
+            merchant_code=merchant_code,
+            merchant_kind=merchant_kind,
+            relation=relation,
         )
+        return account, transaction, debited
 
     def transfer_out(
         self, transfer_id: str, to_region: str, at: datetime, on: date
@@ -235,20 +210,10 @@ class Account:
             on,
             reference=transfer_id,
         )
-        return (
-            account,
-            transaction,
-            AccountTransferredOut(
-                person_id=account.person_id,
-                account_id=account.account_id,
-                transaction_id=transaction.transaction_id,
-                amount_fen=transaction.amount_fen,
-                balance_after_fen=0,
-                posted_at=transaction.posted_at,
-                transfer_id=transfer_id,
-                to_region=to_region,
-            ),
+        moved = AccountTransferredOut.of(
+            account, transaction, transfer_id=transfer_id, to_region=to_region
         )
+        return account, transaction, moved
 
     def transfer_in(
         self,
@@ -277,21 +242,14 @@ class Account:
             at,
             reference=transfer_id,
         )
-        return (
+        moved = AccountTransferredIn.of(
             account,
             transaction,
-            AccountTransferredIn(
-                person_id=account.person_id,
-                account_id=account.account_id,
-                transaction_id=transaction.transaction_id,
-                amount_fen=transaction.amount_fen,
-                balance_after_fen=account.balance_fen,
-                posted_at=transaction.posted_at,
-                transfer_id=transfer_id,
-                from_region=from_region,
-                to_region=to_region,
-            ),
+            transfer_id=transfer_id,
+            from_region=from_region,
+            to_region=to_region,
         )
+        return account, transaction, moved
 
     def rehome(self, enrollment_id: str, pooling_region: str) -> "Account":
         """A transfer within the province: the same account, usable province-wide, pools in the
@@ -306,19 +264,7 @@ class Account:
         account, transaction = self._close_out(
             withdrawal_posting(enrollment_id), "withdrawal", heirs(self.account_id), at, "death", on
         )
-        return (
-            account,
-            transaction,
-            AccountWithdrawn(
-                person_id=account.person_id,
-                account_id=account.account_id,
-                transaction_id=transaction.transaction_id,
-                amount_fen=transaction.amount_fen,
-                balance_after_fen=0,
-                posted_at=transaction.posted_at,
-                closed_on=on,
-            ),
-        )
+        return account, transaction, AccountWithdrawn.of(account, transaction)
 
     # --- 家庭共济 ---------------------------------------------------------------------------------
 
@@ -338,13 +284,7 @@ class Account:
                     )
                 return member, None
         member = FamilyMember(self.account_id, member_person_id, relation, on)
-        return member, FamilyMemberAuthorized(
-            person_id=self.person_id,
-            account_id=self.account_id,
-            member_person_id=member_person_id,
-            relation=relation,
-            authorized_on=on,
-        )
+        return member, FamilyMemberAuthorized.of(self, member)
 
     def revoke(
         self, family: list[FamilyMember], member_person_id: str, on: date
@@ -352,13 +292,7 @@ class Account:
         """End a family member's authorization; FamilyMemberNotFound when there is none."""
         for member in family:
             if member.member_person_id == member_person_id:
-                return member, FamilyMemberRevoked(
-                    person_id=self.person_id,
-                    account_id=self.account_id,
-                    member_person_id=member_person_id,
-                    relation=member.relation,
-                    revoked_on=on,
-                )
+                return member, FamilyMemberRevoked.of(self, member, revoked_on=on)
         raise FamilyMemberNotFound(f"{member_person_id} is not an authorized family member")
 
     # --- the ledger's mechanics ---------------------------------------------------------------

@@ -15,7 +15,6 @@ class Evidence:
     reference: str
 
 
-@dataclass(frozen=True)
 class SubmitApplication(Command):
     """An application made at the hospital, usually on the discharge day."""
 
@@ -31,7 +30,6 @@ class SubmitApplication(Command):
     region: str | None = None  # the applying institution's region
 
 
-@dataclass(frozen=True)
 class DecideApplication(Command):
     """A reviewer's decision on a queued application."""
 
@@ -42,7 +40,6 @@ class DecideApplication(Command):
     reason_code: ChronicRefusalReason | None = None
 
 
-@dataclass(frozen=True)
 class RevokeCertification(Command):
     certification_id: str
     reason_code: ChronicRevocationReason
@@ -57,7 +54,6 @@ class AutoGrant:
     valid_from: date
 
 
-@dataclass(frozen=True)
 class CertifyFromSettlement(Command):
     """免申即享: an inpatient settlement's diagnoses certify the auto categories they name."""
 
@@ -69,7 +65,6 @@ class CertifyFromSettlement(Command):
     region: str | None = None  # the settling institution's region
 
 
-@dataclass(frozen=True)
 class ExpireCertification(Command):
     """End a certification whose last valid day is before ``today`` (if it still is)."""
 

@@ -113,15 +113,12 @@ async def handle_certify_from_settlement(
         for grant in command.grants:
             certification, event = Certification.grant(
                 grant.condition,
-                person_id=command.person_id,
+                command,
                 source="auto",
                 diagnoses=grant.diagnoses,
-                institution_code=command.institution_code,
-                institution_name=command.institution_name,
                 valid_from=grant.valid_from,
                 at=at,
                 settlement_id=command.settlement_id,
-                region=command.region,
             )
             if await repository.insert_certification(uow.conn, certification):
                 await uow.record(event)

@@ -4,7 +4,7 @@ change state: each returns the new state and the event(s) it raises. No I/O."""
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import uuid6
 
@@ -81,14 +81,8 @@ class Application:
             decided_by="rules" if decided else None,
             region=command.region,
         )
-        applied = ChronicApplied(
-            person_id=command.person_id,
-            application_id=application.application_id,
-            institution_code=command.institution_code,
-            institution_name=command.institution_name,
-            discharge_date=command.discharge_date,
-            diagnosis_codes=list(application.diagnosis_codes),
-            condition_code=application.condition_code,
+        applied = ChronicApplied.of(
+            application,
             condition_name=condition.name if condition else None,
             status="decided" if decided else "pending_review",
             review_reason=None if decided else decision.reason,
@@ -138,30 +132,42 @@ class Application:
     ) -> tuple["Application", "Certification", ChronicCertified]:
         certification, event = Certification.grant(
             condition,
-            person_id=self.person_id,
+            self,
             source=source,
             diagnoses=[d for d in self.diagnosis_codes if condition.matches(d)],
-            institution_code=self.institution_code,
-            institution_name=self.institution_name,
             valid_from=self.discharge_date,
             at=at,
             application_id=self.application_id,
-            region=self.region,
         )
         return replace(self, certification_id=certification.certification_id), certification, event
 
     def _rejected(
         self, condition: Condition | None, decided_by: Literal["rules", "review"]
     ) -> ChronicRejected:
-        return ChronicRejected(
-            person_id=self.person_id,
-            application_id=self.application_id,
-            condition_code=self.condition_code,
+        return ChronicRejected.of(
+            self,
             condition_name=condition.name if condition else None,
             rule=self.rule or "",
             reason=self.reason or "",
             decided_by=decided_by,
         )
+
+
+class Origin(Protocol):
+    """What a certification is granted on: the application, or the settlement's command (the
+    person, and the institution with its region)."""
+
+    @property
+    def person_id(self) -> str: ...
+
+    @property
+    def institution_code(self) -> str: ...
+
+    @property
+    def institution_name(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -190,56 +196,39 @@ class Certification:
     def grant(
         cls,
         condition: Condition,
+        origin: Origin,
         *,
-        person_id: str,
         source: Source,
         diagnoses: Sequence[str],
-        institution_code: str,
-        institution_name: str,
         valid_from: date,
         at: datetime,
         application_id: str | None = None,
         settlement_id: str | None = None,
-        region: str | None = None,
     ) -> tuple["Certification", ChronicCertified]:
-        """The condition certified from ``valid_from`` for its catalog months: by application,
-        by a reviewer, or without application (``auto``, from a settlement)."""
+        """The condition certified from ``valid_from`` for its catalog months, for the person
+        and at the institution of ``origin``: by application, by a reviewer, or without
+        application (``auto``, from a settlement)."""
         first, last = domain.validity(condition, valid_from)
         certification = cls(
             str(uuid6.uuid7()),
-            person_id,
+            origin.person_id,
             condition.code,
             condition.name,
             source,
             application_id,
             settlement_id,
             tuple(diagnoses),
-            institution_code,
-            institution_name,
+            origin.institution_code,
+            origin.institution_name,
             first,
             last,
             condition.annual_cap_fen,
             condition.pay_ratio_permille,
             "active",
             at,
-            region=region,
+            region=origin.region,
         )
-        return certification, ChronicCertified(
-            person_id=person_id,
-            certification_id=certification.certification_id,
-            condition_code=condition.code,
-            condition_name=condition.name,
-            source=source,
-            application_id=application_id,
-            settlement_id=settlement_id,
-            diagnosis_codes=list(certification.diagnosis_codes),
-            institution_code=institution_code,
-            institution_name=institution_name,
-            valid_from=first,
-            valid_until=last,
-            annual_cap_fen=condition.annual_cap_fen,
-            pay_ratio_permille=condition.pay_ratio_permille,
-        )
+        return certification, ChronicCertified.of(certification)
 
     def revoke(
         self, reason_code: ChronicRevocationReason, on: date
@@ -276,12 +265,4 @@ class Certification:
         self, reason: Literal["expired", "revoked"], code: ChronicRevocationReason | None
     ) -> ChronicRevoked:
         assert self.ended_on is not None
-        return ChronicRevoked(
-            person_id=self.person_id,
-            certification_id=self.certification_id,
-            condition_code=self.condition_code,
-            condition_name=self.condition_name,
-            reason=reason,
-            ended_on=self.ended_on,
-            revocation_code=code,
-        )
+        return ChronicRevoked.of(self, reason=reason, revocation_code=code)

@@ -37,14 +37,10 @@ CERTIFICATIONS = Table(
 )
 
 
-async def insert_application(conn: asyncpg.Connection, application: Application) -> None:
-    await APPLICATIONS.insert(conn, application)
-
-
-async def get_application(
-    conn: asyncpg.Connection, application_id: str, *, for_update: bool = False
-) -> Application | None:
-    return await APPLICATIONS.get(conn, application_id, for_update=for_update)
+# The plain reads and inserts are the tables' own: get(conn, id, *, for_update=False).
+insert_application = APPLICATIONS.insert
+get_application = APPLICATIONS.get
+get_certification = CERTIFICATIONS.get
 
 
 async def save_application(conn: asyncpg.Connection, application: Application) -> None:
@@ -103,12 +99,6 @@ async def insert_certification(conn: asyncpg.Connection, certification: Certific
         certification,
         on_conflict_do_nothing="(person_id, condition_code) where status = 'active'",
     )
-
-
-async def get_certification(
-    conn: asyncpg.Connection, certification_id: str, *, for_update: bool = False
-) -> Certification | None:
-    return await CERTIFICATIONS.get(conn, certification_id, for_update=for_update)
 
 
 async def certifications_of(conn: asyncpg.Connection, person_id: str) -> list[Certification]:

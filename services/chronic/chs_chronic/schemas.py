@@ -12,7 +12,7 @@ from chs_events.events.chronic import (
     ChronicRefusalReason,
     ChronicRevocationReason,
 )
-from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
+from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, closed_list, examples
 from chs_events.institutions import InstitutionCode
 from chs_events.schemas import ChinaTime, PublicModel
 
@@ -86,17 +86,14 @@ class ReviewDecision(BaseModel):
     reviewer: Identifier
     condition_code: Annotated[str, Field(max_length=40)] | None = None
     reason_code: ChronicRefusalReason | None = Field(
-        default=None,
-        description="Why a refusal, from a closed list (the SMS tells its text): "
-        + "; ".join(f"{code} = {text}" for code, text in CHRONIC_REFUSAL_REASONS.items()),
+        default=None, description=closed_list(CHRONIC_REFUSAL_REASONS, "Why a refusal")
     )
 
 
 class RevokeBody(BaseModel):
     model_config = examples({"reason_code": "diagnosis_not_supported"})
     reason_code: ChronicRevocationReason = Field(
-        description="Why, from a closed list (the SMS tells its text): "
-        + "; ".join(f"{code} = {text}" for code, text in CHRONIC_REVOCATION_REASONS.items())
+        description=closed_list(CHRONIC_REVOCATION_REASONS)
     )
 
 

@@ -10,7 +10,6 @@ from chs_events.commands import Command
 Sex = Literal["M", "F"]
 
 
-@dataclass(frozen=True)
 class RegisterPerson(Command):
     id_number: str
     name: str
@@ -18,21 +17,18 @@ class RegisterPerson(Command):
     region_code: str
 
 
-@dataclass(frozen=True)
 class RegisterEmployer(Command):
     name: str
     region_code: str
     api_key_hash: str
 
 
-@dataclass(frozen=True)
 class EnrollResident(Command):
     person_id: str
     pooling_region: str
     start_date: date
 
 
-@dataclass(frozen=True)
 class EnrollEmployee(Command):
     person_id: str
     employer_id: str
@@ -51,7 +47,6 @@ class NewStaff:
     start_date: date
 
 
-@dataclass(frozen=True)
 class AddStaff(Command):
     employer_id: str
     items: tuple[NewStaff, ...]
@@ -63,13 +58,11 @@ class Leaver:
     end_date: date
 
 
-@dataclass(frozen=True)
 class RemoveStaff(Command):
     employer_id: str
     items: tuple[Leaver, ...]
 
 
-@dataclass(frozen=True)
 class EnrollNewborn(Command):
     birth_certificate_no: str
     name: str
@@ -79,7 +72,6 @@ class EnrollNewborn(Command):
     pooling_region: str
 
 
-@dataclass(frozen=True)
 class RecordContribution(Command):
     payment_id: str
     enrollment_id: str
@@ -90,7 +82,6 @@ class RecordContribution(Command):
     paid_at: datetime = field(compare=False)
 
 
-@dataclass(frozen=True)
 class ChangeContact(Command):
     """Request a new mobile: it takes effect when its one-time code is confirmed."""
 
@@ -98,7 +89,6 @@ class ChangeContact(Command):
     mobile: str
 
 
-@dataclass(frozen=True)
 class ConfirmContact(Command):
     """Confirm a requested mobile with the one-time code sent to it."""
 
@@ -106,7 +96,6 @@ class ConfirmContact(Command):
     code: str
 
 
-@dataclass(frozen=True)
 class MovePoolingRegion(Command):
     """A completed relationship transfer moves an employee enrollment to ``to_region``;
     ``event_id`` is the transfer event's."""

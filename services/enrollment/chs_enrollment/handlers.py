@@ -156,14 +156,7 @@ async def handle_enroll_newborn(
             registered,
             person.contact(),
             enrolled,
-            NewbornEnrolled(
-                person_id=person_id,
-                enrollment_id=enrollment.enrollment_id,
-                guardian_person_id=command.guardian_person_id,
-                birth_date=command.birth_date,
-                pooling_region=command.pooling_region,
-                start_date=enrollment.start_date,
-            ),
+            NewbornEnrolled.of(enrollment, person),
         )
     return PersonView(person, [enrollment])
 
@@ -280,16 +273,7 @@ async def handle_move_pooling_region(uow: UnitOfWork, command: MovePoolingRegion
             raise domain.TransferNotApplicable(
                 f"no enrollment {command.enrollment_id} of person {person.person_id}"
             )
-        if not await repository.insert_pooling_region_change(
-            conn,
-            transfer_id=command.transfer_id,
-            enrollment_id=enrollment.enrollment_id,
-            person_id=person.person_id,
-            from_region=command.from_region,
-            to_region=command.to_region,
-            changed_on=command.changed_on,
-            event_id=command.event_id,
-        ):
+        if not await repository.insert_pooling_region_change(conn, command):
             return False
         moved, changed = enrollment.move_pooling_region(
             command.transfer_id, command.from_region, command.to_region, command.changed_on

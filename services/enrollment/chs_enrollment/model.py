@@ -24,6 +24,7 @@ from chs_events.events.enrollment import (
     StaffRemoved,
 )
 from chs_events.identity import birth_date_from_id_number, sex_from_id_number
+from chs_events.read_models import enrollments
 from chs_events.vocabulary import EMPLOYEE, Insutype
 
 
@@ -81,23 +82,11 @@ class Person:
         return person, person.registered()
 
     def registered(self) -> PersonRegistered:
-        return PersonRegistered(
-            person_id=self.person_id,
-            sex=self.sex,
-            birth_date=self.birth_date,
-            region_code=self.region_code,
-        )
+        return PersonRegistered.of(self)
 
     def contact(self, pending: PendingMobile | None = None) -> PersonContact:
         """The person's contact as it now is, for notification's directory alone."""
-        return PersonContact(
-            person_id=self.person_id,
-            name=self.name,
-            mobile=self.mobile,
-            birth_date=self.birth_date,
-            guardian_person_id=self.guardian_person_id,
-            pending=pending,
-        )
+        return PersonContact.of(self, pending=pending)
 
     def change_mobile(
         self, mobile: str
@@ -129,8 +118,8 @@ class Person:
             insutype,
             pooling_region,
             start_date,
-            employer.employer_id if employer else None,
-            contribution_base_fen,
+            employer_id=employer.employer_id if employer else None,
+            contribution_base_fen=contribution_base_fen,
         )
         return enrollment, enrollment.registered(employer, at_birth=at_birth)
 
@@ -196,14 +185,7 @@ class Employer:
             employer=self,
             contribution_base_fen=contribution_base_fen,
         )
-        added = StaffAdded(
-            person_id=person.person_id,
-            employer_id=self.employer_id,
-            enrollment_id=enrollment_id,
-            contribution_base_fen=contribution_base_fen,
-            start_date=start_date,
-        )
-        return enrollment, (added, registered)
+        return enrollment, (StaffAdded.of(enrollment), registered)
 
     def remove_staff(
         self,
@@ -214,34 +196,19 @@ class Employer:
         ``end_date`` (``enrollments``: the person's)."""
         enrollment = domain.staff_enrollment(self.employer_id, enrollments, end_date)
         ended = replace(enrollment, end_date=end_date, end_reason=domain.LEFT_EMPLOYER)
-        return ended, (
-            StaffRemoved(
-                person_id=ended.person_id,
-                employer_id=self.employer_id,
-                enrollment_id=ended.enrollment_id,
-                end_date=end_date,
-            ),
-            EnrollmentTerminated(
-                person_id=ended.person_id,
-                enrollment_id=ended.enrollment_id,
-                insutype=ended.insutype,
-                end_date=end_date,
-                reason=domain.LEFT_EMPLOYER,
-                employer_id=self.employer_id,
-            ),
-        )
+        terminated = EnrollmentTerminated.of(ended, reason=domain.LEFT_EMPLOYER)
+        return ended, (StaffRemoved.of(ended), terminated)
 
 
 @dataclass(frozen=True)
-class Enrollment:
-    enrollment_id: str
-    person_id: str
+class Enrollment(enrollments.Enrollment):
+    """An enrollment as every service knows it (``chs_events.read_models.enrollments``: id,
+    person, insured type, pooling region, start and end), with what only this service keeps:
+    an employee (310) enrollment's employer and contribution base, and why it ended."""
+
     insutype: Insutype
-    pooling_region: str
-    start_date: date
     employer_id: str | None = None
     contribution_base_fen: int | None = None
-    end_date: date | None = None
     end_reason: str | None = None
 
     @property
@@ -254,17 +221,8 @@ class Enrollment:
     def registered(
         self, employer: Employer | None = None, *, at_birth: bool = False
     ) -> EnrollmentRegistered:
-        return EnrollmentRegistered(
-            person_id=self.person_id,
-            enrollment_id=self.enrollment_id,
-            insutype=self.insutype,
-            pooling_region=self.pooling_region,
-            start_date=self.start_date,
-            employer_id=self.employer_id,
-            employer_name=employer.name if employer else None,
-            contribution_base_fen=self.contribution_base_fen,
-            at_birth=at_birth,
-        )
+        employer_name = employer.name if employer else None
+        return EnrollmentRegistered.of(self, employer_name=employer_name, at_birth=at_birth)
 
     def move_pooling_region(
         self, transfer_id: str, from_region: str, to_region: str, changed_on: date
@@ -280,10 +238,8 @@ class Enrollment:
                 f"enrollment {self.enrollment_id} pools in {self.pooling_region}, "
                 f"not in the transfer's from_region {from_region}"
             )
-        return replace(self, pooling_region=to_region), PoolingRegionChanged(
-            person_id=self.person_id,
-            enrollment_id=self.enrollment_id,
-            insutype=self.insutype,
+        return replace(self, pooling_region=to_region), PoolingRegionChanged.of(
+            self,
             from_region=from_region,
             to_region=to_region,
             changed_on=changed_on,
@@ -306,17 +262,7 @@ class Enrollment:
             command.personal_part_fen,
             command.paid_at,
         )
-        return payment, ContributionPaid(
-            person_id=self.person_id,
-            payment_id=payment.payment_id,
-            enrollment_id=self.enrollment_id,
-            insutype=self.insutype,
-            period=payment.period,
-            amount_fen=payment.amount_fen,
-            employer_part_fen=payment.employer_part_fen,
-            personal_part_fen=payment.personal_part_fen,
-            paid_at=payment.paid_at,
-        )
+        return payment, ContributionPaid.of(payment, insutype=self.insutype)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ are in commit order.
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 
 import asyncpg
 
+from chs_enrollment.commands import MovePoolingRegion
 from chs_enrollment.model import ContactChange, Employer, Enrollment, Payment, Person
 from chs_events.rows import Table
 
@@ -173,29 +174,20 @@ async def payments_of(conn: asyncpg.Connection, person_id: str) -> list[Payment]
     return await PAYMENTS.fetch(conn, "person_id = $1 order by period, paid_at", person_id)
 
 
-async def insert_pooling_region_change(
-    conn: asyncpg.Connection,
-    *,
-    transfer_id: str,
-    enrollment_id: str,
-    person_id: str,
-    from_region: str,
-    to_region: str,
-    changed_on: date,
-    event_id: str,
-) -> bool:
-    """False when this transfer already moved the enrollment (nothing is written)."""
+async def insert_pooling_region_change(conn: asyncpg.Connection, move: MovePoolingRegion) -> bool:
+    """The transfer's move of the enrollment; False when this transfer already moved it
+    (nothing is written)."""
     inserted = await conn.fetchval(
         """insert into pooling_region_changes (transfer_id, enrollment_id, person_id, from_region,
                                                to_region, changed_on, event_id)
            values ($1, $2, $3, $4, $5, $6, $7) on conflict (transfer_id) do nothing
            returning transfer_id""",
-        transfer_id,
-        enrollment_id,
-        person_id,
-        from_region,
-        to_region,
-        changed_on,
-        event_id,
+        move.transfer_id,
+        move.enrollment_id,
+        move.person_id,
+        move.from_region,
+        move.to_region,
+        move.changed_on,
+        move.event_id,
     )
     return inserted is not None

@@ -1,13 +1,11 @@
 """Commands of the maternity service."""
 
-from dataclasses import dataclass
 from datetime import date
 
 from chs_events.commands import Command
 from chs_maternity.domain import Confinement, Kind
 
 
-@dataclass(frozen=True)
 class SubmitApplication(Command):
     """An application for the allowance where no settlement grants it."""
 
@@ -20,20 +18,17 @@ class SubmitApplication(Command):
     gestational_weeks: int | None = None
 
 
-@dataclass(frozen=True)
 class ApproveApplication(Command):
     application_id: str
     reviewer: str
 
 
-@dataclass(frozen=True)
 class PayAllowance(Command):
     allowance_id: str
     payment_reference: str
     paid_on: date | None = None  # today
 
 
-@dataclass(frozen=True)
 class GrantForSettlement(Command):
     """免申即享: a delivery settlement of an employee grants the allowance without application."""
 

@@ -68,13 +68,7 @@ class Application:
             "pending",
             at,
         )
-        return application, MaternityApplied(
-            person_id=person_id,
-            application_id=application.application_id,
-            employer_id=employer_id,
-            kind=kind,
-            event_date=event_date,
-        )
+        return application, MaternityApplied.of(application)
 
     @property
     def confinement(self) -> Confinement:
@@ -209,23 +203,7 @@ class Allowance:
         )
 
     def approved_event(self) -> MaternityAllowanceApproved:
-        return MaternityAllowanceApproved(
-            person_id=self.person_id,
-            allowance_id=self.allowance_id,
-            source=self.source,
-            settlement_id=self.settlement_id,
-            application_id=self.application_id,
-            employer_id=self.employer_id,
-            kind=self.kind,
-            event_date=self.event_date,
-            babies=self.babies,
-            difficult_birth=self.difficult_birth,
-            gestational_weeks=self.gestational_weeks,
-            leave_days=self.leave_days,
-            monthly_wage_fen=self.monthly_wage_fen,
-            daily_wage_fen=self.daily_wage_fen,
-            amount_fen=self.amount_fen,
-        )
+        return MaternityAllowanceApproved.of(self)
 
     def pay(
         self, paid_on: date | None, reference: str, today: date
@@ -243,10 +221,4 @@ class Allowance:
         if day > today:
             raise InvalidField("paid_on", f"{day} is in the future")
         paid = replace(self, status="paid", paid_on=day, payment_reference=reference)
-        return paid, MaternityAllowancePaid(
-            person_id=paid.person_id,
-            allowance_id=paid.allowance_id,
-            amount_fen=paid.amount_fen,
-            paid_on=day,
-            payment_reference=reference,
-        )
+        return paid, MaternityAllowancePaid.of(paid)

@@ -62,14 +62,9 @@ async def staff_bases_on(conn: asyncpg.Connection, employer_id: str, day: date) 
 # --- applications --------------------------------------------------------------------------------
 
 
-async def insert_application(conn: asyncpg.Connection, a: Application) -> None:
-    await APPLICATIONS.insert(conn, a)
-
-
-async def get_application(
-    conn: asyncpg.Connection, application_id: str, *, for_update: bool = False
-) -> Application | None:
-    return await APPLICATIONS.get(conn, application_id, for_update=for_update)
+# The plain reads and inserts are the tables' own: get(conn, id, *, for_update=False).
+insert_application = APPLICATIONS.insert
+get_application = APPLICATIONS.get
 
 
 async def save_application(conn: asyncpg.Connection, a: Application) -> None:
@@ -105,10 +100,7 @@ async def insert_allowance(conn: asyncpg.Connection, a: Allowance) -> bool:
     return await ALLOWANCES.insert(conn, a, on_conflict_do_nothing=True)
 
 
-async def get_allowance(
-    conn: asyncpg.Connection, allowance_id: str, *, for_update: bool = False
-) -> Allowance | None:
-    return await ALLOWANCES.get(conn, allowance_id, for_update=for_update)
+get_allowance = ALLOWANCES.get
 
 
 async def allowances_of(conn: asyncpg.Connection, person_id: str) -> list[Allowance]:

@@ -18,7 +18,6 @@ class PendingMobile:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
 class RecordContact(Command):
     """A person's contact as it now is (PersonContact): name, mobile (none for a newborn, whose
     messages go to the guardian's), birth date, and a requested mobile change if any."""
@@ -32,7 +31,6 @@ class RecordContact(Command):
     pending: PendingMobile | None = None
 
 
-@dataclass(frozen=True)
 class RequestNotice(Command):
     """Queue the message of a notice (NoticeRequested): one per notice id."""
 
@@ -44,7 +42,6 @@ class RequestNotice(Command):
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
 class RecordReceipt(Command):
     """Apply the gateway's delivery receipt to the message it reports on."""
 

@@ -31,36 +31,18 @@ async def on_person_contact(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, PersonContact)
     pending = event.pending
+    requested = (
+        None if pending is None else PendingMobile(pending.mobile, pending.code, pending.expires_at)
+    )
     await handlers.handle_record_contact(
-        uow,
-        RecordContact(
-            event.person_id,
-            name=event.name,
-            mobile=event.mobile,
-            birth_date=event.birth_date,
-            guardian_person_id=event.guardian_person_id,
-            at=envelope.time,
-            pending=None
-            if pending is None
-            else PendingMobile(pending.mobile, pending.code, pending.expires_at),
-        ),
+        uow, RecordContact.of(event, at=envelope.time, pending=requested)
     )
 
 
 async def on_notice_requested(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, NoticeRequested)
-    await handlers.handle_request_notice(
-        uow,
-        RequestNotice(
-            notice_id=event.notice_id,
-            person_id=event.person_id,
-            template_id=event.template_id,
-            category=event.category,
-            priority=event.priority,
-            params=event.params,
-        ),
-    )
+    await handlers.handle_request_notice(uow, RequestNotice.of(event))
 
 
 DIRECTORY_TOPICS = [ENROLLMENT_CONTACTS]

@@ -93,21 +93,32 @@ async def _queue_directory_message(
 ) -> None:
     assert uow.causation_id is not None, "a contact comes with an event"
     template = check_notice(f"{template_id} of {uow.causation_id}", template_id, params)
-    notice = notice_id(uow.causation_id, template_id, f"{person_id}:{to_mobile}")
-    if await repository.insert_message(
+    notice = RequestNotice(
+        notice_id(uow.causation_id, template_id, f"{person_id}:{to_mobile}"),
+        person_id,
+        template_id,
+        template.category.value,
+        priority,
+        params,
+    )
+    if await _queue_message(uow, notice, to_mobile=to_mobile):
+        await repository.wake_dispatcher(uow.conn)
+
+
+async def _queue_message(
+    uow: UnitOfWork, notice: RequestNotice, *, to_mobile: str | None = None
+) -> bool:
+    """Queue the notice's message, caused by the unit of work's event (the request, or the
+    contact); False when its notice id is already known."""
+    assert uow.causation_id is not None
+    return await repository.insert_message(
         uow.conn,
-        message_id=message_id_for(notice),
-        notice_id=notice,
-        person_id=person_id,
-        template_id=template_id,
-        category=template.category.value,
-        priority=priority,
-        params=params,
+        notice,
+        message_id=message_id_for(notice.notice_id),
         request_event_id=uow.causation_id,
         correlation_id=uow.correlation_id,
         to_mobile=to_mobile,
-    ):
-        await repository.wake_dispatcher(uow.conn)
+    )
 
 
 # --- notices -----------------------------------------------------------------------------------
@@ -120,18 +131,7 @@ async def handle_request_notice(uow: UnitOfWork, command: RequestNotice) -> bool
     check_notice(command.notice_id, command.template_id, command.params)
     assert uow.causation_id is not None, "a notice is requested by an event"
     async with uow:
-        inserted = await repository.insert_message(
-            uow.conn,
-            message_id=message_id_for(command.notice_id),
-            notice_id=command.notice_id,
-            person_id=command.person_id,
-            template_id=command.template_id,
-            category=command.category,
-            priority=command.priority,
-            params=command.params,
-            request_event_id=uow.causation_id,
-            correlation_id=uow.correlation_id,
-        )
+        inserted = await _queue_message(uow, command)
         if inserted:
             await repository.wake_dispatcher(uow.conn)
         else:

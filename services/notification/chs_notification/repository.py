@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from chs_notification.commands import RequestNotice
 from chs_notification.model import Message
 
 # NOTIFY channel the dispatcher listens on: a queued notice, a contact that arrived.
@@ -104,14 +105,9 @@ _UPDATABLE = frozenset(
 
 async def insert_message(
     conn: asyncpg.Connection,
+    notice: RequestNotice,
     *,
     message_id: UUID,
-    notice_id: str,
-    person_id: str,
-    template_id: str,
-    category: str,
-    priority: str,
-    params: Mapping[str, str],
     request_event_id: str,
     correlation_id: str | None,
     to_mobile: str | None = None,
@@ -125,12 +121,12 @@ async def insert_message(
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            on conflict (notice_id) do nothing returning true""",
         message_id,
-        notice_id,
-        person_id,
-        template_id,
-        category,
-        priority,
-        dict(params),
+        notice.notice_id,
+        notice.person_id,
+        notice.template_id,
+        notice.category,
+        notice.priority,
+        dict(notice.params),
         request_event_id,
         correlation_id,
         to_mobile,

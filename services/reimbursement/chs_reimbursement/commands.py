@@ -1,7 +1,6 @@
 """Commands of the reimbursement service (the correlation id of the events they cause travels
 in the unit of work)."""
 
-from dataclasses import dataclass
 from datetime import date
 
 from chs_events.commands import Command
@@ -9,7 +8,6 @@ from chs_events.events.reimbursement import SettlementReversalReason
 from chs_reimbursement.model import Bill
 
 
-@dataclass(frozen=True)
 class SettleBill(Command):
     """The institution's HIS settles a visit at discharge (一站式结算)."""
 
@@ -18,13 +16,11 @@ class SettleBill(Command):
     maternity: bool = False
 
 
-@dataclass(frozen=True)
 class ReverseSettlement(Command):
     settlement_id: str
     reason_code: SettlementReversalReason
 
 
-@dataclass(frozen=True)
 class SubmitClaim(Command):
     """The person claims expenses paid out of pocket (手工报销)."""
 
@@ -32,14 +28,12 @@ class SubmitClaim(Command):
     bill: Bill
 
 
-@dataclass(frozen=True)
 class PayClaim(Command):
     claim_id: str
     payment_reference: str
     paid_on: date | None = None  # today
 
 
-@dataclass(frozen=True)
 class SetAssistedGroups(Command):
     """The civil-affairs roll (民政 / 乡村振兴) says which assisted groups a person is in."""
 

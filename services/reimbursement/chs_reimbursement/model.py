@@ -64,19 +64,13 @@ class Settlement:
             "completed",
             at,
         )
-        return s, SettlementCompleted(
-            person_id=s.person_id,
-            settlement_id=s.settlement_id,
-            insutype=terms.insutype,
+        return s, SettlementCompleted.of(
+            s,
+            split,
+            terms,
             **_visit_fields(bill),
-            pooled_fund_fen=split.pooled_fund_fen,
-            critical_illness_fen=split.critical_illness_fen,
-            medical_assistance_fen=split.medical_assistance_fen,
-            personal_cash_fen=split.personal_cash_fen,
             lines=_lines(split),
-            maternity=maternity,
             remote_care_filing_id=terms.filing_id,
-            settled_at=at,
         )
 
     def reverse(
@@ -90,18 +84,8 @@ class Settlement:
         reversed_ = replace(
             self, status="reversed", reversed_at=at, reversal_reason_code=reason_code
         )
-        split = self.split
-        return reversed_, SettlementReversed(
-            person_id=self.person_id,
-            settlement_id=self.settlement_id,
-            invoice_no=self.bill.invoice_no,
-            institution_name=self.bill.institution_name,
-            total_fen=split.total_fen,
-            pooled_fund_fen=split.pooled_fund_fen,
-            critical_illness_fen=split.critical_illness_fen,
-            medical_assistance_fen=split.medical_assistance_fen,
-            reason_code=reason_code,
-            reversed_at=at,
+        return reversed_, SettlementReversed.of(
+            reversed_, self.split, self.bill, reason_code=reason_code
         )
 
 
@@ -145,14 +129,7 @@ class Claim:
         paid_on = paid_on or today
         check_paid_on(paid_on, self.submitted_on, today)
         paid = replace(self, status="paid", paid_on=paid_on, payment_reference=reference)
-        return paid, ClaimPaid(
-            person_id=paid.person_id,
-            claim_id=paid.claim_id,
-            invoice_no=paid.bill.invoice_no,
-            amount_fen=paid.payable_fen,
-            paid_on=paid_on,
-            payment_reference=reference,
-        )
+        return paid, ClaimPaid.of(paid, paid.bill, amount_fen=paid.payable_fen)
 
 
 @dataclass(frozen=True)
@@ -166,12 +143,7 @@ class Submission:
     submitted_at: datetime
 
     def submitted(self) -> ClaimSubmitted:
-        return ClaimSubmitted(
-            person_id=self.person_id,
-            claim_id=self.claim_id,
-            submitted_on=self.submitted_on,
-            **_visit_fields(self.bill),
-        )
+        return ClaimSubmitted.of(self, **_visit_fields(self.bill))
 
     def approve(
         self, terms: Terms, split: Split, accumulators_before: Accumulators, at: datetime
@@ -190,20 +162,8 @@ class Submission:
             split,
             accumulators_before,
         )
-        return claim, ClaimApproved(
-            person_id=self.person_id,
-            claim_id=self.claim_id,
-            insutype=terms.insutype,
-            invoice_no=bill.invoice_no,
-            institution_name=bill.institution_name,
-            total_fen=split.total_fen,
-            eligible_fen=split.eligible_fen,
-            pooled_fund_fen=split.pooled_fund_fen,
-            critical_illness_fen=split.critical_illness_fen,
-            medical_assistance_fen=split.medical_assistance_fen,
-            personal_cash_fen=split.personal_cash_fen,
-            lines=_lines(split),
-            remote_care_filing_id=terms.filing_id,
+        return claim, ClaimApproved.of(
+            claim, split, terms, bill, lines=_lines(split), remote_care_filing_id=terms.filing_id
         )
 
     def reject(self, rule: str, reason: str, at: datetime) -> tuple[Claim, ClaimRejected]:
@@ -219,13 +179,7 @@ class Submission:
             rule=rule,
             reason=reason,
         )
-        return claim, ClaimRejected(
-            person_id=self.person_id,
-            claim_id=self.claim_id,
-            invoice_no=self.bill.invoice_no,
-            rule=rule,
-            reason=reason,
-        )
+        return claim, ClaimRejected.of(claim, self.bill)
 
 
 def _lines(split: Split) -> list[SplitLine]:

@@ -243,14 +243,9 @@ SETTLEMENTS = Table(
 )
 
 
-async def insert_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
-    await SETTLEMENTS.insert(conn, s)
-
-
-async def get_settlement(
-    conn: asyncpg.Connection, settlement_id: str, *, for_update: bool = False
-) -> Settlement | None:
-    return await SETTLEMENTS.get(conn, settlement_id, for_update=for_update)
+# The plain reads and inserts are the tables' own: get(conn, id, *, for_update=False).
+insert_settlement = SETTLEMENTS.insert
+get_settlement = SETTLEMENTS.get
 
 
 async def save_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
@@ -307,14 +302,8 @@ def _claim_values(c: Claim) -> tuple[Any, ...]:
 CLAIMS = Table("claims", Claim, key="claim_id", columns=_CLAIM, load=_claim, dump=_claim_values)
 
 
-async def insert_claim(conn: asyncpg.Connection, c: Claim) -> None:
-    await CLAIMS.insert(conn, c)
-
-
-async def get_claim(
-    conn: asyncpg.Connection, claim_id: str, *, for_update: bool = False
-) -> Claim | None:
-    return await CLAIMS.get(conn, claim_id, for_update=for_update)
+insert_claim = CLAIMS.insert
+get_claim = CLAIMS.get
 
 
 async def save_claim(conn: asyncpg.Connection, c: Claim) -> None:

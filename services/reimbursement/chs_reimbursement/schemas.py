@@ -12,7 +12,14 @@ from chs_events.events.reimbursement import (
     Icd10Code,
     SettlementReversalReason,
 )
-from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, RegionCode, examples
+from chs_events.fields import (
+    PERSON_ID_EXAMPLE,
+    Identifier,
+    PersonId,
+    RegionCode,
+    closed_list,
+    examples,
+)
 from chs_events.institutions import InstitutionCode, designated
 from chs_events.schemas import ChinaTime, PublicModel
 from chs_events.vocabulary import Insutype
@@ -121,8 +128,7 @@ class ClaimCreate(BillBase):
 class ReverseBody(BaseModel):
     model_config = examples({"reason_code": "settlement_data_error"})
     reason_code: SettlementReversalReason = Field(
-        description="Why, from a closed list (the SMS tells its text): "
-        + "; ".join(f"{code} = {text}" for code, text in SETTLEMENT_REVERSAL_REASONS.items())
+        description=closed_list(SETTLEMENT_REVERSAL_REASONS)
     )
 
 

@@ -1,14 +1,12 @@
 """Commands of the remote-care service: imperative requests that a handler carries out (the
 correlation id of the events they cause travels in the unit of work)."""
 
-from dataclasses import dataclass
 from datetime import date
 
 from chs_events.commands import Command
 from chs_events.events.remote_care import FilingCategory, FilingType
 
 
-@dataclass(frozen=True)
 class FileRemoteCare(Command):
     """File (and, on the person's commitment, approve at once) a remote-care filing."""
 
@@ -20,7 +18,6 @@ class FileRemoteCare(Command):
     discharge_date: date | None = None
 
 
-@dataclass(frozen=True)
 class RevokeFiling(Command):
     filing_id: str
     reason: str | None = None

@@ -3,7 +3,7 @@ the new state with the event it raises; no I/O."""
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from chs_events.events.remote_care import (
     FilingCategory,
@@ -71,35 +71,16 @@ class Filing(Cover):
             terms.admission_date,
             discharge_date,
         )
-        return filing, RemoteCareFiled(
-            **filing._common(),
-            home_region=filing.home_region,
-            insutype=filing.insutype,
-            enrollment_id=filing.enrollment_id,
-            filed_on=filing.filed_on,
-            admission_date=filing.admission_date,
-            back_dated=filing.back_dated,
-        )
+        return filing, RemoteCareFiled.of(filing)
 
     def revoke(self, on: date, reason: str | None = None) -> "tuple[Filing, RemoteCareRevoked]":
         """Revoked from ``on``: only an active filing is."""
         domain.check_revoke(self)
         revoked = replace(self, status="revoked", revoked_on=on, revoke_reason=reason)
-        return revoked, RemoteCareRevoked(**revoked._common(), revoked_on=on, reason=reason)
+        return revoked, RemoteCareRevoked.of(revoked, reason=reason)
 
     def expire(self, today: date) -> "tuple[Filing, RemoteCareExpired]":
         """Expired: an active filing whose validity ended before ``today``."""
         domain.check_expire(self, today)
         expired = replace(self, status="expired")
-        return expired, RemoteCareExpired(**expired._common())
-
-    def _common(self) -> dict[str, Any]:
-        return {
-            "person_id": self.person_id,
-            "filing_id": self.filing_id,
-            "filing_type": self.filing_type,
-            "category": self.category,
-            "destination_region": self.destination_region,
-            "valid_from": self.valid_from,
-            "valid_until": self.valid_until,
-        }
+        return expired, RemoteCareExpired.of(expired)

@@ -17,14 +17,9 @@ async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:
     return await FILINGS.fetch(conn, "person_id = $1 order by filed_at, filing_id", person_id)
 
 
-async def get_filing(
-    conn: asyncpg.Connection, filing_id: str, *, for_update: bool = False
-) -> Filing | None:
-    return await FILINGS.get(conn, filing_id, for_update=for_update)
-
-
-async def insert_filing(conn: asyncpg.Connection, filing: Filing) -> None:
-    await FILINGS.insert(conn, filing)
+# The plain read and insert are the table's own: get(conn, filing_id, *, for_update=False).
+get_filing = FILINGS.get
+insert_filing = FILINGS.insert
 
 
 async def save_filing(conn: asyncpg.Connection, filing: Filing) -> None:

@@ -143,7 +143,7 @@ class FilingList(BaseModel):
     filings: list[FilingPublic]
 
 
-class CoverageAnswer(BaseModel):
+class CoverageAnswer(PublicModel):
     """Whether care in ``region`` on ``date`` is covered, and on what basis: home_city (no
     filing needed), filing (the filing that covers it), in_province (temporary care inside the
     home province needs no filing), emergency (counts as filed)."""
@@ -191,27 +191,9 @@ class CoverageAnswer(BaseModel):
     def of(
         cls, person_id: str, place: str, day: datetime.date, answer: Coverage
     ) -> "CoverageAnswer":
+        """The answer's own fields, then those of the filing that covers it (if one does)."""
         filing = answer.filing
-        return cls(
-            person_id=person_id,
-            region=place,
-            date=day,
-            covered=answer.covered,
-            basis=answer.basis,
-            reason=answer.reason,
-            home_region=answer.home_region,
-            insutype=answer.insutype,
-            **(
-                {}
-                if filing is None
-                else {
-                    "filing_id": filing.filing_id,
-                    "filing_type": filing.filing_type,
-                    "category": filing.category,
-                    "destination_region": filing.destination_region,
-                    "valid_from": filing.valid_from,
-                    "valid_until": filing.last_covered_day,
-                    "admission_date": filing.admission_date,
-                }
-            ),
+        covered_until = {} if filing is None else {"valid_until": filing.last_covered_day}
+        return cls.from_attributes(
+            answer, filing, person_id=person_id, region=place, date=day, **covered_until
         )

@@ -1,14 +1,11 @@
 """Commands of the transfer service (``chs_events.commands.Command``; the correlation id
 travels in the unit of work)."""
 
-from dataclasses import dataclass
-
 from chs_events.commands import Command
 from chs_events.events.transfer import TransferRejectionReason
 from chs_transfer.model import Side
 
 
-@dataclass(frozen=True)
 class RequestTransfer(Command):
     """The insured person asks to move the employee insurance (310) to ``to_region``."""
 
@@ -16,7 +13,6 @@ class RequestTransfer(Command):
     to_region: str
 
 
-@dataclass(frozen=True)
 class ConfirmOut(Command):
     """The out-region (转出地) confirms what moves. ``account_balance_fen`` is its ledger
     balance when it states one; otherwise it is counted from the contributions."""
@@ -25,14 +21,12 @@ class ConfirmOut(Command):
     account_balance_fen: int | None = None
 
 
-@dataclass(frozen=True)
 class CompleteTransfer(Command):
     """The in-region (转入地) takes the insurance over."""
 
     transfer_id: str
 
 
-@dataclass(frozen=True)
 class RejectTransfer(Command):
     transfer_id: str
     rejected_by: Side

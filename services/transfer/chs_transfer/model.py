@@ -12,7 +12,7 @@ machine: each returns the new state and the event(s) it raises. No I/O.
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from chs_events.errors import InvalidField
 from chs_events.events.transfer import (
@@ -144,8 +144,8 @@ class Transfer:
             contribution_months=domain.contribution_months(contributions),
             account_balance_fen=balance,
         )
-        return confirmed, TransferOutConfirmed(
-            **confirmed._ids(),
+        return confirmed, TransferOutConfirmed.of(
+            confirmed,
             contribution_months=confirmed.contribution_months or 0,
             account_balance_fen=confirmed.account_balance_fen or 0,
             confirmed_on=today,
@@ -168,9 +168,7 @@ class Transfer:
         rejected = replace(
             self, status=status, rejected_by=side, reason_code=reason_code, rejected_on=today
         )
-        return rejected, TransferRejected(
-            **rejected._ids(), rejected_by=side, reason_code=reason_code, rejected_on=today
-        )
+        return rejected, TransferRejected.of(rejected)
 
     def _step(self, action: str, what: str) -> Status:
         try:
@@ -181,25 +179,12 @@ class Transfer:
                 transfer_status=self.status,
             ) from None
 
-    def _ids(self) -> dict[str, Any]:
-        return {
-            "person_id": self.person_id,
-            "transfer_id": self.transfer_id,
-            "enrollment_id": self.enrollment_id,
-            "from_region": self.from_region,
-            "to_region": self.to_region,
-        }
-
     def _requested(self) -> TransferRequested:
-        return TransferRequested(
-            **self._ids(), cross_province=self.cross_province, requested_on=self.requested_on
-        )
+        return TransferRequested.of(self)
 
     def _completed(self) -> TransferCompleted:
-        return TransferCompleted(
-            **self._ids(),
-            cross_province=self.cross_province,
+        return TransferCompleted.of(
+            self,
             contribution_months=self.contribution_months or 0,
             account_balance_fen=self.account_balance_fen or 0,
-            completed_on=self.completed_on,
         )

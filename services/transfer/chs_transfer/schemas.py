@@ -18,11 +18,7 @@ RegionCode = Annotated[
     Field(description="GB/T 2260 region code of the pooling region", examples=["370100"]),
 ]
 ReasonCode = Annotated[
-    TransferRejectionReason,
-    Field(
-        description="Why, from a closed list (the SMS tells its text): "
-        + "; ".join(f"{code} = {text}" for code, text in TRANSFER_REJECTION_REASONS.items())
-    ),
+    TransferRejectionReason, Field(description=fields.closed_list(TRANSFER_REJECTION_REASONS))
 ]
 
 

@@ -5,9 +5,7 @@ person, employer or region is 403 or 404, and on its own it passes."""
 import itertools
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -18,10 +16,8 @@ from chs_enrollment.settings import EnrollmentSettings
 from chs_events.clock import today
 from chs_events.events.contacts import PersonContact
 from chs_events.identity import derive_person_id
-from chs_events.policy import Kind, permits_of
-from chs_events.service import route_actions
-from tests.support.access import assert_every_route_declares_an_action
-from tests.support.service import outbox_of, service_fixtures, without_token
+from tests.support.access import Access, Ask, access_tests, send
+from tests.support.service import outbox_of, service_fixtures
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -72,20 +68,9 @@ def staff_body() -> dict:
     }
 
 
-@dataclass(frozen=True)
-class Call:
+def call(kind: str, url: str, body: dict | None = None, claims: dict | None = None) -> Ask:
     """One request by a caller of ``kind`` with ``claims``."""
-
-    kind: str
-    url: str
-    body: dict | None = None
-    claims: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Route:
-    own: list[Call]  # the permitted kinds, each on its own target
-    foreign: list[Call] = field(default_factory=list)  # permitted kinds, another's target
+    return Ask({"kind": kind, **(claims or {})}, url, json=body)
 
 
 ROUTES = [
@@ -103,18 +88,13 @@ ROUTES = [
 ]
 
 
-async def send(client: httpx.AsyncClient, method: str, call: Call) -> httpx.Response:
-    headers = bearer("enrollment", kind=call.kind, **call.claims)
-    return await client.request(method, call.url, json=call.body, headers=headers)
-
-
 async def _ok(response: httpx.Response) -> dict:
     assert response.status_code in (200, 201), response.text
     return response.json()
 
 
 @pytest.fixture
-async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
+async def access(client, db) -> AsyncIterator[dict[tuple[str, str], Access]]:
     """Targets made through the API: a Qingdao resident (enrolled in 370200), a person not yet
     enrolled, an employer with one staff member, a person with a mobile change to confirm."""
     agency = bearer("enrollment", kind="agency")
@@ -137,8 +117,9 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
     own_confirming = {"person_id": confirming}
     requested = await send(
         client,
+        "enrollment",
         "PUT",
-        Call("person", f"/persons/{confirming}/contact", {"mobile": new_mobile()}, own_confirming),
+        call("person", f"/persons/{confirming}/contact", {"mobile": new_mobile()}, own_confirming),
     )
     assert requested.status_code == 202, requested.text
     contact = (await outbox_of(db, confirming))[-1].event
@@ -179,70 +160,70 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
         return {**newborn, "birth_certificate_no": f"Q37{secrets.randbelow(10**7):07d}"}
 
     yield {
-        ("POST", "/persons"): Route(
+        ("POST", "/persons"): Access(
             own=[
-                Call("person", "/persons", person_body(own_id), {"person_id": person_of(own_id)}),
-                Call("agency", "/persons", person_body()),
+                call("person", "/persons", person_body(own_id), {"person_id": person_of(own_id)}),
+                call("agency", "/persons", person_body()),
             ],
-            foreign=[Call("person", "/persons", person_body(), stranger)],
+            others=[call("person", "/persons", person_body(), stranger)],
         ),
-        ("GET", "/persons/{person_id}"): Route(
+        ("GET", "/persons/{person_id}"): Access(
             own=[
-                Call("person", f"/persons/{pid}", claims=own_person),
-                Call("agency", f"/persons/{pid}"),
+                call("person", f"/persons/{pid}", claims=own_person),
+                call("agency", f"/persons/{pid}"),
             ],
-            foreign=[
-                Call("person", f"/persons/{pid}", claims=stranger),
-                Call("agency", f"/persons/{pid}", claims=jinan),
-                Call("agency", f"/persons/{fresh}"),  # enrolled nowhere yet
-            ],
-        ),
-        ("GET", "/persons/{person_id}/certificate"): Route(
-            own=[
-                Call("person", f"/persons/{pid}/certificate", claims=own_person),
-                Call("agency", f"/persons/{pid}/certificate"),
-            ],
-            foreign=[
-                Call("person", f"/persons/{pid}/certificate", claims=stranger),
-                Call("agency", f"/persons/{pid}/certificate", claims=jinan),
+            others=[
+                call("person", f"/persons/{pid}", claims=stranger),
+                call("agency", f"/persons/{pid}", claims=jinan),
+                call("agency", f"/persons/{fresh}"),  # enrolled nowhere yet
             ],
         ),
-        ("PUT", "/persons/{person_id}/contact"): Route(
+        ("GET", "/persons/{person_id}/certificate"): Access(
             own=[
-                Call(
+                call("person", f"/persons/{pid}/certificate", claims=own_person),
+                call("agency", f"/persons/{pid}/certificate"),
+            ],
+            others=[
+                call("person", f"/persons/{pid}/certificate", claims=stranger),
+                call("agency", f"/persons/{pid}/certificate", claims=jinan),
+            ],
+        ),
+        ("PUT", "/persons/{person_id}/contact"): Access(
+            own=[
+                call(
                     "person",
                     f"/persons/{pid}/contact",
                     {"mobile": new_mobile()},
                     own_person,
                 )
             ],
-            foreign=[Call("person", f"/persons/{pid}/contact", {"mobile": new_mobile()}, stranger)],
+            others=[call("person", f"/persons/{pid}/contact", {"mobile": new_mobile()}, stranger)],
         ),
-        ("POST", "/persons/{person_id}/contact/confirmation"): Route(
+        ("POST", "/persons/{person_id}/contact/confirmation"): Access(
             own=[
-                Call("person", f"/persons/{confirming}/contact/confirmation", code, own_confirming)
+                call("person", f"/persons/{confirming}/contact/confirmation", code, own_confirming)
             ],
-            foreign=[Call("person", f"/persons/{pid}/contact/confirmation", code, stranger)],
+            others=[call("person", f"/persons/{pid}/contact/confirmation", code, stranger)],
         ),
-        ("POST", "/persons/{person_id}/enrollments"): Route(
+        ("POST", "/persons/{person_id}/enrollments"): Access(
             own=[
-                Call(
+                call(
                     "person", f"/persons/{fresh}/enrollments", resident_body, {"person_id": fresh}
                 ),
-                Call("agency", f"/persons/{fresh2}/enrollments", resident_body),
-                Call(
+                call("agency", f"/persons/{fresh2}/enrollments", resident_body),
+                call(
                     "employer",
                     f"/persons/{fresh3}/enrollments",
                     employee_body,
                     own_employer,
                 ),
             ],
-            foreign=[
-                Call("person", f"/persons/{pid}/enrollments", resident_body, stranger),
-                Call("agency", f"/persons/{pid}/enrollments", resident_body, jinan),
-                Call("employer", f"/persons/{pid}/enrollments", employee_body, other_employer),
+            others=[
+                call("person", f"/persons/{pid}/enrollments", resident_body, stranger),
+                call("agency", f"/persons/{pid}/enrollments", resident_body, jinan),
+                call("employer", f"/persons/{pid}/enrollments", employee_body, other_employer),
                 # an employer's token does not enroll residents, even its own staff
-                Call(
+                call(
                     "employer",
                     f"/persons/{staff_id}/enrollments",
                     resident_body,
@@ -250,54 +231,57 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
                 ),
             ],
         ),
-        ("POST", "/employers"): Route(
+        ("POST", "/employers"): Access(
             own=[
-                Call(
+                call(
                     "admin", "/employers", {"name": "青岛南山纸业有限公司", "region_code": QINGDAO}
                 )
-            ]
+            ],
+            challenge="ApiKey",  # its own authentication: the admin token
         ),
-        ("POST", "/employers/{employer_id}/staff/batch-add"): Route(
+        ("POST", "/employers/{employer_id}/staff/batch-add"): Access(
             own=[
-                Call(
+                call(
                     "employer",
                     f"/employers/{eid}/staff/batch-add",
                     staff_body(),
                     own_employer,
                 )
             ],
-            foreign=[
-                Call("employer", f"/employers/{eid}/staff/batch-add", staff_body(), other_employer)
+            others=[
+                call("employer", f"/employers/{eid}/staff/batch-add", staff_body(), other_employer)
             ],
+            challenge="ApiKey",  # a bearer token or the employer's API key
         ),
-        ("POST", "/employers/{employer_id}/staff/batch-remove"): Route(
+        ("POST", "/employers/{employer_id}/staff/batch-remove"): Access(
             own=[
-                Call(
+                call(
                     "employer",
                     f"/employers/{eid}/staff/batch-remove",
                     {"items": [{"person_id": staff_id}]},
                     own_employer,
                 )
             ],
-            foreign=[
-                Call(
+            others=[
+                call(
                     "employer",
                     f"/employers/{eid}/staff/batch-remove",
                     {"items": [{"person_id": staff_id}]},
                     other_employer,
                 )
             ],
+            challenge="ApiKey",  # a bearer token or the employer's API key
         ),
-        ("POST", "/newborns"): Route(
+        ("POST", "/newborns"): Access(
             own=[
-                Call("person", "/newborns", newborn_body(), own_person),
-                Call("institution", "/newborns", newborn_body()),
+                call("person", "/newborns", newborn_body(), own_person),
+                call("institution", "/newborns", newborn_body()),
             ],
-            foreign=[Call("person", "/newborns", newborn_body(), stranger)],
+            others=[call("person", "/newborns", newborn_body(), stranger)],
         ),
-        ("POST", "/contributions"): Route(
+        ("POST", "/contributions"): Access(
             own=[
-                Call(
+                call(
                     "collector",
                     "/contributions",
                     {
@@ -312,44 +296,6 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
     }
 
 
-def test_every_route_declares_an_action_and_is_in_the_table(app) -> None:
-    assert set(assert_every_route_declares_an_action(app)) == set(ROUTES)
-
-
-def _action(app: Any, route: tuple[str, str]) -> str:
-    return route_actions(app)[route]
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_without_a_token_is_401(client, routes, route) -> None:
-    call = routes[route].own[0]
-    response = await without_token(client, route[0], call.url, json=call.body)
-
-    assert response.status_code == 401, response.text
-    assert response.headers["www-authenticate"]
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_kinds_the_action_does_not_permit_are_403(app, client, routes, route) -> None:
-    permitted = {permit.kind.value for permit in permits_of(_action(app, route))}
-    call = routes[route].own[0]
-    for kind in {k.value for k in Kind} - permitted:
-        response = await send(client, route[0], Call(kind, call.url, call.body))
-        assert response.status_code == 403, (kind, response.text)
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_another_callers_target_is_refused(client, routes, route) -> None:
-    for call in routes[route].foreign:
-        response = await send(client, route[0], call)
-        assert response.status_code in (403, 404), (call, response.text)
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_each_permitted_kind_reaches_its_own(app, client, routes, route) -> None:
-    permitted = {permit.kind.value for permit in permits_of(_action(app, route))}
-    assert permitted <= {call.kind for call in routes[route].own}
-    for call in routes[route].own:
-        response = await send(client, route[0], call)
-        assert response.status_code not in (401, 403), (call, response.text)
-        assert response.status_code < 400, (call, response.text)
+test_every_route_declares_an_action, test_access = access_tests(
+    "enrollment", ROUTES, own_status=range(200, 400)
+)

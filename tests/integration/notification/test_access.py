@@ -4,20 +4,18 @@ messages is 403, and each permitted kind reaches its own."""
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from chs_events.db import connect
-from chs_events.policy import Kind, permits_of
-from chs_events.service import route_actions
+from chs_events.policy import Kind
 from chs_notification import repository
 from chs_notification.api import create_app
+from chs_notification.commands import RequestNotice
 from chs_notification.settings import NotificationSettings
-from tests.support.access import assert_every_route_declares_an_action
-from tests.support.service import service_fixtures, without_token
-from tests.support.tokens import bearer
+from tests.support.access import Access, Ask, access_tests
+from tests.support.service import service_fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -27,17 +25,8 @@ STRANGER = "p" + uuid.uuid4().hex
 settings, app, client, db = service_fixtures("notification", NotificationSettings, create_app)
 
 
-@dataclass(frozen=True)
-class Call:
-    kind: str
-    url: str
-    claims: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Route:
-    own: list[Call]
-    foreign: list[Call] = field(default_factory=list)
+def call(kind: str, url: str, claims: dict[str, Any] | None = None) -> Ask:
+    return Ask({"kind": kind, **(claims or {})}, url)
 
 
 ROUTES = [
@@ -53,15 +42,18 @@ async def message_id(app, settings) -> AsyncIterator[uuid.UUID]:
     """A queued message of OWNER."""
     conn = await connect(settings.database_dsn)
     message = uuid.uuid4()
-    await repository.insert_message(
-        conn,
-        message_id=message,
+    notice = RequestNotice(
         notice_id=f"access-{message}",
         person_id=OWNER,
         template_id="enrollment.registered",
         category="business_result",
         priority="normal",
         params={"name": "张三"},
+    )
+    await repository.insert_message(
+        conn,
+        notice,
+        message_id=message,
         request_event_id=str(uuid.uuid4()),
         correlation_id=None,
     )
@@ -70,73 +62,34 @@ async def message_id(app, settings) -> AsyncIterator[uuid.UUID]:
 
 
 @pytest.fixture
-def routes(message_id) -> dict[tuple[str, str], Route]:
+def access(message_id) -> dict[tuple[str, str], Access]:
     owner = {"person_id": OWNER}
     stranger = {"person_id": STRANGER}
     return {
-        ("GET", "/persons/{person_id}/messages"): Route(
+        ("GET", "/persons/{person_id}/messages"): Access(
             own=[
-                Call("person", f"/persons/{OWNER}/messages", owner),
-                Call("admin", f"/persons/{OWNER}/messages"),
+                call("person", f"/persons/{OWNER}/messages", owner),
+                call("admin", f"/persons/{OWNER}/messages"),
             ],
-            foreign=[Call("person", f"/persons/{OWNER}/messages", stranger)],
+            others=[call("person", f"/persons/{OWNER}/messages", stranger)],
         ),
-        ("GET", "/messages/{message_id}"): Route(
+        ("GET", "/messages/{message_id}"): Access(
             own=[
-                Call("person", f"/messages/{message_id}", owner),
-                Call("admin", f"/messages/{message_id}"),
+                call("person", f"/messages/{message_id}", owner),
+                call("admin", f"/messages/{message_id}"),
             ],
-            foreign=[
-                Call("person", f"/messages/{message_id}", stranger),
-                Call("person", f"/messages/{uuid.uuid4()}", owner),  # none: the same 403
+            others=[
+                call("person", f"/messages/{message_id}", stranger),
+                call("person", f"/messages/{uuid.uuid4()}", owner),  # none: the same 403
             ],
         ),
-        ("GET", "/stats/delivery"): Route(
-            own=[Call("agency", "/stats/delivery"), Call("admin", "/stats/delivery")]
+        ("GET", "/stats/delivery"): Access(
+            own=[call("agency", "/stats/delivery"), call("admin", "/stats/delivery")]
         ),
-        ("GET", "/templates"): Route(own=[Call(kind.value, "/templates") for kind in Kind]),
+        ("GET", "/templates"): Access(own=[call(kind.value, "/templates") for kind in Kind]),
     }
 
 
-def test_every_route_declares_an_action_and_is_in_the_table(app) -> None:
-    assert set(assert_every_route_declares_an_action(app)) == set(ROUTES)
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_without_a_token_is_401(client, routes, route) -> None:
-    response = await without_token(client, route[0], routes[route].own[0].url)
-
-    assert response.status_code == 401, response.text
-    assert response.headers["www-authenticate"].startswith("Bearer")
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_kinds_the_action_does_not_permit_are_403(app, client, routes, route) -> None:
-    permitted = {permit.kind.value for permit in permits_of(route_actions(app)[route])}
-    url = routes[route].own[0].url
-    for kind in {k.value for k in Kind} - permitted:
-        response = await client.get(url, headers=bearer("notification", kind=kind))
-        assert response.status_code == 403, (kind, response.text)
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_another_persons_messages_are_refused(client, routes, route) -> None:
-    bodies = set()
-    for call in routes[route].foreign:
-        response = await client.get(
-            call.url, headers=bearer("notification", kind=call.kind, **call.claims)
-        )
-        assert response.status_code == 403, (call, response.text)
-        bodies.add(response.text.replace(call.url, ""))
-    assert len(bodies) <= 1, bodies  # nothing learnt about whether the message exists
-
-
-@pytest.mark.parametrize("route", ROUTES, ids=" ".join)
-async def test_each_permitted_kind_reaches_its_own(app, client, routes, route) -> None:
-    permitted = {permit.kind.value for permit in permits_of(route_actions(app)[route])}
-    assert permitted <= {call.kind for call in routes[route].own}
-    for call in routes[route].own:
-        response = await client.get(
-            call.url, headers=bearer("notification", kind=call.kind, **call.claims)
-        )
-        assert response.status_code == 200, (call, response.text)
+test_every_route_declares_an_action, test_access = access_tests(
+    "notification", ROUTES, others_status=(403,), own_status=(200,)
+)

@@ -21,9 +21,9 @@ from chs_events.service import route_actions
 from chs_events.unit_of_work import UnitOfWork
 from chs_reimbursement.api import create_app
 from chs_reimbursement.settings import ReimbursementSettings
-from tests.support.access import assert_every_route_declares_an_action
-from tests.support.service import client_of, service_fixtures, without_token
-from tests.support.tokens import DEFAULT_CLAIMS, bearer
+from tests.support.access import Access, Ask, Ownership, access_tests
+from tests.support.service import client_of, service_fixtures
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 REVERSAL = {"reason_code": "settlement_data_error"}
@@ -90,20 +90,21 @@ def url_of(path: str, targets: Targets) -> str:
     )
 
 
-def own_claims(kind: Kind, targets: Targets) -> dict[str, Any]:
-    """A caller of ``kind`` whose own the targets are."""
-    return {
-        Kind.INSTITUTION: {"institution_code": HOSPITAL},
-        Kind.PERSON: {"person_id": targets.person_id},
-        Kind.AGENCY: {"region": QINGDAO},
-    }.get(kind, {})
-
-
-OTHERS: dict[Own, dict[str, Any]] = {
-    Own.INSTITUTION: {"institution_code": OTHER_HOSPITAL},
-    Own.PERSON: {"person_id": new_person()},
-    Own.REGION: {"region": JINAN},
-}
+def ownership(targets: Targets) -> Ownership:
+    """The claims of a caller of each kind whose own the targets are, and those that make a
+    permitted caller someone else."""
+    return Ownership(
+        own={
+            Kind.INSTITUTION: {"institution_code": HOSPITAL},
+            Kind.PERSON: {"person_id": targets.person_id},
+            Kind.AGENCY: {"region": QINGDAO},
+        },
+        others={
+            Own.INSTITUTION: {"institution_code": OTHER_HOSPITAL},
+            Own.PERSON: {"person_id": new_person()},
+            Own.REGION: {"region": JINAN},
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -133,44 +134,17 @@ async def targets(app) -> Targets:
     return Targets(person, settled.json()["settlement_id"], claimed.json()["claim_id"])
 
 
-def test_every_route_declares_its_action(app):
-    assert set(assert_every_route_declares_an_action(app)) == set(BODIES)
+@pytest.fixture(scope="module")
+def access(targets: Targets) -> dict[tuple[str, str], Access]:
+    """Per route: its request about the targets by the kinds the policy permits, on their own
+    and on another's."""
+    callers = ownership(targets)
+    return {
+        route: callers.row(
+            permits_of(action), Ask({}, url_of(route[1], targets), json=BODIES[route](targets))
+        )
+        for route, action in route_actions(create_app(ReimbursementSettings())).items()
+    }
 
 
-@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
-async def test_access(method, path, app, client, db, targets):
-    action = route_actions(app)[(method, path)]
-    permits = permits_of(action)
-    url, body = url_of(path, targets), BODIES[(method, path)](targets)
-
-    async def call(headers: dict[str, str]):
-        return await client.request(method, url, json=body, headers=headers)
-
-    outbox_before = await db.fetchval("select count(*) from outbox")
-    anonymous = await without_token(client, method, url, json=body)
-    assert anonymous.status_code == 401, anonymous.text
-    assert anonymous.headers["www-authenticate"].startswith("Bearer")
-
-    refused = []
-    permitted = {permit.kind for permit in permits}
-    for kind in Kind:
-        if kind not in permitted:
-            refused.append((f"a {kind}", await call(bearer(SERVICE, kind=kind))))
-    for permit in permits:
-        own = own_claims(permit.kind, targets)
-        if permit.scope:
-            without_scope = bearer(SERVICE, kind=permit.kind, **own, scope="")
-            refused.append((f"a {permit.kind} without {permit.scope}", await call(without_scope)))
-        if permit.own is not None:
-            others = bearer(SERVICE, kind=permit.kind, **{**own, **OTHERS[permit.own]})
-            refused.append((f"a {permit.kind} of another {permit.own}", await call(others)))
-    for who, answer in refused:
-        assert answer.status_code in (403, 404), (who, answer.status_code, answer.text)
-        if answer.status_code == 403:
-            assert answer.json()["detail"] == "this caller may not do this", (who, answer.text)
-    assert await db.fetchval("select count(*) from outbox") == outbox_before  # nothing changed
-
-    for permit in permits:
-        claims = {**DEFAULT_CLAIMS[permit.kind], **own_claims(permit.kind, targets)}
-        answer = await call(bearer(SERVICE, kind=permit.kind, **claims))
-        assert answer.status_code not in (401, 403), (permit.kind, answer.text)
+test_every_route_declares_an_action, test_access = access_tests(SERVICE, ROUTES, outbox=True)

@@ -10,14 +10,14 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from chs_events.policy import AGENCY, INSTITUTION, PERSON, Kind, Own, permits_of
+from chs_events.policy import AGENCY, INSTITUTION, PERSON, Own, permits_of
 from chs_events.read_models import enrollments
 from chs_events.read_models.enrollments import Enrollment
 from chs_events.service import route_actions
 from chs_remote_care.api import create_app
 from chs_remote_care.settings import RemoteCareSettings
-from tests.support.access import assert_every_route_declares_an_action
-from tests.support.service import service_fixtures, without_token
+from tests.support.access import Access, Ask, access_tests
+from tests.support.service import service_fixtures
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -41,29 +41,24 @@ class Subject(NamedTuple):
     filing_id: str
 
 
-def request_of(method: str, path: str, subject: Subject) -> tuple[str, dict[str, Any]]:
-    """The URL and options of a request to the route about the subject."""
+def request_of(method: str, path: str, subject: Subject) -> Ask:
+    """The request of the route about the subject (its caller given later)."""
     url = path.format(person_id=subject.person_id, filing_id=subject.filing_id)
     by_route: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/persons/{person_id}/filings"): {"json": LONG_TERM},
         ("POST", "/filings/{filing_id}/revoke"): {"json": {"reason": "回原籍"}},
         ("GET", "/persons/{person_id}/coverage"): {"params": {"region": "460200"}},
     }
-    return url, by_route.get((method, path), {})
+    return Ask({}, url, **by_route.get((method, path), {}))
 
 
-def callers(action: str, subject: Subject) -> tuple[list[dict], list[dict], list[dict]]:
-    """Tokens (``bearer`` options) of the callers refused by kind, those of a permitted kind
-    asking about another's resource, and those of a permitted kind on the subject's own."""
-    permits = permits_of(action)
-    permitted = {p.kind for p in permits}
-    refused = [{"kind": k.value} for k in Kind if k not in permitted]
+def row(route: tuple[str, str], action: str, subject: Subject) -> Access:
+    """Callers of a permitted kind asking about another's resource, and about the subject's."""
+    request = request_of(*route, subject)
     others: list[dict] = []
     own: list[dict] = []
-    for permit in permits:
+    for permit in permits_of(action):
         scope = {"scope": permit.scope} if permit.scope else {}
-        if permit.kind is AGENCY and permit.scope:
-            refused.append({"kind": "agency", "region": QINGDAO, "scope": "other:scope"})
         if permit.own is Own.PERSON:
             others.append({"kind": "person", "person_id": "p" + uuid.uuid4().hex})
             own.append({"kind": "person", "person_id": subject.person_id})
@@ -72,7 +67,7 @@ def callers(action: str, subject: Subject) -> tuple[list[dict], list[dict], list
             own.append({"kind": "agency", "region": QINGDAO, **scope})
         else:
             own.append({"kind": permit.kind.value})
-    return refused, others, own
+    return Access([request.by(caller) for caller in own], [request.by(caller) for caller in others])
 
 
 @pytest.fixture
@@ -90,48 +85,17 @@ async def subject(client: httpx.AsyncClient, db) -> Subject:
     return Subject(person_id, filed.json()["filing_id"])
 
 
-def test_every_route_declares_an_action_of_the_policy(app) -> None:
-    assert_every_route_declares_an_action(app)
-
-
 def test_the_policy_permits_what_the_service_promises() -> None:
     assert {p.kind for p in permits_of("remote-care:coverage")} == {PERSON, AGENCY, INSTITUTION}
     assert {p.kind for p in permits_of("remote-care:file")} == {PERSON, AGENCY}
 
 
-async def _ask(
-    client: httpx.AsyncClient, method: str, url: str, options: dict, token: dict | None
-) -> httpx.Response:
-    if token is None:
-        return await without_token(client, method, url, **options)
-    return await client.request(method, url, headers=bearer(SERVICE, **token), **options)
+@pytest.fixture
+def access(subject: Subject) -> dict[tuple[str, str], Access]:
+    return {route: row(route, action, subject) for route, action in ACTIONS.items()}
 
 
-ROUTES = sorted(route_actions(create_app(RemoteCareSettings())).items())
-
-
-@pytest.mark.parametrize(("route", "action"), ROUTES, ids=[f"{m} {p}" for (m, p), _ in ROUTES])
-async def test_access(client: httpx.AsyncClient, subject: Subject, route, action) -> None:
-    method, path = route
-    url, options = request_of(method, path, subject)
-    refused, others, own = callers(action, subject)
-
-    async def ask(token: dict | None) -> httpx.Response:
-        return await _ask(client, method, url, options, token)
-
-    anonymous = await ask(None)
-    assert anonymous.status_code == 401 and "WWW-Authenticate" in anonymous.headers
-    bodies = []
-    for token in refused:
-        answer = await ask(token)
-        assert answer.status_code == 403, (token, answer.text)
-        bodies.append(answer.json())
-    for token in others:
-        answer = await ask(token)
-        assert answer.status_code in (403, 404), (token, answer.text)
-        if answer.status_code == 403:
-            bodies.append(answer.json())
-    assert all(body == bodies[0] for body in bodies)  # a refusal says nothing of the target
-    for token in own:
-        answer = await ask(token)
-        assert answer.status_code not in (401, 403), (token, answer.text)
+ACTIONS = route_actions(create_app(RemoteCareSettings()))
+test_every_route_declares_an_action, test_access = access_tests(
+    SERVICE, sorted(ACTIONS), without_scope="other:scope"
+)

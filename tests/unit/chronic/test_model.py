@@ -6,7 +6,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chs_chronic.catalog import Condition, load_catalog
-from chs_chronic.commands import DecideApplication, Evidence, SubmitApplication
+from chs_chronic.commands import (
+    CertifyFromSettlement,
+    DecideApplication,
+    Evidence,
+    SubmitApplication,
+)
 from chs_chronic.domain import AlreadyCertified, NotActive, NotPending, StillValid
 from chs_chronic.model import Application, Certification
 from chs_events.errors import InvalidField
@@ -50,14 +55,16 @@ def submit(*diagnoses: str, evidence=(LAB,), condition=None, active=frozenset())
     )
 
 
+# The settlement a grant without application is made on: person p1 at hospital H1.
+SETTLEMENT = CertifyFromSettlement("p1", "S1", "H1", "医院", grants=())
+
+
 def certification() -> Certification:
     granted, _ = Certification.grant(
         condition("t2dm"),
-        person_id="p1",
+        SETTLEMENT,
         source="auto",
         diagnoses=["E11.9"],
-        institution_code="H1",
-        institution_name="医院",
         valid_from=date(2024, 11, 1),
         at=AT,
         settlement_id="S1",
@@ -173,11 +180,9 @@ def test_only_a_queued_application_is_decided():
 def test_a_settlement_grant_is_auto_and_valid_for_the_condition_months():
     granted, event = Certification.grant(
         condition("t2dm"),
-        person_id="p1",
+        SETTLEMENT,
         source="auto",
         diagnoses=["E11.9"],
-        institution_code="H1",
-        institution_name="医院",
         valid_from=date(2026, 11, 20),
         at=AT,
         settlement_id="S1",

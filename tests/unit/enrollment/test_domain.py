@@ -40,10 +40,10 @@ def enrollment(
         insutype,
         QINGDAO,
         start,
-        employer_id if insutype == "310" else None,
-        650000 if insutype == "310" else None,
         end,
-        "left_employer" if end else None,
+        employer_id=employer_id if insutype == "310" else None,
+        contribution_base_fen=650000 if insutype == "310" else None,
+        end_reason="left_employer" if end else None,
     )
 
 

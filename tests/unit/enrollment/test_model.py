@@ -118,7 +118,13 @@ class TestEmployerStaff:
         )
 
         assert enrollment == Enrollment(
-            "en-9", "p1", "310", QINGDAO, date(2025, 1, 1), EMPLOYER.employer_id, 650000
+            "en-9",
+            "p1",
+            "310",
+            QINGDAO,
+            date(2025, 1, 1),
+            employer_id=EMPLOYER.employer_id,
+            contribution_base_fen=650000,
         )
         assert added == StaffAdded(
             person_id="p1",

@@ -1,8 +1,10 @@
 """The base of every typed event model and the registry from ``ce_type`` to model."""
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from chs_events.attributes import same_names
 
 
 class Event(BaseModel):
@@ -18,6 +20,13 @@ class Event(BaseModel):
     producer: ClassVar[str]
 
     person_id: str
+
+    @classmethod
+    def of(cls, *sources: object, **given: Any) -> Self:
+        """The event of the ``given`` values and, for its other fields, the attributes of the
+        same names of ``sources`` (the aggregate that raises it, first): a field keeps one name
+        from the aggregate to the wire. ``AccountOpened.of(account)``."""
+        return cls(**same_names(cls.model_fields, sources, given))
 
     @property
     def subject(self) -> str:

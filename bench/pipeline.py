@@ -84,16 +84,22 @@ class PhaseResult:
 # --- the platform's processes -------------------------------------------------------------------
 
 
-def platform_processes() -> dict[int, str]:
-    """pid → name (``enrollment-api``, ``progress-notices``, …) of every running platform
-    process (``python -m chs_<service> <command>``)."""
+def platform_processes(prefix: str) -> dict[int, str]:
+    """pid → name (``enrollment-worker``, ``progress-notices-worker``, …) of every process of
+    the platform on the topic prefix ``prefix`` (``python -m chs_<service> <command>``; test
+    runs use prefixes of their own)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
+            continue
+        if f"CHS_TOPIC_PREFIX={prefix}".encode() not in environment and (
+            prefix or any(v.startswith(b"CHS_TOPIC_PREFIX=") for v in environment)
+        ):
             continue
         words = [a.decode(errors="replace") for a in argv if a]
         if len(words) >= 4 and words[1] == "-m" and words[2].startswith("chs_"):
@@ -411,7 +417,7 @@ def client() -> httpx.AsyncClient:
 
 async def main(events: int, phases: list[Phase]) -> None:
     settings = PlatformSettings()
-    pids = platform_processes()
+    pids = platform_processes(settings.topic_prefix)
     if not pids:
         sys.exit("no platform processes found: make up first")
     rest = resident_mib(pids)

@@ -161,14 +161,15 @@ async def move_message(
     transaction."""
     message = Message.of(row)
     moved, announced = message.move(event, at, sender=sender, reason=reason)
-    async with UnitOfWork(
+    # Part of the caller's unit of work (its transaction), with the message's own correlation.
+    uow = UnitOfWork(
         conn,
         source=source,
         correlation_id=message.correlation_id or message.request_event_id,
         causation_id=message.request_event_id,
-    ) as uow:
-        await repository.save_message(conn, moved, fields or {})
-        await uow.record(announced)
+    )
+    await repository.save_message(conn, moved, fields or {})
+    await uow.record(announced)
     return moved
 
 

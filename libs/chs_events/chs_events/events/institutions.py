@@ -1,0 +1,42 @@
+"""The registry of designated institutions (定点医疗机构), on ``chs.registry.institutions``.
+
+The topic is compacted and keyed by the institution's national code: every record is the
+institution as it now is, so the latest one per code is enough. Every API that resolves
+institutions follows it from the beginning (``chs_events.institutions.InstitutionFollower``).
+"""
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from chs_events.events.base import Event, register
+from chs_events.topics import REGISTRY_INSTITUTIONS
+
+INSTITUTION_CODE_PATTERN = r"^H[0-9]{11}$"
+
+
+@register
+class InstitutionRegistered(Event):
+    """The admin registered a designated institution: its code, name, level and region, as
+    the registry now has them."""
+
+    # The record's key is the event's ``person_id`` (``Envelope.key``): here the institution's
+    # code, written and read as ``institution_code``; no person is concerned.
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    ce_type = "chs.registry.institution.registered.v1"
+    topic = REGISTRY_INSTITUTIONS
+    producer = "enrollment"
+
+    person_id: str = Field(
+        alias="institution_code",
+        pattern=INSTITUTION_CODE_PATTERN,
+        description="National code of the institution (the record's key)",
+    )
+    institution_name: str = Field(min_length=1, max_length=100)
+    institution_level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
+    institution_region: str = Field(pattern=r"^[0-9]{6}$", description="GB/T 2260 region code")
+
+    @property
+    def institution_code(self) -> str:
+        return self.person_id

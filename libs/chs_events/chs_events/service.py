@@ -170,7 +170,10 @@ def create_service_app(
     async def broker_answers() -> bool:
         return await app.state.broker.answers()
 
-    checks = {"database": database_answers, "broker": broker_answers}
+    checks: dict[str, Callable[[], Awaitable[bool]]] = {
+        "database": database_answers,
+        "broker": broker_answers,
+    }
     checks.update({follower.name: follower.ready for follower in followers})
     app.include_router(_health_router(checks))
     for router in routers:

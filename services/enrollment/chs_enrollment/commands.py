@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from chs_events.commands import Command
+from chs_events.institutions import InstitutionLevel
 
 Sex = Literal["M", "F"]
 
@@ -23,6 +24,16 @@ class RegisterEmployer(Command):
     name: str
     region_code: str
     api_key_hash: str
+
+
+@dataclass(frozen=True)
+class RegisterInstitution(Command):
+    """Register a designated institution (定点医疗机构) under its national code."""
+
+    code: str
+    name: str
+    level: InstitutionLevel
+    region: str
 
 
 @dataclass(frozen=True)

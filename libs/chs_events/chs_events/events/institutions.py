@@ -22,7 +22,7 @@ class InstitutionRegistered(Event):
 
     # The record's key is the event's ``person_id`` (``Envelope.key``): here the institution's
     # code, written and read as ``institution_code``; no person is concerned.
-    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+    model_config = ConfigDict(serialize_by_alias=True)
 
     ce_type = "chs.registry.institution.registered.v1"
     topic = REGISTRY_INSTITUTIONS

@@ -100,6 +100,9 @@ ROUTES = [
     ("POST", "/employers/{employer_id}/staff/batch-remove"),
     ("POST", "/newborns"),
     ("POST", "/contributions"),
+    ("POST", "/institutions"),
+    ("GET", "/institutions"),
+    ("GET", "/institutions/{code}"),
 ]
 
 
@@ -177,6 +180,13 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
 
     def newborn_body() -> dict:
         return {**newborn, "birth_certificate_no": f"Q37{secrets.randbelow(10**7):07d}"}
+
+    institution = {
+        "code": f"H3702{secrets.randbelow(10**7):07d}",
+        "name": "青岛市崂山区人民医院",
+        "level": 2,
+        "region": "370212",
+    }
 
     yield {
         ("POST", "/persons"): Route(
@@ -308,6 +318,12 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
                     },
                 )
             ]
+        ),
+        ("POST", "/institutions"): Route(own=[Call("admin", "/institutions", institution)]),
+        # the registry is read by every kind of caller
+        ("GET", "/institutions"): Route(own=[Call(kind, "/institutions") for kind in Kind]),
+        ("GET", "/institutions/{code}"): Route(
+            own=[Call(kind, "/institutions/H37020200017") for kind in Kind]
         ),
     }
 

@@ -145,7 +145,7 @@ class InstitutionCreate(RequestBody):
         StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
         AfterValidator(_institution_name),
     ]
-    level: Literal[1, 2, 3] = Field(description="Hospital level (一级/二级/三级)")
+    level: int = Field(strict=True, ge=1, le=3, description="Hospital level (一级/二级/三级)")
     region: RegionCode
 
 

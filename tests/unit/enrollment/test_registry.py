@@ -1,0 +1,79 @@
+"""Registering a designated institution: what a registration body accepts and when a code
+registered before refuses other data."""
+
+import pytest
+from pydantic import ValidationError
+
+from chs_enrollment import examples
+from chs_enrollment.registry import check_registration, registered_event
+from chs_enrollment.schemas import InstitutionCreate
+from chs_events.errors import Conflict
+from chs_events.institutions import Institution, of_event
+
+pytestmark = pytest.mark.unit
+
+LAOSHAN = Institution("H37021200007", "青岛市崂山区人民医院", 2, "370212")
+
+
+def test_a_new_code_is_registered_and_the_same_data_again_is_not_new():
+    assert check_registration(None, LAOSHAN) is True
+    assert check_registration(LAOSHAN, LAOSHAN) is False
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        Institution("H37021200007", "青岛市崂山区中医医院", 2, "370212"),
+        Institution("H37021200007", "青岛市崂山区人民医院", 3, "370212"),
+        Institution("H37021200007", "青岛市崂山区人民医院", 2, "370202"),
+    ],
+)
+def test_other_data_under_a_registered_code_is_a_conflict_naming_the_registered(other):
+    with pytest.raises(Conflict) as raised:
+        check_registration(LAOSHAN, other)
+    assert raised.value.extensions["registered"] == {
+        "name": "青岛市崂山区人民医院",
+        "level": 2,
+        "region": "370212",
+    }
+
+
+def test_the_event_carries_the_institution_as_registered():
+    event = registered_event(LAOSHAN)
+    assert (event.person_id, event.institution_code) == ("H37021200007", "H37021200007")
+    assert of_event(event) == LAOSHAN
+
+
+def test_the_example_body_is_valid_and_names_are_stripped():
+    body = InstitutionCreate.model_validate({**examples.INSTITUTION, "name": " 崂山医院 "})
+    assert (body.code, body.name, body.level, body.region) == (
+        "H37021200007",
+        "崂山医院",
+        2,
+        "370212",
+    )
+    assert InstitutionCreate.model_validate(
+        {**examples.INSTITUTION, "name": "中国人民解放军第971医院"}
+    ).name.endswith("第971医院")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"code": "H3702120000"}, "code"),
+        ({"code": "H370212000071"}, "code"),
+        ({"code": "37021200007H"}, "code"),
+        ({"level": 0}, "level"),
+        ({"level": True}, "level"),
+        ({"region": "999999"}, "region"),
+        ({"name": "院"}, "name"),
+        ({"name": "崂山医院 0532-88886666"}, "name"),
+        ({"name": "崂山医院 ４００８８８６６６６"}, "name"),
+        ({"name": "崂山\x07医院"}, "name"),
+        ({"name": "院" * 101}, "name"),
+    ],
+)
+def test_a_bad_registration_names_its_field(changes, field):
+    with pytest.raises(ValidationError) as raised:
+        InstitutionCreate.model_validate({**examples.INSTITUTION, **changes})
+    assert [e["loc"][0] for e in raised.value.errors()] == [field]

@@ -330,6 +330,48 @@ def _batch_result(employer_id: str, action: str, changes: list[StaffChange]) -> 
     )
 
 
+@institution_registration.post(
+    "/institutions",
+    status_code=201,
+    responses={
+        200: {"model": InstitutionPublic, "description": "Registered already with this data"},
+        **problem_responses(401, 403, 409, 422),
+    },
+)
+async def register_institution(
+    body: InstitutionCreate, _: InstitutionsAdmin, uow: UnitOfWorkDep, response: Response
+) -> InstitutionPublic:
+    """Register a designated institution (needs X-Admin-Token or an admin's token) →
+    InstitutionRegistered on chs.registry.institutions; reimbursement and chronic resolve its
+    code once they have read it. The same institution again answers 200 and records nothing;
+    other data under a registered code (the data file's too) is 409."""
+    registered, created = await registry.handle_register_institution(
+        uow, from_body(RegisterInstitution, body)
+    )
+    response.headers["Location"] = f"/institutions/{registered.code}"
+    if not created:
+        response.status_code = 200
+    return InstitutionPublic.model_validate(registered)
+
+
+@institutions.get("/institutions")
+async def list_institutions(
+    _: Annotated[Caller, allowed("enrollment:read-institutions")], conn: Connection
+) -> list[InstitutionPublic]:
+    """Every designated institution, by code: the data file's and the registered ones."""
+    return [InstitutionPublic.model_validate(i) for i in await registry.list_institutions(conn)]
+
+
+@institutions.get("/institutions/{code}", responses=problem_responses(404))
+async def get_institution(
+    code: str, _: Annotated[Caller, allowed("enrollment:read-institutions")], conn: Connection
+) -> InstitutionPublic:
+    found_institution = found(
+        await registry.get_institution(conn, code), NotFound(f"no designated institution {code}")
+    )
+    return InstitutionPublic.model_validate(found_institution)
+
+
 @benefits.post("/newborns", status_code=201, responses=problem_responses(409, 422))
 async def enroll_newborn(
     body: NewbornCreate,
@@ -383,48 +425,6 @@ async def record_contribution(
     if not created:
         response.status_code = 200
     return ContributionPublic.model_validate(payment)
-
-
-@institution_registration.post(
-    "/institutions",
-    status_code=201,
-    responses={
-        200: {"model": InstitutionPublic, "description": "Registered already with this data"},
-        **problem_responses(401, 403, 409, 422),
-    },
-)
-async def register_institution(
-    body: InstitutionCreate, _: InstitutionsAdmin, uow: UnitOfWorkDep, response: Response
-) -> InstitutionPublic:
-    """Register a designated institution (needs X-Admin-Token or an admin's token) →
-    InstitutionRegistered on chs.registry.institutions; reimbursement and chronic resolve its
-    code once they have read it. The same institution again answers 200 and records nothing;
-    other data under a registered code (the data file's too) is 409."""
-    registered, created = await registry.handle_register_institution(
-        uow, from_body(RegisterInstitution, body)
-    )
-    response.headers["Location"] = f"/institutions/{registered.code}"
-    if not created:
-        response.status_code = 200
-    return InstitutionPublic.model_validate(registered)
-
-
-@institutions.get("/institutions")
-async def list_institutions(
-    _: Annotated[Caller, allowed("enrollment:read-institutions")], conn: Connection
-) -> list[InstitutionPublic]:
-    """Every designated institution, by code: the data file's and the registered ones."""
-    return [InstitutionPublic.model_validate(i) for i in await registry.list_institutions(conn)]
-
-
-@institutions.get("/institutions/{code}", responses=problem_responses(404))
-async def get_institution(
-    code: str, _: Annotated[Caller, allowed("enrollment:read-institutions")], conn: Connection
-) -> InstitutionPublic:
-    found_institution = found(
-        await registry.get_institution(conn, code), NotFound(f"no designated institution {code}")
-    )
-    return InstitutionPublic.model_validate(found_institution)
 
 
 def create_app(settings: EnrollmentSettings) -> FastAPI:

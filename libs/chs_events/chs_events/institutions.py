@@ -5,14 +5,14 @@ level (一级/二级/三级) and its region come from here, never from the calle
 an ``UnknownInstitution`` (422).
 
 The registry is seeded from ``data/institutions.json``; the institutions the admin registers
-(enrollment's ``POST /institutions``) travel on the compacted topic ``chs.registry.institutions``
-(``InstitutionRegistered``), and an ``InstitutionFollower`` (one asyncio task of the API that
-resolves institutions) adds each one to this process's registry. ``institution(code)`` stays a
+(enrollment's ``POST /institutions``, changed at ``PUT /institutions/{code}``) travel on the
+compacted topic ``chs.registry.institutions`` (``InstitutionRegistered``,
+``InstitutionChanged``), and an ``InstitutionFollower`` (one asyncio task of the API that
+resolves institutions) puts each one in this process's registry. ``institution(code)`` stays a
 synchronous dictionary lookup.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from pydantic import Field
 
 from chs_events.envelope import Envelope, InvalidEnvelope
 from chs_events.errors import InvalidInput
-from chs_events.events.institutions import InstitutionRegistered
+from chs_events.events.institutions import InstitutionEvent
 from chs_events.fields import checked
 from chs_events.settings import PlatformSettings
 from chs_events.topics import REGISTRY_INSTITUTIONS
@@ -123,7 +123,7 @@ def learn(found: Institution) -> None:
     _INSTITUTIONS[found.code] = found
 
 
-def of_event(event: InstitutionRegistered) -> Institution:
+def of_event(event: InstitutionEvent) -> Institution:
     return Institution(
         event.institution_code,
         event.institution_name,
@@ -133,8 +133,9 @@ def of_event(event: InstitutionRegistered) -> Institution:
 
 
 def learn_record(record: ConsumerRecord) -> Institution | None:
-    """The institution a record of the topic registers, added to the registry; None (logged)
-    for a record that is not a valid ``InstitutionRegistered``."""
+    """The institution a record of the topic registers or changes, put in the registry; None
+    (logged) for a record that is not a valid ``InstitutionRegistered`` or
+    ``InstitutionChanged``."""
     try:
         envelope = Envelope.from_record(record.key, record.value, record.headers)
     except InvalidEnvelope as error:
@@ -143,7 +144,7 @@ def learn_record(record: ConsumerRecord) -> Institution | None:
             extra={"reason": str(error), "partition": record.partition, "offset": record.offset},
         )
         return None
-    if not isinstance(envelope.event, InstitutionRegistered):
+    if not isinstance(envelope.event, InstitutionEvent):
         log.warning("skipped an event of another type", extra={"ce_type": envelope.type})
         return None
     found = of_event(envelope.event)
@@ -171,16 +172,21 @@ class InstitutionFollower:
         self._caught_up = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._told_missing = False
+        self._stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"follow {self.topic}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Cancel the task, again if need be: aiokafka's ``close`` swallows a cancellation that
+        arrives while it waits, and the loop ends only at its next turn then."""
+        self._stopping = True
+        task, self._task = self._task, None
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.warning("the institutions follower had failed", exc_info=task.exception())
 
     async def ready(self) -> bool:
         return self._caught_up.is_set()
@@ -189,7 +195,7 @@ class InstitutionFollower:
         await asyncio.wait_for(self._caught_up.wait(), timeout)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._follow()
             except (KafkaError, OSError) as error:

@@ -90,6 +90,7 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     "enrollment:record-contribution": (Permit(COLLECTOR),),
     "enrollment:register-employer": (Permit(ADMIN),),
     "enrollment:register-institution": (Permit(ADMIN),),
+    "enrollment:change-institution": (Permit(ADMIN),),
     "enrollment:read-institutions": tuple(Permit(kind) for kind in Kind),
     "enrollment:change-staff": (Permit(EMPLOYER, Own.EMPLOYER),),
     # remote-care filing (异地就医备案)

@@ -8,6 +8,7 @@ from chs_enrollment import domain, examples, handlers, registry, staff, views
 from chs_enrollment.auth import (
     Admin,
     InstitutionsAdmin,
+    InstitutionsChangeAdmin,
     OptionalEmployerKey,
     api_key_hash,
     authorize_employer_caller,
@@ -18,6 +19,7 @@ from chs_enrollment.auth import (
 from chs_enrollment.commands import (
     AddStaff,
     ChangeContact,
+    ChangeInstitution,
     ConfirmContact,
     EnrollEmployee,
     EnrollNewborn,
@@ -43,6 +45,7 @@ from chs_enrollment.schemas import (
     EnrollmentPublic,
     InstitutionCreate,
     InstitutionPublic,
+    InstitutionUpdate,
     NewbornCreate,
     PersonCreate,
     PersonPublic,
@@ -352,6 +355,22 @@ async def register_institution(
     if not created:
         response.status_code = 200
     return InstitutionPublic.model_validate(registered)
+
+
+@institution_registration.put(
+    "/institutions/{code}", responses=problem_responses(401, 403, 404, 409, 422)
+)
+async def change_institution(
+    code: str, body: InstitutionUpdate, _: InstitutionsChangeAdmin, uow: UnitOfWorkDep
+) -> InstitutionPublic:
+    """Change a registered institution's name or level (needs X-Admin-Token or an admin's
+    token) → InstitutionChanged on chs.registry.institutions, the institution as it now is; the
+    same name and level again record nothing. The data file's institutions are 409 (they
+    change in the data file)."""
+    changed, _changed = await registry.handle_change_institution(
+        uow, from_body(ChangeInstitution, body, code=code)
+    )
+    return InstitutionPublic.model_validate(changed)
 
 
 @institutions.get("/institutions")

@@ -126,3 +126,6 @@ def key_or_token(action: str, *others: str) -> Any:
 OptionalEmployerKey = Annotated[str | None, Depends(_employer_key_header)]
 Admin = Annotated[None, Depends(AdminTokenOrToken("enrollment:register-employer"))]
 InstitutionsAdmin = Annotated[None, Depends(AdminTokenOrToken("enrollment:register-institution"))]
+InstitutionsChangeAdmin = Annotated[
+    None, Depends(AdminTokenOrToken("enrollment:change-institution"))
+]

@@ -37,6 +37,15 @@ class RegisterInstitution(Command):
 
 
 @dataclass(frozen=True)
+class ChangeInstitution(Command):
+    """Change a registered institution's name or level (its code and region stay)."""
+
+    code: str
+    name: str
+    level: InstitutionLevel
+
+
+@dataclass(frozen=True)
 class EnrollResident(Command):
     person_id: str
     pooling_region: str

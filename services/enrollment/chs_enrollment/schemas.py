@@ -130,6 +130,17 @@ def _institution_name(name: str) -> str:
     return name
 
 
+InstitutionName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
+    AfterValidator(_institution_name),
+    Field(description="The name an SMS tells"),
+]
+InstitutionLevel = Annotated[
+    int, Field(strict=True, ge=1, le=3, description="Hospital level (一级/二级/三级)")
+]
+
+
 class InstitutionCreate(RequestBody):
     """A designated institution (定点医疗机构): its national code, the name an SMS tells, its
     level (一级/二级/三级) and its region."""
@@ -140,13 +151,17 @@ class InstitutionCreate(RequestBody):
         description="National code of the institution: H and 11 digits",
         examples=[ex.INSTITUTION["code"]],
     )
-    name: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
-        AfterValidator(_institution_name),
-    ]
-    level: int = Field(strict=True, ge=1, le=3, description="Hospital level (一级/二级/三级)")
+    name: InstitutionName
+    level: InstitutionLevel
     region: RegionCode
+
+
+class InstitutionUpdate(RequestBody):
+    """A registered institution's name and level as they now are (its code and region stay)."""
+
+    model_config = fields.examples({"name": "青岛市崂山区中心医院", "level": 3})
+    name: InstitutionName
+    level: InstitutionLevel
 
 
 class InstitutionPublic(PublicModel):

@@ -101,6 +101,7 @@ ROUTES = [
     ("POST", "/newborns"),
     ("POST", "/contributions"),
     ("POST", "/institutions"),
+    ("PUT", "/institutions/{code}"),
     ("GET", "/institutions"),
     ("GET", "/institutions/{code}"),
 ]
@@ -187,6 +188,13 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
         "level": 2,
         "region": "370212",
     }
+    registered = await _ok(
+        await client.post(
+            "/institutions",
+            json={**institution, "code": f"H3702{secrets.randbelow(10**7):07d}"},
+            headers={"X-Admin-Token": ADMIN_TOKEN},
+        )
+    )
 
     yield {
         ("POST", "/persons"): Route(
@@ -320,6 +328,15 @@ async def routes(client, db) -> AsyncIterator[dict[tuple[str, str], Route]]:
             ]
         ),
         ("POST", "/institutions"): Route(own=[Call("admin", "/institutions", institution)]),
+        ("PUT", "/institutions/{code}"): Route(
+            own=[
+                Call(
+                    "admin",
+                    f"/institutions/{registered['code']}",
+                    {"name": "青岛市崂山区中心医院", "level": 3},
+                )
+            ]
+        ),
         # the registry is read by every kind of caller
         ("GET", "/institutions"): Route(own=[Call(kind, "/institutions") for kind in Kind]),
         ("GET", "/institutions/{code}"): Route(

@@ -191,3 +191,54 @@ async def test_every_caller_kind_reads_the_registry(client) -> None:
         assert one.json() == body
     assert_problem(await without_token(client, "GET", "/institutions"), 401)
     assert_problem(await client.get("/institutions/H00000000000"), 404)
+
+
+CHANGED = "chs.registry.institution.changed.v1"
+
+
+async def test_the_admin_changes_a_name_or_level_published_as_it_now_is(client, db) -> None:
+    body = institution_body()
+    await client.post("/institutions", json=body, headers=admin())
+    url = f"/institutions/{body['code']}"
+
+    changed = await client.put(url, json={"name": " 青岛市崂山区中心医院", "level": 3})
+    again = await client.put(url, json={"name": "青岛市崂山区中心医院", "level": 3})
+
+    now = {**body, "name": "青岛市崂山区中心医院", "level": 3}
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == again.json() == now
+    assert (await client.get(url)).json() == now
+    registered, change = await outbox_of(db, body["code"])
+    assert (registered.type, change.type, change.key) == (REGISTERED, CHANGED, body["code"])
+    assert (
+        change.event.institution_name,
+        change.event.institution_level,
+        change.event.institution_region,
+    ) == ("青岛市崂山区中心医院", 3, "370212")
+    # registering the data it had before is now a conflict; its data now is not
+    assert_problem(await client.post("/institutions", json=body, headers=admin()), 409)
+    assert (await client.post("/institutions", json=now, headers=admin())).status_code == 200
+
+
+async def test_a_change_needs_the_admin_a_registered_code_and_a_good_body(client, db) -> None:
+    body = institution_body()
+    await client.post("/institutions", json=body, headers=admin())
+    url = f"/institutions/{body['code']}"
+    change = {"name": "青岛市崂山区中心医院", "level": 3}
+
+    assert_problem(await without_token(client, "PUT", url, json=change), 401)
+    for kind in Kind:
+        if kind is not Kind.ADMIN:
+            refused = await client.put(url, json=change, headers=bearer("enrollment", kind=kind))
+            assert_problem(refused, 403)
+    assert_problem(await client.put(url, json={**change, "level": 5}), 422, "level")
+    assert_problem(await client.put(url, json={**change, "region": "370202"}), 422, "region")
+    assert_problem(await client.put(f"/institutions/{new_code()}", json=change), 404)
+    in_data_file = await client.put("/institutions/H37020200017", json=change)
+    assert assert_problem(in_data_file, 409)["rule"] == "institution_in_data_file"
+    assert types(await outbox_of(db, body["code"])) == [REGISTERED]
+    by_header = await without_token(
+        client, "PUT", url, json=change, headers={"X-Admin-Token": ADMIN_TOKEN}
+    )
+    assert by_header.status_code == 200, by_header.text
+    assert types(await outbox_of(db, body["code"])) == [REGISTERED, CHANGED]

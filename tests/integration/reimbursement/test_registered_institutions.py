@@ -97,6 +97,28 @@ def bill(person_id: str, institution_code: str) -> dict:
     }
 
 
+def named(code: str, name: str):
+    """Whether this process's registry has the institution under this name yet."""
+
+    async def known() -> bool:
+        try:
+            return institution(code).name == name
+        except UnknownInstitution:
+            return False
+
+    return known
+
+
+def institution_of(settlement: dict) -> tuple:
+    bill = settlement["bill"]
+    return (
+        bill["institution_code"],
+        bill["institution_name"],
+        bill["institution_level"],
+        bill["institution_region"],
+    )
+
+
 async def test_a_registered_institution_becomes_usable_by_reimbursement(
     database_url, kafka_bootstrap, topic_prefix
 ) -> None:
@@ -143,29 +165,32 @@ async def test_a_registered_institution_becomes_usable_by_reimbursement(
             assert registered.status_code == 201, registered.text
 
             async with relaying(enrollment_settings):
+                await until(named(code, registration["name"]), timeout=60)
+                after = await reimbursement.post(
+                    "/settlements", json=bill(person, code), headers=his
+                )
+                assert after.status_code == 201, after.text
+                assert institution_of(after.json()) == (code, "青岛市市南区新院", 3, "370202")
 
-                async def known() -> bool:
-                    try:
-                        return institution(code).name == registration["name"]
-                    except UnknownInstitution:
-                        return False
+                # a change of name reaches reimbursement the same way
+                changed = await enrollment.put(
+                    f"/institutions/{code}",
+                    json={"name": "青岛市市南区中心医院", "level": 3},
+                    headers={"X-Admin-Token": ADMIN_TOKEN},
+                )
+                assert changed.status_code == 200, changed.text
+                await until(named(code, "青岛市市南区中心医院"), timeout=60)
+                renamed = await reimbursement.post(
+                    "/settlements", json=bill(person, code), headers=his
+                )
+                assert renamed.status_code == 201, renamed.text
+                assert institution_of(renamed.json())[1] == "青岛市市南区中心医院"
 
-                await until(known, timeout=60)
-
-            after = await reimbursement.post("/settlements", json=bill(person, code), headers=his)
-            assert after.status_code == 201, after.text
-            settled = after.json()["bill"]
-            assert (
-                settled["institution_code"],
-                settled["institution_name"],
-                settled["institution_level"],
-                settled["institution_region"],
-            ) == (code, "青岛市市南区新院", 3, "370202")
-
-    [record] = await read_topic(kafka_bootstrap, topic_prefix + REGISTRY_INSTITUTIONS, 1)
-    assert record.key == code.encode()
-    envelope = Envelope.from_record(record.key, record.value, record.headers)
-    assert envelope.type == "chs.registry.institution.registered.v1"
+    records = await read_topic(kafka_bootstrap, topic_prefix + REGISTRY_INSTITUTIONS, 2)
+    assert [record.key for record in records] == [code.encode()] * 2
+    assert [
+        Envelope.from_record(record.key, record.value, record.headers).type for record in records
+    ] == ["chs.registry.institution.registered.v1", "chs.registry.institution.changed.v1"]
 
 
 async def test_readiness_waits_for_the_institutions_topic(

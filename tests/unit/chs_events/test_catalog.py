@@ -36,7 +36,10 @@ def test_the_institutions_registry_is_compacted_and_keyed_by_the_institution_cod
         1,
     )
     assert spec.configs["cleanup.policy"] == "compact"
-    assert spec.event_types == ("chs.registry.institution.registered.v1",)
+    assert spec.event_types == (
+        "chs.registry.institution.registered.v1",
+        "chs.registry.institution.changed.v1",
+    )
     channel = asyncapi_document()["channels"]["chs_registry_institutions"]
     assert channel["address"] == REGISTRY_INSTITUTIONS
     message = asyncapi_document()["components"]["messages"][

@@ -1,6 +1,7 @@
 """The registry of designated institutions: names, levels and regions come from it."""
 
 import asyncio
+import contextlib
 import re
 from datetime import UTC, datetime
 
@@ -13,7 +14,7 @@ from chs_events import institutions as institutions_module
 from chs_events.envelope import Envelope, KafkaRecord
 from chs_events.errors import InvalidInput
 from chs_events.events.enrollment import ContributionPaid
-from chs_events.events.institutions import InstitutionRegistered
+from chs_events.events.institutions import InstitutionChanged, InstitutionRegistered
 from chs_events.institutions import (
     Institution,
     InstitutionCode,
@@ -169,8 +170,16 @@ def test_a_registered_institution_is_learned_and_a_later_record_replaces_it(regi
     assert institution("H37021200007") == learned
     assert designated("H37021200007", level=2).name == "青岛市崂山区人民医院"
 
-    renamed = registered(institution_name="青岛市崂山区中心医院", institution_level=3)
-    learn_record(consumed(Envelope(renamed, source="/chs/enrollment"), offset=1))
+    renamed = InstitutionChanged(
+        **{
+            **registered().model_dump(),
+            "institution_name": "青岛市崂山区中心医院",
+            "institution_level": 3,
+        }
+    )
+    assert learn_record(consumed(Envelope(renamed, source="/chs/enrollment"), offset=1)) == (
+        Institution("H37021200007", "青岛市崂山区中心医院", 3, "370212")
+    )
     assert institution("H37021200007").name == "青岛市崂山区中心医院"
     assert seeded("H37021200007") is None  # the data file's stay as they are
     assert seeded("H37020200017") == institution("H37020200017")
@@ -216,3 +225,20 @@ async def test_the_follower_is_not_ready_before_it_has_read_the_topic():
     await asyncio.sleep(0.2)  # no broker there: it waits to try again
     await follower.stop()
     assert not await follower.ready()
+
+
+async def test_the_follower_stops_even_when_a_cancellation_is_swallowed(monkeypatch):
+    """aiokafka's client ``close`` suppresses a CancelledError that arrives while it waits."""
+    follower = InstitutionFollower(PlatformSettings(kafka_bootstrap="127.0.0.1:1"))
+    entered = asyncio.Event()
+
+    async def swallowing() -> None:
+        entered.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)
+
+    monkeypatch.setattr(follower, "_follow", swallowing)
+    await follower.start()
+    await entered.wait()
+
+    await asyncio.wait_for(follower.stop(), timeout=5)

@@ -5,9 +5,10 @@ import pytest
 from pydantic import ValidationError
 
 from chs_enrollment import examples
-from chs_enrollment.registry import check_registration, registered_event
-from chs_enrollment.schemas import InstitutionCreate
+from chs_enrollment.registry import check_registration, event_of
+from chs_enrollment.schemas import InstitutionCreate, InstitutionUpdate
 from chs_events.errors import Conflict
+from chs_events.events.institutions import InstitutionChanged, InstitutionRegistered
 from chs_events.institutions import Institution, of_event
 
 pytestmark = pytest.mark.unit
@@ -38,10 +39,12 @@ def test_other_data_under_a_registered_code_is_a_conflict_naming_the_registered(
     }
 
 
-def test_the_event_carries_the_institution_as_registered():
-    event = registered_event(LAOSHAN)
-    assert (event.person_id, event.institution_code) == ("H37021200007", "H37021200007")
-    assert of_event(event) == LAOSHAN
+def test_the_events_carry_the_institution_as_it_now_is():
+    for kind in (InstitutionRegistered, InstitutionChanged):
+        event = event_of(kind, LAOSHAN)
+        assert isinstance(event, kind)
+        assert (event.person_id, event.institution_code) == ("H37021200007", "H37021200007")
+        assert of_event(event) == LAOSHAN
 
 
 def test_the_example_body_is_valid_and_names_are_stripped():
@@ -77,3 +80,16 @@ def test_a_bad_registration_names_its_field(changes, field):
     with pytest.raises(ValidationError) as raised:
         InstitutionCreate.model_validate({**examples.INSTITUTION, **changes})
     assert [e["loc"][0] for e in raised.value.errors()] == [field]
+    if field in ("name", "level"):
+        update = {"name": "崂山医院", "level": 2, **changes}
+        with pytest.raises(ValidationError):
+            InstitutionUpdate.model_validate(update)
+
+
+def test_a_change_names_the_name_and_level_only():
+    assert InstitutionUpdate.model_validate({"name": " 崂山中心医院", "level": 3}).name == (
+        "崂山中心医院"
+    )
+    for extra in ({"code": "H37021200007"}, {"region": "370212"}):
+        with pytest.raises(ValidationError):
+            InstitutionUpdate.model_validate({"name": "崂山医院", "level": 2, **extra})

@@ -15,16 +15,13 @@ from chs_events.topics import REGISTRY_INSTITUTIONS
 INSTITUTION_CODE_PATTERN = r"^H[0-9]{11}$"
 
 
-@register
-class InstitutionRegistered(Event):
-    """The admin registered a designated institution: its code, name, level and region, as
-    the registry now has them."""
+class InstitutionEvent(Event):
+    """The institution as the registry now has it (the latest record of a code is it)."""
 
     # The record's key is the event's ``person_id`` (``Envelope.key``): here the institution's
     # code, written and read as ``institution_code``; no person is concerned.
     model_config = ConfigDict(serialize_by_alias=True)
 
-    ce_type = "chs.registry.institution.registered.v1"
     topic = REGISTRY_INSTITUTIONS
     producer = "enrollment"
 
@@ -40,3 +37,18 @@ class InstitutionRegistered(Event):
     @property
     def institution_code(self) -> str:
         return self.person_id
+
+
+@register
+class InstitutionRegistered(InstitutionEvent):
+    """The admin registered a designated institution: its code, name, level and region."""
+
+    ce_type = "chs.registry.institution.registered.v1"
+
+
+@register
+class InstitutionChanged(InstitutionEvent):
+    """The admin changed a registered institution's name or level: the institution as it now
+    is (its region stays)."""
+
+    ce_type = "chs.registry.institution.changed.v1"

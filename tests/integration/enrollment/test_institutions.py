@@ -10,7 +10,7 @@ import pytest
 
 from chs_enrollment.api import create_app
 from chs_enrollment.settings import EnrollmentSettings
-from chs_events.events.institutions import InstitutionRegistered
+from chs_events.events.institutions import InstitutionChanged, InstitutionRegistered
 from chs_events.institutions import seeded, seeded_institutions
 from chs_events.policy import Kind
 from chs_events.topics import BY_NAME, REGISTRY_INSTITUTIONS
@@ -210,11 +210,12 @@ async def test_the_admin_changes_a_name_or_level_published_as_it_now_is(client, 
     assert (await client.get(url)).json() == now
     registered, change = await outbox_of(db, body["code"])
     assert (registered.type, change.type, change.key) == (REGISTERED, CHANGED, body["code"])
-    assert (
-        change.event.institution_name,
-        change.event.institution_level,
-        change.event.institution_region,
-    ) == ("青岛市崂山区中心医院", 3, "370212")
+    assert change.event == InstitutionChanged(
+        institution_code=body["code"],
+        institution_name="青岛市崂山区中心医院",
+        institution_level=3,
+        institution_region="370212",
+    )
     # registering the data it had before is now a conflict; its data now is not
     assert_problem(await client.post("/institutions", json=body, headers=admin()), 409)
     assert (await client.post("/institutions", json=now, headers=admin())).status_code == 200

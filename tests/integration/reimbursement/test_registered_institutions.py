@@ -165,7 +165,7 @@ async def test_a_registered_institution_becomes_usable_by_reimbursement(
             assert registered.status_code == 201, registered.text
 
             async with relaying(enrollment_settings):
-                await until(named(code, registration["name"]), timeout=60)
+                await until(named(code, "青岛市市南区新院"), timeout=60)
                 after = await reimbursement.post(
                     "/settlements", json=bill(person, code), headers=his
                 )

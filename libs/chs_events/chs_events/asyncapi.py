@@ -49,7 +49,8 @@ def asyncapi_document() -> dict[str, Any]:
         "info": {
             "title": "CHS event platform",
             "version": "1.0.0",
-            "description": "CloudEvents 1.0 in Kafka binary mode; key = person_id.",
+            "description": "CloudEvents 1.0 in Kafka binary mode; key = person_id "
+            "(chs.registry.institutions: the institution_code).",
         },
         "channels": channels,
         "operations": operations,

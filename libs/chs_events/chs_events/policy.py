@@ -89,6 +89,9 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     "enrollment:enroll-newborn": (Permit(PERSON, OWN_PERSON), Permit(INSTITUTION)),
     "enrollment:record-contribution": (Permit(COLLECTOR),),
     "enrollment:register-employer": (Permit(ADMIN),),
+    "enrollment:register-institution": (Permit(ADMIN),),
+    "enrollment:change-institution": (Permit(ADMIN),),
+    "enrollment:read-institutions": tuple(Permit(kind) for kind in Kind),
     "enrollment:change-staff": (Permit(EMPLOYER, Own.EMPLOYER),),
     # remote-care filing (异地就医备案)
     "remote-care:file": _person_or_agency(),

@@ -1,13 +1,14 @@
 """What every service's HTTP API shares: lifespan (database, broker probe), health, metrics,
 problem bodies (domain errors mapped once, in ``chs_events.problems``), the dependencies (a pooled
 connection, the request id, a unit of work), ``found`` for a route's get-or-404 and ``from_body``
-for a command made of a request body's fields."""
+for a command made of a request body's fields; ``followers``, the background readers of a topic
+an API keeps in memory (the institutions registry), started and stopped with it."""
 
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import asyncpg
 import uuid6
@@ -76,6 +77,19 @@ def from_body(kind: type[T], body: BaseModel, **given: Any) -> T:
     return kind(**values, **given)
 
 
+class Follower(Protocol):
+    """A background task of the API (``chs_events.institutions.InstitutionFollower``): started
+    in the lifespan, ``ready()`` is one of the checks of ``/readyz`` (under ``name``)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+
 def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -83,7 +97,10 @@ def _health_router(checks: dict[str, Callable[[], Awaitable[bool]]]) -> APIRoute
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Ready: the database and the broker answer")
+    @router.get(
+        "/readyz",
+        summary="Ready: the database and the broker answer (and the followers have caught up)",
+    )
     async def readyz() -> JSONResponse:
         names = list(checks)
         results = await asyncio.gather(*(checks[name]() for name in names))
@@ -114,11 +131,12 @@ def create_service_app(
     description: str,
     routers: list[APIRouter],
     routers_with_own_authentication: Sequence[APIRouter] = (),
+    followers: Sequence[Follower] = (),
 ) -> FastAPI:
     """A FastAPI app whose lifespan opens (and migrates) the service's database. Every route of
     ``routers`` needs a bearer token (``chs_events.auth``); the routes of
     ``routers_with_own_authentication`` declare what they accept themselves (an employer's API
-    key, or a token)."""
+    key, or a token). The ``followers`` run while the app does; ``/readyz`` waits for each."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,9 +146,14 @@ def create_service_app(
         )
         app.state.broker = BrokerProbe(settings.kafka_bootstrap, f"{settings.service_name}-api")
         app.state.verifier = verifier_for(settings)
+        app.state.followers = followers
+        for follower in followers:
+            await follower.start()
         try:
             yield
         finally:
+            for follower in followers:
+                await follower.stop()
             await app.state.broker.close()
             await app.state.pool.close()
 
@@ -147,7 +170,12 @@ def create_service_app(
     async def broker_answers() -> bool:
         return await app.state.broker.answers()
 
-    app.include_router(_health_router({"database": database_answers, "broker": broker_answers}))
+    checks: dict[str, Callable[[], Awaitable[bool]]] = {
+        "database": database_answers,
+        "broker": broker_answers,
+    }
+    checks.update({follower.name: follower.ready for follower in followers})
+    app.include_router(_health_router(checks))
     for router in routers:
         app.include_router(router, dependencies=[Depends(authenticated)])
     for router in routers_with_own_authentication:

@@ -10,6 +10,7 @@ DAY_MS = 24 * 60 * 60 * 1000
 
 ENROLLMENT_EVENTS = "chs.enrollment.events"
 ENROLLMENT_CONTACTS = "chs.enrollment.contacts"
+REGISTRY_INSTITUTIONS = "chs.registry.institutions"
 TRANSFER_EVENTS = "chs.transfer.events"
 REMOTE_CARE_EVENTS = "chs.remote-care.events"
 CHRONIC_EVENTS = "chs.chronic.events"
@@ -71,6 +72,18 @@ CATALOG: tuple[TopicSpec, ...] = (
         "one-time code: notification's directory only. Compacted, the latest record per person "
         "is the contact. ACL-restricted: only enrollment writes and only notification reads it",
         cleanup_policy="compact",
+    ),
+    TopicSpec(
+        REGISTRY_INSTITUTIONS,
+        "enrollment",
+        ("reimbursement", "chronic"),
+        "The designated institutions (定点医疗机构) the admin registers, beside those of "
+        "chs_events/data/institutions.json. Compacted, keyed by the institution's national code: "
+        "the latest record per code is the institution. Read from the beginning, without a "
+        "group, by every API that resolves institutions (chs_events.institutions)",
+        partitions=1,
+        cleanup_policy="compact",
+        key="institution_code",
     ),
     TopicSpec(
         TRANSFER_EVENTS,

@@ -29,7 +29,7 @@ from chs_chronic.schemas import (
 from chs_chronic.settings import ChronicSettings
 from chs_events.auth import Caller
 from chs_events.errors import InvalidField
-from chs_events.institutions import designated
+from chs_events.institutions import InstitutionFollower, designated
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
 from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
@@ -238,5 +238,10 @@ def create_app(settings: ChronicSettings) -> FastAPI:
     load_catalog()  # an invalid catalog stops the process before it serves anything
     routers = [catalog_router, applications, certifications]
     return create_service_app(
-        settings, "chs_chronic", title=TITLE, description=DESCRIPTION, routers=routers
+        settings,
+        "chs_chronic",
+        title=TITLE,
+        description=DESCRIPTION,
+        routers=routers,
+        followers=[InstitutionFollower(settings)],  # registered institutions
     )

@@ -4,9 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
-from chs_enrollment import domain, examples, handlers, staff, views
+from chs_enrollment import domain, examples, handlers, registry, staff, views
 from chs_enrollment.auth import (
     Admin,
+    InstitutionsAdmin,
+    InstitutionsChangeAdmin,
     OptionalEmployerKey,
     api_key_hash,
     authorize_employer_caller,
@@ -17,6 +19,7 @@ from chs_enrollment.auth import (
 from chs_enrollment.commands import (
     AddStaff,
     ChangeContact,
+    ChangeInstitution,
     ConfirmContact,
     EnrollEmployee,
     EnrollNewborn,
@@ -24,6 +27,7 @@ from chs_enrollment.commands import (
     NewStaff,
     RecordContribution,
     RegisterEmployer,
+    RegisterInstitution,
     RegisterPerson,
     RemoveStaff,
 )
@@ -39,6 +43,9 @@ from chs_enrollment.schemas import (
     EmployerCreated,
     EnrollmentCreate,
     EnrollmentPublic,
+    InstitutionCreate,
+    InstitutionPublic,
+    InstitutionUpdate,
     NewbornCreate,
     PersonCreate,
     PersonPublic,
@@ -51,20 +58,23 @@ from chs_enrollment.settings import EnrollmentSettings
 from chs_enrollment.staff import StaffChange
 from chs_events.auth import Caller
 from chs_events.clock import now, today
+from chs_events.errors import NotFound
 from chs_events.identity import normalize_id_number
 from chs_events.masking import mask_mobile
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import Unauthorized, problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
 from chs_events.vocabulary import INSUTYPE_NAMES
 
 TITLE = "CHS enrollment (参保登记)"
 DESCRIPTION = """The person registry and enrollment (参保登记) of the CHS platform: persons,
 resident (390) and employee (310) enrollments, employers' staff batches (增减员) with an
 employer API key, newborn enrollment (出生即参保), contributions and the enrollment certificate
-(参保证明). Every change is published on `chs.enrollment.events` through the outbox, a person's
-name and mobile only on `chs.enrollment.contacts` (for notification). A mobile change takes
-effect when the one-time code sent to the new mobile is confirmed. Errors are
+(参保证明), and the registry of designated institutions (定点医疗机构). Every change is published
+on `chs.enrollment.events` through the outbox, a person's name and mobile only on
+`chs.enrollment.contacts` (for notification), a registered institution on
+`chs.registry.institutions`. A mobile change takes effect when the one-time code sent to the
+new mobile is confirmed. Errors are
 RFC 9457 problem bodies; `X-Request-Id` becomes the events' correlation id."""
 
 
@@ -101,6 +111,9 @@ persons = APIRouter(tags=["persons"])
 # Its routes accept an employer's API key or the admin token as well as a bearer token.
 employers = APIRouter(tags=["employers"])
 benefits = APIRouter(tags=["newborns and contributions"])
+institutions = APIRouter(tags=["institutions"])
+# Registering accepts the admin token as well as an admin's bearer token.
+institution_registration = APIRouter(tags=["institutions"])
 
 
 @persons.post("/persons", status_code=201, responses=_REGISTER_PERSON_PROBLEMS)
@@ -320,6 +333,64 @@ def _batch_result(employer_id: str, action: str, changes: list[StaffChange]) -> 
     )
 
 
+@institution_registration.post(
+    "/institutions",
+    status_code=201,
+    responses={
+        200: {"model": InstitutionPublic, "description": "Registered already with this data"},
+        **problem_responses(401, 403, 409, 422),
+    },
+)
+async def register_institution(
+    body: InstitutionCreate, _: InstitutionsAdmin, uow: UnitOfWorkDep, response: Response
+) -> InstitutionPublic:
+    """Register a designated institution (needs X-Admin-Token or an admin's token) →
+    InstitutionRegistered on chs.registry.institutions; reimbursement and chronic resolve its
+    code once they have read it. The same institution again answers 200 and records nothing;
+    other data under a registered code (the data file's too) is 409."""
+    registered, created = await registry.handle_register_institution(
+        uow, from_body(RegisterInstitution, body)
+    )
+    response.headers["Location"] = f"/institutions/{registered.code}"
+    if not created:
+        response.status_code = 200
+    return InstitutionPublic.model_validate(registered)
+
+
+@institution_registration.put(
+    "/institutions/{code}", responses=problem_responses(401, 403, 404, 409, 422)
+)
+async def change_institution(
+    code: str, body: InstitutionUpdate, _: InstitutionsChangeAdmin, uow: UnitOfWorkDep
+) -> InstitutionPublic:
+    """Change a registered institution's name or level (needs X-Admin-Token or an admin's
+    token) → InstitutionChanged on chs.registry.institutions, the institution as it now is; the
+    same name and level again record nothing. The data file's institutions are 409 (they
+    change in the data file)."""
+    changed, _changed = await registry.handle_change_institution(
+        uow, from_body(ChangeInstitution, body, code=code)
+    )
+    return InstitutionPublic.model_validate(changed)
+
+
+@institutions.get("/institutions")
+async def list_institutions(
+    _: Annotated[Caller, allowed("enrollment:read-institutions")], conn: Connection
+) -> list[InstitutionPublic]:
+    """Every designated institution, by code: the data file's and the registered ones."""
+    return [InstitutionPublic.model_validate(i) for i in await registry.list_institutions(conn)]
+
+
+@institutions.get("/institutions/{code}", responses=problem_responses(404))
+async def get_institution(
+    code: str, _: Annotated[Caller, allowed("enrollment:read-institutions")], conn: Connection
+) -> InstitutionPublic:
+    found_institution = found(
+        await registry.get_institution(conn, code), NotFound(f"no designated institution {code}")
+    )
+    return InstitutionPublic.model_validate(found_institution)
+
+
 @benefits.post("/newborns", status_code=201, responses=problem_responses(409, 422))
 async def enroll_newborn(
     body: NewbornCreate,
@@ -381,6 +452,6 @@ def create_app(settings: EnrollmentSettings) -> FastAPI:
         "chs_enrollment",
         title=TITLE,
         description=DESCRIPTION,
-        routers=[persons, benefits],
-        routers_with_own_authentication=[employers],
+        routers=[persons, benefits, institutions],
+        routers_with_own_authentication=[employers, institution_registration],
     )

@@ -1,6 +1,6 @@
 """Who may call what beyond a bearer token: employers' API keys (增减员) and the admin token
-(registering employers). Where a key is accepted, a bearer token of the same caller is too: an
-employer's (claim ``employer_id``) or an admin's, checked against the policy
+(registering employers and institutions). Where a key is accepted, a bearer token of the same
+caller is too: an employer's (claim ``employer_id``) or an admin's, checked against the policy
 (``chs_events.policy``) with the action the route declares.
 
 An employer's key is ``secrets.token_urlsafe(32)``, shown once; only its SHA-256 (hex) is
@@ -125,3 +125,7 @@ def key_or_token(action: str, *others: str) -> Any:
 
 OptionalEmployerKey = Annotated[str | None, Depends(_employer_key_header)]
 Admin = Annotated[None, Depends(AdminTokenOrToken("enrollment:register-employer"))]
+InstitutionsAdmin = Annotated[None, Depends(AdminTokenOrToken("enrollment:register-institution"))]
+InstitutionsChangeAdmin = Annotated[
+    None, Depends(AdminTokenOrToken("enrollment:change-institution"))
+]

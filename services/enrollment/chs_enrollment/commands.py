@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from chs_events.commands import Command
+from chs_events.institutions import InstitutionLevel
 
 Sex = Literal["M", "F"]
 
@@ -21,6 +22,23 @@ class RegisterEmployer(Command):
     name: str
     region_code: str
     api_key_hash: str
+
+
+class RegisterInstitution(Command):
+    """Register a designated institution (定点医疗机构) under its national code."""
+
+    code: str
+    name: str
+    level: InstitutionLevel
+    region: str
+
+
+class ChangeInstitution(Command):
+    """Change a registered institution's name or level (its code and region stay)."""
+
+    code: str
+    name: str
+    level: InstitutionLevel
 
 
 class EnrollResident(Command):

@@ -29,6 +29,12 @@ API_KEY = "k3Xq9v0bQm2YtR7sLw4pZc8aNf1HdE6uJg5oKiT0VyM"
 ENROLLMENT_ID = "0192f1c2-7a3e-7c41-9d0a-5b8e2f6a1c3d"
 ENROLLMENT_ID_RESIDENT = "0192f1c2-7a3f-7e02-8b11-3c9d4e5f6a7b"
 PAYMENT_ID = "QD-TAX-202501-000123"
+INSTITUTION: JsonDict = {
+    "code": "H37021200007",
+    "name": "青岛市崂山区人民医院",
+    "level": 2,
+    "region": LAOSHAN,
+}
 
 PERSON_CREATE: JsonDict = {
     "id_number": ID_NUMBER,

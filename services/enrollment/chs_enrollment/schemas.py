@@ -5,11 +5,13 @@ answers 422 with ``errors: [{"field": "id_number", "reason": "check digit is 5, 
 Responses never carry a raw ID number or mobile, only their masked forms.
 """
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -22,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from chs_enrollment import examples as ex
 from chs_enrollment.model import Enrollment, Person
 from chs_events import fields
+from chs_events.events.institutions import INSTITUTION_CODE_PATTERN
 from chs_events.fields import Identifier
 from chs_events.masking import mask_birth_certificate, mask_id_number, mask_mobile
 from chs_events.schemas import ChinaTime, PublicModel
@@ -112,6 +115,61 @@ class EmployerCreated(PublicModel):
     name: str
     region_code: str
     api_key: str = Field(description="Send as X-API-Key; it cannot be shown again")
+
+
+# An SMS tells an institution's name: no phone number (a run of 5 digits) and no control
+# characters in it.
+_NOT_IN_AN_INSTITUTION_NAME = re.compile(r"[0-9０-９]{5}|[\x00-\x1f\x7f]")
+
+
+def _institution_name(name: str) -> str:
+    if _NOT_IN_AN_INSTITUTION_NAME.search(name):
+        raise PydanticCustomError(
+            "invalid_institution_name", "no phone numbers or control characters in a name"
+        )
+    return name
+
+
+InstitutionName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
+    AfterValidator(_institution_name),
+    Field(description="The name an SMS tells"),
+]
+InstitutionLevel = Annotated[
+    int, Field(strict=True, ge=1, le=3, description="Hospital level (一级/二级/三级)")
+]
+
+
+class InstitutionCreate(RequestBody):
+    """A designated institution (定点医疗机构): its national code, the name an SMS tells, its
+    level (一级/二级/三级) and its region."""
+
+    model_config = fields.examples(ex.INSTITUTION)
+    code: str = Field(
+        pattern=INSTITUTION_CODE_PATTERN,
+        description="National code of the institution: H and 11 digits",
+        examples=[ex.INSTITUTION["code"]],
+    )
+    name: InstitutionName
+    level: InstitutionLevel
+    region: RegionCode
+
+
+class InstitutionUpdate(RequestBody):
+    """A registered institution's name and level as they now are (its code and region stay)."""
+
+    model_config = fields.examples({"name": "青岛市崂山区中心医院", "level": 3})
+    name: InstitutionName
+    level: InstitutionLevel
+
+
+class InstitutionPublic(PublicModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ex.INSTITUTION]})
+    code: str
+    name: str
+    level: int
+    region: str
 
 
 class StaffMember(RequestBody):

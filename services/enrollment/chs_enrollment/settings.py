@@ -14,8 +14,8 @@ class EnrollmentSettings(PlatformSettings):
 
     admin_token: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_ADMIN_TOKEN),
-        description="Value of the X-Admin-Token header that may register employers "
-        "(CHS_ADMIN_TOKEN); set a real secret outside local development",
+        description="Value of the X-Admin-Token header that may register employers and "
+        "designated institutions (CHS_ADMIN_TOKEN); set a real secret outside local development",
     )
 
     def development_values(self) -> list[str]:

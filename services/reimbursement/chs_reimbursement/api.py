@@ -9,6 +9,7 @@ from chs_events.auth import Caller
 from chs_events.clock import today
 from chs_events.errors import NotFound
 from chs_events.fields import PersonId
+from chs_events.institutions import InstitutionFollower
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
 from chs_events.read_models.enrollments import authorize_for_person
@@ -221,5 +222,10 @@ async def get_policy(
 def create_app(settings: ReimbursementSettings) -> FastAPI:
     routers = [settlements, claims, persons, policies]
     return create_service_app(
-        settings, "chs_reimbursement", title=TITLE, description=DESCRIPTION, routers=routers
+        settings,
+        "chs_reimbursement",
+        title=TITLE,
+        description=DESCRIPTION,
+        routers=routers,
+        followers=[InstitutionFollower(settings)],  # registered institutions
     )

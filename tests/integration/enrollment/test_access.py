@@ -16,6 +16,7 @@ from chs_enrollment.settings import EnrollmentSettings
 from chs_events.clock import today
 from chs_events.events.contacts import PersonContact
 from chs_events.identity import derive_person_id
+from chs_events.policy import Kind
 from tests.support.access import Access, Ask, access_tests, send
 from tests.support.service import outbox_of, service_fixtures
 from tests.support.tokens import bearer
@@ -85,6 +86,10 @@ ROUTES = [
     ("POST", "/employers/{employer_id}/staff/batch-remove"),
     ("POST", "/newborns"),
     ("POST", "/contributions"),
+    ("POST", "/institutions"),
+    ("PUT", "/institutions/{code}"),
+    ("GET", "/institutions"),
+    ("GET", "/institutions/{code}"),
 ]
 
 
@@ -158,6 +163,20 @@ async def access(client, db) -> AsyncIterator[dict[tuple[str, str], Access]]:
 
     def newborn_body() -> dict:
         return {**newborn, "birth_certificate_no": f"Q37{secrets.randbelow(10**7):07d}"}
+
+    institution = {
+        "code": f"H3702{secrets.randbelow(10**7):07d}",
+        "name": "青岛市崂山区人民医院",
+        "level": 2,
+        "region": "370212",
+    }
+    registered = await _ok(
+        await client.post(
+            "/institutions",
+            json={**institution, "code": f"H3702{secrets.randbelow(10**7):07d}"},
+            headers={"X-Admin-Token": ADMIN_TOKEN},
+        )
+    )
 
     yield {
         ("POST", "/persons"): Access(
@@ -292,6 +311,24 @@ async def access(client, db) -> AsyncIterator[dict[tuple[str, str], Access]]:
                     },
                 )
             ]
+        ),
+        ("POST", "/institutions"): Access(
+            own=[call("admin", "/institutions", institution)], challenge="ApiKey"
+        ),
+        ("PUT", "/institutions/{code}"): Access(
+            own=[
+                call(
+                    "admin",
+                    f"/institutions/{registered['code']}",
+                    {"name": "青岛市崂山区中心医院", "level": 3},
+                )
+            ],
+            challenge="ApiKey",
+        ),
+        # the registry is read by every kind of caller
+        ("GET", "/institutions"): Access(own=[call(kind, "/institutions") for kind in Kind]),
+        ("GET", "/institutions/{code}"): Access(
+            own=[call(kind, "/institutions/H37020200017") for kind in Kind]
         ),
     }
 

@@ -34,7 +34,9 @@ async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
-def _request_id(
+# Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a thread
+# hand-off per request for a line of work.
+async def _request_id(
     x_request_id: Annotated[
         str | None,
         Header(
@@ -51,7 +53,7 @@ Connection = Annotated[asyncpg.Connection, Depends(_connection)]
 RequestId = Annotated[str, Depends(_request_id)]
 
 
-def _unit_of_work(request: Request, conn: Connection, request_id: RequestId) -> UnitOfWork:
+async def _unit_of_work(request: Request, conn: Connection, request_id: RequestId) -> UnitOfWork:
     return UnitOfWork(conn, source=request.app.state.settings.ce_source, correlation_id=request_id)
 
 

@@ -78,7 +78,7 @@ new mobile is confirmed. Errors are
 RFC 9457 problem bodies; `X-Request-Id` becomes the events' correlation id."""
 
 
-def _settings(request: Request) -> EnrollmentSettings:
+async def _settings(request: Request) -> EnrollmentSettings:
     return request.app.state.settings
 
 

@@ -50,7 +50,7 @@ the outbox; enrollment moves the pooling region when the transfer completes. Err
 problem bodies; `X-Request-Id` becomes the events' correlation id."""
 
 
-def _settings(request: Request) -> TransferSettings:
+async def _settings(request: Request) -> TransferSettings:
     return request.app.state.settings
 
 

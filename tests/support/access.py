@@ -49,6 +49,11 @@ def assert_every_route_declares_an_action(app: FastAPI) -> dict[Route, str]:
     assert routes - set(actions) == set(), "routes without an action"
     for action in actions.values():
         assert permits_of(action)
+    paths = app.openapi()["paths"]
+    for method, path in routes:
+        stated = paths[path][method.lower()].get("x-callers", [])
+        needed = [permit.describe() for permit in permits_of(actions[(method, path)])]
+        assert needed and set(needed) <= set(stated), f"{method} {path}: OpenAPI x-callers {stated}"
     return actions
 
 

@@ -204,6 +204,7 @@ class Allowed:
     def __init__(self, action: str) -> None:
         permits_of(action)
         self.action = action
+        self.actions: tuple[str, ...] = (action,)  # every action the route may be taken for
 
     async def __call__(self, caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
         if not may(caller, self.action):
@@ -216,15 +217,20 @@ def allowed(action: str) -> Any:
     return Depends(Allowed(action))
 
 
-def openapi_callers(document: dict[str, Any], actions: Mapping[tuple[str, str], str]) -> None:
-    """Add ``x-callers`` and a line of the description to every operation whose action is known
-    (keyed by method and path)."""
+def openapi_callers(
+    document: dict[str, Any], actions: Mapping[tuple[str, str], tuple[str, ...]]
+) -> None:
+    """Add ``x-callers`` and a line of the description to every operation whose actions are
+    known (keyed by method and path; a route may be taken for more than one)."""
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
-            action = actions.get((method.upper(), path))
-            if action is None:
+            declared = actions.get((method.upper(), path))
+            if not declared:
                 continue
-            operation["x-chs-action"] = action
-            operation["x-callers"] = [permit.describe() for permit in permits_of(action)]
+            operation["x-chs-action"] = declared[0]
+            operation["x-callers"] = [
+                permit.describe() for action in declared for permit in permits_of(action)
+            ]
             described = operation.get("description", "")
-            operation["description"] = f"{described}\n\nCallers: {callers(action)}.".strip()
+            stated = "; ".join(callers(action) for action in declared)
+            operation["description"] = f"{described}\n\nCallers: {stated}.".strip()

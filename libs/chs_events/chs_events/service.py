@@ -189,7 +189,7 @@ def create_service_app(
 
 def _document(app: FastAPI) -> dict:
     document = problem_media_type(FastAPI.openapi(app))
-    openapi_callers(document, route_actions(app))
+    openapi_callers(document, _route_callers(app))
     app.openapi_schema = document
     return document
 
@@ -213,10 +213,26 @@ def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
             yield from api_routes(included.routes)
 
 
-def _declared_action(dependant: Dependant) -> str | None:
+def _route_callers(app: FastAPI) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Every action each route may be taken for, by method and path."""
+    declared: dict[tuple[str, str], tuple[str, ...]] = {}
+    for route in api_routes(app.routes):
+        allowed = _declared(route.dependant)
+        if allowed is not None:
+            methods = route.methods or ()
+            declared.update({(method, route.path): allowed.actions for method in methods})
+    return declared
+
+
+def _declared(dependant: Dependant) -> Allowed | None:
     for dependency in dependant.dependencies:
         if isinstance(dependency.call, Allowed):
-            return dependency.call.action
-        if (found := _declared_action(dependency)) is not None:
+            return dependency.call
+        if (found := _declared(dependency)) is not None:
             return found
     return None
+
+
+def _declared_action(dependant: Dependant) -> str | None:
+    allowed = _declared(dependant)
+    return None if allowed is None else allowed.action

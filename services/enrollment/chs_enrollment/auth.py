@@ -71,7 +71,8 @@ async def authorize_employer_caller(
 class KeyOrToken(Allowed):
     """The bearer token's caller, when there is one, whose kind (and scope) may take one of the
     actions (403 otherwise); ``None`` without a token, for the route to check the key it
-    accepts instead. Declares the first action (``route_actions``)."""
+    accepts instead. ``route_actions`` names the first action; the OpenAPI entry states the
+    callers of each."""
 
     def __init__(self, action: str, *others: str) -> None:
         super().__init__(action)

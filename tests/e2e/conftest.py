@@ -17,6 +17,8 @@ from tests.support.platform import Platform
 from tests.support.tokens import bearer
 
 PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
+# The dispatcher's line per SMS (with the masked mobile) is at DEBUG: the masking test reads it.
+DEBUG_LOGS = {"notification-dispatch": {"CHS_LOG_LEVEL": "DEBUG"}}
 PROCESS_LINE = re.compile(r"^(?P<name>[\w-]+):.*python -m (?P<module>chs_\w+) (?P<command>\w+)")
 
 
@@ -35,7 +37,7 @@ def platform(kafka_bootstrap, database_url):
     platform = Platform(kafka_bootstrap, database_url)
     asyncio.run(ensure_topics(kafka_bootstrap, platform.prefix))
     for name, module, command, service in procfile_processes():
-        platform.add(name, module, command, service)
+        platform.add(name, module, command, service, **DEBUG_LOGS.get(name, {}))
     platform.start()
     try:
         platform.wait_ready()

@@ -42,7 +42,7 @@ help:
 	@echo "make lint       ruff (lint and format check) and mypy over libs, services, scripts, bench, tests"
 	@echo "make test       make lint, then all tests (the fixtures start the stack they need)"
 	@echo "make test-unit  unit tests only (no Kafka, no PostgreSQL)"
-	@echo "make bench      benchmarks: per-event hot paths, outbox relay on the local stack"
+	@echo "make bench      benchmarks: per-event hot paths, outbox relay and consumer runner on the local stack"
 	@echo "make bench-pipeline  the account-notice pipeline end to end on the running platform (make up)"
 	@echo "make logs       follow the platform's log ($(PLATFORM_LOG))"
 	@echo "make clean      make down, then remove $(LOCAL)/ (broker and database data, logs)"
@@ -133,6 +133,7 @@ bench: setup
 	@deploy/local/kafka.sh start
 	@deploy/local/postgres.sh start
 	@$(PLATFORM_ENV) $(PY) bench/relay.py
+	@$(PLATFORM_ENV) $(PY) bench/consumer.py
 
 bench-pipeline: up
 	@$(PLATFORM_ENV) $(PY) bench/pipeline.py $(BENCH_ARGS)

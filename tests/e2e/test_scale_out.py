@@ -14,7 +14,9 @@ from datetime import date, timedelta
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.client import AIOKafkaClient, CoordinationType
+from aiokafka.protocol.admin import DescribeGroupsRequest_v2
+from aiokafka.protocol.api import Request
 
 from chs_events.admin import ensure_topics
 from chs_events.settings import dsn_for_database
@@ -81,23 +83,37 @@ def platform(kafka_bootstrap, database_url):
 
 async def _every_group_has_two_members(platform: Platform, timeout: float) -> None:
     """Both instances joined every group (and the group settled) before the stream starts: a
-    killed instance then held partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=platform.kafka_bootstrap)
-    await admin.start()
-    groups = [platform.prefix + group for group in GROUPS]
+    killed instance then held partitions. DescribeGroups v2 asked directly: aiokafka's admin
+    asks v3 and decodes the answer as v2 (DescribeGroupsRequest_v3.RESPONSE_TYPE), which fails
+    once a group has members."""
+    client = AIOKafkaClient(bootstrap_servers=platform.kafka_bootstrap)
+    await client.bootstrap()
     try:
 
-        async def settled():
-            described = [
-                group
-                for response in await admin.describe_consumer_groups(groups)
-                for group in response.to_object()["groups"]
-            ]
-            return all(g["state"] == "Stable" and len(g["members"]) == 2 for g in described)
+        async def settled() -> bool:
+            for group in (platform.prefix + name for name in GROUPS):
+                coordinator = await client.coordinator_lookup(CoordinationType.GROUP, group)
+                response = await client.send(coordinator, DescribeGroupsV2([group]))
+                [(_, _, state, _, _, members)] = response.groups
+                if state != "Stable" or len(members) != 2:
+                    return False
+            return True
 
         await until(settled, timeout=timeout, interval=1.0)
     finally:
-        await admin.close()
+        await client.close()
+
+
+class DescribeGroupsV2(Request[DescribeGroupsRequest_v2]):
+    API_KEY = DescribeGroupsRequest_v2.API_KEY
+
+    def __init__(self, groups: list[str]) -> None:
+        self._groups = groups
+
+    def build(
+        self, request_struct_class: type[DescribeGroupsRequest_v2]
+    ) -> DescribeGroupsRequest_v2:
+        return request_struct_class(self._groups)
 
 
 def relay_leader(platform: Platform, name: str) -> str | None:

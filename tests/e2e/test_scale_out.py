@@ -10,6 +10,8 @@ A platform of its own (own topic prefix and databases): the session's stays unto
 import asyncio
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
 import asyncpg
@@ -33,6 +35,7 @@ MONTHS = ["202601", "202602", "202603", "202604", "202605"]
 PERSONAL_PART, EMPLOYER_PART = 13000, 58500
 CREDIT = PERSONAL_PART + EMPLOYER_PART * 5 // 100
 KILL_AFTER = PEOPLE * len(MONTHS) * 2 // 5  # contributions recorded before the kill
+JOINING_PEOPLE = 20
 # Every consumer group the doubled processes run (docs/ARCHITECTURE.md, section 1).
 GROUPS = (
     "enrollment-transfers",
@@ -58,6 +61,10 @@ def doubled() -> list[tuple[str, str, str, str]]:
 
 def second(name: str) -> str:
     return f"{name}-2"
+
+
+def third(name: str) -> str:
+    return f"{name}-3"
 
 
 @pytest.fixture(scope="module")
@@ -131,10 +138,15 @@ async def enrollment(platform):
         yield client
 
 
-async def connect_to(platform: Platform, service: str) -> asyncpg.Connection:
-    return await asyncpg.connect(
+@asynccontextmanager
+async def database_of(platform: Platform, service: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(
         dsn_for_database(platform.database_url, platform.database_name(service))
     )
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def payment_id(run: str, index: int, period: str) -> str:
@@ -167,19 +179,26 @@ async def pay_in_order(enrollment, run: str, items: list[dict], paid: list[str])
         await asyncio.sleep(0.5)  # the stream lasts through the kill
 
 
-async def test_two_instances_of_everything_one_killed_each_event_once_in_order(
-    platform, enrollment
-):
-    rng = random.Random()
-    run = f"{rng.randrange(16**6):06x}"
+async def pay_steadily(
+    enrollment, run: str, items: list[dict], paid: list[str], interval: float
+) -> None:
+    """Month after month, one contribution every ``interval`` seconds: the consumers always
+    have something in hand."""
+    for period in MONTHS:
+        for index, item in enumerate(items):
+            await pay(enrollment, run, index, item, period, paid)
+            await asyncio.sleep(interval)
+
+
+async def staff(enrollment, rng: random.Random, count: int) -> list[dict]:
+    """``count`` employees of 35 to 44 of a new Qingdao employer, with mobiles of their own."""
     base = rng.randrange(100, 999)
     people = [
         Person.make(rng, born=date(1983, 1, 1) + timedelta(days=73 * index))
-        for index in range(PEOPLE)
+        for index in range(count)
     ]
     for index, person in enumerate(people):
         person.mobile = f"1866{base}{index:04d}"
-
     employer = await new_employer(enrollment, "青岛港湾物流有限公司")
     added = await enrollment.post(
         f"/employers/{employer['employer_id']}/staff/batch-add",
@@ -193,54 +212,37 @@ async def test_two_instances_of_everything_one_killed_each_event_once_in_order(
     )
     assert added.status_code == 200, added.text
     items = added.json()["items"]
-    person_ids = [item["person_id"] for item in items]
-    assert len(set(person_ids)) == PEOPLE
+    assert len({item["person_id"] for item in items}) == count
+    return items
 
-    async def relay_leaders():
-        leaders = {
-            name: relay_leader(platform, name) for name, *_ in doubled() if "-worker" in name
-        }
-        return leaders if all(leaders.values()) else None
 
-    leaders = await until(relay_leaders, timeout=60, interval=0.5)
+def expected_sms(people: int) -> int:
+    return people * (1 + 2 * len(MONTHS))  # registered; per month paid and credited
 
-    notification_db = await connect_to(platform, "notification")
-    accounts_db = await connect_to(platform, "accounts")
-    try:
-        paid: list[str] = []
-        started = time.monotonic()
-        stream = asyncio.create_task(pay_in_order(enrollment, run, items, paid))
-        await until(lambda: _at_least(paid, KILL_AFTER), timeout=120)
-        # the relay's leader (which holds consumers too) of each worker; the first of the others
-        killed = [
-            leaders.get(name) or name for name, *_ in doubled() if name != "progress-notices"
-        ] + ["progress-notices-2"]
-        sms_at_kill = await _sms_count(notification_db, person_ids)
-        for name in killed:
-            platform.kill(name)
-        paid_at_kill = len(paid)
-        await stream
-        paid_while_dying = len(paid) - paid_at_kill
-        survivors = [
-            other for name, *_ in doubled() for other in (name, second(name)) if other not in killed
-        ]
 
-        expected_sms = PEOPLE * (1 + 2 * len(MONTHS))  # registered; per month paid and credited
+async def until_everything_arrived(
+    platform: Platform, person_ids: list[str], running: list[str]
+) -> None:
+    """Every SMS of ``person_ids`` sent, and a few seconds more for a duplicate to show up;
+    every process of ``running`` alive all along."""
+    async with database_of(platform, "notification") as notification_db:
 
         async def all_arrived():
-            count = await _sms_count(notification_db, person_ids)
-            _survivors_alive(platform, survivors)
-            return count >= expected_sms
+            _alive(platform, running)
+            return await _sms_count(notification_db, person_ids) >= expected_sms(len(person_ids))
 
         await until(all_arrived, timeout=240, interval=1.0)
-        await asyncio.sleep(3.0)  # time for a duplicate to show up, were one coming
-        _survivors_alive(platform, survivors)
-        arrived = time.monotonic() - started
+        await asyncio.sleep(3.0)
+        _alive(platform, running)
 
-        # every relay's lock moved to its surviving instance
-        for name, leader in leaders.items():
-            assert relay_leader_of(platform, name, not_=leader), f"no relay of {name} took over"
 
+async def assert_once_and_in_order(platform: Platform, run: str, person_ids: list[str]) -> None:
+    """Every SMS sent once, every contribution credited once, each person's credits in the
+    order of the months paid, and each SMS telling the balance after its own month."""
+    async with (
+        database_of(platform, "notification") as notification_db,
+        database_of(platform, "accounts") as accounts_db,
+    ):
         sms = await notification_db.fetch(
             """select m.person_id, m.template_id,
                       coalesce(m.params->>'period_text', m.params->>'period', '') as period,
@@ -250,22 +252,12 @@ async def test_two_instances_of_everything_one_killed_each_event_once_in_order(
                group by 1, 2, 3""",
             person_ids,
         )
-        duplicates = [dict(row) for row in sms if row["sent"] != 1]
-        assert not duplicates, f"SMS sent more than once: {duplicates}"
-        month_texts = [f"{period[:4]}年{int(period[4:])}月" for period in MONTHS]
-        expected = {
-            (person_id, template, period)
-            for person_id in person_ids
-            for template, periods in (
-                ("enrollment.registered", [""]),
-                ("enrollment.contribution_paid", month_texts),
-                ("account.credited", month_texts),
-            )
-            for period in periods
-        }
-        assert {(r["person_id"], r["template_id"], r["period"]) for r in sms} == expected
-
-        # each contribution credited once, in the order of the months paid
+        told = await notification_db.fetch(
+            """select person_id, params->>'period_text' as period,
+                      params->>'balance_yuan' as balance
+               from messages where person_id = any($1) and template_id = 'account.credited'""",
+            person_ids,
+        )
         ledger = await accounts_db.fetch(
             """select a.person_id, t.reference, t.amount_fen, t.balance_after_fen,
                       (select count(*) from postings p where p.transaction_id = t.transaction_id)
@@ -274,54 +266,127 @@ async def test_two_instances_of_everything_one_killed_each_event_once_in_order(
                where a.person_id = any($1) and t.kind = 'credit'""",
             person_ids,
         )
-        by_payment: dict[str, list] = {}
-        for row in ledger:
-            by_payment.setdefault(row["reference"], []).append(row)
-        expected_payments = {
-            payment_id(run, index, period) for index in range(PEOPLE) for period in MONTHS
-        }
-        assert set(by_payment) == expected_payments
-        assert {len(rows) for rows in by_payment.values()} == {1}
-        assert {row["postings"] for row in ledger} == {2}
-        assert {row["amount_fen"] for row in ledger} == {CREDIT}
         balances = dict(
             await accounts_db.fetch(
                 "select person_id, balance_fen from accounts where person_id = any($1)",
                 person_ids,
             )
         )
-        assert balances == {person_id: CREDIT * len(MONTHS) for person_id in person_ids}
-        for index, person_id in enumerate(person_ids):
-            after = [
-                by_payment[payment_id(run, index, period)][0]["balance_after_fen"]
-                for period in MONTHS
-            ]
-            assert after == [CREDIT * month for month in range(1, len(MONTHS) + 1)], (
-                f"credits of {person_id} applied out of the order of the months: {after}"
-            )
 
-        # and each SMS tells the balance after its own month
-        told = await notification_db.fetch(
-            """select person_id, params->>'period_text' as period,
-                      params->>'balance_yuan' as balance
-               from messages where person_id = any($1) and template_id = 'account.credited'""",
-            person_ids,
+    duplicates = [dict(row) for row in sms if row["sent"] != 1]
+    assert not duplicates, f"SMS sent more than once: {duplicates}"
+    month_texts = [f"{period[:4]}年{int(period[4:])}月" for period in MONTHS]
+    assert {(r["person_id"], r["template_id"], r["period"]) for r in sms} == {
+        (person_id, template, period)
+        for person_id in person_ids
+        for template, periods in (
+            ("enrollment.registered", [""]),
+            ("enrollment.contribution_paid", month_texts),
+            ("account.credited", month_texts),
         )
-        assert {(r["person_id"], r["period"], r["balance"]) for r in told} == {
-            (person_id, text, yuan(CREDIT * month))
-            for person_id in person_ids
-            for month, text in enumerate(month_texts, start=1)
-        }
-    finally:
-        await notification_db.close()
-        await accounts_db.close()
+        for period in periods
+    }
 
-    assert sms_at_kill < expected_sms and paid_while_dying > 0  # the kill was mid-stream
-    print(
-        f"killed {', '.join(killed)} after {paid_at_kill} of {len(expected_payments)} "
-        f"contributions ({sms_at_kill} of {expected_sms} SMS out); {paid_while_dying} paid "
-        f"while they died; everything arrived, once, {arrived:.0f} s after the stream began"
+    by_payment: dict[str, list] = {}
+    for row in ledger:
+        by_payment.setdefault(row["reference"], []).append(row)
+    assert set(by_payment) == {
+        payment_id(run, index, period) for index in range(len(person_ids)) for period in MONTHS
+    }
+    assert {len(rows) for rows in by_payment.values()} == {1}, "a contribution credited twice"
+    assert {row["postings"] for row in ledger} == {2}
+    assert {row["amount_fen"] for row in ledger} == {CREDIT}
+    assert balances == {person_id: CREDIT * len(MONTHS) for person_id in person_ids}
+    for index, person_id in enumerate(person_ids):
+        after = [
+            by_payment[payment_id(run, index, period)][0]["balance_after_fen"] for period in MONTHS
+        ]
+        assert after == [CREDIT * month for month in range(1, len(MONTHS) + 1)], (
+            f"credits of {person_id} applied out of the order of the months: {after}"
+        )
+
+    assert {(r["person_id"], r["period"], r["balance"]) for r in told} == {
+        (person_id, text, yuan(CREDIT * month))
+        for person_id in person_ids
+        for month, text in enumerate(month_texts, start=1)
+    }
+
+
+async def test_two_instances_of_everything_one_killed_each_event_once_in_order(
+    platform, enrollment
+):
+    rng = random.Random()
+    run = f"{rng.randrange(16**6):06x}"
+    items = await staff(enrollment, rng, PEOPLE)
+    person_ids = [item["person_id"] for item in items]
+
+    async def relay_leaders():
+        leaders = {
+            name: relay_leader(platform, name) for name, *_ in doubled() if "-worker" in name
+        }
+        return leaders if all(leaders.values()) else None
+
+    leaders = await until(relay_leaders, timeout=60, interval=0.5)
+    running = [name for name, process in platform.processes.items() if process.popen]
+
+    paid: list[str] = []
+    started = time.monotonic()
+    stream = asyncio.create_task(pay_in_order(enrollment, run, items, paid))
+    await until(lambda: _at_least(paid, KILL_AFTER), timeout=120)
+    # the relay's leader (which holds consumers too) of each worker; one of each of the others
+    killed = [leaders.get(name) or name for name, *_ in doubled() if name != "progress-notices"]
+    killed.append(second("progress-notices"))
+    async with database_of(platform, "notification") as notification_db:
+        sms_at_kill = await _sms_count(notification_db, person_ids)
+    for name in killed:
+        platform.kill(name)
+    paid_at_kill = len(paid)
+    await stream
+    paid_while_dying = len(paid) - paid_at_kill
+
+    await until_everything_arrived(
+        platform, person_ids, [name for name in running if name not in killed]
     )
+    arrived = time.monotonic() - started
+    for name, leader in leaders.items():  # every relay lock moved to the surviving instance
+        assert relay_leader_of(platform, name, not_=leader), f"no relay of {name} took over"
+    await assert_once_and_in_order(platform, run, person_ids)
+
+    assert sms_at_kill < expected_sms(PEOPLE) and paid_while_dying > 0  # the kill was mid-stream
+    print(
+        f"killed {', '.join(killed)} after {paid_at_kill} of {len(paid)} contributions "
+        f"({sms_at_kill} of {expected_sms(PEOPLE)} SMS out); {paid_while_dying} paid while they "
+        f"died; everything arrived, once, {arrived:.0f} s after the stream began"
+    )
+
+
+async def test_an_instance_joining_under_load_takes_partitions_and_fails_nothing(
+    platform, enrollment
+):
+    """Scaling out under load: one more instance of every doubled process joins while the
+    stream runs; the members that hand partitions to it keep running, nothing is applied twice
+    or out of order."""
+    rng = random.Random()
+    run = f"{rng.randrange(16**6):06x}"
+    items = await staff(enrollment, rng, JOINING_PEOPLE)
+    person_ids = [item["person_id"] for item in items]
+    running = [
+        name for name, process in platform.processes.items() if process.process.poll() is None
+    ]
+
+    paid: list[str] = []
+    stream = asyncio.create_task(pay_steadily(enrollment, run, items, paid, interval=0.25))
+    await until(lambda: _at_least(paid, JOINING_PEOPLE // 2), timeout=120)
+    joined = []
+    for name, module, command, service in doubled():
+        platform.add(third(name), module, command, service)
+        platform.processes[third(name)].start()
+        joined.append(third(name))
+    await stream
+    assert all(platform.processes[name].process.poll() is None for name in joined)
+
+    await until_everything_arrived(platform, person_ids, running + joined)
+    await assert_once_and_in_order(platform, run, person_ids)
 
 
 def relay_leader_of(platform: Platform, name: str, *, not_: str | None) -> bool:
@@ -330,8 +395,8 @@ def relay_leader_of(platform: Platform, name: str, *, not_: str | None) -> bool:
     return RELAY_STARTED in platform.processes[other].log_file.read_text(errors="replace")
 
 
-def _survivors_alive(platform: Platform, survivors: list[str]) -> None:
-    for name in survivors:
+def _alive(platform: Platform, names: list[str]) -> None:
+    for name in names:
         process = platform.processes[name].process
         assert process.poll() is None, (
             f"{name} exited with {process.returncode}; see {platform.processes[name].log_file}"

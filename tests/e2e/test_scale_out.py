@@ -82,7 +82,7 @@ def platform(kafka_bootstrap, database_url):
         platform.add(second(name), module, command, service)
     platform.start()
     try:
-        platform.wait_ready(timeout=180)
+        platform.wait_ready(timeout=300)  # 27 processes start on busy cores
         asyncio.run(_every_group_has_two_members(platform, timeout=180))
         yield platform
     finally:

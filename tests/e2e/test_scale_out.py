@@ -3,7 +3,8 @@
 under a stream of contributions. One instance of each is SIGKILLed in the middle of the stream
 and not restarted: its partitions move to the other member and the relay lock to the other
 relay. Every SMS arrives exactly once, every account credit is posted exactly once, and each
-person's credits apply in the order of the months paid.
+person's credits apply in the order of the months paid. Then one more instance of each joins
+under a steady stream (scaling out): the members that hand it partitions keep running.
 
 A platform of its own (own topic prefix and databases): the session's stays untouched."""
 
@@ -72,7 +73,7 @@ def third(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def platform(kafka_bootstrap, database_url):
-    """Every APIs once, every other process twice (``<name>`` and ``<name>-2``): overrides the
+    """Every API once, every other process twice (``<name>`` and ``<name>-2``): overrides the
     session's platform for this module, so the conftest's callers talk to this one."""
     platform = Platform(kafka_bootstrap, database_url)
     asyncio.run(ensure_topics(kafka_bootstrap, platform.prefix))

@@ -4,7 +4,9 @@ Each record is processed by the shared engine (``chs_events.processing``): its h
 one unit of work together with the inbox claim (a duplicate is skipped), so what the handler
 changes and the events it records commit together, once. The offset is committed only after
 the effect (or the dead letter) is durable, at most every ``commit_interval`` seconds (a commit
-is a broker round trip; a crash redelivers at most that much, which the inbox skips).
+is a broker round trip; a crash redelivers at most that much, which the inbox skips). Only
+partitions still assigned are committed: after a rebalance, the new owner of a partition that
+moved redelivers what was not committed.
 
 A partition's batch commits in one transaction: one inbox statement claims every event of it,
 each handler runs on the batch's connection (its own ``async with uow`` is a savepoint), and
@@ -21,7 +23,7 @@ from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from chs_events import inbox
 from chs_events.envelope import Envelope
@@ -115,14 +117,22 @@ class ConsumerRunner:
             await dead_letters.stop()
 
     async def _commit(self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
+        # A rebalance (a member joined or left) may have moved a partition of ``done`` to
+        # another member: it is no longer ours to commit (aiokafka refuses the whole commit
+        # with IllegalStateError), and its new owner redelivers from the last committed offset,
+        # which the inbox skips. The partitions still ours are committed.
+        assigned = consumer.assignment()
+        offsets = {partition: offset for partition, offset in done.items() if partition in assigned}
+        done.clear()
+        if not offsets:
+            return
         try:
-            await consumer.commit(done)
-        except CommitFailedError:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError):  # a rebalance began meanwhile
             log.warning(
                 "commit failed after a rebalance; the new owner redelivers",
                 extra={"consumer": self.name},
             )
-        done.clear()
 
     async def _apply(self, envelope: Envelope) -> Outcome:
         handler = self._handlers.get(envelope.type)

@@ -52,6 +52,7 @@ import functools
 import itertools
 import math
 import random
+import statistics
 import sys
 import time
 import uuid
@@ -153,6 +154,7 @@ class Tally:
     postings: list[tuple[str, str]] = field(default_factory=list)  # (kind, key)
     failures: Counter[str] = field(default_factory=Counter)
     settled_fen: int = 0
+    answer_seconds: list[float] = field(default_factory=list)  # each request's, until answered
 
 
 @dataclass
@@ -209,7 +211,7 @@ class Http:
             **(self.callers.header(caller) if caller else {}),
             **(headers or {}),
         }
-        data, problem = orjson.dumps(body), ""
+        data, problem, started = orjson.dumps(body), "", time.perf_counter()
         for _attempt in range(3):
             try:
                 async with self.session.post(url, data=data, headers=sent) as answer:
@@ -217,6 +219,10 @@ class Http:
             except aiohttp.ClientConnectionError as error:
                 problem = type(error).__name__
                 continue
+            except (aiohttp.ClientError, TimeoutError) as error:
+                problem = type(error).__name__
+                break
+            tally.answer_seconds.append(time.perf_counter() - started)
             if status in (200, 201):
                 tally.ok += 1
                 return orjson.loads(text)
@@ -442,25 +448,22 @@ class Day:
 async def run_operations(
     ops: list[Callable[[], Awaitable[None]]], rate: float, in_flight: int
 ) -> None:
-    """At ``rate`` operations a second (0: as fast as ``in_flight`` concurrent ones go)."""
-    slots, started = asyncio.Semaphore(in_flight), time.perf_counter()
+    """Started at ``rate`` operations a second (0: as fast as they go), at most ``in_flight``
+    at a time (an operation waits for a slot: the offered rate then falls behind)."""
+    slots, running, started = asyncio.Semaphore(in_flight), set(), time.perf_counter()
 
-    async def one(index: int, op: Callable[[], Awaitable[None]]) -> None:
+    def finished(task: asyncio.Task) -> None:
+        running.discard(task)
+        slots.release()
+
+    for index, op in enumerate(ops):
         if rate:
             await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
-        async with slots:
-            await op()
-
-    if rate:
-        await asyncio.gather(*(one(i, op) for i, op in enumerate(ops)))
-        return
-    queue = iter(ops)
-
-    async def worker() -> None:
-        for op in queue:
-            await op()
-
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
+        await slots.acquire()
+        task = asyncio.ensure_future(op())
+        running.add(task)
+        task.add_done_callback(finished)
+    await asyncio.gather(*running)
 
 
 # --- set-up ----------------------------------------------------------------------------------
@@ -617,10 +620,17 @@ async def wait_for_arrivals(
         )
         if arrivals.complete(tallies) or time.monotonic() > deadline:
             return arrivals
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # (a poll of a whole day's keys takes longer than that)
 
 
 # --- the table --------------------------------------------------------------------------------
+
+
+def p95_ms(seconds: list[float]) -> str:
+    """The 95th percentile of the requests' answer times, in ms."""
+    if len(seconds) < 2:
+        return f"{seconds[0] * 1000:.0f}" if seconds else "-"
+    return f"{statistics.quantiles(seconds, n=20, method='inclusive')[18] * 1000:.0f}"
 
 
 def print_table(
@@ -631,27 +641,28 @@ def print_table(
 ) -> bool:
     print(
         f"\n{'business':13} {'events':>8} {'requests':>9} {'OK':>8} {'SMS exp.':>9} "
-        f"{'arrived':>8} {'postings':>9} {'arrived':>8}"
+        f"{'arrived':>8} {'postings':>9} {'arrived':>8} {'p95 ms':>7}"
     )
-    print("-" * 80)
+    print("-" * 88)
     total = Tally()
     for name, t in tallies.items():
         sms, postings = arrivals.sms_of(t), arrivals.postings_of(t)
         print(
             f"{name:13} {t.business:8d} {t.requests:9d} {t.ok:8d} {sum(t.sms.values()):9d} "
-            f"{sms:8d} {len(t.postings):9d} {postings:8d}"
+            f"{sms:8d} {len(t.postings):9d} {postings:8d} {p95_ms(t.answer_seconds):>7}"
         )
         total.business += t.business
         total.requests += t.requests
         total.ok += t.ok
         total.sms += t.sms
         total.postings += t.postings
-    print("-" * 80)
+        total.answer_seconds += t.answer_seconds
+    print("-" * 88)
     sms_total, postings_total = arrivals.sms_of(total), arrivals.postings_of(total)
     print(
         f"{'the day':13} {total.business:8d} {total.requests:9d} {total.ok:8d} "
         f"{sum(total.sms.values()):9d} {sms_total:8d} {len(total.postings):9d} "
-        f"{postings_total:8d}"
+        f"{postings_total:8d} {p95_ms(total.answer_seconds):>7}"
     )
     expected_people = {p for _, p in total.sms}
     unexpected = sum(

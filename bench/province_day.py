@@ -319,11 +319,11 @@ class Day:
             caller=TAX_COLLECTION,
         )
 
-    async def settlement(self) -> None:
+    async def settlement(self, inpatient: bool) -> None:
         t, m, rng = self.tallies["settlement"], self.member(), self.rng
         t.business += 1
         his = rng.choice(list(HOSPITALS))
-        if rng.random() < INPATIENT_SHARE:  # a discharge: ~15,000 yuan
+        if inpatient:  # a discharge: ~15,000 yuan
             discharged = self.day_back(0, 2)
             visit = {
                 "visit_type": "inpatient",
@@ -433,7 +433,11 @@ class Day:
         """The day's operations, shuffled."""
         ops: list[Callable[[], Awaitable[None]]] = []
         for business in ON_POOL:
-            ops += [getattr(self, business)] * counts[business]
+            if business != "settlement":
+                ops += [getattr(self, business)] * counts[business]
+        discharges = round(counts["settlement"] * INPATIENT_SHARE)
+        ops += [functools.partial(self.settlement, True)] * discharges
+        ops += [functools.partial(self.settlement, False)] * (counts["settlement"] - discharges)
         ops += [self.enrollment] * counts["enrollment"]
         staff, batch = counts["staff"], 0
         while staff > 0:
@@ -751,7 +755,7 @@ async def main(arguments: argparse.Namespace) -> bool:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--factor", type=float, default=0.0001, help="share of the field's day (0.01: CI size)"
+        "--factor", type=float, default=0.001, help="share of the field's day (0.01: CI size)"
     )
     parser.add_argument(
         "--rate", type=float, default=0, help="operations started a second (0: as fast as it can)"

@@ -71,8 +71,9 @@ async def employees(
         )
     ).json()
     added: list[tuple[str, str]] = []
+    people: list[Person] = []
     while len(added) < count:
-        people = new_people(min(BATCH, count - len(added)))
+        people = people or new_people(min(BATCH, count - len(added)))
         answer = await http.post(
             f"{ENROLLMENT}/employers/{employer['employer_id']}/staff/batch-add",
             headers={"X-API-Key": employer["api_key"]},
@@ -88,11 +89,30 @@ async def employees(
             },
             timeout=120,
         )
-        if answer.status_code != 200:  # e.g. an ID number registered by an earlier run
-            print(f"  staff batch refused ({answer.status_code}); trying other people")
+        if answer.status_code != 200:  # e.g. an ID number an earlier run enrolled
+            refused = refused_items(answer)
+            print(
+                f"  staff batch refused ({answer.status_code}, {len(refused) or 'all'} of "
+                f"{len(people)} people); trying without them"
+            )
+            people = [p for n, p in enumerate(people) if refused and n not in refused]
             continue
         added += [(i["person_id"], i["enrollment_id"]) for i in answer.json()["items"]]
+        people = []
     return added
+
+
+def refused_items(answer: httpx.Response) -> set[int]:
+    """The indexes of the items a refused batch names (``items.<n>…`` in its errors)."""
+    try:
+        errors = answer.json().get("errors") or []
+    except ValueError:
+        return set()
+    return {
+        int(e["field"].split(".")[1])
+        for e in errors
+        if str(e.get("field", "")).startswith("items.") and e["field"].split(".")[1].isdigit()
+    }
 
 
 async def until_quiet(notification: asyncpg.Pool, timeout: float = 600) -> None:

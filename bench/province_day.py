@@ -256,6 +256,19 @@ class Day:
     def day_back(self, low: int, high: int) -> date:
         return in_policy_year(self.today - timedelta(days=self.rng.randint(low, high)))
 
+    def stay(
+        self, discharged: date, longest: int, eligible: tuple[int, int], ineligible: int
+    ) -> dict:
+        """An inpatient stay of 2 to ``longest`` days, its bill in fen."""
+        return {
+            "visit_type": "inpatient",
+            "admission_date": (discharged - timedelta(self.rng.randint(2, longest))).isoformat(),
+            "discharge_date": discharged.isoformat(),
+            "diagnoses": [self.rng.choice(INPATIENT_DIAGNOSES)],
+            "eligible_fen": self.rng.randint(*eligible),
+            "ineligible_fen": self.rng.randint(0, ineligible),
+        }
+
     async def enrollment(self) -> None:
         t = self.tallies["enrollment"]
         t.business += 1
@@ -324,15 +337,7 @@ class Day:
         t.business += 1
         his = rng.choice(list(HOSPITALS))
         if inpatient:  # a discharge: ~15,000 yuan
-            discharged = self.day_back(0, 2)
-            visit = {
-                "visit_type": "inpatient",
-                "admission_date": (discharged - timedelta(days=rng.randint(3, 14))).isoformat(),
-                "discharge_date": discharged.isoformat(),
-                "diagnoses": [rng.choice(INPATIENT_DIAGNOSES)],
-                "eligible_fen": rng.randint(500_000, 2_300_000),
-                "ineligible_fen": rng.randint(0, 200_000),
-            }
+            visit = self.stay(self.day_back(0, 2), 14, (500_000, 2_300_000), 200_000)
         else:  # an outpatient visit: ~415 yuan
             visit = {
                 "visit_type": "outpatient",
@@ -359,9 +364,8 @@ class Day:
 
     async def claim(self) -> None:
         """An emergency admission in Sanya, paid out of pocket, claimed and paid."""
-        t, m, rng = self.tallies["claim"], self.member(), self.rng
+        t, m = self.tallies["claim"], self.member()
         t.business += 1
-        discharged = self.day_back(5, 20)
         for template in ("claim_submitted", "claim_approved", "claim_paid"):
             t.sms[f"reimbursement.{template}", m.person_id] += 1
         claimed = await self.http.post(
@@ -370,12 +374,7 @@ class Day:
             {
                 "person_id": m.person_id,
                 "institution_code": SANYA_HOSPITAL,
-                "visit_type": "inpatient",
-                "admission_date": (discharged - timedelta(days=rng.randint(2, 7))).isoformat(),
-                "discharge_date": discharged.isoformat(),
-                "diagnoses": [rng.choice(INPATIENT_DIAGNOSES)],
-                "eligible_fen": rng.randint(300_000, 1_500_000),
-                "ineligible_fen": rng.randint(0, 100_000),
+                **self.stay(self.day_back(5, 20), 7, (300_000, 1_500_000), 100_000),
                 "invoice_no": self.key("DAYC"),
                 "emergency": True,
             },

@@ -718,8 +718,8 @@ async def main(arguments: argparse.Namespace) -> bool:
         for db in databases
     }
     print(
-        f"province day run {run}, factor {arguments.factor:g}: "
-        + ", ".join(f"{n} {b}" for b, n in counts.items()),
+        f"province day run {run}, factor {arguments.factor:g} of the field's day:\n"
+        + "\n".join(f"  {b:13} {n:8d}  {DAY[b][1]}" for b, n in counts.items()),
         flush=True,
     )
     callers = Callers()

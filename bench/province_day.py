@@ -41,7 +41,8 @@ fast as ``--in-flight`` concurrent operations go (``--rate 0``, the default). To
 the local Keycloak (realm ``chs``: the hospital HIS clients, the pharmacy, tax collection, the
 province agency; employers use their API key). Then the driver waits until every expected SMS
 (by template and person, recorded by the SMS gateway) and every expected posting is in the
-services' databases, or ``--timeout`` passes, and prints per business: requests, answered OK,
+services' databases (or nothing more arrives for ``--quiet`` seconds, or ``--timeout`` passes),
+and prints per business: requests, answered OK,
 expected SMS, arrived, expected postings, arrived; and the elapsed time from the first request to
 the last arrival, with business events per second. Exits 1 when anything is missing.
 """
@@ -190,8 +191,9 @@ class Callers:
 
 
 class Http:
-    """POSTs of JSON bodies, counted in a tally; a connection closed under a request is
-    retried (every request here is idempotent by its key or refused as a duplicate)."""
+    """POSTs of JSON bodies, counted in a tally. A refused connection is tried again for up to
+    30 s (a restarting API: the wait counts in the answer time), a connection closed under a
+    request twice (every request here is idempotent by its key or refused as a duplicate)."""
 
     def __init__(self, session: aiohttp.ClientSession, callers: Callers) -> None:
         self.session, self.callers = session, callers
@@ -212,13 +214,23 @@ class Http:
             **(headers or {}),
         }
         data, problem, started = orjson.dumps(body), "", time.perf_counter()
-        for _attempt in range(3):
+        closed, pause = 0, 0.5
+        while True:
             try:
                 async with self.session.post(url, data=data, headers=sent) as answer:
                     status, text = answer.status, await answer.read()
-            except aiohttp.ClientConnectionError as error:
+            except aiohttp.ClientConnectorError as error:  # refused: nothing was sent
                 problem = type(error).__name__
+                if time.perf_counter() - started > 30:
+                    break
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, 4.0)
                 continue
+            except aiohttp.ClientConnectionError as error:
+                problem, closed = type(error).__name__, closed + 1
+                if closed < 3:
+                    continue
+                break
             except (aiohttp.ClientError, TimeoutError) as error:
                 problem = type(error).__name__
                 break
@@ -595,6 +607,9 @@ class Arrivals:
     def postings_of(self, t: Tally) -> int:
         return sum(1 for kind, key in t.postings if key in self.postings.get(kind, ()))
 
+    def count(self) -> int:
+        return sum(self.sms.values()) + sum(len(keys) for keys in self.postings.values())
+
     def complete(self, tallies: dict[str, Tally]) -> bool:
         return all(
             self.sms_of(t) == sum(t.sms.values()) and self.postings_of(t) == len(t.postings)
@@ -608,20 +623,27 @@ async def wait_for_arrivals(
     since: datetime,
     started: float,
     timeout: float,
+    quiet: float,
 ) -> Arrivals:
+    """Until everything expected arrived, nothing more arrived for ``quiet`` seconds, or
+    ``timeout`` passed; ``seconds`` is from ``started`` to the poll that saw the last arrival."""
     people = sorted({p for t in tallies.values() for _, p in t.sms if not p.startswith("?")})
     wanted: dict[str, set[str]] = {}
     for t in tallies.values():
         for kind, key in t.postings:
             wanted.setdefault(kind, set()).add(key)
-    deadline = time.monotonic() + timeout
+    deadline, seen, last_seen = time.monotonic() + timeout, -1, time.perf_counter()
     while True:
         arrivals = Arrivals(
             await sms_arrived(pools["chs_notification"], since, people),
             await postings_arrived(pools, wanted),
-            time.perf_counter() - started,
+            0.0,
         )
-        if arrivals.complete(tallies) or time.monotonic() > deadline:
+        now, count = time.perf_counter(), arrivals.count()
+        if count != seen:
+            seen, last_seen = count, now
+        arrivals.seconds = last_seen - started
+        if arrivals.complete(tallies) or now - last_seen > quiet or time.monotonic() > deadline:
             return arrivals
         await asyncio.sleep(0.5)  # (a poll of a whole day's keys takes longer than that)
 
@@ -742,7 +764,9 @@ async def main(arguments: argparse.Namespace) -> bool:
             sending = time.perf_counter() - started
             print(f"sent in {sending:.1f} s; waiting for the SMS and postings …", flush=True)
             timeout = arguments.timeout or 120 + len(ops) / 5
-            arrivals = await wait_for_arrivals(pools, day.tallies, since, started, timeout)
+            arrivals = await wait_for_arrivals(
+                pools, day.tallies, since, started, timeout, arguments.quiet
+            )
     except (aiohttp.ClientConnectionError, httpx.ConnectError) as error:
         sys.exit(f"the platform does not answer ({error!r}): make up first")
     finally:
@@ -763,5 +787,8 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=None, help="of the day's random mix")
     parser.add_argument(
         "--timeout", type=float, default=0, help="seconds to wait for arrivals (0: by the size)"
+    )
+    parser.add_argument(
+        "--quiet", type=float, default=60, help="stop waiting after as many seconds without news"
     )
     sys.exit(0 if asyncio.run(main(parser.parse_args())) else 1)

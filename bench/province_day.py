@@ -1,6 +1,6 @@
 """A synthetic province day (Shandong), scaled by a factor, replayed through the running platform.
 
-    make up && make bench-day     (or: python bench/province_day.py [--factor 0.0001] [--rate 0])
+    make up && make bench-day     (or: python bench/province_day.py [--factor 0.001] [--rate 0])
 
 The field (Shandong): ~100 M insured; 839 K business transactions and 6.4 亿元 (640 M yuan)
 settled a day; personal-account spending at pharmacies runs to millions of postings a day. The
@@ -25,13 +25,16 @@ transactions, the settlements' totals to 640 M yuan (532,000 outpatient visits o
     pharmacy    2,000,000  POST /accounts/{id}/debits (the pharmacy) → account.debited; the
                            debit in the account's ledger
 
-Each business is scaled by ``--factor`` (at least one of each). The default 0.0001 (~290
-requests, ~400 SMS) takes about 2 minutes here with the set-up; 0.001 about 6 minutes; 0.01,
-the issue's CI size (~28,400 requests, ~38,000 SMS), about 45 minutes (the platform, its
-broker, database and this driver share two cores: ~15 business events/s end to end).
+Each business is scaled by ``--factor`` (at least one of each). Here (two cores shared by the
+platform, its broker, database and Keycloak, this driver and other work), flat out: 0.0001 (285
+business events, 307 SMS) takes ~15 s; the default 0.001 (2,839 events, 3,047 SMS) ~2 ¼ min,
+of it ~1 min set-up; 0.01, the issue's CI size (28,390 events, 30,470 SMS), ~7 ½ min: 1 ½ min
+set-up and 375 s for the day (~76 business events/s end to end; the pharmacy debits, 70 % of
+the day, queue at accounts-api: p95 1.3 s flat out, 45 ms at a steady 40/s). The whole day
+(``--factor 1``, 2.84 M requests) would take ~10 hours at that pace.
 
 Set-up (not measured): a Qingdao (370200) employer adds the insured people the day's
-contributions, settlements, claims, filings and debits are for (one per ten of them), each pays
+contributions, settlements, claims, filings and debits are for (one per ten of those), each pays
 an opening contribution so the personal account has a balance, and the platform is left to
 become quiet (their SMS sent, the read models of reimbursement and remote care caught up); the
 day's employers register. The day's enrollments and staff additions are new people.
@@ -41,10 +44,11 @@ fast as ``--in-flight`` concurrent operations go (``--rate 0``, the default). To
 the local Keycloak (realm ``chs``: the hospital HIS clients, the pharmacy, tax collection, the
 province agency; employers use their API key). Then the driver waits until every expected SMS
 (by template and person, recorded by the SMS gateway) and every expected posting is in the
-services' databases (or nothing more arrives for ``--quiet`` seconds, or ``--timeout`` passes),
-and prints per business: requests, answered OK,
-expected SMS, arrived, expected postings, arrived; and the elapsed time from the first request to
-the last arrival, with business events per second. Exits 1 when anything is missing.
+services' databases, nothing more arrives for ``--quiet`` seconds, or ``--timeout`` passes. It
+prints per business: business events, requests, answered OK, expected SMS, arrived, expected
+postings, arrived, the requests' p95 answer time; the settled total against the field's; the
+elapsed time from the first request to the last arrival and business events per second.
+Exits 1 unless every request was answered OK and every expected SMS and posting arrived.
 """
 
 import argparse

@@ -27,11 +27,12 @@ transactions, the settlements' totals to 640 M yuan (532,000 outpatient visits o
 
 Each business is scaled by ``--factor`` (at least one of each). Here (two cores shared by the
 platform, its broker, database and Keycloak, this driver and other work), flat out: 0.0001 (285
-business events, 307 SMS) takes ~15 s; the default 0.001 (2,839 events, 3,047 SMS) ~2 ¼ min,
-of it ~1 min set-up; 0.01, the issue's CI size (28,390 events, 30,470 SMS), ~7 ½ min: 1 ½ min
-set-up and 375 s for the day (~76 business events/s end to end; the pharmacy debits, 70 % of
-the day, queue at accounts-api: p95 1.3 s flat out, 45 ms at a steady 40/s). The whole day
-(``--factor 1``, 2.84 M requests) would take ~10 hours at that pace.
+business events, 307 SMS) takes ~15 s; the default 0.001 (2,839 events, 3,047 SMS) 1 to 2 ¼
+min (the day 35 to 45 s of it, the rest set-up; it depends on the other work); 0.01, the
+issue's CI size (28,390 events, 30,470 SMS), ~7 ½ min: 1 ½ min set-up and 375 s for the day
+(~76 business events/s end to end; the pharmacy debits, 70 % of the day, queue at accounts-api:
+p95 1.3 s flat out, 45 ms at a steady 40/s). The whole day (``--factor 1``, 2.84 M requests)
+would take ~10 hours at that pace.
 
 Set-up (not measured): a Qingdao (370200) employer adds the insured people the day's
 contributions, settlements, claims, filings and debits are for (one per ten of those), each pays

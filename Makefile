@@ -32,7 +32,7 @@ http_ok = $(PY) -c 'import sys, urllib.request as u; \
 platform_alive = [[ -f $(PLATFORM_PID) ]] && kill -0 "$$(cat $(PLATFORM_PID))" 2>/dev/null \
 	&& grep -q honcho "/proc/$$(cat $(PLATFORM_PID))/cmdline" 2>/dev/null
 
-.PHONY: help setup lint up down demo test test-unit bench bench-pipeline logs clean
+.PHONY: help setup lint up down demo test test-unit bench bench-pipeline bench-day logs clean
 
 help:
 	@echo "make setup      prepare .venv, Python deps, Kafka jars, Keycloak, PostgreSQL binaries (idempotent)"
@@ -44,6 +44,7 @@ help:
 	@echo "make test-unit  unit tests only (no Kafka, no PostgreSQL)"
 	@echo "make bench      benchmarks: per-event hot paths, outbox relay and consumer runner on the local stack"
 	@echo "make bench-pipeline  the account-notice pipeline end to end on the running platform (make up)"
+	@echo "make bench-day  a synthetic province day through the running platform (BENCH_ARGS=--factor 0.01)"
 	@echo "make logs       follow the platform's log ($(PLATFORM_LOG))"
 	@echo "make clean      make down, then remove $(LOCAL)/ (broker and database data, logs)"
 
@@ -137,6 +138,9 @@ bench: setup
 
 bench-pipeline: up
 	@$(PLATFORM_ENV) $(PY) bench/pipeline.py $(BENCH_ARGS)
+
+bench-day: up
+	@$(PLATFORM_ENV) $(PY) bench/province_day.py $(BENCH_ARGS)
 
 logs:
 	@test -f $(PLATFORM_LOG) || { echo "no log yet: $(PLATFORM_LOG) (make up)"; exit 1; }

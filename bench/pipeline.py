@@ -22,40 +22,30 @@ import argparse
 import asyncio
 import logging
 import os
-import random
 import statistics
 import sys
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import asyncpg
-import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.common
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from demo_support import (
-    ADMIN_TOKEN,
-    ENROLLMENT,
-    ISSUER,
-    TAX_COLLECTION,
-    Person,
-    fake,
-    id_number,
-)
+from demo_support import ENROLLMENT, TAX_COLLECTION
 
+from bench.common import STAFF_START, client, employees, token, until_quiet
 from chs_events.settings import PlatformSettings, dsn_for_database
 
 CREDITED = "account.credited"
-BATCH = 500  # people per staff batch (the API takes up to 1,000)
-STAFF_START = date(2020, 1, 1)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -149,85 +139,6 @@ def resident_mib(pids: dict[int, str]) -> dict[str, float]:
 
 
 # --- set-up ---------------------------------------------------------------------------------------
-
-
-def new_people(count: int) -> list[Person]:
-    """Fresh people with valid, distinct ID numbers (Qingdao, born 1960–1999)."""
-    rng, seen = random.Random(), set()
-    people: list[Person] = []
-    while len(people) < count:
-        birth = date.fromordinal(date(1960, 1, 1).toordinal() + rng.randrange(14600))
-        number = id_number("370202", birth, female=rng.random() < 0.5)
-        if number in seen:
-            continue
-        seen.add(number)
-        people.append(
-            Person(number, fake.name(), f"1385{rng.randrange(10**7):07d}", "370202", birth)
-        )
-    return people
-
-
-def token(client_id: str) -> str:
-    answer = httpx.post(
-        f"{ISSUER}/protocol/openid-connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": f"dev-secret-{client_id}",
-        },
-        trust_env=False,
-    )
-    answer.raise_for_status()
-    return answer.json()["access_token"]
-
-
-async def employees(http: httpx.AsyncClient, count: int) -> list[tuple[str, str]]:
-    """(person_id, enrollment_id) of ``count`` new employees of a new employer."""
-    employer = (
-        await http.post(
-            f"{ENROLLMENT}/employers",
-            headers={"X-Admin-Token": ADMIN_TOKEN},
-            json={"name": f"基准测试{uuid.uuid4().hex[:6]}有限公司", "region_code": "370202"},
-        )
-    ).json()
-    added: list[tuple[str, str]] = []
-    while len(added) < count:
-        people = new_people(min(BATCH, count - len(added)))
-        answer = await http.post(
-            f"{ENROLLMENT}/employers/{employer['employer_id']}/staff/batch-add",
-            headers={"X-API-Key": employer["api_key"]},
-            json={
-                "items": [
-                    {
-                        **p.registration,
-                        "contribution_base_fen": 800_000,
-                        "start_date": STAFF_START.isoformat(),
-                    }
-                    for p in people
-                ]
-            },
-            timeout=120,
-        )
-        if answer.status_code != 200:  # e.g. an ID number registered by an earlier run
-            print(f"  staff batch refused ({answer.status_code}); trying other people")
-            continue
-        added += [(i["person_id"], i["enrollment_id"]) for i in answer.json()["items"]]
-    return added
-
-
-async def until_quiet(notification: asyncpg.Pool, timeout: float = 600) -> None:
-    """Until notification has nothing queued and its gateway count stops moving."""
-    deadline, last = time.monotonic() + timeout, -1
-    while time.monotonic() < deadline:
-        queued = await notification.fetchval(
-            "select count(*) from messages where status = 'queued'"
-        )
-        sent = await notification.fetchval("select count(*) from local_gateway_sms")
-        if queued == 0 and sent == last:
-            return
-        last = sent
-        await asyncio.sleep(2)
-    raise TimeoutError("the platform did not become quiet")
 
 
 # --- a phase ------------------------------------------------------------------------------------
@@ -404,14 +315,6 @@ def print_tables(results: list[PhaseResult], rest: dict[str, float], events: int
     print(
         f"\n(flat out: {flat.phase.in_flight} requests in flight; latency = HTTP request sent → "
         f"SMS recorded by the gateway; raw = aiokafka passthrough of as many messages)"
-    )
-
-
-def client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=120,
-        trust_env=False,
-        limits=httpx.Limits(max_connections=128, max_keepalive_connections=128),
     )
 
 

@@ -56,3 +56,21 @@ async def new_employer(enrollment, name: str, region_code: str = "370200") -> di
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def staff_in_qingdao(enrollment, *people: Person) -> list[dict]:
+    """The people, employees (310) since 2026-01-01 of a new Qingdao employer: the batch's items
+    (person_id, enrollment_id) in their order."""
+    employer = await new_employer(enrollment, "青岛港湾物流有限公司")
+    added = await enrollment.post(
+        f"/employers/{employer['employer_id']}/staff/batch-add",
+        headers={"X-API-Key": employer["api_key"]},
+        json={
+            "items": [
+                {**person.as_json(), "contribution_base_fen": 650000, "start_date": "2026-01-01"}
+                for person in people
+            ]
+        },
+    )
+    assert added.status_code == 200, added.text
+    return added.json()["items"]

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.people import Person, new_employer
+from tests.e2e.people import Person, staff_in_qingdao
 from tests.support.broker import until
 
 TAG = "【中国医疗保障】"
@@ -51,22 +51,6 @@ async def sms_of(notification, person_id: str, template_id: str, timeout: float 
         )
 
     return await until(arrived, timeout=timeout, interval=0.2)
-
-
-async def staff_in_qingdao(enrollment, *people: Person) -> list[dict]:
-    employer = await new_employer(enrollment, "青岛港湾物流有限公司")
-    added = await enrollment.post(
-        f"/employers/{employer['employer_id']}/staff/batch-add",
-        headers={"X-API-Key": employer["api_key"]},
-        json={
-            "items": [
-                {**person.as_json(), "contribution_base_fen": 650000, "start_date": "2026-01-01"}
-                for person in people
-            ]
-        },
-    )
-    assert added.status_code == 200, added.text
-    return added.json()["items"]
 
 
 async def pay(enrollment, rng, item: dict, period: str = "202610") -> None:

@@ -25,7 +25,7 @@ from chs_events.admin import ensure_topics
 from chs_events.settings import dsn_for_database
 from chs_events.vocabulary import yuan
 from tests.e2e.conftest import EnrollmentCallers, _drop_databases, procfile_processes
-from tests.e2e.people import Person, new_employer
+from tests.e2e.people import Person, staff_in_qingdao
 from tests.support.broker import delete_topics, until
 from tests.support.platform import Platform
 
@@ -208,19 +208,7 @@ async def staff(enrollment, rng: random.Random, count: int) -> list[dict]:
     ]
     for index, person in enumerate(people):
         person.mobile = f"1866{base}{index:04d}"
-    employer = await new_employer(enrollment, "青岛港湾物流有限公司")
-    added = await enrollment.post(
-        f"/employers/{employer['employer_id']}/staff/batch-add",
-        headers={"X-API-Key": employer["api_key"]},
-        json={
-            "items": [
-                {**person.as_json(), "contribution_base_fen": 650000, "start_date": "2026-01-01"}
-                for person in people
-            ]
-        },
-    )
-    assert added.status_code == 200, added.text
-    items = added.json()["items"]
+    items = await staff_in_qingdao(enrollment, *people)
     assert len({item["person_id"] for item in items}) == count
     return items
 

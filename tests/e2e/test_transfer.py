@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.people import Person, new_employer
+from tests.e2e.people import Person, staff_in_qingdao
 from tests.support.broker import until
 
 TAG = "【中国医疗保障】"
@@ -57,18 +57,7 @@ async def sms_of(notification, person_id: str, template_id: str, timeout: float 
 
 
 async def employee_in_qingdao(enrollment, rng, person: Person, months: int = 0) -> dict:
-    employer = await new_employer(enrollment, "青岛港湾物流有限公司")
-    added = await enrollment.post(
-        f"/employers/{employer['employer_id']}/staff/batch-add",
-        headers={"X-API-Key": employer["api_key"]},
-        json={
-            "items": [
-                {**person.as_json(), "contribution_base_fen": 650000, "start_date": "2026-01-01"}
-            ]
-        },
-    )
-    assert added.status_code == 200, added.text
-    [item] = added.json()["items"]
+    [item] = await staff_in_qingdao(enrollment, person)
     for month in range(1, months + 1):
         paid = await enrollment.post(
             "/contributions",

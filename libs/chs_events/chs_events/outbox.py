@@ -12,6 +12,7 @@ The relay wakes on ``NOTIFY`` (sent at commit by ``record``) and polls as a fall
 import asyncio
 import logging
 import time
+from collections import Counter
 from datetime import timedelta
 
 import asyncpg
@@ -77,8 +78,7 @@ class OutboxRelay:
             log.info("outbox relay publishing", extra={"service": self._service})
             while not stop.is_set():
                 self._wakeup.clear()
-                while await self.publish_pending(conn) == self._batch_size:
-                    pass
+                await self.publish_pending(conn)
                 if time.monotonic() >= self._next_observation:  # not on every wake-up
                     await self._observe_backlog(conn)
                 await self._wait(stop)
@@ -102,32 +102,51 @@ class OutboxRelay:
             waiter.cancel()
 
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
-        rows = await conn.fetch(
-            """select position, topic, key, headers, payload from outbox
-               where published_at is null order by position limit $1""",
-            self._batch_size,
-        )
+        """Publish every pending row, a batch at a time; the next batch is read and handed to
+        the producer while the broker acknowledges the one before (a row is marked published
+        only after its own acknowledgement). Returns how many were published."""
+        published, in_flight, after = 0, None, 0
+        while True:
+            rows = await conn.fetch(
+                """select position, topic, key, headers, payload from outbox
+                   where published_at is null and position > $2 order by position limit $1""",
+                self._batch_size,
+                after,
+            )
+            sent = await self._send(rows)
+            if in_flight is not None:
+                published += await self._mark_published(conn, *in_flight)
+            if len(rows) < self._batch_size:  # the last batch of this wake-up
+                return published + await self._mark_published(conn, rows, sent)
+            in_flight, after = (rows, sent), rows[-1]["position"]
+
+    async def _send(self, rows: list[asyncpg.Record]) -> list[asyncio.Future[object]]:
+        return [
+            await self._producer.send(
+                self._prefix + row["topic"],
+                key=row["key"].encode(),
+                value=row["payload"],
+                headers=[(name, value.encode()) for name, value in row["headers"]],
+            )
+            for row in rows
+        ]
+
+    async def _mark_published(
+        self,
+        conn: asyncpg.Connection,
+        rows: list[asyncpg.Record],
+        deliveries: list[asyncio.Future[object]],
+    ) -> int:
         if not rows:
             return 0
-        deliveries = []
-        for row in rows:
-            headers = [(name, value.encode()) for name, value in row["headers"]]
-            deliveries.append(
-                await self._producer.send(
-                    self._prefix + row["topic"],
-                    key=row["key"].encode(),
-                    value=row["payload"],
-                    headers=headers,
-                )
-            )
         await asyncio.gather(*deliveries)
         await conn.execute(
             "update outbox set published_at = now() where position = any($1)",
             [row["position"] for row in rows],
         )
-        for row in rows:
-            event_type = dict(row["headers"]).get("ce_type", "")
-            metrics.EVENTS_PUBLISHED.labels(row["topic"], event_type).inc()
+        published = Counter((row["topic"], dict(row["headers"]).get("ce_type", "")) for row in rows)
+        for (topic, event_type), count in published.items():
+            metrics.EVENTS_PUBLISHED.labels(topic, event_type).inc(count)
         return len(rows)
 
     async def _observe_backlog(self, conn: asyncpg.Connection) -> None:

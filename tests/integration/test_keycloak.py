@@ -8,16 +8,11 @@ import importlib
 import secrets
 import time
 from collections.abc import AsyncIterator
-from datetime import date
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from chs_events.envelope import Envelope
-from chs_events.events.enrollment import EnrollmentRegistered
-from chs_events.read_models import enrollments
-from chs_events.unit_of_work import UnitOfWork
 from chs_reimbursement.api import create_app as create_reimbursement_app
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.keycloak import (
@@ -27,6 +22,7 @@ from tests.support.keycloak import (
     unverified_claims,
     unverified_header,
 )
+from tests.support.people import enrolled_resident, new_person_id
 from tests.support.service import running, throwaway_database
 
 pytestmark = pytest.mark.integration
@@ -121,20 +117,8 @@ async def test_a_hospital_settles_a_bill_with_a_token_of_the_running_keycloak(
     keycloak_issuer: str, reimbursement_on_keycloak: FastAPI
 ) -> None:
     app = reimbursement_on_keycloak
-    person_id = "p" + secrets.token_hex(16)
-    registered = EnrollmentRegistered(
-        person_id=person_id,
-        enrollment_id=f"N{secrets.token_hex(6)}",
-        insutype="390",
-        pooling_region="370200",
-        start_date=date(2020, 1, 1),
-    )
-    envelope = Envelope(registered, source="/chs/enrollment")
-    async with (
-        app.state.pool.acquire() as conn,
-        UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow,
-    ):
-        await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
+    person_id = new_person_id()
+    await enrolled_resident(app, person_id)
     hospital = token_for(keycloak_issuer, "his-qingdao-university-hospital")
     bill = {
         "person_id": person_id,

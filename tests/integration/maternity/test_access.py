@@ -23,6 +23,7 @@ from chs_maternity.api import create_app
 from chs_maternity.consumers import on_enrollment_registered
 from chs_maternity.settings import MaternitySettings
 from tests.support.access import Access, Ask, Ownership, access_tests
+from tests.support.people import new_person_id
 from tests.support.service import client_of, service_fixtures
 from tests.support.tokens import bearer
 
@@ -32,10 +33,6 @@ SERVICE = "maternity"
 QINGDAO, JINAN = "370200", "370100"
 
 settings, app, client, db = service_fixtures(SERVICE, MaternitySettings, create_app)
-
-
-def new_person() -> str:
-    return "p" + secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def ownership(targets: Targets) -> Ownership:
         },
         others={
             Own.EMPLOYER: {"employer_id": "E9999999999"},
-            Own.PERSON: {"person_id": new_person()},
+            Own.PERSON: {"person_id": new_person_id()},
             Own.REGION: {"region": JINAN},
         },
     )
@@ -99,7 +96,7 @@ def ownership(targets: Targets) -> Ownership:
 
 @pytest.fixture(scope="module")
 async def targets(app, settings) -> Targets:
-    person, employer = new_person(), f"E{secrets.token_hex(5)}"
+    person, employer = new_person_id(), f"E{secrets.token_hex(5)}"
     registered = EnrollmentRegistered(
         person_id=person,
         enrollment_id=f"N{uuid.uuid4().hex[:12]}",

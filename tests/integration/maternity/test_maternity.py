@@ -30,6 +30,7 @@ from chs_maternity.api import create_app
 from chs_maternity.consumers import SUBSCRIPTIONS
 from chs_maternity.settings import MaternitySettings
 from tests.support.broker import read_topic, until
+from tests.support.people import new_person_id
 from tests.support.service import service_fixtures
 from tests.support.tokens import bearer
 
@@ -40,10 +41,6 @@ APPROVED, PAID, APPLIED = (
     "chs.maternity.paid.v1",
     "chs.maternity.applied.v1",
 )
-
-
-def new_person() -> str:
-    return "p" + secrets.token_hex(16)
 
 
 settings, app, client, db = service_fixtures("maternity", MaternitySettings, create_app)
@@ -117,7 +114,7 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
         [s for spec in specs for s in (spec, dead_letter_spec(spec))],
     )
     consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
-    mother, colleague, resident = new_person(), new_person(), new_person()
+    mother, colleague, resident = new_person_id(), new_person_id(), new_person_id()
     employer = f"E{secrets.token_hex(5)}"
     records = [
         (
@@ -260,7 +257,7 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
 
 
 async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db, client):
-    person, colleague = new_person(), new_person()
+    person, colleague = new_person_id(), new_person_id()
     employer = f"E{secrets.token_hex(5)}"
     async with app.state.pool.acquire() as conn:  # the enrollment events, as the consumer would
         from chs_maternity.consumers import on_enrollment_registered
@@ -307,7 +304,7 @@ async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db,
     )
     assert twice.status_code == 409
 
-    someone = new_person()
+    someone = new_person_id()
     stranger = await client.post(
         "/applications",
         json={
@@ -342,7 +339,7 @@ async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lette
     spec = BY_NAME[REIMBURSEMENT_EVENTS]
     await ensure_topics(settings.kafka_bootstrap, topic_prefix, [spec, dead_letter_spec(spec)])
     consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
-    stranger = new_person()
+    stranger = new_person_id()
     record = Envelope(
         delivery(stranger, "O80.0", "Z37.0", settlement_id="S-M9"), source="/chs/reimbursement"
     ).to_record()

@@ -38,6 +38,7 @@ from chs_notification.local_gateway import LocalGateway
 from chs_notification.model import message_id_for
 from chs_notification.settings import NotificationSettings
 from tests.support.broker import read_topic, until
+from tests.support.people import new_person_id
 from tests.support.platform import Platform
 from tests.support.service import client_of, running, throwaway_database
 from tests.support.tokens import bearer
@@ -55,10 +56,6 @@ REGISTERED_PARAMS = {
     "start_date": "2026年1月1日",
 }
 TAG = "【中国医疗保障】"
-
-
-def new_person_id() -> str:
-    return "p" + uuid.uuid4().hex
 
 
 def registered(

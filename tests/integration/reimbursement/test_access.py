@@ -5,23 +5,18 @@ settlement or bill, another person's data, an agency of Jinan for a Qingdao pers
 404, and nothing changes; the permitted kind on its own resource → neither 401 nor 403."""
 
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
 
-from chs_events.envelope import Envelope
-from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.policy import Kind, Own, permits_of
-from chs_events.read_models import enrollments
 from chs_events.service import route_actions
-from chs_events.unit_of_work import UnitOfWork
 from chs_reimbursement.api import create_app
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.access import Access, Ask, Ownership, access_tests
+from tests.support.people import enrolled_resident, new_person_id
 from tests.support.service import client_of, service_fixtures
 from tests.support.tokens import bearer
 
@@ -33,10 +28,6 @@ HOSPITAL, OTHER_HOSPITAL = "H37020200017", "H37020200099"
 QINGDAO, JINAN = "370200", "370100"
 
 settings, app, client, db = service_fixtures(SERVICE, ReimbursementSettings, create_app)
-
-
-def new_person() -> str:
-    return "p" + secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -101,7 +92,7 @@ def ownership(targets: Targets) -> Ownership:
         },
         others={
             Own.INSTITUTION: {"institution_code": OTHER_HOSPITAL},
-            Own.PERSON: {"person_id": new_person()},
+            Own.PERSON: {"person_id": new_person_id()},
             Own.REGION: {"region": JINAN},
         },
     )
@@ -109,18 +100,8 @@ def ownership(targets: Targets) -> Ownership:
 
 @pytest.fixture(scope="module")
 async def targets(app) -> Targets:
-    person = new_person()
-    registered = EnrollmentRegistered(
-        person_id=person,
-        enrollment_id=f"N{uuid.uuid4().hex[:12]}",
-        insutype="390",
-        pooling_region=QINGDAO,
-        start_date=date(2020, 1, 1),
-    )
-    async with app.state.pool.acquire() as conn:
-        envelope = Envelope(registered, source="/chs/test")
-        async with UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow:
-            await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
+    person = new_person_id()
+    await enrolled_resident(app, person, QINGDAO)
 
     async with client_of(app, SERVICE) as http:
         settled = await http.post(

@@ -5,10 +5,8 @@ at the new institution; before, its code was an unknown institution (422)."""
 
 import asyncio
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
 
 import httpx
 import pytest
@@ -18,16 +16,14 @@ from chs_enrollment.api import create_app as create_enrollment_app
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.admin import ensure_topics
 from chs_events.envelope import Envelope
-from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.institutions import UnknownInstitution, institution
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
-from chs_events.read_models import enrollments
 from chs_events.topics import BY_NAME, REGISTRY_INSTITUTIONS
-from chs_events.unit_of_work import UnitOfWork
 from chs_reimbursement.api import create_app as create_reimbursement_app
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.broker import read_topic, until
+from tests.support.people import enrolled_resident
 from tests.support.service import client_of, running, throwaway_database
 from tests.support.tokens import bearer
 
@@ -64,23 +60,6 @@ async def relaying(settings: EnrollmentSettings) -> AsyncIterator[None]:
         stop.set()
         await task
         await producer.stop()
-
-
-async def enrolled(app: FastAPI, person_id: str) -> None:
-    """A Qingdao resident, in reimbursement's enrollment read model."""
-    event = EnrollmentRegistered(
-        person_id=person_id,
-        enrollment_id=f"N{uuid.uuid4().hex[:12]}",
-        insutype="390",
-        pooling_region="370200",
-        start_date=date(2020, 1, 1),
-    )
-    envelope = Envelope(event, source="/chs/test")
-    async with (
-        app.state.pool.acquire() as conn,
-        UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow,
-    ):
-        await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
 
 
 def bill(person_id: str, institution_code: str) -> dict:
@@ -152,7 +131,7 @@ async def test_a_registered_institution_becomes_usable_by_reimbursement(
             ready = await reimbursement.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert ready.json()["checks"]["institutions"] == "ok"
-            await enrolled(reimbursement_app, person)
+            await enrolled_resident(reimbursement_app, person)
 
             before = await reimbursement.post("/settlements", json=bill(person, code), headers=his)
             assert before.status_code == 422, before.text

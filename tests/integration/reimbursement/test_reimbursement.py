@@ -24,6 +24,7 @@ from chs_reimbursement.api import create_app
 from chs_reimbursement.consumers import SUBSCRIPTIONS
 from chs_reimbursement.settings import ReimbursementSettings
 from tests.support.broker import until
+from tests.support.people import new_person_id
 from tests.support.service import outbox_of, service_fixtures, types
 from tests.support.tokens import bearer
 
@@ -37,10 +38,6 @@ SUBMITTED, APPROVED, REJECTED, PAID = (
     f"chs.reimbursement.claim.{t}.v1" for t in ("submitted", "approved", "rejected", "paid")
 )
 QINGDAO, SANYA, JINAN = "370200", "460200", "370100"
-
-
-def new_person() -> str:
-    return "p" + secrets.token_hex(16)
 
 
 def invoice() -> str:
@@ -142,7 +139,7 @@ async def test_the_read_models_are_kept_from_the_topics_by_the_real_consumers(
         [s for spec in specs for s in (spec, dead_letter_spec(spec))],
     )
     consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
-    person = new_person()
+    person = new_person_id()
     enrollment, filing = enrolled(person), filed(person)
     revoked = RemoteCareRevoked(
         person_id=person,
@@ -205,7 +202,7 @@ async def test_the_read_models_are_kept_from_the_topics_by_the_real_consumers(
 
 
 async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, client):
-    person = new_person()
+    person = new_person_id()
     await as_consumed(app, enrolled(person))
     groups = await client.put(
         f"/persons/{person}/assisted-groups", json={"groups": ["dibao"]}, headers=agency()
@@ -265,7 +262,7 @@ async def test_a_dibao_resident_is_settled_through_all_three_tiers(app, db, clie
 
 
 async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app, db, client):
-    person = new_person()
+    person = new_person_id()
     await as_consumed(app, enrolled(person, insutype="310"))
     body = bill(person)
     first = await client.post("/settlements", json=body, headers=hospital())
@@ -338,7 +335,7 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
 
 
 async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, db, client):
-    person, stranger = new_person(), new_person()
+    person, stranger = new_person_id(), new_person_id()
     filing = filed(person, valid_from=date(2026, 3, 1))
     await as_consumed(app, enrolled(person, start=date(2025, 1, 1)), filing)
     sanya = {"institution_code": "H46020200003"}  # 三亚中心医院, 460200 (the registry)
@@ -414,7 +411,7 @@ async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, d
 
 
 async def test_concurrent_settlements_of_one_invoice_settle_it_once(app, db, client):
-    person = new_person()
+    person = new_person_id()
     await as_consumed(app, enrolled(person))
     body = bill(person)
     statuses = [
@@ -432,7 +429,7 @@ async def test_concurrent_settlements_of_one_invoice_settle_it_once(app, db, cli
 
 
 async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
-    person = new_person()
+    person = new_person_id()
     await as_consumed(app, enrolled(person))
     cases = [
         (bill(person, eligible_fen=12.5), "eligible_fen"),
@@ -450,14 +447,14 @@ async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
         response = await client.post("/settlements", json=body, headers=hospital())
         assert response.status_code == 422, (body, response.text)
         assert named in response.json()["detail"], response.json()
-    unknown = await client.post("/settlements", json=bill(new_person()), headers=hospital())
+    unknown = await client.post("/settlements", json=bill(new_person_id()), headers=hospital())
     assert (unknown.status_code, unknown.json()["rule"]) == (422, "not_enrolled")
     missing = await client.get("/settlements/S-none", headers=hospital())
     assert missing.status_code == 404
 
 
 async def test_concurrent_settlements_of_one_person_count_every_admission_once(app, db, client):
-    person = new_person()
+    person = new_person_id()
     await as_consumed(app, enrolled(person))
     responses = await asyncio.gather(
         *(

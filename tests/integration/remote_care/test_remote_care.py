@@ -34,6 +34,7 @@ from chs_remote_care.api import create_app
 from chs_remote_care.consumers import SUBSCRIPTIONS
 from chs_remote_care.settings import RemoteCareSettings
 from tests.support.broker import read_topic, until
+from tests.support.people import new_person_id
 from tests.support.service import client_of, outbox_of, service_fixtures
 from tests.support.tokens import bearer
 
@@ -46,10 +47,6 @@ FILED, REVOKED, EXPIRED = (
     "chs.remote-care.revoked.v1",
     "chs.remote-care.expired.v1",
 )
-
-
-def new_person_id() -> str:
-    return "p" + uuid.uuid4().hex
 
 
 fixtures = service_fixtures(

@@ -1,0 +1,34 @@
+"""Persons as the services' integration tests need them: a fresh person id, and a resident
+enrolled in a service's enrollment read model (``chs_events.read_models.enrollments``) the way
+its consumer would record it."""
+
+import uuid
+from datetime import date
+
+from fastapi import FastAPI
+
+from chs_events.envelope import Envelope
+from chs_events.events.enrollment import EnrollmentRegistered
+from chs_events.read_models import enrollments
+from chs_events.unit_of_work import UnitOfWork
+
+
+def new_person_id() -> str:
+    return "p" + uuid.uuid4().hex
+
+
+async def enrolled_resident(app: FastAPI, person_id: str, pooling_region: str = "370200") -> None:
+    """A resident (390) since 2020 in ``pooling_region``, in the app's enrollment read model."""
+    event = EnrollmentRegistered(
+        person_id=person_id,
+        enrollment_id=f"N{uuid.uuid4().hex[:12]}",
+        insutype="390",
+        pooling_region=pooling_region,
+        start_date=date(2020, 1, 1),
+    )
+    envelope = Envelope(event, source="/chs/enrollment")
+    async with (
+        app.state.pool.acquire() as conn,
+        UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow,
+    ):
+        await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)

@@ -4,17 +4,15 @@ subprocess, on the shared broker and database server, with its own topic prefix 
 import asyncio
 import re
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from chs_events.admin import ensure_topics
 from chs_events.settings import dsn_for_database
 from tests.support.broker import delete_topics
 from tests.support.platform import Platform
-from tests.support.tokens import bearer
+from tests.support.tokens import EnrollmentCallers
 
 PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
 # The dispatcher's line per SMS (with the masked mobile) is at DEBUG: the masking test reads it.
@@ -57,37 +55,6 @@ async def _drop_databases(platform: Platform, database_url: str) -> None:
             )
     finally:
         await conn.close()
-
-
-class EnrollmentCallers(httpx.AsyncClient):
-    """The enrollment API as the callers the e2e modules act for, chosen by route unless a
-    request names its own token: the contribution collection system records contributions, a
-    Qingdao hospital enrolls newborns, the admin registers employers (X-Admin-Token), an
-    employer changes its own staff (its X-API-Key, which the modules send, is used first), a
-    person reads their own record, and an agency of the whole province (370000) registers and
-    enrolls persons."""
-
-    def build_request(self, method: str, url: Any, **options: Any) -> httpx.Request:
-        request = super().build_request(method, url, **options)
-        if "authorization" not in request.headers:
-            request.headers.update(_enrollment_caller(request.method, request.url.path))
-        return request
-
-
-def _enrollment_caller(method: str, path: str) -> dict[str, str]:
-    parts = path.strip("/").split("/")
-    if parts[0] == "contributions":
-        return bearer("enrollment", kind="collector")
-    if parts[0] == "newborns":
-        return bearer("enrollment", kind="institution")
-    if parts[0] == "employers":
-        if len(parts) == 1:
-            return bearer("enrollment", kind="admin")
-        return bearer("enrollment", kind="employer", employer_id=parts[1])
-    if parts[0] == "persons" and len(parts) == 2 and method == "GET":
-        # the person themself: after a transfer out of the province no agency of 370000 may
-        return bearer("enrollment", kind="person", person_id=parts[1])
-    return bearer("enrollment", kind="agency", region="370000")
 
 
 @pytest.fixture

@@ -24,10 +24,11 @@ from aiokafka.protocol.api import Request
 from chs_events.admin import ensure_topics
 from chs_events.settings import dsn_for_database
 from chs_events.vocabulary import yuan
-from tests.e2e.conftest import EnrollmentCallers, _drop_databases, procfile_processes
+from tests.e2e.conftest import _drop_databases, procfile_processes
 from tests.e2e.people import Person, staff_in_qingdao
 from tests.support.broker import delete_topics, until
 from tests.support.platform import Platform
+from tests.support.tokens import EnrollmentCallers
 
 PEOPLE = 30
 MONTHS = ["202601", "202602", "202603", "202604", "202605"]

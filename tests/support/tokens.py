@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -82,3 +83,34 @@ def token(
 
 def bearer(service: str, **options: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(service, **options)}"}
+
+
+def enrollment_caller(method: str, path: str) -> dict[str, str]:
+    """The token of the caller an enrollment route is meant for (chs_events.policy): the
+    contribution collection system records contributions, a hospital enrolls newborns, the
+    admin registers employers, an employer changes its own staff, the person reads and changes
+    their own data, and an agency of the whole province (370000) registers and enrolls."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "contributions":
+        return bearer("enrollment", kind="collector")
+    if parts[0] == "newborns":
+        return bearer("enrollment", kind="institution")
+    if parts[0] == "employers":
+        if len(parts) == 1:
+            return bearer("enrollment", kind="admin")
+        return bearer("enrollment", kind="employer", employer_id=parts[1])
+    if parts[0] == "persons" and len(parts) > 1 and (method == "GET" or "contact" in parts):
+        return bearer("enrollment", kind="person", person_id=parts[1])
+    return bearer("enrollment", kind="agency")
+
+
+class EnrollmentCallers(httpx.AsyncClient):
+    """The enrollment API as the callers its routes are meant for (``enrollment_caller``),
+    unless a request names its own token; an employer's X-API-Key or the X-Admin-Token, when a
+    request sends one, is used before the token."""
+
+    def build_request(self, method: str, url: Any, **options: Any) -> httpx.Request:
+        request = super().build_request(method, url, **options)
+        if "authorization" not in request.headers:
+            request.headers.update(enrollment_caller(request.method, request.url.path))
+        return request

@@ -29,7 +29,7 @@ from tests.support.service import (
     types,
     without_token,
 )
-from tests.support.tokens import bearer
+from tests.support.tokens import EnrollmentCallers
 
 pytestmark = pytest.mark.integration
 
@@ -82,38 +82,9 @@ settings, app, _, db = service_fixtures(
 )
 
 
-def caller_for(method: str, path: str) -> dict[str, str]:
-    """The token of the caller a route is meant for (chs_events.policy): the collector records
-    contributions, a hospital enrolls newborns, the person reads and changes their own data, an
-    employer changes its own staff (its X-API-Key, when sent, is used instead), the admin
-    registers employers; a province-wide agency registers and enrolls residents."""
-    parts = path.strip("/").split("/")
-    if parts[0] == "contributions":
-        return bearer("enrollment", kind="collector")
-    if parts[0] == "newborns":
-        return bearer("enrollment", kind="institution")
-    if parts[0] == "employers":
-        if len(parts) == 1:
-            return bearer("enrollment", kind="admin")
-        return bearer("enrollment", kind="employer", employer_id=parts[1])
-    if parts[0] == "persons" and len(parts) > 1 and (method == "GET" or "contact" in parts):
-        return bearer("enrollment", kind="person", person_id=parts[1])
-    return bearer("enrollment", kind="agency")
-
-
-class RouteCallerClient(httpx.AsyncClient):
-    """Each request made by the caller its route is meant for, unless it names its own token."""
-
-    def build_request(self, method: str, url: Any, **options: Any) -> httpx.Request:
-        request = super().build_request(method, url, **options)
-        if "authorization" not in request.headers:
-            request.headers.update(caller_for(request.method, request.url.path))
-        return request
-
-
 @pytest.fixture
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    async with RouteCallerClient(
+    async with EnrollmentCallers(
         transport=httpx.ASGITransport(app=app), base_url="http://enrollment"
     ) as client:
         yield client

@@ -1,20 +1,18 @@
-"""One event at a time, in partition order: the retry and dead-letter engine shared by the
-consumer runner (``chs_events.consumer``) and the stream processors (faust).
+"""In partition order: the retry and dead-letter engine shared by the consumer runner
+(``chs_events.consumer``) and the stream processors (faust).
 
-For each record: parse and validate the envelope (``InvalidEnvelope`` → its topic's ``.dlq`` at
-once), apply
-it, retry a failing application with backoff a bounded number of times and then dead-letter it
-with the reason. A ``PermanentError`` or a domain error (``chs_events.errors``) is dead-lettered
-at once: retrying cannot change the answer. An error listed in ``waits_out`` (the service's own
-database is down) is not the event's fault: it is retried until it clears, so the partition
-waits rather than dead-lettering everything. A dead letter is retried until the broker takes it.
-``process`` returns once the outcome is durable; only then may the caller commit the offset.
-
-``process_all`` takes a batch as consumed: records of event types the caller does not apply
-are passed over unparsed, and the valid ones are applied together by ``apply_all`` (one
-database transaction, one round of broker acknowledgements) — per-event cost is what limits a
-consumer, not the work. When that fails, the same events are applied one at a time as
-``process`` does, so one bad event is retried or dead-lettered alone and the rest still apply.
+``process_all(records)`` takes a batch as consumed. Records of event types the caller does not
+apply are passed over unparsed (by the ``ce_type`` header); an invalid envelope goes to its
+topic's ``.dlq`` at once. The valid events are applied together by ``apply_all`` (one database
+transaction, one round of broker acknowledgements): per-event cost is what limits a consumer,
+not the work. When that fails, the events are applied one at a time: a failing application is
+retried with backoff a bounded number of times and then dead-lettered with the reason, so one
+bad event is retried or dead-lettered alone and the rest still apply. A ``PermanentError`` or a
+domain error (``chs_events.errors``) is dead-lettered at once: retrying cannot change the
+answer. An error listed in ``waits_out`` (the service's own database is down) is not the event's
+fault: it is retried until it clears, so the partition waits rather than dead-lettering
+everything. A dead letter is retried until the broker takes it. ``process_all`` returns once
+every outcome is durable; only then may the caller commit the offsets.
 """
 
 import asyncio
@@ -89,11 +87,6 @@ class RecordProcessor:
     # unparsed by process_all. None: every record is parsed.
     types: frozenset[str] | None = None
 
-    async def process(self, record: Record, stop: asyncio.Event | None = None) -> None:
-        envelope = await self._parsed(record, stop)
-        if envelope is not None:
-            await self._apply_one(record, envelope, stop)
-
     async def process_all(
         self, records: Sequence[Record], stop: asyncio.Event | None = None
     ) -> None:
@@ -105,7 +98,7 @@ class RecordProcessor:
                 continue
             try:
                 envelope = Envelope.from_record(record.key, record.value, record.headers)
-            except Exception as error:  # noqa: BLE001 - as in _parsed
+            except Exception as error:  # noqa: BLE001 - InvalidEnvelope, or one that broke the parser
                 await self._apply_run(run, stop)  # the events before it first: partition order
                 run = []
                 await self._dead_letter_invalid(record, error, stop)
@@ -145,13 +138,6 @@ class RecordProcessor:
             return
         for record, envelope in run:
             await self._apply_one(record, envelope, stop)
-
-    async def _parsed(self, record: Record, stop: asyncio.Event | None) -> Envelope | None:
-        try:
-            return Envelope.from_record(record.key, record.value, record.headers)
-        except Exception as error:  # noqa: BLE001 - InvalidEnvelope, or one that broke the parser
-            await self._dead_letter_invalid(record, error, stop)
-            return None
 
     async def _dead_letter_invalid(
         self, record: Record, error: Exception, stop: asyncio.Event | None

@@ -20,6 +20,29 @@ log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 0x43485301  # any constant shared by all instances of a service
 
+# The server is down, restarting or out of connections, or the connection to it broke: not the
+# fault of the statement that met it. (A bare ``OSError`` is not here: a handler that cannot read
+# a file has a bug, not an outage.)
+CONNECTION_LOST = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.OperatorInterventionError,
+)
+
+# Bounds on every connection, so a stuck server or a forgotten lock fails a request instead of
+# hanging it: connecting, a statement, waiting for a row lock, an open transaction left idle.
+CONNECT_TIMEOUT_SECONDS = 10.0
+SERVER_SETTINGS = {
+    "statement_timeout": "30s",
+    "lock_timeout": "10s",
+    "idle_in_transaction_session_timeout": "60s",
+}
+# How long a request waits for a free connection of the pool before it fails.
+POOL_ACQUIRE_TIMEOUT_SECONDS = 10.0
+
 
 async def ensure_database(server_url: str, name: str) -> None:
     conn = await asyncpg.connect(server_url)
@@ -45,16 +68,25 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    """A single connection with the same codecs as the pool's (json via orjson)."""
-    conn = await asyncpg.connect(dsn)
+async def connect(dsn: str, *, application_name: str | None = None) -> asyncpg.Connection:
+    """A single connection with the same codecs and bounds as the pool's (json via orjson);
+    ``application_name`` names it in ``pg_stat_activity``."""
+    named = {"application_name": application_name} if application_name else {}
+    conn = await asyncpg.connect(
+        dsn, timeout=CONNECT_TIMEOUT_SECONDS, server_settings=SERVER_SETTINGS | named
+    )
     await _init_connection(conn)
     return conn
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        timeout=CONNECT_TIMEOUT_SECONDS,
+        server_settings=SERVER_SETTINGS,
     )
 
 
@@ -104,6 +136,8 @@ async def migrate(
     """Apply the pending migrations; returns the ones applied."""
     applied: list[str] = []
     async with conn.transaction():
+        # A migration may rewrite a large table, and waits for the other instances' migrations.
+        await conn.execute("set local statement_timeout = 0; set local lock_timeout = 0")
         await conn.execute("select pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         await conn.execute("""create table if not exists schema_migrations (
             namespace text not null, version text not null,

@@ -1,12 +1,20 @@
 """Kafka clients configured the platform's way."""
 
 import asyncio
+import contextlib
+import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
+from chs_events.retry import Backoff
 from chs_events.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+# Waits between attempts to reach a broker that is not up yet: 0.5 s doubling to 30 s.
+STARTUP_BACKOFF = Backoff(max_attempts=0, base_delay=0.5, max_delay=30.0)
 
 
 def create_producer(settings: PlatformSettings, role: str) -> AIOKafkaProducer:
@@ -18,6 +26,27 @@ def create_producer(settings: PlatformSettings, role: str) -> AIOKafkaProducer:
         acks="all",
         linger_ms=5,
     )
+
+
+async def started_producer(
+    settings: PlatformSettings, role: str, stop: asyncio.Event
+) -> AIOKafkaProducer | None:
+    """A started producer, once the broker answers (a process may start before its broker, or
+    while it restarts); ``None`` when ``stop`` comes first."""
+    attempt = 0
+    while not stop.is_set():
+        producer = create_producer(settings, role)
+        try:
+            await producer.start()
+            return producer
+        except KafkaError as error:
+            await producer.stop()
+            attempt += 1
+            delay = STARTUP_BACKOFF.delay(attempt)
+            log.warning("broker not reachable (%s); retrying in %.1f s", error, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    return None
 
 
 def create_consumer(

@@ -25,6 +25,15 @@ OUTBOX_OLDEST_AGE = Gauge(
     "chs_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 
+OUTBOX_QUARANTINED = Counter(
+    "chs_outbox_quarantined_total",
+    "Outbox rows set aside because the broker can never take them",
+    ["service", "topic"],
+)
+RELAY_OUTAGES = Counter(
+    "chs_relay_outages_total", "Broker or database outages the outbox relay waited out", ["service"]
+)
+
 
 def serve_metrics(port: int | None, host: str = "127.0.0.1") -> None:
     """Expose /metrics for a process that has no HTTP API of its own."""

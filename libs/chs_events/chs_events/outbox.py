@@ -7,9 +7,19 @@ Delivery is at-least-once and in order per person:
   when its connection dies), others stand by, so rows go out in ``position`` order;
 - callers lock the aggregate they change, so one person's rows commit in ``position`` order.
 The relay wakes on ``NOTIFY`` (sent at commit by ``record``) and polls as a fallback.
+
+It rides out faults instead of exiting. A broker or database outage (the connection refused or
+lost, a delivery timed out) is retried with backoff from the first unpublished row; the standby
+relays meanwhile keep waiting for the lock. A row the broker can never take (larger than the
+producer's ``max_request_size`` or the topic's ``max.message.bytes``, an invalid topic name) is
+quarantined with its reason (``quarantined_at``, ``quarantine_reason``, the
+``chs_outbox_quarantined_total`` metric): it and the later rows of the same key (the same
+person) stay unpublished until an operator clears it (``update outbox set quarantined_at =
+null where position = …`` after fixing the cause); every other key keeps flowing.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -17,15 +27,37 @@ from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 
 from chs_events import metrics
-from chs_events.db import connect
+from chs_events.db import CONNECTION_LOST, connect
 from chs_events.envelope import Envelope
+from chs_events.retry import Backoff
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "chs_outbox"
 RELAY_LOCK = 0x43485302
+
+# The row's own fault: publishing it again cannot succeed.
+UNPUBLISHABLE = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    InvalidTopicError,
+    CorruptRecordException,
+    UnsupportedForMessageFormatError,
+)
+# Not the row's fault: retried with backoff, for as long as it lasts.
+OUTAGES = (*CONNECTION_LOST, KafkaError, TimeoutError)
+# Waits between attempts after an outage: 0.5 s doubling to 30 s; never gives up.
+OUTAGE_BACKOFF = Backoff(max_attempts=0, base_delay=0.5, max_delay=30.0)
 
 
 async def record(conn: asyncpg.Connection, envelope: Envelope) -> None:
@@ -69,7 +101,28 @@ class OutboxRelay:
         self._next_observation = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        conn = await connect(self._dsn)
+        """Publish until ``stop``; outages are logged, counted and waited out."""
+        outages = 0
+        while not stop.is_set():
+            try:
+                await self._lead_and_publish(stop)
+                return
+            except OUTAGES as error:
+                outages += 1
+                delay = OUTAGE_BACKOFF.delay(outages)
+                metrics.RELAY_OUTAGES.labels(self._service).inc()
+                log.warning(
+                    "outbox relay: %s (%s); retrying in %.1f s",
+                    type(error).__name__,
+                    error,
+                    delay,
+                    extra={"service": self._service},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+
+    async def _lead_and_publish(self, stop: asyncio.Event) -> None:
+        conn = await connect(self._dsn, application_name=f"{self._service}-outbox-relay")
         try:
             await self._become_leader(conn, stop)
             if stop.is_set():
@@ -84,7 +137,10 @@ class OutboxRelay:
                 await self._wait(stop)
             await self._observe_backlog(conn)
         finally:
-            await conn.close()
+            try:
+                await conn.close(timeout=5)
+            except (*CONNECTION_LOST, TimeoutError):
+                conn.terminate()
 
     async def _become_leader(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -108,46 +164,99 @@ class OutboxRelay:
         published, in_flight, after = 0, None, 0
         while True:
             rows = await conn.fetch(
-                """select position, topic, key, headers, payload from outbox
-                   where published_at is null and position > $2 order by position limit $1""",
+                """select position, topic, key, headers, payload from outbox o
+                   where published_at is null and quarantined_at is null and position > $2
+                     and not exists (select from outbox q where q.quarantined_at is not null
+                                     and q.key = o.key and q.position < o.position)
+                   order by position limit $1""",
                 self._batch_size,
                 after,
             )
-            sent = await self._send(rows)
+            sent = await self._send(conn, rows)
             if in_flight is not None:
                 published += await self._mark_published(conn, *in_flight)
             if len(rows) < self._batch_size:  # the last batch of this wake-up
                 return published + await self._mark_published(conn, rows, sent)
             in_flight, after = (rows, sent), rows[-1]["position"]
 
-    async def _send(self, rows: list[asyncpg.Record]) -> list[asyncio.Future[object]]:
-        return [
-            await self._producer.send(
-                self._prefix + row["topic"],
-                key=row["key"].encode(),
-                value=row["payload"],
-                headers=[(name, value.encode()) for name, value in row["headers"]],
-            )
-            for row in rows
-        ]
+    async def _send(
+        self, conn: asyncpg.Connection, rows: list[asyncpg.Record]
+    ) -> list[asyncio.Future[object] | None]:
+        """Hand the rows to the producer; ``None`` for a row not sent: one the producer refuses
+        (quarantined now) or one whose key has a row quarantined before it in this batch."""
+        deliveries: list[asyncio.Future[object] | None] = []
+        blocked: set[str] = set()
+        for row in rows:
+            if row["key"] in blocked:
+                deliveries.append(None)
+                continue
+            try:
+                deliveries.append(
+                    await self._producer.send(
+                        self._prefix + row["topic"],
+                        key=row["key"].encode(),
+                        value=row["payload"],
+                        headers=[(name, value.encode()) for name, value in row["headers"]],
+                    )
+                )
+            except UNPUBLISHABLE as error:
+                await self._quarantine(conn, row, error)
+                blocked.add(row["key"])
+                deliveries.append(None)
+        return deliveries
 
     async def _mark_published(
         self,
         conn: asyncpg.Connection,
         rows: list[asyncpg.Record],
-        deliveries: list[asyncio.Future[object]],
+        deliveries: list[asyncio.Future[object] | None],
     ) -> int:
-        if not rows:
-            return 0
-        await asyncio.gather(*deliveries)
-        await conn.execute(
-            "update outbox set published_at = now() where position = any($1)",
-            [row["position"] for row in rows],
+        """Mark the acknowledged rows published and quarantine the refused ones; an outage
+        (a delivery timed out, the broker gone) is raised after the others are marked."""
+        outcomes = await asyncio.gather(
+            *(d for d in deliveries if d is not None), return_exceptions=True
         )
-        published = Counter((row["topic"], dict(row["headers"]).get("ce_type", "")) for row in rows)
-        for (topic, event_type), count in published.items():
-            metrics.EVENTS_PUBLISHED.labels(topic, event_type).inc(count)
-        return len(rows)
+        delivered, outage = [], None
+        for row, outcome in zip(
+            (row for row, d in zip(rows, deliveries, strict=True) if d is not None),
+            outcomes,
+            strict=True,
+        ):
+            if isinstance(outcome, UNPUBLISHABLE):
+                await self._quarantine(conn, row, outcome)
+            elif isinstance(outcome, BaseException):
+                outage = outage or outcome
+            else:
+                delivered.append(row)
+        if delivered:
+            await conn.execute(
+                "update outbox set published_at = now() where position = any($1)",
+                [row["position"] for row in delivered],
+            )
+            published = Counter(
+                (row["topic"], dict(row["headers"]).get("ce_type", "")) for row in delivered
+            )
+            for (topic, event_type), count in published.items():
+                metrics.EVENTS_PUBLISHED.labels(topic, event_type).inc(count)
+        if outage is not None:
+            raise outage
+        return len(delivered)
+
+    async def _quarantine(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, error: BaseException
+    ) -> None:
+        reason = f"{type(error).__name__}: {error}"[:2000]
+        await conn.execute(
+            "update outbox set quarantined_at = now(), quarantine_reason = $2 where position = $1",
+            row["position"],
+            reason,
+        )
+        metrics.OUTBOX_QUARANTINED.labels(self._service, row["topic"]).inc()
+        log.error(
+            "outbox row quarantined: %s",
+            reason,
+            extra={"service": self._service, "position": row["position"], "topic": row["topic"]},
+        )
 
     async def _observe_backlog(self, conn: asyncpg.Connection) -> None:
         self._next_observation = time.monotonic() + 1.0

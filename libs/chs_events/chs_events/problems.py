@@ -3,12 +3,14 @@
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chs_events.db import CONNECTION_LOST
 from chs_events.errors import (
     Conflict,
     DomainError,
@@ -22,6 +24,7 @@ from chs_events.errors import (
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+UNAVAILABLE_DETAIL = "The service cannot reach what it needs right now; try again shortly."
 
 
 class FieldError(BaseModel):
@@ -92,6 +95,13 @@ class Forbidden(Problem):
     status, title, kind = 403, "Forbidden", "forbidden"
 
 
+class ServiceUnavailable(Problem):
+    """The service's database is down, out of connections or past a timeout: try again."""
+
+    status, title, kind = 503, "Service unavailable", "service-unavailable"
+    retry_after_seconds = 5
+
+
 # Each kind of domain error as a problem: (status, title, type). The most specific kind wins.
 DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
     NotFound: (404, "Not found", "not-found"),
@@ -133,7 +143,13 @@ def problem_response(
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, error: Problem) -> JSONResponse:
-        headers = {"WWW-Authenticate": error.challenge} if isinstance(error, Unauthorized) else None
+        headers = (
+            {"WWW-Authenticate": error.challenge}
+            if isinstance(error, Unauthorized)
+            else {"Retry-After": str(error.retry_after_seconds)}
+            if isinstance(error, ServiceUnavailable)
+            else None
+        )
         return problem_response(
             request,
             error.status,
@@ -180,6 +196,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             f"http-{error.status_code}",
             str(error.detail),
         )
+
+    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("unavailable: %s", type(error).__name__, extra={"path": request.url.path})
+        return await _problem(request, ServiceUnavailable(UNAVAILABLE_DETAIL))
+
+    for outage in (*CONNECTION_LOST, asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError):
+        app.add_exception_handler(outage, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Backoff:
-    """``max_attempts`` tries in all; before try ``n + 1`` wait ``base_delay · 2^(n−1)``
-    seconds, at most ``max_delay``."""
+    """``max_attempts`` tries in all (0: no limit, for outages waited out); before try ``n + 1``
+    wait ``base_delay · 2^(n−1)`` seconds, at most ``max_delay``."""
 
     max_attempts: int = 4
     base_delay: float = 0.2
@@ -19,4 +19,4 @@ class Backoff:
         return min(self.base_delay * 2 ** min(attempt - 1, 62), self.max_delay)
 
     def exhausted(self, attempt: int) -> bool:
-        return attempt >= self.max_attempts
+        return 0 < self.max_attempts <= attempt

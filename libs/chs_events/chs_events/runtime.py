@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from chs_events.consumer import ConsumerRunner, Subscription
 from chs_events.db import open_service_database
-from chs_events.kafka import create_producer
+from chs_events.kafka import started_producer
 from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.outbox import OutboxRelay
@@ -51,8 +51,9 @@ def relay_worker(service_package: str) -> Worker:
             settings.database_url, settings.database_name, service_package, max_size=1
         )
         await pool.close()
-        producer = create_producer(settings, "relay")
-        await producer.start()
+        producer = await started_producer(settings, "relay", stop)
+        if producer is None:
+            return
         try:
             await OutboxRelay(
                 settings.database_dsn,

@@ -20,18 +20,29 @@ from prometheus_client import make_asgi_app
 from pydantic import BaseModel
 
 from chs_events.auth import authenticated, verifier_for
-from chs_events.db import open_service_database
+from chs_events.db import POOL_ACQUIRE_TIMEOUT_SECONDS, open_service_database
 from chs_events.errors import NotFound
 from chs_events.kafka import BrokerProbe
 from chs_events.policy import Allowed, openapi_callers
-from chs_events.problems import MEDIA_TYPE, install_problem_handlers, problem_media_type
+from chs_events.problems import (
+    MEDIA_TYPE,
+    ServiceUnavailable,
+    install_problem_handlers,
+    problem_media_type,
+)
 from chs_events.settings import PlatformSettings
 from chs_events.unit_of_work import UnitOfWork
 
 
 async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    async with request.app.state.pool.acquire() as conn:
+    try:
+        conn = await request.app.state.pool.acquire(timeout=POOL_ACQUIRE_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise ServiceUnavailable("Every database connection is busy; try again shortly.") from None
+    try:
         yield conn
+    finally:
+        await request.app.state.pool.release(conn)
 
 
 # Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a thread

@@ -137,3 +137,99 @@ async def test_two_relays_publish_each_event_once(settings, database):
     assert len(records) == len(recorded) + len(more)
     stop.set()
     await asyncio.gather(*relays, return_exceptions=True)
+
+
+async def pending_positions(pool) -> list[int]:
+    async with pool.acquire() as conn:
+        return [
+            r["position"]
+            for r in await conn.fetch(
+                "select position from outbox where published_at is null order by position"
+            )
+        ]
+
+
+async def test_relay_rides_out_the_loss_of_its_database_connection(settings, database):
+    dsn, pool = database
+    stop = asyncio.Event()
+    relay = await start_relay(settings, dsn, stop)
+    first = await record_changes(pool, per_person=1)
+    await until(lambda: _none_pending(pool), timeout=10.0)
+    async with pool.acquire() as conn:  # the server ends the relay's session, as a restart would
+        ended = await conn.fetchval(
+            """select count(pg_terminate_backend(pid)) from pg_stat_activity
+               where datname = current_database() and pid <> pg_backend_pid()
+                 and application_name = 'test-outbox-relay'"""
+        )
+    assert ended == 1
+    more = await record_changes(pool, per_person=2)
+    records = await read_topic(
+        settings.kafka_bootstrap,
+        settings.topic(ENROLLMENT_EVENTS),
+        expected=len(first) + len(more),
+    )
+    assert not relay.done()  # it did not exit
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in records) == sorted(
+        e.id for e in first + more
+    )
+    stop.set()
+    await relay
+
+
+async def _none_pending(pool) -> bool:
+    return not await pending_positions(pool)
+
+
+async def test_a_row_the_broker_cannot_take_is_quarantined_and_blocks_only_its_key(
+    settings, database
+):
+    dsn, pool = database
+    blocked, other = PERSONS[0], PERSONS[1]
+    oversized = Envelope(ContactChanged(person_id=blocked), source="/chs/test")
+    async with pool.acquire() as conn, conn.transaction():
+        await record(conn, oversized)
+        # More than the producer's max_request_size (1 MiB): Kafka can never take it.
+        await conn.execute(
+            "update outbox set payload = $1 where event_id = $2",
+            b"x" * (2 * 1024 * 1024),
+            oversized.id,
+        )
+    behind = Envelope(ContactChanged(person_id=blocked), source="/chs/test")
+    flowing = Envelope(ContactChanged(person_id=other), source="/chs/test")
+    for envelope in (behind, flowing):
+        async with pool.acquire() as conn, conn.transaction():
+            await record(conn, envelope)
+    quarantined_before = (
+        REGISTRY.get_sample_value(
+            "chs_outbox_quarantined_total", {"service": "test", "topic": ENROLLMENT_EVENTS}
+        )
+        or 0.0
+    )
+    stop = asyncio.Event()
+    relay = await start_relay(settings, dsn, stop)
+    records = await read_topic(
+        settings.kafka_bootstrap, settings.topic(ENROLLMENT_EVENTS), expected=1
+    )
+    await asyncio.sleep(1.0)  # a poll later, still nothing of the blocked key
+    stop.set()
+    await relay
+
+    assert [dict(r.headers)["ce_id"].decode() for r in records] == [flowing.id]
+    async with pool.acquire() as conn:
+        rows = {
+            r["event_id"]: r
+            for r in await conn.fetch(
+                "select event_id::text, published_at, quarantined_at, quarantine_reason from outbox"
+            )
+        }
+    assert rows[oversized.id]["quarantined_at"] is not None
+    assert "MessageSizeTooLargeError" in rows[oversized.id]["quarantine_reason"]
+    assert rows[behind.id]["published_at"] is None and rows[behind.id]["quarantined_at"] is None
+    assert rows[flowing.id]["published_at"] is not None
+    assert (
+        REGISTRY.get_sample_value(
+            "chs_outbox_quarantined_total", {"service": "test", "topic": ENROLLMENT_EVENTS}
+        )
+        - quarantined_before
+        == 1
+    )

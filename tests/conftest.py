@@ -115,6 +115,30 @@ def _native(name: str) -> Iterator[None]:
                 print(f"deploy/local/{name} stop failed:\n{result.stdout}{result.stderr}")
 
 
+class NativeServers:
+    """The servers of deploy/local this run uses, which a test may stop and start again (the
+    broker and the database server restarting under the platform)."""
+
+    def __init__(self) -> None:
+        self.scripts: set[str] = set()
+
+    def stop(self, script: str) -> None:
+        self._run(script, "stop")
+
+    def start(self, script: str) -> None:
+        self._run(script, "start")
+
+    def _run(self, script: str, action: str) -> None:
+        if script not in self.scripts:
+            pytest.skip(f"{script} does not manage this run's server (it was given from outside)")
+        result = _script(script, action)
+        if result.returncode != 0:
+            pytest.fail(f"deploy/local/{script} {action} failed:\n{result.stdout}{result.stderr}")
+
+
+NATIVE_SERVERS = NativeServers()
+
+
 class _Exported:
     """Sets an environment variable for the test run and restores the previous value after."""
 
@@ -224,6 +248,7 @@ def kafka_bootstrap() -> Iterator[str]:
             container.stop()
         return
     port = os.environ.get("CHS_KAFKA_PORT", "19092")
+    NATIVE_SERVERS.scripts.add("kafka.sh")
     with _native("kafka.sh"), _Exported("CHS_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}") as bootstrap:
         yield bootstrap
 
@@ -247,6 +272,7 @@ def database_url() -> Iterator[str]:
         return
     port = os.environ.get("CHS_PG_PORT", "15432")
     url = f"postgresql://chs@127.0.0.1:{port}/postgres"
+    NATIVE_SERVERS.scripts.add("postgres.sh")
     with _native("postgres.sh"), _Exported("CHS_DATABASE_URL", url):
         yield url
 
@@ -265,6 +291,11 @@ def keycloak_issuer() -> Iterator[str]:
     issuer = _script("keycloak.sh", "url").stdout.strip()
     with _native("keycloak.sh"), _Exported("CHS_KEYCLOAK_URL", issuer):
         yield issuer
+
+
+@pytest.fixture(scope="session")
+def native_servers(kafka_bootstrap: str, database_url: str) -> NativeServers:
+    return NATIVE_SERVERS
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ MONTHS = ["202601", "202602", "202603", "202604", "202605"]
 # employer's part, 130.00 + 29.25 yuan a month.
 PERSONAL_PART, EMPLOYER_PART = 13000, 58500
 CREDIT = PERSONAL_PART + EMPLOYER_PART * 5 // 100
+BORN_OVER_DAYS = 6 * 365
 # The kill comes after two months were recorded and some of their SMS went out; the fourth
 # and fifth months are paid after it, while the partitions and relay locks move.
 KILL_AFTER = PEOPLE * 2
@@ -201,10 +202,11 @@ async def pay_steadily(
 
 
 async def staff(enrollment, rng: random.Random, count: int) -> list[dict]:
-    """``count`` employees of 35 to 44 of a new Qingdao employer, with mobiles of their own."""
+    """``count`` employees of 35 to 44 of a new Qingdao employer (born over 1983–1988), with
+    mobiles of their own."""
     base = rng.randrange(100, 999)
     people = [
-        Person.make(rng, born=date(1983, 1, 1) + timedelta(days=73 * index))
+        Person.make(rng, born=date(1983, 1, 1) + timedelta(days=index * BORN_OVER_DAYS // count))
         for index in range(count)
     ]
     for index, person in enumerate(people):

@@ -3,7 +3,9 @@
 It stands in for a provider's side during development and tests (real providers' adapters
 come later). Its table ``local_gateway_sms`` is what the provider would keep, not the
 service's state: one row per SMS, keyed by the message id (the idempotency key of the
-``SmsGateway`` port), so a resend of the same message is never a second SMS.
+``SmsGateway`` port), so a resend of the same message is never a second SMS; ``submissions``
+counts the submit calls of each message all the same, since a carrier's gateway without such a
+key would have sent one SMS per call.
 
 Failures are simulated at configured rates, reproducibly with a seeded ``random.Random``:
 - ``failure_rate``: share of sends that raise ``TransientGatewayError``. Half of them happen
@@ -89,22 +91,19 @@ class LocalGateway:
         if outcome is SendOutcome.FAILED_BEFORE_ACCEPTING:
             raise TransientGatewayError("local gateway: simulated outage, message not taken")
         async with self._pool.acquire() as conn:
-            provider_message_id = await conn.fetchval(
+            provider_message_id = await conn.fetchval(  # a resend: the same SMS, counted
                 """insert into local_gateway_sms
                        (message_id, provider_message_id, sender, mobile, text)
                    values ($1, $2, $3, $4, $5)
-                   on conflict (message_id) do nothing returning provider_message_id""",
+                   on conflict (message_id) do update
+                       set submissions = local_gateway_sms.submissions + 1
+                   returning provider_message_id""",
                 uuid.UUID(message.message_id),
                 f"LG{uuid.uuid4().hex}",
                 message.sender,
                 mobile,
                 message.text,
             )
-            if provider_message_id is None:  # a resend: the same SMS, not a second one
-                provider_message_id = await conn.fetchval(
-                    "select provider_message_id from local_gateway_sms where message_id = $1",
-                    uuid.UUID(message.message_id),
-                )
         if outcome is SendOutcome.REPLY_LOST:
             raise TransientGatewayError("local gateway: simulated timeout, reply lost")
         return SendResult(provider_message_id=provider_message_id, accepted=True)

@@ -389,6 +389,7 @@ async def test_a_lost_reply_is_resent_as_the_same_sms_and_its_early_receipt_kept
     assert message["status"] == "delivered" and message["attempts"] == 2
     assert message["early_receipt"] is None
     assert len(sms) == 1 and sms[0]["provider_message_id"] == message["provider_message_id"]
+    assert sms[0]["submissions"] == 2  # the gateway saw the resend
     types = [Envelope.from_record(r.key, r.value, r.headers).type for r in status]
     assert types == ["chs.notices.sent.v1", "chs.notices.delivered.v1"]
 

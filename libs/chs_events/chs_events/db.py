@@ -30,6 +30,8 @@ CONNECTION_LOST = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.OperatorInterventionError,
+    # A pooled connection caught mid-operation when the server shut down under it.
+    asyncpg.InternalClientError,
 )
 
 # Bounds on every connection, so a stuck server or a forgotten lock fails a request instead of

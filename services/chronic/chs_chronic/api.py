@@ -2,10 +2,9 @@
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, FastAPI, Query, Response
 
-from chs_chronic import domain, handlers, repository
+from chs_chronic import handlers, repository
 from chs_chronic.catalog import InvalidDiagnosis, load_catalog, normalize_icd10
 from chs_chronic.commands import (
     DecideApplication,
@@ -32,7 +31,7 @@ from chs_events.errors import InvalidField
 from chs_events.institutions import InstitutionFollower, designated
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 
 TITLE = "CHS chronic diseases (门诊慢特病)"
 DESCRIPTION = """Outpatient chronic and special diseases (门诊慢特病) of the CHS platform: the
@@ -67,16 +66,6 @@ def _of_application(application: Application) -> Target:
 
 def _of_certification(certification: Certification) -> Target:
     return Target(person_id=certification.person_id, regions=_regions(certification.region))
-
-
-async def _application(conn: asyncpg.Connection, application_id: str) -> Application:
-    missing = domain.ApplicationNotFound(f"no application {application_id}")
-    return found(await repository.get_application(conn, application_id), missing)
-
-
-async def _certification(conn: asyncpg.Connection, certification_id: str) -> Certification:
-    missing = domain.CertificationNotFound(f"no certification {certification_id}")
-    return found(await repository.get_certification(conn, certification_id), missing)
 
 
 @catalog_router.get("/catalog")
@@ -141,7 +130,7 @@ async def get_application(
     application_id: str,
     conn: Connection,
 ) -> ApplicationPublic:
-    application = await _application(conn, application_id)
+    application = await repository.applications.found(conn, application_id)
     authorize(caller, "chronic:read-application", _of_application(application))
     certification = (
         await repository.get_certification(conn, application.certification_id)
@@ -174,7 +163,7 @@ async def decide_application(
 ) -> ApplicationPublic:
     """A reviewer certifies (→ ChronicCertified) or refuses (→ ChronicRejected) a queued
     application; 409 when it is not waiting for review."""
-    application = await _application(uow.conn, application_id)
+    application = await repository.applications.found(uow.conn, application_id)
     authorize(caller, "chronic:review", _of_application(application))
     view = await handlers.handle_decide(
         uow,
@@ -211,7 +200,7 @@ async def get_certification(
     certification_id: str,
     conn: Connection,
 ) -> CertificationPublic:
-    certification = await _certification(conn, certification_id)
+    certification = await repository.certifications.found(conn, certification_id)
     authorize(caller, "chronic:read-conditions", _of_certification(certification))
     return CertificationPublic.model_validate(certification)
 
@@ -226,7 +215,7 @@ async def revoke_certification(
     uow: UnitOfWorkDep,
 ) -> CertificationPublic:
     """Withdraw an active certification → ChronicRevoked (reason revoked)."""
-    certification = await _certification(uow.conn, certification_id)
+    certification = await repository.certifications.found(uow.conn, certification_id)
     authorize(caller, "chronic:revoke", _of_certification(certification))
     revoked = await handlers.handle_revoke(
         uow, RevokeCertification(certification_id, body.reason_code)

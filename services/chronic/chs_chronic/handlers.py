@@ -18,7 +18,7 @@ from chs_chronic.commands import (
 )
 from chs_chronic.model import Application, Certification
 from chs_events.clock import now, today
-from chs_events.locks import load_for_change, lock_person
+from chs_events.locks import lock_person
 from chs_events.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,6 @@ log = logging.getLogger(__name__)
 class ApplicationView:
     application: Application
     certification: Certification | None = None
-
-
-def _application_missing(application_id: str) -> domain.ApplicationNotFound:
-    return domain.ApplicationNotFound(f"no application {application_id}")
-
-
-def _certification_missing(certification_id: str) -> domain.CertificationNotFound:
-    return domain.CertificationNotFound(f"no certification {certification_id}")
 
 
 async def _insert(conn: asyncpg.Connection, certification: Certification) -> None:
@@ -72,12 +64,7 @@ async def handle_decide(
     at = now()
     async with uow:
         conn = uow.conn
-        application = await load_for_change(
-            conn,
-            repository.get_application,
-            command.application_id,
-            missing=_application_missing,
-        )
+        application = await repository.applications.for_change(conn, command.application_id)
         active = await repository.active_condition_codes(conn, application.person_id)
         decided, certification, event = application.decide(command, catalog, active, at)
         await repository.save_application(conn, decided)
@@ -89,12 +76,7 @@ async def handle_decide(
 
 async def handle_revoke(uow: UnitOfWork, command: RevokeCertification) -> Certification:
     async with uow:
-        current = await load_for_change(
-            uow.conn,
-            repository.get_certification,
-            command.certification_id,
-            missing=_certification_missing,
-        )
+        current = await repository.certifications.for_change(uow.conn, command.certification_id)
         revoked, event = current.revoke(command.reason_code, today())
         await repository.save_certification(uow.conn, revoked)
         await uow.record(event)

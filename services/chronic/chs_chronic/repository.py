@@ -10,9 +10,11 @@ from datetime import date
 
 import asyncpg
 
+from chs_chronic import domain
 from chs_chronic.commands import Evidence
 from chs_chronic.model import Application, Certification
 from chs_events import regions
+from chs_events.lookups import Lookup
 from chs_events.rows import ARRAY, Convert, Table
 
 
@@ -41,6 +43,9 @@ CERTIFICATIONS = Table(
 insert_application = APPLICATIONS.insert
 get_application = APPLICATIONS.get
 get_certification = CERTIFICATIONS.get
+# By id, for a route (or 404) and a handler (under the person's lock).
+applications = Lookup("application", get_application, domain.ApplicationNotFound)
+certifications = Lookup("certification", get_certification, domain.CertificationNotFound)
 
 
 async def save_application(conn: asyncpg.Connection, application: Application) -> None:

@@ -3,7 +3,6 @@
 from datetime import date
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, FastAPI, Query, Response
 
 from chs_events.auth import Caller
@@ -11,10 +10,9 @@ from chs_events.clock import today
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
 from chs_events.read_models.enrollments import authorize_for_person
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found, from_body
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app, from_body
 from chs_maternity import domain, handlers, repository
 from chs_maternity.commands import ApproveApplication, PayAllowance, SubmitApplication
-from chs_maternity.model import Allowance, Application
 from chs_maternity.schemas import (
     AllowancePublic,
     ApplicationCreate,
@@ -40,16 +38,6 @@ allowances = APIRouter(tags=["allowances"])
 employers = APIRouter(tags=["employers"])
 
 
-async def _application(conn: asyncpg.Connection, application_id: str) -> Application:
-    missing = domain.ApplicationNotFound(f"no application {application_id}")
-    return found(await repository.get_application(conn, application_id), missing)
-
-
-async def _allowance(conn: asyncpg.Connection, allowance_id: str) -> Allowance:
-    missing = domain.AllowanceNotFound(f"no allowance {allowance_id}")
-    return found(await repository.get_allowance(conn, allowance_id), missing)
-
-
 @applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
 async def submit_application(
     body: ApplicationCreate,
@@ -71,7 +59,7 @@ async def get_application(
     caller: Annotated[Caller, allowed("maternity:read")],
     conn: Connection,
 ) -> ApplicationPublic:
-    application = await _application(conn, application_id)
+    application = await repository.applications.found(conn, application_id)
     await authorize_for_person(conn, caller, "maternity:read", application.person_id)
     allowance = (
         await repository.get_allowance(conn, application.allowance_id)
@@ -91,7 +79,7 @@ async def approve_application(
     uow: UnitOfWorkDep,
 ) -> ApplicationPublic:
     """Computes the allowance at the employer's wage on the day → MaternityAllowanceApproved."""
-    submitted = await _application(uow.conn, application_id)
+    submitted = await repository.applications.found(uow.conn, application_id)
     await authorize_for_person(uow.conn, caller, "maternity:approve", submitted.person_id)
     application, allowance = await handlers.handle_approve(
         uow, ApproveApplication(application_id, body.reviewer)
@@ -105,7 +93,7 @@ async def get_allowance(
     caller: Annotated[Caller, allowed("maternity:read")],
     conn: Connection,
 ) -> AllowancePublic:
-    allowance = await _allowance(conn, allowance_id)
+    allowance = await repository.allowances.found(conn, allowance_id)
     await authorize_for_person(conn, caller, "maternity:read", allowance.person_id)
     return AllowancePublic.model_validate(allowance)
 
@@ -118,7 +106,7 @@ async def pay_allowance(
     uow: UnitOfWorkDep,
 ) -> AllowancePublic:
     """Record the payment of an approved allowance → MaternityAllowancePaid."""
-    allowance = await _allowance(uow.conn, allowance_id)
+    allowance = await repository.allowances.found(uow.conn, allowance_id)
     await authorize_for_person(uow.conn, caller, "maternity:pay", allowance.person_id)
     command = PayAllowance(allowance_id, body.payment_reference, body.paid_on)
     return AllowancePublic.model_validate(await handlers.handle_pay(uow, command))

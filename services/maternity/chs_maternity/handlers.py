@@ -7,7 +7,7 @@ from datetime import date
 import asyncpg
 
 from chs_events.clock import now, today
-from chs_events.locks import load_for_change, lock_person
+from chs_events.locks import lock_person
 from chs_events.read_models.enrollments import active_enrollment
 from chs_events.unit_of_work import UnitOfWork
 from chs_events.vocabulary import EMPLOYEE
@@ -37,14 +37,6 @@ async def enrolled_employer(
         return None
     employer_id = await repository.employer_of(conn, enrollment.enrollment_id)
     return (enrollment.enrollment_id, employer_id) if employer_id else None
-
-
-def _application_missing(application_id: str) -> domain.ApplicationNotFound:
-    return domain.ApplicationNotFound(f"no application {application_id}")
-
-
-def _allowance_missing(allowance_id: str) -> domain.AllowanceNotFound:
-    return domain.AllowanceNotFound(f"no allowance {allowance_id}")
 
 
 async def handle_submit(uow: UnitOfWork, command: SubmitApplication) -> Application:
@@ -82,12 +74,7 @@ async def handle_approve(
 ) -> tuple[Application, Allowance]:
     async with uow:
         conn = uow.conn
-        application = await load_for_change(
-            conn,
-            repository.get_application,
-            command.application_id,
-            missing=_application_missing,
-        )
+        application = await repository.applications.for_change(conn, command.application_id)
         approved, allowance, event = application.approve(
             reviewer=command.reviewer,
             monthly_wage_fen=await monthly_wage(
@@ -106,9 +93,7 @@ async def handle_approve(
 
 async def handle_pay(uow: UnitOfWork, command: PayAllowance) -> Allowance:
     async with uow:
-        current = await load_for_change(
-            uow.conn, repository.get_allowance, command.allowance_id, missing=_allowance_missing
-        )
+        current = await repository.allowances.for_change(uow.conn, command.allowance_id)
         paid, event = current.pay(command.paid_on, command.payment_reference, today())
         if event is None:  # the same payment reported again
             return current

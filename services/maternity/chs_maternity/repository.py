@@ -9,7 +9,9 @@ from datetime import date, timedelta
 
 import asyncpg
 
+from chs_events.lookups import Lookup
 from chs_events.rows import Table
+from chs_maternity import domain
 from chs_maternity.model import Allowance, Application
 
 # One allowance per confinement: two granted within this many days are the same one (a second
@@ -65,6 +67,7 @@ async def staff_bases_on(conn: asyncpg.Connection, employer_id: str, day: date) 
 # The plain reads and inserts are the tables' own: get(conn, id, *, for_update=False).
 insert_application = APPLICATIONS.insert
 get_application = APPLICATIONS.get
+applications = Lookup("application", get_application, domain.ApplicationNotFound)
 
 
 async def save_application(conn: asyncpg.Connection, a: Application) -> None:
@@ -101,6 +104,7 @@ async def insert_allowance(conn: asyncpg.Connection, a: Allowance) -> bool:
 
 
 get_allowance = ALLOWANCES.get
+allowances = Lookup("allowance", get_allowance, domain.AllowanceNotFound)
 
 
 async def allowances_of(conn: asyncpg.Connection, person_id: str) -> list[Allowance]:

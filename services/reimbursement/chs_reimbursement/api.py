@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
 from chs_events.auth import Caller
@@ -13,8 +12,8 @@ from chs_events.institutions import InstitutionFollower
 from chs_events.policy import Target, allowed, authorize
 from chs_events.problems import problem_responses
 from chs_events.read_models.enrollments import authorize_for_person
-from chs_events.service import Connection, UnitOfWorkDep, create_service_app, found
-from chs_reimbursement import domain, handlers, repository
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
+from chs_reimbursement import handlers, repository
 from chs_reimbursement.calculator import InvalidPolicy, load_policy
 from chs_reimbursement.commands import (
     PayClaim,
@@ -23,7 +22,6 @@ from chs_reimbursement.commands import (
     SettleBill,
     SubmitClaim,
 )
-from chs_reimbursement.model import Claim, Settlement
 from chs_reimbursement.schemas import (
     AccumulatorsPublic,
     AssistedGroups,
@@ -59,17 +57,6 @@ persons = APIRouter(tags=["persons"])
 policies = APIRouter(tags=["policies"])
 
 
-async def _settlement(conn: asyncpg.Connection, settlement_id: str) -> Settlement:
-    settlement = await repository.get_settlement(conn, settlement_id)
-    return found(settlement, domain.SettlementNotFound(f"no settlement {settlement_id}"))
-
-
-async def _claim(conn: asyncpg.Connection, claim_id: str) -> Claim:
-    return found(
-        await repository.get_claim(conn, claim_id), domain.ClaimNotFound(f"no claim {claim_id}")
-    )
-
-
 @settlements.post("/settlements", status_code=201, responses=problem_responses(409, 422))
 async def settle(
     body: SettlementCreate,
@@ -94,7 +81,7 @@ async def get_settlement(
     caller: Annotated[Caller, allowed("reimbursement:read-settlement")],
     conn: Connection,
 ) -> SettlementPublic:
-    settlement = await _settlement(conn, settlement_id)
+    settlement = await repository.settlements.found(conn, settlement_id)
     await authorize_for_person(
         conn,
         caller,
@@ -113,7 +100,7 @@ async def reverse(
     uow: UnitOfWorkDep,
 ) -> SettlementPublic:
     """Take a settlement back (冲正) → SettlementReversed; the invoice is free again."""
-    settlement = await _settlement(uow.conn, settlement_id)
+    settlement = await repository.settlements.found(uow.conn, settlement_id)
     target = Target(institution_code=settlement.bill.institution_code)
     authorize(caller, "reimbursement:reverse", target)
     return SettlementPublic.of(
@@ -140,7 +127,7 @@ async def submit_claim(
 async def get_claim(
     claim_id: str, caller: Annotated[Caller, allowed("reimbursement:read")], conn: Connection
 ) -> ClaimPublic:
-    claim = await _claim(conn, claim_id)
+    claim = await repository.claims.found(conn, claim_id)
     await authorize_for_person(conn, caller, "reimbursement:read", claim.person_id)
     return ClaimPublic.of(claim)
 
@@ -155,7 +142,7 @@ async def pay_claim(
     """Record the payment of an approved claim's fund part → ClaimPaid. The same payment
     reported again (same `payment_reference`) answers the paid claim and publishes nothing;
     `paid_on` is between the submission and today."""
-    claim = await _claim(uow.conn, claim_id)
+    claim = await repository.claims.found(uow.conn, claim_id)
     await authorize_for_person(uow.conn, caller, "reimbursement:pay-claim", claim.person_id)
     command = PayClaim(claim_id, body.payment_reference, body.paid_on)
     return ClaimPublic.of(await handlers.handle_pay_claim(uow, command))

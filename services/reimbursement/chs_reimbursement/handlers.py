@@ -7,7 +7,7 @@ import asyncpg
 import uuid6
 
 from chs_events.clock import now, today
-from chs_events.locks import load_for_change, lock_person
+from chs_events.locks import lock_person
 from chs_events.read_models.enrollments import enrollments_of
 from chs_events.read_models.filings import filings_of
 from chs_events.unit_of_work import UnitOfWork
@@ -69,12 +69,7 @@ async def handle_reverse(uow: UnitOfWork, command: ReverseSettlement) -> Settlem
     comes off and the invoice is free again."""
     async with uow:
         conn = uow.conn
-        current = await load_for_change(
-            conn,
-            repository.get_settlement,
-            command.settlement_id,
-            missing=lambda key: domain.SettlementNotFound(f"no settlement {key}"),
-        )
+        current = await repository.settlements.for_change(conn, command.settlement_id)
         reversed_, event = current.reverse(now(), command.reason_code)
         before = current.accumulators_before
         totals = await repository.accumulators(conn, current.person_id, before.year)
@@ -121,12 +116,7 @@ async def handle_pay_claim(uow: UnitOfWork, command: PayClaim) -> Claim:
     nothing."""
     async with uow:
         conn = uow.conn
-        current = await load_for_change(
-            conn,
-            repository.get_claim,
-            command.claim_id,
-            missing=lambda key: domain.ClaimNotFound(f"no claim {key}"),
-        )
+        current = await repository.claims.for_change(conn, command.claim_id)
         paid, event = current.pay(command.paid_on, command.payment_reference, today())
         if event is None:
             return current  # the same payment reported again

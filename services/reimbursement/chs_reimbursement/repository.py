@@ -11,7 +11,9 @@ from typing import Any
 
 import asyncpg
 
+from chs_events.lookups import Lookup
 from chs_events.rows import Table
+from chs_reimbursement import domain
 from chs_reimbursement.calculator import Accumulators, Line
 from chs_reimbursement.model import Bill, Claim, Settlement, Split, Terms
 
@@ -246,6 +248,7 @@ SETTLEMENTS = Table(
 # The plain reads and inserts are the tables' own: get(conn, id, *, for_update=False).
 insert_settlement = SETTLEMENTS.insert
 get_settlement = SETTLEMENTS.get
+settlements = Lookup("settlement", get_settlement, domain.SettlementNotFound)
 
 
 async def save_settlement(conn: asyncpg.Connection, s: Settlement) -> None:
@@ -304,6 +307,7 @@ CLAIMS = Table("claims", Claim, key="claim_id", columns=_CLAIM, load=_claim, dum
 
 insert_claim = CLAIMS.insert
 get_claim = CLAIMS.get
+claims = Lookup("claim", get_claim, domain.ClaimNotFound)
 
 
 async def save_claim(conn: asyncpg.Connection, c: Claim) -> None:

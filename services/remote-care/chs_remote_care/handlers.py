@@ -8,7 +8,8 @@ import uuid6
 
 from chs_events.clock import today
 from chs_events.errors import NotFound
-from chs_events.locks import load_for_change, lock_person
+from chs_events.locks import lock_person
+from chs_events.lookups import Lookup
 from chs_events.read_models import enrollments
 from chs_events.settings import ExpirySettings
 from chs_events.unit_of_work import UnitOfWork
@@ -22,8 +23,8 @@ class FilingNotFound(NotFound):
     pass
 
 
-def _missing(filing_id: str) -> FilingNotFound:
-    return FilingNotFound(f"no filing {filing_id}")
+# By id, for a route (or 404) and a handler (under the person's lock).
+FILINGS = Lookup("filing", repository.get_filing, FilingNotFound)
 
 
 async def handle_file(uow: UnitOfWork, command: FileRemoteCare, on: date | None = None) -> Filing:
@@ -60,9 +61,7 @@ async def handle_file(uow: UnitOfWork, command: FileRemoteCare, on: date | None 
 async def handle_revoke(uow: UnitOfWork, command: RevokeFiling, on: date | None = None) -> Filing:
     """Revoke an active filing from today on → RemoteCareRevoked."""
     async with uow:
-        filing = await load_for_change(
-            uow.conn, repository.get_filing, command.filing_id, missing=_missing
-        )
+        filing = await FILINGS.for_change(uow.conn, command.filing_id)
         filing, event = filing.revoke(on or today(), command.reason)
         await repository.save_filing(uow.conn, filing)
         await uow.record(event)
@@ -94,10 +93,7 @@ async def expire_job(pool: asyncpg.Pool, settings: ExpirySettings) -> int:
 
 
 async def filing(conn: asyncpg.Connection, filing_id: str) -> Filing:
-    found = await repository.get_filing(conn, filing_id)
-    if found is None:
-        raise _missing(filing_id)
-    return found
+    return await FILINGS.found(conn, filing_id)
 
 
 async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:

@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from chs_events import inbox
+from chs_events.db import CONNECTION_LOST
 from chs_events.envelope import Envelope
 from chs_events.kafka import create_consumer, create_producer
 from chs_events.processing import BatchFailed, Outcome, RecordProcessor
@@ -37,15 +38,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 
-# Not the event's fault: the service's own database is down or full.
-DATABASE_UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.OperatorInterventionError,
-)
+# Not the event's fault: the service's own database is down or full; waited out, never
+# dead-lettered. Any other error, an ``OSError`` of the handler's own included, is retried
+# boundedly and then dead-lettered.
+DATABASE_UNAVAILABLE = CONNECTION_LOST
 
 
 @dataclass(frozen=True)

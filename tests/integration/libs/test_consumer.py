@@ -169,6 +169,36 @@ async def test_failing_handler_is_retried_then_dead_lettered_without_blocking(se
     assert metric("chs_events_failed_total", type=CONTACT_CHANGED) - failed_before == 2 + 3
 
 
+async def test_an_os_error_of_the_handler_is_retried_boundedly_not_waited_out(settings, effects):
+    """A handler that cannot read a file has a bug, not a database outage: it goes to the
+    dead-letter topic after its attempts instead of holding the partition for ever."""
+    calls = 0
+
+    async def handler(uow, envelope):
+        nonlocal calls
+        if envelope.event.employer_id == "13800000020":
+            calls += 1
+            raise FileNotFoundError("templates/missing.txt")
+        await record_effect(uow, envelope)
+
+    await publish(settings, *(as_tuple(change("p4", f"138000000{n}")) for n in (20, 21)))
+    stop, task = await run_consumer(settings, effects, handler)
+    await until(lambda: _applied_is(effects, ["13800000021"]), timeout=20)
+    dead = await read_topic(
+        settings.kafka_bootstrap, settings.topic(dlq_of(ENROLLMENT_EVENTS)), expected=1
+    )
+    stop.set()
+    await task
+
+    assert calls == 3
+    [record] = dead
+    assert dict(record.headers)["dlq_error_type"] == b"FileNotFoundError"
+
+
+async def _applied_is(pool, expected: list[str]) -> bool:
+    return await applied(pool) == expected
+
+
 async def test_a_batch_applies_in_order_and_passes_over_types_it_has_no_handler_for(
     settings, effects
 ):

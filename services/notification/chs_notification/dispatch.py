@@ -16,6 +16,7 @@ gateway's delivery receipts (``receipts``).
 """
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ class Dispatcher:
         self._grace = timedelta(seconds=settings.contact_grace_seconds)
         self._wakeup = asyncio.Event()
         self._receipts = ReceiptApplier(pool, gateway, source=settings.ce_source)
+        # Sends of the batch in hand, until their outcomes are committed.
+        self._unrecorded: list[tuple[asyncpg.Record, Outgoing, SendResult | BaseException]] = []
 
     # ------------------------------------------------------------------------------ the loop
 
@@ -126,7 +129,13 @@ class Dispatcher:
 
     async def dispatch_due(self) -> int:
         """Claim one batch of due messages, send them concurrently and record the outcomes,
-        in one transaction; returns how many were claimed."""
+        in one transaction; returns how many were claimed.
+
+        When the database goes away before that transaction commits, the gateway has the
+        messages but the database does not know: the outcomes are kept and recorded first
+        thing once it is back, so the messages are not submitted a second time."""
+        if self._unrecorded:
+            await self._record_unrecorded()
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await repository.claim_due(conn, self._settings.dispatch_batch_size)
             prepared: list[tuple[asyncpg.Record, Outgoing]] = []
@@ -137,9 +146,29 @@ class Dispatcher:
             outcomes = await asyncio.gather(
                 *(self._send(outgoing.message) for _, outgoing in prepared), return_exceptions=True
             )
-            for (row, outgoing), outcome in zip(prepared, outcomes, strict=True):
+            self._unrecorded = [
+                (row, outgoing, outcome)
+                for (row, outgoing), outcome in zip(prepared, outcomes, strict=True)
+            ]
+            for row, outgoing, outcome in self._unrecorded:
                 await self._guarded(conn, row, self._record_send(conn, row, outgoing, outcome))
+        self._unrecorded = []
         return len(rows)
+
+    async def _record_unrecorded(self) -> None:
+        """Record the outcomes of sends whose transaction was lost with the database. A message
+        that moved on meanwhile (the commit had landed after all, or another dispatcher took
+        it) is left as it is."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            for sent, outgoing, outcome in self._unrecorded:
+                row = await repository.lock_message(conn, sent["message_id"])
+                if row is None or row["status"] != "queued" or row["attempts"] != sent["attempts"]:
+                    continue
+                await self._guarded(conn, row, self._record_send(conn, row, outgoing, outcome))
+        log.info(
+            "recorded the sends of a lost transaction", extra={"messages": len(self._unrecorded)}
+        )
+        self._unrecorded = []
 
     async def _guarded(
         self, conn: asyncpg.Connection, row: asyncpg.Record, step: Awaitable[T]
@@ -150,6 +179,8 @@ class Dispatcher:
             async with conn.transaction():
                 return await step
         except DATABASE_UNAVAILABLE:
+            if inspect.iscoroutine(step):
+                step.close()  # the savepoint failed before the step began
             raise
         except Exception as error:
             log.exception(

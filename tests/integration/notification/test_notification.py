@@ -394,6 +394,52 @@ async def test_a_lost_reply_is_resent_as_the_same_sms_and_its_early_receipt_kept
     assert types == ["chs.notices.sent.v1", "chs.notices.delivered.v1"]
 
 
+class DatabaseLostAfterSending:
+    """The local gateway, whose first send is followed by the database ending the dispatcher's
+    open transaction (as a server restart would), before the dispatcher records the send."""
+
+    def __init__(self, gateway: LocalGateway, pool: asyncpg.Pool) -> None:
+        self._gateway, self._pool, self.lost = gateway, pool, 0
+
+    async def send(self, message: SmsMessage):
+        result = await self._gateway.send(message)
+        if not self.lost:
+            async with self._pool.acquire() as conn:
+                self.lost = await conn.fetchval(
+                    """select count(pg_terminate_backend(pid)) from pg_stat_activity
+                       where datname = current_database() and state = 'idle in transaction'"""
+                )
+        return result
+
+    async def receipts(self):
+        return await self._gateway.receipts()
+
+    async def acknowledge(self, message_ids):
+        await self._gateway.acknowledge(message_ids)
+
+
+async def test_a_send_whose_transaction_is_lost_is_recorded_not_submitted_again(service):
+    person = new_person_id()
+    async with service() as notification:
+        notification.start_consumers()
+        gateway = DatabaseLostAfterSending(LocalGateway(notification.pool), notification.pool)
+        dispatcher = Dispatcher(notification.pool, gateway, notification.settings)  # type: ignore[arg-type]
+        request = notice(person)
+        await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), request)
+        stop = asyncio.Event()
+        task = asyncio.create_task(dispatcher.run(stop))
+        try:
+            message = (await notification.wait_final(1))[notice_id(request)]
+        finally:
+            stop.set()
+            await task
+        sms = await notification.sms()
+
+    assert gateway.lost == 1  # the dispatcher's transaction was ended after the send
+    assert message["status"] == "delivered" and message["attempts"] == 1
+    assert len(sms) == 1 and sms[0]["submissions"] == 1
+
+
 async def test_a_receipt_comes_again_until_it_is_acknowledged(service):
     async with service() as notification:
         gateway = LocalGateway(notification.pool, undelivered_rate=0.5, rng=random.Random(7))

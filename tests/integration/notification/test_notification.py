@@ -423,7 +423,7 @@ async def test_a_send_whose_transaction_is_lost_is_recorded_not_submitted_again(
     async with service() as notification:
         notification.start_consumers()
         gateway = DatabaseLostAfterSending(LocalGateway(notification.pool), notification.pool)
-        dispatcher = Dispatcher(notification.pool, gateway, notification.settings)  # type: ignore[arg-type]
+        dispatcher = Dispatcher(notification.pool, gateway, notification.settings)
         request = notice(person)
         await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), request)
         stop = asyncio.Event()

@@ -397,12 +397,11 @@ def reversal(person_id: str, settlement_id: str, reason: str) -> SettlementRever
     )
 
 
-async def publish_all(settings: MaternitySettings, records: list[tuple[str, object]]) -> None:
+async def publish_all(settings: MaternitySettings, records: list[tuple[str, Envelope]]) -> None:
     producer = create_producer(settings, "test")
     await producer.start()
     try:
         for topic, envelope in records:
-            assert isinstance(envelope, Envelope)
             record = envelope.to_record()
             await producer.send_and_wait(
                 settings.topic_prefix + topic,

@@ -130,8 +130,12 @@ async def handle_grant_for_settlement(
         async with uow:
             conn = uow.conn
             await lock_person(conn, c.person_id)
-            if await repository.is_reversed(conn, c.settlement_id):
-                log.info("settlement already reversed", extra={"settlement_id": c.settlement_id})
+            reversed_for = await repository.reversal_reason(conn, c.settlement_id)
+            if reversed_for is not None:
+                log.info(
+                    "settlement reversed before it was read; nothing to grant",
+                    extra={"settlement_id": c.settlement_id, "reason_code": reversed_for},
+                )
                 return None
             enrollment = await active_enrollment(conn, c.person_id, EMPLOYEE, c.event_date)
             if enrollment is None:
@@ -177,9 +181,7 @@ async def handle_settlement_reversed(
     async with uow:
         conn = uow.conn
         await lock_person(conn, c.person_id)
-        await repository.insert_reversed_settlement(
-            conn, c.settlement_id, c.person_id, c.reversed_at
-        )
+        await repository.insert_reversal(conn, c)
         current = await repository.allowance_of_settlement(conn, c.settlement_id)
         if current is None:
             return None

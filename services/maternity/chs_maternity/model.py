@@ -1,12 +1,13 @@
 """The state the rules act on: applications, allowances and recovery items. Frozen dataclasses
 whose methods change state: each returns the new state and the event it raises. No I/O."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Literal
 
 import uuid6
 
+from chs_events.attributes import same_names
 from chs_events.errors import InvalidField
 from chs_events.events.maternity import (
     MaternityAllowanceApproved,
@@ -287,17 +288,12 @@ class Recovery:
         if allowance.status != "paid" or allowance.payment_reference is None:
             raise ValueError(f"allowance {allowance.allowance_id} was not paid")
         assert allowance.settlement_id is not None
-        recovery = cls(
-            str(uuid6.uuid7()),
-            allowance.person_id,
-            allowance.allowance_id,
-            allowance.settlement_id,
-            allowance.event_date,
-            allowance.amount_fen,
-            allowance.payment_reference,
-            reason_code,
-            region,
-            "open",
-            at,
-        )
+        given = {
+            "recovery_id": str(uuid6.uuid7()),
+            "reversal_reason_code": reason_code,
+            "region": region,
+            "status": "open",
+            "raised_at": at,
+        }
+        recovery = cls(**same_names([f.name for f in fields(cls)], (allowance,), given))
         return recovery, MaternityRecoveryRaised.of(recovery)

@@ -5,12 +5,13 @@ Whatever changes something about a person takes the person's advisory lock first
 rows are in commit order.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import asyncpg
 
 from chs_events import regions
 from chs_events.rows import Table
+from chs_maternity.commands import UndoReversedSettlement
 from chs_maternity.model import Allowance, Application, Recovery
 
 # One allowance per confinement: two granted within this many days are the same one (a second
@@ -128,24 +129,21 @@ async def allowance_of_settlement(conn: asyncpg.Connection, settlement_id: str) 
 # --- reversed settlements (冲正) and recovery items (追回) ----------------------------------------
 
 
-async def insert_reversed_settlement(
-    conn: asyncpg.Connection, settlement_id: str, person_id: str, reversed_at: datetime
-) -> None:
+async def insert_reversal(conn: asyncpg.Connection, reversal: UndoReversedSettlement) -> None:
     await conn.execute(
-        """insert into reversed_settlements (settlement_id, person_id, reversed_at)
-           values ($1, $2, $3) on conflict (settlement_id) do nothing""",
-        settlement_id,
-        person_id,
-        reversed_at,
+        """insert into reversed_settlements (settlement_id, person_id, reason_code, reversed_at)
+           values ($1, $2, $3, $4) on conflict (settlement_id) do nothing""",
+        reversal.settlement_id,
+        reversal.person_id,
+        reversal.reason_code,
+        reversal.reversed_at,
     )
 
 
-async def is_reversed(conn: asyncpg.Connection, settlement_id: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            "select exists (select 1 from reversed_settlements where settlement_id = $1)",
-            settlement_id,
-        )
+async def reversal_reason(conn: asyncpg.Connection, settlement_id: str) -> str | None:
+    """Why the settlement was reversed; None when it was not (or not yet read to be)."""
+    return await conn.fetchval(
+        "select reason_code from reversed_settlements where settlement_id = $1", settlement_id
     )
 
 

@@ -10,10 +10,11 @@ alter table allowances add constraint allowances_cancelled_by_a_reversal
 
 -- Every reversed settlement read, whether it granted an allowance or not: the settlement and its
 -- reversal may be read in either order (a settlement retried or redriven after its reversal),
--- and a settlement read after its reversal grants nothing.
+-- and a settlement read after its reversal grants nothing (and says why in the log).
 create table reversed_settlements (
     settlement_id text primary key,
     person_id     text not null,
+    reason_code   text not null,
     reversed_at   timestamptz not null
 );
 

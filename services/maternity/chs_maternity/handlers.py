@@ -19,7 +19,7 @@ from chs_maternity.commands import (
     SubmitApplication,
     UndoReversedSettlement,
 )
-from chs_maternity.model import Allowance, Application, Recovery
+from chs_maternity.model import Allowance, Application
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ async def handle_grant_for_settlement(
 
 async def handle_settlement_reversed(
     uow: UnitOfWork, command: UndoReversedSettlement
-) -> tuple[Allowance, Recovery | None] | None:
+) -> Allowance | None:
     """冲正: the allowance the settlement granted, cancelled (not yet paid) or left paid with a
     recovery item for the agency of the mother's pooling region on the day of the birth; None
     when it granted none (yet: the reversal is kept, and the settlement read later grants
@@ -193,10 +193,10 @@ async def handle_settlement_reversed(
         changed, recovery, event = current.settlement_reversed(
             c.reason_code, region=enrollment.pooling_region, at=now()
         )
-        if event is None:
-            return changed, None
+        if event is None:  # reversed before
+            return changed
         await repository.save_allowance(conn, changed)
-        if recovery is not None and not await repository.insert_recovery(conn, recovery):
-            return changed, None  # raised before
+        if recovery is not None:
+            await repository.insert_recovery(conn, recovery)
         await uow.record(event)
-    return changed, recovery
+    return changed

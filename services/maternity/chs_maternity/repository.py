@@ -147,9 +147,9 @@ async def reversal_reason(conn: asyncpg.Connection, settlement_id: str) -> str |
     )
 
 
-async def insert_recovery(conn: asyncpg.Connection, recovery: Recovery) -> bool:
-    """False when the allowance already has its recovery item."""
-    return await RECOVERIES.insert(conn, recovery, on_conflict_do_nothing="(allowance_id)")
+async def insert_recovery(conn: asyncpg.Connection, recovery: Recovery) -> None:
+    """One item per allowance: a second is a unique violation (a conflict)."""
+    await RECOVERIES.insert(conn, recovery)
 
 
 async def open_recoveries(conn: asyncpg.Connection, area: str, limit: int) -> list[Recovery]:

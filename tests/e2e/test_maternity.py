@@ -175,3 +175,80 @@ async def test_maternity_settlement_delivered_twice_grants_the_allowance_once_wi
         for m in await messages(notification, person_id)
         if m["template_id"].startswith("maternity.")
     ] == ["maternity.auto_approved"]
+
+
+async def test_a_reversed_maternity_settlement_cancels_the_unpaid_allowance_with_its_sms(
+    platform, enrollment, hospital, caller
+):
+    """冲正 through the real stack: the hospital reverses the delivery's settlement over HTTP
+    before the allowance is paid; maternity cancels the allowance it granted, and the mother
+    is told by SMS (after the grant's SMS and the reversal's own)."""
+    rng = random.Random()
+    employer = await new_employer(enrollment, "青岛海川机械有限公司")
+    mother = woman(rng, date(1994, 3, 8))
+    added = await enrollment.post(
+        f"/employers/{employer['employer_id']}/staff/batch-add",
+        headers={"X-API-Key": employer["api_key"]},
+        json={
+            "items": [
+                {**mother.as_json(), "contribution_base_fen": 600_000, "start_date": "2025-01-01"}
+            ]
+        },
+    )
+    assert added.status_code == 200, added.text
+    person_id = added.json()["items"][0]["person_id"]
+    maternity = await caller("maternity", kind="person", person_id=person_id)
+    notification = await caller("notification", kind="person", person_id=person_id)
+    discharged = date(2026, 11, 20)
+    bill = {
+        "person_id": person_id,
+        "institution_code": HOSPITAL,
+        "visit_type": "inpatient",
+        "admission_date": (discharged - timedelta(days=3)).isoformat(),
+        "discharge_date": discharged.isoformat(),
+        "diagnoses": ["O80.0", "Z37.0"],
+        "eligible_fen": 900_000,
+        "ineligible_fen": 0,
+        "maternity": True,
+        "invoice_no": f"3702{rng.randrange(10**12):012d}",
+    }
+
+    async def settled():
+        response = await hospital.post("/settlements", json=bill)
+        waiting = response.status_code == 422 and response.json().get("rule") == "not_enrolled"
+        return None if waiting else response
+
+    response = await until(settled, timeout=60, interval=0.2)
+    assert response.status_code == 201, response.text
+    settlement_id = response.json()["settlement_id"]
+
+    async def allowance(status: str):
+        found = (await maternity.get(f"/persons/{person_id}/allowances")).json()["allowances"]
+        return found[0] if found and found[0]["status"] == status else None
+
+    granted = await until(lambda: allowance("approved"), timeout=60, interval=0.2)
+    # 600 000 // 30 = 20 000 fen a day; a single normal birth: 98 days; 1 960 000 fen
+    assert (granted["settlement_id"], granted["amount_fen"]) == (settlement_id, 1_960_000)
+    reversed_ = await hospital.post(
+        f"/settlements/{settlement_id}/reverse", json={"reason_code": "settlement_data_error"}
+    )
+    assert reversed_.status_code == 200, reversed_.text
+
+    cancelled = await until(lambda: allowance("cancelled"), timeout=60, interval=0.2)
+    assert cancelled["allowance_id"] == granted["allowance_id"]
+
+    async def told():
+        sent = {
+            m["template_id"]: m
+            for m in await messages(notification, person_id)
+            if m["status"] in ("sent", "delivered")
+        }
+        wanted = ("maternity.auto_approved", "reimbursement.reversed", "maternity.cancelled")
+        return sent if all(t in sent for t in wanted) else None
+
+    sent = await until(told, timeout=60, interval=0.2)
+    assert sent["maternity.cancelled"]["text"] == (
+        f"{TAG}尊敬的{mother.name}，您{discharged.isoformat()}的生育医疗结算已冲正，"
+        "据此免申办理的生育津贴19600.00元已取消。如医院重新结算，将据新的结算重新办理；"
+        "如有疑问请咨询当地医保经办机构。"
+    )

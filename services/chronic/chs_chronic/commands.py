@@ -1,7 +1,7 @@
 """Commands of the chronic-disease service."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from chs_chronic.catalog import Condition
@@ -63,6 +63,15 @@ class CertifyFromSettlement(Command):
     institution_name: str
     grants: tuple[AutoGrant, ...]
     region: str | None = None  # the settling institution's region
+
+
+class RevokeForReversedSettlement(Command):
+    """冲正: a reversed settlement revokes the certifications without application that rest on
+    it alone, and grants nothing when it is read later."""
+
+    person_id: str
+    settlement_id: str
+    reversed_at: datetime
 
 
 class ExpireCertification(Command):

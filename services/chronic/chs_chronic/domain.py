@@ -13,7 +13,10 @@ An application made at the hospital is decided at once when the rules allow it:
 
 A refusal names the rule that failed and says why in words the person reads in the SMS.
 Auto-certification (免申即享): an inpatient settlement whose discharge diagnoses fall in an
-auto category certifies it, once, when not already active and still valid today.
+auto category certifies it, once, when not already active and still valid today. It rests on
+the settlements that named the condition while it was active; when every one of them is
+reversed (冲正) it is revoked (``falls_with_its_settlements``). A settlement reversed before it
+was read grants nothing.
 """
 
 import calendar
@@ -260,3 +263,12 @@ def auto_grants(
                 )
             )
     return grants
+
+
+def falls_with_its_settlements(
+    source: str, rests_on: Collection[str], reversed_: Collection[str]
+) -> bool:
+    """A certification without application (``auto``) stands on the settlements that named its
+    condition (``rests_on``): it falls once every one of them is reversed (``reversed_``). One
+    from an application or a reviewer stands on its own evidence and stays."""
+    return source == "auto" and all(settlement in reversed_ for settlement in rests_on)

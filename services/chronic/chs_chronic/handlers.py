@@ -14,12 +14,14 @@ from chs_chronic.commands import (
     DecideApplication,
     ExpireCertification,
     RevokeCertification,
+    RevokeForReversedSettlement,
     SubmitApplication,
 )
 from chs_chronic.model import Application, Certification
 from chs_events.clock import now, today
 from chs_events.locks import lock_person
 from chs_events.unit_of_work import UnitOfWork
+from chs_events.vocabulary import CHINA
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +89,19 @@ async def handle_certify_from_settlement(
     uow: UnitOfWork, command: CertifyFromSettlement
 ) -> list[Certification]:
     """The certifications a settlement grants; a condition already actively certified (or the
-    same settlement delivered again) grants nothing."""
+    same settlement delivered again) grants nothing, but the certification now rests on this
+    settlement too; a settlement already reversed grants nothing."""
     at = now()
     granted = []
     async with uow:
-        await lock_person(uow.conn, command.person_id)
+        conn = uow.conn
+        await lock_person(conn, command.person_id)
+        if await repository.reversed_among(conn, [command.settlement_id]):
+            log.info(
+                "settlement reversed before it was read; nothing to grant",
+                extra={"settlement_id": command.settlement_id},
+            )
+            return []
         for grant in command.grants:
             certification, event = Certification.grant(
                 grant.condition,
@@ -102,7 +112,8 @@ async def handle_certify_from_settlement(
                 at=at,
                 settlement_id=command.settlement_id,
             )
-            if await repository.insert_certification(uow.conn, certification):
+            resting: Certification | None = certification
+            if await repository.insert_certification(conn, certification):
                 await uow.record(event)
                 granted.append(certification)
             else:
@@ -113,7 +124,40 @@ async def handle_certify_from_settlement(
                         "settlement_id": command.settlement_id,
                     },
                 )
+                resting = await repository.active_certification(
+                    conn, command.person_id, grant.condition.code
+                )
+            if resting is not None:
+                await repository.rest_on(conn, resting.certification_id, command.settlement_id)
     return granted
+
+
+async def handle_settlement_reversed(
+    uow: UnitOfWork, command: RevokeForReversedSettlement
+) -> list[Certification]:
+    """冲正: the certifications without application that rested on the reversed settlement and
+    on no other still standing are revoked (``settlement_reversed``, ended on the reversal's
+    day); the others stay. The reversal is kept, so that the settlement, if read later, grants
+    nothing; read again, it changes nothing."""
+    revoked = []
+    async with uow:
+        conn = uow.conn
+        await lock_person(conn, command.person_id)
+        await repository.insert_reversed_settlement(
+            conn, command.settlement_id, command.person_id, command.reversed_at
+        )
+        on = command.reversed_at.astimezone(CHINA).date()
+        for current in await repository.resting_on(conn, command.settlement_id):
+            supporting = await repository.settlements_of(conn, current.certification_id)
+            reversed_ = await repository.reversed_among(conn, supporting)
+            change = current.settlement_reversed(supporting=supporting, reversed_=reversed_, on=on)
+            if change is None:
+                continue
+            ended, event = change
+            await repository.save_certification(conn, ended)
+            await uow.record(event)
+            revoked.append(ended)
+    return revoked
 
 
 async def handle_expire(uow: UnitOfWork, command: ExpireCertification) -> Certification | None:

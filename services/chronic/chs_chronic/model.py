@@ -16,9 +16,11 @@ from chs_events.errors import InvalidField
 from chs_events.events.base import Event
 from chs_events.events.chronic import (
     CHRONIC_REVOCATION_REASONS,
+    SETTLEMENT_REVERSED,
     ChronicApplied,
     ChronicCertified,
     ChronicRejected,
+    ChronicRevocationCode,
     ChronicRevocationReason,
     ChronicRevoked,
 )
@@ -240,6 +242,22 @@ class Certification:
         revoked = replace(self, status="revoked", ended_on=on, end_reason=reason_code)
         return revoked, revoked._ended("revoked", reason_code)
 
+    def settlement_reversed(
+        self, *, supporting: Collection[str], reversed_: Collection[str], on: date
+    ) -> tuple["Certification", ChronicRevoked] | None:
+        """A settlement it may rest on was reversed (冲正) on ``on``: ``supporting``, the
+        settlements that named its condition while it was active (the one that granted it
+        always counts), ``reversed_``, those of them reversed. Active and without application,
+        resting on no settlement still standing: revoked (``settlement_reversed``); otherwise it
+        stays (None), as does one already ended (the reversal read again)."""
+        rests_on = {*supporting, *((self.settlement_id,) if self.settlement_id else ())}
+        if self.status != "active" or not domain.falls_with_its_settlements(
+            self.source, rests_on, reversed_
+        ):
+            return None
+        revoked = replace(self, status="revoked", ended_on=on, end_reason=SETTLEMENT_REVERSED)
+        return revoked, revoked._ended("revoked", SETTLEMENT_REVERSED)
+
     def expire(self, today: date) -> tuple["Certification", ChronicRevoked]:
         """Ended on its last valid day once that day has passed (``today`` is later)."""
         self._check_active()
@@ -262,7 +280,7 @@ class Certification:
             )
 
     def _ended(
-        self, reason: Literal["expired", "revoked"], code: ChronicRevocationReason | None
+        self, reason: Literal["expired", "revoked"], code: ChronicRevocationCode | None
     ) -> ChronicRevoked:
         assert self.ended_on is not None
         return ChronicRevoked.of(self, reason=reason, revocation_code=code)

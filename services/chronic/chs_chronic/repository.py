@@ -6,7 +6,8 @@ changes across every instance, so their outbox rows are in commit order.
 """
 
 import json
-from datetime import date
+from collections.abc import Collection
+from datetime import date, datetime
 
 import asyncpg
 
@@ -106,6 +107,17 @@ async def insert_certification(conn: asyncpg.Connection, certification: Certific
     )
 
 
+async def active_certification(
+    conn: asyncpg.Connection, person_id: str, condition_code: str
+) -> Certification | None:
+    return await CERTIFICATIONS.fetch_one(
+        conn,
+        "person_id = $1 and condition_code = $2 and status = 'active'",
+        person_id,
+        condition_code,
+    )
+
+
 async def certifications_of(conn: asyncpg.Connection, person_id: str) -> list[Certification]:
     return await CERTIFICATIONS.fetch(
         conn, "person_id = $1 order by certified_at, certification_id", person_id
@@ -141,3 +153,55 @@ async def lock_if_due(
         certification_id,
         today,
     )
+
+
+# --- the settlements certifications rest on, and the reversed ones (冲正) ----------------------
+
+
+async def rest_on(conn: asyncpg.Connection, certification_id: str, settlement_id: str) -> None:
+    """The settlement named the certification's condition while it was active."""
+    await conn.execute(
+        """insert into certification_settlements (certification_id, settlement_id)
+           values ($1, $2) on conflict do nothing""",
+        certification_id,
+        settlement_id,
+    )
+
+
+async def resting_on(conn: asyncpg.Connection, settlement_id: str) -> list[Certification]:
+    """The active certifications the settlement named, locked."""
+    return await CERTIFICATIONS.fetch(
+        conn,
+        """status = 'active' and certification_id in (
+               select certification_id from certification_settlements where settlement_id = $1)
+           order by certification_id for update""",
+        settlement_id,
+    )
+
+
+async def settlements_of(conn: asyncpg.Connection, certification_id: str) -> set[str]:
+    rows = await conn.fetch(
+        "select settlement_id from certification_settlements where certification_id = $1",
+        certification_id,
+    )
+    return {row["settlement_id"] for row in rows}
+
+
+async def insert_reversed_settlement(
+    conn: asyncpg.Connection, settlement_id: str, person_id: str, reversed_at: datetime
+) -> None:
+    await conn.execute(
+        """insert into reversed_settlements (settlement_id, person_id, reversed_at)
+           values ($1, $2, $3) on conflict (settlement_id) do nothing""",
+        settlement_id,
+        person_id,
+        reversed_at,
+    )
+
+
+async def reversed_among(conn: asyncpg.Connection, settlement_ids: Collection[str]) -> set[str]:
+    rows = await conn.fetch(
+        "select settlement_id from reversed_settlements where settlement_id = any($1::text[])",
+        list(settlement_ids),
+    )
+    return {row["settlement_id"] for row in rows}

@@ -21,6 +21,8 @@ from chs_maternity.schemas import (
     EmployerWage,
     PayBody,
     PersonAllowances,
+    Recoveries,
+    RecoveryPublic,
 )
 from chs_maternity.settings import MaternitySettings
 
@@ -29,13 +31,16 @@ DESCRIPTION = """Maternity benefits (生育待遇) of the CHS platform: the mate
 (生育津贴) = the employer's monthly average wage (the mean of its staff's contribution bases)
 // 30 × leave days (98; +15 difficult birth; +15 per extra baby; miscarriage before 16 weeks 15,
 from 16 weeks 42). Granted without application (免申即享) from a delivery settlement of an enrolled
-employee; otherwise applied for, approved and paid. Amounts are integer fen. Results are
+employee; otherwise applied for, approved and paid. When that settlement is reversed (冲正), an
+allowance not yet paid is cancelled and one paid raises a recovery item (追回) for the agency of
+the mother's region (`GET /recoveries`). Amounts are integer fen. Results are
 published on `chs.maternity.events` through the outbox. Errors are RFC 9457 problem bodies;
 `X-Request-Id` becomes the events' correlation id."""
 
 applications = APIRouter(tags=["applications"])
 allowances = APIRouter(tags=["allowances"])
 employers = APIRouter(tags=["employers"])
+recoveries = APIRouter(tags=["recoveries"])
 
 
 @applications.post("/applications", status_code=201, responses=problem_responses(409, 422))
@@ -152,8 +157,23 @@ async def employer_wage(
     )
 
 
+@recoveries.get("/recoveries")
+async def open_recoveries(
+    caller: Annotated[Caller, allowed("maternity:pay")],
+    conn: Connection,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Recoveries:
+    """The open recovery items (追回) of the agency's region, oldest first: allowances paid from
+    a settlement that was reversed (冲正) afterwards."""
+    area = caller.claim("region")
+    items = await repository.open_recoveries(conn, area, limit) if area else []
+    return Recoveries(
+        count=len(items), recoveries=[RecoveryPublic.model_validate(r) for r in items]
+    )
+
+
 def create_app(settings: MaternitySettings) -> FastAPI:
-    routers = [applications, allowances, employers]
+    routers = [applications, allowances, employers, recoveries]
     return create_service_app(
         settings, "chs_maternity", title=TITLE, description=DESCRIPTION, routers=routers
     )

@@ -1,8 +1,9 @@
 """Commands of the maternity service."""
 
-from datetime import date
+from datetime import date, datetime
 
 from chs_events.commands import Command
+from chs_events.events.reimbursement import SettlementReversalReason
 from chs_maternity.domain import Confinement, Kind
 
 
@@ -36,3 +37,13 @@ class GrantForSettlement(Command):
     settlement_id: str
     confinement: Confinement
     event_date: date  # the discharge day
+
+
+class UndoReversedSettlement(Command):
+    """冲正: the settlement was reversed; the allowance it granted is cancelled (not yet paid) or
+    recovered (paid), and the settlement, when read later, grants nothing."""
+
+    person_id: str
+    settlement_id: str
+    reason_code: SettlementReversalReason
+    reversed_at: datetime

@@ -10,6 +10,11 @@ allowance without application (免申即享). Exactly once: the inbox claim is i
 transaction (a redelivered event is skipped), the allowance is unique by settlement id (the same
 settlement published again), and a second allowance within the same confinement is refused.
 
+A reversed settlement (冲正, ``SettlementReversed``) takes back the allowance it granted: not
+yet paid, it is cancelled; paid, it stays paid and a recovery item (追回) is raised for the
+agency. The reversal is kept, so that a settlement read after its reversal (retried, redriven)
+grants nothing, and a reversal read twice changes nothing.
+
 The settlement and enrollment topics are not ordered against each other: a 310 maternity
 settlement for an enrollment this service has not seen yet fails and is retried by the runner
 (then dead-lettered, never dropped); one whose enrollment has no employer's contribution base
@@ -21,13 +26,13 @@ import logging
 from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
-from chs_events.events.reimbursement import SettlementCompleted
+from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
 from chs_events.read_models import enrollments
 from chs_events.topics import ENROLLMENT_EVENTS, REIMBURSEMENT_EVENTS
 from chs_events.unit_of_work import UnitOfWork
 from chs_events.vocabulary import EMPLOYEE
 from chs_maternity import domain, handlers, repository
-from chs_maternity.commands import GrantForSettlement
+from chs_maternity.commands import GrantForSettlement, UndoReversedSettlement
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +75,22 @@ async def on_settlement_completed(uow: UnitOfWork, envelope: Envelope) -> None:
     )
 
 
+async def on_settlement_reversed(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = envelope.event
+    assert isinstance(event, SettlementReversed)
+    await handlers.handle_settlement_reversed(uow, UndoReversedSettlement.of(event))
+
+
 ENROLLMENTS_TOPICS = enrollments.TOPICS
 ENROLLMENTS_HANDLERS = {
     **enrollments.SUBSCRIPTION_HANDLERS,
     EnrollmentRegistered.ce_type: on_enrollment_registered,
 }
 SETTLEMENTS_TOPICS = [REIMBURSEMENT_EVENTS]
-SETTLEMENTS_HANDLERS = {SettlementCompleted.ce_type: on_settlement_completed}
+SETTLEMENTS_HANDLERS = {
+    SettlementCompleted.ce_type: on_settlement_completed,
+    SettlementReversed.ce_type: on_settlement_reversed,
+}
 assert ENROLLMENTS_TOPICS == [ENROLLMENT_EVENTS]
 SUBSCRIPTIONS = [
     Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS),

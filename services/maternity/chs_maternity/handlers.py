@@ -17,6 +17,7 @@ from chs_maternity.commands import (
     GrantForSettlement,
     PayAllowance,
     SubmitApplication,
+    UndoReversedSettlement,
 )
 from chs_maternity.model import Allowance, Application
 
@@ -106,13 +107,21 @@ async def handle_grant_for_settlement(
     uow: UnitOfWork, command: GrantForSettlement
 ) -> Allowance | None:
     """The allowance a delivery settlement grants; None when the confinement (or the same
-    settlement, delivered again) was already granted. Raises ``EnrollmentNotYetKnown`` (to be
-    retried) while the person's employee enrollment on the day is not known yet."""
+    settlement, delivered again) was already granted, or the settlement was reversed before it
+    was read. Raises ``EnrollmentNotYetKnown`` (to be retried) while the person's employee
+    enrollment on the day is not known yet."""
     c = command
     try:
         async with uow:
             conn = uow.conn
             await lock_person(conn, c.person_id)
+            reversed_for = await repository.reversal_reason(conn, c.settlement_id)
+            if reversed_for is not None:
+                log.info(
+                    "settlement reversed before it was read; nothing to grant",
+                    extra={"settlement_id": c.settlement_id, "reason_code": reversed_for},
+                )
+                return None
             enrollment = await active_enrollment(conn, c.person_id, EMPLOYEE, c.event_date)
             if enrollment is None:
                 raise domain.EnrollmentNotYetKnown(
@@ -144,3 +153,35 @@ async def handle_grant_for_settlement(
         )
         return None
     return allowance
+
+
+async def handle_settlement_reversed(
+    uow: UnitOfWork, command: UndoReversedSettlement
+) -> Allowance | None:
+    """冲正: the allowance the settlement granted, cancelled (not yet paid) or left paid with a
+    recovery item for the agency of the mother's pooling region on the day of the birth; None
+    when it granted none (yet: the reversal is kept, and the settlement read later grants
+    nothing). A reversal read again changes nothing."""
+    c = command
+    async with uow:
+        conn = uow.conn
+        await lock_person(conn, c.person_id)
+        await repository.insert_reversal(conn, c)
+        current = await repository.allowance_of_settlement(conn, c.settlement_id)
+        if current is None:
+            return None
+        enrollment = await active_enrollment(conn, c.person_id, EMPLOYEE, current.event_date)
+        if enrollment is None:  # it granted the allowance: seen, and never deleted
+            raise domain.EnrollmentNotYetKnown(
+                f"no employee enrollment known on {current.event_date.isoformat()}"
+            )
+        changed, recovery, event = current.settlement_reversed(
+            c.reason_code, region=enrollment.pooling_region, at=now()
+        )
+        if event is None:  # reversed before
+            return changed
+        await repository.save_allowance(conn, changed)
+        if recovery is not None:
+            await repository.insert_recovery(conn, recovery)
+        await uow.record(event)
+    return changed

@@ -1,18 +1,22 @@
-"""The state the rules act on: applications and allowances. Frozen dataclasses whose methods
-change state: each returns the new state and the event it raises. No I/O."""
+"""The state the rules act on: applications, allowances and recovery items. Frozen dataclasses
+whose methods change state: each returns the new state and the event it raises. No I/O."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Literal
 
 import uuid6
 
+from chs_events.attributes import same_names
 from chs_events.errors import InvalidField
 from chs_events.events.maternity import (
     MaternityAllowanceApproved,
+    MaternityAllowanceCancelled,
     MaternityAllowancePaid,
     MaternityApplied,
+    MaternityRecoveryRaised,
 )
+from chs_events.events.reimbursement import SettlementReversalReason
 from chs_maternity import domain
 from chs_maternity.domain import Confinement, Kind
 
@@ -129,10 +133,12 @@ class Allowance:
     monthly_wage_fen: int
     daily_wage_fen: int
     amount_fen: int
-    status: Literal["approved", "paid"]
+    status: Literal["approved", "paid", "cancelled"]
     approved_at: datetime
     paid_on: date | None = None
     payment_reference: str | None = None
+    # when the settlement that granted it was reversed (冲正): cancelled, or paid and recovered
+    settlement_reversed_at: datetime | None = None
 
     @classmethod
     def grant(
@@ -222,3 +228,72 @@ class Allowance:
             raise InvalidField("paid_on", f"{day} is in the future")
         paid = replace(self, status="paid", paid_on=day, payment_reference=reference)
         return paid, MaternityAllowancePaid.of(paid)
+
+    def settlement_reversed(
+        self, reason_code: SettlementReversalReason, *, region: str, at: datetime
+    ) -> tuple[
+        "Allowance",
+        "Recovery | None",
+        MaternityAllowanceCancelled | MaternityRecoveryRaised | None,
+    ]:
+        """The settlement that granted it was reversed (冲正) at ``at`` for ``reason_code``: not
+        yet paid, it is cancelled; paid, it stays paid and a recovery item (追回) of the amount
+        is raised for the agency of ``region``. Once reversed, the same reversal again changes
+        nothing (no recovery, no event)."""
+        if self.settlement_id is None:
+            raise ValueError(f"allowance {self.allowance_id} was not granted by a settlement")
+        if self.settlement_reversed_at is not None:
+            return self, None, None
+        if self.status == "approved":
+            cancelled = replace(self, status="cancelled", settlement_reversed_at=at)
+            return (
+                cancelled,
+                None,
+                MaternityAllowanceCancelled.of(
+                    cancelled, reason="settlement_reversed", reversal_reason_code=reason_code
+                ),
+            )
+        reversed_ = replace(self, settlement_reversed_at=at)
+        recovery, raised = Recovery.raise_for(reversed_, reason_code, region=region, at=at)
+        return reversed_, recovery, raised
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A recovery item (追回): an allowance paid from a settlement that was reversed afterwards;
+    the agency of ``region`` recovers ``amount_fen`` paid under ``payment_reference``."""
+
+    recovery_id: str
+    person_id: str
+    allowance_id: str
+    settlement_id: str
+    event_date: date
+    amount_fen: int
+    payment_reference: str
+    reversal_reason_code: SettlementReversalReason
+    region: str
+    status: Literal["open"]
+    raised_at: datetime
+
+    @classmethod
+    def raise_for(
+        cls,
+        allowance: Allowance,
+        reason_code: SettlementReversalReason,
+        *,
+        region: str,
+        at: datetime,
+    ) -> tuple["Recovery", MaternityRecoveryRaised]:
+        """The open item for the paid ``allowance`` whose settlement was reversed."""
+        if allowance.status != "paid" or allowance.payment_reference is None:
+            raise ValueError(f"allowance {allowance.allowance_id} was not paid")
+        assert allowance.settlement_id is not None
+        given = {
+            "recovery_id": str(uuid6.uuid7()),
+            "reversal_reason_code": reason_code,
+            "region": region,
+            "status": "open",
+            "raised_at": at,
+        }
+        recovery = cls(**same_names([f.name for f in fields(cls)], (allowance,), given))
+        return recovery, MaternityRecoveryRaised.of(recovery)

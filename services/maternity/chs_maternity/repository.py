@@ -9,10 +9,12 @@ from datetime import date, timedelta
 
 import asyncpg
 
+from chs_events import regions
 from chs_events.lookups import Lookup
 from chs_events.rows import Table
 from chs_maternity import domain
-from chs_maternity.model import Allowance, Application
+from chs_maternity.commands import UndoReversedSettlement
+from chs_maternity.model import Allowance, Application, Recovery
 
 # One allowance per confinement: two granted within this many days are the same one (a second
 # delivery settlement, or an application beside a settlement that already granted it).
@@ -20,6 +22,7 @@ SAME_CONFINEMENT_DAYS = 180
 
 APPLICATIONS = Table("applications", Application, key="application_id")
 ALLOWANCES = Table("allowances", Allowance, key="allowance_id")
+RECOVERIES = Table("recoveries", Recovery, key="recovery_id")
 
 
 # --- the staff's contribution bases (the wage source) ------------------------------------------
@@ -87,11 +90,13 @@ async def applications_of(conn: asyncpg.Connection, person_id: str) -> list[Appl
 async def same_confinement(
     conn: asyncpg.Connection, person_id: str, event_date: date
 ) -> Allowance | None:
-    """An allowance of the person whose event is within ``SAME_CONFINEMENT_DAYS``."""
+    """An allowance of the person whose event is within ``SAME_CONFINEMENT_DAYS``; one whose
+    settlement was reversed (cancelled, or paid and recovered) grants the confinement no more."""
     window = timedelta(days=SAME_CONFINEMENT_DAYS)
     return await ALLOWANCES.fetch_one(
         conn,
-        "person_id = $1 and event_date > $2 and event_date < $3 order by event_date limit 1",
+        """person_id = $1 and event_date > $2 and event_date < $3
+           and settlement_reversed_at is null order by event_date limit 1""",
         person_id,
         event_date - window,
         event_date + window,
@@ -114,5 +119,52 @@ async def allowances_of(conn: asyncpg.Connection, person_id: str) -> list[Allowa
 
 
 async def save_allowance(conn: asyncpg.Connection, a: Allowance) -> None:
-    """The allowance's payment as the aggregate holds it."""
-    await ALLOWANCES.update(conn, a, ("status", "paid_on", "payment_reference"))
+    """The allowance's payment (or its settlement's reversal) as the aggregate holds it."""
+    await ALLOWANCES.update(
+        conn, a, ("status", "paid_on", "payment_reference", "settlement_reversed_at")
+    )
+
+
+async def allowance_of_settlement(conn: asyncpg.Connection, settlement_id: str) -> Allowance | None:
+    """The allowance the settlement granted, locked."""
+    return await ALLOWANCES.fetch_one(conn, "settlement_id = $1", settlement_id, for_update=True)
+
+
+# --- reversed settlements (冲正) and recovery items (追回) ----------------------------------------
+
+
+async def insert_reversal(conn: asyncpg.Connection, reversal: UndoReversedSettlement) -> None:
+    await conn.execute(
+        """insert into reversed_settlements (settlement_id, person_id, reason_code, reversed_at)
+           values ($1, $2, $3, $4) on conflict (settlement_id) do nothing""",
+        reversal.settlement_id,
+        reversal.person_id,
+        reversal.reason_code,
+        reversal.reversed_at,
+    )
+
+
+async def reversal_reason(conn: asyncpg.Connection, settlement_id: str) -> str | None:
+    """Why the settlement was reversed; None when it was not (or not yet read to be)."""
+    return await conn.fetchval(
+        "select reason_code from reversed_settlements where settlement_id = $1", settlement_id
+    )
+
+
+async def insert_recovery(conn: asyncpg.Connection, recovery: Recovery) -> None:
+    """One item per allowance: a second is a unique violation (a conflict)."""
+    await RECOVERIES.insert(conn, recovery)
+
+
+async def open_recoveries(conn: asyncpg.Connection, area: str, limit: int) -> list[Recovery]:
+    """The open recovery items of the regions ``area`` covers (``chs_events.regions.covers``: a
+    province's every part, a city's districts and counties, a county itself), oldest first."""
+    level = regions.region(area).level
+    prefix = {"province": area[:2], "city": area[:4]}.get(level)
+    within = "region like $2 || '%'" if prefix else "region = $2"
+    return await RECOVERIES.fetch(
+        conn,
+        f"status = 'open' and {within} order by raised_at, recovery_id limit $1",
+        limit,
+        prefix or area,
+    )

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from chs_events.events.reimbursement import SettlementReversalReason
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
 from chs_events.schemas import ChinaTime, PublicModel
 from chs_maternity.model import Allowance, Application
@@ -71,10 +72,15 @@ class AllowancePublic(PublicModel):
     monthly_wage_fen: int = Field(description="The employer's monthly average wage")
     daily_wage_fen: int = Field(description="monthly_wage_fen // 30")
     amount_fen: int = Field(description="daily_wage_fen × leave_days")
-    status: Literal["approved", "paid"]
+    status: Literal["approved", "paid", "cancelled"] = Field(
+        description="cancelled: its settlement was reversed (冲正) before it was paid"
+    )
     approved_at: ChinaTime
     paid_on: date | None
     payment_reference: str | None
+    settlement_reversed_at: ChinaTime | None = Field(
+        default=None, description="When its settlement was reversed (冲正)"
+    )
 
 
 class ApplicationPublic(PublicModel):
@@ -110,3 +116,24 @@ class EmployerWage(BaseModel):
     staff: int = Field(description="Staff enrolled on the day with a contribution base")
     monthly_wage_fen: int | None = Field(description="Mean of their contribution bases, floor")
     daily_wage_fen: int | None = Field(description="monthly_wage_fen // 30")
+
+
+class RecoveryPublic(PublicModel):
+    """A recovery item (追回): an allowance paid from a settlement reversed afterwards."""
+
+    recovery_id: str
+    person_id: str
+    allowance_id: str
+    settlement_id: str = Field(description="The reversed settlement")
+    event_date: date
+    amount_fen: int = Field(description="What was paid and is to be recovered")
+    payment_reference: str
+    reversal_reason_code: SettlementReversalReason
+    region: str = Field(description="The pooling region whose agency recovers it")
+    status: Literal["open"]
+    raised_at: ChinaTime
+
+
+class Recoveries(BaseModel):
+    count: int
+    recoveries: list[RecoveryPublic]

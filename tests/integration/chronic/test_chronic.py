@@ -19,7 +19,7 @@ from chs_events.admin import ensure_topics
 from chs_events.clock import today
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
-from chs_events.events.reimbursement import SettlementCompleted
+from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
 from chs_events.kafka import create_producer
 from chs_events.topics import BY_NAME, REIMBURSEMENT_EVENTS, dead_letter_spec
 from tests.support.broker import until
@@ -441,3 +441,139 @@ async def test_settlement_delivered_twice_certifies_once(settings, app, db, clie
         json=body(person, "C34.1", evidence=[{"kind": "pathology", "reference": "PA-1"}]),
     )
     assert refused.status_code == 409
+
+
+def reversal(person: str, settlement_id: str) -> SettlementReversed:
+    return SettlementReversed(
+        person_id=person,
+        settlement_id=settlement_id,
+        invoice_no=f"INV-{settlement_id}",
+        institution_name="潍坊市人民医院",
+        total_fen=4_850_000,
+        pooled_fund_fen=2_795_000,
+        critical_illness_fen=420_000,
+        medical_assistance_fen=0,
+        reason_code="settlement_data_error",
+        reversed_at=datetime.now(UTC),
+    )
+
+
+async def test_a_reversed_settlement_revokes_the_auto_certification_it_alone_granted(
+    settings, app, db, client, topic_prefix
+):
+    """Through the real runner: a certification granted only by the reversed settlement is
+    revoked (settlement_reversed), once though the reversal is delivered twice; one from an
+    application stays, and so does one another settlement still stands for (until that one
+    is reversed too); a reversal read before its settlement means the settlement grants
+    nothing."""
+    spec = BY_NAME[REIMBURSEMENT_EVENTS]
+    await ensure_topics(settings.kafka_bootstrap, topic_prefix, [spec, dead_letter_spec(spec)])
+    consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    alone, applied, twice, both, early = (new_person() for _ in range(5))
+    ids = {name: f"S-{name}-{secrets.token_hex(3)}" for name in "ABCDEFG"}
+    by_application = await apply(
+        client, applied, "C34.1", evidence=[{"kind": "pathology", "reference": "PA-7"}]
+    )
+    assert by_application["status"] == "certified"
+
+    def completed(person: str, name: str, *diagnoses: str) -> Envelope:
+        return Envelope(
+            settlement(person, *diagnoses, settlement_id=ids[name]), source="/chs/reimbursement"
+        )
+
+    def reversed_(person: str, name: str) -> Envelope:
+        return Envelope(reversal(person, ids[name]), source="/chs/reimbursement")
+
+    undo_alone = reversed_(alone, "A")
+    envelopes = [
+        completed(alone, "A", "C34.1"),
+        undo_alone,
+        undo_alone,  # delivered twice
+        completed(applied, "B", "C34.1"),
+        reversed_(applied, "B"),
+        completed(twice, "C", "N18.5"),
+        completed(twice, "D", "N18.5"),
+        reversed_(twice, "C"),
+        completed(both, "E", "N18.6"),
+        completed(both, "F", "N18.6"),
+        reversed_(both, "E"),
+        reversed_(both, "F"),
+        reversed_(early, "G"),  # the reversal read first
+        completed(early, "G", "C34.1"),
+    ]
+    records = [e.to_record() for e in envelopes]
+    producer = create_producer(consumer_settings, "test")
+    await producer.start()
+    try:
+        for record in records:
+            await producer.send_and_wait(
+                topic_prefix + REIMBURSEMENT_EVENTS,
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+            )
+    finally:
+        await producer.stop()
+    stop = asyncio.Event()
+    runner = ConsumerRunner(
+        name=SETTLEMENTS_CONSUMER,
+        topics=SETTLEMENTS_TOPICS,
+        handlers=SETTLEMENTS_HANDLERS,
+        pool=app.state.pool,
+        settings=consumer_settings,
+    )
+    task = asyncio.create_task(runner.run(stop))
+    try:
+
+        async def all_seen():
+            processed = await db.fetchval(
+                "select count(*) from inbox where consumer = $1 and event_id = any($2::uuid[])",
+                SETTLEMENTS_CONSUMER,
+                list({e.id for e in envelopes}),
+            )
+            return processed == len({e.id for e in envelopes})
+
+        await until(all_seen)
+    finally:
+        stop.set()
+        await task
+
+    async def conditions(person: str) -> dict:
+        return (await client.get(f"/persons/{person}/conditions")).json()
+
+    # granted by the reversed settlement alone: revoked, once
+    found = await conditions(alone)
+    assert found["active"] == []
+    [ended] = found["ended"]
+    assert (ended["source"], ended["status"], ended["end_reason"], ended["ended_on"]) == (
+        "auto",
+        "revoked",
+        "settlement_reversed",
+        today().isoformat(),
+    )
+    events = await outbox_of(db, alone)
+    assert types(events) == [CERTIFIED, REVOKED]
+    revoked = payload(events[1])
+    assert (revoked.certification_id, revoked.reason, revoked.revocation_code) == (
+        ended["certification_id"],
+        "revoked",
+        "settlement_reversed",
+    )
+    assert events[1].causation_id == undo_alone.id
+    # certified on an application: a settlement naming it and then reversed leaves it
+    found = await conditions(applied)
+    assert [(c["source"], c["status"]) for c in found["active"]] == [("application", "active")]
+    assert types(await outbox_of(db, applied)) == [APPLIED, CERTIFIED]
+    # another settlement still stands for it: kept
+    found = await conditions(twice)
+    assert [(c["source"], c["settlement_id"]) for c in found["active"]] == [("auto", ids["C"])]
+    assert types(await outbox_of(db, twice)) == [CERTIFIED]
+    # both reversed: revoked at the second
+    found = await conditions(both)
+    assert found["active"] == [] and [c["end_reason"] for c in found["ended"]] == [
+        "settlement_reversed"
+    ]
+    assert types(await outbox_of(db, both)) == [CERTIFIED, REVOKED]
+    # the reversal first: the settlement grants nothing
+    assert await conditions(early) == {"person_id": early, "active": [], "ended": []}
+    assert await outbox_of(db, early) == []

@@ -8,19 +8,25 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from chs_events.clock import today
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
+from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
 from chs_events.policy import Kind, Own, permits_of
 from chs_events.service import route_actions
 from chs_events.unit_of_work import UnitOfWork
 from chs_maternity.api import create_app
-from chs_maternity.consumers import on_enrollment_registered
+from chs_maternity.consumers import (
+    on_enrollment_registered,
+    on_settlement_completed,
+    on_settlement_reversed,
+)
 from chs_maternity.settings import MaternitySettings
 from tests.support.access import Access, Ask, Ownership, access_tests
 from tests.support.people import new_person_id
@@ -37,12 +43,15 @@ settings, app, client, db = service_fixtures(SERVICE, MaternitySettings, create_
 
 @dataclass(frozen=True)
 class Targets:
-    """A Qingdao employee of an employer, with an approved application and its allowance."""
+    """A Qingdao employee of an employer, with an approved application and its allowance; and
+    a colleague whose allowance from a settlement was paid before the settlement was reversed
+    (冲正): a recovery item open with the agency of Qingdao."""
 
     person_id: str
     employer_id: str
     application_id: str
     allowance_id: str
+    recovery_id: str
 
 
 def application(person_id: str) -> dict[str, Any]:
@@ -64,6 +73,7 @@ BODIES: dict[tuple[str, str], Callable[[Targets], dict[str, Any] | None]] = {
     ("POST", "/allowances/{allowance_id}/pay"): lambda t: {"payment_reference": "BANK-A1"},
     ("GET", "/persons/{person_id}/allowances"): lambda t: None,
     ("GET", "/employers/{employer_id}/average-wage"): lambda t: None,
+    ("GET", "/recoveries"): lambda t: None,
 }
 ROUTES = sorted(route_actions(create_app(MaternitySettings())))
 
@@ -94,23 +104,92 @@ def ownership(targets: Targets) -> Ownership:
     )
 
 
-@pytest.fixture(scope="module")
-async def targets(app, settings) -> Targets:
-    person, employer = new_person_id(), f"E{secrets.token_hex(5)}"
-    registered = EnrollmentRegistered(
-        person_id=person,
+def employee(person_id: str, employer_id: str) -> EnrollmentRegistered:
+    return EnrollmentRegistered(
+        person_id=person_id,
         enrollment_id=f"N{uuid.uuid4().hex[:12]}",
         insutype="310",
         pooling_region=QINGDAO,
         start_date=date(2025, 1, 1),
-        employer_id=employer,
+        employer_id=employer_id,
         employer_name="青岛港湾物流有限公司",
         contribution_base_fen=600_000,
     )
+
+
+def delivery(person_id: str, settlement_id: str) -> SettlementCompleted:
+    discharged = today() - timedelta(days=1)
+    return SettlementCompleted(
+        person_id=person_id,
+        settlement_id=settlement_id,
+        insutype="310",
+        institution_code="H37020000001",
+        institution_name="青岛市妇女儿童医院",
+        institution_level=3,
+        institution_region=QINGDAO,
+        visit_type="inpatient",
+        admission_date=discharged - timedelta(days=3),
+        discharge_date=discharged,
+        discharge_diagnoses=["O80.0", "Z37.0"],
+        total_fen=900_000,
+        eligible_fen=900_000,
+        ineligible_fen=0,
+        pooled_fund_fen=800_000,
+        critical_illness_fen=0,
+        medical_assistance_fen=0,
+        personal_cash_fen=100_000,
+        invoice_no=f"I{settlement_id}",
+        maternity=True,
+        settled_at=datetime.now(UTC),
+    )
+
+
+def reversal(person_id: str, settlement_id: str) -> SettlementReversed:
+    return SettlementReversed(
+        person_id=person_id,
+        settlement_id=settlement_id,
+        invoice_no=f"I{settlement_id}",
+        institution_name="青岛市妇女儿童医院",
+        total_fen=900_000,
+        pooled_fund_fen=800_000,
+        critical_illness_fen=0,
+        medical_assistance_fen=0,
+        reason_code="duplicate_settlement",
+        reversed_at=datetime.now(UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+async def targets(app, settings) -> Targets:
+    person, mother, employer = new_person_id(), new_person_id(), f"E{secrets.token_hex(5)}"
+    settlement_id = f"S-{secrets.token_hex(5)}"
+    events = [
+        (employee(person, employer), on_enrollment_registered),
+        (employee(mother, employer), on_enrollment_registered),
+        (delivery(mother, settlement_id), on_settlement_completed),
+    ]
     async with app.state.pool.acquire() as conn:
-        envelope = Envelope(registered, source="/chs/enrollment")
+        for event, handler in events:  # as the consumers would
+            envelope = Envelope(event, source="/chs/test")
+            async with UnitOfWork.caused_by(conn, envelope, source=settings.ce_source) as uow:
+                await handler(uow, envelope)
+        granted = await conn.fetchval(
+            "select allowance_id from allowances where settlement_id = $1", settlement_id
+        )
+    agency = bearer(SERVICE, kind="agency", region=QINGDAO)
+    async with client_of(app, SERVICE) as http:
+        paid = await http.post(
+            f"/allowances/{granted}/pay", json={"payment_reference": "BANK-R"}, headers=agency
+        )
+        assert paid.status_code == 200, paid.text
+    async with app.state.pool.acquire() as conn:
+        envelope = Envelope(reversal(mother, settlement_id), source="/chs/reimbursement")
         async with UnitOfWork.caused_by(conn, envelope, source=settings.ce_source) as uow:
-            await on_enrollment_registered(uow, envelope)
+            await on_settlement_reversed(uow, envelope)
+        recovery_id = await conn.fetchval(
+            "select recovery_id from recoveries where allowance_id = $1", granted
+        )
+    assert recovery_id is not None
     async with client_of(app, SERVICE) as http:
         submitted = await http.post(
             "/applications",
@@ -125,7 +204,13 @@ async def targets(app, settings) -> Targets:
             headers=bearer(SERVICE, kind="agency", region=QINGDAO),
         )
         assert approved.status_code == 200, approved.text
-    return Targets(person, employer, application_id, approved.json()["allowance"]["allowance_id"])
+    allowance_id = approved.json()["allowance"]["allowance_id"]
+    return Targets(person, employer, application_id, allowance_id, recovery_id)
+
+
+def recoveries(answer: httpx.Response) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [item["recovery_id"] for item in answer.json()["recoveries"]]
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +218,19 @@ def access(targets: Targets) -> dict[tuple[str, str], Access]:
     """Per route: its request about the targets by the kinds the policy permits, on their own
     and on another's."""
     callers = ownership(targets)
+
+    def shown(answer: httpx.Response) -> None:
+        assert targets.recovery_id in recoveries(answer)
+
+    def not_shown(answer: httpx.Response) -> None:
+        assert targets.recovery_id not in recoveries(answer)
+
+    listed = {("GET", "/recoveries"): {"own_seen": shown, "others_seen": not_shown}}
     return {
         route: callers.row(
-            permits_of(action), Ask({}, url_of(route[1], targets), json=BODIES[route](targets))
+            permits_of(action),
+            Ask({}, url_of(route[1], targets), json=BODIES[route](targets)),
+            **listed.get(route, {}),
         )
         for route, action in route_actions(create_app(MaternitySettings())).items()
     }

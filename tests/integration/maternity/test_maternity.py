@@ -15,7 +15,8 @@ from chs_events.clock import today
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
-from chs_events.events.reimbursement import SettlementCompleted
+from chs_events.events.maternity import MaternityAllowanceCancelled
+from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
 from chs_events.kafka import create_producer
 from chs_events.retry import Backoff
 from chs_events.topics import (
@@ -31,15 +32,17 @@ from chs_maternity.consumers import SUBSCRIPTIONS
 from chs_maternity.settings import MaternitySettings
 from tests.support.broker import read_topic, until
 from tests.support.people import new_person_id
-from tests.support.service import service_fixtures
+from tests.support.service import outbox_of, service_fixtures
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
-APPROVED, PAID, APPLIED = (
+APPROVED, PAID, APPLIED, CANCELLED, RECOVERY = (
     "chs.maternity.approved.v1",
     "chs.maternity.paid.v1",
     "chs.maternity.applied.v1",
+    "chs.maternity.cancelled.v1",
+    "chs.maternity.recovery.raised.v1",
 )
 
 
@@ -377,3 +380,196 @@ async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lette
     assert dict(dead.headers)["dlq_error_type"] == b"EnrollmentNotYetKnown"
     assert b"no employee enrollment known" in dict(dead.headers)["dlq_reason"]
     assert await db.fetchval("select count(*) from allowances where person_id = $1", stranger) == 0
+
+
+def reversal(person_id: str, settlement_id: str, reason: str) -> SettlementReversed:
+    return SettlementReversed(
+        person_id=person_id,
+        settlement_id=settlement_id,
+        invoice_no=f"I{settlement_id}",
+        institution_name="青岛市妇女儿童医院",
+        total_fen=1_200_000,
+        pooled_fund_fen=1_000_000,
+        critical_illness_fen=0,
+        medical_assistance_fen=0,
+        reason_code=reason,
+        reversed_at=datetime.now(UTC),
+    )
+
+
+async def publish_all(settings: MaternitySettings, records: list[tuple[str, Envelope]]) -> None:
+    producer = create_producer(settings, "test")
+    await producer.start()
+    try:
+        for topic, envelope in records:
+            record = envelope.to_record()
+            await producer.send_and_wait(
+                settings.topic_prefix + topic,
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_a_reversed_settlement_cancels_the_unpaid_allowance_and_recovers_the_paid_one(
+    settings, app, db, client, topic_prefix
+):
+    """Through the real runners: the reversal (delivered twice) of a settlement whose allowance
+    is not paid cancels it, and the confinement's new settlement grants it again; the reversal
+    of one already paid leaves it paid and raises a recovery item, which the agency of the
+    mother's region reads (and another region's does not); a reversal read before its
+    settlement means the settlement grants nothing."""
+    specs = [BY_NAME[REIMBURSEMENT_EVENTS], BY_NAME[ENROLLMENT_EVENTS]]
+    await ensure_topics(
+        settings.kafka_bootstrap,
+        topic_prefix,
+        [s for spec in specs for s in (spec, dead_letter_spec(spec))],
+    )
+    consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    unpaid, paid, early = new_person_id(), new_person_id(), new_person_id()
+    employer = f"E{secrets.token_hex(5)}"
+    ids = {
+        name: f"S-{name}-{secrets.token_hex(4)}" for name in ("unpaid", "again", "paid", "early")
+    }
+
+    def settled(person_id: str, name: str) -> Envelope:
+        return Envelope(
+            delivery(person_id, "O80.0", "Z37.0", settlement_id=ids[name]),
+            source="/chs/reimbursement",
+        )
+
+    def reversed_(person_id: str, name: str, reason: str = "settlement_data_error") -> Envelope:
+        return Envelope(reversal(person_id, ids[name], reason), source="/chs/reimbursement")
+
+    async def allowances(person_id: str) -> list[dict]:
+        found = await client.get(f"/persons/{person_id}/allowances", headers=agency())
+        return found.json()["allowances"]
+
+    async def seen(envelopes: list[Envelope]) -> bool:
+        count = await db.fetchval(
+            "select count(*) from inbox where consumer = 'maternity-settlements' "
+            "and event_id = any($1::uuid[])",
+            list({e.id for e in envelopes}),
+        )
+        return count == len({e.id for e in envelopes})
+
+    # a base of 600 000 fen each: 20 000 fen a day, 98 days, 1 960 000 fen
+    staff = [
+        (ENROLLMENT_EVENTS, Envelope(enrolled(who, employer, 600_000), source="/chs/enrollment"))
+        for who in (unpaid, paid, early)
+    ]
+    first = [settled(unpaid, "unpaid"), settled(paid, "paid")]
+    undo = reversed_(unpaid, "unpaid")
+    later = [
+        undo,
+        undo,  # delivered twice
+        settled(unpaid, "again"),  # the hospital settles the confinement again
+        reversed_(paid, "paid", "duplicate_settlement"),
+        reversed_(early, "early"),  # read before its settlement
+        settled(early, "early"),
+    ]
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            ConsumerRunner(
+                name=s.name,
+                topics=s.topics,
+                handlers=s.handlers,
+                pool=app.state.pool,
+                settings=consumer_settings,
+            ).run(stop)
+        )
+        for s in SUBSCRIPTIONS
+    ]
+    try:
+        await publish_all(consumer_settings, staff)
+
+        async def staff_known():
+            wage = await client.get(
+                f"/employers/{employer}/average-wage", headers=employer_token(employer)
+            )
+            return wage.json()["staff"] == 3
+
+        await until(staff_known, timeout=60)
+        await publish_all(consumer_settings, [(REIMBURSEMENT_EVENTS, e) for e in first])
+        await until(lambda: seen(first), timeout=60)
+        [to_pay] = await allowances(paid)
+        payment = await client.post(
+            f"/allowances/{to_pay['allowance_id']}/pay",
+            json={"payment_reference": "BANK-R1"},
+            headers=agency(),
+        )
+        assert payment.status_code == 200, payment.text
+        await publish_all(consumer_settings, [(REIMBURSEMENT_EVENTS, e) for e in later])
+        await until(lambda: seen(later), timeout=60)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    # not paid: cancelled, once; the new settlement of the confinement grants it again
+    cancelled, regranted = sorted(
+        await allowances(unpaid), key=lambda a: a["settlement_id"] != ids["unpaid"]
+    )
+    assert (cancelled["settlement_id"], cancelled["status"], cancelled["amount_fen"]) == (
+        ids["unpaid"],
+        "cancelled",
+        1_960_000,
+    )
+    assert cancelled["settlement_reversed_at"] is not None
+    assert (regranted["settlement_id"], regranted["status"]) == (ids["again"], "approved")
+    assert await outbox_types(db, unpaid) == [APPROVED, CANCELLED, APPROVED]
+    told = (await outbox_of(db, unpaid))[1]
+    assert isinstance(told.event, MaternityAllowanceCancelled)
+    assert told.causation_id == undo.id
+    assert (
+        told.event.allowance_id,
+        told.event.settlement_id,
+        told.event.amount_fen,
+        told.event.reason,
+        told.event.reversal_reason_code,
+    ) == (
+        cancelled["allowance_id"],
+        ids["unpaid"],
+        1_960_000,
+        "settlement_reversed",
+        "settlement_data_error",
+    )
+    refused = await client.post(
+        f"/allowances/{cancelled['allowance_id']}/pay",
+        json={"payment_reference": "BANK-X"},
+        headers=agency(),
+    )
+    assert refused.status_code == 409, refused.text
+    # paid: stays paid, and a recovery item of the amount paid is open for the agency
+    [still] = await allowances(paid)
+    assert (still["status"], still["payment_reference"]) == ("paid", "BANK-R1")
+    assert await outbox_types(db, paid) == [APPROVED, PAID, RECOVERY]
+    shown = await client.get("/recoveries", headers=agency("370200"))
+    assert shown.status_code == 200, shown.text
+    [item] = [r for r in shown.json()["recoveries"] if r["person_id"] == paid]
+    assert (
+        item["allowance_id"],
+        item["settlement_id"],
+        item["amount_fen"],
+        item["payment_reference"],
+        item["reversal_reason_code"],
+        item["region"],
+        item["status"],
+    ) == (
+        to_pay["allowance_id"],
+        ids["paid"],
+        1_960_000,
+        "BANK-R1",
+        "duplicate_settlement",
+        "370200",
+        "open",
+    )
+    assert [r for r in shown.json()["recoveries"] if r["person_id"] == unpaid] == []
+    elsewhere = await client.get("/recoveries", headers=agency("370100"))
+    assert elsewhere.status_code == 200
+    assert [r for r in elsewhere.json()["recoveries"] if r["person_id"] == paid] == []
+    # the reversal first: nothing granted, nothing told
+    assert await allowances(early) == []
+    assert await outbox_types(db, early) == []

@@ -239,3 +239,46 @@ def test_expiring_ends_on_the_last_valid_day_once_it_passed():
         expired.expire(TODAY)
     with pytest.raises(StillValid):
         replace(current, valid_until=TODAY).expire(TODAY)
+
+
+# --- a reversed settlement (冲正) ----------------------------------------------------------------
+
+
+def test_a_reversed_settlement_revokes_the_auto_certification_resting_on_it_alone():
+    current = certification()  # auto, from S1
+    change = current.settlement_reversed(supporting={"S1"}, reversed_={"S1"}, on=TODAY)
+    assert change is not None
+    revoked, event = change
+    assert (revoked.status, revoked.ended_on, revoked.end_reason) == (
+        "revoked",
+        TODAY,
+        "settlement_reversed",
+    )
+    assert isinstance(event, ChronicRevoked)
+    assert (event.certification_id, event.reason, event.ended_on, event.revocation_code) == (
+        current.certification_id,
+        "revoked",
+        TODAY,
+        "settlement_reversed",
+    )
+    # the granting settlement itself counts even when no other is named
+    assert current.settlement_reversed(supporting=set(), reversed_={"S1"}, on=TODAY) is not None
+    # delivered again: an ended certification changes no more
+    assert revoked.settlement_reversed(supporting={"S1"}, reversed_={"S1"}, on=TODAY) is None
+
+
+def test_a_certification_from_an_application_or_resting_on_another_settlement_stays():
+    current = certification()
+    assert current.settlement_reversed(supporting={"S1", "S2"}, reversed_={"S1"}, on=TODAY) is None
+    both = current.settlement_reversed(supporting={"S1", "S2"}, reversed_={"S1", "S2"}, on=TODAY)
+    assert both is not None and both[0].status == "revoked"
+    _, by_application, _ = submit("E11.9")
+    assert by_application is not None and by_application.source == "application"
+    assert by_application.settlement_reversed(supporting={"S3"}, reversed_={"S3"}, on=TODAY) is None
+    reviewed = replace(current, source="review", application_id="a-1", settlement_id=None)
+    assert reviewed.settlement_reversed(supporting={"S1"}, reversed_={"S1"}, on=TODAY) is None
+
+
+def test_settlement_reversed_is_not_a_reason_agency_staff_may_give():
+    with pytest.raises(InvalidField):
+        certification().revoke("settlement_reversed", TODAY)  # type: ignore[arg-type]

@@ -8,8 +8,10 @@ import pytest
 from chs_events.errors import InvalidField
 from chs_events.events.maternity import (
     MaternityAllowanceApproved,
+    MaternityAllowanceCancelled,
     MaternityAllowancePaid,
     MaternityApplied,
+    MaternityRecoveryRaised,
 )
 from chs_maternity.domain import AlreadyGranted, Confinement, NotPending, NoWage
 from chs_maternity.model import Allowance, Application
@@ -172,3 +174,92 @@ def test_a_payment_is_not_in_the_future():
     with pytest.raises(InvalidField, match="paid_on"):
         granted().pay(date(2026, 11, 21), "BANK-1", TODAY)
     assert replace(granted(), status="approved").pay(TODAY, "B", TODAY)[0].status == "paid"
+
+
+# --- a reversed settlement (冲正) ----------------------------------------------------------------
+
+
+def test_a_reversed_settlement_cancels_the_unpaid_allowance_it_granted():
+    allowance = granted()
+    cancelled, recovery, event = allowance.settlement_reversed(
+        "settlement_data_error", region="370202", at=AT
+    )
+    assert (cancelled.status, cancelled.settlement_reversed_at, recovery) == ("cancelled", AT, None)
+    assert isinstance(event, MaternityAllowanceCancelled)
+    assert (
+        event.person_id,
+        event.allowance_id,
+        event.settlement_id,
+        event.event_date,
+        event.amount_fen,
+        event.reason,
+        event.reversal_reason_code,
+    ) == (
+        PERSON,
+        allowance.allowance_id,
+        "S1",
+        date(2026, 11, 1),
+        3_200_000,
+        "settlement_reversed",
+        "settlement_data_error",
+    )
+    with pytest.raises(NotPending) as refused:  # nothing is paid any more
+        cancelled.pay(None, "BANK-1", TODAY)
+    assert refused.value.extensions == {"status_now": "cancelled"}
+
+
+def test_a_reversed_settlement_leaves_the_paid_allowance_paid_and_raises_a_recovery_item():
+    paid, _ = granted().pay(date(2026, 11, 15), "BANK-1", TODAY)
+    after, recovery, event = paid.settlement_reversed(
+        "duplicate_settlement", region="370202", at=AT
+    )
+    assert (after.status, after.paid_on, after.settlement_reversed_at) == (
+        "paid",
+        date(2026, 11, 15),
+        AT,
+    )
+    assert recovery is not None
+    assert (
+        recovery.person_id,
+        recovery.allowance_id,
+        recovery.settlement_id,
+        recovery.amount_fen,
+        recovery.payment_reference,
+        recovery.region,
+        recovery.status,
+        recovery.raised_at,
+    ) == (PERSON, paid.allowance_id, "S1", 3_200_000, "BANK-1", "370202", "open", AT)
+    assert isinstance(event, MaternityRecoveryRaised)
+    assert (
+        event.recovery_id,
+        event.allowance_id,
+        event.settlement_id,
+        event.amount_fen,
+        event.payment_reference,
+        event.region,
+        event.reversal_reason_code,
+    ) == (
+        recovery.recovery_id,
+        paid.allowance_id,
+        "S1",
+        3_200_000,
+        "BANK-1",
+        "370202",
+        "duplicate_settlement",
+    )
+
+
+def test_a_reversal_applied_again_changes_nothing():
+    cancelled, _, _ = granted().settlement_reversed("patient_request", region="370202", at=AT)
+    assert cancelled.settlement_reversed("patient_request", region="370202", at=AT) == (
+        cancelled,
+        None,
+        None,
+    )
+    paid, _ = granted().pay(None, "BANK-1", TODAY)
+    recovered, _, _ = paid.settlement_reversed("patient_request", region="370202", at=AT)
+    assert recovered.settlement_reversed("patient_request", region="370202", at=AT) == (
+        recovered,
+        None,
+        None,
+    )

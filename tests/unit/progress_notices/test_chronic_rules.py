@@ -32,6 +32,7 @@ CHRONIC_TEMPLATES = {
     "chronic.rejected",
     "chronic.expired",
     "chronic.revoked",
+    "chronic.auto_revoked",
 }
 
 
@@ -182,6 +183,25 @@ def test_every_revocation_code_is_told_by_its_text(code):
         revocation_code=code,
     )
     assert one(event)[1]["reason"] == CHRONIC_REVOCATION_REASONS[code]
+
+
+def test_a_certification_revoked_for_its_reversed_settlement_says_so():
+    event = ChronicRevoked(
+        person_id=PERSON,
+        certification_id="c-1",
+        condition_code="t2dm",
+        condition_name="2型糖尿病",
+        ended_on=date(2026, 11, 23),
+        reason="revoked",
+        revocation_code="settlement_reversed",
+    )
+    assert one(event) == (
+        "chronic.auto_revoked",
+        {"condition_name": "2型糖尿病", "ended_on": "2026-11-23"},
+    )
+    templates = pytest.importorskip("chs_notification.templates")
+    text = templates.get_template("chronic.auto_revoked").text
+    assert "冲正" in text and "免申" in text
 
 
 def test_templates_declare_exactly_the_params_and_read_well():

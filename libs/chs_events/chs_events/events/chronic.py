@@ -48,6 +48,12 @@ CHRONIC_REVOCATION_REASONS: Mapping[ChronicRevocationReason, str] = MappingProxy
 )
 """Each revocation reason's text, as the person reads it in the SMS."""
 
+SETTLEMENT_REVERSED: Literal["settlement_reversed"] = "settlement_reversed"
+ChronicRevocationCode = Literal[ChronicRevocationReason, "settlement_reversed"]
+"""Why a certification was withdrawn, as its event says: a reason agency staff gave, or
+``settlement_reversed``, which the service gives alone: a certification granted without
+application (免申即享) whose every settlement was reversed (冲正)."""
+
 
 class ChronicEvent(Event):
     topic = CHRONIC_EVENTS
@@ -119,6 +125,6 @@ class ChronicRevoked(ChronicEvent):
     condition_name: str
     reason: Literal["expired", "revoked"]
     ended_on: date
-    revocation_code: ChronicRevocationReason | None = Field(
+    revocation_code: ChronicRevocationCode | None = Field(
         default=None, description="Why it was withdrawn (``revoked``)"
     )

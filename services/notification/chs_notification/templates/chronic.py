@@ -69,4 +69,15 @@ TEMPLATES = (
         elderly_text="{name}的慢病“{condition_name}”从{ended_on}起停了。原因：{reason}。",
         params=("name", "condition_name", "ended_on", "reason"),
     ),
+    Template(
+        template_id="chronic.auto_revoked",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，为您免申办理的门诊慢特病“{condition_name}”认定所依据的住院结算已冲正，"
+            "该认定已于{ended_on}撤销。如仍需认定，请到定点医院申请；如有疑问请咨询当地医保经办机构。"
+        ),
+        elderly_text="{name}的慢病“{condition_name}”因住院结算撤销，从{ended_on}起停了。",
+        params=("name", "condition_name", "ended_on"),
+    ),
 )

@@ -40,4 +40,26 @@ TEMPLATES = (
         elderly_text="{name}的生育津贴{amount}元{paid_on}发了，请查收。",
         params=("name", "amount", "paid_on"),
     ),
+    Template(
+        template_id="maternity.cancelled",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.MATERNITY,
+        text=(
+            "尊敬的{name}，您{event_date}的生育医疗结算已冲正，据此免申办理的生育津贴{amount}元"
+            "已取消。如医院重新结算，将据新的结算重新办理；如有疑问请咨询当地医保经办机构。"
+        ),
+        elderly_text="{name}的生育结算撤销了，生育津贴{amount}元取消了。",
+        params=("name", "event_date", "amount"),
+    ),
+    Template(
+        template_id="maternity.recovery_raised",
+        category=Category.BUSINESS_RESULT,
+        business_area=BusinessArea.MATERNITY,
+        text=(
+            "尊敬的{name}，您{event_date}的生育医疗结算已冲正，已发放的生育津贴{amount}元需退回，"
+            "当地医保经办机构将与您联系办理。如有疑问请咨询当地医保经办机构。"
+        ),
+        elderly_text="{name}的生育结算撤销了，已发的生育津贴{amount}元要退回，医保经办机构会联系您。",
+        params=("name", "event_date", "amount"),
+    ),
 )

@@ -1,7 +1,9 @@
 """Notices for the outpatient chronic / special disease business area (门诊慢特病).
 
 Every result reaches the person: certified (by the rules or a reviewer), auto-certified without
-application (免申即享), queued for review, rejected (with the reason), expired or revoked. An
+application (免申即享), queued for review, rejected (with the reason), expired or revoked (with
+the reason; one granted without application and revoked because its settlement was reversed,
+冲正, says so in a template of its own). An
 application decided at once records ChronicApplied and its result together: only the result
 is told. ``name`` is filled by notification from its contact directory.
 """
@@ -12,6 +14,7 @@ from types import MappingProxyType
 from chs_events.events.base import Event
 from chs_events.events.chronic import (
     CHRONIC_REVOCATION_REASONS,
+    SETTLEMENT_REVERSED,
     ChronicApplied,
     ChronicCertified,
     ChronicRejected,
@@ -25,6 +28,7 @@ PENDING_REVIEW = "chronic.pending_review"
 REJECTED = "chronic.rejected"
 EXPIRED = "chronic.expired"
 REVOKED = "chronic.revoked"
+AUTO_REVOKED = "chronic.auto_revoked"
 
 # An application whose diagnoses name no single condition reads "门诊慢特病…申请" without a name.
 UNNAMED = ""
@@ -32,7 +36,15 @@ UNNAMED = ""
 DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         template: frozenset({"name"})
-        for template in (CERTIFIED, AUTO_CERTIFIED, PENDING_REVIEW, REJECTED, EXPIRED, REVOKED)
+        for template in (
+            CERTIFIED,
+            AUTO_CERTIFIED,
+            PENDING_REVIEW,
+            REJECTED,
+            EXPIRED,
+            REVOKED,
+            AUTO_REVOKED,
+        )
     }
 )
 
@@ -46,6 +58,7 @@ BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
         REJECTED: frozenset({"condition_name", "reason"}),
         EXPIRED: frozenset({"condition_name", "ended_on"}),
         REVOKED: frozenset({"condition_name", "ended_on", "reason"}),
+        AUTO_REVOKED: frozenset({"condition_name", "ended_on"}),
     }
 )
 
@@ -119,6 +132,14 @@ def _revoked(event: ChronicRevoked) -> list[NoticeSpec]:
                     "condition_name": event.condition_name,
                     "ended_on": event.ended_on.isoformat(),
                 },
+            )
+        ]
+    if event.revocation_code == SETTLEMENT_REVERSED:
+        return [
+            (
+                AUTO_REVOKED,
+                event.person_id,
+                {"condition_name": event.condition_name, "ended_on": event.ended_on.isoformat()},
             )
         ]
     return [

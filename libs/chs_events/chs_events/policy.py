@@ -122,6 +122,8 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     "maternity:read": _person_or_agency(),
     "maternity:approve": (Permit(AGENCY, IN_REGION, "maternity:approve"),),
     "maternity:pay": (Permit(AGENCY, IN_REGION, "claims:pay"),),
+    # The recovery items (追回) of reversed settlements: the staff who pay allowances recover them.
+    "maternity:read-recoveries": (Permit(AGENCY, IN_REGION, "claims:pay"),),
     "maternity:read-wage": (
         Permit(AGENCY, None, "maternity:approve"),
         Permit(EMPLOYER, Own.EMPLOYER),

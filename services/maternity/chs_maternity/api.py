@@ -159,7 +159,7 @@ async def employer_wage(
 
 @recoveries.get("/recoveries")
 async def open_recoveries(
-    caller: Annotated[Caller, allowed("maternity:pay")],
+    caller: Annotated[Caller, allowed("maternity:read-recoveries")],
     conn: Connection,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Recoveries:

@@ -48,7 +48,6 @@ class OutConfirmation(RequestBody):
     model_config = fields.examples({})
     account_balance_fen: int | None = Field(
         default=None,
-        deprecated=True,
         description="Not accepted (403, reason balance_not_yours_to_state): the ledger moves "
         "the balance it holds; a transfer into the province takes the balance the national "
         "transfer platform confirmed, entered at its completion",

@@ -48,6 +48,7 @@ GROUPS = (
     "remote-care-enrollments",
     "chronic-settlements",
     "transfer-enrollments",
+    "transfer-ledger",
     "maternity-enrollments",
     "maternity-settlements",
     "reimbursement-enrollments",

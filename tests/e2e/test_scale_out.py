@@ -49,6 +49,7 @@ GROUPS = (
     "remote-care-enrollments",
     "chronic-settlements",
     "transfer-enrollments",
+    "transfer-ledger",
     "maternity-enrollments",
     "maternity-settlements",
     "reimbursement-enrollments",

@@ -1,6 +1,7 @@
 """Relationship transfer (关系转移接续) end to end: an employee enrolled by a Qingdao employer moves
 her insurance; transfer's read model follows enrollment, enrollment moves the pooling region when
-the transfer completes, and every step reaches her as an SMS."""
+the transfer completes, the ledger moves the personal-account balance it holds and transfer
+shows the amount it reported, and every step reaches her as an SMS."""
 
 import random
 from datetime import date
@@ -34,8 +35,46 @@ async def suzhou(platform):
 
 
 @pytest.fixture
+async def accounts(platform):
+    """An agency window of Shandong (it serves the province's accounts)."""
+    async with platform.client("accounts", kind="agency") as client:
+        yield client
+
+
+@pytest.fixture
+async def pharmacy(platform):
+    """A pharmacy's settlement window, under its own merchant code."""
+    async with platform.client("accounts", kind="merchant", merchant_code="P370200001") as client:
+        yield client
+
+
+@pytest.fixture
 def rng():
     return random.Random()
+
+
+async def credited(accounts, person_id: str, count: int) -> dict:
+    """The account once ``count`` contributions are credited."""
+
+    async def reached():
+        response = await accounts.get(f"/accounts/{person_id}")
+        if response.status_code != 200:
+            return None
+        kinds = [t["kind"] for t in response.json()["transactions"]]
+        return response.json() if kinds.count("credit") == count else None
+
+    return await until(reached, timeout=30, interval=0.2)
+
+
+async def reported(platform, person_id: str, transfer_id: str, fen: int) -> dict:
+    """The transfer once it shows the ``fen`` the ledger reported it moved."""
+
+    async def shown():
+        async with as_person(platform, person_id) as mine:
+            body = (await mine.get(f"/transfers/{transfer_id}")).json()
+        return body if body["account_balance_fen"] == fen else None
+
+    return await until(shown, timeout=30, interval=0.3)
 
 
 async def messages_of(notification, person_id: str) -> list[dict]:
@@ -108,15 +147,34 @@ async def region_becomes(enrollment, item: dict, region: str, timeout: float = 1
 
 
 async def test_qingdao_to_jinan_completes_at_once_and_moves_the_pooling_region(
-    platform, enrollment, notification, rng
+    platform, enrollment, notification, accounts, pharmacy, rng
 ):
     person = Person.make(rng, born=date(1990, 5, 17))
-    item = await employee_in_qingdao(enrollment, rng, person)
+    item = await employee_in_qingdao(enrollment, rng, person, months=2)
     assert await pooling_region(enrollment, item) == QINGDAO
+    # what the ledger holds after a pharmacy debit is what moves
+    held = (await credited(accounts, item["person_id"], 2))["balance_fen"]
+    spent = await pharmacy.post(
+        f"/accounts/{item['person_id']}/debits",
+        json={
+            "merchant_code": "P370200001",
+            "merchant_kind": "pharmacy",
+            "amount_fen": 1200,
+            "spender_person_id": item["person_id"],
+        },
+        headers={"Idempotency-Key": f"POS-{rng.randrange(10**12)}"},
+    )
+    assert spent.status_code == 201, spent.text
+    balance = held - 1200
 
     done = await request_transfer(platform, item["person_id"], JINAN)
     assert done["status"] == "completed" and done["cross_province"] is False
     assert (done["from_region"], done["to_region"]) == (QINGDAO, JINAN)
+    assert done["account_balance_fen"] is None  # the ledger's to report
+    await reported(platform, item["person_id"], done["transfer_id"], balance)
+    account = (await accounts.get(f"/accounts/{item['person_id']}")).json()
+    assert (account["pooling_region"], account["balance_fen"]) == (JINAN, balance)
+    assert account["transactions"][0]["kind"] == "transfer_within"
 
     await region_becomes(enrollment, item, JINAN, timeout=10)
     sms = await sms_of(notification, item["person_id"], "transfer.completed")
@@ -137,7 +195,7 @@ async def test_qingdao_to_jinan_completes_at_once_and_moves_the_pooling_region(
 
 
 async def test_qingdao_to_suzhou_walks_its_states_with_an_sms_at_each_step(
-    platform, enrollment, notification, qingdao, suzhou, rng
+    platform, enrollment, notification, qingdao, suzhou, accounts, rng
 ):
     person = Person.make(rng)
     item = await employee_in_qingdao(enrollment, rng, person, months=2)
@@ -156,16 +214,26 @@ async def test_qingdao_to_suzhou_walks_its_states_with_an_sms_at_each_step(
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "out_confirmed"
     assert confirmed.json()["contribution_months"] == 2
-    assert confirmed.json()["account_balance_fen"] == 26000
+    assert confirmed.json()["account_balance_fen"] is None  # the ledger's, at completion
     sms = await sms_of(notification, person_id, "transfer.out_confirmed")
-    assert "累计缴费2个月" in sms["text"] and "个人账户转移金额260.00元" in sms["text"]
+    assert "累计缴费2个月" in sms["text"] and "个人账户余额届时随之转移" in sms["text"]
     assert await pooling_region(enrollment, item) == QINGDAO  # nothing moved yet
+    held = (await credited(accounts, person_id, 2))["balance_fen"]
 
+    # Suzhou (another province) takes her over; it states no balance: the ledger moves its own
+    stated = await suzhou.post(
+        f"{url}/completion",
+        json={"account_balance_fen": 10**9, "platform_reference": "ZY2026112200001"},
+    )
+    assert stated.status_code == 403, stated.text
     completed = await suzhou.post(f"{url}/completion", json={})
     assert completed.status_code == 200, completed.text
     await region_becomes(enrollment, item, SUZHOU, timeout=10)
     sms = await sms_of(notification, person_id, "transfer.completed")
     assert "已由青岛市转入苏州市" in sms["text"]
+    await reported(platform, person_id, requested["transfer_id"], held)
+    sms = await sms_of(notification, person_id, "account.transferred_out")
+    assert f"个人账户余额{held // 100}.{held % 100:02d}元" in sms["text"]
 
 
 async def test_a_rejected_transfer_tells_the_reason(

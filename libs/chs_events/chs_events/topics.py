@@ -110,7 +110,12 @@ CATALOG: tuple[TopicSpec, ...] = (
         "Manual claims and one-stop settlements",
     ),
     TopicSpec(MATERNITY_EVENTS, "maternity", ("progress-notices",), "Maternity benefits"),
-    TopicSpec(ACCOUNT_EVENTS, "accounts", ("progress-notices",), "Personal-account ledger"),
+    TopicSpec(
+        ACCOUNT_EVENTS,
+        "accounts",
+        ("progress-notices", "transfer"),
+        "Personal-account ledger; transfer records the balance each transfer moved from it",
+    ),
     TopicSpec(DEATH_FEED, "feeds", ("fraud-signals",), "Death records", retention_ms=365 * DAY_MS),
     TopicSpec(
         ACCIDENT_FEED,

@@ -38,9 +38,11 @@ from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 TITLE = "CHS accounts (职工医保个人账户)"
 DESCRIPTION = """The personal account (职工医保个人账户) of an employee (310): a double-entry ledger
 credited from contributions by the allocation rule, debited at pharmacy and hospital windows by
-the holder or an authorized family member (家庭共济), moved on cross-province transfers, paid to the
+the holder or an authorized family member (家庭共济), moved on transfers (the whole balance it
+holds; into the province the balance the national transfer platform confirmed), paid to the
 heirs on death. The balance never goes negative; every posting is idempotent by its transaction
-id; every credited / debited event on `chs.account.events` carries the balance after. Residents
+id (a window's key is posted as `client:<merchant_code>:<key>`, apart from the ledger's own
+ids); every credited / debited event on `chs.account.events` carries the balance after. Residents
 (390) have no account. Refusals are RFC 9457 problem bodies with a `reason`:
 `no_account` (404), `spender_not_authorized` (403), `insufficient_balance` and `account_closed`
 (409), `idempotency_key_reused` (409). `X-Request-Id` becomes the events' correlation id."""

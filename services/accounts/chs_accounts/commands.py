@@ -9,7 +9,8 @@ from chs_events.events.account import MerchantKind, Relation
 
 class DebitAccount(Command):
     """A pharmacy or hospital window takes ``amount_fen`` from ``person_id``'s account, spent by
-    the holder or an authorized family member; ``transaction_id`` is the idempotency key."""
+    the holder or an authorized family member; ``transaction_id`` is the window's idempotency
+    key (posted in the clients' namespace, ``model.client_posting``)."""
 
     person_id: str
     transaction_id: str
@@ -62,12 +63,15 @@ class WithdrawToHeirs(Command):
     at: datetime
 
 
-class RehomeAccount(Command):
-    """A transfer within the province: the account pools in ``to_region``."""
+class TransferAccountWithin(Command):
+    """A transfer within the province: the balance the ledger holds moves to ``to_region`` with
+    the same account (usable province-wide)."""
 
     person_id: str
+    transfer_id: str
     enrollment_id: str
     to_region: str
+    at: datetime
 
 
 class TransferAccountOut(Command):
@@ -81,14 +85,17 @@ class TransferAccountOut(Command):
 
 
 class TransferAccountIn(Command):
-    """A cross-province transfer into the province: the out-region's stated balance arrives and
-    the person's account (re)opens in ``to_region``."""
+    """A cross-province transfer into the province: the balance the out-province confirmed
+    through the national transfer platform (its reference, the receiving region's staff who
+    entered it) arrives and the person's account (re)opens in ``to_region``."""
 
     person_id: str
     transfer_id: str
     enrollment_id: str
     from_region: str
     to_region: str
-    account_balance_fen: int
+    confirmed_balance_fen: int
+    platform_reference: str
+    confirmed_by: str
     completed_on: date
     at: datetime

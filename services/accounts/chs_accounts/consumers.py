@@ -8,11 +8,19 @@ service knows of a person), run in the consumer's unit of work (with its inbox c
   nothing;
 - EnrollmentTerminated 310 with reason "death" → WithdrawToHeirs, closing the account
   (AccountWithdrawn);
-- TransferCompleted across provinces: out of the province → TransferAccountOut (the balance to
-  transfer clearing, the account closes: AccountTransferredOut); into the province →
-  TransferAccountIn (the out-region's stated balance from transfer clearing, the account
-  (re)opens in the new region: AccountTransferredIn). Within the province → RehomeAccount (it is
-  usable province-wide): no money moves, no event.
+- TransferCompleted: out of the province → TransferAccountOut (the whole balance the ledger
+  holds to transfer clearing, the account closes: AccountTransferredOut); into the province →
+  TransferAccountIn (the balance the out-province confirmed through the national transfer
+  platform, with its reference and the receiving region's staff who entered it, from transfer
+  clearing; the account (re)opens in the new region: AccountTransferredIn); within the province →
+  TransferAccountWithin (the whole balance moves to the new region with the same account, usable
+  province-wide: AccountTransferredWithin). The transfer service records the amounts these
+  events report; it never states one.
+- TransferCompleted v1 (no longer produced): its caller-stated ``account_balance_fen`` is never
+  credited. Into the province it is dead-lettered (PermanentError); otherwise it is applied as
+  above, the ledger moving what it holds.
+- A contribution that arrives after a transfer out closed the account is credited and forwarded
+  after that transfer (``handlers.handle_credit``), not dead-lettered.
 
 A domain error (e.g. a person without an account) dead-letters the event at once.
 """
@@ -24,9 +32,9 @@ from chs_accounts.allocation import AllocationRule, load_rule
 from chs_accounts.commands import (
     CreditContribution,
     OpenAccount,
-    RehomeAccount,
     TransferAccountIn,
     TransferAccountOut,
+    TransferAccountWithin,
     WithdrawToHeirs,
 )
 from chs_accounts.settings import AccountsSettings
@@ -38,7 +46,8 @@ from chs_events.events.enrollment import (
     EnrollmentTerminated,
     PersonRegistered,
 )
-from chs_events.events.transfer import TransferCompleted
+from chs_events.events.transfer import TransferCompleted, TransferCompletedV1
+from chs_events.processing import PermanentError
 from chs_events.topics import ENROLLMENT_EVENTS, TRANSFER_EVENTS
 from chs_events.unit_of_work import UnitOfWork
 from chs_events.vocabulary import EMPLOYEE, RESIDENT
@@ -101,11 +110,18 @@ async def on_enrollment_terminated(uow: UnitOfWork, envelope: Envelope) -> None:
 def transfer_handler(home_province: str) -> Handler:
     async def on_transfer_completed(uow: UnitOfWork, envelope: Envelope) -> None:
         event = envelope.event
-        assert isinstance(event, TransferCompleted)
+        assert isinstance(event, TransferCompleted | TransferCompletedV1)
         direction = domain.transfer_direction(event.from_region, event.to_region, home_province)
         if direction == "within":
-            await handlers.handle_rehome(
-                uow, RehomeAccount(event.person_id, event.enrollment_id, event.to_region)
+            await handlers.handle_transfer_within(
+                uow,
+                TransferAccountWithin(
+                    event.person_id,
+                    event.transfer_id,
+                    event.enrollment_id,
+                    event.to_region,
+                    envelope.time,
+                ),
             )
         elif direction == "out":
             await handlers.handle_transfer_out(
@@ -119,6 +135,17 @@ def transfer_handler(home_province: str) -> Handler:
                 ),
             )
         else:
+            if (
+                not isinstance(event, TransferCompleted)
+                or event.confirmed_balance_fen is None
+                or event.platform_reference is None
+                or event.confirmed_by is None
+            ):
+                raise PermanentError(
+                    f"transfer {event.transfer_id} into the province without the balance the "
+                    "national transfer platform confirmed (its reference, the receiving region's "
+                    "staff who entered it): nothing is credited"
+                )
             await handlers.handle_transfer_in(
                 uow,
                 TransferAccountIn(
@@ -127,7 +154,9 @@ def transfer_handler(home_province: str) -> Handler:
                     event.enrollment_id,
                     event.from_region,
                     event.to_region,
-                    event.account_balance_fen,
+                    event.confirmed_balance_fen,
+                    event.platform_reference,
+                    event.confirmed_by,
                     event.completed_on,
                     envelope.time,
                 ),
@@ -147,6 +176,7 @@ def ledger_handlers(
         ContributionPaid.ce_type: contribution_handler(rule),
         EnrollmentTerminated.ce_type: on_enrollment_terminated,
         TransferCompleted.ce_type: transfer_handler(settings.home_province),
+        TransferCompletedV1.ce_type: transfer_handler(settings.home_province),
     }
 
 

@@ -3,9 +3,10 @@
 row (``select … for update``), asks the ``Account`` for the change, saves what it returned and
 records its event in the outbox.
 
-A posting is keyed by its transaction id: the window's idempotency key, or for the consumer's
-postings a deterministic id of the event (``model.contribution_posting``, …), so a redelivered
-event posts nothing.
+A posting is keyed by its transaction id: the window's idempotency key in the clients' namespace
+(``model.client_posting``: ``client:<merchant>:<key>``), or for the consumer's postings a
+deterministic id of the event (``model.contribution_posting``, …), so a redelivered event posts
+nothing and no client key can ever stand for one of the ledger's own postings.
 """
 
 import logging
@@ -21,19 +22,23 @@ from chs_accounts.commands import (
     CreditContribution,
     DebitAccount,
     OpenAccount,
-    RehomeAccount,
     RevokeFamilyMember,
     TransferAccountIn,
     TransferAccountOut,
+    TransferAccountWithin,
     WithdrawToHeirs,
 )
 from chs_accounts.model import (
+    CLOSED,
+    TRANSFERRED_OUT,
     Account,
     FamilyMember,
     LedgerTransaction,
+    client_posting,
     contribution_posting,
     transfer_in_posting,
     transfer_out_posting,
+    transfer_within_posting,
     withdrawal_posting,
 )
 from chs_events.clock import now, today
@@ -86,7 +91,9 @@ async def handle_debit(uow: UnitOfWork, command: DebitAccount) -> Debit:
     async with uow:
         conn = uow.conn
         account = await locked_account(conn, command.person_id)
-        posted = await repository.get_transaction(conn, command.transaction_id)
+        posted = await repository.get_transaction(
+            conn, client_posting(command.merchant_code, command.transaction_id)
+        )
         if posted is not None:
             return Debit(domain.same_request(posted, fingerprint), created=False)
         account, transaction, debited = account.debit(
@@ -166,7 +173,9 @@ async def handle_open(uow: UnitOfWork, command: OpenAccount) -> Account | None:
 async def handle_credit(
     uow: UnitOfWork, command: CreditContribution, *, rule: AllocationRule
 ) -> None:
-    """→ AccountCredited by the allocation rule (nothing when its share is 0)."""
+    """→ AccountCredited by the allocation rule (nothing when its share is 0). On an account a
+    transfer out of the province closed before the contribution arrived: credited and forwarded
+    after that transfer (AccountCredited, AccountTransferredOut)."""
     async with uow:
         conn = uow.conn
         account = await locked_account(conn, command.person_id)
@@ -178,6 +187,22 @@ async def handle_credit(
             command.personal_part_fen, command.employer_part_fen, age_on(birth_date, paid_on)
         )
         if amount == 0:
+            return
+        if account.status == CLOSED and account.closed_reason == TRANSFERRED_OUT:
+            closing = await repository.closing_transfer_out(conn, account.account_id)
+            if closing is None:
+                raise domain.AccountClosed(account)
+            account, (credit, forward), credited, forwarded = account.credit_and_forward(
+                closing,
+                command.payment_id,
+                amount,
+                command.paid_at,
+                period=command.period,
+                rule_id=rule.rule_id,
+            )
+            await repository.insert_transaction(conn, credit)
+            await repository.save_posting(conn, account, forward)
+            await uow.record(credited, forwarded)
             return
         account, transaction, credited = account.credit(
             command.payment_id, amount, command.paid_at, period=command.period, rule_id=rule.rule_id
@@ -207,16 +232,25 @@ async def handle_withdraw(uow: UnitOfWork, command: WithdrawToHeirs) -> None:
         await uow.record(withdrawn)
 
 
-async def handle_rehome(uow: UnitOfWork, command: RehomeAccount) -> None:
-    """The same account pools in the new region; a person without one: nothing."""
+async def handle_transfer_within(uow: UnitOfWork, command: TransferAccountWithin) -> None:
+    """→ AccountTransferredWithin: the whole balance the ledger holds moves to the new region,
+    the same account re-homed. A person without an account: nothing; a closed one (its balance
+    left the province before): re-homed, no money moves."""
     async with uow:
         conn = uow.conn
         account = await _locked(conn, command.person_id)
-        if account is None:
+        if account is None or await _posted(conn, transfer_within_posting(command.transfer_id)):
             return
-        await repository.update_account(
-            conn, account.rehome(command.enrollment_id, command.to_region)
+        if account.status == CLOSED:
+            await repository.update_account(
+                conn, account.rehome(command.enrollment_id, command.to_region)
+            )
+            return
+        account, transaction, moved = account.transfer_within(
+            command.transfer_id, command.enrollment_id, command.to_region, command.at
         )
+        await repository.save_posting(conn, account, transaction)
+        await uow.record(moved)
 
 
 async def handle_transfer_out(uow: UnitOfWork, command: TransferAccountOut) -> None:
@@ -234,7 +268,8 @@ async def handle_transfer_out(uow: UnitOfWork, command: TransferAccountOut) -> N
 
 
 async def handle_transfer_in(uow: UnitOfWork, command: TransferAccountIn) -> None:
-    """→ (AccountOpened for a person without an account,) AccountTransferredIn."""
+    """→ (AccountOpened for a person without an account,) AccountTransferredIn of the balance
+    the national transfer platform confirmed."""
     async with uow:
         conn = uow.conn
         account = await _locked(conn, command.person_id)
@@ -255,8 +290,10 @@ async def handle_transfer_in(uow: UnitOfWork, command: TransferAccountIn) -> Non
             command.enrollment_id,
             command.from_region,
             command.to_region,
-            command.account_balance_fen,
+            command.confirmed_balance_fen,
             command.at,
+            platform_reference=command.platform_reference,
+            entered_by=command.confirmed_by,
         )
         await repository.save_posting(conn, account, transaction)
         await uow.record(transferred)

@@ -22,6 +22,7 @@ from chs_events.events.account import (
     AccountOpened,
     AccountTransferredIn,
     AccountTransferredOut,
+    AccountTransferredWithin,
     AccountWithdrawn,
     FamilyMemberAuthorized,
     FamilyMemberRevoked,
@@ -32,7 +33,8 @@ from chs_events.events.account import (
 Status = Literal["open", "closed"]
 OPEN: Status = "open"
 CLOSED: Status = "closed"
-Kind = Literal["credit", "debit", "transfer_out", "transfer_in", "withdrawal"]
+Kind = Literal["credit", "debit", "transfer_out", "transfer_in", "transfer_within", "withdrawal"]
+TRANSFERRED_OUT = "transferred_out"  # the closed reason of an account a transfer took out
 
 
 # --- the ledger's accounts ------------------------------------------------------------------------
@@ -53,7 +55,15 @@ def heirs(account_id: str) -> str:
     return f"heirs:{account_id}"
 
 
-# --- the ledger's own transaction ids (deterministic: a redelivered event posts nothing) ---------
+# --- transaction ids ------------------------------------------------------------------------------
+# The ledger's own are deterministic (a redelivered event posts nothing); a client's key lives in
+# its own namespace, ``client:<merchant>:<key>``, so no key a window sends can ever be one of the
+# ledger's own ids (a 1-fen debit keyed ``contribution:<payment>`` cannot stand in for the
+# credit), and each merchant's keys are its own.
+
+
+def client_posting(merchant_code: str, key: str) -> str:
+    return f"client:{merchant_code}:{key}"
 
 
 def contribution_posting(payment_id: str) -> str:
@@ -66,6 +76,15 @@ def transfer_out_posting(transfer_id: str) -> str:
 
 def transfer_in_posting(transfer_id: str) -> str:
     return f"transfer-in:{transfer_id}"
+
+
+def transfer_within_posting(transfer_id: str) -> str:
+    return f"transfer-within:{transfer_id}"
+
+
+def forwarded_posting(closing: "LedgerTransaction", payment_id: str) -> str:
+    """A late contribution forwarded after the transfer that closed the account."""
+    return f"{closing.transaction_id}:{contribution_posting(payment_id)}"
 
 
 def withdrawal_posting(enrollment_id: str) -> str:
@@ -100,10 +119,16 @@ class LedgerTransaction:
     reference: str | None = None  # payment id, transfer id, merchant code
     spender_person_id: str | None = None
     request_hash: str | None = None  # a debit's request, to tell a reused idempotency key
+    region: str | None = None  # a transfer's other region: where the balance went or came from
+    platform_reference: str | None = None  # a transfer in: the national platform's reference
+    entered_by: str | None = None  # a transfer in: the receiving region's staff who entered it
+    client_key: str | None = None  # a debit: the key the window sent
 
     @property
     def postings(self) -> tuple[Posting, Posting]:
-        """The account's line and its counterpart's: they sum to zero."""
+        """The account's line and its counterpart's: they sum to zero. A transfer within the
+        province is the whole balance out of the account in its from-region and into it in its
+        to-region: the account against itself, its balance unchanged."""
         signed = self.amount_fen if self.kind in ("credit", "transfer_in") else -self.amount_fen
         return (Posting(personal(self.account_id), signed), Posting(self.counterpart, -signed))
 
@@ -161,7 +186,7 @@ class Account:
     def debit(
         self,
         family: list[FamilyMember],
-        transaction_id: str,
+        client_key: str,
         amount_fen: int,
         merchant_code: str,
         merchant_kind: MerchantKind,
@@ -170,7 +195,8 @@ class Account:
         fingerprint: str,
     ) -> tuple["Account", LedgerTransaction, AccountDebited]:
         """A payment at a window by the holder or an authorized family member, never more than
-        the balance; the event names the spender's relation (None: the holder)."""
+        the balance; the event names the spender's relation (None: the holder). The window's key
+        is posted as ``client:<merchant>:<key>`` (``client_posting``)."""
         self._check_open()
         relation = authorized_relation(self, family, spender)
         if amount_fen <= 0:
@@ -178,7 +204,7 @@ class Account:
         if amount_fen > self.balance_fen:
             raise InsufficientBalance(self, amount_fen)
         account, transaction = self._post(
-            transaction_id,
+            client_posting(merchant_code, client_key),
             "debit",
             amount_fen,
             merchant(merchant_code),
@@ -186,6 +212,7 @@ class Account:
             reference=merchant_code,
             spender_person_id=spender,
             request_hash=fingerprint,
+            client_key=client_key,
         )
         debited = AccountDebited.of(
             account,
@@ -199,19 +226,98 @@ class Account:
     def transfer_out(
         self, transfer_id: str, to_region: str, at: datetime, on: date
     ) -> tuple["Account", LedgerTransaction, AccountTransferredOut]:
-        """A cross-province transfer out of the province: the whole balance to transfer clearing,
-        and the account closes."""
+        """A cross-province transfer out of the province: the whole balance the ledger holds to
+        transfer clearing, and the account closes."""
         account, transaction = self._close_out(
             transfer_out_posting(transfer_id),
             "transfer_out",
             TRANSFER_CLEARING,
             at,
-            "transferred_out",
+            TRANSFERRED_OUT,
             on,
             reference=transfer_id,
+            region=to_region,
         )
         moved = AccountTransferredOut.of(
             account, transaction, transfer_id=transfer_id, to_region=to_region
+        )
+        return account, transaction, moved
+
+    def credit_and_forward(
+        self,
+        closing: LedgerTransaction,
+        payment_id: str,
+        amount_fen: int,
+        at: datetime,
+        *,
+        period: str,
+        rule_id: str,
+    ) -> tuple[
+        "Account",
+        tuple[LedgerTransaction, LedgerTransaction],
+        AccountCredited,
+        AccountTransferredOut,
+    ]:
+        """A contribution that arrives after a transfer out of the province closed the account
+        (``closing``, its transfer-out): it is owed all the same, so it is credited and at once
+        forwarded to where the account went, a further movement of that transfer. The account
+        stays closed with balance 0; what is owed does not depend on which topic's consumer was
+        faster."""
+        if self.status != CLOSED or closing.kind != "transfer_out" or closing.reference is None:
+            raise AccountClosed(self)
+        credited_account, credit = self._post(
+            contribution_posting(payment_id),
+            "credit",
+            amount_fen,
+            FUND_ALLOCATION,
+            at,
+            reference=payment_id,
+        )
+        credited = AccountCredited.of(
+            credited_account, credit, payment_id=payment_id, period=period, rule_id=rule_id
+        )
+        account, forward = credited_account._post(
+            forwarded_posting(closing, payment_id),
+            "transfer_out",
+            amount_fen,
+            TRANSFER_CLEARING,
+            at,
+            reference=closing.reference,
+            region=closing.region,
+        )
+        forwarded = AccountTransferredOut.of(
+            account,
+            forward,
+            transfer_id=closing.reference,
+            to_region=closing.region or self.pooling_region,
+        )
+        return account, (credit, forward), credited, forwarded
+
+    def transfer_within(
+        self, transfer_id: str, enrollment_id: str, to_region: str, at: datetime
+    ) -> tuple["Account", LedgerTransaction, AccountTransferredWithin]:
+        """A transfer within the province: the whole balance the ledger holds leaves the
+        from-region and arrives in the to-region as one movement keyed by the transfer; the same
+        account, usable province-wide, pools in the new region."""
+        self._check_open()
+        transaction = LedgerTransaction(
+            transfer_within_posting(transfer_id),
+            self.account_id,
+            "transfer_within",
+            self.balance_fen,
+            self.balance_fen,
+            self.ledger_account,
+            at,
+            reference=transfer_id,
+            region=to_region,
+        )
+        account = self.rehome(enrollment_id, to_region)
+        moved = AccountTransferredWithin.of(
+            account,
+            transaction,
+            transfer_id=transfer_id,
+            from_region=self.pooling_region,
+            to_region=to_region,
         )
         return account, transaction, moved
 
@@ -223,9 +329,14 @@ class Account:
         to_region: str,
         amount_fen: int,
         at: datetime,
+        *,
+        platform_reference: str,
+        entered_by: str,
     ) -> tuple["Account", LedgerTransaction, AccountTransferredIn]:
         """A cross-province transfer into the province: the account (re)opens, pooling in
-        ``to_region``, and the out-region's stated balance arrives from transfer clearing."""
+        ``to_region``, and the balance the out-province confirmed through the national transfer
+        platform arrives from transfer clearing, with the platform's reference and the receiving
+        region's staff who entered it."""
         reopened = replace(
             self,
             status=OPEN,
@@ -241,6 +352,9 @@ class Account:
             TRANSFER_CLEARING,
             at,
             reference=transfer_id,
+            region=from_region,
+            platform_reference=platform_reference,
+            entered_by=entered_by,
         )
         moved = AccountTransferredIn.of(
             account,
@@ -248,6 +362,7 @@ class Account:
             transfer_id=transfer_id,
             from_region=from_region,
             to_region=to_region,
+            confirmed_by=entered_by,
         )
         return account, transaction, moved
 
@@ -312,6 +427,10 @@ class Account:
         reference: str | None = None,
         spender_person_id: str | None = None,
         request_hash: str | None = None,
+        region: str | None = None,
+        platform_reference: str | None = None,
+        entered_by: str | None = None,
+        client_key: str | None = None,
     ) -> tuple["Account", LedgerTransaction]:
         """One transaction of two postings that sum to zero; the balance never goes negative."""
         into = kind in ("credit", "transfer_in")
@@ -329,6 +448,10 @@ class Account:
             reference=reference,
             spender_person_id=spender_person_id,
             request_hash=request_hash,
+            region=region,
+            platform_reference=platform_reference,
+            entered_by=entered_by,
+            client_key=client_key,
         )
         return replace(self, balance_fen=balance), transaction
 
@@ -342,10 +465,17 @@ class Account:
         on: date,
         *,
         reference: str | None = None,
+        region: str | None = None,
     ) -> tuple["Account", LedgerTransaction]:
         """The whole balance leaves and the account closes."""
         self._check_open()
         account, transaction = self._post(
-            transaction_id, kind, self.balance_fen, counterpart, at, reference=reference
+            transaction_id,
+            kind,
+            self.balance_fen,
+            counterpart,
+            at,
+            reference=reference,
+            region=region,
         )
         return replace(account, status=CLOSED, closed_reason=reason, closed_on=on), transaction

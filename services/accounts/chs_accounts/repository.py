@@ -106,6 +106,18 @@ async def get_transaction(
     return await TRANSACTIONS.get(conn, transaction_id)
 
 
+async def closing_transfer_out(
+    conn: asyncpg.Connection, account_id: str
+) -> LedgerTransaction | None:
+    """The transfer-out that closed the account: its latest whole-balance move to clearing."""
+    return await TRANSACTIONS.fetch_one(
+        conn,
+        "account_id = $1 and kind = 'transfer_out' and transaction_id = 'transfer-out:' || "
+        "reference order by posted_at desc, transaction_id desc limit 1",
+        account_id,
+    )
+
+
 async def insert_transaction(conn: asyncpg.Connection, t: LedgerTransaction) -> None:
     """The transaction and its two postings (they sum to zero)."""
     await TRANSACTIONS.insert(conn, t)

@@ -39,7 +39,7 @@ class DebitCreate(BaseModel):
 
 
 class DebitPublic(PublicModel):
-    transaction_id: str
+    transaction_id: str = Field(description="The window's idempotency key, as it sent it")
     account_id: str
     person_id: str
     amount_fen: int
@@ -52,6 +52,7 @@ class DebitPublic(PublicModel):
     def of(cls, person_id: str, t: LedgerTransaction) -> "DebitPublic":
         return cls.from_attributes(
             t,
+            transaction_id=t.client_key or t.transaction_id,
             person_id=person_id,
             merchant_code=t.reference or "",
             spender_person_id=t.spender_person_id or "",
@@ -72,7 +73,9 @@ class FamilyMemberPublic(PublicModel):
 
 
 class TransactionPublic(PublicModel):
-    transaction_id: str
+    transaction_id: str = Field(
+        description="The ledger's id: a window's debit is client:<merchant>:<its key>"
+    )
     kind: Kind
     amount_fen: int
     balance_after_fen: int

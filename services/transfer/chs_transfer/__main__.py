@@ -2,7 +2,8 @@
 
 - ``api``: the HTTP API (port ``CHS_HTTP_PORT``, default 8105);
 - ``relay``: publishes the outbox (``chs.transfer.events``);
-- ``consume``: the read model of ``chs.enrollment.events`` (``transfer-enrollments``).
+- ``consume``: the read model of ``chs.enrollment.events`` (``transfer-enrollments``) and the
+  amounts the ledger moved, from ``chs.account.events`` (``transfer-ledger``).
 """
 
 from chs_events.runtime import run_service

@@ -5,7 +5,9 @@ Who calls what:
   window on their behalf);
 - ``POST /transfers/{id}/out-confirmation`` — the out-region's agency system (转出地经办机构),
   across provinces;
-- ``POST /transfers/{id}/completion`` — the in-region's agency system (转入地经办机构);
+- ``POST /transfers/{id}/completion`` — the in-region's agency system (转入地经办机构); into the
+  province with the balance the out-province confirmed through the national transfer platform
+  and the platform's reference (the caller's subject is recorded as who entered them);
 - ``POST /transfers/{id}/rejection`` — the out-region (while requested) or the in-region (once
   out-confirmed), with a reason;
 - ``GET`` — the person and the agencies of the out and the in region following the transfer.
@@ -15,6 +17,11 @@ pooling region (``regions_of`` of the enrollment read model); a transfer's read,
 agency of its out or in region (a person's list: of the person's regions or their transfers');
 with ``transfer:confirm``, the out-confirmation an agency of the out region, the completion one
 of the in region (across provinces: the other province), a rejection one of either.
+
+Nobody states the personal-account balance a transfer moves within or out of the province: the
+ledger moves what it holds and reports it (``account_balance_fen`` follows the accounts service's
+events). An amount stated anywhere but at the completion of a transfer into the province answers
+403 (``balance_not_yours_to_state``).
 """
 
 from typing import Annotated
@@ -44,8 +51,12 @@ from chs_transfer.settings import TransferSettings
 TITLE = "CHS transfer (关系转移接续)"
 DESCRIPTION = """Relationship transfer (关系转移接续) of an employee's basic insurance (310) between
 pooling regions. Within one province a request completes at once; across provinces it goes
-requested → out-confirmed (months paid, personal-account balance to move, integer fen) →
-completed, or rejected with a reason. Every step is published on `chs.transfer.events` through
+requested → out-confirmed (months paid) → completed, or rejected with a reason. The
+personal-account balance is the ledger's: the accounts service moves what it holds when the
+transfer completes and `account_balance_fen` shows what it reported; a transfer into the
+province takes the balance the out-province confirmed through the national transfer platform,
+entered at the completion by the receiving region's staff with the platform's reference
+(integer fen, bounded). Every step is published on `chs.transfer.events` through
 the outbox; enrollment moves the pooling region when the transfer completes. Errors are RFC 9457
 problem bodies; `X-Request-Id` becomes the events' correlation id."""
 
@@ -127,9 +138,9 @@ async def confirm_out(
     settings: Settings,
     caller: Confirming,
 ) -> TransferPublic:
-    """The out-region confirms months paid and the balance to move → TransferOutConfirmed.
-    Only a requested cross-province transfer (409 otherwise); only an agency of the out
-    region."""
+    """The out-region confirms the months paid → TransferOutConfirmed. Only a requested
+    cross-province transfer (409 otherwise); only an agency of the out region; a stated
+    balance is 403."""
     transfer = await _transfer(uow.conn, transfer_id)
     policy.authorize(caller, CONFIRM, Target(regions=(transfer.from_region,)))
     return TransferPublic.model_validate(
@@ -139,17 +150,21 @@ async def confirm_out(
     )
 
 
-@transfers.post("/transfers/{transfer_id}/completion", responses=problem_responses(403, 404, 409))
+@transfers.post(
+    "/transfers/{transfer_id}/completion", responses=problem_responses(403, 404, 409, 422)
+)
 async def complete(
     transfer_id: str, body: Completion, uow: UnitOfWorkDep, settings: Settings, caller: Confirming
 ) -> TransferPublic:
     """The in-region takes the insurance over → TransferCompleted. Only once out-confirmed;
-    only an agency of the in region."""
+    only an agency of the in region. Into the province with the balance the national transfer
+    platform confirmed and its reference (422 without); out of it with neither (403)."""
     transfer = await _transfer(uow.conn, transfer_id)
     policy.authorize(caller, CONFIRM, Target(regions=(transfer.to_region,)))
-    return TransferPublic.model_validate(
-        await handlers.handle_complete(uow, CompleteTransfer(transfer_id), settings)
+    command = CompleteTransfer(
+        transfer_id, body.account_balance_fen, body.platform_reference, caller.subject
     )
+    return TransferPublic.model_validate(await handlers.handle_complete(uow, command, settings))
 
 
 @transfers.post(

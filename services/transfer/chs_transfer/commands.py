@@ -14,17 +14,22 @@ class RequestTransfer(Command):
 
 
 class ConfirmOut(Command):
-    """The out-region (转出地) confirms what moves. ``account_balance_fen`` is its ledger
-    balance when it states one; otherwise it is counted from the contributions."""
+    """The out-region (转出地) confirms the months paid. ``account_balance_fen``: a balance the
+    caller stated, which is refused (the ledger's is the one that moves)."""
 
     transfer_id: str
     account_balance_fen: int | None = None
 
 
 class CompleteTransfer(Command):
-    """The in-region (转入地) takes the insurance over."""
+    """The in-region (转入地) takes the insurance over. Into the province: the balance the
+    out-province confirmed through the national transfer platform, its reference and the
+    receiving region's staff who entered it (``confirmed_by``, the caller's subject)."""
 
     transfer_id: str
+    account_balance_fen: int | None = None
+    platform_reference: str | None = None
+    confirmed_by: str | None = None
 
 
 class RejectTransfer(Command):

@@ -3,6 +3,11 @@
 The state machine of one transfer is ``model.Transfer``'s (its methods check the state). Only
 an active employee (310) enrollment moves; never to its own pooling region (the same
 prefecture-level city pools once); at most one open transfer per person.
+
+No balance is counted or taken from a caller here: the ledger moves what it holds and reports
+it; only a transfer into the province takes the balance the out-province confirmed through the
+national transfer platform, entered by the receiving region's staff, within
+``MAX_TRANSFER_IN_FEN``.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from chs_events.errors import Conflict, InvalidField, NotFound, Rejected
+from chs_events.errors import Conflict, InvalidField, NotFound, NotPermitted, Rejected
+from chs_events.events.transfer import MAX_TRANSFER_IN_FEN
 from chs_events.read_models.enrollments import Enrollment
-from chs_events.regions import same_city
+from chs_events.regions import same_city, same_province
 from chs_events.vocabulary import EMPLOYEE
 
 if TYPE_CHECKING:  # model's Transfer calls these rules
-    from chs_transfer.model import AllocationRule, Contribution, Transfer
+    from chs_transfer.model import Contribution, Transfer
 
 
 class NotActiveEmployee(Rejected):
@@ -34,6 +40,14 @@ class TransferOpen(Conflict):
 
 class WrongState(Conflict):
     pass
+
+
+class NotYoursToState(NotPermitted):
+    """A caller stated a personal-account balance it may not state (403): only the receiving
+    region's agency staff, for a transfer into the province, from the national platform."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, reason="balance_not_yours_to_state")
 
 
 def active_employee_enrollment(enrollments: Iterable[Enrollment], today: date) -> Enrollment:
@@ -68,11 +82,39 @@ def contribution_months(contributions: Iterable[Contribution]) -> int:
     return len({c.period for c in contributions})
 
 
-def account_balance_fen(contributions: Iterable[Contribution], rule: AllocationRule) -> int:
-    """The personal-account balance to move: what the allocation rule credited from each
-    contribution (floor per payment, integer fen). No debits are known to this service."""
-    return sum(
-        c.personal_part_fen * rule.personal_part_percent // 100
-        + c.employer_part_fen * rule.employer_part_percent // 100
-        for c in contributions
-    )
+def into_province(from_region: str, to_region: str, home_province: str) -> bool:
+    """A transfer from another province into the one this platform serves."""
+    return same_province(to_region, home_province) and not same_province(from_region, home_province)
+
+
+def check_no_stated_balance(stated_balance_fen: int | None) -> None:
+    """The out-region's confirmation states no balance (whoever sends it)."""
+    if stated_balance_fen is not None:
+        raise NotYoursToState(
+            "the out-region's confirmation states no personal-account balance: the ledger "
+            "moves the balance it holds, and a transfer into the province takes the balance "
+            "the national transfer platform confirmed, entered at its completion by the "
+            "receiving region"
+        )
+
+
+def check_confirmation(into: bool, balance_fen: int | None) -> None:
+    """Into the province the completion brings the national platform's confirmed balance
+    (bounded); any other completion brings none (the ledger moves what it holds)."""
+    if not into:
+        if balance_fen is not None:
+            raise NotYoursToState(
+                "a transfer out of the province moves the balance the ledger holds: the "
+                "completion states none"
+            )
+        return
+    if balance_fen is None:
+        raise InvalidField(
+            "account_balance_fen",
+            "a transfer into the province needs the balance the out-province confirmed through "
+            "the national transfer platform, with platform_reference",
+        )
+    if not 0 <= balance_fen <= MAX_TRANSFER_IN_FEN:
+        raise InvalidField(
+            "account_balance_fen", f"must be between 0 and {MAX_TRANSFER_IN_FEN} fen"
+        )

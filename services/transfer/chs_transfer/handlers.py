@@ -1,24 +1,22 @@
 """Command handlers: each runs in ONE unit of work that loads and locks the transfer, calls its
 method (``model.Transfer``), saves what it returns and records its events in the outbox. A
 request locks the person's enrollment rows of the read model first, so two requests for one
-person serialize; a later step locks the transfer's row."""
+person serialize; a later step locks the transfer's row.
+
+No handler counts a personal-account balance: ``record_ledger_movement`` takes the amounts the
+accounts service reports (``consumers``)."""
 
 import asyncpg
 import uuid6
 
 from chs_events.clock import today
+from chs_events.errors import InvalidField
 from chs_events.read_models import enrollments
 from chs_events.unit_of_work import UnitOfWork
 from chs_transfer import domain, repository
 from chs_transfer.commands import CompleteTransfer, ConfirmOut, RejectTransfer, RequestTransfer
-from chs_transfer.model import COMPLETED, AllocationRule, Transfer
+from chs_transfer.model import COMPLETED, PlatformConfirmation, Transfer
 from chs_transfer.settings import TransferSettings
-
-
-def allocation_rule(settings: TransferSettings) -> AllocationRule:
-    return AllocationRule(
-        settings.account_personal_part_percent, settings.account_employer_part_percent
-    )
 
 
 async def _completed(conn: asyncpg.Connection, transfer: Transfer) -> None:
@@ -41,7 +39,6 @@ async def handle_request(
             command.to_region,
             today(),
             await repository.contributions_of(conn, enrollment.enrollment_id),
-            allocation_rule(settings),
         )
         await repository.insert_transfer(conn, transfer)
         if transfer.status == COMPLETED:
@@ -66,7 +63,6 @@ async def handle_confirm_out(
         transfer = await _locked(conn, command.transfer_id)
         transfer, confirmed = transfer.confirm_out(
             await repository.contributions_of(conn, transfer.enrollment_id),
-            allocation_rule(settings),
             today(),
             command.account_balance_fen,
         )
@@ -75,13 +71,35 @@ async def handle_confirm_out(
     return transfer
 
 
+def _confirmation(command: CompleteTransfer) -> PlatformConfirmation | None:
+    stated = (command.account_balance_fen, command.platform_reference)
+    if stated == (None, None):
+        return None
+    if command.account_balance_fen is None or command.platform_reference is None:
+        missing = (
+            "platform_reference" if command.platform_reference is None else "account_balance_fen"
+        )
+        raise InvalidField(
+            missing, "account_balance_fen and platform_reference are stated together"
+        )
+    if not command.confirmed_by:
+        raise InvalidField("confirmed_by", "the staff who entered the confirmation is unknown")
+    return PlatformConfirmation(
+        command.account_balance_fen, command.platform_reference, command.confirmed_by
+    )
+
+
 async def handle_complete(
     uow: UnitOfWork, command: CompleteTransfer, settings: TransferSettings
 ) -> Transfer:
-    """The in-region's completion → TransferCompleted."""
+    """The in-region's completion → TransferCompleted (into the province with the national
+    platform's confirmed balance)."""
+    confirmation = _confirmation(command)
     async with uow:
         conn = uow.conn
-        transfer, completed = (await _locked(conn, command.transfer_id)).complete(today())
+        transfer, completed = (await _locked(conn, command.transfer_id)).complete(
+            today(), settings.home_province, confirmation
+        )
         await repository.update_transfer(conn, transfer)
         await _completed(conn, transfer)
         await uow.record(completed)
@@ -101,3 +119,12 @@ async def handle_reject(
         await repository.update_transfer(conn, transfer)
         await uow.record(rejected)
     return transfer
+
+
+async def record_ledger_movement(
+    uow: UnitOfWork, transfer_id: str, transaction_id: str, amount_fen: int
+) -> None:
+    """A movement the ledger reported for the transfer: the transfer's ``account_balance_fen``
+    is the sum of them (a redelivered movement counts once)."""
+    async with uow:
+        await repository.record_ledger_movement(uow.conn, transfer_id, transaction_id, amount_fen)

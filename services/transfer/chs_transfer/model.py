@@ -1,6 +1,12 @@
 """The state the transfer rules act on: contributions, transfers (and the enrollments of
 ``chs_events.read_models.enrollments``).
 
+The personal-account balance is not this service's to count or to take from a caller: the
+ledger (the accounts service) moves what it holds when a transfer completes and reports it
+(``account_balance_fen`` is what it reported); only a transfer into the province brings the
+balance the out-province confirmed through the national transfer platform
+(``PlatformConfirmation``), entered by agency staff of the receiving region.
+
 Frozen dataclasses, loaded and stored by ``repository``. A ``Transfer``'s methods walk its state
 machine: each returns the new state and the event(s) it raises. No I/O.
 
@@ -54,11 +60,14 @@ class Contribution:
 
 
 @dataclass(frozen=True)
-class AllocationRule:
-    """Percent of each contribution part credited to the personal account (policy data)."""
+class PlatformConfirmation:
+    """What the out-province confirmed through the national transfer platform for a transfer
+    into the province: the balance, the platform's reference, and the receiving region's agency
+    staff who entered it (the token's subject)."""
 
-    personal_part_percent: int = 100
-    employer_part_percent: int = 0
+    balance_fen: int
+    platform_reference: str
+    confirmed_by: str
 
 
 @dataclass(frozen=True)
@@ -72,12 +81,15 @@ class Transfer:
     status: Status
     requested_on: date
     contribution_months: int | None = None
-    account_balance_fen: int | None = None
+    account_balance_fen: int | None = None  # what the ledger reported it moved
     rejected_by: Side | None = None
     reason_code: TransferRejectionReason | None = None
     out_confirmed_on: date | None = None
     completed_on: date | None = None
     rejected_on: date | None = None
+    confirmed_balance_fen: int | None = None  # into the province: the platform's confirmation
+    platform_reference: str | None = None
+    confirmed_by: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -92,11 +104,10 @@ class Transfer:
         to_region: str,
         today: date,
         contributions: list[Contribution],
-        rule: AllocationRule,
     ) -> tuple["Transfer", tuple[TransferRequested] | tuple[TransferRequested, TransferCompleted]]:
         """A new transfer of ``enrollment`` (the person's active employee one): requested
         across provinces; within the province completed at once (TransferRequested, then
-        TransferCompleted)."""
+        TransferCompleted; the ledger then moves the balance it holds and reports it)."""
         domain.check_request(enrollment, open_transfer, to_region)
         transfer = cls(
             transfer_id,
@@ -116,45 +127,49 @@ class Transfer:
             status=COMPLETED,
             completed_on=today,
             contribution_months=domain.contribution_months(contributions),
-            account_balance_fen=domain.account_balance_fen(contributions, rule),
         )
         return transfer, (requested, transfer._completed())
 
     def confirm_out(
         self,
         contributions: list[Contribution],
-        rule: AllocationRule,
         today: date,
         stated_balance_fen: int | None = None,
     ) -> tuple["Transfer", TransferOutConfirmed]:
-        """The out-region confirms the months paid and the balance to move: the one it states,
-        or the one the allocation rule credited from the contributions."""
+        """The out-region confirms the months paid. It states no balance (``NotYoursToState``):
+        the ledger moves what it holds, or, into the province, the national platform's
+        confirmation is entered at the completion."""
         status = self._step("confirm_out", "the out-region's confirmation")
-        if stated_balance_fen is not None and stated_balance_fen < 0:
-            raise InvalidField("account_balance_fen", "must not be negative")
-        balance = (
-            domain.account_balance_fen(contributions, rule)
-            if stated_balance_fen is None
-            else stated_balance_fen
-        )
+        domain.check_no_stated_balance(stated_balance_fen)
         confirmed = replace(
             self,
             status=status,
             out_confirmed_on=today,
             contribution_months=domain.contribution_months(contributions),
-            account_balance_fen=balance,
         )
         return confirmed, TransferOutConfirmed.of(
-            confirmed,
-            contribution_months=confirmed.contribution_months or 0,
-            account_balance_fen=confirmed.account_balance_fen or 0,
-            confirmed_on=today,
+            confirmed, contribution_months=confirmed.contribution_months or 0, confirmed_on=today
         )
 
-    def complete(self, today: date) -> tuple["Transfer", TransferCompleted]:
-        """The in-region takes the insurance over (once out-confirmed)."""
+    def complete(
+        self, today: date, home_province: str, confirmation: PlatformConfirmation | None = None
+    ) -> tuple["Transfer", TransferCompleted]:
+        """The in-region takes the insurance over (once out-confirmed). Into the province it
+        needs the balance the out-province confirmed through the national transfer platform
+        (at most ``MAX_TRANSFER_IN_FEN``); out of it nobody states one."""
         status = self._step("complete", "completion")
+        domain.check_confirmation(
+            domain.into_province(self.from_region, self.to_region, home_province),
+            None if confirmation is None else confirmation.balance_fen,
+        )
         completed = replace(self, status=status, completed_on=today)
+        if confirmation is not None:
+            completed = replace(
+                completed,
+                confirmed_balance_fen=confirmation.balance_fen,
+                platform_reference=confirmation.platform_reference,
+                confirmed_by=confirmation.confirmed_by,
+            )
         return completed, completed._completed()
 
     def reject(
@@ -183,8 +198,4 @@ class Transfer:
         return TransferRequested.of(self)
 
     def _completed(self) -> TransferCompleted:
-        return TransferCompleted.of(
-            self,
-            contribution_months=self.contribution_months or 0,
-            account_balance_fen=self.account_balance_fen or 0,
-        )
+        return TransferCompleted.of(self, contribution_months=self.contribution_months or 0)

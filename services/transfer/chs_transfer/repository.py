@@ -78,6 +78,33 @@ async def update_transfer(conn: asyncpg.Connection, t: Transfer) -> None:
             "out_confirmed_on",
             "completed_on",
             "rejected_on",
+            "confirmed_balance_fen",
+            "platform_reference",
+            "confirmed_by",
         ),
         also="updated_at = now()",
     )
+
+
+# --- what the ledger moved (chs.account.events) ------------------------------------------------
+
+
+async def record_ledger_movement(
+    conn: asyncpg.Connection, transfer_id: str, transaction_id: str, amount_fen: int
+) -> None:
+    """One movement the accounts service reported; the transfer's balance moved is their sum."""
+    inserted = await conn.fetchval(
+        """insert into ledger_movements (transaction_id, transfer_id, amount_fen)
+           values ($1, $2, $3) on conflict (transaction_id) do nothing returning true""",
+        transaction_id,
+        transfer_id,
+        amount_fen,
+    )
+    if inserted:
+        await conn.execute(
+            """update transfers set updated_at = now(),
+                 account_balance_fen = (select sum(amount_fen) from ledger_movements
+                                        where transfer_id = $1)
+               where transfer_id = $1""",
+            transfer_id,
+        )

@@ -1,7 +1,5 @@
 """Settings of the transfer service (env prefix ``CHS_``)."""
 
-from pydantic import Field
-
 from chs_events.settings import PlatformSettings
 
 
@@ -10,12 +8,8 @@ class TransferSettings(PlatformSettings):
     database_name: str = "chs_transfer"
     http_port: int = 8105
 
-    # The personal-account allocation rule, as data (CHS_ACCOUNT_PERSONAL_PART_PERCENT,
-    # CHS_ACCOUNT_EMPLOYER_PART_PERCENT): the share of each contribution's personal and employer
-    # parts counted as the personal-account balance a transfer moves, when the out-region states
-    # none. Since the 2021 reform the whole personal part goes to the account and the employer
-    # part to the pooled fund. The accounts service keeps the real ledger (chs_accounts, with its
-    # own age-banded rule); until transfer takes the balance from accounts' events, this count
-    # from the contributions stands in for it.
-    account_personal_part_percent: int = Field(default=100, ge=0, le=100)
-    account_employer_part_percent: int = Field(default=0, ge=0, le=100)
+    # The province this platform serves (GB/T 2260, CHS_HOME_PROVINCE, as accounts'): a transfer
+    # into it takes the balance the out-province confirmed through the national transfer
+    # platform; every other transfer moves what the ledger of the accounts service holds, which
+    # reports the amount on chs.account.events (this service never counts a balance).
+    home_province: str = "370000"

@@ -18,7 +18,15 @@ from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
 from chs_events.db import create_pool
 from chs_events.envelope import Envelope
-from chs_events.events.account import AccountCredited, AccountDebited, AccountWithdrawn
+from chs_events.events.account import (
+    AccountCredited,
+    AccountDebited,
+    AccountTransferredIn,
+    AccountTransferredOut,
+    AccountTransferredWithin,
+    AccountWithdrawn,
+)
+from chs_events.events.base import Event
 from chs_events.events.enrollment import (
     ContributionPaid,
     EnrollmentRegistered,
@@ -27,15 +35,21 @@ from chs_events.events.enrollment import (
 )
 from chs_events.events.transfer import TransferCompleted
 from chs_events.kafka import create_producer
-from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, TRANSFER_EVENTS, dead_letter_spec
-from tests.support.broker import until
+from chs_events.topics import (
+    BY_NAME,
+    ENROLLMENT_EVENTS,
+    TRANSFER_EVENTS,
+    dead_letter_spec,
+    dlq_of,
+)
+from tests.support.broker import read_topic, until
 from tests.support.service import outbox_of as outbox_rows
 from tests.support.service import service_fixtures
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
-QINGDAO, SUZHOU = "370200", "320500"
+QINGDAO, SUZHOU, JINAN = "370200", "320500", "370100"
 WINDOW = "P370200001"  # the pharmacy of debit_body
 PROBLEM = "application/problem+json"
 A = "chs.account."
@@ -98,9 +112,7 @@ async def publish(settings: AccountsSettings, *items) -> None:
                 if isinstance(item, Envelope)
                 else Envelope(
                     item,
-                    source="/chs/transfer"
-                    if isinstance(item, TransferCompleted)
-                    else "/chs/enrollment",
+                    source="/chs/transfer" if item.topic == TRANSFER_EVENTS else "/chs/enrollment",
                 )
             )
             record = envelope.to_record()
@@ -145,6 +157,71 @@ def paid(
         personal_part_fen=personal,
         paid_at=datetime(2026, 10, 15, tzinfo=UTC),
     )
+
+
+class StatedBalanceCompletion(Event):
+    """``chs.transfer.completed.v1`` as it was on the wire: a balance stated by whoever called
+    the transfer API (an old producer's record, or a forged one)."""
+
+    ce_type = "chs.transfer.completed.v1"
+    topic = TRANSFER_EVENTS
+    producer = "transfer"
+
+    transfer_id: str
+    enrollment_id: str
+    from_region: str
+    to_region: str
+    insutype: str = "310"
+    cross_province: bool
+    contribution_months: int
+    account_balance_fen: int
+    completed_on: date
+
+
+def completion(
+    person_id: str,
+    from_region: str,
+    to_region: str,
+    transfer_id: str | None = None,
+    *,
+    stated_fen: int | None = None,
+    confirmed: tuple[int, str, str] | None = None,
+) -> Event:
+    """A completed transfer of the person's employee enrollment: v2 (into the province with
+    the platform's ``confirmed`` balance, reference and staff), or with ``stated_fen`` the v1
+    record carrying a caller-stated balance."""
+    common = {
+        "person_id": person_id,
+        "transfer_id": transfer_id or f"tr-{uuid.uuid4().hex[:12]}",
+        "enrollment_id": f"en-{person_id[-8:]}-310",
+        "from_region": from_region,
+        "to_region": to_region,
+        "cross_province": from_region[:2] != to_region[:2],
+        "contribution_months": 1,
+        "completed_on": date(2026, 11, 21),
+    }
+    if stated_fen is not None:
+        return StatedBalanceCompletion(**common, account_balance_fen=stated_fen)
+    if confirmed is None:
+        return TransferCompleted(**common)
+    balance, reference, staff = confirmed
+    return TransferCompleted(
+        **common, confirmed_balance_fen=balance, platform_reference=reference, confirmed_by=staff
+    )
+
+
+async def dead_lettered(settings: AccountsSettings, envelope: Envelope) -> dict[str, bytes]:
+    """The dead-letter headers of ``envelope`` once the ledger's consumer refused it."""
+    topic = settings.topic(dlq_of(envelope.topic))
+
+    async def refused():
+        for record in await read_topic(settings.kafka_bootstrap, topic, 10**6, timeout=1):
+            headers = dict(record.headers)
+            if headers.get("ce_id") == envelope.id.encode():
+                return headers
+        return None
+
+    return await until(refused, timeout=45, interval=0.5)
 
 
 async def balance_becomes(client: httpx.AsyncClient, person_id: str, fen: int) -> dict:
@@ -462,35 +539,220 @@ async def test_death_pays_the_heirs_and_transfers_move_the_balance(app, client, 
     )
 
     mover = await holder_with(settings, client, 4400)
-    out = TransferCompleted(
-        person_id=mover,
-        transfer_id=f"tr-{mover[-8:]}",
-        enrollment_id=f"en-{mover[-8:]}-310",
-        from_region=QINGDAO,
-        to_region=SUZHOU,
-        cross_province=True,
-        contribution_months=1,
-        account_balance_fen=4400,
-        completed_on=date(2026, 11, 21),
-    )
+    out = completion(mover, QINGDAO, SUZHOU, f"tr-{mover[-8:]}")
     await publish(settings, out, out)
     account = await until(lambda: closed(mover), timeout=30)
     assert (account["balance_fen"], account["closed_reason"]) == (0, "transferred_out")
-    back = TransferCompleted(
-        person_id=mover,
-        transfer_id=f"tb-{mover[-8:]}",
-        enrollment_id=f"en-{mover[-8:]}-310",
-        from_region=SUZHOU,
-        to_region=QINGDAO,
-        cross_province=True,
-        contribution_months=3,
-        account_balance_fen=9100,
-        completed_on=date(2026, 11, 22),
+    # into the province: the balance the national transfer platform confirmed, with its
+    # reference and the receiving region's staff who entered it
+    back = completion(
+        mover, SUZHOU, QINGDAO, f"tb-{mover[-8:]}", confirmed=(9100, "ZY2026112200017", "qd-7")
     )
     await publish(settings, back, back)
     account = await balance_becomes(client, mover, 9100)
     assert (account["status"], account["pooling_region"]) == ("open", QINGDAO)
-    types = [e.type for e in await outbox_of(app, mover)]
-    assert types[-2:] == [A + "transferred-out.v1", A + "transferred-in.v1"]
+    events = await outbox_of(app, mover)
+    assert [e.type for e in events][-2:] == [A + "transferred-out.v1", A + "transferred-in.v2"]
+    moved_out, moved_in = events[-2].event, events[-1].event
+    assert isinstance(moved_out, AccountTransferredOut) and moved_out.amount_fen == 4400
+    assert isinstance(moved_in, AccountTransferredIn)
+    assert (moved_in.amount_fen, moved_in.platform_reference, moved_in.confirmed_by) == (
+        9100,
+        "ZY2026112200017",
+        "qd-7",
+    )
+    async with app.state.pool.acquire() as conn:
+        recorded = await conn.fetchrow(
+            "select amount_fen, platform_reference, entered_by, region from ledger_transactions "
+            "where transaction_id = $1",
+            f"transfer-in:tb-{mover[-8:]}",
+        )
+    assert dict(recorded) == {
+        "amount_fen": 9100,
+        "platform_reference": "ZY2026112200017",
+        "entered_by": "qd-7",
+        "region": SUZHOU,
+    }
     balance, postings, everything = await ledger(app, account["account_id"])
     assert balance == postings == 9100 and everything == 0
+
+
+async def test_out_of_the_province_and_back_with_a_stated_balance_mints_nothing(
+    app, client, settings
+):
+    """Out of the province, then back in with 10^12 fen stated by the caller: the completion
+    is refused (dead-lettered with the reason), the ledger is unchanged and nothing can be spent
+    from it."""
+    mover = await holder_with(settings, client, 4400)
+    out = Envelope(completion(mover, QINGDAO, SUZHOU, stated_fen=4400), source="/chs/transfer")
+    await publish(settings, out)
+
+    async def closed():
+        account = (await client.get(f"/accounts/{mover}", headers=as_agency())).json()
+        return account if account["status"] == "closed" else None
+
+    account = await until(closed, timeout=30)
+    assert account["balance_fen"] == 0  # the ledger's 4400 left, whatever was stated
+    before = await ledger(app, account["account_id"])
+    events_before = [e.type for e in await outbox_of(app, mover)]
+
+    minted = Envelope(completion(mover, SUZHOU, QINGDAO, stated_fen=10**12), source="/chs/transfer")
+    await publish(settings, minted)
+    headers = await dead_lettered(settings, minted)
+    assert b"national transfer platform" in headers["dlq_reason"]
+
+    spent = await client.post(
+        f"/accounts/{mover}/debits",
+        json=debit_body(mover, 10**9),
+        headers=as_window(f"MINT-{mover[-8:]}"),
+    )
+    assert_problem(spent, 409, "account_closed")
+    after = (await client.get(f"/accounts/{mover}", headers=as_agency())).json()
+    assert (after["status"], after["balance_fen"]) == ("closed", 0)
+    assert await ledger(app, account["account_id"]) == before
+    assert [e.type for e in await outbox_of(app, mover)] == events_before
+
+    # a v2 completion into the province without the platform's confirmation is refused too
+    unconfirmed = Envelope(completion(mover, SUZHOU, QINGDAO), source="/chs/transfer")
+    await publish(settings, unconfirmed)
+    await dead_lettered(settings, unconfirmed)
+    assert await ledger(app, account["account_id"]) == before
+
+
+async def test_a_debit_keyed_like_an_internal_posting_leaves_the_other_posting_intact(
+    app, client, settings
+):
+    """A window's 1-fen debit whose key is the id of a posting the ledger makes later (a
+    contribution's credit, a death's withdrawal) is the window's own: the other posting still
+    happens in full."""
+    holder = await holder_with(settings, client, 5000)
+    enrollment_id = f"en-{holder[-8:]}-310"
+    late = paid(holder, "202611", personal=3000)
+    for key in (f"contribution:{late.payment_id}", f"withdrawal:{enrollment_id}"):
+        spent = await client.post(
+            f"/accounts/{holder}/debits", json=debit_body(holder, 1), headers=as_window(key)
+        )
+        assert spent.status_code == 201, spent.text
+        assert spent.json()["transaction_id"] == key  # the window reads back its own key
+    await publish(settings, late)
+    account = await balance_becomes(client, holder, 5000 - 2 + 3000)
+    credits = [t for t in account["transactions"] if t["kind"] == "credit"]
+    assert [t["amount_fen"] for t in credits] == [3000, 5000]
+
+    await publish(
+        settings,
+        EnrollmentTerminated(
+            person_id=holder,
+            enrollment_id=enrollment_id,
+            insutype="310",
+            end_date=date(2026, 11, 20),
+            reason="death",
+        ),
+    )
+
+    async def withdrawn():
+        account = (await client.get(f"/accounts/{holder}", headers=as_agency())).json()
+        return account if account["status"] == "closed" else None
+
+    account = await until(withdrawn, timeout=30)
+    assert (account["balance_fen"], account["closed_reason"]) == (0, "death")
+    assert account["transactions"][0]["kind"] == "withdrawal"
+    assert account["transactions"][0]["amount_fen"] == 7998
+    balance, postings, everything = await ledger(app, account["account_id"])
+    assert (balance, postings, everything) == (0, 0, 0)
+    types = [e.type for e in await outbox_of(app, holder)]
+    assert types.count(A + "credited.v1") == 2 and types[-1] == A + "withdrawn.v1"
+
+
+@pytest.mark.parametrize("version", ["v2", "v1 with a stated balance"])
+async def test_a_transfer_within_the_province_moves_exactly_the_ledger_balance(
+    app, client, settings, version
+):
+    """After debits, the move to Jinan is one movement of exactly what the ledger holds (a
+    v1 record's stated balance is ignored)."""
+    holder = await holder_with(settings, client, 5000)
+    for n, fen in enumerate((1200, 50)):
+        spent = await client.post(
+            f"/accounts/{holder}/debits",
+            json=debit_body(holder, fen),
+            headers=as_window(f"POS-{holder[-8:]}-{n}"),
+        )
+        assert spent.status_code == 201, spent.text
+    transfer_id = f"tw-{holder[-8:]}"
+    await publish(
+        settings,
+        completion(holder, QINGDAO, JINAN, transfer_id)
+        if version == "v2"
+        else completion(holder, QINGDAO, JINAN, transfer_id, stated_fen=99999),
+    )
+
+    async def moved():
+        events = await outbox_of(app, holder)
+        return events if events[-1].type == A + "transferred-within.v1" else None
+
+    events = await until(moved, timeout=30)
+    event = events[-1].event
+    assert isinstance(event, AccountTransferredWithin)
+    assert (event.transfer_id, event.from_region, event.to_region) == (transfer_id, QINGDAO, JINAN)
+    assert event.amount_fen == event.balance_after_fen == 3750
+    assert event.transaction_id == f"transfer-within:{transfer_id}"
+    account = (await client.get(f"/accounts/{holder}", headers=as_agency(JINAN))).json()
+    assert (account["status"], account["pooling_region"], account["balance_fen"]) == (
+        "open",
+        JINAN,
+        3750,
+    )
+    assert account["transactions"][0]["kind"] == "transfer_within"
+    balance, postings, everything = await ledger(app, account["account_id"])
+    assert balance == postings == 3750 and everything == 0
+
+
+async def test_a_contribution_after_the_transfer_out_is_forwarded_not_dead_lettered(
+    app, client, settings
+):
+    """The transfer out closed the account before a contribution for an earlier month arrived
+    (the transfer topic's consumer was faster): the contribution is credited and forwarded after
+    the transfer, so what is owed does not depend on that race."""
+    mover = await holder_with(settings, client, 4400)
+    transfer_id = f"tr-{mover[-8:]}"
+    await publish(settings, completion(mover, QINGDAO, SUZHOU, transfer_id, stated_fen=4400))
+
+    async def closed():
+        account = (await client.get(f"/accounts/{mover}", headers=as_agency())).json()
+        return account if account["status"] == "closed" else None
+
+    await until(closed, timeout=30)
+    late = paid(mover, "202611", personal=2600)
+    await publish(settings, late, late)
+
+    async def forwarded():
+        events = await outbox_of(app, mover)
+        return events if events[-1].type == A + "transferred-out.v1" and len(events) > 3 else None
+
+    events = await until(forwarded, timeout=30)
+    assert [e.type for e in events][-3:] == [
+        A + "transferred-out.v1",
+        A + "credited.v1",
+        A + "transferred-out.v1",
+    ]
+    credited, forward = events[-2].event, events[-1].event
+    assert isinstance(credited, AccountCredited) and credited.payment_id == late.payment_id
+    assert (credited.amount_fen, credited.balance_after_fen) == (2600, 2600)
+    assert isinstance(forward, AccountTransferredOut)
+    assert (forward.transfer_id, forward.to_region, forward.amount_fen) == (
+        transfer_id,
+        SUZHOU,
+        2600,
+    )
+    assert forward.balance_after_fen == 0
+    account = (await client.get(f"/accounts/{mover}", headers=as_agency())).json()
+    assert (account["status"], account["balance_fen"]) == ("closed", 0)
+    balance, postings, everything = await ledger(app, account["account_id"])
+    assert (balance, postings, everything) == (0, 0, 0)
+    async with app.state.pool.acquire() as conn:
+        moved = await conn.fetchval(
+            "select sum(amount_fen)::bigint from ledger_transactions "
+            "where kind = 'transfer_out' and reference = $1",
+            transfer_id,
+        )
+    assert moved == 4400 + 2600

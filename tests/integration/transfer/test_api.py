@@ -1,5 +1,6 @@
 """The transfer API in-process against a real PostgreSQL server (a fresh database for this
-module), its read model fed by its consumer from a real Kafka broker."""
+module), its read model fed by its consumer from a real Kafka broker, and the amounts the ledger
+moved by its consumer of the account topic (published here as the accounts service would)."""
 
 import asyncio
 import secrets
@@ -14,6 +15,7 @@ import pytest
 from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
+from chs_events.events.account import AccountTransferredOut, AccountTransferredWithin
 from chs_events.events.enrollment import (
     ContributionPaid,
     EnrollmentRegistered,
@@ -21,9 +23,16 @@ from chs_events.events.enrollment import (
     PoolingRegionChanged,
 )
 from chs_events.kafka import create_producer
-from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, dead_letter_spec
+from chs_events.topics import ACCOUNT_EVENTS, BY_NAME, ENROLLMENT_EVENTS, dead_letter_spec
 from chs_transfer.api import create_app
-from chs_transfer.consumers import ENROLLMENTS_CONSUMER, ENROLLMENTS_HANDLERS, ENROLLMENTS_TOPICS
+from chs_transfer.consumers import (
+    ENROLLMENTS_CONSUMER,
+    ENROLLMENTS_HANDLERS,
+    ENROLLMENTS_TOPICS,
+    LEDGER_CONSUMER,
+    LEDGER_HANDLERS,
+    LEDGER_TOPICS,
+)
 from chs_transfer.settings import TransferSettings
 from tests.support.broker import until
 from tests.support.service import client_of, running, throwaway_database
@@ -46,8 +55,10 @@ T = "chs.transfer."
 @pytest.fixture(scope="module")
 async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[TransferSettings]:
     prefix = f"t{secrets.token_hex(4)}."
-    spec = BY_NAME[ENROLLMENT_EVENTS]
-    await ensure_topics(kafka_bootstrap, prefix, [spec, dead_letter_spec(spec)])
+    specs = [BY_NAME[ENROLLMENT_EVENTS], BY_NAME[ACCOUNT_EVENTS]]
+    await ensure_topics(
+        kafka_bootstrap, prefix, [*specs, *(dead_letter_spec(spec) for spec in specs)]
+    )
     async with throwaway_database(database_url, "transfer") as name:
         yield TransferSettings(
             database_url=database_url,
@@ -61,17 +72,19 @@ async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Tra
 async def app(settings: TransferSettings) -> AsyncIterator[object]:
     async with running(create_app(settings)) as app:
         stop = asyncio.Event()
-        runner = ConsumerRunner(
-            name=ENROLLMENTS_CONSUMER,
-            topics=ENROLLMENTS_TOPICS,
-            handlers=ENROLLMENTS_HANDLERS,
-            pool=app.state.pool,
-            settings=settings,
-        )
-        task = asyncio.create_task(runner.run(stop))
+        runners = [
+            ConsumerRunner(
+                name=name, topics=topics, handlers=handlers, pool=app.state.pool, settings=settings
+            )
+            for name, topics, handlers in (
+                (ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS),
+                (LEDGER_CONSUMER, LEDGER_TOPICS, LEDGER_HANDLERS),
+            )
+        ]
+        tasks = [asyncio.create_task(runner.run(stop)) for runner in runners]
         yield app
         stop.set()
-        await task
+        await asyncio.gather(*tasks)
 
 
 @pytest.fixture
@@ -109,9 +122,9 @@ async def publish(settings: TransferSettings, *events) -> None:
     await producer.start()
     try:
         for event in events:
-            record = Envelope(event, source="/chs/enrollment").to_record()
+            record = Envelope(event, source=f"/chs/{event.producer}").to_record()
             await producer.send_and_wait(
-                settings.topic(ENROLLMENT_EVENTS),
+                settings.topic(event.topic),
                 key=record.key,
                 value=record.value,
                 headers=record.headers,
@@ -208,11 +221,13 @@ async def test_within_the_province_completes_at_once(app, client, settings):
         JINAN,
         enrollment_id,
     )
-    assert body["contribution_months"] == 3 and body["account_balance_fen"] == 3 * 13000
+    # months from the contributions; the balance is the ledger's to report, not counted here
+    assert body["contribution_months"] == 3 and body["account_balance_fen"] is None
     events = await outbox_of(app, person_id)
-    assert [e.type for e in events] == [T + "requested.v1", T + "completed.v1"]
+    assert [e.type for e in events] == [T + "requested.v1", T + "completed.v2"]
     assert all(e.correlation_id == "req-jn" for e in events)
-    assert payload(events[1]).to_region == JINAN and payload(events[1]).account_balance_fen == 39000
+    assert payload(events[1]).to_region == JINAN
+    assert payload(events[1]).confirmed_balance_fen is None
     assert (
         await client.get(f"/transfers/{body['transfer_id']}", headers=as_person(person_id))
     ).json() == body
@@ -277,7 +292,7 @@ async def test_across_provinces_walks_its_states(app, client, settings):
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "out_confirmed"
     assert confirmed.json()["contribution_months"] == 2
-    assert confirmed.json()["account_balance_fen"] == 26000
+    assert confirmed.json()["account_balance_fen"] is None  # the ledger's, at completion
     assert_problem(await client.post(f"{url}/out-confirmation", json={}, headers=out_region()), 409)
 
     completed = await client.post(f"{url}/completion", json={}, headers=in_region())
@@ -288,12 +303,13 @@ async def test_across_provinces_walks_its_states(app, client, settings):
     events = await outbox_of(app, person_id)
     assert [e.type for e in events] == [
         T + "requested.v1",
-        T + "out-confirmed.v1",
-        T + "completed.v1",
+        T + "out-confirmed.v2",
+        T + "completed.v2",
     ]
     assert payload(events[0]).cross_province is True
-    assert payload(events[1]).account_balance_fen == 26000
+    assert payload(events[1]).contribution_months == 2
     assert payload(events[2]).contribution_months == 2
+    assert payload(events[2]).confirmed_balance_fen is None  # out of the province
     # closed: a new transfer may be requested (from Suzhou now)
     again = await client.post(
         "/transfers",
@@ -303,22 +319,24 @@ async def test_across_provinces_walks_its_states(app, client, settings):
     assert again.status_code == 201 and again.json()["from_region"] == SUZHOU
 
 
-async def test_the_out_region_may_state_its_balance_and_the_in_region_may_reject(
-    app, client, settings
-):
+async def test_the_out_region_states_no_balance_and_the_in_region_may_reject(app, client, settings):
     person_id, _ = await employee(settings, client, months=1)
     transfer = (await request_when_known(client, person_id, SUZHOU)).json()
     url = f"/transfers/{transfer['transfer_id']}"
-    assert_problem(
-        await client.post(
-            f"{url}/out-confirmation", json={"account_balance_fen": -1}, headers=out_region()
-        ),
-        422,
-    )
-    confirmed = await client.post(
-        f"{url}/out-confirmation", json={"account_balance_fen": 8800}, headers=out_region()
-    )
-    assert confirmed.json()["account_balance_fen"] == 8800
+    for stated in (-1, 0, 8800, 10**12):
+        problem = assert_problem(
+            await client.post(
+                f"{url}/out-confirmation",
+                json={"account_balance_fen": stated},
+                headers=out_region(),
+            ),
+            403,
+        )
+        assert problem["reason"] == "balance_not_yours_to_state"
+        assert "the ledger moves the balance it holds" in problem["detail"]
+    confirmed = await client.post(f"{url}/out-confirmation", json={}, headers=out_region())
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["account_balance_fen"] is None
     rejected = await client.post(
         f"{url}/rejection",
         json={"by": "in_region", "reason_code": "no_employer_in_region"},
@@ -332,7 +350,11 @@ async def test_the_out_region_may_state_its_balance_and_the_in_region_may_reject
         rejected.json()["reason"],
     ) == ("rejected", "in_region", "no_employer_in_region", "转入地无在职参保单位")
     events = await outbox_of(app, person_id)
-    assert [e.type for e in events][-1] == T + "rejected.v2"
+    assert [e.type for e in events] == [
+        T + "requested.v1",
+        T + "out-confirmed.v2",
+        T + "rejected.v2",
+    ]
     assert payload(events[-1]).reason_code == "no_employer_in_region"
     assert_problem(await client.post(f"{url}/completion", json={}, headers=in_region()), 409)
 
@@ -470,3 +492,143 @@ async def test_pooling_region_changed_moves_the_read_model(app, client, settings
             )
 
     await until(in_jinan, timeout=30)
+
+
+async def test_into_the_province_only_the_receiving_regions_staff_state_the_confirmed_balance(
+    app, client, settings
+):
+    """Suzhou → Qingdao: the balance coming in is the one the out-province confirmed through
+    the national transfer platform, entered by Qingdao's agency staff with the platform's
+    reference; any other caller stating an amount is 403, an amount over the policy bound or
+    without its reference 422; out of the province the completion states none."""
+    person_id, _ = await employee(settings, client, region=SUZHOU, months=1)
+    transfer = (await request_when_known(client, person_id, QINGDAO)).json()
+    assert transfer["cross_province"] is True
+    url = f"/transfers/{transfer['transfer_id']}"
+    suzhou, qingdao = in_region(), out_region()  # here Suzhou is the out-region
+    minted = {"account_balance_fen": 10**12, "platform_reference": "ZY2026112200001"}
+
+    # the out-province's agency stating an amount: 403, whatever the amount
+    for body in ({"account_balance_fen": 10**12}, {"account_balance_fen": 9100}):
+        assert_problem(await client.post(f"{url}/out-confirmation", json=body, headers=suzhou), 403)
+    assert (
+        await client.post(f"{url}/out-confirmation", json={}, headers=suzhou)
+    ).status_code == 200
+    # not the receiving region: 403 (the policy); an amount over the bound is 422 for anyone
+    stated = {"account_balance_fen": 9100, "platform_reference": "ZY2026112200001"}
+    assert_problem(await client.post(f"{url}/completion", json=stated, headers=suzhou), 403)
+    assert_problem(await client.post(f"{url}/completion", json=minted, headers=suzhou), 422)
+    # the receiving region: over the bound, without the reference, without the amount: 422
+    assert_problem(
+        await client.post(f"{url}/completion", json=minted, headers=qingdao),
+        422,
+        "account_balance_fen",
+    )
+    assert_problem(
+        await client.post(f"{url}/completion", json={"account_balance_fen": 9100}, headers=qingdao),
+        422,
+        "platform_reference",
+    )
+    assert_problem(
+        await client.post(f"{url}/completion", json={}, headers=qingdao), 422, "account_balance_fen"
+    )
+    assert [e.type for e in await outbox_of(app, person_id)] == [
+        T + "requested.v1",
+        T + "out-confirmed.v2",
+    ]
+
+    done = await client.post(
+        f"{url}/completion",
+        json={"account_balance_fen": 10**9, "platform_reference": "ZY2026112200001"},
+        headers=qingdao,
+    )
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert (body["status"], body["confirmed_balance_fen"], body["platform_reference"]) == (
+        "completed",
+        10**9,
+        "ZY2026112200001",
+    )
+    assert body["confirmed_by"] == "test-agency"  # the staff's token subject
+    assert body["account_balance_fen"] is None  # until the ledger reports the movement
+    completed = payload((await outbox_of(app, person_id))[-1])
+    assert (
+        completed.confirmed_balance_fen,
+        completed.platform_reference,
+        completed.confirmed_by,
+    ) == (10**9, "ZY2026112200001", "test-agency")
+
+    # out of the province, the in-region's staff state nothing: the ledger moves its balance
+    leaving, _ = await employee(settings, client, months=1)
+    transfer = (await request_when_known(client, leaving, SUZHOU)).json()
+    url = f"/transfers/{transfer['transfer_id']}"
+    assert (
+        await client.post(f"{url}/out-confirmation", json={}, headers=qingdao)
+    ).status_code == 200
+    problem = assert_problem(
+        await client.post(
+            f"{url}/completion",
+            json={"account_balance_fen": 9100, "platform_reference": "ZY2026112200002"},
+            headers=suzhou,
+        ),
+        403,
+    )
+    assert problem["reason"] == "balance_not_yours_to_state"
+
+
+async def test_the_transfer_records_the_amounts_the_ledger_reported(app, client, settings):
+    """Within the province the ledger moves what it holds and reports it: the transfer shows
+    that amount (a redelivered report counts once); out of the province every movement of the
+    transfer adds up (a contribution forwarded after the completion)."""
+    person_id, enrollment_id = await employee(settings, client, months=3)
+    await until(lambda: _months_known(app, enrollment_id, 3), timeout=30)
+    within = (await request_when_known(client, person_id, JINAN)).json()
+    assert within["account_balance_fen"] is None
+    reported = AccountTransferredWithin(
+        person_id=person_id,
+        account_id="A-1",
+        transaction_id=f"transfer-within:{within['transfer_id']}",
+        amount_fen=3750,
+        balance_after_fen=3750,
+        posted_at=datetime(2026, 11, 22, 9, tzinfo=UTC),
+        transfer_id=within["transfer_id"],
+        from_region=QINGDAO,
+        to_region=JINAN,
+    )
+    await publish(settings, reported, reported)
+    url = f"/transfers/{within['transfer_id']}"
+
+    async def shown(url: str, fen: int):
+        body = (await client.get(url, headers=as_person(person_id))).json()
+        return body if body["account_balance_fen"] == fen else None
+
+    body = await until(lambda: shown(url, 3750), timeout=30)
+    assert body["status"] == "completed" and body["confirmed_balance_fen"] is None
+
+    out = (await request_when_known(client, person_id, SUZHOU)).json()
+    url = f"/transfers/{out['transfer_id']}"
+    assert (
+        await client.post(f"{url}/out-confirmation", json={}, headers=as_agency(JINAN))
+    ).status_code == 200
+    assert (await client.post(f"{url}/completion", json={}, headers=in_region())).status_code == 200
+
+    def moved_out(transaction_id: str, fen: int) -> AccountTransferredOut:
+        return AccountTransferredOut(
+            person_id=person_id,
+            account_id="A-1",
+            transaction_id=transaction_id,
+            amount_fen=fen,
+            balance_after_fen=0,
+            posted_at=datetime(2026, 11, 23, 9, tzinfo=UTC),
+            transfer_id=out["transfer_id"],
+            to_region=SUZHOU,
+        )
+
+    closing = f"transfer-out:{out['transfer_id']}"
+    await publish(
+        settings,
+        moved_out(closing, 3750),
+        moved_out(closing, 3750),
+        moved_out(f"{closing}:contribution:pay-late", 2600),
+    )
+    await until(lambda: shown(url, 3750 + 2600), timeout=30)

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chs_accounts import domain
+from chs_accounts import domain, model
 from chs_accounts.model import (
     CLOSED,
     OPEN,
@@ -175,7 +175,7 @@ def test_a_debit_is_announced_with_the_merchant_the_spender_and_the_relation():
         FAMILY, "POS-1", 400, "P370200001", "hospital", CHILD, AT, "h"
     )
     assert (t.transaction_id, t.reference, t.spender_person_id, t.request_hash) == (
-        "POS-1",
+        "client:P370200001:POS-1",
         "P370200001",
         CHILD,
         "h",
@@ -225,7 +225,9 @@ def test_transfer_out_closes_the_account_with_the_posting_id_of_the_transfer():
 
 def test_transfer_in_reopens_a_closed_account_in_the_new_region():
     closed, _, _ = account(700).transfer_out("tr-1", "320500", AT, TODAY)
-    after, t, arrived = closed.transfer_in("tb-1", "E2", "320500", "370100", 9100, AT)
+    after, t, arrived = closed.transfer_in(
+        "tb-1", "E2", "320500", "370100", 9100, AT, platform_reference="ZY1", entered_by="s1"
+    )
     assert (after.status, after.closed_reason, after.closed_on) == (OPEN, None, None)
     assert (after.enrollment_id, after.pooling_region, after.balance_fen) == ("E2", "370100", 9100)
     assert (t.transaction_id, t.kind, t.counterpart) == (
@@ -243,10 +245,16 @@ def test_transfer_in_reopens_a_closed_account_in_the_new_region():
         arrived.amount_fen,
         arrived.balance_after_fen,
     ) == ("320500", "370100", 9100, 9100)
+    # the platform's reference and who entered it, in the ledger and on the event
+    assert (t.platform_reference, t.entered_by, t.region) == ("ZY1", "s1", "320500")
+    assert (arrived.platform_reference, arrived.confirmed_by) == ("ZY1", "s1")
+    assert arrived.ce_type == "chs.account.transferred-in.v2"
 
 
 def test_transfer_in_adds_to_an_open_account():
-    after, _, arrived = account(100).transfer_in("tb-1", "E2", "320500", "370200", 50, AT)
+    after, _, arrived = account(100).transfer_in(
+        "tb-1", "E2", "320500", "370200", 50, AT, platform_reference="ZY1", entered_by="s1"
+    )
     assert after.balance_fen == arrived.balance_after_fen == 150
 
 
@@ -258,6 +266,71 @@ def test_rehoming_within_the_province_moves_no_money():
         300,
         OPEN,
     )
+
+
+def test_a_transfer_within_the_province_moves_the_whole_balance_as_one_movement():
+    after_debit, _, _ = pay(account(10000), 1200)
+    after, t, moved = after_debit.transfer_within("tr-7", "E3", "370100", AT)
+    assert (after.status, after.pooling_region, after.enrollment_id, after.balance_fen) == (
+        OPEN,
+        "370100",
+        "E3",
+        8800,
+    )
+    assert (t.transaction_id, t.kind, t.amount_fen, t.balance_after_fen, t.reference) == (
+        "transfer-within:tr-7",
+        "transfer_within",
+        8800,
+        8800,
+        "tr-7",
+    )
+    # out of the account in Qingdao and into it in Jinan: two postings, the balance unchanged
+    assert [(p.ledger_account, p.amount_fen) for p in t.postings] == [
+        ("personal:A1", -8800),
+        ("personal:A1", 8800),
+    ]
+    assert (moved.transfer_id, moved.from_region, moved.to_region) == ("tr-7", "370200", "370100")
+    assert (moved.amount_fen, moved.balance_after_fen) == (8800, 8800)
+    with pytest.raises(domain.AccountClosed):
+        account(status=CLOSED).transfer_within("tr-8", "E3", "370100", AT)
+
+
+def test_a_contribution_after_the_transfer_out_is_credited_and_forwarded():
+    closed, closing, _ = account(700).transfer_out("tr-1", "320500", AT, TODAY)
+    after, (credit, forward), credited, forwarded = closed.credit_and_forward(
+        closing, "pay-9", 1300, AT, period="202611", rule_id="R"
+    )
+    assert (after.status, after.balance_fen) == (CLOSED, 0)
+    assert (credit.transaction_id, credit.balance_after_fen) == ("contribution:pay-9", 1300)
+    assert (forward.transaction_id, forward.kind, forward.amount_fen, forward.region) == (
+        "transfer-out:tr-1:contribution:pay-9",
+        "transfer_out",
+        1300,
+        "320500",
+    )
+    assert sum(p.amount_fen for t in (credit, forward) for p in t.postings) == 0
+    assert (credited.amount_fen, credited.balance_after_fen) == (1300, 1300)
+    assert (forwarded.transfer_id, forwarded.to_region, forwarded.amount_fen) == (
+        "tr-1",
+        "320500",
+        1300,
+    )
+    assert forwarded.balance_after_fen == 0
+    dead, withdrawal, _ = account(700).withdraw("E1", AT, TODAY)
+    with pytest.raises(domain.AccountClosed):  # only a transfer's close forwards
+        dead.credit_and_forward(withdrawal, "pay-9", 1300, AT, period="202611", rule_id="R")
+
+
+def test_a_windows_key_is_posted_in_the_clients_namespace():
+    """No key a window sends can be one of the ledger's own ids."""
+    for key in ("contribution:pay-1", "transfer-out:tr-1", "withdrawal:E1", "POS-1"):
+        _, t, _ = account().debit([], key, 1, "P370200001", "pharmacy", HOLDER, AT, "h")
+        assert t.transaction_id == f"client:P370200001:{key}" and t.client_key == key
+        assert t.transaction_id not in (
+            model.contribution_posting("pay-1"),
+            model.transfer_out_posting("tr-1"),
+            model.withdrawal_posting("E1"),
+        )
 
 
 def test_withdrawal_is_keyed_by_the_enrollment_and_refused_on_a_closed_account():

@@ -43,8 +43,8 @@ def test_the_processor_reads_the_transfer_topic():
     assert TRANSFER_EVENTS in SOURCE_TOPICS
     assert {
         "chs.transfer.requested.v1",
-        "chs.transfer.out-confirmed.v1",
-        "chs.transfer.completed.v1",
+        "chs.transfer.out-confirmed.v2",
+        "chs.transfer.completed.v2",
         "chs.transfer.rejected.v2",
     } <= SOURCE_TYPES
 
@@ -76,15 +76,13 @@ def test_within_the_province_only_the_completion_is_told():
     assert notices_for(envelope(event)) == []
 
 
-def test_out_confirmation_tells_months_and_balance_in_yuan():
+def test_out_confirmation_tells_the_months_not_a_balance():
+    """The ledger moves what it holds at the completion; the account's notice tells it."""
     notice = only(
         notices_for(
             envelope(
                 TransferOutConfirmed(
-                    **QINGDAO_TO_SUZHOU,
-                    contribution_months=14,
-                    account_balance_fen=182050,
-                    confirmed_on=date(2026, 11, 23),
+                    **QINGDAO_TO_SUZHOU, contribution_months=14, confirmed_on=date(2026, 11, 23)
                 )
             )
         )
@@ -94,7 +92,6 @@ def test_out_confirmation_tells_months_and_balance_in_yuan():
         "from_region_name": "青岛市",
         "to_region_name": "苏州市",
         "contribution_months": "14",
-        "balance_yuan": "1820.50",
     }
 
 
@@ -108,7 +105,6 @@ def test_completion():
                     to_region="370100",
                     cross_province=False,
                     contribution_months=3,
-                    account_balance_fen=39000,
                     completed_on=date(2026, 11, 22),
                 )
             )

@@ -84,7 +84,9 @@ class FamilyMemberRevoked(AccountEvent):
 
 @register
 class AccountTransferredOut(AccountMovement):
-    """A cross-province transfer completed: the balance left for the in-region (balance 0)."""
+    """A cross-province transfer completed: the balance the ledger held left for the in-region
+    (balance 0). A contribution that arrives after it is credited and forwarded the same way:
+    a further AccountTransferredOut of the same transfer (its own ``transaction_id``)."""
 
     ce_type = "chs.account.transferred-out.v1"
     transfer_id: str
@@ -92,14 +94,29 @@ class AccountTransferredOut(AccountMovement):
 
 
 @register
-class AccountTransferredIn(AccountMovement):
-    """A cross-province transfer into the province completed: the out-region's stated balance
-    arrived and the account pools in ``to_region``."""
+class AccountTransferredWithin(AccountMovement):
+    """A transfer within the province completed: the whole balance the ledger held left the
+    from-region and arrived in the to-region, as one movement keyed by the transfer (the same
+    account, re-homed; ``balance_after_fen`` equals ``amount_fen``). Transfer records the amount."""
 
-    ce_type = "chs.account.transferred-in.v1"
+    ce_type = "chs.account.transferred-within.v1"
     transfer_id: str
     from_region: str
     to_region: str
+
+
+@register
+class AccountTransferredIn(AccountMovement):
+    """A cross-province transfer into the province completed: the balance the out-province
+    confirmed through the national transfer platform arrived (its reference, and the receiving
+    region's staff who entered it) and the account pools in ``to_region``."""
+
+    ce_type = "chs.account.transferred-in.v2"
+    transfer_id: str
+    from_region: str
+    to_region: str
+    platform_reference: str = Field(description="The national transfer platform's reference")
+    confirmed_by: str = Field(description="The receiving region's agency staff who entered it")
 
 
 @register

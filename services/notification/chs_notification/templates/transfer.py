@@ -25,16 +25,10 @@ TEMPLATES = (
         business_area=BusinessArea.TRANSFER,
         text=(
             "尊敬的{name}，{from_region_name}已确认您的医保关系转出：累计缴费{contribution_months}"
-            "个月，个人账户转移金额{balance_yuan}元，请等待{to_region_name}办理转入。"
+            "个月，请等待{to_region_name}办理转入，个人账户余额届时随之转移。"
         ),
-        elderly_text="{name}的医保已转出：缴费{contribution_months}个月，账户{balance_yuan}元。",
-        params=(
-            "name",
-            "from_region_name",
-            "to_region_name",
-            "contribution_months",
-            "balance_yuan",
-        ),
+        elderly_text="{name}的医保已转出：缴费{contribution_months}个月。",
+        params=("name", "from_region_name", "to_region_name", "contribution_months"),
     ),
     Template(
         template_id="transfer.completed",

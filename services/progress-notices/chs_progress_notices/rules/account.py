@@ -3,8 +3,9 @@
 Every income and expense tells the holder (the event's person) the amount and the balance after;
 a family member's spending (家庭共济) is told to the holder too, naming who spent it. Family
 authorizations are confirmed to the holder. A withdrawal at death and AccountOpened ask for no
-notice (the enrollment notice already told the employee). ``name`` is filled by notification
-from its contact directory.
+notice (the enrollment notice already told the employee), nor does AccountTransferredWithin (the
+balance stays the holder's, in the same account: transfer.completed told the move). ``name`` is
+filled by notification from its contact directory.
 """
 
 from collections.abc import Mapping

@@ -4,6 +4,8 @@ Each step tells the person: requested, out-confirmed, completed, rejected. A tra
 the province completes at once (TransferRequested and TransferCompleted together): only the
 completion is told, the request notice would arrive with it and say nothing new. Enrollment's
 PoolingRegionChanged asks for no notice either: the completion already told the person.
+The out-confirmation tells the months paid, not a balance: the ledger moves what it holds when
+the transfer completes, and the account's own notices (``rules.account``) tell the amount.
 ``name`` is filled by notification from its contact directory.
 """
 
@@ -19,7 +21,7 @@ from chs_events.events.transfer import (
     TransferRequested,
 )
 from chs_events.regions import region
-from chs_events.vocabulary import INSUTYPE_NAMES, yuan
+from chs_events.vocabulary import INSUTYPE_NAMES
 from chs_progress_notices.rules.model import NoticeSpec, Rule
 
 REQUESTED = "transfer.requested"
@@ -39,9 +41,7 @@ DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
 BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         REQUESTED: frozenset({"insutype_name", "from_region_name", "to_region_name"}),
-        OUT_CONFIRMED: frozenset(
-            {"from_region_name", "to_region_name", "contribution_months", "balance_yuan"}
-        ),
+        OUT_CONFIRMED: frozenset({"from_region_name", "to_region_name", "contribution_months"}),
         COMPLETED: frozenset(
             {"insutype_name", "from_region_name", "to_region_name", "completed_on"}
         ),
@@ -76,11 +76,7 @@ def _out_confirmed(event: TransferOutConfirmed) -> list[NoticeSpec]:
         (
             OUT_CONFIRMED,
             event.person_id,
-            {
-                **_regions(event),
-                "contribution_months": str(event.contribution_months),
-                "balance_yuan": yuan(event.account_balance_fen),
-            },
+            {**_regions(event), "contribution_months": str(event.contribution_months)},
         )
     ]
 

@@ -139,6 +139,15 @@ async def test_two_relays_publish_each_event_once(settings, database):
     await asyncio.gather(*relays, return_exceptions=True)
 
 
+def quarantined_count() -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "chs_outbox_quarantined_total", {"service": "test", "topic": ENROLLMENT_EVENTS}
+        )
+        or 0.0
+    )
+
+
 async def pending_positions(pool) -> list[int]:
     async with pool.acquire() as conn:
         return [
@@ -199,12 +208,7 @@ async def test_a_row_the_broker_cannot_take_is_quarantined_and_blocks_only_its_k
     for envelope in (behind, flowing):
         async with pool.acquire() as conn, conn.transaction():
             await record(conn, envelope)
-    quarantined_before = (
-        REGISTRY.get_sample_value(
-            "chs_outbox_quarantined_total", {"service": "test", "topic": ENROLLMENT_EVENTS}
-        )
-        or 0.0
-    )
+    quarantined_before = quarantined_count()
     stop = asyncio.Event()
     relay = await start_relay(settings, dsn, stop)
     records = await read_topic(
@@ -226,10 +230,4 @@ async def test_a_row_the_broker_cannot_take_is_quarantined_and_blocks_only_its_k
     assert "MessageSizeTooLargeError" in rows[oversized.id]["quarantine_reason"]
     assert rows[behind.id]["published_at"] is None and rows[behind.id]["quarantined_at"] is None
     assert rows[flowing.id]["published_at"] is not None
-    assert (
-        REGISTRY.get_sample_value(
-            "chs_outbox_quarantined_total", {"service": "test", "topic": ENROLLMENT_EVENTS}
-        )
-        - quarantined_before
-        == 1
-    )
+    assert quarantined_count() - quarantined_before == 1

@@ -4,7 +4,8 @@ A Qingdao (青岛, 370200) employer's HR system adds two employees. The first mo
 insurance (310) to Jinan (济南, 370100): within the province it completes at once, and
 enrollment moves her pooling region. The second, after two months of contributions, moves to
 Suzhou (苏州, 320500): across provinces the request waits for the out-region's confirmation
-(months paid, personal-account balance to move) and the in-region's completion. Each step
+(months paid) and the in-region's completion; the balance moved is the one the accounts ledger
+holds when the transfer leaves, as the ledger reports it back to transfer. Each step
 prints the SMS it caused. Every run uses new people, so it can run again and again.
 Environment: CHS_TRANSFER_URL (http://127.0.0.1:8105), and demo_support.py's CHS_ENROLLMENT_URL,
 CHS_NOTIFICATION_URL, CHS_ADMIN_TOKEN, CHS_DEMO_TIMEOUT (30 s).
@@ -94,10 +95,9 @@ def wait_region(client: httpx.Client, item: dict, region: str) -> None:
 def show(transfer: dict) -> None:
     extra = ""
     if transfer["contribution_months"] is not None:
-        extra = (
-            f", {transfer['contribution_months']} months paid, balance to move "
-            f"{transfer['account_balance_fen']} fen"
-        )
+        extra = f", {transfer['contribution_months']} months paid"
+    if transfer["account_balance_fen"] is not None:
+        extra += f", the ledger moved {transfer['account_balance_fen']} fen"
     print(
         f"     transfer {transfer['transfer_id']} {transfer['from_region']} → "
         f"{transfer['to_region']}: {transfer['status']}{extra}"

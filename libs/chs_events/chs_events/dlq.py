@@ -42,9 +42,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from chs_events.kafka import create_producer
+from chs_events.kafka import LogReader, create_producer
 from chs_events.logging import SENSITIVE_KEYS
 from chs_events.masking import redact
 from chs_events.settings import PlatformSettings
@@ -229,57 +228,30 @@ class DeadLetters:
 
 
 async def read_dead_letters(
-    settings: PlatformSettings, topics: Sequence[str], *, timeout: float = 30.0
+    settings: PlatformSettings, topics: Sequence[str], *, timeout: float = 60.0
 ) -> DeadLetters:
     """Every record of these DLQ topics (names as on the broker; a missing one is skipped) up to
     the end offsets found at start, without a consumer group."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=f"{settings.service_name}-dlq-tool",
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
+    reader = LogReader(settings, "dlq-tool", topics)
+    await reader.start()
     found = DeadLetters()
     try:
-        existing = await consumer.topics()
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            if topic in existing
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return found
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
         async with asyncio.timeout(timeout):
-            while remaining:
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:
-                        remaining.discard(tp)
-                if not remaining:
-                    break
-                batches = await consumer.getmany(*remaining, timeout_ms=500)
-                for tp, records in batches.items():
-                    for record in records:
-                        if record.offset < ends[tp]:
-                            found.add(
-                                DeadLetter(
-                                    record.topic,
-                                    record.partition,
-                                    record.offset,
-                                    record.key,
-                                    record.value,
-                                    tuple(record.headers or ()),
-                                    record.timestamp,
-                                )
-                            )
+            async for records in reader.read_to(await reader.end_offsets()):
+                for record in records:
+                    found.add(
+                        DeadLetter(
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                            record.key,
+                            record.value,
+                            tuple(record.headers or ()),
+                            record.timestamp,
+                        )
+                    )
     finally:
-        await consumer.stop()
+        await reader.stop()
     return found
 
 

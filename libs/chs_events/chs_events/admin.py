@@ -151,17 +151,18 @@ async def sync_topics(
             name = f"{prefix}{spec.name}"
             if name in existing:
                 continue
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            name, spec.partitions, replication_factor, topic_configs=wanted[name]
-                        )
-                    ]
-                )
+            topic = NewTopic(name, spec.partitions, replication_factor, topic_configs=wanted[name])
+            response = await admin.create_topics([topic])
+            (answer,) = response.to_object()["topic_errors"]  # aiokafka raises none of them
+            error = for_code(answer["error_code"]) if answer["error_code"] else None
+            if error is None:
                 created.append(name)
-            except TopicAlreadyExistsError:
-                existing.add(name)  # another process created it meanwhile: check its configs
+            elif error is TopicAlreadyExistsError:
+                # Created meanwhile (by another process, or before the broker's list of topics
+                # knew it): its configs are checked below.
+                existing.add(name)
+            else:
+                raise error(f"{name}: {answer['error_message']}")
         kept = {name: configs for name, configs in wanted.items() if name in existing}
         on_broker = await current_configs(admin, kept)
         altered = {

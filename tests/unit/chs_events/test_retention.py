@@ -11,7 +11,6 @@ from chs_events.topics import (
     CHRONIC_EVENTS,
     ENROLLMENT_CONTACTS,
     ENROLLMENT_EVENTS,
-    FOREVER,
     MATERNITY_EVENTS,
     REGISTRY_INSTITUTIONS,
     REIMBURSEMENT_EVENTS,
@@ -37,9 +36,9 @@ DOMAIN = {CHRONIC_EVENTS, MATERNITY_EVENTS, ACCOUNT_EVENTS}
 def test_the_topics_read_models_are_built_from_are_never_deleted_or_compacted():
     for topic in (*enrollments.TOPICS, *filings.TOPICS, *BUILT_FROM, *DOMAIN):
         spec = BY_NAME[topic]
-        assert spec.kept_forever, topic
-        if spec.cleanup_policy == "delete":
+        if spec.cleanup_policy != "compact":
             assert spec.configs == {"retention.ms": "-1", "cleanup.policy": "delete"}, topic
+        assert spec.kept_forever, topic
 
 
 def test_keyed_state_is_compacted_and_event_histories_are_kept_whole():
@@ -47,8 +46,8 @@ def test_keyed_state_is_compacted_and_event_histories_are_kept_whole():
         ENROLLMENT_CONTACTS,
         REGISTRY_INSTITUTIONS,
     }
-    assert BY_NAME[ENROLLMENT_EVENTS].retention_ms == FOREVER
-    assert BY_NAME[REMOTE_CARE_EVENTS].retention_ms == FOREVER
+    assert BY_NAME[ENROLLMENT_EVENTS].retention_ms == -1
+    assert BY_NAME[REMOTE_CARE_EVENTS].retention_ms == -1
 
 
 def test_every_topic_says_why_it_is_kept_as_it_is():
@@ -57,7 +56,7 @@ def test_every_topic_says_why_it_is_kept_as_it_is():
         kind = spec.kept.split(":")[0]
         if spec.cleanup_policy == "compact":
             assert kind == "compacted", spec.name
-        elif spec.retention_ms == FOREVER:
+        elif spec.retention_ms == -1:
             assert kind == "forever", spec.name
         else:
             assert kind == f"{spec.retention_ms // (24 * 60 * 60 * 1000)} d", spec.name

@@ -212,6 +212,9 @@ async def test_the_rebuilt_read_model_is_row_by_row_the_live_one(service):
     await publish(settings, more)
     await live_has(conn, expected(events + more))
     assert await rows(conn, done.replaced) == before
+    again = await replay(settings, PACKAGE, "enrollments")
+    assert (done.replaced, again.replaced) == ("replaced_enrollments_1", "replaced_enrollments_2")
+    assert await rows(conn) == await rows(conn, again.replaced) == expected(events + more)
 
 
 async def test_a_replay_while_the_live_consumer_writes_misses_nothing(service):

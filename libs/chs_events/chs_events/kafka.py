@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
@@ -88,3 +89,80 @@ class BrokerProbe:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of these topics (names as on the broker); a missing topic has none."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id="chs-partitions")
+    try:
+        await client.bootstrap()
+        cluster = await client.fetch_all_metadata()
+    finally:
+        await client.close()
+    return [
+        TopicPartition(topic, number)
+        for topic in topics
+        for number in sorted(cluster.partitions_for_topic(topic) or ())
+    ]
+
+
+class LogReader:
+    """Reads topics from the beginning without a consumer group (every partition assigned,
+    nothing committed): ``read_to(ends)`` yields the batches up to the end offsets ``ends``
+    (``end_offsets()``, taken when the caller chooses), and the next call goes on from there."""
+
+    def __init__(self, settings: PlatformSettings, role: str, topics: Sequence[str]) -> None:
+        self._settings = settings
+        self._topics = list(topics)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id=f"{settings.service_name}-{role}",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=1000,
+        )
+        self.partitions: list[TopicPartition] = []
+
+    async def start(self) -> None:
+        self.partitions = await partitions_of(self._settings.kafka_bootstrap, self._topics)
+        await self._consumer.start()
+        if self.partitions:
+            self._consumer.assign(self.partitions)
+            await self._consumer.seek_to_beginning(*self.partitions)
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def beginning_offsets(self) -> dict[TopicPartition, int]:
+        """The first offset each partition still holds (above 0: older records are gone)."""
+        if not self.partitions:
+            return {}
+        return dict(await self._consumer.beginning_offsets(self.partitions))
+
+    async def end_offsets(self) -> dict[TopicPartition, int]:
+        if not self.partitions:
+            return {}
+        return dict(await self._consumer.end_offsets(self.partitions))
+
+    async def read_to(
+        self, ends: dict[TopicPartition, int]
+    ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+        """The records before ``ends``, a partition's batch at a time, in partition order."""
+        remaining = set(ends)
+        while remaining:
+            for partition in list(remaining):
+                if await self._consumer.position(partition) >= ends[partition]:
+                    remaining.discard(partition)
+                    self._consumer.pause(partition)  # the next read_to resumes it
+            if not remaining:
+                break
+            self._consumer.resume(*remaining)
+            batches = await self._consumer.getmany(*remaining, timeout_ms=500)
+            for partition, records in batches.items():
+                before_end = [r for r in records if r.offset < ends[partition]]
+                if len(before_end) < len(records):  # read past the end: read again next time
+                    self._consumer.seek(partition, ends[partition])
+                if before_end:
+                    yield before_end

@@ -9,7 +9,10 @@ one process) and ``worker`` (the relay and the consumers as tasks of one process
 Procfile runs, one process less per service, nothing shared but the event loop — each keeps its
 own database connections and Kafka clients); ``workers={"name": worker}`` adds a command of the
 service's own (or replaces a standard one), ``in_worker=("name",)`` runs it in ``worker`` too,
-``beside_consumers={"job": job}`` runs scheduled jobs beside the consumers.
+``beside_consumers={"job": job}`` runs scheduled jobs beside the consumers. A service that
+keeps read models (``READ_MODELS`` of its migrations package: remote-care, transfer, maternity,
+reimbursement) also has ``replay <read-model>``, which rebuilds one from the log
+(``chs_events.replay``).
 """
 
 import argparse
@@ -24,11 +27,12 @@ import uvloop
 from fastapi import FastAPI
 
 from chs_events.consumer import ConsumerRunner, Subscription
-from chs_events.db import open_service_database
+from chs_events.db import declared_read_models, open_service_database
 from chs_events.kafka import started_producer
 from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.outbox import OutboxRelay
+from chs_events.replay import replay_command
 from chs_events.scheduled import Job, run_periodically
 from chs_events.settings import ExpirySettings, PlatformSettings
 
@@ -152,14 +156,30 @@ def main(
     *,
     app: Callable[[Settings], FastAPI] | None,
     workers: dict[str, Worker],
+    read_models: tuple[str, ...] = (),
+    arguments: list[str] | None = None,
 ) -> None:
-    """Run one process of a service (``python -m <package> <command>``): ``api`` or one of the
-    named workers."""
-    commands = (["api"] if app else []) + sorted(workers)
+    """Run one process of a service (``python -m <package> <command>``): ``api``, one of the
+    named workers, or ``replay <read-model>`` (one of ``read_models``)."""
+    commands = (["api"] if app else []) + sorted(workers) + (["replay"] if read_models else [])
     parser = argparse.ArgumentParser(prog=f"python -m {package}")
     parser.add_argument("command", choices=commands)
-    command = parser.parse_args().command
+    if read_models:
+        parser.add_argument(
+            "read_model", nargs="?", choices=read_models, help="replay: the read model to rebuild"
+        )
+    options = parser.parse_args(arguments)
+    command = options.command
+    if command == "replay" and options.read_model is None:
+        parser.error(f"replay: name the read model ({', '.join(read_models)})")
     configure_logging(f"{settings.service_name}-{command}", settings.log_level)
+    if command == "replay":  # beside the running worker: no metrics port of its own
+        uvloop.run(
+            _until_signalled(
+                lambda stop: replay_command(package, options.read_model)(settings, stop)
+            )
+        )
+        return
     if app is not None and command == "api":
         uvicorn.run(
             app(settings),
@@ -208,4 +228,10 @@ def run_service(
     commands["worker"] = together(
         commands["relay"], commands["consume"], *(commands[name] for name in in_worker)
     )
-    main(package, settings, app=app, workers=commands)
+    main(
+        package,
+        settings,
+        app=app,
+        workers=commands,
+        read_models=declared_read_models(package),
+    )

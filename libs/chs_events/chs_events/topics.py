@@ -1,12 +1,27 @@
 """The topic catalog: the single source for creating topics and for the AsyncAPI document.
 
-``python -m chs_events.topics create`` creates every topic (and its ``.dlq``) idempotently;
+``python -m chs_events.topics create`` creates every topic (and its ``.dlq``) idempotently and
+alters the configs of existing ones to match the catalog (``chs_events.admin``);
 ``python -m chs_events.topics asyncapi`` prints the AsyncAPI document.
+
+**The log is the record.** A topic that state is built from (a read model, a ledger, a directory)
+is kept, so that a new consumer, a reset group or a restored database rebuilds from offset 0
+(``python -m <service> replay <read-model>``, ``chs_events.replay``): compacted where the latest
+record per key is the state (contacts, institutions), otherwise never deleted
+(``retention.ms=-1``, ``FOREVER``): a person's events of many types share the key, so compaction
+would keep only the last of them. ``TopicSpec.kept`` says which, and why, for each topic.
+In production the kept topics go to tiered storage (Kafka 3.6+, KIP-405): the brokers run with
+``remote.log.storage.system.enable=true`` and a remote storage manager (an object store), and
+``python -m chs_events.topics create --tiered-storage`` gives each kept topic
+``remote.storage.enable=true`` with ``local.retention.ms`` (``LOCAL_RETENTION_MS``, 7 days on the
+brokers' disks; older segments are read back from the object store).
 """
 
 from dataclasses import dataclass
 
 DAY_MS = 24 * 60 * 60 * 1000
+FOREVER = -1  # retention.ms: never deleted
+LOCAL_RETENTION_MS = 7 * DAY_MS  # with tiered storage: what stays on the brokers' disks
 
 ENROLLMENT_EVENTS = "chs.enrollment.events"
 ENROLLMENT_CONTACTS = "chs.enrollment.contacts"
@@ -37,10 +52,28 @@ class TopicSpec:
     retention_ms: int = 90 * DAY_MS
     cleanup_policy: str = "delete"
     key: str = "person_id"
+    # Why the topic is kept as it is: what is built from it (``retention_ms`` FOREVER or a
+    # compacted topic), or why its records may go.
+    kept: str = ""
+
+    @property
+    def kept_forever(self) -> bool:
+        """Every record stays: compacted (the latest per key) or never deleted."""
+        return self.cleanup_policy == "compact" or self.retention_ms == FOREVER
 
     @property
     def configs(self) -> dict[str, str]:
         return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+
+    def topic_configs(self, *, tiered_storage: bool = False) -> dict[str, str]:
+        """The topic's configs on the broker; with ``tiered_storage`` (KIP-405) a topic kept
+        forever keeps only ``LOCAL_RETENTION_MS`` on the brokers' disks."""
+        if not (tiered_storage and self.kept_forever and self.cleanup_policy == "delete"):
+            return self.configs
+        return self.configs | {
+            "remote.storage.enable": "true",
+            "local.retention.ms": str(LOCAL_RETENTION_MS),
+        }
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -63,6 +96,11 @@ CATALOG: tuple[TopicSpec, ...] = (
         ),
         "Person registry, enrollments, staff changes, newborns, contributions; no names, "
         "mobiles or ID numbers (those are on chs.enrollment.contacts)",
+        retention_ms=FOREVER,
+        kept="forever: the enrollment read model (remote-care, transfer, maternity, "
+        "reimbursement), maternity's contribution bases, transfer's contributions and the "
+        "accounts ledger's persons and accounts are built from it; one person's events of many "
+        "types share the key, so compaction would keep only the last",
     ),
     TopicSpec(
         ENROLLMENT_CONTACTS,
@@ -71,7 +109,9 @@ CATALOG: tuple[TopicSpec, ...] = (
         "A person's contact as it now is (name, mobile, guardian) and a pending mobile change's "
         "one-time code: notification's directory only. Compacted, the latest record per person "
         "is the contact. ACL-restricted: only enrollment writes and only notification reads it",
+        retention_ms=FOREVER,
         cleanup_policy="compact",
+        kept="compacted: notification's contact directory is the latest record per person",
     ),
     TopicSpec(
         REGISTRY_INSTITUTIONS,
@@ -82,47 +122,79 @@ CATALOG: tuple[TopicSpec, ...] = (
         "the latest record per code is the institution. Read from the beginning, without a "
         "group, by every API that resolves institutions (chs_events.institutions)",
         partitions=1,
+        retention_ms=FOREVER,
         cleanup_policy="compact",
         key="institution_code",
+        kept="compacted: the registry every API follows is the latest record per code",
     ),
     TopicSpec(
         TRANSFER_EVENTS,
         "transfer",
         ("progress-notices", "enrollment", "accounts"),
         "Relationship transfer between pooling regions",
+        retention_ms=FOREVER,
+        kept="forever: enrollment's pooling-region moves and the accounts ledger's transfers "
+        "are built from it; a transfer's events share the person's key",
     ),
     TopicSpec(
         REMOTE_CARE_EVENTS,
         "remote-care",
         ("progress-notices", "reimbursement"),
         "Remote-care filings",
+        retention_ms=FOREVER,
+        kept="forever: the remote-care filing read model (reimbursement) is built from it; "
+        "a filing's filed, revoked and expired events share the person's key",
     ),
     TopicSpec(
         CHRONIC_EVENTS,
         "chronic",
         ("progress-notices",),
         "Outpatient chronic and special disease certification",
+        retention_ms=FOREVER,
+        kept="forever: the record of certifications (a new consumer starts from offset 0); "
+        "one person's events share the key",
     ),
     TopicSpec(
         REIMBURSEMENT_EVENTS,
         "reimbursement",
         ("progress-notices", "chronic", "maternity"),
         "Manual claims and one-stop settlements",
+        retention_ms=FOREVER,
+        kept="forever: chronic's auto-certifications and maternity's allowances without "
+        "application are built from it; a settlement and its reversal share the person's key",
     ),
-    TopicSpec(MATERNITY_EVENTS, "maternity", ("progress-notices",), "Maternity benefits"),
+    TopicSpec(
+        MATERNITY_EVENTS,
+        "maternity",
+        ("progress-notices",),
+        "Maternity benefits",
+        retention_ms=FOREVER,
+        kept="forever: the record of allowances (a new consumer starts from offset 0)",
+    ),
     TopicSpec(
         ACCOUNT_EVENTS,
         "accounts",
         ("progress-notices", "transfer"),
         "Personal-account ledger; transfer records the balance each transfer moved from it",
+        retention_ms=FOREVER,
+        kept="forever: the record of the personal accounts' money (a new consumer starts from "
+        "offset 0)",
     ),
-    TopicSpec(DEATH_FEED, "feeds", ("fraud-signals",), "Death records", retention_ms=365 * DAY_MS),
+    TopicSpec(
+        DEATH_FEED,
+        "feeds",
+        ("fraud-signals",),
+        "Death records",
+        retention_ms=365 * DAY_MS,
+        kept="365 d: an outside feed, the source keeps the record; nothing here builds from it",
+    ),
     TopicSpec(
         ACCIDENT_FEED,
         "feeds",
         ("fraud-signals",),
         "Traffic-accident cases",
         retention_ms=365 * DAY_MS,
+        kept="365 d: an outside feed, the source keeps the record; nothing here builds from it",
     ),
     TopicSpec(
         NOTICE_REQUESTS,
@@ -130,6 +202,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("notification",),
         "Requests to tell a person something",
         retention_ms=14 * DAY_MS,
+        kept="14 d: a work queue made from the domain topics; notification keeps each message",
     ),
     TopicSpec(
         NOTICE_STATUS,
@@ -137,9 +210,23 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("analytics",),
         "Message status changes",
         retention_ms=30 * DAY_MS,
+        kept="30 d: notification's database keeps every message's status",
     ),
-    TopicSpec(PUSH_CAMPAIGNS, "push-ops", ("push-targeting",), "Push campaigns", partitions=1),
-    TopicSpec(FRAUD_SIGNALS, "fraud-signals", ("analytics",), "Fraud signals for case work"),
+    TopicSpec(
+        PUSH_CAMPAIGNS,
+        "push-ops",
+        ("push-targeting",),
+        "Push campaigns",
+        partitions=1,
+        kept="90 d: a campaign is over by then; nothing here builds from it",
+    ),
+    TopicSpec(
+        FRAUD_SIGNALS,
+        "fraud-signals",
+        ("analytics",),
+        "Fraud signals for case work",
+        kept="90 d: case work keeps its own record; nothing here builds from it",
+    ),
 )
 
 BY_NAME = {spec.name: spec for spec in CATALOG}
@@ -157,6 +244,7 @@ def dead_letter_spec(spec: TopicSpec) -> TopicSpec:
         f"Events of {spec.name} that could not be processed",
         partitions=spec.partitions,
         retention_ms=30 * DAY_MS,
+        kept="30 d: operators list, show and redrive them (python -m chs_events.dlq)",
     )
 
 

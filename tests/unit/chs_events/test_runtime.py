@@ -44,3 +44,45 @@ async def test_when_one_fails_the_others_stop_and_the_process_exits_with_its_err
     with pytest.raises(ConnectionError, match="broker gone"):
         await asyncio.wait_for(together(relay, consume)(PlatformSettings(), asyncio.Event()), 5)
     assert stopped.is_set()
+
+
+SERVICES_WITH_READ_MODELS = {
+    "chs_remote_care": ("enrollments",),
+    "chs_transfer": ("enrollments",),
+    "chs_maternity": ("enrollments",),
+    "chs_reimbursement": ("enrollments", "filings"),
+}
+
+
+def test_the_services_that_keep_read_models_can_replay_them():
+    from chs_events.db import declared_read_models
+
+    for package in (
+        "chs_accounts",
+        "chs_chronic",
+        "chs_enrollment",
+        "chs_notification",
+        *SERVICES_WITH_READ_MODELS,
+    ):
+        assert declared_read_models(package) == SERVICES_WITH_READ_MODELS.get(package, ())
+
+
+def test_replay_names_one_of_the_service_s_read_models(capsys):
+    from chs_events.runtime import main
+
+    def run(*arguments: str, read_models: tuple[str, ...] = ("enrollments",)) -> str:
+        with pytest.raises(SystemExit) as exited:
+            main(
+                "chs_x",
+                PlatformSettings(),
+                app=None,
+                workers={},
+                read_models=read_models,
+                arguments=list(arguments),
+            )
+        assert exited.value.code == 2
+        return capsys.readouterr().err
+
+    assert "replay: name the read model (enrollments)" in run("replay")
+    assert "invalid choice: 'filings'" in run("replay", "filings")
+    assert "invalid choice: 'replay'" in run("replay", "enrollments", read_models=())

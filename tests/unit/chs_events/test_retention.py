@@ -1,0 +1,78 @@
+"""The log is the record: the topics that state is built from are kept whole, and the catalog
+says why for each topic."""
+
+import pytest
+
+from chs_events.read_models import enrollments, filings
+from chs_events.topics import (
+    ACCOUNT_EVENTS,
+    BY_NAME,
+    CATALOG,
+    CHRONIC_EVENTS,
+    ENROLLMENT_CONTACTS,
+    ENROLLMENT_EVENTS,
+    MATERNITY_EVENTS,
+    REGISTRY_INSTITUTIONS,
+    REIMBURSEMENT_EVENTS,
+    REMOTE_CARE_EVENTS,
+    TRANSFER_EVENTS,
+    all_specs,
+)
+
+pytestmark = pytest.mark.unit
+
+# Each service's consumer groups build state (a read model, a ledger, a directory) from these.
+BUILT_FROM = {
+    ENROLLMENT_EVENTS,
+    ENROLLMENT_CONTACTS,
+    REGISTRY_INSTITUTIONS,
+    TRANSFER_EVENTS,
+    REMOTE_CARE_EVENTS,
+    REIMBURSEMENT_EVENTS,
+}
+DOMAIN = {CHRONIC_EVENTS, MATERNITY_EVENTS, ACCOUNT_EVENTS}
+
+
+def test_the_topics_read_models_are_built_from_are_never_deleted_or_compacted():
+    for topic in (*enrollments.TOPICS, *filings.TOPICS, *BUILT_FROM, *DOMAIN):
+        spec = BY_NAME[topic]
+        if spec.cleanup_policy != "compact":
+            assert spec.configs == {"retention.ms": "-1", "cleanup.policy": "delete"}, topic
+        assert spec.kept_forever, topic
+
+
+def test_keyed_state_is_compacted_and_event_histories_are_kept_whole():
+    assert {s.name for s in CATALOG if s.cleanup_policy == "compact"} == {
+        ENROLLMENT_CONTACTS,
+        REGISTRY_INSTITUTIONS,
+    }
+    assert BY_NAME[ENROLLMENT_EVENTS].retention_ms == -1
+    assert BY_NAME[REMOTE_CARE_EVENTS].retention_ms == -1
+
+
+def test_every_topic_says_why_it_is_kept_as_it_is():
+    for spec in all_specs():
+        assert spec.kept, spec.name
+        kind = spec.kept.split(":")[0]
+        if spec.cleanup_policy == "compact":
+            assert kind == "compacted", spec.name
+        elif spec.retention_ms == -1:
+            assert kind == "forever", spec.name
+        else:
+            assert kind == f"{spec.retention_ms // (24 * 60 * 60 * 1000)} d", spec.name
+
+
+def test_with_tiered_storage_the_kept_histories_keep_a_week_on_the_brokers():
+    spec = BY_NAME[ENROLLMENT_EVENTS]
+    assert spec.topic_configs(tiered_storage=True) == {
+        "retention.ms": "-1",
+        "cleanup.policy": "delete",
+        "remote.storage.enable": "true",
+        "local.retention.ms": str(7 * 24 * 60 * 60 * 1000),
+    }
+    assert spec.topic_configs() == spec.configs
+    # Tiered storage does not take compacted topics, nor those that expire anyway.
+    contacts = BY_NAME[ENROLLMENT_CONTACTS]
+    assert contacts.topic_configs(tiered_storage=True) == contacts.configs
+    dlq = next(s for s in all_specs() if s.name == f"{ENROLLMENT_EVENTS}.dlq")
+    assert dlq.topic_configs(tiered_storage=True) == dlq.configs

@@ -25,6 +25,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from chs_events import policy
 from chs_events.auth import Caller
 from chs_events.clock import today
+from chs_events.errors import Rejected
 from chs_events.policy import Target, allowed
 from chs_events.problems import Problem, problem_responses
 from chs_events.service import Connection, RequestId, UnitOfWorkDep, create_service_app
@@ -38,7 +39,7 @@ from chs_feeds.batches import (
     Upload,
     connection,
 )
-from chs_feeds.model import ACCEPTED, Batch
+from chs_feeds.model import ACCEPTED, REJECTED, Batch
 from chs_feeds.parsing import MEDIA_TYPES, UnknownFormat, UnsupportedMediaType, format_of
 from chs_feeds.schemas import AccidentCreate, BatchPublic, DeathCreate, LinePublic, RecordPublic
 from chs_feeds.settings import FeedsSettings
@@ -103,6 +104,8 @@ async def _record_one(
     report = feed.report(body.model_dump(), today=today(), secret=_secret(settings))
     policy.authorize(caller, UPLOAD, Target(regions=(report.region_code,)))
     [outcome] = await feed.record(uow, (report,), (), None)
+    if outcome.outcome == REJECTED:  # against what is recorded (a case's other date)
+        raise Rejected(outcome.reason or "rejected")
     response.status_code = 201 if outcome.outcome == ACCEPTED else 200
     return RecordPublic.model_validate(outcome)
 

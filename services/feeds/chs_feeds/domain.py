@@ -8,6 +8,7 @@ for the report: the raw number goes no further than this module. A refusal is an
 ``InvalidField`` whose reason never holds an ID number or a mobile (``masking.redact``).
 """
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, get_args
@@ -27,6 +28,9 @@ DEATH_FIELDS = ("id_number", "date_of_death", "source", "region_code")
 ACCIDENT_FIELDS = ("id_number", "case_id", "accident_date", "source", "liable_party", "region_code")
 CASE_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/.")
 _MASKED_LENGTH = 20
+_STANDALONE_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9})(?![0-9A-Za-z])"
+)
 
 
 class BatchNotFound(NotFound):
@@ -152,9 +156,23 @@ def _case_id(fields: Mapping[str, Any]) -> str:
     return case_id
 
 
+def _holds_personal_number(text: str) -> bool:
+    """A valid ID number or a mobile standing alone (not inside a policy number's run)."""
+    for found in _STANDALONE_NUMBER.finditer(text):
+        number = found.group()
+        if len(number) == 11:
+            return True
+        try:
+            normalize_id_number(number)
+        except InvalidInput:
+            continue
+        return True
+    return False
+
+
 def _liable_party(fields: Mapping[str, Any]) -> str:
     party = _text(fields, "liable_party", max_length=100)
-    if redact(party) != party:
+    if _holds_personal_number(party.replace(" ", "").replace("-", "")):
         raise InvalidField(
             "liable_party", "holds an ID number or a mobile: give the plate or the policy"
         )

@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chs_events.events.feeds import AccidentCaseRecorded, DeathCorrected, DeathRecorded
+from chs_events.events.feeds import (
+    AccidentCaseRecorded,
+    AccidentSource,
+    DeathCorrected,
+    DeathRecorded,
+    DeathSource,
+)
 from chs_feeds.model import (
     ACCEPTED,
     COMPLETED,
@@ -28,8 +34,10 @@ PERSON = "p" + "a" * 32
 MARCH_14, MARCH_16 = date(2026, 3, 14), date(2026, 3, 16)
 
 
-def death(died: date = MARCH_14, source: str = "civil_affairs", line: int = 2) -> DeathReport:
-    return DeathReport(PERSON, "3707**********451X", died, source, "370783", line)  # type: ignore[arg-type]
+def death(
+    died: date = MARCH_14, source: DeathSource = "civil_affairs", line: int = 2
+) -> DeathReport:
+    return DeathReport(PERSON, "3707**********451X", died, source, "370783", line)
 
 
 def test_the_record_id_is_of_the_person_and_the_date() -> None:
@@ -87,7 +95,9 @@ def test_another_date_of_death_is_a_correction_and_the_earlier_record_superseded
     assert third.outcome.reason == "already recorded, first from civil_affairs, since corrected"
 
 
-def accident(day: date = date(2026, 2, 27), source: str = "traffic_police") -> AccidentReport:
+def accident(
+    day: date = date(2026, 2, 27), source: AccidentSource = "traffic_police"
+) -> AccidentReport:
     return AccidentReport(
         PERSON,
         "3707**********451X",
@@ -96,7 +106,7 @@ def accident(day: date = date(2026, 2, 27), source: str = "traffic_police") -> A
         source,
         "鲁G·8K2Q7",
         "370783",
-        3,  # type: ignore[arg-type]
+        3,
     )
 
 

@@ -31,8 +31,8 @@ from chs_events.problems import Problem, problem_responses
 from chs_events.service import Connection, RequestId, UnitOfWorkDep, create_service_app
 from chs_feeds import domain, repository
 from chs_feeds.batches import (
-    ACCIDENT_FEED,
-    DEATH_FEED,
+    ACCIDENT_CASES,
+    DEATH_RECORDS,
     Feed,
     NoRecords,
     TooLarge,
@@ -126,7 +126,7 @@ async def record_death(
     """One death record → DeathRecorded (201), DeathCorrected for another date of death of
     someone recorded dead (201, the reason says so), or nothing for a known one (200,
     duplicate). 422 with the reason for a row rule; 403 outside the caller's regions."""
-    return await _record_one(DEATH_FEED, body, uow, caller, request, response)
+    return await _record_one(DEATH_RECORDS, body, uow, caller, request, response)
 
 
 @feeds.post(
@@ -144,15 +144,15 @@ async def record_accident(
     """One traffic-accident case of an injured person → AccidentCaseRecorded (201), nothing
     for a known one (200, duplicate); the same case of the person with another accident date is
     422."""
-    return await _record_one(ACCIDENT_FEED, body, uow, caller, request, response)
+    return await _record_one(ACCIDENT_CASES, body, uow, caller, request, response)
 
 
 # --- batches ----------------------------------------------------------------------------------
 
 _CSV_EXAMPLES = {
-    DEATH_FEED.kind: "id_number,date_of_death,source,region_code\n"
+    DEATH_RECORDS.kind: "id_number,date_of_death,source,region_code\n"
     "37078319520312451X,2026-03-14,civil_affairs,370783\n",
-    ACCIDENT_FEED.kind: "id_number,case_id,accident_date,source,liable_party,region_code\n"
+    ACCIDENT_CASES.kind: "id_number,case_id,accident_date,source,liable_party,region_code\n"
     "370783198811234521,SG-JJ-2026-000381,2026-02-27,traffic_police,鲁G·8K2Q7,370783\n",
 }
 
@@ -180,7 +180,11 @@ def _batch_body(feed: Feed) -> dict[str, Any]:
     }
 
 
-async def _upload(feed: Feed, request: Request, caller: Caller, request_id: str) -> BatchPublic:
+async def _upload(
+    feed: Feed, request: Request, caller: Caller, request_id: str, response: Response
+) -> BatchPublic:
+    """The body read, checked and committed as it streams in (``batches.Upload``); the
+    batch's report, at its own location."""
     settings = _settings(request)
     try:
         format = format_of(request.headers.get("content-type"))
@@ -212,6 +216,7 @@ async def _upload(feed: Feed, request: Request, caller: Caller, request_id: str)
             "send the rest in another batch (lines sent again are duplicates)",
             batch_id=error.batch.batch_id,
         ) from None
+    response.headers["Location"] = f"/batches/{batch.batch_id}"
     async with connection(request.app.state.pool) as conn:
         return await _public(conn, batch)
 
@@ -230,7 +235,7 @@ BATCH_ANSWERS = problem_responses(403, 413, 415, 422)
     "/deaths/batches",
     status_code=201,
     responses=BATCH_ANSWERS,
-    openapi_extra=_batch_body(DEATH_FEED),
+    openapi_extra=_batch_body(DEATH_RECORDS),
 )
 async def upload_deaths(
     request: Request, caller: Uploading, request_id: RequestId, response: Response
@@ -239,24 +244,20 @@ async def upload_deaths(
     accepted lines are published. 415 for another Content-Type, 422 for a CSV header without
     the columns or a body without records, 413 over the bounds (with `batch_id` when the
     lines before were kept)."""
-    batch = await _upload(DEATH_FEED, request, caller, request_id)
-    response.headers["Location"] = f"/batches/{batch.batch_id}"
-    return batch
+    return await _upload(DEATH_RECORDS, request, caller, request_id, response)
 
 
 @feeds.post(
     "/accidents/batches",
     status_code=201,
     responses=BATCH_ANSWERS,
-    openapi_extra=_batch_body(ACCIDENT_FEED),
+    openapi_extra=_batch_body(ACCIDENT_CASES),
 )
 async def upload_accidents(
     request: Request, caller: Uploading, request_id: RequestId, response: Response
 ) -> BatchPublic:
     """A batch of traffic-accident cases → the per-line report, as for deaths."""
-    batch = await _upload(ACCIDENT_FEED, request, caller, request_id)
-    response.headers["Location"] = f"/batches/{batch.batch_id}"
-    return batch
+    return await _upload(ACCIDENT_CASES, request, caller, request_id, response)
 
 
 @feeds.get("/batches/{batch_id}", responses=problem_responses(403, 404))

@@ -10,6 +10,7 @@ grows past the bounds (bytes, lines) or is cut off stops there: what was read is
 published, and the batch is ``incomplete`` with the reason.
 """
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from chs_feeds.model import (
 from chs_feeds.parsing import Format, Record, RecordReader
 from chs_feeds.settings import FeedsSettings
 
+log = logging.getLogger(__name__)
+
 Report = DeathReport | AccidentReport
 
 
@@ -67,8 +70,8 @@ async def _record_accidents(
     return await handlers.handle_record_accidents(uow, RecordAccidents(reports, refused, batch))
 
 
-DEATH_FEED = Feed(DEATHS, domain.DEATH_FIELDS, domain.death_report, _record_deaths)
-ACCIDENT_FEED = Feed(ACCIDENTS, domain.ACCIDENT_FIELDS, domain.accident_report, _record_accidents)
+DEATH_RECORDS = Feed(DEATHS, domain.DEATH_FIELDS, domain.death_report, _record_deaths)
+ACCIDENT_CASES = Feed(ACCIDENTS, domain.ACCIDENT_FIELDS, domain.accident_report, _record_accidents)
 
 
 def outside_region(code: str) -> str:
@@ -171,7 +174,7 @@ class Upload:
             self._format, self._feed.fields, max_line_bytes=settings.batch_max_line_bytes
         )
         pending: list[Record] = []
-        size, stopped = 0, None
+        size, stopped, cut_off = 0, None, None
         try:
             async for chunk in chunks:
                 size += len(chunk)
@@ -187,8 +190,8 @@ class Upload:
                     break
             else:
                 pending.extend(reader.end())
-        except ClientDisconnect:
-            stopped = f"the upload was cut off after line {reader.lines_read}"
+        except ClientDisconnect:  # no one to answer: what was read is kept, the batch says so
+            cut_off = f"the upload was cut off after line {reader.lines_read}"
         pending, over = await self._commit_full_chunks(pending, everything=True)
         stopped = stopped or over
         if self._batch_id is None:
@@ -196,7 +199,18 @@ class Upload:
                 raise TooLarge(stopped)
             raise NoRecords("the body holds no record")
         async with unit_of_work(self._pool, settings, self._correlation_id) as uow:
-            batch = await handlers.handle_close_batch(uow, CloseBatch(self._batch_id, stopped))
+            command = CloseBatch(self._batch_id, stopped or cut_off)
+            batch = await handlers.handle_close_batch(uow, command)
+        log.info(
+            "batch %s: %s lines, %s accepted, %s duplicates, %s rejected%s",
+            batch.batch_id,
+            batch.lines,
+            batch.accepted,
+            batch.duplicates,
+            batch.rejected,
+            f" ({batch.stopped_reason})" if batch.stopped_reason else "",
+            extra={"batch_id": batch.batch_id, "feed": batch.kind, "status": batch.status},
+        )
         if stopped:
             raise TooLarge(stopped, batch)
         return batch

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from starlette.requests import ClientDisconnect
 from stdnum.cn import ric
 
 from chs_events.admin import ensure_topics
@@ -26,6 +27,7 @@ from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
 from chs_events.topics import ACCIDENT_FEED, BY_NAME, DEATH_FEED
 from chs_feeds.api import create_app
+from chs_feeds.batches import DEATH_RECORDS, Upload
 from chs_feeds.model import death_record_id
 from chs_feeds.settings import FeedsSettings
 from tests.support.broker import read_topic
@@ -453,6 +455,27 @@ async def test_a_stream_over_the_bounds_keeps_what_was_read_and_says_so(client, 
     assert kept.json()["status"] == "incomplete"
     assert kept.json()["stopped_reason"].startswith(f"over {MAX_BYTES} bytes")
     assert kept.json()["accepted"] == 1
+
+
+async def test_an_upload_cut_off_keeps_what_was_read_and_says_so(app, settings) -> None:
+    rows = [f"{new_id_number()},{day(2)},health,{SHOUGUANG}" for _ in range(CHUNK + 1)]
+
+    async def cut_off() -> AsyncIterator[bytes]:
+        yield csv_body(DEATH_HEADER, *rows) + b"37078"
+        raise ClientDisconnect()
+
+    batch = await Upload(
+        app.state.pool,
+        settings,
+        DEATH_RECORDS,
+        "csv",
+        uploaded_by="ws-weifang",
+        serves=lambda code: True,
+        today=today(),
+        correlation_id="cut-off-test",
+    ).run(cut_off())
+    assert (batch.status, batch.lines, batch.accepted) == ("incomplete", CHUNK + 1, CHUNK + 1)
+    assert batch.stopped_reason == f"the upload was cut off after line {CHUNK + 2}"
 
 
 async def test_another_callers_batch_is_not_found(client) -> None:

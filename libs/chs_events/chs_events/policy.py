@@ -138,6 +138,11 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     "reimbursement:read-accumulators": (*_person_or_agency(), Permit(INSTITUTION)),
     "reimbursement:set-assisted-groups": (Permit(AGENCY, IN_REGION, "assistance:write"),),
     "reimbursement:read-policy": tuple(Permit(kind) for kind in Kind),
+    # feeds (external records in: deaths, traffic-accident cases): the agencies' exchange
+    # systems, for the regions they serve; a batch's report for its uploader only (the handler
+    # compares the token's subject)
+    "feeds:upload": (Permit(AGENCY, IN_REGION, "feeds:upload"),),
+    "feeds:read-batch": (Permit(AGENCY, None, "feeds:upload"),),
     # notification (短信服务平台)
     "notification:read-messages": (Permit(PERSON, OWN_PERSON), Permit(ADMIN)),
     "notification:read-stats": (Permit(AGENCY), Permit(ADMIN)),

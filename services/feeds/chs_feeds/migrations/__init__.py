@@ -1,0 +1,4 @@
+"""The feeds service's migrations: its own tables only (it keeps no read model of other
+services' events)."""
+
+READ_MODELS: tuple[str, ...] = ()

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ISSUER = "https://identity.test.chs.invalid/realms/chs"
 KEY_ID = "test-key-1"
 
-ALL_SCOPES = "transfer:confirm chronic:review maternity:approve claims:pay assistance:write"
+ALL_SCOPES = (
+    "transfer:confirm chronic:review maternity:approve claims:pay assistance:write feeds:upload"
+)
 # The claims a caller of each kind has unless a test says otherwise (chs_events.policy): a
 # Qingdao hospital and pharmacy, an employer, the tax collector, a province-wide agency with
 # every business scope, a person, the admin.

@@ -9,7 +9,9 @@ from chs_events.problems import Forbidden
 
 pytestmark = pytest.mark.unit
 
-ALL_SCOPES = "transfer:confirm chronic:review maternity:approve claims:pay assistance:write"
+ALL_SCOPES = (
+    "transfer:confirm chronic:review maternity:approve claims:pay assistance:write feeds:upload"
+)
 CLAIMS = {
     Kind.INSTITUTION: {"institution_code": "H37020200017", "region": "370202"},
     Kind.MERCHANT: {"merchant_code": "M370202000001"},

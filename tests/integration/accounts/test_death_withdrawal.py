@@ -8,6 +8,7 @@ import itertools
 import secrets
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -64,7 +65,7 @@ async def platform(database_url: str, kafka_bootstrap: str) -> AsyncIterator[tup
         throwaway_database(database_url, "enrollment") as enrollment_db,
         throwaway_database(database_url, "accounts") as accounts_db,
     ):
-        common = {
+        common: dict[str, Any] = {
             "database_url": database_url,
             "kafka_bootstrap": kafka_bootstrap,
             "topic_prefix": PREFIX,
@@ -103,7 +104,10 @@ async def platform(database_url: str, kafka_bootstrap: str) -> AsyncIterator[tup
                     settings=accounts_settings,
                 ),
             ]
-            tasks = [asyncio.create_task(w.run(stop)) for w in (relay, *runners)]
+            tasks = [
+                asyncio.create_task(relay.run(stop)),
+                *(asyncio.create_task(runner.run(stop)) for runner in runners),
+            ]
             try:
                 yield enrollment, accounts
             finally:

@@ -59,9 +59,12 @@ async def on_death(uow: UnitOfWork, envelope: Envelope) -> None:
     command = RecordDeath.of(
         event, event_id=envelope.id, correction=isinstance(event, DeathCorrected)
     )
-    if not await handlers.handle_record_death(uow, command):
+    applied = await handlers.handle_record_death(uow, command)
+    if applied != "recorded":
         log.info(
-            "death already recorded with this date; nothing changed",
+            "death of a person not registered here: kept, nothing to end"
+            if applied == "kept"
+            else "death already recorded with this date; nothing changed",
             extra={"record_id": event.record_id, "event_id": envelope.id},
         )
 

@@ -5,10 +5,10 @@ concerns a person locks the person's row first. The staff batches and employers 
 
 import hashlib
 import hmac
-import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 import asyncpg
 import uuid6
@@ -41,8 +41,6 @@ from chs_events.identity import (
 from chs_events.locks import lock_person
 from chs_events.unit_of_work import UnitOfWork
 from chs_events.vocabulary import EMPLOYEE, RESIDENT
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -295,14 +293,16 @@ async def handle_move_pooling_region(uow: UnitOfWork, command: MovePoolingRegion
     return True
 
 
-async def handle_record_death(uow: UnitOfWork, command: RecordDeath) -> bool:
+async def handle_record_death(
+    uow: UnitOfWork, command: RecordDeath
+) -> Literal["recorded", "kept", "unchanged"]:
     """A verified death (生存认证) or a corrected date, under the person's lock: the death is
     recorded and, for a registered person, ``Person.die`` ends the enrollments as of the date
     of death (PersonDeceased, EnrollmentTerminated reason death, PersonContact), caused by the
     feed event. A person not registered here has nothing to end: the death is kept, so that a
-    later registration is recorded deceased and no enrollment is accepted. False when nothing
-    changed (the date already recorded); ``DeathAlreadyRecorded`` for a first record of
-    another date than the one recorded."""
+    later registration is recorded deceased and no enrollment is accepted ("kept"). Nothing
+    changes when the date is recorded already ("unchanged"); ``DeathAlreadyRecorded`` for a
+    first record of another date than the one recorded."""
     async with uow:
         conn = uow.conn
         await lock_person(conn, command.person_id)
@@ -312,15 +312,11 @@ async def handle_record_death(uow: UnitOfWork, command: RecordDeath) -> bool:
             command.date_of_death,
             correction=command.correction,
         ):
-            return False
+            return "unchanged"
         await repository.save_death(conn, command)
         person = await repository.person_for_update(conn, command.person_id)
         if person is None:
-            log.info(
-                "death of a person not registered here: kept, nothing to end",
-                extra={"person_id": command.person_id, "record_id": command.record_id},
-            )
-            return True
+            return "kept"
         dead, ended, events = person.die(
             command.date_of_death,
             command.record_id,
@@ -330,4 +326,4 @@ async def handle_record_death(uow: UnitOfWork, command: RecordDeath) -> bool:
         for enrollment in ended:
             await repository.update_enrollment(conn, enrollment)
         await uow.record(*events)
-    return True
+    return "recorded"

@@ -45,6 +45,7 @@ JOINING_PEOPLE = 20
 # Every consumer group the doubled processes run (docs/ARCHITECTURE.md, section 1).
 GROUPS = (
     "enrollment-transfers",
+    "enrollment-deaths",
     "accounts-ledger",
     "remote-care-enrollments",
     "chronic-settlements",

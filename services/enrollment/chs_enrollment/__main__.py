@@ -3,7 +3,8 @@
 - ``api``: the HTTP API (port ``CHS_HTTP_PORT``, default 8101);
 - ``relay``: publishes the outbox (``chs.enrollment.events``);
 - ``consume``: completed transfers (``enrollment-transfers`` on ``chs.transfer.events``) move
-  an enrollment's pooling region.
+  an enrollment's pooling region; verified deaths (``enrollment-deaths`` on
+  ``chs.feeds.deaths``) end the person's enrollments as of the date of death.
 """
 
 from chs_enrollment.api import create_app

@@ -125,3 +125,16 @@ class MovePoolingRegion(Command):
     to_region: str
     changed_on: date
     event_id: str
+
+
+class RecordDeath(Command):
+    """A verified death (生存认证, ``chs.feeds.deaths``): the person's date of death, first
+    recorded or (``correction``) corrected; ``event_id`` is the feed event's."""
+
+    person_id: str
+    date_of_death: date
+    record_id: str
+    source: str
+    region_code: str
+    event_id: str
+    correction: bool = False

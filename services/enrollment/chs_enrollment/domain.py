@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # model's aggregates call these rules
 
 NEWBORN_MAX_AGE_YEARS = 1
 LEFT_EMPLOYER = "left_employer"
+DEATH = "death"
 # A requested mobile change: its one-time code is valid this long, for this many tries.
 CONTACT_CODE_TTL = timedelta(minutes=10)
 # Each request sends an SMS to the number it names: at most this many per person in an hour.
@@ -83,6 +84,15 @@ class WrongContactCode(Rejected):
 
 class TransferNotApplicable(Rejected):
     """A completed transfer does not fit the enrollment as this service knows it."""
+
+
+class PersonIsDeceased(Conflict):
+    """The person's death is recorded (生存认证): no enrollment of the person is accepted."""
+
+
+class DeathAlreadyRecorded(Rejected):
+    """A death record with another date for a person already recorded dead: another date comes
+    as a correction (DeathCorrected), so this one is a case for people."""
 
 
 class BatchRefused(DomainError):
@@ -160,6 +170,43 @@ def check_enrollment_start(
             )
 
 
+def check_alive(deceased_on: date | None) -> None:
+    """A new enrollment would be open past the date of death: refused for a deceased person."""
+    if deceased_on is not None:
+        raise PersonIsDeceased(
+            f"the person died on {deceased_on}: no enrollment after the date of death",
+            date_of_death=deceased_on.isoformat(),
+        )
+
+
+def death_changes(recorded: date | None, date_of_death: date, *, correction: bool) -> bool:
+    """Whether a death record changes what is recorded (``recorded``: the date of death known,
+    if any). The same date again changes nothing; a correction moves the date (and records a
+    death not known before); a first record of another date than the one known is refused."""
+    if recorded is None or recorded == date_of_death:
+        return recorded is None
+    if not correction:
+        raise DeathAlreadyRecorded(
+            f"the death is recorded on {recorded}; a record of {date_of_death} must come as a "
+            "correction"
+        )
+    return True
+
+
+def death_end(enrollment: Enrollment, date_of_death: date) -> date | None:
+    """The end a death on ``date_of_death`` gives the enrollment, or None when it has none to
+    give: an enrollment covering a day after the date (open, or ending later) ends on it, one a
+    death ended before moves with the corrected date, and one that began after the date ends on
+    its first day (its end cannot precede its start)."""
+    covers_after = enrollment.end_date is None or enrollment.end_date > date_of_death
+    if not covers_after and enrollment.end_reason != DEATH:
+        return None
+    end = max(enrollment.start_date, date_of_death)
+    if (enrollment.end_date, enrollment.end_reason) == (end, DEATH):
+        return None
+    return end
+
+
 def check_contribution_base(contribution_base_fen: int | None) -> int:
     if contribution_base_fen is None or contribution_base_fen <= 0:
         raise InvalidField(
@@ -214,8 +261,13 @@ def employee_pooling_region(command: EnrollEmployee, employer: Employer | None) 
 
 
 def check_new_staff(
-    item: NewStaff, person: Person | None, enrollments: Iterable[Enrollment]
+    item: NewStaff,
+    person: Person | None,
+    enrollments: Iterable[Enrollment],
+    deceased_on: date | None = None,
 ) -> None:
+    """``deceased_on``: the recorded death of a person not yet registered."""
+    check_alive(person.deceased_on if person is not None else deceased_on)
     if person is not None and person.name != item.name:
         raise InvalidField("name", "differs from the name registered for this ID number")
     check_contribution_base(item.contribution_base_fen)
@@ -324,6 +376,12 @@ def check_contribution(
             "period", f"{command.period} is before the enrollment's start month {start}"
         )
     if enrollment.end_date and command.period > (end := f"{enrollment.end_date:%Y%m}"):
+        if enrollment.end_reason == DEATH:
+            raise InvalidField(
+                "period",
+                f"{command.period} is after the month of the person's death "
+                f"({enrollment.end_date})",
+            )
         raise InvalidField("period", f"{command.period} is after the enrollment's end month {end}")
     if command.period in paid_periods:
         raise Conflict(

@@ -8,6 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 import asyncpg
 import uuid6
@@ -21,12 +22,14 @@ from chs_enrollment.commands import (
     EnrollResident,
     MovePoolingRegion,
     RecordContribution,
+    RecordDeath,
     RegisterPerson,
 )
 from chs_enrollment.model import ContactChange, Enrollment, Payment, Person
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.clock import now, today
 from chs_events.errors import Conflict
+from chs_events.events.base import Event
 from chs_events.events.enrollment import NewbornEnrolled
 from chs_events.identity import (
     derive_newborn_person_id,
@@ -35,6 +38,7 @@ from chs_events.identity import (
     normalize_id_number,
     normalize_mobile,
 )
+from chs_events.locks import lock_person
 from chs_events.unit_of_work import UnitOfWork
 from chs_events.vocabulary import EMPLOYEE, RESIDENT
 
@@ -72,10 +76,16 @@ async def handle_register_person(
         command.region_code,
     )
     async with uow:
-        if await repository.person_for_update(uow.conn, person.person_id):
+        conn = uow.conn
+        await lock_person(conn, person.person_id)  # beside a death recorded meanwhile
+        if await repository.person_for_update(conn, person.person_id):
             raise Conflict("a person with this ID number is already registered")
-        await repository.insert_person(uow.conn, person)
-        await uow.record(registered, person.contact())
+        events: list[Event] = [person.contact()]
+        if (death := await repository.get_death(conn, person.person_id)) is not None:
+            # died before registering: recorded deceased, so no enrollment is accepted
+            person, _, events = person.die(death.date_of_death, death.record_id, [])
+        await repository.insert_person(conn, person)
+        await uow.record(registered, *events)
     return PersonView(person)
 
 
@@ -281,3 +291,39 @@ async def handle_move_pooling_region(uow: UnitOfWork, command: MovePoolingRegion
         await repository.update_enrollment(conn, moved)
         await uow.record(changed)
     return True
+
+
+async def handle_record_death(
+    uow: UnitOfWork, command: RecordDeath
+) -> Literal["recorded", "kept", "unchanged"]:
+    """A verified death (生存认证) or a corrected date, under the person's lock: the death is
+    recorded and, for a registered person, ``Person.die`` ends the enrollments as of the date
+    of death (PersonDeceased, EnrollmentTerminated reason death, PersonContact), caused by the
+    feed event. A person not registered here has nothing to end: the death is kept, so that a
+    later registration is recorded deceased and no enrollment is accepted ("kept"). Nothing
+    changes when the date is recorded already ("unchanged"); ``DeathAlreadyRecorded`` for a
+    first record of another date than the one recorded."""
+    async with uow:
+        conn = uow.conn
+        await lock_person(conn, command.person_id)
+        recorded = await repository.get_death(conn, command.person_id)
+        if not domain.death_changes(
+            recorded.date_of_death if recorded else None,
+            command.date_of_death,
+            correction=command.correction,
+        ):
+            return "unchanged"
+        await repository.save_death(conn, command)
+        person = await repository.person_for_update(conn, command.person_id)
+        if person is None:
+            return "kept"
+        dead, ended, events = person.die(
+            command.date_of_death,
+            command.record_id,
+            await _enrollments(conn, person.person_id),
+        )
+        await repository.update_person(conn, dead)
+        for enrollment in ended:
+            await repository.update_enrollment(conn, enrollment)
+        await uow.record(*events)
+    return "recorded"

@@ -18,6 +18,7 @@ from chs_events.events.enrollment import (
     ContributionPaid,
     EnrollmentRegistered,
     EnrollmentTerminated,
+    PersonDeceased,
     PersonRegistered,
     PoolingRegionChanged,
     StaffAdded,
@@ -39,6 +40,7 @@ class Person:
     region_code: str
     birth_certificate_no: str | None = None
     guardian_person_id: str | None = None
+    deceased_on: date | None = None  # the verified date of death (生存认证)
 
     @classmethod
     def register(
@@ -109,8 +111,10 @@ class Person:
         contribution_base_fen: int | None = None,
         at_birth: bool = False,
     ) -> tuple["Enrollment", EnrollmentRegistered]:
-        """A new enrollment from ``start_date``: not before birth, one open enrollment per
-        insurance type and no overlap with an ended one (``enrollments``: the person's)."""
+        """A new enrollment from ``start_date``: not of a deceased person, not before birth, one
+        open enrollment per insurance type and no overlap with an ended one (``enrollments``:
+        the person's)."""
+        domain.check_alive(self.deceased_on)
         domain.check_enrollment_start(self.birth_date, enrollments, insutype, start_date)
         enrollment = Enrollment(
             enrollment_id,
@@ -122,6 +126,36 @@ class Person:
             contribution_base_fen=contribution_base_fen,
         )
         return enrollment, enrollment.registered(employer, at_birth=at_birth)
+
+    def die(
+        self, date_of_death: date, record_id: str, enrollments: list["Enrollment"]
+    ) -> tuple["Person", list["Enrollment"], list[Event]]:
+        """The person's death verified on ``date_of_death``, or its date corrected: the person
+        recorded deceased, and every enrollment covering a day after the date ended on it
+        (``domain.death_end``; ``enrollments``: the person's). The events: PersonDeceased, an
+        EnrollmentTerminated (reason death) per enrollment ended or moved, and the contact as
+        it now is (notification sends the number only what the family must know). The date
+        already recorded changes nothing and raises no event."""
+        if self.deceased_on == date_of_death:
+            return self, [], []
+        dead = replace(self, deceased_on=date_of_death)
+        ended: list[Enrollment] = []
+        events: list[Event] = [
+            PersonDeceased.of(
+                dead,
+                date_of_death=date_of_death,
+                previous_date_of_death=self.deceased_on,
+                record_id=record_id,
+            )
+        ]
+        for enrollment in enrollments:
+            end = domain.death_end(enrollment, date_of_death)
+            if end is not None:
+                enrollment, terminated = enrollment.end(end, domain.DEATH)
+                ended.append(enrollment)
+                events.append(terminated)
+        events.append(dead.contact())
+        return dead, ended, events
 
 
 @dataclass(frozen=True)
@@ -195,8 +229,7 @@ class Employer:
         """减员: the person's open employee (310) enrollment with this employer ends on
         ``end_date`` (``enrollments``: the person's)."""
         enrollment = domain.staff_enrollment(self.employer_id, enrollments, end_date)
-        ended = replace(enrollment, end_date=end_date, end_reason=domain.LEFT_EMPLOYER)
-        terminated = EnrollmentTerminated.of(ended, reason=domain.LEFT_EMPLOYER)
+        ended, terminated = enrollment.end(end_date, domain.LEFT_EMPLOYER)
         return ended, (StaffRemoved.of(ended), terminated)
 
 
@@ -223,6 +256,11 @@ class Enrollment(enrollments.Enrollment):
     ) -> EnrollmentRegistered:
         employer_name = employer.name if employer else None
         return EnrollmentRegistered.of(self, employer_name=employer_name, at_birth=at_birth)
+
+    def end(self, end_date: date, reason: str) -> tuple["Enrollment", EnrollmentTerminated]:
+        """The enrollment ends on ``end_date`` (a date it already ended on moves)."""
+        ended = replace(self, end_date=end_date, end_reason=reason)
+        return ended, EnrollmentTerminated.of(ended, reason=reason)
 
     def move_pooling_region(
         self, transfer_id: str, from_region: str, to_region: str, changed_on: date

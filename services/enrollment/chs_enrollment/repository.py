@@ -6,19 +6,31 @@ are in commit order.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import asyncpg
 
-from chs_enrollment.commands import MovePoolingRegion
+from chs_enrollment.commands import MovePoolingRegion, RecordDeath
 from chs_enrollment.model import ContactChange, Employer, Enrollment, Payment, Person
 from chs_events.rows import Table
+
+
+@dataclass(frozen=True)
+class Death:
+    """A verified death as recorded (``deaths``): the date as last recorded or corrected."""
+
+    person_id: str
+    date_of_death: date
+    record_id: str
+
 
 PERSONS = Table("persons", Person, key="person_id")
 ENROLLMENTS = Table("enrollments", Enrollment, key="enrollment_id")
 PAYMENTS = Table("contributions", Payment, key="payment_id")
 EMPLOYERS = Table("employers", Employer, key="employer_id")
 CONTACT_CHANGES = Table("contact_changes", ContactChange, key="person_id")
+DEATHS = Table("deaths", Death, key="person_id")
 
 
 async def persons_for_update(
@@ -46,8 +58,36 @@ async def insert_person(conn: asyncpg.Connection, person: Person) -> None:
 
 
 async def update_person(conn: asyncpg.Connection, person: Person) -> None:
-    """Save what may change of a registered person: the mobile."""
-    await PERSONS.update(conn, person, ("mobile",), also="updated_at = now()")
+    """Save what may change of a registered person: the mobile and the date of death."""
+    await PERSONS.update(conn, person, ("mobile", "deceased_on"), also="updated_at = now()")
+
+
+async def get_death(conn: asyncpg.Connection, person_id: str) -> Death | None:
+    return await DEATHS.get(conn, person_id)
+
+
+async def deaths_of(conn: asyncpg.Connection, person_ids: Iterable[str]) -> dict[str, date]:
+    """The recorded dates of death of those of the persons who died."""
+    deaths = await DEATHS.fetch(conn, "person_id = any($1)", list(set(person_ids)))
+    return {death.person_id: death.date_of_death for death in deaths}
+
+
+async def save_death(conn: asyncpg.Connection, death: RecordDeath) -> None:
+    """The person's date of death as this record states it (a later one corrects it)."""
+    await conn.execute(
+        """insert into deaths (person_id, date_of_death, record_id, source, region_code, event_id)
+           values ($1, $2, $3, $4, $5, $6)
+           on conflict (person_id) do update
+           set date_of_death = excluded.date_of_death, record_id = excluded.record_id,
+               source = excluded.source, region_code = excluded.region_code,
+               event_id = excluded.event_id, corrected_at = now()""",
+        death.person_id,
+        death.date_of_death,
+        death.record_id,
+        death.source,
+        death.region_code,
+        death.event_id,
+    )
 
 
 async def get_contact_change(conn: asyncpg.Connection, person_id: str) -> ContactChange | None:

@@ -55,10 +55,11 @@ async def handle_add_staff(
         employer = await _employer(uow, command.employer_id)
         persons = await repository.persons_for_update(conn, ids)
         enrollments = await repository.enrollments_of(conn, ids)
+        deaths = await repository.deaths_of(conn, ids)
         domain.check_batch(
             list(zip(ids, command.items, strict=True)),
             lambda pair: domain.check_new_staff(
-                pair[1], persons.get(pair[0]), enrollments.get(pair[0], [])
+                pair[1], persons.get(pair[0]), enrollments.get(pair[0], []), deaths.get(pair[0])
             ),
             key=lambda pair: pair[0],
             key_field="id_number",

@@ -20,7 +20,8 @@ class PendingMobile:
 
 class RecordContact(Command):
     """A person's contact as it now is (PersonContact): name, mobile (none for a newborn, whose
-    messages go to the guardian's), birth date, and a requested mobile change if any."""
+    messages go to the guardian's), birth date, a requested mobile change if any, and the
+    date of death once it is verified."""
 
     person_id: str
     name: str
@@ -29,6 +30,7 @@ class RecordContact(Command):
     guardian_person_id: str | None
     at: datetime
     pending: PendingMobile | None = None
+    deceased_on: date | None = None
 
 
 class RequestNotice(Command):

@@ -2,7 +2,8 @@
 status. The retries of a send follow ``NotificationSettings.send_backoff``
 (``chs_events.retry.Backoff``)."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from datetime import date
 from enum import StrEnum
 
 from chs_events.errors import Rejected
@@ -24,6 +25,23 @@ DIRECTORY_REFERENCES = {"newborn_name": "newborn_person_id"}
 # The directory's own messages about a mobile change (``handlers.handle_record_contact``).
 CONTACT_CHANGED = "enrollment.contact_changed"  # to the previous number, once it took effect
 CONTACT_CONFIRMATION = "enrollment.contact_confirmation"  # the one-time code, to the new one
+
+
+# What the family must know still goes to a deceased person's number: money paid into the
+# person's account after the death (a manual claim, the maternity allowance), which the heirs
+# collect. ``NotificationSettings.still_sent_after_death`` configures it.
+STILL_SENT_AFTER_DEATH = ("reimbursement.claim_paid", "maternity.paid")
+
+
+def withheld_after_death(
+    template_id: str, deceased_on: date | None, still_sent: Collection[str]
+) -> str | None:
+    """Why a message is not sent to the number of a person who died (``deceased_on``, from the
+    contact), or None when it may go: the number's holder is alive, or the template is one the
+    family must still get (``still_sent``)."""
+    if deceased_on is None or template_id in still_sent:
+        return None
+    return f"recipient deceased on {deceased_on}: {template_id} is not sent after a death"
 
 
 class MissingParam(KeyError):

@@ -9,7 +9,7 @@ receipt).
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ import asyncpg
 from chs_events.events.notices import notice_id
 from chs_events.masking import mask_mobile
 from chs_events.unit_of_work import UnitOfWork
-from chs_notification import repository
+from chs_notification import recipients, repository
 from chs_notification.commands import RecordContact, RecordReceipt, RequestNotice
 from chs_notification.domain import (
     CONTACT_CHANGED,
@@ -31,6 +31,7 @@ from chs_notification.domain import (
 from chs_notification.gateway import DeliveryReceipt
 from chs_notification.model import Message, message_id_for
 from chs_notification.receipts import delivery_event, receipt_from_json, receipt_to_json
+from chs_notification.settings import still_sent_after_death
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,14 @@ async def _contact_arrived(conn: asyncpg.Connection, person_id: str) -> None:
         await repository.wake_dispatcher(conn)
 
 
-async def handle_record_contact(uow: UnitOfWork, command: RecordContact) -> None:
+async def handle_record_contact(
+    uow: UnitOfWork, command: RecordContact, *, still_sent: Collection[str] | None = None
+) -> None:
     """Keep the person's contact. A mobile that replaces another tells the previous number of
     the change; a requested change (``pending``) sends its one-time code to the new number,
     and nothing else, until it expires. Both are messages of the directory's own templates,
-    caused by the contact event."""
+    caused by the contact event. A verified death (``deceased_on``) ends the messages still
+    queued to the person's number that the family need not get (``withhold_after_death``)."""
     async with uow:
         conn = uow.conn
         previous = await repository.get_contact(conn, command.person_id)
@@ -59,6 +63,7 @@ async def handle_record_contact(uow: UnitOfWork, command: RecordContact) -> None
             birth_date=command.birth_date,
             guardian_person_id=command.guardian_person_id,
             at=command.at,
+            deceased_on=command.deceased_on,
         )
         old = previous["mobile"] if previous is not None else None
         if old and command.mobile and old != command.mobile:
@@ -79,6 +84,9 @@ async def handle_record_contact(uow: UnitOfWork, command: RecordContact) -> None
                 to_mobile=pending.mobile,
                 priority="high",
             )
+        if command.deceased_on is not None:
+            for row in await repository.queued_messages_to(conn, command.person_id):
+                await withhold_after_death(uow, row, still_sent)
         await _contact_arrived(conn, command.person_id)
 
 
@@ -124,15 +132,21 @@ async def _queue_message(
 # --- notices -----------------------------------------------------------------------------------
 
 
-async def handle_request_notice(uow: UnitOfWork, command: RequestNotice) -> bool:
+async def handle_request_notice(
+    uow: UnitOfWork, command: RequestNotice, *, still_sent: Collection[str] | None = None
+) -> bool:
     """Queue the notice's message and wake the dispatcher; False when the notice id is already
-    known. A notice that can never be rendered is refused (``domain.UnsendableNotice``). The
-    request (the unit of work's cause) is the cause of the message's events."""
+    known. A notice that can never be rendered is refused (``domain.UnsendableNotice``); one to
+    the number of a person who died ends at once (``withhold_after_death``). The request (the
+    unit of work's cause) is the cause of the message's events."""
     check_notice(command.notice_id, command.template_id, command.params)
     assert uow.causation_id is not None, "a notice is requested by an event"
     async with uow:
         inserted = await _queue_message(uow, command)
-        if inserted:
+        message = message_id_for(command.notice_id)
+        if inserted and not await withhold_after_death(
+            uow, await repository.lock_message(uow.conn, message), still_sent
+        ):
             await repository.wake_dispatcher(uow.conn)
         else:
             log.info(
@@ -140,6 +154,34 @@ async def handle_request_notice(uow: UnitOfWork, command: RequestNotice) -> bool
                 extra={"notice_id": command.notice_id, "event_id": uow.causation_id},
             )
     return inserted
+
+
+async def withhold_after_death(
+    uow: UnitOfWork, row: Mapping[str, Any] | None, still_sent: Collection[str] | None = None
+) -> bool:
+    """End a queued message (``row``, locked) as undeliverable, with the reason, when the holder
+    of the number it goes to died and its template is not one the family must still get
+    (``still_sent``: ``CHS_STILL_SENT_AFTER_DEATH`` unless given); False when it may go."""
+    if row is None:
+        return False
+    allowed = still_sent_after_death() if still_sent is None else still_sent
+    reason = await recipients.withheld(uow.conn, row, allowed)
+    if reason is None:
+        return False
+    await move_message(
+        uow.conn,
+        uow.source,
+        row,
+        DeliveryEvent.UNREACHABLE,
+        datetime.now(UTC),
+        reason=reason,
+        fields={"last_error": reason},
+    )
+    log.info(
+        "message withheld: its recipient died",
+        extra={"message_id": str(row["message_id"]), "template_id": row["template_id"]},
+    )
+    return True
 
 
 # --- a message's status ------------------------------------------------------------------------

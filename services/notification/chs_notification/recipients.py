@@ -4,10 +4,12 @@ A person's messages go to their own mobile; a newborn's go to the guardian's mob
 newborn has one. The greeting params a notice leaves to the directory (``DIRECTORY_PARAMS``)
 are filled with the name of the person whose phone receives the message, or of the person
 the notice names by id (``DIRECTORY_REFERENCES``: a newborn notice's ``newborn_person_id``). A
-message about a mobile change goes to the number the directory chose (``to_mobile``).
+message about a mobile change goes to the number the directory chose (``to_mobile``). A number
+whose holder died (the contact's ``deceased_on``) gets only what the family must know
+(``withheld``).
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +17,11 @@ import asyncpg
 
 from chs_events.identity import age_on
 from chs_notification import repository
-from chs_notification.domain import DIRECTORY_PARAMS, DIRECTORY_REFERENCES
+from chs_notification.domain import (
+    DIRECTORY_PARAMS,
+    DIRECTORY_REFERENCES,
+    withheld_after_death,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class Recipient:
     mobile: str
     birth_date: date | None
     name: str | None
+    deceased_on: date | None = None  # the holder of the mobile died
 
 
 async def find_recipient(
@@ -36,19 +43,46 @@ async def find_recipient(
     if to_mobile:
         if contact is None:
             return Recipient(person_id, to_mobile, None, None)
-        return Recipient(person_id, to_mobile, contact["birth_date"], contact["name"])
+        return Recipient(
+            person_id, to_mobile, contact["birth_date"], contact["name"], contact["deceased_on"]
+        )
     if contact is None:
         return None
     if contact["mobile"]:
-        return Recipient(person_id, contact["mobile"], contact["birth_date"], contact["name"])
+        return Recipient(
+            person_id,
+            contact["mobile"],
+            contact["birth_date"],
+            contact["name"],
+            contact["deceased_on"],
+        )
     if contact["guardian_person_id"]:
         guardian = await repository.get_contact(conn, contact["guardian_person_id"])
         if guardian is not None and guardian["mobile"]:
             # the guardian reads it, so the guardian's age picks the variant
             return Recipient(
-                guardian["person_id"], guardian["mobile"], guardian["birth_date"], guardian["name"]
+                guardian["person_id"],
+                guardian["mobile"],
+                guardian["birth_date"],
+                guardian["name"],
+                guardian["deceased_on"],
             )
     return None
+
+
+async def withheld(
+    conn: asyncpg.Connection, message: Mapping[str, object], still_sent: Collection[str]
+) -> str | None:
+    """Why the message (a ``messages`` row) is not sent: the holder of the mobile it goes to
+    died and its template is not one the family must still get; None when it may go (or its
+    recipient is not known yet)."""
+    to_mobile = message["to_mobile"]
+    recipient = await find_recipient(
+        conn, str(message["person_id"]), to_mobile if isinstance(to_mobile, str) else None
+    )
+    if recipient is None:
+        return None
+    return withheld_after_death(str(message["template_id"]), recipient.deceased_on, still_sent)
 
 
 async def referenced_names(

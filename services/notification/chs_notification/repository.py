@@ -32,23 +32,25 @@ async def upsert_contact(
     birth_date: date,
     guardian_person_id: str | None,
     at: datetime,
+    deceased_on: date | None = None,
 ) -> None:
     """PersonContact: the person's whole contact as it now is."""
     await conn.execute(
         """insert into contacts (person_id, name, mobile, birth_date, guardian_person_id,
-                                 updated_at)
-           values ($1, $2, $3, $4, $5, $6)
+                                 updated_at, deceased_on)
+           values ($1, $2, $3, $4, $5, $6, $7)
            on conflict (person_id) do update
            set name = excluded.name, mobile = excluded.mobile,
                birth_date = excluded.birth_date,
                guardian_person_id = excluded.guardian_person_id,
-               updated_at = excluded.updated_at""",
+               updated_at = excluded.updated_at, deceased_on = excluded.deceased_on""",
         person_id,
         name,
         mobile,
         birth_date,
         guardian_person_id,
         at,
+        deceased_on,
     )
 
 
@@ -71,8 +73,22 @@ async def wake_messages_waiting_for(conn: asyncpg.Connection, person_id: str) ->
 
 async def get_contact(conn: asyncpg.Connection, person_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """select person_id, name, mobile, birth_date, guardian_person_id, updated_at
+        """select person_id, name, mobile, birth_date, guardian_person_id, updated_at,
+                  deceased_on
            from contacts where person_id = $1""",
+        person_id,
+    )
+
+
+async def queued_messages_to(conn: asyncpg.Connection, person_id: str) -> list[asyncpg.Record]:
+    """Lock the queued messages of the person and of the newborns whose guardian the person is
+    (their messages go to the person's mobile); rows a dispatcher holds are skipped."""
+    return await conn.fetch(
+        f"""select {MESSAGE_COLUMNS} from messages
+            where status = 'queued'
+              and (person_id = $1 or person_id in (
+                  select person_id from contacts where guardian_person_id = $1))
+            for update skip locked""",
         person_id,
     )
 

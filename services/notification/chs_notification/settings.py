@@ -1,10 +1,13 @@
 """Settings of the notification service (env prefix ``CHS_``, e.g. ``CHS_GATEWAY_FAILURE_RATE``)."""
 
-from pydantic import Field
+from functools import cache
+
+from pydantic import Field, field_validator
 
 from chs_events.retry import Backoff
 from chs_events.settings import PlatformSettings
-from chs_notification.domain import HOME_PROVINCE
+from chs_notification.domain import HOME_PROVINCE, STILL_SENT_AFTER_DEATH
+from chs_notification.templates import UnknownTemplate, get_template
 
 
 class NotificationSettings(PlatformSettings):
@@ -47,6 +50,12 @@ class NotificationSettings(PlatformSettings):
         description="How long a notice waits for its recipient's contact (the notice and the "
         "contact travel on different topics) before it is undeliverable",
     )
+    still_sent_after_death: tuple[str, ...] = Field(
+        default=STILL_SENT_AFTER_DEATH,
+        description="Templates still sent to the number of a person whose death is verified "
+        "(what the family must know); every other message to it ends undeliverable, with the "
+        "reason (CHS_STILL_SENT_AFTER_DEATH, a JSON list of template ids)",
+    )
     send_max_attempts: int = Field(default=5, ge=1, description="Sends of a message in all")
     send_retry_base_delay: float = Field(
         default=0.5, gt=0, description="Seconds before the first resend; doubled each time"
@@ -54,6 +63,16 @@ class NotificationSettings(PlatformSettings):
     send_retry_max_delay: float = Field(
         default=30.0, gt=0, description="The longest wait between sends (never below the base)"
     )
+
+    @field_validator("still_sent_after_death")
+    @classmethod
+    def _known_templates(cls, template_ids: tuple[str, ...]) -> tuple[str, ...]:
+        for template_id in template_ids:
+            try:
+                get_template(template_id)
+            except UnknownTemplate:
+                raise ValueError(f"unknown template {template_id!r}") from None
+        return template_ids
 
     @property
     def send_backoff(self) -> Backoff:
@@ -64,3 +83,10 @@ class NotificationSettings(PlatformSettings):
             base_delay=self.send_retry_base_delay,
             max_delay=max(self.send_retry_max_delay, self.send_retry_base_delay),
         )
+
+
+@cache
+def still_sent_after_death() -> frozenset[str]:
+    """The templates still sent after a death, as the process is configured (``CHS_*``): read
+    once, by the consumers' handlers, which take no settings."""
+    return frozenset(NotificationSettings().still_sent_after_death)

@@ -50,6 +50,7 @@ def test_binary_mode_headers_and_key():
         "birth_date": "1990-03-07",
         "guardian_person_id": None,
         "pending": None,
+        "deceased_on": None,
     }
 
 

@@ -27,7 +27,8 @@ class PendingMobile(BaseModel):
 @register
 class PersonContact(Event):
     """The person's contact as it now is: on registration, enrollment at birth, a requested
-    mobile change (``pending``) and a confirmed one (the new ``mobile``)."""
+    mobile change (``pending``), a confirmed one (the new ``mobile``) and a verified death
+    (``deceased_on``)."""
 
     ce_type = "chs.enrollment.contact.v1"
     topic = ENROLLMENT_CONTACTS
@@ -40,3 +41,8 @@ class PersonContact(Event):
         default=None, description="A newborn's: its messages go to the guardian's mobile"
     )
     pending: PendingMobile | None = None
+    deceased_on: date | None = Field(
+        default=None,
+        description="The date of death once it is verified: notification then sends the "
+        "number only what the family must know",
+    )

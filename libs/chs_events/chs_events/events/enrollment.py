@@ -40,6 +40,21 @@ class ContactChanged(EnrollmentEvent):
 
 
 @register
+class PersonDeceased(EnrollmentEvent):
+    """The person's death was verified (生存认证: a death record of civil affairs, the police or
+    health, ``chs.feeds.deaths``): every enrollment covering a day after ``date_of_death`` ends
+    on it (EnrollmentTerminated, reason ``death``). A corrected date is this event again, with
+    ``previous_date_of_death``, and the ended enrollments' terminations again with the new end."""
+
+    ce_type = "chs.enrollment.person.deceased.v1"
+    date_of_death: date
+    previous_date_of_death: date | None = Field(
+        default=None, description="Set when a correction moved the date of death"
+    )
+    record_id: str = Field(description="The death record's id (chs.feeds.deaths)")
+
+
+@register
 class EnrollmentRegistered(EnrollmentEvent):
     """An enrollment (参保) started: employee basic (310) or resident basic (390)."""
 

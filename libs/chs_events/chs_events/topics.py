@@ -183,18 +183,19 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         DEATH_FEED,
         "feeds",
-        ("fraud-signals",),
-        "Death records",
-        retention_ms=365 * DAY_MS,
-        kept="365 d: an outside feed, the source keeps the record; nothing here builds from it",
+        ("enrollment", "fraud"),
+        "Death records (生存认证): first reports and corrections, deduplicated across sources",
+        retention_ms=FOREVER,
+        kept="forever: enrollment's deceased persons and the fraud processor's per-person state "
+        "are built from it",
     ),
     TopicSpec(
         ACCIDENT_FEED,
         "feeds",
-        ("fraud-signals",),
-        "Traffic-accident cases",
-        retention_ms=365 * DAY_MS,
-        kept="365 d: an outside feed, the source keeps the record; nothing here builds from it",
+        ("fraud",),
+        "Traffic-accident cases with a liable third party (医保警)",
+        retention_ms=FOREVER,
+        kept="forever: the fraud processor's per-person accident cases are built from it",
     ),
     TopicSpec(
         NOTICE_REQUESTS,

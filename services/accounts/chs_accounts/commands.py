@@ -55,10 +55,12 @@ class CreditContribution(Command):
 
 
 class WithdrawToHeirs(Command):
-    """The holder died: pay the whole balance to the heirs and close the account."""
+    """The holder died: pay the whole balance to the heirs and close the account. The
+    enrollment that ended with the death, or None when none did (the holder had left the
+    employer before)."""
 
     person_id: str
-    enrollment_id: str
+    enrollment_id: str | None
     died_on: date
     at: datetime
 

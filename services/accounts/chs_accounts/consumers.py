@@ -7,7 +7,9 @@ service knows of a person), run in the consumer's unit of work (with its inbox c
 - ContributionPaid 310 → CreditContribution by the allocation rule (AccountCredited); 390 →
   nothing;
 - EnrollmentTerminated 310 with reason "death" → WithdrawToHeirs, closing the account
-  (AccountWithdrawn);
+  (AccountWithdrawn); PersonDeceased → the same for an account still open when no enrollment
+  ended with the death (the holder had left the employer before; the withdrawal is once either
+  way, keyed by the account's enrollment);
 - TransferCompleted: out of the province → TransferAccountOut (the whole balance the ledger
   holds to transfer clearing, the account closes: AccountTransferredOut); into the province →
   TransferAccountIn (the balance the out-province confirmed through the national transfer
@@ -44,6 +46,7 @@ from chs_events.events.enrollment import (
     ContributionPaid,
     EnrollmentRegistered,
     EnrollmentTerminated,
+    PersonDeceased,
     PersonRegistered,
 )
 from chs_events.events.transfer import TransferCompleted, TransferCompletedV1
@@ -104,6 +107,14 @@ async def on_enrollment_terminated(uow: UnitOfWork, envelope: Envelope) -> None:
         return  # the balance stays with a living person who left an employer
     await handlers.handle_withdraw(
         uow, WithdrawToHeirs(event.person_id, event.enrollment_id, event.end_date, envelope.time)
+    )
+
+
+async def on_person_deceased(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = envelope.event
+    assert isinstance(event, PersonDeceased)
+    await handlers.handle_withdraw(
+        uow, WithdrawToHeirs(event.person_id, None, event.date_of_death, envelope.time)
     )
 
 
@@ -175,6 +186,7 @@ def ledger_handlers(
         EnrollmentRegistered.ce_type: on_enrollment_registered,
         ContributionPaid.ce_type: contribution_handler(rule),
         EnrollmentTerminated.ce_type: on_enrollment_terminated,
+        PersonDeceased.ce_type: on_person_deceased,
         TransferCompleted.ce_type: transfer_handler(settings.home_province),
         TransferCompletedV1.ce_type: transfer_handler(settings.home_province),
     }

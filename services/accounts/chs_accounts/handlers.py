@@ -212,15 +212,25 @@ async def handle_credit(
 
 
 async def handle_withdraw(uow: UnitOfWork, command: WithdrawToHeirs) -> None:
-    """→ AccountWithdrawn, the account closed; an account closed already pays nothing."""
+    """→ AccountWithdrawn, the account closed; an account closed already pays nothing. Without
+    an ``enrollment_id`` (a death verified after the holder left the employer, so no enrollment
+    ended with it) an account still open is withdrawn under its own enrollment, and a person
+    without one has nothing to withdraw."""
     async with uow:
         conn = uow.conn
-        account = await locked_account(conn, command.person_id)
-        if await _posted(conn, withdrawal_posting(command.enrollment_id)):
+        if command.enrollment_id is None:
+            found = await _locked(conn, command.person_id)
+            if found is None or found.status == CLOSED:
+                return
+            account, enrollment_id = found, found.enrollment_id
+        else:
+            account = await locked_account(conn, command.person_id)
+            enrollment_id = command.enrollment_id
+        if await _posted(conn, withdrawal_posting(enrollment_id)):
             return
         try:
             account, transaction, withdrawn = account.withdraw(
-                command.enrollment_id, command.at, command.died_on
+                enrollment_id, command.at, command.died_on
             )
         except domain.AccountClosed:
             log.warning(

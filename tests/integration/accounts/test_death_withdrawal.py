@@ -24,7 +24,7 @@ from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.account import AccountWithdrawn
-from chs_events.events.enrollment import EnrollmentTerminated
+from chs_events.events.enrollment import EnrollmentTerminated, PersonDeceased
 from chs_events.events.feeds import DeathRecorded
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
@@ -116,9 +116,12 @@ async def platform(database_url: str, kafka_bootstrap: str) -> AsyncIterator[tup
                 await producer.stop()
 
 
-async def employee_with_a_credited_account(enrollment, accounts) -> tuple[str, str, dict]:
-    """An employee since 2025-01-01 whose contribution reached the account: the person id,
-    the enrollment id and the account as the agency reads it."""
+async def employee_with_a_credited_account(
+    enrollment, accounts, *, left_on: date | None = None
+) -> tuple[str, str, dict]:
+    """An employee since 2025-01-01 whose contribution reached the account (and who left the
+    employer on ``left_on``, when given): the person id, the enrollment id and the account as
+    the agency reads it."""
     async with EnrollmentCallers(
         transport=httpx.ASGITransport(app=enrollment), base_url="http://enrollment"
     ) as client:
@@ -157,6 +160,13 @@ async def employee_with_a_credited_account(enrollment, accounts) -> tuple[str, s
             },
         )
         assert paid.status_code == 201, paid.text
+        if left_on is not None:
+            removed = await client.post(
+                f"/employers/{employer.json()['employer_id']}/staff/batch-remove",
+                headers={"X-API-Key": employer.json()["api_key"]},
+                json={"items": [{"person_id": item["person_id"], "end_date": str(left_on)}]},
+            )
+            assert removed.status_code == 200, removed.text
 
     async def credited():
         account = await read_account(accounts, item["person_id"])
@@ -212,16 +222,43 @@ async def test_a_death_in_the_feed_withdraws_the_account_to_the_heirs(platform):
     closed_account = await until(closed, timeout=60)
     assert (closed_account["balance_fen"], closed_account["closed_reason"]) == (0, "death")
     async with enrollment.state.pool.acquire() as conn:
-        [terminated] = [
-            e for e in await outbox_of(conn, person_id) if e.type == EnrollmentTerminated.ce_type
-        ]
-    assert terminated.causation_id == death.id
+        recorded = await outbox_of(conn, person_id)
+    [terminated] = [e for e in recorded if e.type == EnrollmentTerminated.ce_type]
+    [deceased] = [e for e in recorded if e.type == PersonDeceased.ce_type]
+    assert terminated.causation_id == deceased.causation_id == death.id
     assert isinstance(terminated.event, EnrollmentTerminated)
     assert (terminated.event.enrollment_id, terminated.event.end_date) == (enrollment_id, DIED)
     async with accounts.state.pool.acquire() as conn:
         [withdrawn] = [
             e for e in await outbox_of(conn, person_id) if e.type == AccountWithdrawn.ce_type
         ]
-    assert withdrawn.causation_id == terminated.id
+    # once, caused by whichever of the two death events accounts read first (the PersonDeceased)
+    assert withdrawn.causation_id in {deceased.id, terminated.id}
     assert isinstance(withdrawn.event, AccountWithdrawn)
     assert withdrawn.event.amount_fen == account["balance_fen"]
+
+
+async def test_a_death_after_leaving_the_employer_still_withdraws_the_open_account(platform):
+    """No enrollment ends with this death (it ended when she left): the account, still open
+    with its balance, is withdrawn on the PersonDeceased alone, once."""
+    enrollment, accounts = platform
+    person_id, enrollment_id, account = await employee_with_a_credited_account(
+        enrollment, accounts, left_on=date(2026, 2, 28)
+    )
+    assert account["status"] == "open" and account["balance_fen"] > 0
+
+    await publish_death(enrollment, person_id)
+
+    async def closed():
+        found = await read_account(accounts, person_id)
+        return found if found and found["status"] == "closed" else None
+
+    closed_account = await until(closed, timeout=60)
+    assert (closed_account["balance_fen"], closed_account["closed_reason"]) == (0, "death")
+    async with accounts.state.pool.acquire() as conn:
+        withdrawals = await conn.fetch(
+            "select transaction_id from ledger_transactions where kind = 'withdrawal'"
+            " and transaction_id = $1",
+            f"withdrawal:{enrollment_id}",
+        )
+    assert len(withdrawals) == 1

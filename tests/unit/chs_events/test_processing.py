@@ -1,0 +1,157 @@
+"""The retry and dead-letter engine (``chs_events.processing``) with in-memory callables: what
+it parks, passes over and dead-letters."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import orjson
+import pytest
+from prometheus_client import REGISTRY
+
+from chs_events.envelope import Envelope
+from chs_events.events.enrollment import StaffRemoved
+from chs_events.processing import Awaiting, BatchFailed, Outcome, RecordProcessor
+from chs_events.retry import Backoff
+from chs_events.topics import ENROLLMENT_EVENTS
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class FakeRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] | None
+
+
+def record_of(envelope: Envelope, offset: int) -> FakeRecord:
+    record = envelope.to_record()
+    return FakeRecord(ENROLLMENT_EVENTS, 0, offset, record.key, record.value, record.headers)
+
+
+def removed(marker: str) -> Envelope:
+    return Envelope(
+        StaffRemoved(
+            person_id="p1", employer_id=marker, enrollment_id="e1", end_date=date(2025, 1, 1)
+        ),
+        source="/chs/test",
+    )
+
+
+class Harness:
+    def __init__(self, consumer: str, *, waits_for: set[str] = frozenset(), batches=True):
+        self.applied: list[str] = []
+        self.parked: list[tuple[str, str, str]] = []
+        self.dead: list[tuple[str, dict[str, bytes]]] = []
+        self.waits_for = waits_for
+        self.processor = RecordProcessor(
+            consumer,
+            self.apply,
+            self.publish_dead_letter,
+            backoff=Backoff(max_attempts=2, base_delay=0.001, max_delay=0.001),
+            apply_all=self.apply_all if batches else None,
+            parking=self,
+        )
+
+    def _check(self, envelope: Envelope) -> None:
+        marker = envelope.event.employer_id
+        if marker in self.waits_for:
+            raise Awaiting("marker", marker, f"{marker} not here yet")
+
+    async def apply(self, envelope: Envelope) -> Outcome:
+        self._check(envelope)
+        self.applied.append(envelope.event.employer_id)
+        return Outcome.APPLIED
+
+    async def apply_all(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+        done = []
+        for index, envelope in enumerate(envelopes):
+            try:
+                self._check(envelope)
+            except Exception as error:
+                raise BatchFailed(index, error) from error
+            done.append(envelope.event.employer_id)
+        self.applied += done
+        return [Outcome.APPLIED] * len(envelopes)
+
+    async def park(self, record, envelope: Envelope, awaiting: Awaiting) -> Outcome:
+        self.parked.append((envelope.event.employer_id, awaiting.prerequisite, str(awaiting)))
+        return Outcome.PARKED
+
+    async def publish_dead_letter(self, topic, key, value, headers) -> None:
+        self.dead.append((topic, dict(headers)))
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.mark.parametrize("batches", [True, False])
+async def test_an_event_awaiting_its_prerequisite_is_parked_and_the_rest_applied(batches):
+    harness = Harness(f"unit-parking-{batches}", waits_for={"b"}, batches=batches)
+    records = [record_of(removed(m), n) for n, m in enumerate("abc")]
+    await harness.processor.process_all(records)
+    assert harness.applied == ["a", "c"]
+    assert harness.parked == [("b", "marker:b", "b not here yet")]
+    assert harness.dead == []
+    consumer = f"unit-parking-{batches}"
+    labels = {"consumer": consumer, "topic": ENROLLMENT_EVENTS, "awaiting": "marker"}
+    assert sample("chs_events_parked_total", **labels) == 1
+
+
+async def test_without_parking_an_awaiting_event_is_retried_then_dead_lettered():
+    harness = Harness("unit-no-parking", waits_for={"b"})
+    harness.processor = RecordProcessor(
+        "unit-no-parking",
+        harness.apply,
+        harness.publish_dead_letter,
+        backoff=Backoff(max_attempts=2, base_delay=0.001, max_delay=0.001),
+    )
+    await harness.processor.process_all([record_of(removed("b"), 0)])
+    [(topic, headers)] = harness.dead
+    assert topic == f"{ENROLLMENT_EVENTS}.dlq"
+    assert headers["dlq_error_type"] == b"Awaiting"
+    assert headers["dlq_attempts"] == b"2"
+
+
+async def test_a_type_it_does_not_know_is_passed_over_and_counted():
+    harness = Harness("unit-unknown-type")
+    newer = record_of(removed("x"), 1)
+    newer.headers = [
+        (n, b"chs.enrollment.staff_seconded.v1" if n == "ce_type" else v)
+        for n, v in newer.headers or ()
+    ]
+    newer.value = b'{"not": "the known shape"}'
+    await harness.processor.process_all(
+        [record_of(removed("a"), 0), newer, record_of(removed("b"), 2)]
+    )
+    assert harness.applied == ["a", "b"]
+    assert harness.dead == []
+    labels = {"consumer": "unit-unknown-type", "type": "chs.enrollment.staff_seconded.v1"}
+    assert sample("chs_events_ignored_total", **labels) == 1
+
+
+async def test_a_type_it_has_no_handler_for_is_passed_over_and_counted():
+    harness = Harness("unit-not-handled")
+    harness.processor = RecordProcessor(
+        "unit-not-handled",
+        harness.apply,
+        harness.publish_dead_letter,
+        types=frozenset({"chs.enrollment.registered.v1"}),
+    )
+    await harness.processor.process_all([record_of(removed("a"), 0)])
+    assert harness.applied == [] and harness.dead == []
+    labels = {"consumer": "unit-not-handled", "type": StaffRemoved.ce_type}
+    assert sample("chs_events_ignored_total", **labels) == 1
+
+
+async def test_a_field_it_does_not_know_is_ignored():
+    harness = Harness("unit-extra-field")
+    record = record_of(removed("a"), 0)
+    record.value = orjson.dumps({**orjson.loads(record.value or b"{}"), "seconded_to": "E2"})
+    await harness.processor.process_all([record])
+    assert harness.applied == ["a"] and harness.dead == []

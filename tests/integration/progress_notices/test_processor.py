@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from chs_events.admin import ensure_topics

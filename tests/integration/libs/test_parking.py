@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from chs_events import parking
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
-from chs_events.events.enrollment import EnrollmentRegistered, StaffRemoved
+from chs_events.events.enrollment import EnrollmentRegistered, EnrollmentTerminated, StaffRemoved
 from chs_events.kafka import create_producer
 from chs_events.processing import Awaiting
 from chs_events.retry import Backoff
@@ -49,6 +49,20 @@ def registered(person: str) -> Envelope:
     )
 
 
+def terminated(person: str) -> Envelope:
+    """Needs nothing, but comes after the person's earlier events."""
+    return Envelope(
+        EnrollmentTerminated(
+            person_id=person,
+            enrollment_id="e1",
+            insutype="390",
+            end_date=date(2026, 1, 31),
+            reason="other",
+        ),
+        source="/chs/test",
+    )
+
+
 @pytest.fixture
 async def pool(database):
     _, pool = database
@@ -77,13 +91,19 @@ async def on_staff_removed(uow: UnitOfWork, envelope: Envelope) -> None:
     await effect(uow, envelope, event.employer_id)
 
 
+@parking.releases  # the same consumer's events wait for it: it must not wait behind them
 async def on_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     await uow.conn.execute("insert into known values ($1)", envelope.event.person_id)
     await parking.release(uow.conn, "person", envelope.event.person_id)
     await effect(uow, envelope, "known")
 
 
+async def on_terminated(uow: UnitOfWork, envelope: Envelope) -> None:
+    await effect(uow, envelope, "terminated")
+
+
 HANDLERS = {
+    EnrollmentTerminated.ce_type: on_terminated,
     StaffRemoved.ce_type: on_staff_removed,
     EnrollmentRegistered.ce_type: on_registered,
 }
@@ -147,6 +167,7 @@ async def test_an_event_before_its_prerequisite_is_parked_then_applied_in_order_
     await publish(
         settings,
         first,
+        terminated(late),  # needs nothing, yet waits behind the person's parked event
         second,
         registered(other),
         staff_removed(other, "other's"),  # the stream moves on meanwhile
@@ -157,23 +178,24 @@ async def test_an_event_before_its_prerequisite_is_parked_then_applied_in_order_
         async def parked_and_moved_on():
             return await parked_of(pool, late) == [
                 StaffRemoved.ce_type,
+                EnrollmentTerminated.ce_type,
                 StaffRemoved.ce_type,
             ] and await effects_of(pool, other) == ["known", "other's"]
 
         await until(parked_and_moved_on)
         await asyncio.sleep(1.0)  # well past the retries: still parked, nothing dead-lettered
-        assert len(await parked_of(pool, late)) == 2
+        assert len(await parked_of(pool, late)) == 3
         assert await effects_of(pool, late) == []
 
         async def gauge_is(value):
             return sample("chs_parked_events") == value
 
-        await until(lambda: gauge_is(2))
+        await until(lambda: gauge_is(3))
 
         await publish(settings, registered(late), first)  # the first one delivered again
 
         async def applied():
-            return await effects_of(pool, late) == ["known", "first", "second"]
+            return await effects_of(pool, late) == ["known", "first", "terminated", "second"]
 
         await until(applied, timeout=15)
         await until(lambda: gauge_is(0))
@@ -182,18 +204,19 @@ async def test_an_event_before_its_prerequisite_is_parked_then_applied_in_order_
         stop.set()
         await task
 
-    assert await effects_of(pool, late) == ["known", "first", "second"]
+    assert await effects_of(pool, late) == ["known", "first", "terminated", "second"]
     assert await parked_of(pool, late) == []
     assert sample("chs_events_dead_lettered_total", topic=ENROLLMENT_EVENTS) == dead_before
-    assert sample("chs_events_parked_total", topic=ENROLLMENT_EVENTS, awaiting="person") >= 2
-    assert sample("chs_events_unparked_total", outcome="applied") >= 2
+    assert sample("chs_events_parked_total", topic=ENROLLMENT_EVENTS, awaiting="person") >= 1
+    assert sample("chs_events_parked_total", topic=ENROLLMENT_EVENTS, awaiting="behind") >= 2
+    assert sample("chs_events_unparked_total", outcome="applied") >= 3
 
 
 async def test_a_parked_event_past_its_bound_goes_to_the_dlq_with_the_reason(settings, pool):
     never, other = new_person_id(), new_person_id()
     waiting = staff_removed(never, "never")
     bounded = settings.model_copy(
-        update={"parking_bound_seconds": 1.0, "parking_poll_seconds": 0.2}
+        update={"parking_bound_seconds": 1.0, "parking_check_seconds": 0.2}
     )
     await publish(bounded, waiting, registered(other))
     stop, task = start(bounded, pool)

@@ -324,7 +324,7 @@ async def test_known_events_around_a_newer_contract_are_processed(
     dead = await read_topic(kafka_bootstrap, f"{prefix}{dlq_of(ENROLLMENT_EVENTS)}", 0, timeout=1)
     exposition = await asyncio.to_thread(scrape, f"http://127.0.0.1:{metrics_port}/metrics")
 
-    assert sorted(envelope.causation_id for _, envelope in notices_of(records)) == sorted(
+    assert sorted(str(envelope.causation_id) for _, envelope in notices_of(records)) == sorted(
         [first.id, second.id]
     )
     assert dead == []

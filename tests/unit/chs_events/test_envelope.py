@@ -131,5 +131,5 @@ def test_a_producer_cannot_build_an_event_with_a_field_the_contract_lacks():
             name="张伟",
             mobile="13853212345",
             birth_date=date(1990, 3, 7),
-            preferred_language="zh-Hans",
+            preferred_language="zh-Hans",  # type: ignore[call-arg]
         )

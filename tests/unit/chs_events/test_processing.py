@@ -1,7 +1,7 @@
 """The retry and dead-letter engine (``chs_events.processing``) with in-memory callables: what
 it parks, passes over and dead-letters."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,8 +42,26 @@ def removed(marker: str) -> Envelope:
     )
 
 
+def marker(envelope: Envelope) -> str:
+    event = envelope.event
+    assert isinstance(event, StaffRemoved)
+    return event.employer_id
+
+
+def other_person(envelope: Envelope) -> Envelope:
+    return Envelope(envelope.event.model_copy(update={"person_id": "p2"}), source="/chs/test")
+
+
 class Harness:
-    def __init__(self, consumer: str, *, waits_for: set[str] = frozenset(), batches=True):
+    def __init__(
+        self,
+        consumer: str,
+        *,
+        waits_for: Collection[str] = (),
+        batches: bool = True,
+        releasers: frozenset[str] = frozenset(),
+    ):
+        self.held: set[bytes] = set()  # keys with parked events
         self.applied: list[str] = []
         self.parked: list[tuple[str, str, str]] = []
         self.dead: list[tuple[str, dict[str, bytes]]] = []
@@ -55,16 +73,16 @@ class Harness:
             backoff=Backoff(max_attempts=2, base_delay=0.001, max_delay=0.001),
             apply_all=self.apply_all if batches else None,
             parking=self,
+            releasers=releasers,
         )
 
     def _check(self, envelope: Envelope) -> None:
-        marker = envelope.event.employer_id
-        if marker in self.waits_for:
-            raise Awaiting("marker", marker, f"{marker} not here yet")
+        if (found := marker(envelope)) in self.waits_for:
+            raise Awaiting("marker", found, f"{found} not here yet")
 
     async def apply(self, envelope: Envelope) -> Outcome:
         self._check(envelope)
-        self.applied.append(envelope.event.employer_id)
+        self.applied.append(marker(envelope))
         return Outcome.APPLIED
 
     async def apply_all(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
@@ -74,12 +92,17 @@ class Harness:
                 self._check(envelope)
             except Exception as error:
                 raise BatchFailed(index, error) from error
-            done.append(envelope.event.employer_id)
+            done.append(marker(envelope))
         self.applied += done
         return [Outcome.APPLIED] * len(envelopes)
 
-    async def park(self, record, envelope: Envelope, awaiting: Awaiting) -> Outcome:
-        self.parked.append((envelope.event.employer_id, awaiting.prerequisite, str(awaiting)))
+    async def parked_keys(self, keys: Collection[bytes]) -> set[bytes]:
+        return self.held & set(keys)
+
+    async def park(self, record, envelope: Envelope, awaiting: Awaiting | None) -> Outcome:
+        what = ("behind", "") if awaiting is None else (awaiting.prerequisite, str(awaiting))
+        self.parked.append((marker(envelope), *what))
+        self.held.add(record.key)
         return Outcome.PARKED
 
     async def publish_dead_letter(self, topic, key, value, headers) -> None:
@@ -93,7 +116,8 @@ def sample(name: str, **labels: str) -> float:
 @pytest.mark.parametrize("batches", [True, False])
 async def test_an_event_awaiting_its_prerequisite_is_parked_and_the_rest_applied(batches):
     harness = Harness(f"unit-parking-{batches}", waits_for={"b"}, batches=batches)
-    records = [record_of(removed(m), n) for n, m in enumerate("abc")]
+    records = [record_of(removed("a"), 0), record_of(removed("b"), 1)]
+    records.append(record_of(other_person(removed("c")), 2))  # not behind it: another person
     await harness.processor.process_all(records)
     assert harness.applied == ["a", "c"]
     assert harness.parked == [("b", "marker:b", "b not here yet")]
@@ -101,6 +125,26 @@ async def test_an_event_awaiting_its_prerequisite_is_parked_and_the_rest_applied
     consumer = f"unit-parking-{batches}"
     labels = {"consumer": consumer, "topic": ENROLLMENT_EVENTS, "awaiting": "marker"}
     assert sample("chs_events_parked_total", **labels) == 1
+
+
+@pytest.mark.parametrize("batches", [True, False])
+async def test_a_newer_event_of_a_parked_key_waits_behind_it_unless_it_releases(batches):
+    harness = Harness(f"unit-behind-{batches}", waits_for={"a"}, batches=batches)
+    records = [
+        record_of(removed("a"), 0),  # waits for its prerequisite
+        record_of(removed("b"), 1),  # the same person's: behind it
+        record_of(other_person(removed("c")), 2),  # another person's: applied
+    ]
+    await harness.processor.process_all(records)
+    assert harness.applied == ["c"]
+    assert [(m, why) for m, why, _ in harness.parked] == [("a", "marker:a"), ("b", "behind")]
+
+    releasing = Harness(
+        f"unit-releaser-{batches}", batches=batches, releasers=frozenset({StaffRemoved.ce_type})
+    )
+    releasing.held = {b"p1"}  # parked before this batch
+    await releasing.processor.process_all([record_of(removed("d"), 3)])
+    assert releasing.applied == ["d"] and releasing.parked == []
 
 
 async def test_without_parking_an_awaiting_event_is_retried_then_dead_lettered():

@@ -178,8 +178,15 @@ class ParkingLot:
         self._check_every = check_seconds
         self._next_check = 0.0  # monotonic; the first look checks
         self._again = _Reparking(self)
+        # The partitions that had nothing parked at the last check, while nothing was parked
+        # since: no statement on the hot path of a consumer with nothing parked. (Only the
+        # partition's owner parks; a previous owner's late park is found at the next check.)
+        self._empty: frozenset[tuple[str, int]] | None = None
+        self._assigned: frozenset[tuple[str, int]] = frozenset()
 
     async def parked_keys(self, keys: Collection[bytes]) -> set[bytes]:
+        if self._empty is not None and self._empty == self._assigned:
+            return set()
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "select distinct record_key from parked_events "
@@ -194,6 +201,7 @@ class ParkingLot:
             if not await inbox.claim(conn, self.consumer, envelope):
                 return Outcome.DUPLICATE  # applied, or parked, before
             await park(conn, self.consumer, record, envelope, awaiting)
+        self._empty = None
         return Outcome.PARKED
 
     async def tend(
@@ -206,6 +214,7 @@ class ParkingLot:
         every ``check_seconds`` dead-letter those past the bound; ``engine`` is the runner's
         (its dead letters, backoff and outages). Waits out an outage of the database as the
         engine does."""
+        self._assigned = frozenset(assigned)
         if not assigned:
             return
         try:
@@ -227,6 +236,8 @@ class ParkingLot:
         if time.monotonic() >= self._next_check:
             await self._dead_letter_expired(topics, partitions, engine, stop)
             self._next_check = time.monotonic() + self._check_every
+        if self._empty == self._assigned:
+            return
         async with self._pool.acquire() as conn:
             keys = await conn.fetch(
                 f"""select record_key from parked_events
@@ -331,6 +342,8 @@ class ParkingLot:
                 self._bound,
             )
         metrics.PARKED_EVENTS.labels(self.consumer).set(count - len(expired))
+        if count == 0:
+            self._empty = frozenset(zip(topics, partitions, strict=True))
         for row in expired:
             kind = "behind" if row["awaiting"] is None else row["awaiting"].split(":", 1)[0]
             waited = "" if row["awaiting"] is None else f"awaiting {kind} "

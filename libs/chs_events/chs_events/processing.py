@@ -179,13 +179,17 @@ class RecordProcessor:
             try:
                 return await self.parking.parked_keys(keys)
             except self.waits_out as error:
-                log.warning(
-                    "dependency unavailable; retrying",
-                    extra={"consumer": self.consumer, "error": repr(error)},
-                )
-                if stop is not None and stop.is_set():
-                    raise
-                await asyncio.sleep(self.backoff.max_delay)
+                await self._wait_out(error, stop)
+
+    async def _wait_out(self, error: BaseException, stop: asyncio.Event | None) -> None:
+        """An outage of ``waits_out``: a pause before trying again, or (stopping) the error."""
+        log.warning(
+            "dependency unavailable; retrying",
+            extra={"consumer": self.consumer, "error": repr(error)},
+        )
+        if stop is not None and stop.is_set():
+            raise error
+        await asyncio.sleep(self.backoff.max_delay)
 
     def _behind(self, record: Record, envelope: Envelope, held: set[bytes]) -> bool:
         return record.key in held and envelope.type not in self.releasers
@@ -306,13 +310,7 @@ class RecordProcessor:
                 outcome = await self.apply(envelope)
             except self.waits_out as error:
                 attempt -= 1
-                log.warning(
-                    "dependency unavailable; retrying",
-                    extra={"consumer": self.consumer, "error": repr(error)},
-                )
-                if stop is not None and stop.is_set():
-                    raise
-                await asyncio.sleep(self.backoff.max_delay)
+                await self._wait_out(error, stop)
                 continue
             except (PermanentError, DomainError) as error:
                 await self._dead_letter(record, topic, error, attempts=attempt, stop=stop)

@@ -2,7 +2,6 @@
 it parks, passes over and dead-letters."""
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import orjson
@@ -11,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import StaffRemoved
+from chs_events.parking import ParkedRecord
 from chs_events.processing import Awaiting, BatchFailed, Outcome, RecordProcessor
 from chs_events.retry import Backoff
 from chs_events.topics import ENROLLMENT_EVENTS
@@ -18,19 +18,10 @@ from chs_events.topics import ENROLLMENT_EVENTS
 pytestmark = pytest.mark.unit
 
 
-@dataclass
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]] | None
-
-
-def record_of(envelope: Envelope, offset: int) -> FakeRecord:
+def record_of(envelope: Envelope, offset: int) -> ParkedRecord:
+    """A consumed record (a parked one has the same attributes)."""
     record = envelope.to_record()
-    return FakeRecord(ENROLLMENT_EVENTS, 0, offset, record.key, record.value, record.headers)
+    return ParkedRecord(ENROLLMENT_EVENTS, 0, offset, record.key, record.value, record.headers)
 
 
 def removed(marker: str) -> Envelope:

@@ -31,8 +31,9 @@ late by seconds, never lost.
 
 An event still parked after ``parking_bound_seconds`` (``PlatformSettings``; 7 days unless a
 service says otherwise) goes, unchanged, to its topic's ``.dlq`` with the reason
-(``ParkedTooLong``): the runner looks every ``parking_check_seconds``, and sets the gauge
-``chs_parked_events`` then.
+(``ParkedTooLong``), and its inbox claim is removed: redriven once the cause is gone, it is
+applied like any dead letter. The runner looks every ``parking_check_seconds``, and sets the
+gauge ``chs_parked_events`` then.
 """
 
 import asyncio
@@ -299,12 +300,17 @@ class ParkingLot:
 
     async def _settle(self, row: asyncpg.Record) -> str:
         """After a parked event was tried: gone (applied), parked again (``checks`` moved on),
-        or dead-lettered by the engine (the row as it was: deleted now)."""
+        or dead-lettered by the engine (the row as it was: deleted now, with its inbox claim,
+        so that the dead letter redriven is applied like any other)."""
         async with self._pool.acquire() as conn:
             status = await conn.fetchval(
                 """with gone as (
                        delete from parked_events
-                       where consumer = $1 and event_id = $2 and checks = $3 returning true)
+                       where consumer = $1 and event_id = $2 and checks = $3
+                       returning event_id),
+                   unclaimed as (
+                       delete from inbox
+                       where consumer = $1 and event_id in (select event_id from gone))
                    select case when exists (select from gone) then 'dead_lettered'
                                when exists (select from parked_events
                                             where consumer = $1 and event_id = $2) then 'parked'
@@ -355,7 +361,11 @@ class ParkingLot:
             )
             async with self._pool.acquire() as conn:
                 await conn.execute(
-                    "delete from parked_events where consumer = $1 and event_id = $2",
+                    """with gone as (
+                           delete from parked_events where consumer = $1 and event_id = $2
+                           returning event_id)
+                       delete from inbox
+                       where consumer = $1 and event_id in (select event_id from gone)""",
                     self.consumer,
                     row["event_id"],
                 )

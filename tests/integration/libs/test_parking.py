@@ -241,3 +241,6 @@ async def test_a_parked_event_past_its_bound_goes_to_the_dlq_with_the_reason(set
     assert headers["dlq_source_topic"] == bounded.topic(ENROLLMENT_EVENTS).encode()
     assert await parked_of(pool, never) == []
     assert await effects_of(pool, never) == []
+    # not claimed any more: the dead letter redriven (its cause gone) is applied like any other
+    claimed = "select count(*) from inbox where consumer = $1 and event_id = $2"
+    assert await pool.fetchval(claimed, CONSUMER, waiting.id) == 0

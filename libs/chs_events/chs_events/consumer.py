@@ -12,6 +12,11 @@ A partition's batch commits in one transaction: one inbox statement claims every
 each handler runs on the batch's connection (its own ``async with uow`` is a savepoint), and
 events of types the consumer has no handler for are passed over without being parsed. When the
 batch fails, the engine applies its events one at a time, each in its own unit of work.
+
+An event whose handler raises ``Awaiting`` (its prerequisite has not arrived) is parked in the
+service's database with its inbox claim (``chs_events.parking``); between batches the runner
+applies the parked events of its partitions that were released, and dead-letters those past the
+bound (``parking_bound_seconds``).
 """
 
 import asyncio
@@ -29,6 +34,7 @@ from chs_events import inbox
 from chs_events.db import CONNECTION_LOST
 from chs_events.envelope import Envelope
 from chs_events.kafka import create_consumer, create_producer
+from chs_events.parking import ParkingLot, releasers
 from chs_events.processing import BatchFailed, Outcome, RecordProcessor
 from chs_events.retry import Backoff
 from chs_events.settings import PlatformSettings
@@ -84,6 +90,14 @@ class ConsumerRunner:
         ) -> None:
             await dead_letters.send_and_wait(topic, key=key, value=value, headers=headers)
 
+        parked = ParkingLot(
+            self.name,
+            self._pool,
+            self._handlers,
+            source=self._settings.ce_source,
+            bound_seconds=self._settings.parking_bound_seconds,
+            check_seconds=self._settings.parking_check_seconds,
+        )
         processor = RecordProcessor(
             self.name,
             self._apply,
@@ -93,6 +107,8 @@ class ConsumerRunner:
             waits_out=DATABASE_UNAVAILABLE,
             apply_all=self._apply_all,
             types=frozenset(self._handlers),
+            parking=parked,
+            releasers=releasers(self._handlers),
         )
         log.info("consumer started", extra={"consumer": self.name, "topics": self._topics})
         done: dict[TopicPartition, int] = {}  # offsets whose effects are durable, not committed
@@ -100,6 +116,8 @@ class ConsumerRunner:
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500)
+                assigned = [(tp.topic, tp.partition) for tp in consumer.assignment()]
+                await parked.tend(assigned, processor, stop)  # released ones before newer ones
                 for partition, records in batches.items():
                     await processor.process_all(records, stop)
                     done[partition] = records[-1].offset + 1

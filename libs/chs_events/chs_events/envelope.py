@@ -2,7 +2,8 @@
 
 An ``Envelope`` is a validated event plus its CloudEvents attributes. It is built from a typed
 event when producing and from a Kafka record when consuming; both ends validate the data
-against the event type's model.
+against the event type's model, the producer strictly, the consumer ignoring the fields of a
+newer version of the type that it does not know (``events.base.read_event``).
 """
 
 from collections.abc import Iterable
@@ -17,7 +18,8 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from chs_events.events import Event, InvalidEventData, UnknownEventType, parse_event
+from chs_events.events import Event, InvalidEventData, UnknownEventType
+from chs_events.events.base import read_event
 
 CONTENT_TYPE = "application/json"
 CORRELATION = "correlationid"
@@ -127,7 +129,7 @@ class Envelope:
                 raise
             raise InvalidEnvelope(f"CloudEvents headers invalid: {error}") from None
         try:
-            event = parse_event(cloud_event.get_type(), cloud_event.get_data())
+            event = read_event(cloud_event.get_type(), cloud_event.get_data())
         except (UnknownEventType, InvalidEventData) as error:
             raise InvalidEnvelope(str(error)) from None
         if key is None or key.decode(errors="replace") != event.person_id:

@@ -17,6 +17,24 @@ EVENTS_FAILED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "chs_events_dead_lettered_total", "Events sent to a DLQ", ["consumer", "topic"]
 )
+EVENTS_IGNORED = Counter(
+    "chs_events_ignored_total",
+    "Records passed over unparsed: a type the consumer has no handler for or does not know",
+    ["consumer", "type"],
+)
+EVENTS_PARKED = Counter(
+    "chs_events_parked_total",
+    "Events parked until their prerequisite arrives (chs_events.parking)",
+    ["consumer", "topic", "awaiting"],
+)
+EVENTS_UNPARKED = Counter(
+    "chs_events_unparked_total",
+    "Parked events applied once their prerequisite arrived, or dead-lettered past the bound",
+    ["consumer", "outcome"],
+)
+PARKED_EVENTS = Gauge(
+    "chs_parked_events", "Events parked in the consumer's database (its partitions)", ["consumer"]
+)
 HANDLER_SECONDS = Histogram(
     "chs_handler_seconds", "Handler latency, inbox and commit included", ["consumer", "type"]
 )

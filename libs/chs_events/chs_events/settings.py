@@ -37,6 +37,20 @@ class PlatformSettings(BaseSettings):
     jwks_url: str | None = None
     jwks_file: Path | None = None
     token_leeway_seconds: float = Field(default=30, ge=0, le=300)
+    # Parking (chs_events.parking): how long an event may wait for its prerequisite before it
+    # goes to its topic's .dlq, and how often a consumer looks for those past it.
+    parking_bound_seconds: float = Field(
+        default=7 * 24 * 3600,
+        gt=0,
+        description="How long a parked event waits for its prerequisite before it is "
+        "dead-lettered (CHS_PARKING_BOUND_SECONDS)",
+    )
+    parking_check_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a consumer dead-letters the parked events past the bound "
+        "(CHS_PARKING_CHECK_SECONDS)",
+    )
 
     @model_validator(mode="after")
     def _no_development_values_in_production(self) -> Self:

@@ -16,17 +16,21 @@ agency. The reversal is kept, so that a settlement read after its reversal (retr
 grants nothing, and a reversal read twice changes nothing.
 
 The settlement and enrollment topics are not ordered against each other: a 310 maternity
-settlement for an enrollment this service has not seen yet fails and is retried by the runner
-(then dead-lettered, never dropped); one whose enrollment has no employer's contribution base
-(no wage to compute from) is dead-lettered at once for case work (a domain error).
+settlement for an enrollment this service has not seen yet is parked awaiting the person's
+enrollment (``chs_events.parking``) and granted when ``maternity-enrollments`` applies it, or
+dead-lettered with the reason once it has waited ``CHS_PARKING_BOUND_SECONDS`` (7 days); one
+whose enrollment has no employer's contribution base (no wage to compute from) is dead-lettered
+at once for case work (a domain error).
 """
 
 import logging
 
+from chs_events import parking
 from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
+from chs_events.processing import Awaiting
 from chs_events.read_models import enrollments
 from chs_events.topics import ENROLLMENT_EVENTS, REIMBURSEMENT_EVENTS
 from chs_events.unit_of_work import UnitOfWork
@@ -40,6 +44,7 @@ ENROLLMENTS_CONSUMER = "maternity-enrollments"
 SETTLEMENTS_CONSUMER = "maternity-settlements"
 
 
+@parking.releases  # the settlements parked awaiting the enrollment
 async def on_enrollment_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     await enrollments.on_enrollment_registered(uow, envelope)
     event = envelope.event
@@ -67,12 +72,15 @@ async def on_settlement_completed(uow: UnitOfWork, envelope: Envelope) -> None:
                 extra={"event_id": envelope.id},
             )
         return
-    await handlers.handle_grant_for_settlement(
-        uow,
-        GrantForSettlement(
-            event.person_id, event.settlement_id, confinement, event_date=event.service_end
-        ),
-    )
+    try:
+        await handlers.handle_grant_for_settlement(
+            uow,
+            GrantForSettlement(
+                event.person_id, event.settlement_id, confinement, event_date=event.service_end
+            ),
+        )
+    except domain.EnrollmentNotYetKnown as error:
+        raise Awaiting("enrollment", event.person_id, str(error)) from error
 
 
 async def on_settlement_reversed(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -8,12 +8,15 @@ translates an event into a command, run in the consumer's unit of work.
   sends its one-time code to the new number (``handlers.handle_record_contact``).
 - ``notification-requests`` on ``chs.notices.requests`` queues one message per notice id and
   wakes the dispatcher. The contact may not be there yet (another topic, another partition):
-  the dispatcher waits for it up to the grace period. A notice may leave out the greeting
+  the notice is then parked awaiting it (``chs_events.parking``), released when the directory
+  records it, and dead-lettered with the reason only after ``CHS_PARKING_BOUND_SECONDS`` (3
+  days). A notice may leave out the greeting
   params (``domain.DIRECTORY_PARAMS``): result events do not carry names, so the dispatcher
   fills them with the name of the person whose phone receives the message. A notice that can
   never be rendered is dead-lettered.
 """
 
+from chs_events import parking
 from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.contacts import PersonContact
@@ -27,6 +30,7 @@ DIRECTORY_CONSUMER = "notification-directory"
 REQUESTS_CONSUMER = "notification-requests"
 
 
+@parking.releases  # the notices parked awaiting the contact
 async def on_person_contact(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, PersonContact)

@@ -7,8 +7,9 @@ gateway's delivery receipts (``receipts``).
   each message is handled by one at a time. The row stays locked while the gateway is called;
   a dispatcher that dies mid-send leaves the message queued and the next one resends it with
   the same message id, which the gateway treats as the same SMS.
-- A notice whose recipient (``recipients``) has no contact yet waits for it (the directory
-  consumer wakes it) up to the grace period, then is undeliverable.
+- A message is queued once the directory has its recipient (until then the request consumer
+  parks the notice); one whose recipient (``recipients``) has no contact still waits for it
+  (the directory consumer wakes it) up to the grace period, then is undeliverable.
 - Every status change records its ``chs.notices.*`` event in the outbox in the same
   transaction (``handlers.move_message``), with the service's source (``ce_source``).
 - Applies the gateway's delivery receipts (``handlers.handle_record_receipt``), then

@@ -1,8 +1,9 @@
 """Command handlers of the notification service: each runs in one unit of work.
 
-The contact directory's command wakes the messages waiting for the contact (and tells a
-mobile change's numbers what they need: the new one its code, the previous one the change); a
-requested notice is queued once per notice id (and wakes the dispatcher); a message's status moves
+The contact directory's command releases the notices parked awaiting the contact and wakes the
+messages waiting for it (and tells a mobile change's numbers what they need: the new one its
+code, the previous one the change); a requested notice is queued once per notice id (and wakes
+the dispatcher) once the directory has its recipient, parked until then; a message's status moves
 (``model.Message.move``) are saved with the ``chs.notices.*`` event announcing them, caused by
 the notice's request and carrying its correlation id, whoever moves it (the dispatcher, a
 receipt).
@@ -15,8 +16,10 @@ from typing import Any
 
 import asyncpg
 
+from chs_events import parking
 from chs_events.events.notices import notice_id
 from chs_events.masking import mask_mobile
+from chs_events.processing import Awaiting
 from chs_events.unit_of_work import UnitOfWork
 from chs_notification import recipients, repository
 from chs_notification.commands import RecordContact, RecordReceipt, RequestNotice
@@ -31,6 +34,7 @@ from chs_notification.domain import (
 from chs_notification.gateway import DeliveryReceipt
 from chs_notification.model import Message, message_id_for
 from chs_notification.receipts import delivery_event, receipt_from_json, receipt_to_json
+from chs_notification.recipients import awaited_contact
 from chs_notification.settings import still_sent_after_death
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 
 
 async def _contact_arrived(conn: asyncpg.Connection, person_id: str) -> None:
+    await parking.release(conn, "contact", person_id)  # the notices parked awaiting it
     if await repository.wake_messages_waiting_for(conn, person_id):
         await repository.wake_dispatcher(conn)
 
@@ -136,23 +141,30 @@ async def handle_request_notice(
     uow: UnitOfWork, command: RequestNotice, *, still_sent: Collection[str] | None = None
 ) -> bool:
     """Queue the notice's message and wake the dispatcher; False when the notice id is already
-    known. A notice that can never be rendered is refused (``domain.UnsendableNotice``); one to
-    the number of a person who died ends at once (``withhold_after_death``). The request (the
-    unit of work's cause) is the cause of the message's events."""
-    check_notice(command.notice_id, command.template_id, command.params)
+    known. A notice that can never be rendered is refused (``domain.UnsendableNotice``); one
+    whose recipient's contact the directory does not have yet waits for it (``Awaiting``: the
+    consumer parks it until the contact is recorded); one to the number of a person who died
+    ends at once (``withhold_after_death``). The request (the unit of work's cause) is the cause
+    of the message's events."""
+    template = check_notice(command.notice_id, command.template_id, command.params)
     assert uow.causation_id is not None, "a notice is requested by an event"
     async with uow:
+        awaited = await awaited_contact(
+            uow.conn, command.person_id, command.params, template.params
+        )
+        if awaited is not None:
+            raise Awaiting("contact", awaited, "no contact in the directory yet")
         inserted = await _queue_message(uow, command)
         message = message_id_for(command.notice_id)
-        if inserted and not await withhold_after_death(
-            uow, await repository.lock_message(uow.conn, message), still_sent
-        ):
-            await repository.wake_dispatcher(uow.conn)
-        else:
+        if not inserted:
             log.info(
                 "notice already queued; not sent again",
                 extra={"notice_id": command.notice_id, "event_id": uow.causation_id},
             )
+        elif not await withhold_after_death(
+            uow, await repository.lock_message(uow.conn, message), still_sent
+        ):
+            await repository.wake_dispatcher(uow.conn)
     return inserted
 
 

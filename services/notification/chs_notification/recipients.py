@@ -116,6 +116,30 @@ def with_directory_params(
     return filled
 
 
+async def awaited_contact(
+    conn: asyncpg.Connection,
+    person_id: str,
+    params: Mapping[str, str],
+    template_params: tuple[str, ...],
+) -> str | None:
+    """Whose contact a notice to ``person_id`` still waits for before it can be sent: the
+    person's own, a newborn's guardian's, or the one a notice names by id (its name); None
+    when the directory has all it needs."""
+    recipient = await find_recipient(conn, person_id)
+    if recipient is None:
+        contact = await repository.get_contact(conn, person_id)
+        if contact is not None and not contact["mobile"] and contact["guardian_person_id"]:
+            return str(contact["guardian_person_id"])
+        return person_id
+    referenced = await referenced_names(conn, params, template_params)
+    for name, value in referenced.items():
+        if not value:
+            return params[DIRECTORY_REFERENCES[name]]
+    if with_directory_params(params, template_params, recipient, referenced) is None:
+        return recipient.person_id
+    return None
+
+
 def age_of(birth_date: date | None, today: date) -> int | None:
     if birth_date is None or birth_date > today:
         return None

@@ -47,8 +47,9 @@ class NotificationSettings(PlatformSettings):
     contact_grace_seconds: float = Field(
         default=60.0,
         ge=0,
-        description="How long a notice waits for its recipient's contact (the notice and the "
-        "contact travel on different topics) before it is undeliverable",
+        description="How long a queued message waits for its recipient's contact before it is "
+        "undeliverable; a notice is queued only once the directory has the contact (until then "
+        "it is parked, up to CHS_PARKING_BOUND_SECONDS), so this is a backstop",
     )
     still_sent_after_death: tuple[str, ...] = Field(
         default=STILL_SENT_AFTER_DEATH,
@@ -56,6 +57,8 @@ class NotificationSettings(PlatformSettings):
         "(what the family must know); every other message to it ends undeliverable, with the "
         "reason (CHS_STILL_SENT_AFTER_DEATH, a JSON list of template ids)",
     )
+    # A notice parked awaiting its recipient's contact is still worth sending for days.
+    parking_bound_seconds: float = Field(default=3 * 24 * 3600, gt=0)
     send_max_attempts: int = Field(default=5, ge=1, description="Sends of a message in all")
     send_retry_base_delay: float = Field(
         default=0.5, gt=0, description="Seconds before the first resend; doubled each time"

@@ -333,15 +333,89 @@ async def test_a_miscarriage_is_applied_for_approved_and_paid(settings, app, db,
     assert no_weeks.status_code == 422
 
 
-async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lettered(
+async def test_a_delivery_before_its_enrollment_is_granted_when_the_enrollment_arrives(
+    settings, app, db, client, topic_prefix
+):
+    """The settlement and enrollment topics are not ordered against each other, and what is
+    owed must not depend on which consumer was faster: a delivery whose enrollment this service
+    has not read yet waits (parked), well past the runner's retries, and the allowance is
+    granted when the enrollment arrives."""
+    specs = [BY_NAME[REIMBURSEMENT_EVENTS], BY_NAME[ENROLLMENT_EVENTS]]
+    await ensure_topics(
+        settings.kafka_bootstrap,
+        topic_prefix,
+        [s for spec in specs for s in (spec, dead_letter_spec(spec))],
+    )
+    consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    mother, employer = new_person_id(), f"E{secrets.token_hex(5)}"
+    settlement = Envelope(
+        delivery(mother, "O80.0", "Z37.0", settlement_id="S-M7"), source="/chs/reimbursement"
+    ).to_record()
+    enrollment = Envelope(enrolled(mother, employer, 600_000), source="/chs/enrollment").to_record()
+
+    async def publish(topic: str, record) -> None:
+        producer = create_producer(consumer_settings, "test")
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                topic_prefix + topic, key=record.key, value=record.value, headers=record.headers
+            )
+        finally:
+            await producer.stop()
+
+    async def granted():
+        return await db.fetchval(
+            "select amount_fen from allowances where settlement_id = 'S-M7' and person_id = $1",
+            mother,
+        )
+
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            ConsumerRunner(
+                name=s.name,
+                topics=s.topics,
+                handlers=s.handlers,
+                pool=app.state.pool,
+                settings=consumer_settings,
+            ).run(stop)
+        )
+        for s in SUBSCRIPTIONS
+    ]
+    try:
+        await publish(REIMBURSEMENT_EVENTS, settlement)
+        await asyncio.sleep(4.0)  # the default retries (about 1.4 s) are long over
+        assert await granted() is None
+        await publish(ENROLLMENT_EVENTS, enrollment)
+        amount = await until(granted, timeout=30)
+        dead = await read_topic(
+            settings.kafka_bootstrap, topic_prefix + dlq_of(REIMBURSEMENT_EVENTS), 0, timeout=1
+        )
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    # the only staff member's base: 600 000 fen a month, 20 000 a day, 98 days
+    assert amount == 1_960_000
+    assert dead == []
+    assert await outbox_types(db, mother) == [APPROVED]
+
+
+async def test_a_delivery_of_an_enrollment_never_seen_is_parked_then_dead_lettered(
     settings, app, db, topic_prefix
 ):
-    """The settlement and enrollment topics are not ordered against each other: a delivery for
-    an enrollment this service has not read is retried, and when it never arrives the event
-    goes to the dead-letter topic — nothing is granted and nothing is dropped."""
+    """A delivery for an enrollment this service never reads waits for it up to the bound
+    (``CHS_PARKING_BOUND_SECONDS``), then goes to the dead-letter topic with the reason —
+    nothing is granted and nothing is dropped."""
     spec = BY_NAME[REIMBURSEMENT_EVENTS]
     await ensure_topics(settings.kafka_bootstrap, topic_prefix, [spec, dead_letter_spec(spec)])
-    consumer_settings = settings.model_copy(update={"topic_prefix": topic_prefix})
+    consumer_settings = settings.model_copy(
+        update={
+            "topic_prefix": topic_prefix,
+            "parking_bound_seconds": 2.0,
+            "parking_check_seconds": 0.2,
+        }
+    )
     stranger = new_person_id()
     record = Envelope(
         delivery(stranger, "O80.0", "Z37.0", settlement_id="S-M9"), source="/chs/reimbursement"
@@ -377,8 +451,10 @@ async def test_a_delivery_of_an_enrollment_never_seen_is_retried_then_dead_lette
         stop.set()
         await task
     assert dict(dead.headers)["ce_id"] == dict(record.headers)["ce_id"]
-    assert dict(dead.headers)["dlq_error_type"] == b"EnrollmentNotYetKnown"
-    assert b"no employee enrollment known" in dict(dead.headers)["dlq_reason"]
+    assert dict(dead.headers)["dlq_error_type"] == b"ParkedTooLong"
+    reason = dict(dead.headers)["dlq_reason"]
+    assert reason.startswith(b"parked awaiting enrollment for more than 2 s")
+    assert b"no employee enrollment known" in reason
     assert await db.fetchval("select count(*) from allowances where person_id = $1", stranger) == 0
 
 

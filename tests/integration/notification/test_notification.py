@@ -514,7 +514,7 @@ async def test_a_notice_that_can_never_be_rendered_is_dead_lettered(service):
     )
 
 
-async def test_a_notice_waits_for_its_contact_then_gives_up(service):
+async def test_a_notice_waits_for_its_contact_parked_until_it_arrives(service):
     late, unknown = new_person_id(), new_person_id()
     guardian, newborn = new_person_id(), new_person_id()
     late_notice, unknown_notice = notice(late), notice(unknown)
@@ -528,31 +528,32 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
         await notification.publish(late_notice, unknown_notice, newborn_notice)
 
         async def waiting():
-            rows = await notification.messages()
-            return len(rows) == 3 and all(
-                r["last_error"] == "waiting for the contact" for r in rows.values()
-            )
+            return await parked(notification) == {late, unknown, newborn}
 
         await until(waiting, timeout=15)
+        assert await notification.messages() == {}  # nothing to send yet
         # the contacts arrive after the notices (they travel on another topic)
+        contacts_sent = datetime.now(UTC)
         await notification.publish(
             registered(late, JIANGSU_MOBILE, date(1990, 5, 1)),
             registered(guardian, QINGDAO_MOBILE, date(1995, 7, 7), name="王芳"),
             contact(newborn, None, date(2026, 3, 5), "王小宝", guardian_person_id=guardian),
         )
-        messages = await notification.wait_final(3, within=30)
+        messages = await notification.wait_final(2, within=30)
+        await asyncio.sleep(6.0)  # past the grace period: the unknown one still waits
         sms = {row["message_id"]: row for row in await notification.sms()}
+        still_waiting = await parked(notification)
         notification.start_relay()
         status = await read_topic(
             notification.settings.kafka_bootstrap,
             notification.settings.topic(NOTICE_STATUS),
-            expected=5,
+            expected=4,
         )
 
     sent_late = messages[notice_id(late_notice)]
     assert sent_late["status"] == "delivered"
-    # woken by the contact, not by the end of the grace period
-    assert (sent_late["sent_at"] - sent_late["created_at"]).total_seconds() < 4.0
+    # queued when the contact arrived, not before
+    assert sent_late["created_at"] >= contacts_sent - timedelta(seconds=1)
     to_guardian = messages[notice_id(newborn_notice)]
     assert to_guardian["status"] == "delivered"
     assert to_guardian["recipient_person_id"] == guardian
@@ -561,15 +562,35 @@ async def test_a_notice_waits_for_its_contact_then_gives_up(service):
         f"{TAG}尊敬的王芳，您的孩子王小宝已在寿光市办理出生即参保，"
         "参保开始日期为2026年3月5日，可按规定享受医保待遇。"
     )
-    gave_up = messages[notice_id(unknown_notice)]
-    assert gave_up["status"] == "undeliverable"
-    assert gave_up["last_error"] == "no contact" and gave_up["attempts"] == 0
+    assert notice_id(unknown_notice) not in messages and still_waiting == {unknown}
     assert len(sms) == 2
-    undeliverable = [
-        Envelope.from_record(r.key, r.value, r.headers) for r in status if r.key.decode() == unknown
-    ]
-    assert [e.type for e in undeliverable] == ["chs.notices.undeliverable.v1"]
-    assert status_change(undeliverable[0]).reason == "no contact"
+    assert not [r for r in status if r.key.decode() == unknown]
+
+
+async def test_an_sms_is_sent_when_its_contact_arrives_after_the_old_grace_period(service):
+    """Notification used to give a notice up when its contact came more than
+    ``CHS_CONTACT_GRACE_SECONDS`` (60 s) after it; here the grace is 1 s and the contact comes
+    3 s after the notice."""
+    late = new_person_id()
+    late_notice = notice(late)
+    async with service(contact_grace_seconds=1.0) as notification:
+        notification.start()
+        await notification.publish(late_notice)
+        await asyncio.sleep(3.0)
+        await notification.publish(registered(late, QINGDAO_MOBILE, date(1990, 5, 1)))
+        messages = await notification.wait_final(1, within=30)
+        [sms] = await notification.sms()
+
+    assert messages[notice_id(late_notice)]["status"] == "delivered"
+    assert (sms["mobile"], sms["text"]) == (QINGDAO_MOBILE, registered_text())
+
+
+async def parked(notification: Notification) -> set[str]:
+    """The persons whose notices wait for a contact."""
+    rows = await notification.fetch(
+        "select record_key from parked_events where consumer = 'notification-requests'"
+    )
+    return {row["record_key"] for row in rows}
 
 
 async def test_a_newborn_notice_to_the_guardian_gets_the_newborns_name_from_the_directory(

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -288,6 +289,49 @@ async def test_notices_requested_and_malformed_event_dead_lettered(
         if str(e.get("logger", "")).startswith(("faust", "mode"))
         and e.get("level") in ("DEBUG", "INFO")
     ]
+
+
+async def test_known_events_around_a_newer_contract_are_processed(
+    kafka_bootstrap, topics, start_worker
+):
+    """A producer deployed before this processor: a v1 event with a field it does not know,
+    and an event type it has never heard of, between two known events. Both known ones are
+    turned into notices; nothing is dead-lettered; the unknown type is counted."""
+    prefix = topics
+    metrics_port = free_port()
+    worker = start_worker(CHS_METRICS_PORT=str(metrics_port))
+    worker.wait_assigned()
+    someone = person()
+    first = registration(someone)
+    key, value, headers = as_record(first)
+    newer = {**orjson.loads(value), "community_code": "370202001"}
+    unknown_type = [
+        (n, b"chs.enrollment.community_assigned.v1" if n == "ce_type" else v)
+        for n, v in as_record(registration(someone))[2]
+    ]
+    second = registration(someone)
+    await produce(
+        kafka_bootstrap,
+        f"{prefix}{ENROLLMENT_EVENTS}",
+        [
+            (key, orjson.dumps(newer), headers),
+            (key, orjson.dumps({"person_id": someone, "community": "x"}), unknown_type),
+            as_record(second),
+        ],
+    )
+
+    records = await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", 2, timeout=WAIT)
+    dead = await read_topic(kafka_bootstrap, f"{prefix}{dlq_of(ENROLLMENT_EVENTS)}", 0, timeout=1)
+    exposition = await asyncio.to_thread(scrape, f"http://127.0.0.1:{metrics_port}/metrics")
+
+    assert sorted(str(envelope.causation_id) for _, envelope in notices_of(records)) == sorted(
+        [first.id, second.id]
+    )
+    assert dead == []
+    assert (
+        'chs_events_ignored_total{consumer="progress-notices",'
+        'type="chs.enrollment.community_assigned.v1"} 1.0'
+    ) in exposition
 
 
 async def test_killed_worker_redelivers_with_the_same_notice_ids(

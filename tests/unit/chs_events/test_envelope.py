@@ -116,3 +116,21 @@ def test_every_event_type_has_a_json_schema_and_a_versioned_name():
         # institutions registry's institution_code)
         assert BY_NAME[model.topic].key in schema["required"]
         assert schema["$id"].endswith(ce_type)
+
+
+def test_a_consumer_reads_a_newer_version_of_a_known_event_ignoring_the_fields_it_lacks():
+    original = contact_changed()
+    record = original.to_record()
+    newer = orjson.dumps({**orjson.loads(record.value), "preferred_language": "zh-Hans"})
+    assert Envelope.from_record(record.key, newer, record.headers) == original
+
+
+def test_a_producer_cannot_build_an_event_with_a_field_the_contract_lacks():
+    with pytest.raises(ValueError, match="preferred_language"):
+        PersonContact(
+            person_id="p" + "a" * 32,
+            name="张伟",
+            mobile="13853212345",
+            birth_date=date(1990, 3, 7),
+            preferred_language="zh-Hans",  # type: ignore[call-arg]
+        )

@@ -1,6 +1,6 @@
 """The base of every typed event model and the registry from ``ce_type`` to model."""
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -11,6 +11,8 @@ class Event(BaseModel):
     """An event's data. Subclasses name their CloudEvents type and owning topic.
 
     Past-tense names (``PersonRegistered``); ``person_id`` is the Kafka key of every event.
+    A producer builds it strictly (a field the model does not have is refused); a consumer
+    reads it with ``read_event``, which ignores the fields of a newer version it does not know.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -60,8 +62,20 @@ def model_for(ce_type: str) -> type[Event]:
 
 
 def parse_event(ce_type: str, data: Any) -> Event:
+    """The event of ``data``, validated as a producer must: no field the model lacks."""
+    return _validated(ce_type, data, "forbid")
+
+
+def read_event(ce_type: str, data: Any) -> Event:
+    """The event of ``data`` as a consumer reads it: the contract evolves by adding fields, and
+    a producer deployed before its consumers must not break them, so the fields this code does
+    not know are ignored (everything else is validated as strictly as ``parse_event``)."""
+    return _validated(ce_type, data, "ignore")
+
+
+def _validated(ce_type: str, data: Any, extra: Literal["forbid", "ignore"]) -> Event:
     try:
-        return model_for(ce_type).model_validate(data)
+        return model_for(ce_type).model_validate(data, extra=extra)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}" for e in error.errors()

@@ -5,7 +5,9 @@ registration stands, so a redelivered one cannot undo a later end or move);
 ``EnrollmentTerminated`` sets its end date and ``PoolingRegionChanged`` (a completed transfer)
 its pooling region. An end or move of an enrollment never seen is logged and skipped. Every
 write is keyed by enrollment id, so it is idempotent on its own as well as under the consumer's
-inbox claim; one person's events arrive in order on one partition.
+inbox claim; one person's events arrive in order on one partition. A registration releases the
+events the service parked awaiting the person's enrollment (``chs_events.parking``): they are
+applied once it commits.
 
 Use: opt into the table (``READ_MODELS = ("enrollments",)`` in the service's migrations package)
 and subscribe ``Subscription("<service>-enrollments", TOPICS, SUBSCRIPTION_HANDLERS)``.
@@ -18,6 +20,7 @@ from datetime import date
 
 import asyncpg
 
+from chs_events import parking
 from chs_events.auth import Caller
 from chs_events.consumer import Handler
 from chs_events.envelope import Envelope
@@ -162,10 +165,14 @@ async def active_enrollment(
 # --- the consumer's handlers ---------------------------------------------------------------------
 
 
+@parking.releases
 async def on_enrollment_registered(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Also releases what the service's consumers parked awaiting the person's enrollment
+    (``Awaiting("enrollment", person_id)``, ``chs_events.parking``)."""
     conn = uow.conn
     event = envelope.event
     assert isinstance(event, EnrollmentRegistered)
+    await parking.release(conn, "enrollment", event.person_id)
     await insert_enrollment(
         conn,
         Enrollment(

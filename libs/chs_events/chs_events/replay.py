@@ -10,7 +10,8 @@ swaps them in:
 1. the read model's migrations create its tables in a new schema ``replay_<name>_<n>``;
 2. a reader without a consumer group (nothing committed; ``kafka.LogReader``) reads the topics
    from the beginning up to the end offsets taken at start, and the read model's handlers apply
-   every event into the new tables (the connection's ``search_path`` is that schema alone). A
+   every event into the new tables (the connection's ``search_path`` is that schema, then the
+   live one for the shared mechanism's tables: a registration still releases what is parked). A
    topic whose first offset is above 0 and is not compacted has lost history: refused;
 3. it reads on to the new end offsets while fewer than ``catch_up_below`` events remain;
 4. in one transaction: ``lock table … in exclusive mode`` on the live tables, the last events up
@@ -158,10 +159,11 @@ async def _number(conn: asyncpg.Connection, name: str) -> int:
 
 
 async def _create_tables(conn: asyncpg.Connection, model: ReadModel, schema: str) -> list[str]:
-    """The read model's tables, by its migrations, in ``schema`` (the connection's search path
-    from now on)."""
+    """The read model's tables, by its migrations, in ``schema`` (first on the connection's
+    search path from now on; the live schema after it, for the parked events a handler
+    releases)."""
     await conn.execute(f"create schema {_quoted(schema)}")
-    await conn.execute(f"set search_path to {_quoted(schema)}")
+    await conn.execute(f"set search_path to {_quoted(schema)}, public")
     folder = model.migrations
     for script in sorted(
         (f for f in folder.folder.iterdir() if f.name.endswith(folder.suffix)), key=lambda f: f.name

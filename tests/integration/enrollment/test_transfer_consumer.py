@@ -121,7 +121,6 @@ def completion(item: dict, transfer_id: str, **overrides) -> Envelope:
         "to_region": JINAN,
         "cross_province": False,
         "contribution_months": 3,
-        "account_balance_fen": 39000,
         "completed_on": date(2026, 11, 22),
     }
     return Envelope(

@@ -10,8 +10,9 @@ A bill — settled directly at the institution or claimed by the person — is p
 - ``claim_deadline_passed`` (claims only): submitted within the policy's ``deadline_days`` of
   the last service day;
 - ``no_policy``: the pooling region has a policy for the year of the last service day;
-- ``invoice_already_reimbursed``: the invoice is not already reimbursed by another settlement
-  or claim (checked with a unique key in the database, see ``repository.reserve_invoice``).
+- ``invoice_already_reimbursed``: the invoice (its number at its institution: each
+  institution numbers its own) is not already reimbursed by another settlement or claim
+  (checked with a unique key in the database, see ``repository.reserve_invoice``).
 
 A direct settlement that fails one is refused (422, or 409 for the invoice); a claim that
 fails one is rejected with the rule and a reason the person can read.

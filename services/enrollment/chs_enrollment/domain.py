@@ -19,6 +19,7 @@ from chs_enrollment.commands import (
     NewStaff,
     RecordContribution,
 )
+from chs_events.clock import CHINA
 from chs_events.errors import (
     Conflict,
     DomainError,
@@ -300,9 +301,15 @@ def paid_enrollment(command: RecordContribution, enrollment: Enrollment | None) 
 
 
 def check_contribution(
-    command: RecordContribution, enrollment: Enrollment | None, paid_periods: Collection[str]
+    command: RecordContribution,
+    enrollment: Enrollment | None,
+    paid_periods: Collection[str],
+    *,
+    birth_date: date,
+    today: date,
 ) -> None:
     enrollment = paid_enrollment(command, enrollment)
+    check_paid_on(command.paid_at, birth_date, today)
     if command.amount_fen <= 0:
         raise InvalidField("amount_fen", "must be above 0 fen")
     for part in ("employer_part_fen", "personal_part_fen"):
@@ -329,6 +336,16 @@ def check_contribution(
         raise Conflict(
             f"period {command.period} of enrollment {enrollment.enrollment_id} is already paid"
         )
+
+
+def check_paid_on(paid_at: datetime, birth_date: date, today: date) -> None:
+    """A contribution is paid on a day of the payer's life so far (in China's calendar): not
+    before the birth date, not after today."""
+    paid_on = paid_at.astimezone(CHINA).date()
+    if paid_on > today:
+        raise InvalidField("paid_at", f"{paid_on} is in the future")
+    if paid_on < birth_date:
+        raise InvalidField("paid_at", f"{paid_on} is before the person's birth date {birth_date}")
 
 
 def check_replay(existing: Payment, command: RecordContribution) -> None:

@@ -247,11 +247,18 @@ class Enrollment(enrollments.Enrollment):
         )
 
     def pay(
-        self, command: RecordContribution, paid_periods: Collection[str]
+        self,
+        command: RecordContribution,
+        paid_periods: Collection[str],
+        *,
+        birth_date: date,
+        today: date,
     ) -> tuple["Payment", ContributionPaid]:
         """A paid contribution for one month of this enrollment (``paid_periods``: the months
-        already paid)."""
-        domain.check_contribution(command, self, paid_periods)
+        already paid) of a person born on ``birth_date``, paid by ``today``."""
+        domain.check_contribution(
+            command, self, paid_periods, birth_date=birth_date, today=today
+        )
         payment = Payment(
             command.payment_id,
             self.enrollment_id,

@@ -29,7 +29,7 @@ from typing import Literal, cast
 from chs_events.errors import Conflict, InvalidField, NotFound, Rejected
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import Filing, covering
-from chs_events.regions import region, same_city, same_province
+from chs_events.regions import pooling_region, region, same_city, same_province
 from chs_events.vocabulary import Insutype
 from chs_reimbursement.calculator import (
     Accumulators,
@@ -163,9 +163,11 @@ def terms_of(bill: Bill, enrollments: Iterable[Enrollment], filings: Iterable[Fi
 
 
 def policy_of(terms: Terms, bill: Bill) -> Policy:
+    """The policy of the pooling region (a district's or county's is its city's) for the year
+    of the last service day."""
     year = bill.service_end.year
     try:
-        return load_policy(terms.region, year)
+        return load_policy(pooling_region(terms.region), year)
     except InvalidPolicy:
         raise Refused(
             NO_POLICY,

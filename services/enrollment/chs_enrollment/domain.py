@@ -170,6 +170,17 @@ def check_contribution_base(contribution_base_fen: int | None) -> int:
     return contribution_base_fen
 
 
+def check_contribution_base_cap(
+    contribution_base_fen: int, cap_fen: int, pooling_region: str, year: int
+) -> None:
+    """Within the statutory cap of the pooling region and year (``contribution_bases``)."""
+    if contribution_base_fen > cap_fen:
+        raise InvalidField(
+            "contribution_base_fen",
+            f"above the cap of {cap_fen} fen for {pooling_region} in {year}",
+        )
+
+
 def enrollment_command(
     *,
     person_id: str,

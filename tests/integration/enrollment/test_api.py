@@ -464,6 +464,32 @@ async def test_employee_enrollment_rules(client, db) -> None:
     assert payload(enrolled).contribution_base_fen == 500000
 
 
+async def test_a_contribution_base_is_within_the_regions_statutory_cap(client, db) -> None:
+    """Qingdao's cap for 2025 is 300 % of 9 030.00 yuan (contribution_bases.json): 2 709 000
+    fen is an employee's highest base, a fen more is a 422 naming contribution_base_fen, by
+    the employer's enrollment and by its staff batch alike; nothing is recorded."""
+    person = await register(client)
+    employer = await new_employer(client)  # in Qingdao (370200)
+    key = {"X-API-Key": employer["api_key"]}
+    url = f"/persons/{person['person_id']}/enrollments"
+    employee = {
+        "insutype": "310",
+        "employer_id": employer["employer_id"],
+        "start_date": "2025-03-01",
+    }
+    above = {**employee, "contribution_base_fen": 2_709_001}
+
+    assert_problem(await client.post(url, json=above, headers=key), 422, "contribution_base_fen")
+    too_high = staff_item(contribution_base_fen=2_709_001)
+    assert_problem(await add_staff(client, employer, [too_high]), 422, "contribution_base_fen")
+    assert [t for t in types(await outbox_of(db, person["person_id"])) if t == ENROLLED] == []
+
+    at_cap = await client.post(
+        url, json={**employee, "contribution_base_fen": 2_709_000}, headers=key
+    )
+    assert at_cap.status_code == 201, at_cap.text
+
+
 # --- employers and staff -----------------------------------------------------------------------
 
 

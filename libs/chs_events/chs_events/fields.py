@@ -1,5 +1,7 @@
 """Request-schema field types checked by the platform's own rules, so a 422 names the field and
-gives the precise reason (e.g. "check digit is 5, expected 3")."""
+gives the precise reason (e.g. "check digit is 5, expected 3"); and the bounds of amounts, which
+the request schemas and the events share (a request within its bounds makes events within
+theirs)."""
 
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
@@ -48,6 +50,20 @@ BirthCertificateNo = Annotated[
     checked(normalize_birth_certificate_no),
     Field(description="出生医学证明编号: a letter and 9 digits"),
 ]
+
+# Every amount of money a request states or an event carries: at most 10^12 fen (10 billion
+# yuan). A request whose amounts add up to one amount of an event bounds their sum (``Fen``).
+MAX_FEN = 10**12
+Fen = Annotated[int, Field(strict=True, ge=0, le=MAX_FEN, description="Integer fen (分)")]
+PositiveFen = Annotated[int, Field(strict=True, gt=0, le=MAX_FEN, description="Integer fen (分)")]
+
+
+def check_fen_sum(reason: str, *amounts: int) -> None:
+    """A sum of amounts that an event carries as one: ``ValueError`` (a 422 in a request
+    schema's validator) past ``MAX_FEN``."""
+    if sum(amounts) > MAX_FEN:
+        raise ValueError(f"{reason}: more than {MAX_FEN} fen")
+
 
 PERSON_ID_EXAMPLE = "p3f2a9c41d7e8b6a5c0f1e2d3c4b5a697"
 PersonId = Annotated[

@@ -101,6 +101,14 @@ def city_code(code: str) -> str | None:
     return region(code).city_code
 
 
+def pooling_region(code: str) -> str:
+    """The pooling region (统筹区) whose policies hold in ``code``: basic medical insurance pools
+    by prefecture-level city, so a district or county is its city's; a city, or a
+    province-level division, is its own. Raises InvalidRegionCode."""
+    found = region(code)
+    return found.city_code if found.level == "county" and found.city_code else found.code
+
+
 def same_city(a: str, b: str) -> bool:
     """Both in one prefecture-level city; never true for a province-level code."""
     city_a, city_b = city_code(a), city_code(b)

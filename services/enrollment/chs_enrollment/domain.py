@@ -19,6 +19,7 @@ from chs_enrollment.commands import (
     NewStaff,
     RecordContribution,
 )
+from chs_events.clock import CHINA
 from chs_events.errors import (
     Conflict,
     DomainError,
@@ -216,6 +217,17 @@ def check_contribution_base(contribution_base_fen: int | None) -> int:
     return contribution_base_fen
 
 
+def check_contribution_base_cap(
+    contribution_base_fen: int, cap_fen: int, pooling_region: str, year: int
+) -> None:
+    """Within the statutory cap of the pooling region and year (``contribution_bases``)."""
+    if contribution_base_fen > cap_fen:
+        raise InvalidField(
+            "contribution_base_fen",
+            f"above the cap of {cap_fen} fen for {pooling_region} in {year}",
+        )
+
+
 def enrollment_command(
     *,
     person_id: str,
@@ -352,9 +364,15 @@ def paid_enrollment(command: RecordContribution, enrollment: Enrollment | None) 
 
 
 def check_contribution(
-    command: RecordContribution, enrollment: Enrollment | None, paid_periods: Collection[str]
+    command: RecordContribution,
+    enrollment: Enrollment | None,
+    paid_periods: Collection[str],
+    *,
+    birth_date: date,
+    today: date,
 ) -> None:
     enrollment = paid_enrollment(command, enrollment)
+    check_paid_on(command.paid_at, birth_date, today)
     if command.amount_fen <= 0:
         raise InvalidField("amount_fen", "must be above 0 fen")
     for part in ("employer_part_fen", "personal_part_fen"):
@@ -387,6 +405,16 @@ def check_contribution(
         raise Conflict(
             f"period {command.period} of enrollment {enrollment.enrollment_id} is already paid"
         )
+
+
+def check_paid_on(paid_at: datetime, birth_date: date, today: date) -> None:
+    """A contribution is paid on a day of the payer's life so far (in China's calendar): not
+    before the birth date, not after today."""
+    paid_on = paid_at.astimezone(CHINA).date()
+    if paid_on > today:
+        raise InvalidField("paid_at", f"{paid_on} is in the future")
+    if paid_on < birth_date:
+        raise InvalidField("paid_at", f"{paid_on} is before the person's birth date {birth_date}")
 
 
 def check_replay(existing: Payment, command: RecordContribution) -> None:

@@ -177,17 +177,21 @@ async def handle_record_contribution(
     """The payment and whether it is new; the same payment_id again records nothing."""
     async with uow:
         conn = uow.conn
-        enrollment = await repository.get_enrollment(conn, command.enrollment_id)
+        enrollment, person = await repository.get_enrollment(conn, command.enrollment_id), None
         if enrollment is not None:
-            await repository.person_for_update(conn, enrollment.person_id)
+            person = await repository.person_for_update(conn, enrollment.person_id)
             enrollment = await repository.get_enrollment(conn, command.enrollment_id)
         existing = await repository.get_payment(conn, command.payment_id)
         if existing is not None:
             domain.check_replay(existing, command)
             return existing, False
         enrollment = domain.paid_enrollment(command, enrollment)
+        assert person is not None  # an enrollment's person is never deleted
         payment, paid = enrollment.pay(
-            command, await repository.paid_periods(conn, enrollment.enrollment_id)
+            command,
+            await repository.paid_periods(conn, enrollment.enrollment_id),
+            birth_date=person.birth_date,
+            today=today(),
         )
         if not await repository.insert_payment(conn, payment):
             raise Conflict("changed by a concurrent request; retry")

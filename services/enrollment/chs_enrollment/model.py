@@ -11,6 +11,7 @@ from typing import Literal
 
 from chs_enrollment import domain
 from chs_enrollment.commands import RecordContribution, Sex
+from chs_enrollment.contribution_bases import BASES
 from chs_events.events.base import Event
 from chs_events.events.contacts import PendingMobile, PersonContact
 from chs_events.events.enrollment import (
@@ -113,9 +114,14 @@ class Person:
     ) -> tuple["Enrollment", EnrollmentRegistered]:
         """A new enrollment from ``start_date``: not of a deceased person, not before birth, one
         open enrollment per insurance type and no overlap with an ended one (``enrollments``:
-        the person's)."""
+        the person's); an employee's contribution base within the cap of the pooling region and
+        year."""
         domain.check_alive(self.deceased_on)
         domain.check_enrollment_start(self.birth_date, enrollments, insutype, start_date)
+        if contribution_base_fen is not None:
+            year = start_date.year
+            cap_fen = BASES.cap_fen(pooling_region, year)
+            domain.check_contribution_base_cap(contribution_base_fen, cap_fen, pooling_region, year)
         enrollment = Enrollment(
             enrollment_id,
             self.person_id,
@@ -285,11 +291,16 @@ class Enrollment(enrollments.Enrollment):
         )
 
     def pay(
-        self, command: RecordContribution, paid_periods: Collection[str]
+        self,
+        command: RecordContribution,
+        paid_periods: Collection[str],
+        *,
+        birth_date: date,
+        today: date,
     ) -> tuple["Payment", ContributionPaid]:
         """A paid contribution for one month of this enrollment (``paid_periods``: the months
-        already paid)."""
-        domain.check_contribution(command, self, paid_periods)
+        already paid) of a person born on ``birth_date``, paid by ``today``."""
+        domain.check_contribution(command, self, paid_periods, birth_date=birth_date, today=today)
         payment = Payment(
             command.payment_id,
             self.enrollment_id,

@@ -35,8 +35,8 @@ Mobile = Annotated[fields.Mobile, Field(examples=[ex.MOBILE])]
 RegionCode = Annotated[fields.RegionCode, Field(examples=[ex.SHINAN])]
 BirthCertificateNo = Annotated[fields.BirthCertificateNo, Field(examples=[ex.BIRTH_CERTIFICATE_NO])]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Fen = Annotated[int, Field(strict=True, gt=0, le=10**12, description="Integer fen (分)")]
-PartFen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
+Fen = fields.PositiveFen
+PartFen = fields.Fen
 # The person id of the examples' ID number (the examples agree with one another).
 PersonId = Annotated[fields.PersonId, Field(examples=[ex.PERSON_ID])]
 

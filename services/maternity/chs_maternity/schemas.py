@@ -3,8 +3,9 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from chs_events.clock import today
 from chs_events.events.reimbursement import SettlementReversalReason
 from chs_events.fields import PERSON_ID_EXAMPLE, Identifier, PersonId, examples
 from chs_events.schemas import ChinaTime, PublicModel
@@ -43,6 +44,13 @@ class ApplicationCreate(BaseModel):
     reference: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
     ] = Field(description="The document it rests on: medical record, birth certificate …")
+
+    @field_validator("event_date")
+    @classmethod
+    def _not_in_the_future(cls, event_date: date) -> date:
+        if event_date > today():
+            raise ValueError(f"{event_date} is in the future")
+        return event_date
 
 
 class ApproveBody(BaseModel):

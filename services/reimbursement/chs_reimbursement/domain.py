@@ -10,8 +10,9 @@ A bill — settled directly at the institution or claimed by the person — is p
 - ``claim_deadline_passed`` (claims only): submitted within the policy's ``deadline_days`` of
   the last service day;
 - ``no_policy``: the pooling region has a policy for the year of the last service day;
-- ``invoice_already_reimbursed``: the invoice is not already reimbursed by another settlement
-  or claim (checked with a unique key in the database, see ``repository.reserve_invoice``).
+- ``invoice_already_reimbursed``: the invoice (its number at its institution: each
+  institution numbers its own) is not already reimbursed by another settlement or claim
+  (checked with a unique key in the database, see ``repository.reserve_invoice``).
 
 A direct settlement that fails one is refused (422, or 409 for the invoice); a claim that
 fails one is rejected with the rule and a reason the person can read.
@@ -28,7 +29,7 @@ from typing import Literal, cast
 from chs_events.errors import Conflict, InvalidField, NotFound, Rejected
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import Filing, covering
-from chs_events.regions import region, same_city, same_province
+from chs_events.regions import pooling_region, region, same_city, same_province
 from chs_events.vocabulary import Insutype
 from chs_reimbursement.calculator import (
     Accumulators,
@@ -162,9 +163,11 @@ def terms_of(bill: Bill, enrollments: Iterable[Enrollment], filings: Iterable[Fi
 
 
 def policy_of(terms: Terms, bill: Bill) -> Policy:
+    """The policy of the pooling region (a district's or county's is its city's) for the year
+    of the last service day."""
     year = bill.service_end.year
     try:
-        return load_policy(terms.region, year)
+        return load_policy(pooling_region(terms.region), year)
     except InvalidPolicy:
         raise Refused(
             NO_POLICY,

@@ -51,7 +51,7 @@ async def handle_settle(uow: UnitOfWork, command: SettleBill) -> Settlement:
         terms, policy = await _audit(conn, c.person_id, bill)
         settlement_id = f"S{uuid6.uuid7().hex}"
         holder = await repository.reserve_invoice(
-            conn, bill.invoice_no, settlement_id=settlement_id
+            conn, bill.institution_code, bill.invoice_no, settlement_id=settlement_id
         )
         if holder is not None:
             raise domain.InvoiceReimbursed(bill.invoice_no, holder)
@@ -76,7 +76,9 @@ async def handle_reverse(uow: UnitOfWork, command: ReverseSettlement) -> Settlem
         await repository.save_accumulators(
             conn, current.person_id, domain.undone(totals, before, current.split.accumulators)
         )
-        await repository.release_invoice(conn, current.bill.invoice_no)
+        await repository.release_invoice(
+            conn, current.bill.institution_code, current.bill.invoice_no
+        )
         await repository.save_settlement(conn, reversed_)
         await uow.record(event)
     return reversed_
@@ -95,7 +97,7 @@ async def handle_submit_claim(uow: UnitOfWork, command: SubmitClaim) -> Claim:
             terms, policy = await _audit(conn, c.person_id, bill)
             domain.check_deadline(bill, policy, submission.submitted_on)
             holder = await repository.reserve_invoice(
-                conn, bill.invoice_no, claim_id=submission.claim_id
+                conn, bill.institution_code, bill.invoice_no, claim_id=submission.claim_id
             )
             if holder is not None:
                 raise domain.InvoiceReimbursed(bill.invoice_no, holder)

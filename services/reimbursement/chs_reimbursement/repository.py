@@ -84,16 +84,20 @@ async def save_accumulators(conn: asyncpg.Connection, person_id: str, totals: Ac
 
 async def reserve_invoice(
     conn: asyncpg.Connection,
+    institution_code: str,
     invoice_no: str,
     *,
     settlement_id: str | None = None,
     claim_id: str | None = None,
 ) -> str | None:
-    """Reserve the invoice for a settlement or claim; None when done, else what holds it
-    ("settlement S…" / "claim C…"). A concurrent reservation waits for the first to commit."""
+    """Reserve the institution's invoice for a settlement or claim; None when done, else what
+    holds it ("settlement S…" / "claim C…"). An invoice number is unique per institution. A
+    concurrent reservation waits for the first to commit."""
     inserted = await conn.fetchval(
-        """insert into invoices (invoice_no, settlement_id, claim_id) values ($1, $2, $3)
-           on conflict (invoice_no) do nothing returning true""",
+        """insert into invoices (institution_code, invoice_no, settlement_id, claim_id)
+           values ($1, $2, $3, $4)
+           on conflict (institution_code, invoice_no) do nothing returning true""",
+        institution_code,
         invoice_no,
         settlement_id,
         claim_id,
@@ -101,15 +105,22 @@ async def reserve_invoice(
     if inserted:
         return None
     row = await conn.fetchrow(
-        "select settlement_id, claim_id from invoices where invoice_no = $1", invoice_no
+        """select settlement_id, claim_id from invoices
+           where institution_code = $1 and invoice_no = $2""",
+        institution_code,
+        invoice_no,
     )
     return (
         f"settlement {row['settlement_id']}" if row["settlement_id"] else f"claim {row['claim_id']}"
     )
 
 
-async def release_invoice(conn: asyncpg.Connection, invoice_no: str) -> None:
-    await conn.execute("delete from invoices where invoice_no = $1", invoice_no)
+async def release_invoice(conn: asyncpg.Connection, institution_code: str, invoice_no: str) -> None:
+    await conn.execute(
+        "delete from invoices where institution_code = $1 and invoice_no = $2",
+        institution_code,
+        invoice_no,
+    )
 
 
 # --- rows ↔ state --------------------------------------------------------------------------------

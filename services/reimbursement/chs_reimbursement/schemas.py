@@ -8,15 +8,16 @@ from pydantic import BaseModel, Field, StringConstraints, computed_field, model_
 from chs_events.clock import today
 from chs_events.events.reimbursement import (
     SETTLEMENT_REVERSAL_REASONS,
-    Fen,
     Icd10Code,
     SettlementReversalReason,
 )
 from chs_events.fields import (
     PERSON_ID_EXAMPLE,
+    Fen,
     Identifier,
     PersonId,
     RegionCode,
+    check_fen_sum,
     closed_list,
     examples,
 )
@@ -67,6 +68,14 @@ class BillBase(BaseModel):
     ineligible_fen: Fen = Field(description="Outside it (全自费)")
     invoice_no: Identifier
     emergency: bool = Field(default=False, description="Emergency care (counts as filed)")
+
+    @model_validator(mode="after")
+    def _total(self) -> "BillBase":
+        """The total the events carry (``total_fen``) within their bound."""
+        check_fen_sum(
+            "eligible_fen + ineligible_fen (the total)", self.eligible_fen, self.ineligible_fen
+        )
+        return self
 
     @model_validator(mode="after")
     def _dates(self) -> "BillBase":

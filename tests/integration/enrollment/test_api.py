@@ -5,7 +5,7 @@ import asyncio
 import itertools
 import secrets
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ from stdnum.cn import ric
 from chs_enrollment.api import create_app
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.admin import ensure_topics
-from chs_events.clock import today
+from chs_events.clock import CHINA, today
 from chs_events.envelope import Envelope
 from chs_events.identity import derive_newborn_person_id, derive_person_id
 from chs_events.kafka import create_producer
@@ -464,6 +464,32 @@ async def test_employee_enrollment_rules(client, db) -> None:
     assert payload(enrolled).contribution_base_fen == 500000
 
 
+async def test_a_contribution_base_is_within_the_regions_statutory_cap(client, db) -> None:
+    """Qingdao's cap for 2025 is 300 % of 9 030.00 yuan (contribution_bases.json): 2 709 000
+    fen is an employee's highest base, a fen more is a 422 naming contribution_base_fen, by
+    the employer's enrollment and by its staff batch alike; nothing is recorded."""
+    person = await register(client)
+    employer = await new_employer(client)  # in Qingdao (370200)
+    key = {"X-API-Key": employer["api_key"]}
+    url = f"/persons/{person['person_id']}/enrollments"
+    employee = {
+        "insutype": "310",
+        "employer_id": employer["employer_id"],
+        "start_date": "2025-03-01",
+    }
+    above = {**employee, "contribution_base_fen": 2_709_001}
+
+    assert_problem(await client.post(url, json=above, headers=key), 422, "contribution_base_fen")
+    too_high = staff_item(contribution_base_fen=2_709_001)
+    assert_problem(await add_staff(client, employer, [too_high]), 422, "contribution_base_fen")
+    assert [t for t in types(await outbox_of(db, person["person_id"])) if t == ENROLLED] == []
+
+    at_cap = await client.post(
+        url, json={**employee, "contribution_base_fen": 2_709_000}, headers=key
+    )
+    assert at_cap.status_code == 201, at_cap.text
+
+
 # --- employers and staff -----------------------------------------------------------------------
 
 
@@ -799,6 +825,33 @@ async def test_contribution_rules(client) -> None:
         await client.post("/contributions", json={**payment, "period": "202513"}), 422, "period"
     )
     assert (await client.post("/contributions", json=payment)).status_code == 201
+
+
+async def test_a_contribution_is_paid_within_the_persons_life_so_far(client, db) -> None:
+    """Not before the birth date (an age below 0 has no band in the accounts' allocation rule)
+    and not in the future: 422 naming paid_at, nothing recorded."""
+    person = await register(client, id_number=new_id_number(birth=date(2025, 3, 10)))
+    enrolled = await client.post(
+        f"/persons/{person['person_id']}/enrollments",
+        json={"insutype": "390", "pooling_region": "370200", "start_date": "2025-03-10"},
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    payment = {
+        "payment_id": f"QD-{secrets.token_hex(4)}",
+        "enrollment_id": enrolled.json()["enrollment_id"],
+        "period": "202503",
+        "amount_fen": 38000,
+    }
+    tomorrow = datetime.now(CHINA) + timedelta(days=1)
+
+    for paid_at in ("2025-03-09T23:30:00+08:00", tomorrow.isoformat()):
+        refused = await client.post("/contributions", json={**payment, "paid_at": paid_at})
+        assert_problem(refused, 422, "paid_at")
+    assert PAID not in types(await outbox_of(db, person["person_id"]))
+    paid = await client.post(
+        "/contributions", json={**payment, "paid_at": "2025-03-10T09:00:00+08:00"}
+    )
+    assert paid.status_code == 201, paid.text
 
 
 async def test_certificate(client) -> None:

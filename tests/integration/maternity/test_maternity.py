@@ -401,6 +401,36 @@ async def test_a_delivery_before_its_enrollment_is_granted_when_the_enrollment_a
     assert await outbox_types(db, mother) == [APPROVED]
 
 
+async def test_an_application_for_a_day_still_to_come_is_refused(settings, app, db, client):
+    """A birth or miscarriage has happened by the day it is applied for: tomorrow is a 422
+    naming event_date, and nothing is recorded."""
+    person, employer = new_person_id(), f"E{secrets.token_hex(5)}"
+    async with app.state.pool.acquire() as conn:  # the enrollment event, as the consumer would
+        from chs_maternity.consumers import on_enrollment_registered
+
+        envelope = Envelope(enrolled(person, employer, 600_000), source="/chs/enrollment")
+        async with UnitOfWork.caused_by(conn, envelope, source=settings.ce_source) as uow:
+            await on_enrollment_registered(uow, envelope)
+    body = {
+        "person_id": person,
+        "kind": "birth",
+        "event_date": (today() + timedelta(days=1)).isoformat(),
+        "reference": "SG-BIRTH-CERT-A8812345",
+    }
+
+    refused = await client.post("/applications", json=body, headers=person_token(person))
+
+    assert refused.status_code == 422, refused.text
+    assert "event_date" in refused.json()["detail"], refused.json()
+    assert await outbox_types(db, person) == []
+    today_ = await client.post(
+        "/applications",
+        json={**body, "event_date": today().isoformat()},
+        headers=person_token(person),
+    )
+    assert today_.status_code == 201, today_.text
+
+
 async def test_a_delivery_of_an_enrollment_never_seen_is_parked_then_dead_lettered(
     settings, app, db, topic_prefix
 ):

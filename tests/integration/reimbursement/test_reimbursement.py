@@ -334,6 +334,28 @@ async def test_an_invoice_is_never_reimbursed_twice_and_a_reversal_frees_it(app,
     ]
 
 
+async def test_an_invoice_number_is_unique_per_institution_not_across_the_platform(app, db, client):
+    """Two hospitals may each issue invoice 0001: both are settled; the same hospital's again
+    is refused (it was refused across the platform)."""
+    person = new_person_id()
+    await as_consumed(app, enrolled(person, insutype="310"))
+    number = invoice()
+    other = "H37020200099"  # 青岛市市立医院, another Qingdao level-3 hospital
+    at_first = bill(person, invoice_no=number)
+    at_other = bill(person, institution_code=other, invoice_no=number)
+
+    first = await client.post("/settlements", json=at_first, headers=hospital())
+    second = await client.post("/settlements", json=at_other, headers=hospital(other))
+    again = await client.post(
+        "/settlements", json={**at_first, "admission_date": "2026-11-11"}, headers=hospital()
+    )
+
+    assert first.status_code == 201, first.text
+    assert second.status_code == 201, second.text
+    assert (again.status_code, again.json()["rule"]) == (409, "invoice_already_reimbursed")
+    assert types(await outbox_of(db, person)) == [SETTLED, SETTLED]
+
+
 async def test_claims_are_audited_approved_paid_or_rejected_with_the_rule(app, db, client):
     person, stranger = new_person_id(), new_person_id()
     filing = filed(person, valid_from=date(2026, 3, 1))
@@ -451,6 +473,25 @@ async def test_bad_bills_get_a_problem_that_names_what_is_wrong(app, client):
     assert (unknown.status_code, unknown.json()["rule"]) == (422, "not_enrolled")
     missing = await client.get("/settlements/S-none", headers=hospital())
     assert missing.status_code == 404
+
+
+async def test_a_bill_whose_total_is_past_the_events_bound_is_refused(app, db, client):
+    """Eligible and ineligible amounts each within 10^12 fen whose sum, the events' total_fen,
+    is not: 422 naming the total and nothing recorded (it answered 500, the event refused inside
+    the unit of work). A total at the bound is a claim like any other."""
+    person = new_person_id()
+    await as_consumed(app, enrolled(person))
+    over = bill(person, eligible_fen=10**12, ineligible_fen=1)
+    for path, caller in (("/claims", person_token(person)), ("/settlements", hospital())):
+        refused = await client.post(path, json=over, headers=caller)
+        assert refused.status_code == 422, refused.text
+        assert "eligible_fen + ineligible_fen" in refused.json()["detail"], refused.json()
+    assert types(await outbox_of(db, person)) == []
+
+    at_bound = bill(person, eligible_fen=10**12 - 1, ineligible_fen=1)
+    claimed = await client.post("/claims", json=at_bound, headers=person_token(person))
+    assert claimed.status_code == 201, claimed.text
+    assert types(await outbox_of(db, person))[0] == SUBMITTED
 
 
 async def test_concurrent_settlements_of_one_person_count_every_admission_once(app, db, client):

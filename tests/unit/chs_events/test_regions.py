@@ -8,6 +8,7 @@ from chs_events.regions import (
     Region,
     city_code,
     is_region_code,
+    pooling_region,
     province_code,
     province_code_for_name,
     region,
@@ -99,6 +100,22 @@ def test_municipalities_group_their_districts_under_the_gb_t_2260_city_code():
     assert city_code("110100") == "110100"
     assert province_code("500100") == "500000"
     assert city_code("110000") is None
+
+
+@pytest.mark.parametrize(
+    ("code", "pooled_in"),
+    [
+        ("370202", "370200"),  # 市南区 pools in Qingdao
+        ("370783", "370700"),  # Shouguang, a county-level city, in Weifang
+        ("370200", "370200"),
+        ("370116", "370100"),  # 莱芜区, part of Jinan since 2019
+        ("370000", "370000"),
+    ],
+)
+def test_a_district_or_county_pools_in_its_city(code, pooled_in):
+    assert pooling_region(code) == pooled_in
+    with pytest.raises(InvalidRegionCode):
+        pooling_region("371200")
 
 
 @pytest.mark.parametrize(

@@ -151,6 +151,9 @@ class TestPersonDies:
             domain.check_new_staff(item, None, [], DIED)
 
 
+LIFE = {"birth_date": PERSON.birth_date, "today": date(2026, 5, 1)}
+
+
 class TestContributionAfterDeath:
     def pay(self, period: str) -> RecordContribution:
         return RecordContribution(
@@ -160,10 +163,10 @@ class TestContributionAfterDeath:
     def test_the_month_of_death_is_paid_and_a_later_one_refused(self) -> None:
         _, [ended], _ = PERSON.die(DIED, "rec-1", [enrollment()])
 
-        payment, _ = ended.pay(self.pay("202603"), set())
+        payment, _ = ended.pay(self.pay("202603"), set(), **LIFE)
         assert payment.period == "202603"
         with pytest.raises(InvalidField) as refused:
-            ended.pay(self.pay("202604"), set())
+            ended.pay(self.pay("202604"), set(), **LIFE)
         assert refused.value.detail == (
             "period: 202604 is after the month of the person's death (2026-03-10)"
         )

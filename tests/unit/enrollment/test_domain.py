@@ -265,9 +265,20 @@ class TestNewborn:
         assert field_of(error) == "guardian_person_id"
 
 
+def check_contribution(
+    command: RecordContribution,
+    state: Enrollment | None,
+    paid_periods: set[str],
+    *,
+    birth_date: date = PERSON.birth_date,
+    today: date = date(2024, 2, 1),
+) -> None:
+    domain.check_contribution(command, state, paid_periods, birth_date=birth_date, today=today)
+
+
 class TestContribution:
     def test_accepted(self) -> None:
-        domain.check_contribution(contribution(), enrollment("310"), set())
+        check_contribution(contribution(), enrollment("310"), set())
 
     @pytest.mark.parametrize(
         ("command", "state", "field"),
@@ -289,18 +300,46 @@ class TestContribution:
         self, command: RecordContribution, state: Enrollment | None, field: str
     ) -> None:
         with pytest.raises(InvalidField) as error:
-            domain.check_contribution(command, state, set())
+            check_contribution(command, state, set())
 
         assert field_of(error) == field
 
     def test_a_resident_pays_it_all_personally(self) -> None:
-        domain.check_contribution(
+        check_contribution(
             contribution(employer_part_fen=0, personal_part_fen=65000), enrollment("390"), set()
         )
 
     def test_a_month_is_paid_once(self) -> None:
         with pytest.raises(Conflict, match="already paid"):
-            domain.check_contribution(contribution(), enrollment("310"), {"202401"})
+            check_contribution(contribution(), enrollment("310"), {"202401"})
+
+    @pytest.mark.parametrize(
+        ("birth_date", "today", "reason"),
+        [
+            (date(2024, 1, 16), date(2024, 2, 1), "before the person's birth date 2024-01-16"),
+            (PERSON.birth_date, date(2024, 1, 14), "2024-01-15 is in the future"),
+        ],
+    )
+    def test_paid_within_the_persons_life_so_far(
+        self, birth_date: date, today: date, reason: str
+    ) -> None:
+        with pytest.raises(InvalidField, match=reason) as error:
+            check_contribution(
+                contribution(), enrollment("310"), set(), birth_date=birth_date, today=today
+            )
+
+        assert field_of(error) == "paid_at"
+
+    def test_paid_on_is_the_day_in_china(self) -> None:
+        late_evening_utc = datetime(2024, 1, 14, 17, 0, tzinfo=UTC)  # 01:00 on the 15th in China
+
+        check_contribution(
+            contribution(paid_at=late_evening_utc),
+            enrollment("310"),
+            set(),
+            birth_date=date(2024, 1, 15),
+            today=date(2024, 1, 15),
+        )
 
     def test_a_replay_must_be_the_same_payment(self) -> None:
         command = contribution()

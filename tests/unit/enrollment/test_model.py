@@ -28,6 +28,7 @@ EMPLOYER = Employer("E0000000001", "青岛海川电子有限公司", QINGDAO)
 ID_BODY = "37020219900307123"
 ID_NUMBER = ID_BODY + ric.calc_check_digit(ID_BODY + "0")
 PERSON = Person("p1", ID_NUMBER, "张伟", "M", date(1990, 3, 7), "13853212345", "370202")
+BORN_AND_TODAY = {"birth_date": PERSON.birth_date, "today": date(2024, 2, 1)}
 
 
 def staff_enrollment(**overrides: object) -> Enrollment:
@@ -208,7 +209,7 @@ class TestEnrollment:
         paid_at = datetime(2024, 1, 15, tzinfo=UTC)
         command = RecordContribution("pay-1", "en-1", "202401", 65000, 52000, 13000, paid_at)
 
-        payment, event = staff_enrollment().pay(command, set())
+        payment, event = staff_enrollment().pay(command, set(), **BORN_AND_TODAY)
 
         assert (payment.person_id, payment.period, payment.amount_fen) == ("p1", "202401", 65000)
         assert event == ContributionPaid(
@@ -223,4 +224,4 @@ class TestEnrollment:
             paid_at=paid_at,
         )
         with pytest.raises(Conflict, match="already paid"):
-            staff_enrollment().pay(command, {"202401"})
+            staff_enrollment().pay(command, {"202401"}, **BORN_AND_TODAY)

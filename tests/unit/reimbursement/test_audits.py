@@ -1,6 +1,7 @@
 """The audits of reimbursement (pure): enrolled on the admission day, a remote-care filing where
 one is required, the claim deadline, and a reversal taking one settlement out of the totals."""
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -109,6 +110,14 @@ def test_the_policy_is_the_pooling_regions_of_the_year_of_the_last_service_day()
     with pytest.raises(domain.Refused) as refused:
         domain.policy_of(terms, bill(admitted=date(2024, 3, 10)))
     assert refused.value.rule == "no_policy"
+
+
+def test_a_district_pooling_region_is_settled_under_its_citys_policy():
+    """An enrollment pooled in 市南区 (370202) is under Qingdao's (370200) policy."""
+    in_shinan = dataclasses.replace(RESIDENT, pooling_region=SHINAN)
+    terms = domain.terms_of(bill(), [in_shinan], [])
+
+    assert (terms.region, domain.policy_of(terms, bill()).region) == (SHINAN, QINGDAO)
 
 
 def test_a_claim_is_due_within_the_policys_deadline_days_of_the_last_service_day():

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from chs_events.events.base import Event, register
+from chs_events.fields import Fen, PositiveFen
 from chs_events.topics import ENROLLMENT_EVENTS
 
 Insutype = Literal["310", "390"]
@@ -65,7 +66,7 @@ class EnrollmentRegistered(EnrollmentEvent):
     start_date: date
     employer_id: str | None = None
     employer_name: str | None = None
-    contribution_base_fen: int | None = Field(default=None, ge=0)
+    contribution_base_fen: Fen | None = None
     at_birth: bool = Field(
         default=False,
         description=(
@@ -91,7 +92,7 @@ class StaffAdded(EnrollmentEvent):
     ce_type = "chs.enrollment.staff.added.v1"
     employer_id: str
     enrollment_id: str
-    contribution_base_fen: int = Field(ge=0)
+    contribution_base_fen: Fen
     start_date: date
 
 
@@ -125,9 +126,9 @@ class ContributionPaid(EnrollmentEvent):
     enrollment_id: str
     insutype: Insutype
     period: str = Field(pattern=r"^\d{4}(0[1-9]|1[0-2])$", description="YYYYMM")
-    amount_fen: int = Field(gt=0)
-    employer_part_fen: int = Field(ge=0)
-    personal_part_fen: int = Field(ge=0)
+    amount_fen: PositiveFen
+    employer_part_fen: Fen
+    personal_part_fen: Fen
     paid_at: datetime
 
 

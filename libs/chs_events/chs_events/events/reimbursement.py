@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from chs_events.events.base import Event, register
+from chs_events.fields import Fen
 from chs_events.topics import REIMBURSEMENT_EVENTS
 
 Insutype = Literal["310", "390", "392"]
@@ -55,7 +56,6 @@ Icd10Code = Annotated[
     BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
     StringConstraints(pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,8})?$"),
 ]
-Fen = Annotated[int, Field(strict=True, ge=0, le=10**12, description="Integer fen (分)")]
 Tier = Literal["pooled_fund", "critical_illness", "medical_assistance", "personal_cash"]
 
 

@@ -136,6 +136,9 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     "reimbursement:read-accumulators": (*_person_or_agency(), Permit(INSTITUTION)),
     "reimbursement:set-assisted-groups": (Permit(AGENCY, IN_REGION, "assistance:write"),),
     "reimbursement:read-policy": tuple(Permit(kind) for kind in Kind),
+    # fraud signals (基金监管): auditors of the signal's region
+    "fraud:read-signals": (Permit(AGENCY, IN_REGION, "fraud:review"),),
+    "fraud:resolve": (Permit(AGENCY, IN_REGION, "fraud:review"),),
     # notification (短信服务平台)
     "notification:read-messages": (Permit(PERSON, OWN_PERSON), Permit(ADMIN)),
     "notification:read-stats": (Permit(AGENCY), Permit(ADMIN)),

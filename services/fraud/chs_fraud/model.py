@@ -45,7 +45,7 @@ class Signal:
     def resolve(self, command: ResolveSignal, at: datetime) -> tuple["Signal", FraudSignalResolved]:
         if self.status != "open":
             raise domain.AlreadyResolved(
-                f"signal {self.signal_id} is already {self.status}", status=self.status
+                f"signal {self.signal_id} is already {self.status}", resolved_as=self.status
             )
         recovered, reason = domain.check_resolution(
             self.amount_fen, command.outcome, command.recovered_fen, command.reason

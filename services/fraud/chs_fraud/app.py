@@ -6,9 +6,10 @@ has no join, so each arrival looks at what the other side left (``chs_fraud.rule
 
 Delivery is at-least-once with idempotent effects, as in the progress-notice processor: the
 stream is taken in batches with manual acks (``noack_take``); a batch's signals are published
-through the idempotent producer (``acks=all``) and its table changes flushed to their changelogs,
-and only then are its events acked. A signal's id (and its envelope's) is deterministic, so a
-redelivered event publishes the same signal again and case work takes it once. A batch that
+(``acks=all``) and acknowledged before its events are acked, and faust flushes the producer (the
+tables' changelog records, ``acks=all``) before it commits any offset. A signal's id (and its
+envelope's) is deterministic, so a redelivered event publishes the same signal again and case
+work takes it once. A batch that
 fails is applied one event at a time (``chs_events.processing``: bounded retries, then the
 record to its topic's ``.dlq``); the rules are idempotent, so applying an event again changes
 nothing.
@@ -193,7 +194,6 @@ class SignalProcessor:
         )
         if failures:
             raise failures[0]
-        await self._app.producer.flush()  # the tables' changelog records, acks=all
 
     async def _publish_dead_letter(
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]

@@ -31,6 +31,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -406,6 +407,7 @@ async def run_store(bootstrap: str, store: str, stream: Stream, work: Path) -> R
     await publish(bootstrap, prefix, stream.year)
     run = Run(store, events=len(stream.year) + len(stream.after), expected=len(stream.expected))
     data, log = work / f"{store}-data", work / f"{store}.log"
+    shutil.rmtree(data, ignore_errors=True)  # a fresh store for the fresh topics
     group = prefix + CONSUMER
     started = time.perf_counter()
     processor = Processor(bootstrap, prefix, store, data, log)

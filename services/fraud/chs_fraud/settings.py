@@ -1,6 +1,7 @@
 """Settings of the fraud service (environment prefix ``CHS_``): the case-work API and worker,
 and the fraud processor (``python -m chs_fraud processor``)."""
 
+import importlib.util
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -19,8 +20,10 @@ class FraudSettings(PlatformSettings):
     # --- the processor ---
     # Where the per-person tables live: RocksDB (rocksdict) on local disk, recovered from the
     # changelog only past the offsets it persisted; or memory, rebuilt from the whole changelog
-    # on every start (bench/fraud.py measures both).
-    store: Literal["rocksdb", "memory"] = "rocksdb"
+    # on every start (bench/fraud.py measures both). RocksDB unless rocksdict is not installed.
+    store: Literal["rocksdb", "memory"] = (
+        "rocksdb" if importlib.util.find_spec("rocksdict") else "memory"
+    )
     data_dir: Path = Path(tempfile.gettempdir()) / "chs-fraud"
     member_timeout_seconds: float = 10.0
     heartbeat_interval_seconds: float = 3.0

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
+import chs_fraud.rules as rules
 from chs_events.envelope import Envelope
 from chs_events.events.base import Event
 from chs_events.events.fraud import FraudSignalRaised
-from chs_fraud import rules
 from chs_fraud.rules.benefits import is_injury
 from chs_fraud.rules.signals import signal_id
 from chs_fraud.rules.state import (

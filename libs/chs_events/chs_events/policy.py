@@ -143,6 +143,9 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     # compares the token's subject)
     "feeds:upload": (Permit(AGENCY, IN_REGION, "feeds:upload"),),
     "feeds:read-batch": (Permit(AGENCY, None, "feeds:upload"),),
+    # fraud signals (基金监管): auditors of the signal's region
+    "fraud:read-signals": (Permit(AGENCY, IN_REGION, "fraud:review"),),
+    "fraud:resolve": (Permit(AGENCY, IN_REGION, "fraud:review"),),
     # notification (短信服务平台)
     "notification:read-messages": (Permit(PERSON, OWN_PERSON), Permit(ADMIN)),
     "notification:read-stats": (Permit(AGENCY), Permit(ADMIN)),

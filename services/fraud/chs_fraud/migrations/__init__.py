@@ -1,0 +1,3 @@
+"""The fraud service's schema (case work); it keeps no read model."""
+
+READ_MODELS: tuple[str, ...] = ()

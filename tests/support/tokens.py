@@ -23,6 +23,7 @@ KEY_ID = "test-key-1"
 
 ALL_SCOPES = (
     "transfer:confirm chronic:review maternity:approve claims:pay assistance:write feeds:upload"
+    " fraud:review"
 )
 # The claims a caller of each kind has unless a test says otherwise (chs_events.policy): a
 # Qingdao hospital and pharmacy, an employer, the tax collector, a province-wide agency with

@@ -38,6 +38,9 @@ NOTICE_REQUESTS = "chs.notices.requests"
 NOTICE_STATUS = "chs.notices.status"
 PUSH_CAMPAIGNS = "chs.push.campaigns"
 FRAUD_SIGNALS = "chs.fraud.signals"
+# The fraud processor's faust tables' changelogs (its state per person).
+FRAUD_RECORDS_STATE = "chs.fraud.state.records"
+FRAUD_BENEFITS_STATE = "chs.fraud.state.benefits"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -157,7 +160,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         REIMBURSEMENT_EVENTS,
         "reimbursement",
-        ("progress-notices", "chronic", "maternity"),
+        ("progress-notices", "chronic", "maternity", "fraud"),
         "Manual claims and one-stop settlements",
         retention_ms=FOREVER,
         kept="forever: chronic's auto-certifications and maternity's allowances without "
@@ -166,7 +169,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         MATERNITY_EVENTS,
         "maternity",
-        ("progress-notices",),
+        ("progress-notices", "fraud"),
         "Maternity benefits",
         retention_ms=FOREVER,
         kept="forever: the record of allowances (a new consumer starts from offset 0)",
@@ -174,7 +177,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         ACCOUNT_EVENTS,
         "accounts",
-        ("progress-notices", "transfer"),
+        ("progress-notices", "transfer", "fraud"),
         "Personal-account ledger; transfer records the balance each transfer moved from it",
         retention_ms=FOREVER,
         kept="forever: the record of the personal accounts' money (a new consumer starts from "
@@ -223,10 +226,25 @@ CATALOG: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         FRAUD_SIGNALS,
-        "fraud-signals",
-        ("analytics",),
-        "Fraud signals for case work",
-        kept="90 d: case work keeps its own record; nothing here builds from it",
+        "fraud",
+        ("fraud", "analytics"),
+        "Fraud signals raised by the fraud processor and resolved in case work",
+        retention_ms=FOREVER,
+        kept="forever: the cases of case work are built from it",
+    ),
+    *(
+        TopicSpec(
+            name,
+            "fraud",
+            ("fraud",),
+            f"The fraud processor's {side} per person (a faust table's changelog)",
+            cleanup_policy="compact",
+            kept="compacted: the latest record per person is the processor's state",
+        )
+        for name, side in (
+            (FRAUD_RECORDS_STATE, "death and accident records"),
+            (FRAUD_BENEFITS_STATE, "benefits kept"),
+        )
     ),
 )
 

@@ -15,7 +15,7 @@ record to its topic's ``.dlq``); the rules are idempotent, so applying an event 
 nothing.
 
 The processor declares no topic: the inputs, ``chs.fraud.signals``, the dead-letter topics and
-the two changelogs (``STATE_TOPICS``, compacted, 6 partitions like the inputs) come from the
+the two changelogs (``STATE_TOPICS``, compacted, 6 partitions like the inputs) are in the
 catalog (``chs_events.admin.ensure_topics``).
 
 A table write goes to the store and changelog partition of the event being applied: faust
@@ -40,7 +40,13 @@ from chs_events.envelope import Envelope
 from chs_events.events.fraud import FraudSignalRaised
 from chs_events.processing import BatchFailed, Outcome, Record, RecordProcessor
 from chs_events.retry import Backoff
-from chs_events.topics import DAY_MS, FRAUD_SIGNALS, TopicSpec, dlq_of
+from chs_events.topics import (
+    BY_NAME,
+    FRAUD_BENEFITS_STATE,
+    FRAUD_RECORDS_STATE,
+    FRAUD_SIGNALS,
+    dlq_of,
+)
 from chs_fraud import rules
 from chs_fraud.rules.state import dump_benefits, dump_records, load_benefits, load_records
 from chs_fraud.settings import FraudSettings
@@ -48,23 +54,8 @@ from chs_fraud.settings import FraudSettings
 log = logging.getLogger(__name__)
 
 CONSUMER = "fraud-processor"
-RECORDS_CHANGELOG = "chs.fraud.state.records"
-BENEFITS_CHANGELOG = "chs.fraud.state.benefits"
-STATE_TOPICS = tuple(
-    TopicSpec(
-        name,
-        "fraud",
-        ("fraud",),
-        f"The fraud processor's {side} per person (a faust table's changelog): compacted, "
-        "the latest record per person is the state",
-        retention_ms=365 * DAY_MS,
-        cleanup_policy="compact",
-    )
-    for name, side in (
-        (RECORDS_CHANGELOG, "death and accident records"),
-        (BENEFITS_CHANGELOG, "benefits kept"),
-    )
-)
+RECORDS_CHANGELOG, BENEFITS_CHANGELOG = FRAUD_RECORDS_STATE, FRAUD_BENEFITS_STATE
+STATE_TOPICS = tuple(BY_NAME[name] for name in (RECORDS_CHANGELOG, BENEFITS_CHANGELOG))
 PARTITIONS = 6  # of every input topic, so of the tables
 
 

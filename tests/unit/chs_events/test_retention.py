@@ -11,6 +11,8 @@ from chs_events.topics import (
     CHRONIC_EVENTS,
     ENROLLMENT_CONTACTS,
     ENROLLMENT_EVENTS,
+    FRAUD_BENEFITS_STATE,
+    FRAUD_RECORDS_STATE,
     MATERNITY_EVENTS,
     REGISTRY_INSTITUTIONS,
     REIMBURSEMENT_EVENTS,
@@ -45,6 +47,8 @@ def test_keyed_state_is_compacted_and_event_histories_are_kept_whole():
     assert {s.name for s in CATALOG if s.cleanup_policy == "compact"} == {
         ENROLLMENT_CONTACTS,
         REGISTRY_INSTITUTIONS,
+        FRAUD_RECORDS_STATE,  # a faust table's changelog: the latest state per person
+        FRAUD_BENEFITS_STATE,
     }
     assert BY_NAME[ENROLLMENT_EVENTS].retention_ms == -1
     assert BY_NAME[REMOTE_CARE_EVENTS].retention_ms == -1

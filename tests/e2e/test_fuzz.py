@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from chs_events.institutions import seeded_institutions
 from chs_events.policy import Kind, Own, permits_of
+from chs_feeds.parsing import MEDIA_TYPES as BATCH_MEDIA_TYPES
 from tests.e2e.conftest import procfile_processes
 from tests.support.platform import Platform
 from tests.support.tokens import ALL_SCOPES, bearer
@@ -52,6 +53,15 @@ def successful_response_conformance(
 
 
 CHECKS = [not_a_server_error, content_type_conformance, successful_response_conformance]
+
+
+def _raw_text(ctx: Any, value: Any) -> bytes:
+    """A batch upload's body (a string the document types as binary) as it is sent."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+for _media_type in BATCH_MEDIA_TYPES:  # the feeds' CSV and JSON Lines uploads
+    schemathesis.serializer(_media_type)(_raw_text)
 
 
 def served_document(service: str) -> dict[str, Any]:

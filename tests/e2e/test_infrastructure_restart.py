@@ -29,10 +29,10 @@ from tests.support.broker import until
 
 PEOPLE = 200  # 200 × (registered, enrolled, 5 × (paid, credited)) = 2,400 business events
 IN_FLIGHT = 16
-BROKER_RESTART_AFTER = PEOPLE  # contributions recorded
-DATABASE_RESTART_AFTER = PEOPLE * 3
 DOWN_SECONDS = 3.0
-RESTARTS = ((BROKER_RESTART_AFTER, "kafka.sh"), (DATABASE_RESTART_AFTER, "postgres.sh"))
+# (the month paid while the server restarts, its script): the broker after two months were
+# recorded, the database after the third.
+RESTARTS = ((2, "kafka.sh"), (3, "postgres.sh"))
 
 
 async def pay_until_recorded(enrollment, run: str, index: int, item: dict, period: str) -> int:
@@ -60,15 +60,21 @@ async def pay_until_recorded(enrollment, run: str, index: int, item: dict, perio
         await asyncio.sleep(0.5)
 
 
-async def pay_every_month(enrollment, run: str, items: list[dict], paid: list[int]) -> None:
-    """Month after month, each person's month after the previous one was recorded."""
+async def pay_every_month(
+    enrollment, run: str, items: list[dict], paid: list[int], gates: dict[int, asyncio.Event]
+) -> None:
+    """Month after month, each person's month after the previous one was recorded; the month
+    of index ``n`` in ``gates`` waits for its gate, which opens as a server goes down, so that
+    each restart comes with work still to do."""
     slots = asyncio.Semaphore(IN_FLIGHT)
 
     async def pay(index: int, item: dict, period: str) -> None:
         async with slots:
             paid.append(await pay_until_recorded(enrollment, run, index, item, period))
 
-    for period in MONTHS:
+    for month, period in enumerate(MONTHS):
+        if month in gates:
+            await gates[month].wait()
         await asyncio.gather(*(pay(index, item, period) for index, item in enumerate(items)))
 
 
@@ -83,16 +89,18 @@ async def test_the_broker_and_the_database_restart_mid_stream_each_event_once_ea
 
     paid: list[int] = []
     started = time.monotonic()
-    stream = asyncio.create_task(pay_every_month(enrollment, run, items, paid))
+    gates = {month: asyncio.Event() for month, _ in RESTARTS}
+    stream = asyncio.create_task(pay_every_month(enrollment, run, items, paid, gates))
     restarts = []
-    for after, script in RESTARTS:
-        await until(lambda after=after: _at_least(paid, after), timeout=300, interval=0.2)
+    for month, script in RESTARTS:
+        await until(lambda month=month: _at_least(paid, PEOPLE * month), timeout=300, interval=0.2)
         async with database_of(platform, "notification") as notification_db:
             sms_before = await _sms_count(notification_db, person_ids)
+        restarts.append((script, len(paid), sms_before))
+        gates[month].set()  # the next month is paid while the server is down and comes back
         await asyncio.to_thread(native_servers.stop, script)
         await asyncio.sleep(DOWN_SECONDS)
         await asyncio.to_thread(native_servers.start, script)
-        restarts.append((script, len(paid), sms_before))
         _alive(platform, running)
     await stream
 

@@ -1,6 +1,7 @@
 """The platform's real processes, started as subprocesses for end-to-end tests."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import httpx
 from tests.support.tokens import bearer
 
 LOG_DIR = Path(__file__).resolve().parents[2] / ".local" / "logs" / "e2e"
+STATE_DIR = Path(__file__).resolve().parents[2] / ".local" / "state" / "e2e"
 
 
 def free_port() -> int:
@@ -102,6 +104,9 @@ class Platform:
             "CHS_LOG_LEVEL": "INFO",
             **extra,
         }
+        # A processor's tables (RocksDB) are its own: two instances, or two platforms, on one
+        # machine must not share a state directory.
+        env.setdefault("CHS_DATA_DIR", str(STATE_DIR / f"{self.prefix}{name}"))
         if command == "api":
             self.ports[service] = free_port()
             env["CHS_HTTP_PORT"] = str(self.ports[service])
@@ -144,3 +149,5 @@ class Platform:
     def stop(self) -> None:
         for process in self.processes.values():
             process.stop()
+        for process in self.processes.values():  # the state goes with the platform's topics
+            shutil.rmtree(process.env["CHS_DATA_DIR"], ignore_errors=True)

@@ -12,7 +12,10 @@ Delivery is at-least-once with idempotent effects: a source event's offset is ac
 what it caused (or its dead letter) is acknowledged by the broker (``acks=all``), and faust
 flushes the producer (the tables' changelog records, ``acks=all``) before it commits any
 offset. A processor's step must give a redelivered event the same ids (a notice's
-``notice_id``, a signal's ``signal_id``), by which the consumers downstream deduplicate.
+``notice_id``, a signal's ``signal_id``), by which the consumers downstream deduplicate; what it
+causes is published caused by it (its correlation, the event as the causation), under the
+envelope id the processor derives from the output (``envelope_id``: a signal raised again is the
+same event) or a new one.
 
 The stream is taken in batches with manual acks (``stream.noack_take``): faust's automatic ack
 runs in a ``finally`` and would mark an event done even when its processing was cancelled
@@ -37,17 +40,20 @@ processor imports this module.
 
 import asyncio
 import logging
+import tempfile
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import faust
 import uvloop
 from faust.streams import _current_event
 from faust.types import EventT, RecordMetadata, StreamT, TopicT
+from pydantic import Field
 
 from chs_events import metrics
 from chs_events.envelope import Envelope
@@ -56,6 +62,7 @@ from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.processing import BatchFailed, Outcome, Record, RecordProcessor
 from chs_events.retry import Backoff
+from chs_events.settings import PlatformSettings
 from chs_events.topics import dlq_of
 
 log = logging.getLogger(__name__)
@@ -63,34 +70,51 @@ log = logging.getLogger(__name__)
 # faust's and aiokafka's own loggers speak only from WARNING up.
 QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka")
 
-# What an event causes: the envelopes to publish (ids deterministic, so a redelivery repeats them).
-Step = Callable[[Envelope], Sequence[Envelope]]
-# Told of each output once it is handed to the producer: (source, output).
-Published = Callable[[Envelope, Envelope], None]
+E = TypeVar("E", bound=Event)  # what a processor publishes
+
+
+class ProcessorSettings(PlatformSettings):
+    """A faust processor's settings (environment prefix ``CHS_``), their defaults; a processor
+    subclasses it (``service_name``, ``data_dir``, its own)."""
+
+    # How long the consumer group waits for a silent worker before moving its partitions on:
+    # a killed worker's partitions, and a restarted worker's first assignment, wait this long.
+    member_timeout_seconds: float = 10.0
+    heartbeat_interval_seconds: float = 3.0
+    # How often processed offsets are committed; a crash redelivers at most this much work.
+    commit_interval_seconds: float = 2.8
+    # Events taken at once: what they cause is published together and acknowledged together.
+    batch_size: int = Field(default=500, gt=0)
+    batch_wait_seconds: float = 0.01
+    # Step attempts before an event is dead-lettered, and the first backoff delay.
+    max_attempts: int = 4
+    retry_base_delay_seconds: float = 0.2
+    retry_max_delay_seconds: float = 5.0
+    # faust wants a data directory even without tables; keep it out of the working tree.
+    data_dir: Path = Path(tempfile.gettempdir()) / "chs-processor"
 
 
 class StreamSettings(Protocol):
-    """What the mechanism reads of a processor's settings (a ``PlatformSettings`` subclass)."""
+    """What the mechanism reads of a processor's settings: a ``ProcessorSettings``, or any
+    ``PlatformSettings`` with those fields."""
 
     kafka_bootstrap: str
     topic_prefix: str
     log_level: str
     http_host: str
     metrics_port: int | None
-    # How long the consumer group waits for a silent worker before moving its partitions on.
     member_timeout_seconds: float
     heartbeat_interval_seconds: float
-    # How often processed offsets are committed; a crash redelivers at most this much work.
     commit_interval_seconds: float
-    # Events taken at once: their outputs are published together and acknowledged together.
     batch_size: int
     batch_wait_seconds: float
-    # Step attempts before an event is dead-lettered, and the backoff between them.
     max_attempts: int
     retry_base_delay_seconds: float
     retry_max_delay_seconds: float
-    # faust wants a data directory even without tables.
     data_dir: Path
+
+    @property
+    def ce_source(self) -> str: ...
 
     def topic(self, logical_name: str) -> str: ...
 
@@ -182,30 +206,35 @@ def event_id(event: EventT) -> str | None:
     return None
 
 
-class BatchProcessor:
-    """Applies a batch of events (``step``: an event → the envelopes it causes, all of the type
-    ``output``) and publishes what they cause to ``outputs``; ``process`` returns once that (or
-    an event's dead letter, to ``dead_letters`` by topic name) is acknowledged by the broker, so
-    the caller may ack the events. It raises nothing but cancellation
-    (``chs_events.processing``). ``types``: the event types applied, the others passed over."""
+class BatchProcessor(Generic[E]):
+    """Applies a batch of events (``step``: an event → the ``output`` events it causes) and
+    publishes what they cause to ``outputs``; ``process`` returns once that (or an event's dead
+    letter, to ``dead_letters`` by topic name) is acknowledged by the broker, so the caller may
+    ack the events. It raises nothing but cancellation (``chs_events.processing``).
+    ``envelope_id``: an output's envelope id (else a new one); ``types``: the event types
+    applied, the others passed over; ``published(source, output)``: told of each output once it
+    is handed to the producer (a log line)."""
 
     def __init__(
         self,
         settings: StreamSettings,
         consumer: str,
         *,
-        step: Step,
-        output: type[Event],
+        step: Callable[[Envelope], Sequence[E]],
+        output: type[E],
         outputs: TopicT,
         dead_letters: Mapping[str, TopicT],
+        envelope_id: Callable[[E], str] | None = None,
         types: frozenset[str] | None = None,
-        published: Published | None = None,
+        published: Callable[[Envelope, E], None] | None = None,
     ) -> None:
         self._step = step
         self._output = output
         self._outputs = outputs
         self._dead_letters = dead_letters
+        self._envelope_id = envelope_id
         self._published = published
+        self._source = settings.ce_source
         self._events: dict[str, EventT] = {}
         self._engine = RecordProcessor(
             consumer,
@@ -229,7 +258,7 @@ class BatchProcessor:
         finally:
             self._events = {}
 
-    def _caused(self, source: Envelope) -> list[tuple[Envelope, Envelope]]:
+    def _caused(self, source: Envelope) -> list[tuple[Envelope, E]]:
         event = self._events.get(source.id)
         with nullcontext() if event is None else _in_partition_of(event):
             return [(source, output) for output in self._step(source)]
@@ -248,10 +277,16 @@ class BatchProcessor:
         await self._publish(caused)
         return [Outcome.APPLIED] * len(sources)
 
-    async def _publish(self, caused: Sequence[tuple[Envelope, Envelope]]) -> None:
+    def _envelope(self, source: Envelope, output: E) -> Envelope:
+        caused = source.caused(output, source=self._source)
+        return (
+            caused if self._envelope_id is None else replace(caused, id=self._envelope_id(output))
+        )
+
+    async def _publish(self, caused: Sequence[tuple[Envelope, E]]) -> None:
         pending = []
         for source, output in caused:
-            r = output.to_record()
+            r = self._envelope(source, output).to_record()
             pending.append(await _send(self._outputs, r.key, r.value, r.headers))
             if self._published is not None:
                 self._published(source, output)
@@ -283,11 +318,12 @@ def process_in_batches(
     consumer: str,
     *,
     sources: Sequence[str],
-    step: Step,
-    output: type[Event],
+    step: Callable[[Envelope], Sequence[E]],
+    output: type[E],
+    envelope_id: Callable[[E], str] | None = None,
     types: frozenset[str] | None = None,
-    published: Published | None = None,
-) -> BatchProcessor:
+    published: Callable[[Envelope, E], None] | None = None,
+) -> BatchProcessor[E]:
     """The agent ``consumer`` of the topics ``sources`` (logical names): batches through a
     ``BatchProcessor`` that publishes to ``output``'s topic, dead letters to each source's
     ``.dlq``, each event acked once its batch is processed."""
@@ -296,6 +332,7 @@ def process_in_batches(
         consumer,
         step=step,
         output=output,
+        envelope_id=envelope_id,
         outputs=raw_topic(app, settings.topic(output.topic)),
         dead_letters={
             settings.topic(dlq_of(t)): raw_topic(app, settings.topic(dlq_of(t))) for t in sources

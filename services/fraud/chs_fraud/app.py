@@ -8,9 +8,9 @@ The mechanism is ``chs_events.streams``, as in the progress-notice processor: ba
 manual acks; a batch's signals published (``acks=all``) and acknowledged before its events are
 acked, the tables' changelog records flushed before any offset is committed; a batch that fails
 applied one event at a time, then dead-lettered. This module is the step: an event applied to
-its person's tables by the rules, the signals it raised. A signal's id (and its envelope's) is
-deterministic, so a redelivered event publishes the same signal again and case work takes it
-once; the rules are idempotent, so applying an event again changes nothing.
+its person's tables by the rules, the signals it raised. A signal's id (and its envelope's,
+``envelope_id``) is deterministic, so a redelivered event publishes the same signal again and
+case work takes it once; the rules are idempotent, so applying an event again changes nothing.
 
 The processor declares no topic: the inputs, ``chs.fraud.signals``, the dead-letter topics and
 the two changelogs (``STATE_TOPICS``, compacted, 6 partitions like the inputs) are in the
@@ -18,7 +18,7 @@ catalog (``chs_events.admin.ensure_topics``).
 """
 
 import logging
-from typing import cast
+from collections.abc import Callable, Sequence
 
 import faust
 from faust.types import TableT
@@ -39,11 +39,13 @@ STATE_TOPICS = tuple(BY_NAME[name] for name in (RECORDS_CHANGELOG, BENEFITS_CHAN
 PARTITIONS = 6  # of every input topic, so of the tables
 
 
-def signals_of(settings: FraudSettings, *, records: TableT, benefits: TableT) -> streams.Step:
-    """An event → applied to its person's tables; the envelopes of the signals it raised."""
-    name, limits = settings.ce_source, settings.rules
+def signals_of(
+    settings: FraudSettings, *, records: TableT, benefits: TableT
+) -> Callable[[Envelope], Sequence[FraudSignalRaised]]:
+    """An event → applied to its person's tables; the signals it raised."""
+    limits = settings.rules
 
-    def step(source: Envelope) -> list[Envelope]:
+    def step(source: Envelope) -> Sequence[FraudSignalRaised]:
         key = source.event.person_id.encode()
         applied = rules.apply(
             source.event,
@@ -56,22 +58,12 @@ def signals_of(settings: FraudSettings, *, records: TableT, benefits: TableT) ->
             records[key] = dump_records(applied.records)
         if applied.benefits is not None:
             benefits[key] = dump_benefits(applied.benefits)
-        return [
-            Envelope(
-                signal,
-                source=name,
-                id=signal.signal_id,  # a signal raised again is the same event
-                correlation_id=source.correlation_id or source.id,
-                causation_id=source.id,
-            )
-            for signal in applied.signals
-        ]
+        return applied.signals
 
     return step
 
 
-def _raised(source: Envelope, published: Envelope) -> None:
-    signal = cast(FraudSignalRaised, published.event)
+def _raised(source: Envelope, signal: FraudSignalRaised) -> None:
     log.info(
         "signal raised",
         extra={"signal_id": signal.signal_id, "kind": signal.kind, "event_id": source.id},
@@ -99,6 +91,7 @@ def create_app(settings: FraudSettings) -> faust.App:
         sources=rules.SOURCE_TOPICS,
         step=signals_of(settings, records=tables["records"], benefits=tables["benefits"]),
         output=FraudSignalRaised,
+        envelope_id=lambda signal: signal.signal_id,  # a signal raised again is the same event
         types=rules.TYPES,
         published=_raised,
     )

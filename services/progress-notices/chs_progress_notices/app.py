@@ -1,14 +1,13 @@
 """The progress-notice processor: enrollment result events → ``chs.notices.requests``.
 
 The mechanism (batches with manual acks, publish-then-await-acks, retries and dead letters,
-no topic declared) is ``chs_events.streams``; this module is the step over the rules. A source
+no topic declared) is ``chs_events.streams``; the step is the rules (``notices_for``). A source
 event's notices are acknowledged by the broker before its offset is acked, and a redelivered
 event yields the same notice ids (``chs_events.events.notices.notice_id``), by which
 notification deduplicates.
 """
 
 import logging
-from typing import cast
 
 import faust
 
@@ -23,19 +22,7 @@ log = logging.getLogger(__name__)
 CONSUMER = "progress-notices"
 
 
-def requests_of(settings: ProgressNoticeSettings) -> streams.Step:
-    """A source event → the envelopes of its notice requests, caused by it."""
-
-    name = settings.ce_source
-
-    def step(source: Envelope) -> list[Envelope]:
-        return [source.caused(notice, source=name) for notice in notices_for(source)]
-
-    return step
-
-
-def _requested(source: Envelope, request: Envelope) -> None:
-    notice = cast(NoticeRequested, request.event)
+def _requested(source: Envelope, notice: NoticeRequested) -> None:
     log.debug(
         "notice requested",
         extra={"event_id": source.id, "type": source.type, "notice": notice.notice_id},
@@ -49,7 +36,7 @@ def create_app(settings: ProgressNoticeSettings) -> faust.App:
         settings,
         CONSUMER,
         sources=SOURCE_TOPICS,
-        step=requests_of(settings),
+        step=notices_for,
         output=NoticeRequested,
         published=_requested,
     )

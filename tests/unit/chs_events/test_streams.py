@@ -3,7 +3,8 @@ settings, raw topics, and the batch processor over in-memory topics (what it pub
 returns, what it dead-letters, the event each step runs in)."""
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +29,7 @@ SOURCE = f"t.{ENROLLMENT_EVENTS}"  # as consumed: prefixed
 
 @dataclass
 class Settings:
+    ce_source: str = "/chs/streams-test"
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = "t."
     log_level: str = "INFO"
@@ -111,17 +113,14 @@ def consumed(envelope: Envelope, offset: int) -> Event:
     return Event(Message(SOURCE, 0, offset, record.key, record.value, record.headers))
 
 
-def notice_of(source: Envelope) -> Envelope:
+def notice_of(source: Envelope) -> NoticeRequested:
     assert isinstance(source.event, StaffRemoved)
-    return source.caused(
-        NoticeRequested(
-            person_id=source.event.person_id,
-            notice_id=f"n-{source.id}",
-            template_id=f"staff.removed.{source.event.employer_id}",
-            params={},
-            category="business_result",
-        ),
-        source="/chs/streams-test",
+    return NoticeRequested(
+        person_id=source.event.person_id,
+        notice_id=f"n-{source.id}",
+        template_id=f"staff.removed.{source.event.employer_id}",
+        params={},
+        category="business_result",
     )
 
 
@@ -135,13 +134,17 @@ def published_count() -> float:
 
 class Harness:
     def __init__(
-        self, *, failing_for: frozenset[str] = frozenset(), types: frozenset[str] | None = None
+        self,
+        *,
+        failing_for: frozenset[str] = frozenset(),
+        types: frozenset[str] | None = None,
+        envelope_id: Callable[[NoticeRequested], str] | None = None,
     ):
         self.outputs = Topic()
         self.dead = Topic()
         self.failing_for = failing_for
         self.current: list[object] = []
-        self.published: list[tuple[str, str | None]] = []
+        self.published: list[tuple[str, str]] = []
         self.processor = BatchProcessor(
             Settings(),
             CONSUMER,
@@ -149,13 +152,12 @@ class Harness:
             output=NoticeRequested,
             outputs=cast(TopicT, self.outputs),
             dead_letters={f"t.{dlq_of(ENROLLMENT_EVENTS)}": cast(TopicT, self.dead)},
+            envelope_id=envelope_id,
             types=types,
-            published=lambda source, output: self.published.append(
-                (source.id, output.causation_id)
-            ),
+            published=lambda source, notice: self.published.append((source.id, notice.notice_id)),
         )
 
-    def step(self, source: Envelope) -> list[Envelope]:
+    def step(self, source: Envelope) -> list[NoticeRequested]:
         self.current.append(current_event())
         assert isinstance(source.event, StaffRemoved)
         if source.event.employer_id in self.failing_for:
@@ -165,14 +167,15 @@ class Harness:
     async def process(self, *events: Event) -> None:
         await self.processor.process(cast(list[EventT], list(events)))
 
-    def notices(self) -> list[str]:
+    def envelopes(self) -> list[Envelope]:
         found = []
         for key, value, headers in self.outputs.sent:
             assert key is not None and value is not None
-            notice = Envelope.from_record(key, value, headers).event
-            assert isinstance(notice, NoticeRequested)
-            found.append(notice.template_id)
+            found.append(Envelope.from_record(key, value, headers))
         return found
+
+    def notices(self) -> list[str]:
+        return [cast(NoticeRequested, e.event).template_id for e in self.envelopes()]
 
 
 def test_brokers_are_the_bootstrap_list_as_urls() -> None:
@@ -217,7 +220,7 @@ async def test_a_batch_is_published_together_each_step_in_its_event() -> None:
     await harness.process(*events)
     assert harness.notices() == ["staff.removed.E0", "staff.removed.E1", "staff.removed.E2"]
     assert harness.current == events  # a table write would go to the event's partition
-    assert harness.published == [(s.id, s.id) for s in sources]
+    assert harness.published == [(s.id, f"n-{s.id}") for s in sources]
     assert published_count() == before + 3
     assert current_event() is None  # reset after each step
 
@@ -253,3 +256,27 @@ async def test_types_not_applied_are_passed_over() -> None:
     harness = Harness(types=frozenset({"chs.enrollment.other.v1"}))
     await harness.process(consumed(removed("E0"), 0))
     assert harness.outputs.sent == [] and harness.dead.sent == [] and harness.current == []
+
+
+async def test_what_an_event_causes_is_published_caused_by_it() -> None:
+    harness = Harness()
+    source = replace(removed("E0"), correlation_id="request-1")
+    await harness.process(consumed(source, 0))
+    [caused] = harness.envelopes()
+    assert caused.source == "/chs/streams-test"
+    assert caused.causation_id == source.id
+    assert caused.correlation_id == "request-1"
+    assert caused.id != cast(NoticeRequested, caused.event).notice_id  # a new envelope id
+    uncorrelated = removed("E1")
+    await harness.process(consumed(uncorrelated, 1))
+    assert harness.envelopes()[1].correlation_id == uncorrelated.id
+
+
+async def test_an_output_redelivered_is_the_same_envelope_under_its_envelope_id() -> None:
+    harness = Harness(envelope_id=lambda notice: notice.notice_id)
+    source = removed("E0")
+    await harness.process(consumed(source, 0))
+    await harness.process(consumed(source, 0))  # redelivered
+    first, again = harness.envelopes()
+    assert first.id == again.id == f"n-{source.id}"
+    assert first.causation_id == again.causation_id == source.id

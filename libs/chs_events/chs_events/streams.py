@@ -6,7 +6,8 @@ processor keep only their rules (and tables) over it.
 - ``raw_topic``: a topic of bytes that faust never creates or reconfigures;
 - ``process_in_batches``: the agent, a ``BatchProcessor`` driving ``chs_events.processing``
   with manual acks, the publish of what each event causes and the dead-letter path;
-- ``run_worker``: the faust worker with the platform's logging and metrics.
+- ``run_worker``: the faust worker with the platform's logging and metrics;
+- ``ProcessorSettings``: the processors' settings and their defaults.
 
 Delivery is at-least-once with idempotent effects: a source event's offset is acked only after
 what it caused (or its dead letter) is acknowledged by the broker (``acks=all``), and faust

@@ -1,0 +1,444 @@
+"""The faust stream processors' mechanism, once: the progress-notice processor and the fraud
+processor keep only their rules (and tables) over it.
+
+- ``create_app``: a faust app with the platform's settings (brokers, group, no topic declared,
+  the store), which logs each assignment of partitions;
+- ``raw_topic``: a topic of bytes that faust never creates or reconfigures;
+- ``process_in_batches``: the agent, a ``BatchProcessor`` driving ``chs_events.processing``
+  with manual acks, the publish of what each event causes and the dead-letter path;
+- ``run_worker``: the faust worker with the platform's logging and metrics;
+- ``ProcessorSettings``: the processors' settings and their defaults.
+
+Delivery is at-least-once with idempotent effects: a source event's offset is acked only after
+what it caused (or its dead letter) is acknowledged by the broker (``acks=all``), and faust
+flushes the producer (the tables' changelog records, ``acks=all``) before it commits any
+offset. A processor's step must give a redelivered event the same ids (a notice's
+``notice_id``, a signal's ``signal_id``), by which the consumers downstream deduplicate; what it
+causes is published caused by it (its correlation, the event as the causation), under the
+envelope id the processor derives from the output (``envelope_id``: a signal raised again is the
+same event) or a new one.
+
+The stream is taken in batches with manual acks (``stream.noack_take``): faust's automatic ack
+runs in a ``finally`` and would mark an event done even when its processing was cancelled
+half-way (worker stopping, partition revoked), so its offset could be committed with nothing
+published. A batch's outputs are published together and their acknowledgements awaited
+together (one broker round trip for the batch, not one per event); a batch that fails is
+processed again one event at a time (``chs_events.processing``: bounded retries, then the
+record to its topic's ``.dlq``), and what is published again keeps its ids. A step must be
+idempotent too: applying an event again (to the tables) changes nothing.
+
+A processor owns no topic: every topic it reads or writes (its tables' changelogs too) is in
+the catalog and created by ``chs_events.admin.ensure_topics``; faust is told never to declare
+one.
+
+A table write goes to the store and changelog partition of the event being applied: faust
+takes it from the current event, which a batch does not set per event, so each event's step
+runs with it set (``_in_partition_of``).
+
+It needs ``faust-streaming``, a dependency of the processors, not of this library: only a
+processor imports this module.
+"""
+
+import asyncio
+import logging
+import tempfile
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, cast
+
+import faust
+import uvloop
+from faust.streams import _current_event
+from faust.types import EventT, RecordMetadata, StreamT, TopicT
+from pydantic import Field
+
+from chs_events import metrics
+from chs_events.envelope import Envelope
+from chs_events.events.base import Event
+from chs_events.logging import configure_logging
+from chs_events.metrics import serve_metrics
+from chs_events.processing import BatchFailed, Outcome, Record, RecordProcessor
+from chs_events.retry import Backoff
+from chs_events.settings import PlatformSettings
+from chs_events.topics import dlq_of
+
+log = logging.getLogger(__name__)
+
+# faust's and aiokafka's own loggers speak only from WARNING up.
+QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka")
+
+E = TypeVar("E", bound=Event)  # what a processor publishes
+
+
+class ProcessorSettings(PlatformSettings):
+    """A faust processor's settings (environment prefix ``CHS_``), their defaults; a processor
+    subclasses it (``service_name``, ``data_dir``, its own)."""
+
+    # How long the consumer group waits for a silent worker before moving its partitions on:
+    # a killed worker's partitions, and a restarted worker's first assignment, wait this long.
+    member_timeout_seconds: float = 10.0
+    heartbeat_interval_seconds: float = 3.0
+    # How often processed offsets are committed; a crash redelivers at most this much work.
+    commit_interval_seconds: float = 2.8
+    # Events taken at once: what they cause is published together and acknowledged together.
+    batch_size: int = Field(default=500, gt=0)
+    batch_wait_seconds: float = 0.01
+    # Step attempts before an event is dead-lettered, and the first backoff delay.
+    max_attempts: int = 4
+    retry_base_delay_seconds: float = 0.2
+    retry_max_delay_seconds: float = 5.0
+    # faust wants a data directory even without tables; keep it out of the working tree.
+    data_dir: Path = Path(tempfile.gettempdir()) / "chs-processor"
+
+
+class StreamSettings(Protocol):
+    """What the mechanism reads of a processor's settings: a ``ProcessorSettings``, or any
+    ``PlatformSettings`` with those fields."""
+
+    kafka_bootstrap: str
+    topic_prefix: str
+    log_level: str
+    http_host: str
+    metrics_port: int | None
+    member_timeout_seconds: float
+    heartbeat_interval_seconds: float
+    commit_interval_seconds: float
+    batch_size: int
+    batch_wait_seconds: float
+    max_attempts: int
+    retry_base_delay_seconds: float
+    retry_max_delay_seconds: float
+    data_dir: Path
+
+    @property
+    def ce_source(self) -> str: ...
+
+    def topic(self, logical_name: str) -> str: ...
+
+    def group(self, consumer_name: str) -> str: ...
+
+
+S = TypeVar("S", bound=StreamSettings)
+
+
+def brokers(bootstrap: str) -> list[str]:
+    """``CHS_KAFKA_BOOTSTRAP`` (``host:port,…``) as faust's broker URLs."""
+    return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
+
+
+def create_app(
+    settings: StreamSettings, consumer: str, *, store: str = "memory", **options: Any
+) -> faust.App:
+    """The app of the consumer group ``consumer`` (also its client id), its tables in ``store``
+    (``memory``, ``rocksdb``); ``options``, more of faust's settings."""
+    created = time.monotonic()
+    app = faust.App(
+        settings.group(consumer),  # the consumer group
+        broker=brokers(settings.kafka_bootstrap),
+        broker_client_id=consumer,
+        store=f"{store}://",
+        web_enabled=False,
+        autodiscover=False,
+        processing_guarantee="at_least_once",
+        # No faust-owned topics: no leader topic, no declaring; a table's changelog is raw.
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        stream_publish_on_commit=False,
+        stream_wait_empty=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_session_timeout=settings.member_timeout_seconds,
+        broker_heartbeat_interval=settings.heartbeat_interval_seconds,
+        broker_commit_interval=settings.commit_interval_seconds,
+        key_serializer="raw",
+        value_serializer="raw",
+        datadir=str(settings.data_dir),
+        **options,
+    )
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust's receiver type
+    async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        log.info(
+            "partitions assigned",
+            extra={
+                "consumer": consumer,
+                "partitions": len(assigned),
+                "seconds_since_start": round(time.monotonic() - created, 3),
+                "assignment": sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
+            },
+        )
+
+    return app
+
+
+def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> TopicT:
+    """Keys and values as bytes (the envelope's own encoding). ``internal=False``: faust never
+    creates or reconfigures it (``topic_allow_declare`` is off too); ``partitions`` only where
+    faust must know them (a table's changelog)."""
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=False,
+        partitions=partitions,
+    )
+
+
+@contextmanager
+def _in_partition_of(event: EventT) -> Iterator[None]:
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def event_id(event: EventT) -> str | None:
+    """The ``ce_id`` header of a consumed event, unparsed."""
+    for name, value in cast(Sequence[tuple[str, bytes]], event.message.headers or ()):
+        if name == "ce_id":
+            return value.decode(errors="replace")
+    return None
+
+
+class BatchProcessor(Generic[E]):
+    """Applies a batch of events (``step``: an event → the ``output`` events it causes) and
+    publishes what they cause to ``outputs``; ``process`` returns once that (or an event's dead
+    letter, to ``dead_letters`` by topic name) is acknowledged by the broker, so the caller may
+    ack the events. It raises nothing but cancellation (``chs_events.processing``).
+    ``envelope_id``: an output's envelope id (else a new one); ``types``: the event types
+    applied, the others passed over; ``published(source, output)``: told of each output once it
+    is handed to the producer (a log line)."""
+
+    def __init__(
+        self,
+        settings: StreamSettings,
+        consumer: str,
+        *,
+        step: Callable[[Envelope], Sequence[E]],
+        output: type[E],
+        outputs: TopicT,
+        dead_letters: Mapping[str, TopicT],
+        envelope_id: Callable[[E], str] | None = None,
+        types: frozenset[str] | None = None,
+        published: Callable[[Envelope, E], None] | None = None,
+    ) -> None:
+        self._step = step
+        self._output = output
+        self._outputs = outputs
+        self._dead_letters = dead_letters
+        self._envelope_id = envelope_id
+        self._published = published
+        self._source = settings.ce_source
+        self._events: dict[str, EventT] = {}
+        self._engine = RecordProcessor(
+            consumer,
+            self._apply_one,
+            self._publish_dead_letter,
+            apply_all=self._apply_all,
+            topic_prefix=settings.topic_prefix,
+            backoff=Backoff(
+                settings.max_attempts,
+                settings.retry_base_delay_seconds,
+                settings.retry_max_delay_seconds,
+            ),
+            types=types,
+        )
+
+    async def process(self, events: Sequence[EventT]) -> None:
+        self._events = {ce_id: e for e in events if (ce_id := event_id(e)) is not None}
+        try:
+            # faust types headers as a list or a mapping; a raw topic's are the record's list.
+            await self._engine.process_all([cast(Record, event.message) for event in events])
+        finally:
+            self._events = {}
+
+    def _caused(self, source: Envelope) -> list[tuple[Envelope, E]]:
+        event = self._events.get(source.id)
+        with nullcontext() if event is None else _in_partition_of(event):
+            return [(source, output) for output in self._step(source)]
+
+    async def _apply_one(self, source: Envelope) -> Outcome:
+        await self._publish(self._caused(source))
+        return Outcome.APPLIED
+
+    async def _apply_all(self, sources: Sequence[Envelope]) -> list[Outcome]:
+        caused = []  # every step first: nothing is sent for a batch one event of fails
+        for index, source in enumerate(sources):
+            try:
+                caused += self._caused(source)
+            except Exception as error:
+                raise BatchFailed(index, error) from error
+        await self._publish(caused)
+        return [Outcome.APPLIED] * len(sources)
+
+    def _envelope(self, source: Envelope, output: E) -> Envelope:
+        caused = source.caused(output, source=self._source)
+        return (
+            caused if self._envelope_id is None else replace(caused, id=self._envelope_id(output))
+        )
+
+    async def _publish(self, caused: Sequence[tuple[Envelope, E]]) -> None:
+        pending = []
+        for source, output in caused:
+            r = self._envelope(source, output).to_record()
+            pending.append(await _send(self._outputs, r.key, r.value, r.headers))
+            if self._published is not None:
+                self._published(source, output)
+        # Every delivery is awaited (acks=all) before the source events may be acked.
+        outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        metrics.EVENTS_PUBLISHED.labels(self._output.topic, self._output.ce_type).inc(
+            len(outcomes) - len(failures)
+        )
+        if failures:
+            raise failures[0]
+
+    async def _publish_dead_letter(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        await (await _send(self._dead_letters[topic], key, value, headers))
+
+
+async def _send(
+    topic: TopicT, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+) -> Awaitable[RecordMetadata]:
+    # force=True: publish now, never as an attachment released on commit.
+    return await topic.send(key=key, value=value, headers=list(headers), force=True)
+
+
+def process_in_batches(
+    app: faust.App,
+    settings: StreamSettings,
+    consumer: str,
+    *,
+    sources: Sequence[str],
+    step: Callable[[Envelope], Sequence[E]],
+    output: type[E],
+    envelope_id: Callable[[E], str] | None = None,
+    types: frozenset[str] | None = None,
+    published: Callable[[Envelope, E], None] | None = None,
+) -> BatchProcessor[E]:
+    """The agent ``consumer`` of the topics ``sources`` (logical names): batches through a
+    ``BatchProcessor`` that publishes to ``output``'s topic, dead letters to each source's
+    ``.dlq``, each event acked once its batch is processed."""
+    processor = BatchProcessor(
+        settings,
+        consumer,
+        step=step,
+        output=output,
+        envelope_id=envelope_id,
+        outputs=raw_topic(app, settings.topic(output.topic)),
+        dead_letters={
+            settings.topic(dlq_of(t)): raw_topic(app, settings.topic(dlq_of(t))) for t in sources
+        },
+        types=types,
+        published=published,
+    )
+    source = raw_topic(app, *(settings.topic(t) for t in sources))
+
+    # One batch at a time per worker, each partition's events in order.
+    @app.agent(source, name=consumer, concurrency=1)
+    async def in_batches(stream: StreamT) -> None:
+        manual = cast(faust.Stream, stream)  # StreamT does not declare noack_take
+        batches = manual.noack_take(settings.batch_size, within=settings.batch_wait_seconds)
+        async for events in batches:
+            await processor.process(events)
+            for event in events:
+                await manual.ack(event)
+
+    return processor
+
+
+def configure_worker_logging(name: str, settings: StreamSettings) -> None:
+    """The platform's JSON lines on stderr as ``name``; faust's and aiokafka's own loggers only
+    from WARNING up."""
+    configure_logging(name, settings.log_level)
+    level = max(logging.WARNING, logging.getLogger().level)
+    for quiet in QUIET_LOGGERS:
+        logging.getLogger(quiet).setLevel(level)
+
+
+class StreamWorker(faust.Worker):
+    """A faust worker that keeps the platform's logging instead of installing its own, and
+    logs ``ready`` (when given) once the tables are recovered from their changelogs and the
+    agent runs (``seconds_since_start``: the recovery time after a restart)."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: StreamSettings,
+        name: str,
+        *,
+        logger: logging.Logger,
+        role: str,
+        ready: str | None,
+        extra: Mapping[str, object],
+    ) -> None:
+        self._settings = settings
+        self._name = name
+        self._log = logger
+        self._role = role
+        self._ready = ready
+        self._extra = dict(extra)
+        self._created_at = time.monotonic()
+        super().__init__(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+        self.spinner = None  # no terminal progress output
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        # mode has just replaced the root handlers with its own: put ours back.
+        configure_worker_logging(self._name, self._settings)
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        if self._ready is not None:
+            self._log.info(
+                self._ready,
+                extra={
+                    **self._extra,
+                    "seconds_since_start": round(time.monotonic() - self._created_at, 3),
+                },
+            )
+
+    def on_worker_shutdown(self) -> None:
+        self._log.info(f"{self._role} stopping")
+
+
+def run_worker(
+    settings: S,
+    consumer: str,
+    create: Callable[[S], faust.App],
+    *,
+    logger: logging.Logger,
+    role: str = "worker",
+    ready: str | None = None,
+    **extra: object,
+) -> None:
+    """Runs the app ``create(settings)`` until SIGTERM or SIGINT, which stop it cleanly: the
+    batch in hand is finished (or left unacked, to be redelivered), processed offsets are
+    committed, the tables' stores closed, the group left. Logs as ``consumer``: ``<role>
+    starting`` and ``ready`` (once running) with ``extra``, ``<role> stopping``; metrics on
+    ``CHS_METRICS_PORT``."""
+    configure_worker_logging(consumer, settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    serve_metrics(settings.metrics_port, settings.http_host)
+    logger.info(
+        f"{role} starting",
+        extra={
+            "bootstrap": settings.kafka_bootstrap,
+            "group": settings.group(consumer),
+            "topic_prefix": settings.topic_prefix,
+            **extra,
+        },
+    )
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # the loop faust's worker creates
+    worker = StreamWorker(
+        create(settings), settings, consumer, logger=logger, role=role, ready=ready, extra=extra
+    )
+    worker.execute_from_commandline()

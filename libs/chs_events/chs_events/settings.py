@@ -1,5 +1,6 @@
 """Settings from the environment (prefix ``CHS_``), shared by every process of the platform."""
 
+import tempfile
 from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -114,3 +115,25 @@ class ExpirySettings(PlatformSettings):
     expiry_batch_size: int = Field(
         default=500, gt=0, description="Items ended per transaction (CHS_EXPIRY_BATCH_SIZE)"
     )
+
+
+class ProcessorSettings(PlatformSettings):
+    """A faust processor's settings (environment prefix ``CHS_``), their defaults; a processor
+    subclasses it (``service_name``, ``data_dir``, its own). Here, not in ``chs_events.streams``,
+    so that the processes of a service without faust (its API) do not import faust."""
+
+    # How long the consumer group waits for a silent worker before moving its partitions on:
+    # a killed worker's partitions, and a restarted worker's first assignment, wait this long.
+    member_timeout_seconds: float = 10.0
+    heartbeat_interval_seconds: float = 3.0
+    # How often processed offsets are committed; a crash redelivers at most this much work.
+    commit_interval_seconds: float = 2.8
+    # Events taken at once: what they cause is published together and acknowledged together.
+    batch_size: int = Field(default=500, gt=0)
+    batch_wait_seconds: float = 0.01
+    # Step attempts before an event is dead-lettered, and the first backoff delay.
+    max_attempts: int = 4
+    retry_base_delay_seconds: float = 0.2
+    retry_max_delay_seconds: float = 5.0
+    # faust wants a data directory even without tables; keep it out of the working tree.
+    data_dir: Path = Path(tempfile.gettempdir()) / "chs-processor"

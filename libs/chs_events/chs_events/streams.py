@@ -41,7 +41,6 @@ processor imports this module.
 
 import asyncio
 import logging
-import tempfile
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -54,7 +53,6 @@ import faust
 import uvloop
 from faust.streams import _current_event
 from faust.types import EventT, RecordMetadata, StreamT, TopicT
-from pydantic import Field
 
 from chs_events import metrics
 from chs_events.envelope import Envelope
@@ -63,7 +61,6 @@ from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.processing import BatchFailed, Outcome, Record, RecordProcessor
 from chs_events.retry import Backoff
-from chs_events.settings import PlatformSettings
 from chs_events.topics import dlq_of
 
 log = logging.getLogger(__name__)
@@ -72,27 +69,6 @@ log = logging.getLogger(__name__)
 QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka")
 
 E = TypeVar("E", bound=Event)  # what a processor publishes
-
-
-class ProcessorSettings(PlatformSettings):
-    """A faust processor's settings (environment prefix ``CHS_``), their defaults; a processor
-    subclasses it (``service_name``, ``data_dir``, its own)."""
-
-    # How long the consumer group waits for a silent worker before moving its partitions on:
-    # a killed worker's partitions, and a restarted worker's first assignment, wait this long.
-    member_timeout_seconds: float = 10.0
-    heartbeat_interval_seconds: float = 3.0
-    # How often processed offsets are committed; a crash redelivers at most this much work.
-    commit_interval_seconds: float = 2.8
-    # Events taken at once: what they cause is published together and acknowledged together.
-    batch_size: int = Field(default=500, gt=0)
-    batch_wait_seconds: float = 0.01
-    # Step attempts before an event is dead-lettered, and the first backoff delay.
-    max_attempts: int = 4
-    retry_base_delay_seconds: float = 0.2
-    retry_max_delay_seconds: float = 5.0
-    # faust wants a data directory even without tables; keep it out of the working tree.
-    data_dir: Path = Path(tempfile.gettempdir()) / "chs-processor"
 
 
 class StreamSettings(Protocol):

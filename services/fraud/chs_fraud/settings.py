@@ -8,11 +8,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from chs_events.settings import PlatformSettings
+from chs_events.settings import ProcessorSettings
 from chs_fraud.rules import Rules
 
 
-class FraudSettings(PlatformSettings):
+class FraudSettings(ProcessorSettings):
     service_name: str = "fraud"
     database_name: str = "chs_fraud"
     http_port: int = 8110
@@ -25,14 +25,7 @@ class FraudSettings(PlatformSettings):
         "rocksdb" if importlib.util.find_spec("rocksdict") else "memory"
     )
     data_dir: Path = Path(tempfile.gettempdir()) / "chs-fraud"
-    member_timeout_seconds: float = 10.0
-    heartbeat_interval_seconds: float = 3.0
-    commit_interval_seconds: float = 2.8
     batch_size: int = Field(default=1000, gt=0)
-    batch_wait_seconds: float = 0.01
-    max_attempts: int = 4
-    retry_base_delay_seconds: float = 0.2
-    retry_max_delay_seconds: float = 5.0
     # Third-party liability: an injury admitted from this many days before the accident to this
     # many after it.
     accident_days_before: int = Field(default=3, ge=0)

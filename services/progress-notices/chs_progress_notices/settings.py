@@ -4,7 +4,7 @@
 import tempfile
 from pathlib import Path
 
-from chs_events.streams import ProcessorSettings
+from chs_events.settings import ProcessorSettings
 
 
 class ProgressNoticeSettings(ProcessorSettings):

@@ -431,7 +431,9 @@ async def test_the_expire_worker_expires_what_ended_before_today(client, setting
 
 
 async def test_read_model_follows_real_enrollment_events(client, settings, kafka_bootstrap) -> None:
-    specs = [BY_NAME[ENROLLMENT_EVENTS]]
+    # every group of the worker runs: the topics of each (the settlements' too) exist
+    specs = [BY_NAME[topic] for s in SUBSCRIPTIONS for topic in s.topics]
+    assert BY_NAME[ENROLLMENT_EVENTS] in specs
     await ensure_topics(
         kafka_bootstrap,
         settings.topic_prefix,
@@ -652,15 +654,20 @@ async def settlements(settings, kafka_bootstrap) -> AsyncIterator:
         await pool.close()
 
 
-def back_dated(admitted: date, category: str = "referral", **claims: date) -> dict:
-    return {
+def back_dated(
+    admitted: date, *, category: str = "referral", discharge_date: date | None = None
+) -> dict:
+    """A temporary filing to Shanghai from ``admitted``; ``discharge_date``: the caller's claim."""
+    body = {
         "filing_type": "temporary",
         "category": category,
         "destination_region": SHANGHAI,
         "commitment": True,
         "admission_date": admitted.isoformat(),
-        **{name: day.isoformat() for name, day in claims.items()},
     }
+    if discharge_date is not None:
+        body["discharge_date"] = discharge_date.isoformat()
+    return body
 
 
 async def test_back_dating_ends_with_the_settlement_the_server_knows_whatever_the_claim(
@@ -681,9 +688,9 @@ async def test_back_dating_ends_with_the_settlement_the_server_knows_whatever_th
         settlement(person_id, "S-1", admitted, discharged, SHANGHAI_DISTRICTS),
     )
 
-    for claims in ({}, {"discharge_date": today}):  # "still in hospital", "discharged today"
+    for claimed in (None, today):  # "still in hospital", "discharged today"
         refused = await client.post(
-            f"/persons/{person_id}/filings", json=back_dated(admitted, **claims)
+            f"/persons/{person_id}/filings", json=back_dated(admitted, discharge_date=claimed)
         )
         problem = assert_problem(
             refused, 422, rule="back_dating_until_discharge_settlement", field="admission_date"
@@ -695,7 +702,7 @@ async def test_back_dating_ends_with_the_settlement_the_server_knows_whatever_th
     )
     assert after.status_code == 201, after.text
     emergency = await client.post(
-        f"/persons/{person_id}/filings", json=back_dated(admitted, "emergency")
+        f"/persons/{person_id}/filings", json=back_dated(admitted, category="emergency")
     )
     assert emergency.status_code == 201, emergency.text
     assert [e.type for e in await outbox_of(db, person_id)] == [FILED, FILED, FILED]

@@ -24,6 +24,7 @@ from chs_events.topics import REIMBURSEMENT_EVENTS
 from chs_events.unit_of_work import UnitOfWork
 from chs_remote_care import repository
 from chs_remote_care.domain import SettledStay
+from chs_remote_care.repository import SettlementReversal
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,7 @@ SETTLEMENTS_CONSUMER = "remote-care-settlements"
 async def on_settlement_completed(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, SettlementCompleted)
-    stay = SettledStay(
-        event.settlement_id,
-        event.person_id,
-        event.admission_date,
-        event.discharge_date,
-        event.institution_region,
-        event.settled_at,
-    )
-    if not await repository.insert_settled_stay(uow.conn, stay):
+    if not await repository.insert_settled_stay(uow.conn, SettledStay.of(event)):
         log.info("settlement read before", extra={"settlement_id": event.settlement_id})
 
 
@@ -53,7 +46,7 @@ async def on_settlement_reversed(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, SettlementReversed)
     await repository.insert_reversal(
-        uow.conn, event.settlement_id, event.person_id, event.reversed_at
+        uow.conn, SettlementReversal(event.settlement_id, event.person_id, event.reversed_at)
     )
 
 

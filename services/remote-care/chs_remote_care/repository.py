@@ -4,6 +4,7 @@ person's lock is ``chs_events.locks.lock_person`` (the person's row lives in enr
 database). The settled stays (``settled_stays``, ``reversed_settlements``) are what the group
 ``remote-care-settlements`` keeps of ``chs.reimbursement.events``."""
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
@@ -51,6 +52,19 @@ async def lock_expiring(conn: asyncpg.Connection, today: date, limit: int) -> li
 # --- the settled stays ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SettlementReversal:
+    """A row of ``reversed_settlements``: a settlement reversed (冲正), its stay no longer
+    settled."""
+
+    settlement_id: str
+    person_id: str
+    reversed_at: datetime
+
+
+REVERSALS = Table("reversed_settlements", SettlementReversal, key="settlement_id")
+
+
 async def settled_stays_of(conn: asyncpg.Connection, person_id: str) -> list[SettledStay]:
     """The person's stays whose settlement was read and not reversed."""
     return await SETTLED_STAYS.fetch(
@@ -66,15 +80,6 @@ async def insert_settled_stay(conn: asyncpg.Connection, stay: SettledStay) -> bo
     return await SETTLED_STAYS.insert(conn, stay, on_conflict_do_nothing=True)
 
 
-async def insert_reversal(
-    conn: asyncpg.Connection, settlement_id: str, person_id: str, reversed_at: datetime
-) -> bool:
+async def insert_reversal(conn: asyncpg.Connection, reversal: SettlementReversal) -> bool:
     """False when the reversal was read before."""
-    inserted = await conn.fetchval(
-        """insert into reversed_settlements (settlement_id, person_id, reversed_at)
-           values ($1, $2, $3) on conflict (settlement_id) do nothing returning true""",
-        settlement_id,
-        person_id,
-        reversed_at,
-    )
-    return inserted is not None
+    return await REVERSALS.insert(conn, reversal, on_conflict_do_nothing=True)

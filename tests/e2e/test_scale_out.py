@@ -48,6 +48,7 @@ GROUPS = (
     "enrollment-deaths",
     "accounts-ledger",
     "remote-care-enrollments",
+    "remote-care-settlements",
     "chronic-settlements",
     "transfer-enrollments",
     "transfer-ledger",

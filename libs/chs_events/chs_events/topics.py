@@ -160,7 +160,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         REIMBURSEMENT_EVENTS,
         "reimbursement",
-        ("progress-notices", "chronic", "maternity", "fraud"),
+        ("progress-notices", "chronic", "maternity", "remote-care", "fraud"),
         "Manual claims and one-stop settlements",
         retention_ms=FOREVER,
         kept="forever: chronic's auto-certifications and maternity's allowances without "

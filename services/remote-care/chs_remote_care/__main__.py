@@ -3,7 +3,8 @@
 - ``api``: the HTTP API (port ``CHS_HTTP_PORT``, default 8103);
 - ``relay``: publishes the outbox (``chs.remote-care.events``);
 - ``consume``: the enrollment read model (``chs_events.read_models.enrollments``; consumer
-  ``remote-care-enrollments`` on ``chs.enrollment.events``);
+  ``remote-care-enrollments`` on ``chs.enrollment.events``) and the settled stays that end
+  back-dating (consumer ``remote-care-settlements`` on ``chs.reimbursement.events``);
 - ``expire``: every ``CHS_EXPIRY_INTERVAL_SECONDS`` expires the temporary filings past their
   validity, in batches of ``CHS_EXPIRY_BATCH_SIZE`` locked with ``for update skip locked``, so
   several instances may run;

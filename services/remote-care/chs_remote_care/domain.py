@@ -4,8 +4,12 @@
   常驻异地工作): valid from the filing day until revoked; one active long-term filing at a time.
 - ``temporary`` (referral 转诊转院, emergency 急诊抢救, self-referred 自行外出就医): valid 6 months.
   It may be back-dated to the admission date while the stay is not yet settled at discharge;
-  an emergency counts as filed, so its back-dating has no such limit. Temporary care inside the
-  home province needs no filing.
+  an emergency counts as filed, so its back-dating has no such limit. Whether the stay is
+  settled is what the server knows (``SettledStay``, from ``chs.reimbursement.events``), not
+  only what the caller claims: a settlement of the person's, not reversed, at an institution
+  the filing's destination covers, for days that overlap the filing's admission to its
+  discharge (today while still in care), ends the back-dating. Temporary care inside the home
+  province needs no filing.
 - Approved at once on the person's commitment, no documents (秒备案), when the person has an
   active enrollment and the destination is outside the home city (the pooling region's city).
 
@@ -16,10 +20,12 @@ that failed. ``coverage`` answers whether a person is covered for care in a regi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from chs_events.attributes import same_names
+from chs_events.clock import CHINA
 from chs_events.errors import Conflict, Rejected
 from chs_events.events.remote_care import (
     CATEGORY_NAMES,
@@ -29,7 +35,7 @@ from chs_events.events.remote_care import (
 )
 from chs_events.read_models.enrollments import Enrollment, home_enrollment
 from chs_events.read_models.filings import covering
-from chs_events.regions import region, same_city, same_province
+from chs_events.regions import InvalidRegionCode, covers, region, same_city, same_province
 
 if TYPE_CHECKING:
     from chs_remote_care.model import Filing
@@ -65,6 +71,41 @@ class Terms:
     valid_from: date
     valid_until: date | None
     admission_date: date | None
+
+
+@dataclass(frozen=True)
+class SettledStay:
+    """A stay (or a visit) whose settlement the server knows of and that was not reversed: the
+    dates and place of a ``SettlementCompleted`` on ``chs.reimbursement.events``."""
+
+    settlement_id: str
+    person_id: str
+    admission_date: date
+    discharge_date: date | None  # None: an outpatient visit, its one day
+    institution_region: str
+    settled_at: datetime
+
+    @classmethod
+    def of(cls, settlement: object) -> SettledStay:
+        """The stay of a ``SettlementCompleted``: its fields of the same names."""
+        return cls(**same_names((f.name for f in fields(cls)), (settlement,), {}))
+
+    @property
+    def last_day(self) -> date:
+        return self.discharge_date or self.admission_date
+
+    def overlaps(self, first: date, last: date) -> bool:
+        return self.admission_date <= last and first <= self.last_day
+
+    def settled_in(self, destination: str) -> bool:
+        """The settling institution lies in ``destination`` (a region the registry knows). A
+        region code the registry does not know is placed by its digits: the province's two,
+        the city's four."""
+        try:
+            return covers(destination, self.institution_region)
+        except InvalidRegionCode:
+            digits = {"province": 2, "city": 4}.get(region(destination).level, 6)
+            return self.institution_region[:digits] == destination[:digits]
 
 
 @dataclass(frozen=True)
@@ -138,8 +179,10 @@ def check_filing(
     today: date,
     admission_date: date | None = None,
     discharge_date: date | None = None,
+    settled: Iterable[SettledStay] = (),
 ) -> Terms:
-    """Accept a filing (its validity and the enrollment it is made under) or refuse it."""
+    """Accept a filing (its validity and the enrollment it is made under) or refuse it;
+    ``settled``: the person's stays whose settlement the server knows of."""
     enrollments = list(enrollments)
     check_category(filing_type, category)
     if filing_type == LONG_TERM:
@@ -186,7 +229,13 @@ def check_filing(
                 field="destination_region",
             )
         check_back_dating(
-            category, today, admission_date, discharge_date, temporary_valid_until(valid_from)
+            category,
+            today,
+            admission_date,
+            discharge_date,
+            temporary_valid_until(valid_from),
+            destination=destination,
+            settled=settled,
         )
     else:
         for other in filings:
@@ -208,9 +257,16 @@ def check_back_dating(
     admission_date: date | None,
     discharge_date: date | None,
     valid_until: date,
+    *,
+    destination: str | None = None,
+    settled: Iterable[SettledStay] = (),
 ) -> None:
     """Back-dated to the admission date while the discharge is not settled (an emergency counts
-    as filed: no limit); never past the six months the filing would have been valid."""
+    as filed: no limit); never past the six months the filing would have been valid.
+
+    Settled: as the caller states it (discharged before today), or as the server knows it
+    (``settled``): a stay settled at an institution in ``destination`` whose days overlap the
+    filing's, from the admission to the discharge (today while still in care)."""
     if admission_date is None:
         if discharge_date is not None:
             raise Refused(
@@ -238,6 +294,19 @@ def check_back_dating(
             f"discharged on {discharge_date}",
             field="discharge_date",
         )
+    if category == "emergency" or destination is None:
+        return
+    last = discharge_date or today
+    for stay in settled:
+        if stay.overlaps(admission_date, last) and stay.settled_in(destination):
+            raise Refused(
+                BACK_DATING,
+                f"back-dating is possible until the discharge is settled; the stay from "
+                f"{stay.admission_date} to {stay.last_day} in {destination} "
+                f"({region(destination).name}) was settled on "
+                f"{stay.settled_at.astimezone(CHINA).date()}",
+                field="admission_date",
+            )
 
 
 def check_revoke(filing: Filing) -> None:

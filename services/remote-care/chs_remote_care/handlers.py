@@ -42,6 +42,7 @@ async def handle_file(uow: UnitOfWork, command: FileRemoteCare, on: date | None 
             today=day,
             admission_date=command.admission_date,
             discharge_date=command.discharge_date,
+            settled=await repository.settled_stays_of(conn, command.person_id),
         )
         filing, event = Filing.file(
             str(uuid6.uuid7()),

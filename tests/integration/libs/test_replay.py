@@ -26,7 +26,7 @@ from chs_events.events.enrollment import (
 from chs_events.kafka import create_producer
 from chs_events.replay import ReplayRefused, replay
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, dead_letter_spec
-from chs_remote_care.consumers import SUBSCRIPTIONS
+from chs_remote_care.consumers import ENROLLMENTS_CONSUMER, SUBSCRIPTIONS
 from chs_remote_care.settings import RemoteCareSettings
 from tests.support.broker import until
 from tests.support.service import throwaway_database
@@ -165,7 +165,7 @@ async def service(database_url, kafka_bootstrap, topic_prefix):
         )
         pool = await open_service_database(database_url, name, PACKAGE, max_size=4)
         stop = asyncio.Event()
-        (subscription,) = SUBSCRIPTIONS
+        (subscription,) = [s for s in SUBSCRIPTIONS if s.name == ENROLLMENTS_CONSUMER]
         runner = ConsumerRunner(
             name=subscription.name,
             topics=subscription.topics,

@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -21,6 +21,7 @@ from chs_events.events.enrollment import (
     EnrollmentTerminated,
     PoolingRegionChanged,
 )
+from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
 from chs_events.events.remote_care import RemoteCareExpired, RemoteCareFiled
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
@@ -28,7 +29,13 @@ from chs_events.read_models import enrollments
 from chs_events.read_models.enrollments import Enrollment
 from chs_events.runtime import run_together
 from chs_events.scheduled import run_periodically
-from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
+from chs_events.topics import (
+    BY_NAME,
+    ENROLLMENT_EVENTS,
+    REIMBURSEMENT_EVENTS,
+    REMOTE_CARE_EVENTS,
+    dead_letter_spec,
+)
 from chs_remote_care import handlers
 from chs_remote_care.api import create_app
 from chs_remote_care.consumers import SUBSCRIPTIONS
@@ -424,7 +431,9 @@ async def test_the_expire_worker_expires_what_ended_before_today(client, setting
 
 
 async def test_read_model_follows_real_enrollment_events(client, settings, kafka_bootstrap) -> None:
-    specs = [BY_NAME[ENROLLMENT_EVENTS]]
+    # every group of the worker runs: the topics of each (the settlements' too) exist
+    specs = [BY_NAME[topic] for s in SUBSCRIPTIONS for topic in s.topics]
+    assert BY_NAME[ENROLLMENT_EVENTS] in specs
     await ensure_topics(
         kafka_bootstrap,
         settings.topic_prefix,
@@ -538,6 +547,197 @@ async def test_read_model_follows_real_enrollment_events(client, settings, kafka
 async def _basis(answer, basis: str | None) -> bool:
     found = await answer
     return found["basis"] == basis and found["covered"] is (basis is not None)
+
+
+# --- back-dating bounded by the settlements the server knows (chs.reimbursement.events) ---------
+
+SETTLEMENTS_CONSUMER = "remote-care-settlements"
+SHANGHAI_DISTRICTS = "310100"  # 市辖区: where a Shanghai hospital settles
+
+
+def settlement(
+    person_id: str, settlement_id: str, admitted: date, discharged: date, region: str
+) -> SettlementCompleted:
+    return SettlementCompleted(
+        person_id=person_id,
+        settlement_id=settlement_id,
+        insutype="390",
+        institution_code="H31010000001",
+        institution_name="复旦大学附属中山医院",
+        institution_level=3,
+        institution_region=region,
+        visit_type="inpatient",
+        admission_date=admitted,
+        discharge_date=discharged,
+        discharge_diagnoses=["I21.0"],
+        total_fen=3_200_000,
+        eligible_fen=3_000_000,
+        ineligible_fen=200_000,
+        pooled_fund_fen=1_800_000,
+        critical_illness_fen=0,
+        medical_assistance_fen=0,
+        personal_cash_fen=1_400_000,
+        invoice_no=f"INV-{settlement_id}",
+        settled_at=datetime.now(UTC),
+    )
+
+
+def reversal(person_id: str, settlement_id: str) -> SettlementReversed:
+    return SettlementReversed(
+        person_id=person_id,
+        settlement_id=settlement_id,
+        invoice_no=f"INV-{settlement_id}",
+        institution_name="复旦大学附属中山医院",
+        total_fen=3_200_000,
+        pooled_fund_fen=1_800_000,
+        critical_illness_fen=0,
+        medical_assistance_fen=0,
+        reason_code="settlement_data_error",
+        reversed_at=datetime.now(UTC),
+    )
+
+
+@pytest.fixture
+async def settlements(settings, kafka_bootstrap) -> AsyncIterator:
+    """The worker's ``remote-care-settlements`` group, through the real consumer runner, and a
+    function that publishes reimbursement events and returns once the group applied them."""
+    spec = BY_NAME[REIMBURSEMENT_EVENTS]
+    await ensure_topics(kafka_bootstrap, settings.topic_prefix, [spec, dead_letter_spec(spec)])
+    subscription = next((s for s in SUBSCRIPTIONS if s.name == SETTLEMENTS_CONSUMER), None)
+    producer = create_producer(settings, "test")
+    await producer.start()
+    pool = await open_service_database(
+        settings.database_url, settings.database_name, "chs_remote_care"
+    )
+    stop = asyncio.Event()
+    runners = [
+        ConsumerRunner(
+            name=s.name, topics=s.topics, handlers=s.handlers, pool=pool, settings=settings
+        )
+        for s in ([subscription] if subscription is not None else [])
+    ]
+    runner = asyncio.create_task(run_together(runners, stop)) if runners else None
+
+    async def publish(*events) -> None:
+        assert subscription is not None, f"remote-care has no group {SETTLEMENTS_CONSUMER}"
+        assert subscription.topics == [REIMBURSEMENT_EVENTS]
+        ids = []
+        for event in events:
+            envelope = Envelope(event, source="/chs/reimbursement")
+            record = envelope.to_record()
+            await producer.send_and_wait(
+                settings.topic(REIMBURSEMENT_EVENTS),
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+            )
+            ids.append(envelope.id)
+
+        async def applied() -> bool:
+            async with pool.acquire() as conn:
+                count = await conn.fetchval(
+                    "select count(*) from inbox where consumer = $1 and event_id = any($2::uuid[])",
+                    SETTLEMENTS_CONSUMER,
+                    ids,
+                )
+            return count == len(ids)
+
+        await until(applied, timeout=60, interval=0.2)
+
+    try:
+        yield publish
+    finally:
+        stop.set()
+        if runner is not None:
+            await asyncio.wait_for(runner, 30)
+        await producer.stop()
+        await pool.close()
+
+
+def back_dated(
+    admitted: date, *, category: str = "referral", discharge_date: date | None = None
+) -> dict:
+    """A temporary filing to Shanghai from ``admitted``; ``discharge_date``: the caller's claim."""
+    body = {
+        "filing_type": "temporary",
+        "category": category,
+        "destination_region": SHANGHAI,
+        "commitment": True,
+        "admission_date": admitted.isoformat(),
+    }
+    if discharge_date is not None:
+        body["discharge_date"] = discharge_date.isoformat()
+    return body
+
+
+async def test_back_dating_ends_with_the_settlement_the_server_knows_whatever_the_claim(
+    client, db, settlements
+) -> None:
+    person_id = await enrolled(db)
+    today = handlers.today()
+    admitted, discharged = today - timedelta(days=10), today - timedelta(days=2)
+    # before any settlement of the stay: accepted, back-dated to the admission
+    before = await client.post(f"/persons/{person_id}/filings", json=back_dated(admitted))
+    assert before.status_code == 201, before.text
+    assert before.json()["back_dated"] is True
+
+    # the stay in Shanghai is settled at discharge; the referral that led to it was settled
+    # at the home hospital in Jinan on the admission day
+    await settlements(
+        settlement(person_id, "S-home", admitted - timedelta(days=5), admitted, LIXIA),
+        settlement(person_id, "S-1", admitted, discharged, SHANGHAI_DISTRICTS),
+    )
+
+    for claimed in (None, today):  # "still in hospital", "discharged today"
+        refused = await client.post(
+            f"/persons/{person_id}/filings", json=back_dated(admitted, discharge_date=claimed)
+        )
+        problem = assert_problem(
+            refused, 422, rule="back_dating_until_discharge_settlement", field="admission_date"
+        )
+        assert discharged.isoformat() in problem["detail"]
+    # a filing from the day after the settled discharge, and an emergency, are not refused
+    after = await client.post(
+        f"/persons/{person_id}/filings", json=back_dated(discharged + timedelta(days=1))
+    )
+    assert after.status_code == 201, after.text
+    emergency = await client.post(
+        f"/persons/{person_id}/filings", json=back_dated(admitted, category="emergency")
+    )
+    assert emergency.status_code == 201, emergency.text
+    assert [e.type for e in await outbox_of(db, person_id)] == [FILED, FILED, FILED]
+
+    # the settlement is reversed (冲正): the stay is not settled any more
+    await settlements(reversal(person_id, "S-1"))
+    again = await client.post(f"/persons/{person_id}/filings", json=back_dated(admitted))
+    assert again.status_code == 201, again.text
+    assert again.json()["valid_from"] == admitted.isoformat()
+
+
+async def test_a_settlement_read_after_its_reversal_or_twice_settles_the_stay_once(
+    client, db, settlements
+) -> None:
+    reversed_first, twice = await enrolled(db), await enrolled(db)
+    today = handlers.today()
+    admitted, discharged = today - timedelta(days=8), today - timedelta(days=1)
+    # a reversal read before its settlement (the settlement redriven from its dead letters)
+    await settlements(
+        reversal(reversed_first, "S-late"),
+        settlement(reversed_first, "S-late", admitted, discharged, SHANGHAI_DISTRICTS),
+    )
+    stay = settlement(twice, "S-twice", admitted, discharged, SHANGHAI_DISTRICTS)
+    await settlements(stay, stay)  # published again by the reimbursement relay: two event ids
+
+    accepted = await client.post(f"/persons/{reversed_first}/filings", json=back_dated(admitted))
+    assert accepted.status_code == 201, accepted.text
+    assert_problem(
+        await client.post(f"/persons/{twice}/filings", json=back_dated(admitted)),
+        422,
+        rule="back_dating_until_discharge_settlement",
+    )
+    await settlements(reversal(twice, "S-twice"))
+    allowed = await client.post(f"/persons/{twice}/filings", json=back_dated(admitted))
+    assert allowed.status_code == 201, allowed.text
 
 
 async def test_relay_publishes_the_filings_events(client, settings, db, kafka_bootstrap) -> None:

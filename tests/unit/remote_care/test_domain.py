@@ -1,6 +1,6 @@
 """The filing rules of remote care (异地就医备案) and the coverage answer. No I/O."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import get_args
 
 import pytest
@@ -207,6 +207,102 @@ def test_an_emergency_counts_as_filed_even_after_discharge():
         discharge_date=date(2026, 11, 5),
     )
     assert terms.valid_from == date(2026, 11, 1)
+
+
+def stay(
+    admitted: date,
+    discharged: date | None,
+    region: str = "310000",
+    settlement_id: str = "S-1",
+) -> "domain.SettledStay":
+    """A stay whose settlement the server knows of (chs.reimbursement.events)."""
+    return domain.SettledStay(
+        settlement_id,
+        "p1",
+        admitted,
+        discharged,
+        region,
+        datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+    )
+
+
+def test_no_back_dating_for_a_stay_the_server_knows_settled_whatever_the_caller_claims():
+    settled = (stay(date(2026, 11, 1), date(2026, 11, 20)),)
+    for claimed in ({}, {"discharge_date": TODAY}, {"discharge_date": date(2026, 11, 30)}):
+        with pytest.raises(Refused) as refused:
+            file(
+                "temporary",
+                "referral",
+                SHANGHAI,
+                admission_date=date(2026, 11, 1),
+                settled=settled,
+                **claimed,
+            )
+        assert refused.value.extensions["rule"] == domain.BACK_DATING
+        assert refused.value.extensions["errors"][0]["field"] == "admission_date"
+        assert "2026-11-20" in str(refused.value)
+    # a filing back-dated into the settled stay's last day is refused too
+    assert (
+        refused_rule(
+            lambda: file(
+                "temporary",
+                "self_referred",
+                SHANGHAI,
+                admission_date=date(2026, 11, 20),
+                settled=settled,
+            )
+        )
+        == domain.BACK_DATING
+    )
+    # an outpatient visit settled (no discharge date) is a stay of its one day
+    visit = (stay(date(2026, 11, 15), None),)
+    assert (
+        refused_rule(
+            lambda: file(
+                "temporary", "referral", SHANGHAI, admission_date=date(2026, 11, 10), settled=visit
+            )
+        )
+        == domain.BACK_DATING
+    )
+
+
+def test_a_settled_stay_elsewhere_or_on_other_days_leaves_back_dating_open():
+    admitted = date(2026, 11, 10)
+    settled = (
+        # the home hospital's stay that ended in the referral, settled on the transfer day
+        stay(date(2026, 11, 1), admitted, region=JINAN, settlement_id="S-home"),
+        # a stay in the destination that ended before this admission
+        stay(date(2026, 10, 1), date(2026, 11, 9), settlement_id="S-before"),
+        # a stay in a region the registry does not know (another province)
+        stay(date(2026, 11, 1), TODAY, region="440399", settlement_id="S-unknown"),
+    )
+    terms = file("temporary", "referral", SHANGHAI, admission_date=admitted, settled=settled)
+    assert terms.valid_from == admitted
+    # not back-dated: a filing from today is not refused for what was settled before
+    assert file("temporary", "referral", SHANGHAI, settled=settled).valid_from == TODAY
+
+
+def test_an_emergency_counts_as_filed_even_for_a_stay_the_server_knows_settled():
+    terms = file(
+        "temporary",
+        "emergency",
+        SHANGHAI,
+        admission_date=date(2026, 11, 1),
+        settled=(stay(date(2026, 11, 1), date(2026, 11, 5)),),
+    )
+    assert terms.valid_from == date(2026, 11, 1)
+
+
+def test_a_settled_stay_in_a_part_of_the_destination_is_matched():
+    settled = (stay(date(2026, 11, 1), date(2026, 11, 20), region="460200"),)
+    assert (
+        refused_rule(
+            lambda: file(
+                "temporary", "referral", HAINAN, admission_date=date(2026, 11, 1), settled=settled
+            )
+        )
+        == domain.BACK_DATING
+    )
 
 
 def test_back_dating_stays_within_the_enrollment_and_the_validity():

@@ -163,8 +163,9 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("progress-notices", "chronic", "maternity", "remote-care", "fraud"),
         "Manual claims and one-stop settlements",
         retention_ms=FOREVER,
-        kept="forever: chronic's auto-certifications and maternity's allowances without "
-        "application are built from it; a settlement and its reversal share the person's key",
+        kept="forever: chronic's auto-certifications, maternity's allowances without "
+        "application, remote-care's settled stays and the fraud processor's benefits are built "
+        "from it; a settlement and its reversal share the person's key",
     ),
     TopicSpec(
         MATERNITY_EVENTS,

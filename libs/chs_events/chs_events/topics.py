@@ -257,14 +257,18 @@ def dlq_of(topic: str) -> str:
 
 
 def dead_letter_spec(spec: TopicSpec) -> TopicSpec:
+    """The ``.dlq`` of ``spec``. A dead letter of a topic kept whole may be owed (an event parked
+    past its bound, a cause not fixed yet): it is kept as long, until an operator redrives it."""
+    owed = spec.kept_forever
     return TopicSpec(
         dlq_of(spec.name),
         spec.producer,
         ("operators",),
         f"Events of {spec.name} that could not be processed",
         partitions=spec.partitions,
-        retention_ms=30 * DAY_MS,
-        kept="30 d: operators list, show and redrive them (python -m chs_events.dlq)",
+        retention_ms=FOREVER if owed else 30 * DAY_MS,
+        kept=("forever" if owed else "30 d")
+        + ": operators list, show and redrive them (python -m chs_events.dlq)",
     )
 
 

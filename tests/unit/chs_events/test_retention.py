@@ -14,6 +14,7 @@ from chs_events.topics import (
     FRAUD_BENEFITS_STATE,
     FRAUD_RECORDS_STATE,
     MATERNITY_EVENTS,
+    NOTICE_REQUESTS,
     REGISTRY_INSTITUTIONS,
     REIMBURSEMENT_EVENTS,
     REMOTE_CARE_EVENTS,
@@ -78,5 +79,14 @@ def test_with_tiered_storage_the_kept_histories_keep_a_week_on_the_brokers():
     # Tiered storage does not take compacted topics, nor those that expire anyway.
     contacts = BY_NAME[ENROLLMENT_CONTACTS]
     assert contacts.topic_configs(tiered_storage=True) == contacts.configs
-    dlq = next(s for s in all_specs() if s.name == f"{ENROLLMENT_EVENTS}.dlq")
+    dlq = next(s for s in all_specs() if s.name == f"{NOTICE_REQUESTS}.dlq")
+    assert dlq.retention_ms > 0
     assert dlq.topic_configs(tiered_storage=True) == dlq.configs
+
+
+def test_a_dead_letter_of_a_topic_kept_whole_is_kept_until_it_is_redriven():
+    """An event parked past its bound may still be owed: its dead letter does not expire."""
+    by_name = {s.name: s for s in all_specs()}
+    for spec in CATALOG:
+        dlq = by_name[f"{spec.name}.dlq"]
+        assert (dlq.retention_ms == -1) == spec.kept_forever, dlq.name

@@ -29,6 +29,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -199,6 +200,14 @@ async def _send(
     return await topic.send(key=key, value=value, headers=list(headers), force=True)
 
 
+def state_dir(settings: FraudSettings) -> Path:
+    """The tables' directory: one per consumer group (so per topic prefix) under
+    ``CHS_DATA_DIR``. A store mirrors its group's changelogs, so two platforms on one machine
+    (another topic prefix: the e2e tests', a bench's) never open, or resume from, each other's
+    RocksDB files."""
+    return settings.data_dir / settings.group(CONSUMER)
+
+
 def create_app(settings: FraudSettings) -> faust.App:
     created = time.monotonic()
     app = faust.App(
@@ -220,7 +229,7 @@ def create_app(settings: FraudSettings) -> faust.App:
         broker_commit_interval=settings.commit_interval_seconds,
         key_serializer="raw",
         value_serializer="raw",
-        datadir=str(settings.data_dir),
+        datadir=str(state_dir(settings)),
         table_standby_replicas=0,
     )
     tables = {

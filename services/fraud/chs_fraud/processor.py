@@ -16,7 +16,7 @@ import uvloop
 
 from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
-from chs_fraud.app import CONSUMER, create_app
+from chs_fraud.app import CONSUMER, create_app, state_dir
 from chs_fraud.settings import FraudSettings
 
 log = logging.getLogger("chs_fraud.processor")
@@ -59,7 +59,7 @@ class ProcessorWorker(faust.Worker):
 
 def run_processor(settings: FraudSettings) -> None:
     _configure_logging(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    state_dir(settings).mkdir(parents=True, exist_ok=True)
     serve_metrics(settings.metrics_port, settings.http_host)
     log.info(
         "processor starting",

@@ -133,14 +133,19 @@ Published = list[tuple[ConsumerRecord, Envelope]]
 async def published(platform, topic: str) -> Published:
     """Every record of the platform's ``topic`` up to its end offsets now, with its event."""
     name = platform.prefix + topic
+    # Earliest as the reset policy, not only a seek: the reset a new assignment starts (latest
+    # by default) may land after the seek, and the read would start at the end.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=platform.kafka_bootstrap, group_id=None, enable_auto_commit=False
+        bootstrap_servers=platform.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
         partitions = [TopicPartition(name, p) for p in range(BY_NAME[topic].partitions)]
-        consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         found: list[ConsumerRecord] = []
         while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
@@ -168,7 +173,8 @@ async def published_when(
 
 
 async def processed(platform, found: Published, group: str = PROCESSOR) -> None:
-    """Waits until ``group`` has committed past every record of ``found``."""
+    """Waits until ``group`` has committed past every record of ``found`` (some)."""
+    assert found, "no record to wait for"
     last: dict[TopicPartition, int] = {}
     for r, _ in found:
         tp = TopicPartition(r.topic, r.partition)
@@ -200,10 +206,16 @@ async def settled_down(platform, person_ids: set[str], feed: str) -> None:
 
 
 async def signals_of(auditor: httpx.AsyncClient, kind: str, person_ids: set[str]) -> list[dict]:
-    """The auditor's worklist of ``kind``, the people's signals only."""
-    response = await auditor.get("/signals", params={"kind": kind, "limit": 500})
-    assert response.status_code == 200, response.text
-    return [s for s in response.json()["signals"] if s["person_id"] in person_ids]
+    """The auditor's worklist of ``kind`` (every page), the people's signals only."""
+    found: list[dict] = []
+    while True:
+        params: dict[str, str | int] = {"kind": kind, "limit": 500, "offset": len(found)}
+        response = await auditor.get("/signals", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found += page["signals"]
+        if not page["signals"] or len(found) >= page["total"]:
+            return [s for s in found if s["person_id"] in person_ids]
 
 
 async def exactly_one_each(

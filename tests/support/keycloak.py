@@ -24,6 +24,8 @@ AUDIENCE = (
     "chs-accounts",
     "chs-maternity",
     "chs-reimbursement",
+    "chs-feeds",
+    "chs-fraud",
     "chs-notification",
 )
 
@@ -68,6 +70,7 @@ CLIENTS: dict[str, Client] = {
                 "maternity:approve",
                 "claims:pay",
                 "assistance:write",
+                "fraud:review",
             ),
         ),
         _client(
@@ -97,6 +100,8 @@ CLIENTS: dict[str, Client] = {
                 "maternity:approve",
                 "claims:pay",
                 "assistance:write",
+                "fraud:review",
+                "feeds:upload",
             ),
         ),
         _client(

@@ -106,6 +106,13 @@ def brokers(bootstrap: str) -> list[str]:
     return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
 
 
+def state_dir(settings: StreamSettings, consumer: str) -> Path:
+    """The tables' directory: one per consumer group (so per topic prefix) under ``data_dir``.
+    A store mirrors its group's changelogs, so two platforms on one machine (another topic
+    prefix: the tests', a bench's) never open, or resume from, each other's RocksDB files."""
+    return settings.data_dir / f"{settings.topic_prefix}{consumer}"
+
+
 def create_app(
     settings: StreamSettings, consumer: str, *, store: str = "memory", **options: Any
 ) -> faust.App:
@@ -132,7 +139,7 @@ def create_app(
         broker_commit_interval=settings.commit_interval_seconds,
         key_serializer="raw",
         value_serializer="raw",
-        datadir=str(settings.data_dir),
+        datadir=str(state_dir(settings, consumer)),
         **options,
     )
 
@@ -402,7 +409,7 @@ def run_worker(
     starting`` and ``ready`` (once running) with ``extra``, ``<role> stopping``; metrics on
     ``CHS_METRICS_PORT``."""
     configure_worker_logging(consumer, settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    state_dir(settings, consumer).mkdir(parents=True, exist_ok=True)
     serve_metrics(settings.metrics_port, settings.http_host)
     logger.info(
         f"{role} starting",

@@ -24,9 +24,9 @@ from chs_events.events.contacts import PersonContact
 from chs_events.events.enrollment import EnrollmentTerminated, PersonDeceased
 from chs_events.events.feeds import DeathCorrected, DeathRecorded
 from chs_events.identity import derive_person_id
-from chs_events.kafka import create_producer
 from chs_events.retry import Backoff
 from chs_events.topics import BY_NAME, DEATH_FEED, dead_letter_spec, dlq_of
+from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.service import outbox_of, service_fixtures
 from tests.support.tokens import EnrollmentCallers
@@ -156,19 +156,7 @@ def correction(person_id: str, date_of_death: date, previous: date = DIED) -> En
 
 
 async def publish(settings: EnrollmentSettings, *envelopes: Envelope) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic(DEATH_FEED),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(DEATH_FEED), *envelopes)
 
 
 async def ends(client: httpx.AsyncClient, person_id: str) -> dict[str, tuple[str | None, str]]:

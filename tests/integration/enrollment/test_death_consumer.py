@@ -28,6 +28,7 @@ from chs_events.retry import Backoff
 from chs_events.topics import BY_NAME, DEATH_FEED, dead_letter_spec, dlq_of
 from tests.support import broker
 from tests.support.broker import read_topic, until
+from tests.support.people import hire
 from tests.support.service import outbox_of, service_fixtures
 from tests.support.tokens import EnrollmentCallers
 
@@ -94,30 +95,14 @@ async def consumer(app, settings):
 async def employee_and_resident(client: httpx.AsyncClient) -> tuple[str, str, str]:
     """A person with an employee (310) enrollment and a resident (390) one (both open, from
     2025-01-01): the person id and the two enrollment ids."""
-    employer = await client.post(
-        "/employers",
-        json={"name": "青岛海川电子有限公司", "region_code": QINGDAO},
-        headers={"X-Admin-Token": ADMIN_TOKEN},
+    _, item = await hire(
+        client,
+        ADMIN_TOKEN,
+        "青岛海川电子有限公司",
+        id_number=new_id_number(),
+        name="李建国",
+        mobile=f"1385321{next(_serial):04d}",
     )
-    assert employer.status_code == 201, employer.text
-    added = await client.post(
-        f"/employers/{employer.json()['employer_id']}/staff/batch-add",
-        headers={"X-API-Key": employer.json()["api_key"]},
-        json={
-            "items": [
-                {
-                    "id_number": new_id_number(),
-                    "name": "李建国",
-                    "mobile": f"1385321{next(_serial):04d}",
-                    "region_code": "370212",
-                    "contribution_base_fen": 650000,
-                    "start_date": "2025-01-01",
-                }
-            ]
-        },
-    )
-    assert added.status_code == 200, added.text
-    [item] = added.json()["items"]
     resident = await client.post(
         f"/persons/{item['person_id']}/enrollments",
         json={"insutype": "390", "pooling_region": QINGDAO, "start_date": "2025-01-01"},

@@ -2,6 +2,7 @@
 subprocess, on the shared broker and database server, with its own topic prefix and databases."""
 
 import asyncio
+import random
 import re
 from pathlib import Path
 
@@ -79,3 +80,23 @@ async def notification_db(platform):
     )
     yield conn
     await conn.close()
+
+
+@pytest.fixture
+async def accounts(platform):
+    """An agency window of Shandong (it serves the province's accounts)."""
+    async with platform.client("accounts", kind="agency") as client:
+        yield client
+
+
+@pytest.fixture
+async def pharmacy(platform):
+    """A pharmacy's settlement window, under its own merchant code."""
+    async with platform.client("accounts", kind="merchant", merchant_code="P370200001") as client:
+        yield client
+
+
+@pytest.fixture
+def rng():
+    """A random source of its own for each test (its people, ids and amounts)."""
+    return random.Random()

@@ -1,4 +1,5 @@
-"""Synthetic insured people and employers for the end-to-end tests."""
+"""Synthetic insured people and employers for the end-to-end tests, their contributions and the
+SMS that reach them."""
 
 import random
 from dataclasses import dataclass
@@ -6,6 +7,8 @@ from datetime import date, timedelta
 
 from faker import Faker
 from stdnum.cn import ric
+
+from tests.support.broker import until
 
 _faker = Faker("zh_CN")
 
@@ -74,3 +77,37 @@ async def staff_in_qingdao(enrollment, *people: Person) -> list[dict]:
     )
     assert added.status_code == 200, added.text
     return added.json()["items"]
+
+
+async def pay(enrollment, rng: random.Random, item: dict, period: str = "202610") -> None:
+    """A month's contribution (715.00 yuan, 130.00 of it the employee's part) for the
+    enrollment of ``item`` (a batch-add item)."""
+    paid = await enrollment.post(
+        "/contributions",
+        json={
+            "payment_id": f"QD-{rng.randrange(10**12)}",
+            "enrollment_id": item["enrollment_id"],
+            "period": period,
+            "amount_fen": 71500,
+            "employer_part_fen": 58500,
+            "personal_part_fen": 13000,
+        },
+    )
+    assert paid.status_code == 201, paid.text
+
+
+async def sms_of(notification, person_id: str, template_id: str, timeout: float = 60.0) -> dict:
+    """The person's first message of ``template_id`` once it is sent (or delivered)."""
+
+    async def arrived():
+        messages = (await notification.get(f"/persons/{person_id}/messages")).json()["messages"]
+        return next(
+            (
+                m
+                for m in messages
+                if m["template_id"] == template_id and m["status"] in ("sent", "delivered")
+            ),
+            None,
+        )
+
+    return await until(arrived, timeout=timeout, interval=0.2)

@@ -3,69 +3,17 @@ pays a contribution, the accounts service credits her account by the allocation 
 reads the balance in an SMS; a parent authorizes his child (家庭共济), the child pays at a
 pharmacy from the parent's account and the parent reads the expense and the balance after."""
 
-import random
 from datetime import date
 
-import pytest
-
-from tests.e2e.people import Person, staff_in_qingdao
+from tests.e2e.people import Person, pay, sms_of, staff_in_qingdao
 from tests.support.broker import until
 
 TAG = "【中国医疗保障】"
 
 
-@pytest.fixture
-async def accounts(platform):
-    """An agency window of Shandong (it serves Qingdao's accounts)."""
-    async with platform.client("accounts", kind="agency") as client:
-        yield client
-
-
-@pytest.fixture
-async def pharmacy(platform):
-    """The pharmacy's settlement window, under its own merchant code."""
-    async with platform.client("accounts", kind="merchant", merchant_code="P370200001") as client:
-        yield client
-
-
 def as_holder(platform, person_id: str):
     """The account's holder, through the public service apps."""
     return platform.client("accounts", kind="person", person_id=person_id)
-
-
-@pytest.fixture
-def rng():
-    return random.Random()
-
-
-async def sms_of(notification, person_id: str, template_id: str, timeout: float = 60.0) -> dict:
-    async def arrived():
-        messages = (await notification.get(f"/persons/{person_id}/messages")).json()["messages"]
-        return next(
-            (
-                m
-                for m in messages
-                if m["template_id"] == template_id and m["status"] in ("sent", "delivered")
-            ),
-            None,
-        )
-
-    return await until(arrived, timeout=timeout, interval=0.2)
-
-
-async def pay(enrollment, rng, item: dict, period: str = "202610") -> None:
-    paid = await enrollment.post(
-        "/contributions",
-        json={
-            "payment_id": f"QD-{rng.randrange(10**12)}",
-            "enrollment_id": item["enrollment_id"],
-            "period": period,
-            "amount_fen": 71500,
-            "employer_part_fen": 58500,
-            "personal_part_fen": 13000,
-        },
-    )
-    assert paid.status_code == 201, paid.text
 
 
 async def balance_becomes(accounts, person_id: str, fen: int) -> dict:

@@ -3,12 +3,11 @@ her insurance; transfer's read model follows enrollment, enrollment moves the po
 the transfer completes, the ledger moves the personal-account balance it holds and transfer
 shows the amount it reported, and every step reaches her as an SMS."""
 
-import random
 from datetime import date
 
 import pytest
 
-from tests.e2e.people import Person, staff_in_qingdao
+from tests.e2e.people import Person, pay, sms_of, staff_in_qingdao
 from tests.support.broker import until
 
 TAG = "【中国医疗保障】"
@@ -32,25 +31,6 @@ async def suzhou(platform):
     """The in region's agency system (转入地经办机构), with transfer:confirm."""
     async with platform.client("transfer", kind="agency", region=SUZHOU) as client:
         yield client
-
-
-@pytest.fixture
-async def accounts(platform):
-    """An agency window of Shandong (it serves the province's accounts)."""
-    async with platform.client("accounts", kind="agency") as client:
-        yield client
-
-
-@pytest.fixture
-async def pharmacy(platform):
-    """A pharmacy's settlement window, under its own merchant code."""
-    async with platform.client("accounts", kind="merchant", merchant_code="P370200001") as client:
-        yield client
-
-
-@pytest.fixture
-def rng():
-    return random.Random()
 
 
 async def credited(accounts, person_id: str, count: int) -> dict:
@@ -81,35 +61,10 @@ async def messages_of(notification, person_id: str) -> list[dict]:
     return (await notification.get(f"/persons/{person_id}/messages")).json()["messages"]
 
 
-async def sms_of(notification, person_id: str, template_id: str, timeout: float = 60.0) -> dict:
-    async def arrived():
-        return next(
-            (
-                m
-                for m in await messages_of(notification, person_id)
-                if m["template_id"] == template_id and m["status"] in ("sent", "delivered")
-            ),
-            None,
-        )
-
-    return await until(arrived, timeout=timeout, interval=0.2)
-
-
 async def employee_in_qingdao(enrollment, rng, person: Person, months: int = 0) -> dict:
     [item] = await staff_in_qingdao(enrollment, person)
     for month in range(1, months + 1):
-        paid = await enrollment.post(
-            "/contributions",
-            json={
-                "payment_id": f"QD-{rng.randrange(10**12)}",
-                "enrollment_id": item["enrollment_id"],
-                "period": f"2026{month:02d}",
-                "amount_fen": 71500,
-                "employer_part_fen": 58500,
-                "personal_part_fen": 13000,
-            },
-        )
-        assert paid.status_code == 201, paid.text
+        await pay(enrollment, rng, item, period=f"2026{month:02d}")
     return item
 
 

@@ -5,6 +5,7 @@ its consumer would record it."""
 import uuid
 from datetime import date
 
+import httpx
 from fastapi import FastAPI
 
 from chs_events.envelope import Envelope
@@ -32,3 +33,42 @@ async def enrolled_resident(app: FastAPI, person_id: str, pooling_region: str = 
         UnitOfWork.caused_by(conn, envelope, source="/chs/test") as uow,
     ):
         await enrollments.SUBSCRIPTION_HANDLERS[envelope.type](uow, envelope)
+
+
+async def hire(
+    client: httpx.AsyncClient,
+    admin_token: str,
+    employer_name: str,
+    *,
+    id_number: str,
+    name: str,
+    mobile: str,
+) -> tuple[dict, dict]:
+    """An employer in Qingdao registered through the enrollment API, and a person it adds to its
+    staff (an employee of Laoshan since 2025-01-01, base 6,500 yuan): the employer as registered
+    (its id and API key) and the person's batch-add item (person and enrollment ids)."""
+    employer = await client.post(
+        "/employers",
+        json={"name": employer_name, "region_code": "370200"},
+        headers={"X-Admin-Token": admin_token},
+    )
+    assert employer.status_code == 201, employer.text
+    added = await client.post(
+        f"/employers/{employer.json()['employer_id']}/staff/batch-add",
+        headers={"X-API-Key": employer.json()["api_key"]},
+        json={
+            "items": [
+                {
+                    "id_number": id_number,
+                    "name": name,
+                    "mobile": mobile,
+                    "region_code": "370212",
+                    "contribution_base_fen": 650000,
+                    "start_date": "2025-01-01",
+                }
+            ]
+        },
+    )
+    assert added.status_code == 200, added.text
+    [item] = added.json()["items"]
+    return employer.json(), item

@@ -170,18 +170,7 @@ class Account:
     ) -> tuple["Account", LedgerTransaction, AccountCredited]:
         """A contribution's share by the allocation rule ``rule_id``, from the fund."""
         self._check_open()
-        account, transaction = self._post(
-            contribution_posting(payment_id),
-            "credit",
-            amount_fen,
-            FUND_ALLOCATION,
-            at,
-            reference=payment_id,
-        )
-        credited = AccountCredited.of(
-            account, transaction, payment_id=payment_id, period=period, rule_id=rule_id
-        )
-        return account, transaction, credited
+        return self._credited(payment_id, amount_fen, at, period=period, rule_id=rule_id)
 
     def debit(
         self,
@@ -265,16 +254,8 @@ class Account:
         faster."""
         if self.status != CLOSED or closing.kind != "transfer_out" or closing.reference is None:
             raise AccountClosed(self)
-        credited_account, credit = self._post(
-            contribution_posting(payment_id),
-            "credit",
-            amount_fen,
-            FUND_ALLOCATION,
-            at,
-            reference=payment_id,
-        )
-        credited = AccountCredited.of(
-            credited_account, credit, payment_id=payment_id, period=period, rule_id=rule_id
+        credited_account, credit, credited = self._credited(
+            payment_id, amount_fen, at, period=period, rule_id=rule_id
         )
         account, forward = credited_account._post(
             forwarded_posting(closing, payment_id),
@@ -411,6 +392,23 @@ class Account:
         raise FamilyMemberNotFound(f"{member_person_id} is not an authorized family member")
 
     # --- the ledger's mechanics ---------------------------------------------------------------
+
+    def _credited(
+        self, payment_id: str, amount_fen: int, at: datetime, *, period: str, rule_id: str
+    ) -> tuple["Account", LedgerTransaction, AccountCredited]:
+        """The contribution's credit posted from the fund, whatever the account's status."""
+        account, transaction = self._post(
+            contribution_posting(payment_id),
+            "credit",
+            amount_fen,
+            FUND_ALLOCATION,
+            at,
+            reference=payment_id,
+        )
+        credited = AccountCredited.of(
+            account, transaction, payment_id=payment_id, period=period, rule_id=rule_id
+        )
+        return account, transaction, credited
 
     def _check_open(self) -> None:
         if self.status == CLOSED:

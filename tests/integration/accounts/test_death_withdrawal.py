@@ -36,7 +36,9 @@ from chs_events.topics import (
     TRANSFER_EVENTS,
     dead_letter_spec,
 )
+from tests.support import broker
 from tests.support.broker import until
+from tests.support.people import hire
 from tests.support.service import outbox_of, running, throwaway_database
 from tests.support.tokens import EnrollmentCallers, bearer
 
@@ -125,30 +127,14 @@ async def employee_with_a_credited_account(
     async with EnrollmentCallers(
         transport=httpx.ASGITransport(app=enrollment), base_url="http://enrollment"
     ) as client:
-        employer = await client.post(
-            "/employers",
-            json={"name": "寿光蔬菜物流有限公司", "region_code": QINGDAO},
-            headers={"X-Admin-Token": ADMIN_TOKEN},
+        employer, item = await hire(
+            client,
+            ADMIN_TOKEN,
+            "寿光蔬菜物流有限公司",
+            id_number=new_id_number(),
+            name="孙立民",
+            mobile=f"1385321{next(_serial):04d}",
         )
-        assert employer.status_code == 201, employer.text
-        added = await client.post(
-            f"/employers/{employer.json()['employer_id']}/staff/batch-add",
-            headers={"X-API-Key": employer.json()["api_key"]},
-            json={
-                "items": [
-                    {
-                        "id_number": new_id_number(),
-                        "name": "孙立民",
-                        "mobile": f"1385321{next(_serial):04d}",
-                        "region_code": "370212",
-                        "contribution_base_fen": 650000,
-                        "start_date": "2025-01-01",
-                    }
-                ]
-            },
-        )
-        assert added.status_code == 200, added.text
-        [item] = added.json()["items"]
         paid = await client.post(
             "/contributions",
             json={
@@ -162,8 +148,8 @@ async def employee_with_a_credited_account(
         assert paid.status_code == 201, paid.text
         if left_on is not None:
             removed = await client.post(
-                f"/employers/{employer.json()['employer_id']}/staff/batch-remove",
-                headers={"X-API-Key": employer.json()["api_key"]},
+                f"/employers/{employer['employer_id']}/staff/batch-remove",
+                headers={"X-API-Key": employer["api_key"]},
                 json={"items": [{"person_id": item["person_id"], "end_date": str(left_on)}]},
             )
             assert removed.status_code == 200, removed.text
@@ -197,15 +183,7 @@ async def publish_death(enrollment, person_id: str) -> Envelope:
         ),
         source="/chs/feeds",
     )
-    producer = create_producer(enrollment.state.settings, "test")
-    await producer.start()
-    try:
-        record = envelope.to_record()
-        await producer.send_and_wait(
-            PREFIX + DEATH_FEED, key=record.key, value=record.value, headers=record.headers
-        )
-    finally:
-        await producer.stop()
+    await broker.publish(enrollment.state.settings, PREFIX + DEATH_FEED, envelope)
     return envelope
 
 

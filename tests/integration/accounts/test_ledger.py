@@ -34,7 +34,6 @@ from chs_events.events.enrollment import (
     PersonRegistered,
 )
 from chs_events.events.transfer import TransferCompleted
-from chs_events.kafka import create_producer
 from chs_events.topics import (
     BY_NAME,
     ENROLLMENT_EVENTS,
@@ -42,6 +41,7 @@ from chs_events.topics import (
     dead_letter_spec,
     dlq_of,
 )
+from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.service import outbox_of as outbox_rows
 from tests.support.service import service_fixtures
@@ -103,27 +103,15 @@ def new_person() -> str:
 
 async def publish(settings: AccountsSettings, *items) -> None:
     """Events (a fresh envelope each) or envelopes (sent as they are: a redelivery)."""
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for item in items:
-            envelope = (
-                item
-                if isinstance(item, Envelope)
-                else Envelope(
-                    item,
-                    source="/chs/transfer" if item.topic == TRANSFER_EVENTS else "/chs/enrollment",
-                )
-            )
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic(envelope.event.topic),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    envelopes = [
+        item
+        if isinstance(item, Envelope)
+        else Envelope(
+            item, source="/chs/transfer" if item.topic == TRANSFER_EVENTS else "/chs/enrollment"
+        )
+        for item in items
+    ]
+    await broker.publish_each(settings, [(settings.topic(e.event.topic), e) for e in envelopes])
 
 
 def person(person_id: str, born: date = date(1995, 3, 1)) -> PersonRegistered:

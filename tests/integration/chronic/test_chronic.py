@@ -20,8 +20,8 @@ from chs_events.clock import today
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
-from chs_events.kafka import create_producer
 from chs_events.topics import BY_NAME, REIMBURSEMENT_EVENTS, dead_letter_spec
+from tests.support import broker
 from tests.support.broker import until
 from tests.support.service import client_of, outbox_of, service_fixtures, types
 from tests.support.tokens import bearer
@@ -381,18 +381,9 @@ async def test_settlement_delivered_twice_certifies_once(settings, app, db, clie
     ordinary = Envelope(
         settlement(other, "E11.9", settlement_id="S-3"), source="/chs/reimbursement"
     ).to_record()
-    producer = create_producer(consumer_settings, "test")
-    await producer.start()
-    try:
-        for record in (first, first, second, ordinary):
-            await producer.send_and_wait(
-                topic_prefix + REIMBURSEMENT_EVENTS,
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(
+        settings, topic_prefix + REIMBURSEMENT_EVENTS, first, first, second, ordinary
+    )
     duplicates_before = duplicates()
     stop = asyncio.Event()
     runner = ConsumerRunner(
@@ -502,18 +493,7 @@ async def test_a_reversed_settlement_revokes_the_auto_certification_it_alone_gra
         completed(early, "G", "C34.1"),
     ]
     records = [e.to_record() for e in envelopes]
-    producer = create_producer(consumer_settings, "test")
-    await producer.start()
-    try:
-        for record in records:
-            await producer.send_and_wait(
-                topic_prefix + REIMBURSEMENT_EVENTS,
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, topic_prefix + REIMBURSEMENT_EVENTS, *records)
     stop = asyncio.Event()
     runner = ConsumerRunner(
         name=SETTLEMENTS_CONSUMER,

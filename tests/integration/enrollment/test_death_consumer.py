@@ -24,10 +24,11 @@ from chs_events.events.contacts import PersonContact
 from chs_events.events.enrollment import EnrollmentTerminated, PersonDeceased
 from chs_events.events.feeds import DeathCorrected, DeathRecorded
 from chs_events.identity import derive_person_id
-from chs_events.kafka import create_producer
 from chs_events.retry import Backoff
 from chs_events.topics import BY_NAME, DEATH_FEED, dead_letter_spec, dlq_of
+from tests.support import broker
 from tests.support.broker import read_topic, until
+from tests.support.people import hire
 from tests.support.service import outbox_of, service_fixtures
 from tests.support.tokens import EnrollmentCallers
 
@@ -94,30 +95,14 @@ async def consumer(app, settings):
 async def employee_and_resident(client: httpx.AsyncClient) -> tuple[str, str, str]:
     """A person with an employee (310) enrollment and a resident (390) one (both open, from
     2025-01-01): the person id and the two enrollment ids."""
-    employer = await client.post(
-        "/employers",
-        json={"name": "青岛海川电子有限公司", "region_code": QINGDAO},
-        headers={"X-Admin-Token": ADMIN_TOKEN},
+    _, item = await hire(
+        client,
+        ADMIN_TOKEN,
+        "青岛海川电子有限公司",
+        id_number=new_id_number(),
+        name="李建国",
+        mobile=f"1385321{next(_serial):04d}",
     )
-    assert employer.status_code == 201, employer.text
-    added = await client.post(
-        f"/employers/{employer.json()['employer_id']}/staff/batch-add",
-        headers={"X-API-Key": employer.json()["api_key"]},
-        json={
-            "items": [
-                {
-                    "id_number": new_id_number(),
-                    "name": "李建国",
-                    "mobile": f"1385321{next(_serial):04d}",
-                    "region_code": "370212",
-                    "contribution_base_fen": 650000,
-                    "start_date": "2025-01-01",
-                }
-            ]
-        },
-    )
-    assert added.status_code == 200, added.text
-    [item] = added.json()["items"]
     resident = await client.post(
         f"/persons/{item['person_id']}/enrollments",
         json={"insutype": "390", "pooling_region": QINGDAO, "start_date": "2025-01-01"},
@@ -156,19 +141,7 @@ def correction(person_id: str, date_of_death: date, previous: date = DIED) -> En
 
 
 async def publish(settings: EnrollmentSettings, *envelopes: Envelope) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic(DEATH_FEED),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(DEATH_FEED), *envelopes)
 
 
 async def ends(client: httpx.AsyncClient, person_id: str) -> dict[str, tuple[str | None, str]]:

@@ -19,9 +19,9 @@ from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.transfer import TransferCompleted
-from chs_events.kafka import create_producer
 from chs_events.retry import Backoff
 from chs_events.topics import BY_NAME, TRANSFER_EVENTS, dead_letter_spec, dlq_of
+from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.service import client_of, outbox_of, running, throwaway_database
 from tests.support.tokens import bearer
@@ -131,19 +131,7 @@ def completion(item: dict, transfer_id: str, **overrides) -> Envelope:
 
 
 async def publish(settings: EnrollmentSettings, *envelopes: Envelope) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic(TRANSFER_EVENTS),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(TRANSFER_EVENTS), *envelopes)
 
 
 async def region_of(client: httpx.AsyncClient, item: dict) -> str:

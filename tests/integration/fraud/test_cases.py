@@ -15,13 +15,13 @@ from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.base import Event
 from chs_events.events.fraud import FraudSignalRaised, FraudSignalResolved
-from chs_events.kafka import create_producer
 from chs_events.topics import BY_NAME, FRAUD_SIGNALS, dead_letter_spec
 from chs_fraud import rules
 from chs_fraud.api import create_app
 from chs_fraud.consumers import CASES_CONSUMER, CASES_HANDLERS, CASES_TOPICS
 from chs_fraud.rules.state import Benefits, Records
 from chs_fraud.settings import FraudSettings
+from tests.support import broker
 from tests.support.broker import until
 from tests.support.service import client_of, outbox_of, service_fixtures
 from tests.support.tokens import bearer
@@ -67,16 +67,7 @@ async def consume(settings: FraudSettings, app, db, envelopes: list[Envelope], p
         [BY_NAME[FRAUD_SIGNALS], dead_letter_spec(BY_NAME[FRAUD_SIGNALS])],
     )
     consumer_settings = settings.model_copy(update={"topic_prefix": prefix})
-    producer = create_producer(consumer_settings, "fraud-test")
-    await producer.start()
-    try:
-        for envelope in [*envelopes, *envelopes]:
-            r = envelope.to_record()
-            await producer.send_and_wait(
-                prefix + FRAUD_SIGNALS, key=r.key, value=r.value, headers=r.headers
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, prefix + FRAUD_SIGNALS, *envelopes, *envelopes)
     stop = asyncio.Event()
     runner = ConsumerRunner(
         name=CASES_CONSUMER,

@@ -4,14 +4,9 @@ event nothing new; the state is recovered from the changelogs after a restart.""
 
 import asyncio
 import importlib.util
-import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,12 +16,12 @@ from chs_events.admin import ensure_topics
 from chs_events.envelope import Envelope
 from chs_events.events.base import Event
 from chs_events.events.fraud import FraudSignalRaised
-from chs_events.kafka import create_producer
-from chs_events.settings import PlatformSettings
 from chs_events.topics import BY_NAME, FRAUD_SIGNALS, dead_letter_spec
 from chs_fraud import rules
 from chs_fraud.app import STATE_TOPICS
+from tests.support import broker
 from tests.support.broker import read_topic
+from tests.support.process import Spawned
 from tests.unit.fraud import events as ev
 
 pytestmark = pytest.mark.integration
@@ -39,38 +34,13 @@ DAY = date(2026, 3, 10)
 STORES = ["memory"] + (["rocksdb"] if importlib.util.find_spec("rocksdict") else [])
 
 
-@dataclass
-class Processor:
-    popen: subprocess.Popen
-    log: Path
-
-    def lines(self) -> list[dict]:
-        entries = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                entries.append({"message": line})
-        return entries
-
+class Processor(Spawned):
     def wait_ready(self, timeout: float = 90.0) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for entry in self.lines():
-                if entry.get("message") == "state recovered":
-                    return float(entry["seconds_since_start"])
-            assert self.popen.poll() is None, f"processor exited:\n{self.log.read_text()}"
-            time.sleep(0.1)
-        raise AssertionError(f"not ready within {timeout} s:\n{self.log.read_text()}")
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        """Seconds from the start until the state was recovered, as the processor logs them."""
+        entry = self.wait_for(
+            lambda entry: entry.get("message") == "state recovered", "state recovered", timeout
+        )
+        return float(entry["seconds_since_start"])
 
 
 @pytest.fixture
@@ -89,24 +59,15 @@ def start(kafka_bootstrap, prefix, tmp_path) -> Iterator:
     started: list[Processor] = []
 
     def run(store: str = "memory") -> Processor:
-        log = tmp_path / f"processor-{len(started)}.log"
-        environment = {
-            **os.environ,
-            "PYTHONPATH": PYTHONPATH,
-            "CHS_KAFKA_BOOTSTRAP": kafka_bootstrap,
-            "CHS_TOPIC_PREFIX": prefix,
-            "CHS_DATA_DIR": str(tmp_path / "data"),
-            "CHS_STORE": store,
-            "CHS_LOG_LEVEL": "INFO",
-        }
-        with open(log, "wb") as output:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", "chs_fraud", "processor"],
-                env=environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        processor = Processor(popen, log)
+        processor = Processor.start(
+            ["chs_fraud", "processor"],
+            tmp_path / f"processor-{len(started)}.log",
+            pythonpath=PYTHONPATH,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=prefix,
+            data_dir=tmp_path / "data",
+            CHS_STORE=store,
+        )
         started.append(processor)
         return processor
 
@@ -116,16 +77,8 @@ def start(kafka_bootstrap, prefix, tmp_path) -> Iterator:
 
 
 async def publish(bootstrap: str, prefix: str, *items: Event | Envelope) -> None:
-    producer = create_producer(PlatformSettings(kafka_bootstrap=bootstrap), "fraud-test")
-    await producer.start()
-    try:
-        for item in items:
-            envelope = item if isinstance(item, Envelope) else ev.envelope(item)
-            r = envelope.to_record()
-            topic = prefix + envelope.event.topic
-            await producer.send_and_wait(topic, key=r.key, value=r.value, headers=r.headers)
-    finally:
-        await producer.stop()
+    envelopes = [item if isinstance(item, Envelope) else ev.envelope(item) for item in items]
+    await broker.publish_each(bootstrap, [(prefix + e.event.topic, e) for e in envelopes])
 
 
 async def signals(bootstrap: str, prefix: str, expected: int) -> list[FraudSignalRaised]:

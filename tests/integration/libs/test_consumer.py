@@ -7,10 +7,10 @@ from prometheus_client import REGISTRY
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import StaffRemoved
-from chs_events.kafka import create_producer
 from chs_events.processing import PermanentError
 from chs_events.retry import Backoff
 from chs_events.topics import ENROLLMENT_EVENTS, dlq_of
+from tests.support import broker
 from tests.support.broker import read_topic, until
 
 pytestmark = pytest.mark.integration
@@ -29,15 +29,7 @@ def change(person: str, mobile: str) -> Envelope:
 
 
 async def publish(settings, *records) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for key, value, headers in records:
-            await producer.send_and_wait(
-                settings.topic(ENROLLMENT_EVENTS), key=key, value=value, headers=headers
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(ENROLLMENT_EVENTS), *records)
 
 
 def as_tuple(envelope: Envelope):

@@ -12,8 +12,8 @@ from prometheus_client import REGISTRY
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import StaffRemoved
-from chs_events.kafka import create_producer
 from chs_events.topics import ENROLLMENT_EVENTS, dlq_of
+from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.people import new_person_id
 
@@ -68,15 +68,7 @@ async def test_known_events_around_a_newer_contract_are_applied(settings, pool):
     ]
     dead_before = sample("chs_events_dead_lettered_total", topic=ENROLLMENT_EVENTS)
     ignored_before = sample("chs_events_ignored_total", type=NEWER_TYPE)
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for key, value, headers in records:
-            await producer.send_and_wait(
-                settings.topic(ENROLLMENT_EVENTS), key=key, value=value, headers=headers
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(ENROLLMENT_EVENTS), *records)
 
     async def on_removed(uow, envelope):
         await uow.conn.execute(

@@ -13,9 +13,9 @@ from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.errors import Rejected
 from chs_events.events.enrollment import StaffRemoved
-from chs_events.kafka import create_producer
 from chs_events.retry import Backoff
 from chs_events.topics import ENROLLMENT_EVENTS, dlq_of
+from tests.support import broker
 from tests.support.broker import read_topic, until
 
 pytestmark = pytest.mark.integration
@@ -37,19 +37,7 @@ def removed(person: str, n: int) -> Envelope:
 
 
 async def publish(settings, *envelopes: Envelope) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic(ENROLLMENT_EVENTS),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(ENROLLMENT_EVENTS), *envelopes)
 
 
 @pytest.fixture
@@ -187,26 +175,23 @@ async def test_a_dead_letter_is_redriven_and_applied_once_by_the_consumer_that_f
 async def test_an_event_dead_lettered_by_two_consumers_is_republished_once(settings, capsys):
     envelope = removed("p-dlq2", 4)
     record = envelope.to_record()
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for consumer in (LEDGER, DIRECTORY):
-            await producer.send_and_wait(
-                settings.topic(dlq_of(ENROLLMENT_EVENTS)),
-                key=record.key,
-                value=record.value,
-                headers=[
-                    *record.headers,
-                    ("dlq_reason", b"not yet"),
-                    ("dlq_consumer", consumer.encode()),
-                    ("dlq_source_topic", settings.topic(ENROLLMENT_EVENTS).encode()),
-                    ("dlq_source_partition", b"2"),
-                    ("dlq_source_offset", b"0"),
-                    ("dlq_failed_at", b"2026-01-01T00:00:00+00:00"),
-                ],
-            )
-    finally:
-        await producer.stop()
+    letters = [
+        (
+            record.key,
+            record.value,
+            [
+                *record.headers,
+                ("dlq_reason", b"not yet"),
+                ("dlq_consumer", consumer.encode()),
+                ("dlq_source_topic", settings.topic(ENROLLMENT_EVENTS).encode()),
+                ("dlq_source_partition", b"2"),
+                ("dlq_source_offset", b"0"),
+                ("dlq_failed_at", b"2026-01-01T00:00:00+00:00"),
+            ],
+        )
+        for consumer in (LEDGER, DIRECTORY)
+    ]
+    await broker.publish(settings, settings.topic(dlq_of(ENROLLMENT_EVENTS)), *letters)
 
     assert await dlq.run(["redrive"], settings) == 2  # refused without a filter or --all
     done = await dlq.redrive(settings, dlq.Selection(event_ids=(envelope.id,)))

@@ -17,10 +17,10 @@ from chs_events.events.enrollment import (
     EnrollmentTerminated,
     PoolingRegionChanged,
 )
-from chs_events.kafka import create_producer
 from chs_events.read_models import enrollments
 from chs_events.read_models.enrollments import Enrollment
 from chs_events.unit_of_work import UnitOfWork
+from tests.support import broker
 from tests.support.broker import until
 
 pytestmark = pytest.mark.integration
@@ -125,20 +125,8 @@ async def test_through_the_consumer_runner(pool, settings) -> None:
         terminated(person_id, unknown, date(2026, 1, 31)),
         terminated(person_id, enrollment_id, date(2026, 6, 30)),
     ]
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for envelope in events:
-            record = envelope.to_record()
-            for _ in range(2):  # every event delivered twice
-                await producer.send_and_wait(
-                    settings.topic(enrollments.TOPICS[0]),
-                    key=record.key,
-                    value=record.value,
-                    headers=record.headers,
-                )
-    finally:
-        await producer.stop()
+    twice = [envelope for envelope in events for _ in range(2)]  # every event delivered twice
+    await broker.publish(settings, settings.topic(enrollments.TOPICS[0]), *twice)
     stop = asyncio.Event()
     runner = ConsumerRunner(
         name=CONSUMER,

@@ -12,11 +12,11 @@ from chs_events import parking
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered, EnrollmentTerminated, StaffRemoved
-from chs_events.kafka import create_producer
 from chs_events.processing import Awaiting
 from chs_events.retry import Backoff
 from chs_events.topics import ENROLLMENT_EVENTS, dlq_of
 from chs_events.unit_of_work import UnitOfWork
+from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.people import new_person_id
 
@@ -110,19 +110,7 @@ HANDLERS = {
 
 
 async def publish(settings, *envelopes: Envelope) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic(ENROLLMENT_EVENTS),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(ENROLLMENT_EVENTS), *envelopes)
 
 
 def start(settings, pool) -> tuple[asyncio.Event, asyncio.Task]:

@@ -23,11 +23,11 @@ from chs_events.events.enrollment import (
     PoolingRegionChanged,
     StaffRemoved,
 )
-from chs_events.kafka import create_producer
 from chs_events.replay import ReplayRefused, replay
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, dead_letter_spec
 from chs_remote_care.consumers import ENROLLMENTS_CONSUMER, SUBSCRIPTIONS
 from chs_remote_care.settings import RemoteCareSettings
+from tests.support import broker
 from tests.support.broker import until
 from tests.support.service import throwaway_database
 
@@ -133,21 +133,7 @@ async def rows(conn: asyncpg.Connection, schema: str = "public") -> list[tuple]:
 
 
 async def publish(settings, events: list[Envelope], pause: float = 0.0) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for envelope in events:
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic(ENROLLMENT_EVENTS),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-            if pause:
-                await asyncio.sleep(pause)
-    finally:
-        await producer.stop()
+    await broker.publish(settings, settings.topic(ENROLLMENT_EVENTS), *events, pause=pause)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.maternity import MaternityAllowanceCancelled
 from chs_events.events.reimbursement import SettlementCompleted, SettlementReversed
-from chs_events.kafka import create_producer
 from chs_events.retry import Backoff
 from chs_events.topics import (
     BY_NAME,
@@ -30,6 +29,7 @@ from chs_events.unit_of_work import UnitOfWork
 from chs_maternity.api import create_app
 from chs_maternity.consumers import SUBSCRIPTIONS
 from chs_maternity.settings import MaternitySettings
+from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.people import new_person_id
 from tests.support.service import outbox_of, service_fixtures
@@ -147,15 +147,7 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
     later = [(REIMBURSEMENT_EVENTS, r) for r in (settlement, settlement, prenatal, residents)]
 
     async def publish(batch) -> None:
-        producer = create_producer(consumer_settings, "test")
-        await producer.start()
-        try:
-            for topic, record in batch:
-                await producer.send_and_wait(
-                    topic_prefix + topic, key=record.key, value=record.value, headers=record.headers
-                )
-        finally:
-            await producer.stop()
+        await broker.publish_each(settings, [(topic_prefix + t, record) for t, record in batch])
 
     async def staff_known():
         wage = (
@@ -354,14 +346,7 @@ async def test_a_delivery_before_its_enrollment_is_granted_when_the_enrollment_a
     enrollment = Envelope(enrolled(mother, employer, 600_000), source="/chs/enrollment").to_record()
 
     async def publish(topic: str, record) -> None:
-        producer = create_producer(consumer_settings, "test")
-        await producer.start()
-        try:
-            await producer.send_and_wait(
-                topic_prefix + topic, key=record.key, value=record.value, headers=record.headers
-            )
-        finally:
-            await producer.stop()
+        await broker.publish(settings, topic_prefix + topic, record)
 
     async def granted():
         return await db.fetchval(
@@ -450,17 +435,7 @@ async def test_a_delivery_of_an_enrollment_never_seen_is_parked_then_dead_letter
     record = Envelope(
         delivery(stranger, "O80.0", "Z37.0", settlement_id="S-M9"), source="/chs/reimbursement"
     ).to_record()
-    producer = create_producer(consumer_settings, "test")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            topic_prefix + REIMBURSEMENT_EVENTS,
-            key=record.key,
-            value=record.value,
-            headers=record.headers,
-        )
-    finally:
-        await producer.stop()
+    await broker.publish(settings, topic_prefix + REIMBURSEMENT_EVENTS, record)
     [subscription] = [s for s in SUBSCRIPTIONS if s.name == "maternity-settlements"]
     stop = asyncio.Event()
     task = asyncio.create_task(
@@ -504,19 +479,7 @@ def reversal(person_id: str, settlement_id: str, reason: str) -> SettlementRever
 
 
 async def publish_all(settings: MaternitySettings, records: list[tuple[str, Envelope]]) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for topic, envelope in records:
-            record = envelope.to_record()
-            await producer.send_and_wait(
-                settings.topic_prefix + topic,
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish_each(settings, [(settings.topic(t), e) for t, e in records])
 
 
 async def test_a_reversed_settlement_cancels_the_unpaid_allowance_and_recovers_the_paid_one(

@@ -1,23 +1,17 @@
 """The progress-notice worker as a real process against the real broker."""
 
 import asyncio
-import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from chs_events.admin import ensure_topics
 from chs_events.envelope import Envelope
@@ -31,8 +25,10 @@ from chs_events.topics import (
     dlq_of,
 )
 from chs_progress_notices.rules import notice_id
+from tests.support import broker
 from tests.support.broker import read_topic
 from tests.support.platform import free_port
+from tests.support.process import Spawned
 
 pytestmark = pytest.mark.integration
 
@@ -43,45 +39,17 @@ PYTHONPATH = os.pathsep.join(
 WAIT = 60.0
 
 
-@dataclass
-class Worker:
-    popen: subprocess.Popen
-    log: Path
-    spawned: float
-
-    def lines(self) -> list[dict]:
-        entries = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                entries.append({"message": line})
-        return entries
-
+class Worker(Spawned):
     def wait_assigned(self, timeout: float = WAIT) -> float:
         """Seconds from spawning the process until it owned partitions of the source topic."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for entry in self.lines():
-                if entry.get("message") == "partitions assigned" and entry.get("partitions"):
-                    return time.monotonic() - self.spawned
-            assert self.popen.poll() is None, f"worker exited:\n{self.log.read_text()}"
-            time.sleep(0.05)
-        raise AssertionError(f"no partitions assigned within {timeout} s:\n{self.log.read_text()}")
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        return self.popen.returncode
-
-    def kill(self) -> None:
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
+        self.wait_for(
+            lambda entry: (
+                entry.get("message") == "partitions assigned" and bool(entry.get("partitions"))
+            ),
+            "partitions assigned",
+            timeout,
+        )
+        return time.monotonic() - self.spawned
 
 
 @pytest.fixture
@@ -98,42 +66,21 @@ def start_worker(kafka_bootstrap, topics, tmp_path):
     started: list[Worker] = []
 
     def start(**env: str) -> Worker:
-        log = tmp_path / f"worker-{len(started)}.log"
-        environment = {
-            **os.environ,
-            "PYTHONPATH": PYTHONPATH,
-            "CHS_KAFKA_BOOTSTRAP": kafka_bootstrap,
-            "CHS_TOPIC_PREFIX": topics,
-            "CHS_DATA_DIR": str(tmp_path / "data"),
-            "CHS_LOG_LEVEL": "INFO",
+        worker = Worker.start(
+            ["chs_progress_notices", "worker"],
+            tmp_path / f"worker-{len(started)}.log",
+            pythonpath=PYTHONPATH,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=topics,
+            data_dir=tmp_path / "data",
             **env,
-        }
-        with open(log, "wb") as output:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", "chs_progress_notices", "worker"],
-                env=environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        worker = Worker(popen, log, time.monotonic())
+        )
         started.append(worker)
         return worker
 
     yield start
     for worker in started:
         worker.stop(timeout=15)
-
-
-async def produce(bootstrap: str, topic: str, records) -> list:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        return [
-            await producer.send_and_wait(topic, key=key, value=value, headers=headers)
-            for key, value, headers in records
-        ]
-    finally:
-        await producer.stop()
 
 
 def person() -> str:
@@ -203,15 +150,13 @@ async def test_notices_requested_and_malformed_event_dead_lettered(
     unmappable = Envelope(
         first.event.model_copy(update={"pooling_region": "999999"}), source="/chs/enrollment"
     )
-    produced, bad, _, failing = await produce(
+    produced, bad, _, failing = await broker.publish(
         kafka_bootstrap,
         f"{prefix}{ENROLLMENT_EVENTS}",
-        [
-            as_record(first),
-            (someone.encode(), b"{not json", malformed_headers),
-            as_record(paid),
-            as_record(unmappable),
-        ],
+        as_record(first),
+        (someone.encode(), b"{not json", malformed_headers),
+        as_record(paid),
+        as_record(unmappable),
     )
 
     records = await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", 2, timeout=WAIT)
@@ -310,14 +255,12 @@ async def test_known_events_around_a_newer_contract_are_processed(
         for n, v in as_record(registration(someone))[2]
     ]
     second = registration(someone)
-    await produce(
+    await broker.publish(
         kafka_bootstrap,
         f"{prefix}{ENROLLMENT_EVENTS}",
-        [
-            (key, orjson.dumps(newer), headers),
-            (key, orjson.dumps({"person_id": someone, "community": "x"}), unknown_type),
-            as_record(second),
-        ],
+        (key, orjson.dumps(newer), headers),
+        (key, orjson.dumps({"person_id": someone, "community": "x"}), unknown_type),
+        as_record(second),
     )
 
     records = await read_topic(kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", 2, timeout=WAIT)
@@ -339,8 +282,8 @@ async def test_killed_worker_redelivers_with_the_same_notice_ids(
 ):
     prefix = topics
     sources = [registration(person()) for _ in range(40)]
-    await produce(
-        kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}", [as_record(e) for e in sources[:25]]
+    await broker.publish(
+        kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}", *[as_record(e) for e in sources[:25]]
     )
 
     # No periodic commit in the first run: everything it processed is redelivered.
@@ -353,8 +296,8 @@ async def test_killed_worker_redelivers_with_the_same_notice_ids(
             kafka_bootstrap, f"{prefix}{NOTICE_REQUESTS}", len(before_kill), timeout=WAIT
         )
     )
-    await produce(
-        kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}", [as_record(e) for e in sources[25:]]
+    await broker.publish(
+        kafka_bootstrap, f"{prefix}{ENROLLMENT_EVENTS}", *[as_record(e) for e in sources[25:]]
     )
 
     second = start_worker()

@@ -16,13 +16,13 @@ from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import ClaimPaid, SettlementCompleted
 from chs_events.events.remote_care import RemoteCareFiled, RemoteCareRevoked
-from chs_events.kafka import create_producer
 from chs_events.read_models import enrollments, filings
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS, REMOTE_CARE_EVENTS, dead_letter_spec
 from chs_events.unit_of_work import UnitOfWork
 from chs_reimbursement.api import create_app
 from chs_reimbursement.consumers import SUBSCRIPTIONS
 from chs_reimbursement.settings import ReimbursementSettings
+from tests.support import broker
 from tests.support.broker import until
 from tests.support.people import new_person_id
 from tests.support.service import outbox_of, service_fixtures, types
@@ -151,20 +151,17 @@ async def test_the_read_models_are_kept_from_the_topics_by_the_real_consumers(
         valid_until=None,
         revoked_on=date(2026, 6, 1),
     )
-    producer = create_producer(consumer_settings, "test")
-    await producer.start()
-    try:
-        for topic, event in (
-            (ENROLLMENT_EVENTS, enrollment),
-            (REMOTE_CARE_EVENTS, filing),
-            (REMOTE_CARE_EVENTS, revoked),
-        ):
-            record = Envelope(event, source="/chs/test").to_record()
-            await producer.send_and_wait(
-                topic_prefix + topic, key=record.key, value=record.value, headers=record.headers
+    await broker.publish_each(
+        settings,
+        [
+            (topic_prefix + topic, Envelope(event, source="/chs/test"))
+            for topic, event in (
+                (ENROLLMENT_EVENTS, enrollment),
+                (REMOTE_CARE_EVENTS, filing),
+                (REMOTE_CARE_EVENTS, revoked),
             )
-    finally:
-        await producer.stop()
+        ],
+    )
 
     async def seen():
         return await db.fetchrow(

@@ -22,7 +22,6 @@ from chs_events.events.enrollment import (
     EnrollmentTerminated,
     PoolingRegionChanged,
 )
-from chs_events.kafka import create_producer
 from chs_events.topics import ACCOUNT_EVENTS, BY_NAME, ENROLLMENT_EVENTS, dead_letter_spec
 from chs_transfer.api import create_app
 from chs_transfer.consumers import (
@@ -34,6 +33,7 @@ from chs_transfer.consumers import (
     LEDGER_TOPICS,
 )
 from chs_transfer.settings import TransferSettings
+from tests.support import broker
 from tests.support.broker import until
 from tests.support.service import client_of, running, throwaway_database
 from tests.support.service import outbox_of as outbox_rows
@@ -118,19 +118,13 @@ def new_person() -> str:
 
 
 async def publish(settings: TransferSettings, *events) -> None:
-    producer = create_producer(settings, "test")
-    await producer.start()
-    try:
-        for event in events:
-            record = Envelope(event, source=f"/chs/{event.producer}").to_record()
-            await producer.send_and_wait(
-                settings.topic(event.topic),
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-            )
-    finally:
-        await producer.stop()
+    await broker.publish_each(
+        settings,
+        [
+            (settings.topic(event.topic), Envelope(event, source=f"/chs/{event.producer}"))
+            for event in events
+        ],
+    )
 
 
 def enrolled(

@@ -47,14 +47,16 @@ async def credited(accounts, person_id: str, count: int) -> dict:
 
 
 async def reported(platform, person_id: str, transfer_id: str, fen: int) -> dict:
-    """The transfer once it shows the ``fen`` the ledger reported it moved."""
+    """The transfer once it shows the ``fen`` the ledger reported it moved: four hops (transfer's
+    relay, accounts' ledger group, its relay, transfer's ledger group), as long as the other
+    waits of these tests on busy cores."""
 
     async def shown():
         async with as_person(platform, person_id) as mine:
             body = (await mine.get(f"/transfers/{transfer_id}")).json()
         return body if body["account_balance_fen"] == fen else None
 
-    return await until(shown, timeout=30, interval=0.3)
+    return await until(shown, timeout=60, interval=0.3)
 
 
 async def messages_of(notification, person_id: str) -> list[dict]:

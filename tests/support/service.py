@@ -2,6 +2,7 @@
 FastAPI app running its lifespan in-process with a client, and the outbox read back as
 validated envelopes."""
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,8 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from chs_events.consumer import Subscription
 from chs_events.db import connect
 from chs_events.envelope import Envelope
+from chs_events.runtime import consumers, run_together
 from chs_events.settings import PlatformSettings
 from tests.support.tokens import bearer
 
@@ -30,6 +33,21 @@ async def throwaway_database(database_url: str, service: str) -> AsyncIterator[s
             await conn.execute(f'drop database if exists "{name}" with (force)')
         finally:
             await conn.close()
+
+
+@asynccontextmanager
+async def consuming(
+    subscriptions: list[Subscription], pool: asyncpg.Pool, settings: PlatformSettings
+) -> AsyncIterator[None]:
+    """Every subscription's consumer runs, as the service's worker runs them, until the block
+    ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_together(consumers(subscriptions, pool, settings), stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 @asynccontextmanager

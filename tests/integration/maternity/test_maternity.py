@@ -32,7 +32,7 @@ from chs_maternity.settings import MaternitySettings
 from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.people import new_person_id
-from tests.support.service import outbox_of, service_fixtures
+from tests.support.service import consuming, outbox_of, service_fixtures
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -166,27 +166,11 @@ async def test_delivery_settlement_delivered_twice_grants_the_allowance_once(
         return settled == 3
 
     # the staff were enrolled long before the birth: their events are consumed first
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(
-            ConsumerRunner(
-                name=s.name,
-                topics=s.topics,
-                handlers=s.handlers,
-                pool=app.state.pool,
-                settings=consumer_settings,
-            ).run(stop)
-        )
-        for s in SUBSCRIPTIONS
-    ]
-    try:
+    async with consuming(SUBSCRIPTIONS, app.state.pool, consumer_settings):
         await publish(records)
         await until(staff_known, timeout=60)
         await publish(later)  # the settlement twice: the broker delivers it twice
         await until(all_seen, timeout=60)
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
 
     # the employer's average: (700 000 + 800 001) // 2 = 750 000 fen; daily 750 000 // 30 =
     # 25 000 fen; twins by caesarean: 98 + 15 (difficult) + 15 (one extra baby) = 128 days;
@@ -354,20 +338,7 @@ async def test_a_delivery_before_its_enrollment_is_granted_when_the_enrollment_a
             mother,
         )
 
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(
-            ConsumerRunner(
-                name=s.name,
-                topics=s.topics,
-                handlers=s.handlers,
-                pool=app.state.pool,
-                settings=consumer_settings,
-            ).run(stop)
-        )
-        for s in SUBSCRIPTIONS
-    ]
-    try:
+    async with consuming(SUBSCRIPTIONS, app.state.pool, consumer_settings):
         await publish(REIMBURSEMENT_EVENTS, settlement)
         await asyncio.sleep(4.0)  # the default retries (about 1.4 s) are long over
         assert await granted() is None
@@ -376,9 +347,6 @@ async def test_a_delivery_before_its_enrollment_is_granted_when_the_enrollment_a
         dead = await read_topic(
             settings.kafka_bootstrap, topic_prefix + dlq_of(REIMBURSEMENT_EVENTS), 0, timeout=1
         )
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
 
     # the only staff member's base: 600 000 fen a month, 20 000 a day, 98 days
     assert amount == 1_960_000
@@ -539,20 +507,7 @@ async def test_a_reversed_settlement_cancels_the_unpaid_allowance_and_recovers_t
         reversed_(early, "early"),  # read before its settlement
         settled(early, "early"),
     ]
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(
-            ConsumerRunner(
-                name=s.name,
-                topics=s.topics,
-                handlers=s.handlers,
-                pool=app.state.pool,
-                settings=consumer_settings,
-            ).run(stop)
-        )
-        for s in SUBSCRIPTIONS
-    ]
-    try:
+    async with consuming(SUBSCRIPTIONS, app.state.pool, consumer_settings):
         await publish_all(consumer_settings, staff)
 
         async def staff_known():
@@ -573,9 +528,6 @@ async def test_a_reversed_settlement_cancels_the_unpaid_allowance_and_recovers_t
         assert payment.status_code == 200, payment.text
         await publish_all(consumer_settings, [(REIMBURSEMENT_EVENTS, e) for e in later])
         await until(lambda: seen(later), timeout=60)
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
 
     # not paid: cancelled, once; the new settlement of the confinement grants it again
     cancelled, regranted = sorted(

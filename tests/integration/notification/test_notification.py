@@ -12,14 +12,13 @@ import asyncpg
 import pytest
 
 from chs_events.admin import ensure_topics
-from chs_events.consumer import ConsumerRunner
 from chs_events.db import open_service_database
 from chs_events.envelope import Envelope
 from chs_events.events.contacts import PendingMobile, PersonContact
 from chs_events.events.notices import NoticeRequested, NoticeStatusChanged
 from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
-from chs_events.runtime import run_together
+from chs_events.runtime import consumers, run_together
 from chs_events.topics import (
     BY_NAME,
     ENROLLMENT_CONTACTS,
@@ -142,19 +141,7 @@ class Notification:
     def start_consumers(self) -> None:
         self._tasks.append(
             asyncio.create_task(
-                run_together(
-                    [
-                        ConsumerRunner(
-                            name=s.name,
-                            topics=s.topics,
-                            handlers=s.handlers,
-                            pool=self.pool,
-                            settings=self.settings,
-                        )
-                        for s in SUBSCRIPTIONS
-                    ],
-                    self._stop,
-                )
+                run_together(consumers(SUBSCRIPTIONS, self.pool, self.settings), self._stop)
             )
         )
 

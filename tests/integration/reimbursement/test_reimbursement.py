@@ -11,7 +11,6 @@ from datetime import date, timedelta
 import pytest
 
 from chs_events.admin import ensure_topics
-from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.events.reimbursement import ClaimPaid, SettlementCompleted
@@ -25,7 +24,7 @@ from chs_reimbursement.settings import ReimbursementSettings
 from tests.support import broker
 from tests.support.broker import until
 from tests.support.people import new_person_id
-from tests.support.service import outbox_of, service_fixtures, types
+from tests.support.service import consuming, outbox_of, service_fixtures, types
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -169,24 +168,8 @@ async def test_the_read_models_are_kept_from_the_topics_by_the_real_consumers(
             filing.filing_id,
         )
 
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(
-            ConsumerRunner(
-                name=s.name,
-                topics=s.topics,
-                handlers=s.handlers,
-                pool=app.state.pool,
-                settings=consumer_settings,
-            ).run(stop)
-        )
-        for s in SUBSCRIPTIONS
-    ]
-    try:
+    async with consuming(SUBSCRIPTIONS, app.state.pool, consumer_settings):
         await until(seen, timeout=60)
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
     assert [e.enrollment_id for e in await enrollments.enrollments_of(db, person)] == [
         enrollment.enrollment_id
     ]

@@ -27,7 +27,7 @@ from chs_events.kafka import create_producer
 from chs_events.outbox import OutboxRelay
 from chs_events.read_models import enrollments
 from chs_events.read_models.enrollments import Enrollment
-from chs_events.runtime import run_together
+from chs_events.runtime import consumers, run_together
 from chs_events.scheduled import run_periodically
 from chs_events.topics import (
     BY_NAME,
@@ -445,17 +445,7 @@ async def test_read_model_follows_real_enrollment_events(client, settings, kafka
     pool = await open_service_database(
         settings.database_url, settings.database_name, "chs_remote_care"
     )
-    consumers = asyncio.create_task(
-        run_together(
-            [
-                ConsumerRunner(
-                    name=s.name, topics=s.topics, handlers=s.handlers, pool=pool, settings=settings
-                )
-                for s in SUBSCRIPTIONS
-            ],
-            stop,
-        )
-    )
+    consuming = asyncio.create_task(run_together(consumers(SUBSCRIPTIONS, pool, settings), stop))
 
     async def publish(*events, twice: bool = False) -> None:
         for event in events:
@@ -539,7 +529,7 @@ async def test_read_model_follows_real_enrollment_events(client, settings, kafka
             )
     finally:
         stop.set()
-        await asyncio.wait_for(consumers, 30)
+        await asyncio.wait_for(consuming, 30)
         await producer.stop()
         await pool.close()
 

@@ -23,15 +23,19 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     CorruptRecordException,
+    IllegalStateError,
     InvalidTopicError,
     KafkaError,
     MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
     RecordTooLargeError,
     UnsupportedForMessageFormatError,
 )
@@ -56,6 +60,9 @@ UNPUBLISHABLE = (
 )
 # Not the row's fault: retried with backoff, for as long as it lasts.
 OUTAGES = (*CONNECTION_LOST, KafkaError, TimeoutError)
+# The idempotent producer's own state is broken (a broker that restarted lost its sequence
+# numbers): retrying with it can never succeed; a new producer (a new producer id) can.
+BROKEN_PRODUCER = (OutOfOrderSequenceNumber, ProducerFenced, IllegalStateError)
 # Waits between attempts after an outage: 0.5 s doubling to 30 s; never gives up.
 OUTAGE_BACKOFF = Backoff(max_attempts=0, base_delay=0.5, max_delay=30.0)
 
@@ -88,6 +95,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         retention: timedelta = timedelta(days=1),
+        renew_producer: Callable[[], Awaitable[AIOKafkaProducer]] | None = None,
     ) -> None:
         self._dsn = dsn
         self._producer = producer
@@ -96,6 +104,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._retention = retention
+        self._renew_producer = renew_producer
         self._wakeup = asyncio.Event()
         self._next_purge = 0.0
         self._next_observation = 0.0
@@ -120,6 +129,20 @@ class OutboxRelay:
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
+                if isinstance(error, BROKEN_PRODUCER) and self._renew_producer is not None:
+                    await self._replace_producer()
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The producer in use (a broken one is replaced): the one the owner stops."""
+        return self._producer
+
+    async def _replace_producer(self) -> None:
+        assert self._renew_producer is not None
+        with contextlib.suppress(KafkaError):
+            await self._producer.stop()
+        self._producer = await self._renew_producer()
+        log.info("outbox relay: a new producer", extra={"service": self._service})
 
     async def _lead_and_publish(self, stop: asyncio.Event) -> None:
         conn = await connect(self._dsn, application_name=f"{self._service}-outbox-relay")

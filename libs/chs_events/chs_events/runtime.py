@@ -24,11 +24,12 @@ from typing import TypeVar
 import asyncpg
 import uvicorn
 import uvloop
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from chs_events.consumer import ConsumerRunner, Subscription
 from chs_events.db import declared_read_models, open_service_database
-from chs_events.kafka import started_producer
+from chs_events.kafka import create_producer, started_producer
 from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.outbox import OutboxRelay
@@ -58,15 +59,23 @@ def relay_worker(service_package: str) -> Worker:
         producer = await started_producer(settings, "relay", stop)
         if producer is None:
             return
+
+        async def renewed() -> AIOKafkaProducer:
+            return await started_producer(settings, "relay", stop) or create_producer(
+                settings, "relay"
+            )
+
+        relay = OutboxRelay(
+            settings.database_dsn,
+            producer,
+            service=settings.service_name,
+            topic_prefix=settings.topic_prefix,
+            renew_producer=renewed,
+        )
         try:
-            await OutboxRelay(
-                settings.database_dsn,
-                producer,
-                service=settings.service_name,
-                topic_prefix=settings.topic_prefix,
-            ).run(stop)
+            await relay.run(stop)
         finally:
-            await producer.stop()
+            await relay.producer.stop()
 
     return relay
 

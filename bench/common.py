@@ -53,6 +53,7 @@ def token(client_id: str) -> str:
             "client_secret": f"dev-secret-{client_id}",
         },
         trust_env=False,
+        timeout=60,  # the identity provider shares the cores with a loaded platform
     )
     answer.raise_for_status()
     return answer.json()["access_token"]

@@ -65,6 +65,7 @@ class PhaseResult:
     latencies: list[float]
     passthrough_seconds: float = 0.0
     cpu: dict[str, float] | None = None
+    retried: int = 0  # contributions answered 503 (the API overloaded) and sent again
 
     @property
     def throughput(self) -> float:
@@ -156,6 +157,7 @@ async def run_phase(
     headers = {"Authorization": f"Bearer {collector}", "Content-Type": "application/json"}
     sent_at: dict[str, datetime] = {}
     failures: list[str] = []
+    retried: list[str] = []  # the people whose contribution was answered 503 and sent again
     slots = asyncio.Semaphore(phase.in_flight)
     started = time.perf_counter()
     begun = datetime.now(UTC)
@@ -175,14 +177,20 @@ async def run_phase(
                     "personal_part_fen": 32_000,
                 }
             )
-            for _attempt in range(3):  # idempotent by payment_id: a retry answers 200
+            for _attempt in range(5):  # idempotent by payment_id: a retry answers 200
                 try:
                     async with http.post(
                         f"{ENROLLMENT}/contributions", data=body, headers=headers
                     ) as answer:
                         status, text = answer.status, await answer.text()
+                        retry_after = float(answer.headers.get("Retry-After", 1))
                 except aiohttp.ClientError as error:  # a keep-alive connection closed
                     answer_error = repr(error)
+                    continue
+                if status == 503:  # overloaded: a client waits as told, then asks again
+                    answer_error = f"{status} {text[:200]}"
+                    retried.append(person_id)
+                    await asyncio.sleep(retry_after)
                     continue
                 if status not in (200, 201):
                     failures.append(f"{status} {text[:200]}")
@@ -222,7 +230,7 @@ async def run_phase(
     recorded = {row["person_id"]: row["accepted_at"] for row in rows}
     latencies = [(recorded[p] - sent_at[p]).total_seconds() for p in wanted]
     last = max(recorded.values())
-    return PhaseResult(phase, (last - begun).total_seconds(), latencies)
+    return PhaseResult(phase, (last - begun).total_seconds(), latencies, retried=len(retried))
 
 
 # --- the raw passthrough --------------------------------------------------------------------------
@@ -290,15 +298,16 @@ def percentile(values: list[float], q: int) -> float:
 def print_tables(results: list[PhaseResult], rest: dict[str, float], events: int) -> None:
     print(
         f"\n{'phase':14} {'events':>7} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'raw msg/s':>10} {'ratio':>7}"
+        f"{'p99 ms':>8} {'raw msg/s':>10} {'ratio':>7} {'503s':>6}"
     )
-    print("-" * 79)
+    print("-" * 86)
     for r in results:
         raw = r.phase.events / r.passthrough_seconds
         print(
             f"{r.phase.label:14} {r.phase.events:7d} {r.throughput:9.0f} "
             f"{percentile(r.latencies, 50) * 1000:8.0f} {percentile(r.latencies, 95) * 1000:8.0f} "
-            f"{percentile(r.latencies, 99) * 1000:8.0f} {raw:10.0f} {r.throughput / raw:7.3f}"
+            f"{percentile(r.latencies, 99) * 1000:8.0f} {raw:10.0f} {r.throughput / raw:7.3f} "
+            f"{r.retried:6d}"
         )
     flat = results[-1]
     cpu = flat.cpu or {}
@@ -314,7 +323,8 @@ def print_tables(results: list[PhaseResult], rest: dict[str, float], events: int
         print(f"{label:28} {total_cpu:21.2f} {sum(rest.values()):21.0f}")
     print(
         f"\n(flat out: {flat.phase.in_flight} requests in flight; latency = HTTP request sent → "
-        f"SMS recorded by the gateway; raw = aiokafka passthrough of as many messages)"
+        f"SMS recorded by the gateway; raw = aiokafka passthrough of as many messages; 503s = "
+        f"contributions answered 503 while the API was overloaded, sent again after Retry-After)"
     )
 
 

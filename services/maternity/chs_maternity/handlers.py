@@ -53,15 +53,9 @@ async def handle_submit(uow: UnitOfWork, command: SubmitApplication) -> Applicat
             )
         enrollment_id, employer_id = found
         application, event = Application.submit(
-            person_id=c.person_id,
+            c,
             enrollment_id=enrollment_id,
             employer_id=employer_id,
-            kind=c.kind,
-            event_date=c.event_date,
-            reference=c.reference,
-            babies=c.babies,
-            difficult_birth=c.difficult_birth,
-            gestational_weeks=c.gestational_weeks,
             granted=await repository.same_confinement(conn, c.person_id, c.event_date),
             at=now(),
         )

@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from fastapi import FastAPI
 
 from chs_events import runtime
 from chs_events.runtime import run_together, together
@@ -70,7 +71,7 @@ def _commands_of(monkeypatch, **service) -> tuple[dict, list[str]]:
     monkeypatch.setattr(runtime, "relay_worker", lambda package: noting("relay"))
     monkeypatch.setattr(runtime, "consumer_worker", lambda *a, **k: noting("consume"))
     monkeypatch.setattr(runtime, "main", lambda package, settings, **k: given.update(k["workers"]))
-    runtime.run_service("chs_feeds", PlatformSettings(), app=lambda settings: None, **service)
+    runtime.run_service("chs_feeds", PlatformSettings(), app=lambda settings: FastAPI(), **service)
     return given, ran
 
 

@@ -1,6 +1,6 @@
 """The aggregates' state changes: each returns the new state and the event it raises."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,6 +13,7 @@ from chs_events.events.maternity import (
     MaternityApplied,
     MaternityRecoveryRaised,
 )
+from chs_maternity.commands import SubmitApplication
 from chs_maternity.domain import AlreadyGranted, Confinement, NotPending, NoWage
 from chs_maternity.model import Allowance, Application
 
@@ -35,8 +36,14 @@ def submitted(**overrides) -> Application:
         "granted": None,
         "at": AT,
     }
-    application, _ = Application.submit(**{**values, **overrides})
-    return application
+    return _submit(**{**values, **overrides})[0]
+
+
+def _submit(**values) -> tuple[Application, MaternityApplied]:
+    """``Application.submit`` of the command of those ``values`` that are its fields."""
+    named = {f.name for f in fields(SubmitApplication)}
+    command = SubmitApplication(**{k: v for k, v in values.items() if k in named})
+    return Application.submit(command, **{k: v for k, v in values.items() if k not in named})
 
 
 def granted(**overrides) -> Allowance:
@@ -55,7 +62,7 @@ def granted(**overrides) -> Allowance:
 
 
 def test_a_submitted_application_is_pending_and_raises_applied():
-    application, event = Application.submit(
+    application, event = _submit(
         person_id=PERSON,
         enrollment_id="N1",
         employer_id="E1",

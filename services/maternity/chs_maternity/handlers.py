@@ -127,12 +127,9 @@ async def handle_grant_for_settlement(
                     f"enrollment {enrollment.enrollment_id} has no employer wage"
                 )
             allowance, event = Allowance.grant_for_settlement(
-                person_id=c.person_id,
-                settlement_id=c.settlement_id,
+                c,
                 employer_id=employer_id,
                 monthly_wage_fen=await monthly_wage(conn, employer_id, c.event_date),
-                confinement=c.confinement,
-                event_date=c.event_date,
                 granted=await repository.same_confinement(conn, c.person_id, c.event_date),
                 at=now(),
             )

@@ -18,7 +18,7 @@ from chs_events.events.maternity import (
 )
 from chs_events.events.reimbursement import SettlementReversalReason
 from chs_maternity import domain
-from chs_maternity.commands import SubmitApplication
+from chs_maternity.commands import GrantForSettlement, SubmitApplication
 from chs_maternity.domain import Confinement, Kind
 
 
@@ -182,27 +182,26 @@ class Allowance:
     @classmethod
     def grant_for_settlement(
         cls,
+        command: GrantForSettlement,
         *,
-        person_id: str,
-        settlement_id: str,
         employer_id: str,
         monthly_wage_fen: int | None,
-        confinement: Confinement,
-        event_date: date,
         granted: "Allowance | None",
         at: datetime,
     ) -> tuple["Allowance", MaternityAllowanceApproved]:
-        """免申即享: the allowance a delivery settlement grants without application, unless one
-        was granted for the confinement (``granted``)."""
+        """免申即享: the allowance ``command``'s delivery settlement grants without application
+        (at the wage of the mother's employer on the day), unless one was granted for the
+        confinement (``granted``)."""
         domain.check_not_granted(granted.allowance_id if granted else None)
+        c = command
         return cls.grant(
-            person_id=person_id,
+            person_id=c.person_id,
             employer_id=employer_id,
             monthly_wage_fen=monthly_wage_fen,
-            confinement=confinement,
-            event_date=event_date,
+            confinement=c.confinement,
+            event_date=c.event_date,
             at=at,
-            settlement_id=settlement_id,
+            settlement_id=c.settlement_id,
         )
 
     def approved_event(self) -> MaternityAllowanceApproved:

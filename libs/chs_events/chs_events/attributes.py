@@ -1,8 +1,10 @@
-"""Values by name: what ``Event.of`` and ``Command.of`` build from an aggregate, a command, an
-event or a request body, whose attributes share their names with the fields they fill."""
+"""Values by name: what ``Event.of``, ``Command.of`` and ``made_of`` (any dataclass) build from
+an aggregate, a command, an event or a request body, whose attributes share their names with the
+fields they fill."""
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
 
 
 def same_names(
@@ -20,3 +22,12 @@ def same_names(
                 values[name] = getattr(source, name)
                 break
     return values
+
+
+Made = TypeVar("Made")
+
+
+def made_of(kind: type[Made], *sources: object, **given: Any) -> Made:
+    """The dataclass ``kind`` of the ``given`` values and, for its other fields, the attributes
+    of the same names of ``sources``: ``made_of(Contribution, event)``."""
+    return kind(**same_names((f.name for f in fields(kind)), sources, given))  # type: ignore[arg-type]

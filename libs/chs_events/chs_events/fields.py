@@ -45,6 +45,8 @@ RegionCode = Annotated[
     checked(lambda code: region(code).code),
     Field(description="GB/T 2260 region code", examples=["370200"]),
 ]
+# A region code as an event carries it: six digits (its request was checked with ``RegionCode``).
+Region = Annotated[str, Field(pattern=r"^\d{6}$")]
 BirthCertificateNo = Annotated[
     str,
     checked(normalize_birth_certificate_no),

@@ -81,13 +81,17 @@ def relay_worker(service_package: str) -> Worker:
 
 
 async def run_together(runners: list[ConsumerRunner], stop: asyncio.Event) -> None:
-    """Run the consumers until ``stop``; if one fails, stop the others and re-raise."""
+    """Run the consumers until ``stop``; if one fails, stop the others and re-raise. With none
+    (a service that consumes nothing), wait for ``stop``."""
     await _until_stopped_or_failed(
         [asyncio.create_task(runner.run(stop), name=runner.name) for runner in runners], stop
     )
 
 
 async def _until_stopped_or_failed(tasks: list[asyncio.Future[None]], stop: asyncio.Event) -> None:
+    if not tasks:
+        await stop.wait()
+        return
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -229,13 +233,17 @@ def run_service(
     """Run one process of a domain service (``python -m <package> <command>``): ``api``,
     ``relay`` (publishes the outbox), ``consume`` (the ``subscriptions``, and the scheduled
     ``beside_consumers`` jobs), ``worker`` (relay, consume and the ``in_worker`` ones in one
-    process), and the service's own ``workers`` (which may replace a standard one)."""
+    process; a service with nothing to consume, the relay without ``consume``), and the
+    service's own ``workers`` (which may replace a standard one)."""
     commands: dict[str, Worker] = {
         "relay": relay_worker(package),
         "consume": consumer_worker(package, subscriptions, beside_consumers=beside_consumers),
     } | dict(workers or {})
+    consumes = bool(subscriptions or beside_consumers or "consume" in (workers or {}))
     commands["worker"] = together(
-        commands["relay"], commands["consume"], *(commands[name] for name in in_worker)
+        commands["relay"],
+        *([commands["consume"]] if consumes else []),
+        *(commands[name] for name in in_worker),
     )
     main(
         package,

@@ -3,27 +3,14 @@
 - ``api``: the HTTP API (port ``CHS_HTTP_PORT``, default 8109);
 - ``relay``: publishes the outbox (``chs.feeds.deaths``, ``chs.feeds.accidents``);
 - ``consume``: nothing to consume (``consumers.SUBSCRIPTIONS`` is empty): waits for the stop
-  signal, so that ``worker`` (the relay and ``consume``, what the Procfile runs) is the relay.
+  signal;
+- ``worker``: what the Procfile runs, the relay alone (a service that consumes nothing).
 """
 
-import asyncio
-
 from chs_events.runtime import run_service
-from chs_events.settings import PlatformSettings
 from chs_feeds.api import create_app
 from chs_feeds.consumers import SUBSCRIPTIONS
 from chs_feeds.settings import FeedsSettings
 
-
-async def _no_consumers(settings: PlatformSettings, stop: asyncio.Event) -> None:
-    await stop.wait()
-
-
 if __name__ == "__main__":
-    run_service(
-        "chs_feeds",
-        FeedsSettings(),
-        app=create_app,
-        subscriptions=SUBSCRIPTIONS,
-        workers={"consume": _no_consumers},
-    )
+    run_service("chs_feeds", FeedsSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)

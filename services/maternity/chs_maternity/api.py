@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Response
 
+from chs_events.access import found_for_person
 from chs_events.auth import Caller
 from chs_events.clock import today
 from chs_events.policy import Target, allowed, authorize
@@ -64,8 +65,9 @@ async def get_application(
     caller: Annotated[Caller, allowed("maternity:read")],
     conn: Connection,
 ) -> ApplicationPublic:
-    application = await repository.applications.found(conn, application_id)
-    await authorize_for_person(conn, caller, "maternity:read", application.person_id)
+    application = await found_for_person(
+        conn, caller, "maternity:read", repository.applications, application_id
+    )
     allowance = (
         await repository.get_allowance(conn, application.allowance_id)
         if application.allowance_id
@@ -84,8 +86,9 @@ async def approve_application(
     uow: UnitOfWorkDep,
 ) -> ApplicationPublic:
     """Computes the allowance at the employer's wage on the day → MaternityAllowanceApproved."""
-    submitted = await repository.applications.found(uow.conn, application_id)
-    await authorize_for_person(uow.conn, caller, "maternity:approve", submitted.person_id)
+    await found_for_person(
+        uow.conn, caller, "maternity:approve", repository.applications, application_id
+    )
     application, allowance = await handlers.handle_approve(
         uow, ApproveApplication(application_id, body.reviewer)
     )
@@ -98,8 +101,9 @@ async def get_allowance(
     caller: Annotated[Caller, allowed("maternity:read")],
     conn: Connection,
 ) -> AllowancePublic:
-    allowance = await repository.allowances.found(conn, allowance_id)
-    await authorize_for_person(conn, caller, "maternity:read", allowance.person_id)
+    allowance = await found_for_person(
+        conn, caller, "maternity:read", repository.allowances, allowance_id
+    )
     return AllowancePublic.model_validate(allowance)
 
 
@@ -111,8 +115,7 @@ async def pay_allowance(
     uow: UnitOfWorkDep,
 ) -> AllowancePublic:
     """Record the payment of an approved allowance → MaternityAllowancePaid."""
-    allowance = await repository.allowances.found(uow.conn, allowance_id)
-    await authorize_for_person(uow.conn, caller, "maternity:pay", allowance.person_id)
+    await found_for_person(uow.conn, caller, "maternity:pay", repository.allowances, allowance_id)
     command = PayAllowance(allowance_id, body.payment_reference, body.paid_on)
     return AllowancePublic.model_validate(await handlers.handle_pay(uow, command))
 

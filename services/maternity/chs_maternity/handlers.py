@@ -53,15 +53,9 @@ async def handle_submit(uow: UnitOfWork, command: SubmitApplication) -> Applicat
             )
         enrollment_id, employer_id = found
         application, event = Application.submit(
-            person_id=c.person_id,
+            c,
             enrollment_id=enrollment_id,
             employer_id=employer_id,
-            kind=c.kind,
-            event_date=c.event_date,
-            reference=c.reference,
-            babies=c.babies,
-            difficult_birth=c.difficult_birth,
-            gestational_weeks=c.gestational_weeks,
             granted=await repository.same_confinement(conn, c.person_id, c.event_date),
             at=now(),
         )
@@ -133,12 +127,9 @@ async def handle_grant_for_settlement(
                     f"enrollment {enrollment.enrollment_id} has no employer wage"
                 )
             allowance, event = Allowance.grant_for_settlement(
-                person_id=c.person_id,
-                settlement_id=c.settlement_id,
+                c,
                 employer_id=employer_id,
                 monthly_wage_fen=await monthly_wage(conn, employer_id, c.event_date),
-                confinement=c.confinement,
-                event_date=c.event_date,
                 granted=await repository.same_confinement(conn, c.person_id, c.event_date),
                 at=now(),
             )

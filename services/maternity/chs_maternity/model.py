@@ -1,13 +1,13 @@
 """The state the rules act on: applications, allowances and recovery items. Frozen dataclasses
 whose methods change state: each returns the new state and the event it raises. No I/O."""
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 
 import uuid6
 
-from chs_events.attributes import same_names
+from chs_events.attributes import made_of
 from chs_events.errors import InvalidField
 from chs_events.events.maternity import (
     MaternityAllowanceApproved,
@@ -18,6 +18,7 @@ from chs_events.events.maternity import (
 )
 from chs_events.events.reimbursement import SettlementReversalReason
 from chs_maternity import domain
+from chs_maternity.commands import GrantForSettlement, SubmitApplication
 from chs_maternity.domain import Confinement, Kind
 
 
@@ -42,33 +43,29 @@ class Application:
     @classmethod
     def submit(
         cls,
+        command: SubmitApplication,
         *,
-        person_id: str,
         enrollment_id: str,
         employer_id: str,
-        kind: Kind,
-        event_date: date,
-        reference: str,
-        babies: int,
-        difficult_birth: bool,
-        gestational_weeks: int | None,
         granted: "Allowance | None",
         at: datetime,
     ) -> tuple["Application", MaternityApplied]:
-        """A pending application for a confinement no allowance was granted for yet."""
-        domain.check_confinement_fields(kind, babies, gestational_weeks)
+        """The pending application of ``command``, under the person's employee enrollment and
+        its employer on the day, for a confinement no allowance was granted for yet."""
+        c = command
+        domain.check_confinement_fields(c.kind, c.babies, c.gestational_weeks)
         domain.check_not_granted(granted.allowance_id if granted else None)
         application = cls(
             str(uuid6.uuid7()),
-            person_id,
+            c.person_id,
             enrollment_id,
             employer_id,
-            kind,
-            event_date,
-            babies if kind == "birth" else 0,
-            difficult_birth and kind == "birth",
-            gestational_weeks if kind == "miscarriage" else None,
-            reference,
+            c.kind,
+            c.event_date,
+            c.babies if c.kind == "birth" else 0,
+            c.difficult_birth and c.kind == "birth",
+            c.gestational_weeks if c.kind == "miscarriage" else None,
+            c.reference,
             "pending",
             at,
         )
@@ -185,27 +182,26 @@ class Allowance:
     @classmethod
     def grant_for_settlement(
         cls,
+        command: GrantForSettlement,
         *,
-        person_id: str,
-        settlement_id: str,
         employer_id: str,
         monthly_wage_fen: int | None,
-        confinement: Confinement,
-        event_date: date,
         granted: "Allowance | None",
         at: datetime,
     ) -> tuple["Allowance", MaternityAllowanceApproved]:
-        """免申即享: the allowance a delivery settlement grants without application, unless one
-        was granted for the confinement (``granted``)."""
+        """免申即享: the allowance ``command``'s delivery settlement grants without application
+        (at the wage of the mother's employer on the day), unless one was granted for the
+        confinement (``granted``)."""
         domain.check_not_granted(granted.allowance_id if granted else None)
+        c = command
         return cls.grant(
-            person_id=person_id,
+            person_id=c.person_id,
             employer_id=employer_id,
             monthly_wage_fen=monthly_wage_fen,
-            confinement=confinement,
-            event_date=event_date,
+            confinement=c.confinement,
+            event_date=c.event_date,
             at=at,
-            settlement_id=settlement_id,
+            settlement_id=c.settlement_id,
         )
 
     def approved_event(self) -> MaternityAllowanceApproved:
@@ -295,5 +291,5 @@ class Recovery:
             "status": "open",
             "raised_at": at,
         }
-        recovery = cls(**same_names([f.name for f in fields(cls)], (allowance,), given))
+        recovery = made_of(cls, allowance, **given)
         return recovery, MaternityRecoveryRaised.of(recovery)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
+from chs_events.access import found_for_person
 from chs_events.auth import Caller
 from chs_events.clock import today
 from chs_events.errors import NotFound
@@ -127,9 +128,9 @@ async def submit_claim(
 async def get_claim(
     claim_id: str, caller: Annotated[Caller, allowed("reimbursement:read")], conn: Connection
 ) -> ClaimPublic:
-    claim = await repository.claims.found(conn, claim_id)
-    await authorize_for_person(conn, caller, "reimbursement:read", claim.person_id)
-    return ClaimPublic.of(claim)
+    return ClaimPublic.of(
+        await found_for_person(conn, caller, "reimbursement:read", repository.claims, claim_id)
+    )
 
 
 @claims.post("/claims/{claim_id}/pay", responses=problem_responses(404, 409, 422))
@@ -142,8 +143,7 @@ async def pay_claim(
     """Record the payment of an approved claim's fund part → ClaimPaid. The same payment
     reported again (same `payment_reference`) answers the paid claim and publishes nothing;
     `paid_on` is between the submission and today."""
-    claim = await repository.claims.found(uow.conn, claim_id)
-    await authorize_for_person(uow.conn, caller, "reimbursement:pay-claim", claim.person_id)
+    await found_for_person(uow.conn, caller, "reimbursement:pay-claim", repository.claims, claim_id)
     command = PayClaim(claim_id, body.payment_reference, body.paid_on)
     return ClaimPublic.of(await handlers.handle_pay_claim(uow, command))
 

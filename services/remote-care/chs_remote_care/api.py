@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 
+from chs_events.access import found_for_person
 from chs_events.auth import Caller
 from chs_events.clock import today
 from chs_events.policy import allowed
@@ -78,9 +79,9 @@ async def list_filings(
 async def get_filing(
     caller: Annotated[Caller, allowed("remote-care:read")], filing_id: str, conn: Connection
 ) -> FilingPublic:
-    filing = await handlers.filing(conn, filing_id)
-    await authorize_for_person(conn, caller, "remote-care:read", filing.person_id)
-    return FilingPublic.of(filing)
+    return FilingPublic.of(
+        await found_for_person(conn, caller, "remote-care:read", handlers.FILINGS, filing_id)
+    )
 
 
 @filings.post("/filings/{filing_id}/revoke", responses=problem_responses(404, 409, 422))
@@ -91,8 +92,7 @@ async def revoke_filing(
     body: FilingRevoke | None = None,
 ) -> FilingPublic:
     """Revoke an active filing from today on → RemoteCareRevoked; 409 when it is not active."""
-    filing = await handlers.filing(uow.conn, filing_id)
-    await authorize_for_person(uow.conn, caller, "remote-care:revoke", filing.person_id)
+    await found_for_person(uow.conn, caller, "remote-care:revoke", handlers.FILINGS, filing_id)
     return FilingPublic.of(
         await handlers.handle_revoke(uow, RevokeFiling(filing_id, body.reason if body else None))
     )

@@ -20,11 +20,11 @@ that failed. ``coverage`` answers whether a person is covered for care in a regi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from chs_events.attributes import same_names
+from chs_events.attributes import made_of
 from chs_events.clock import CHINA
 from chs_events.errors import Conflict, Rejected
 from chs_events.events.remote_care import (
@@ -88,7 +88,7 @@ class SettledStay:
     @classmethod
     def of(cls, settlement: object) -> SettledStay:
         """The stay of a ``SettlementCompleted``: its fields of the same names."""
-        return cls(**same_names((f.name for f in fields(cls)), (settlement,), {}))
+        return made_of(cls, settlement)
 
     @property
     def last_day(self) -> date:

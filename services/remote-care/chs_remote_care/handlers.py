@@ -93,10 +93,6 @@ async def expire_job(pool: asyncpg.Pool, settings: ExpirySettings) -> int:
     )
 
 
-async def filing(conn: asyncpg.Connection, filing_id: str) -> Filing:
-    return await FILINGS.found(conn, filing_id)
-
-
 async def filings_of(conn: asyncpg.Connection, person_id: str) -> list[Filing]:
     return await repository.filings_of(conn, person_id)
 

@@ -12,6 +12,7 @@ Each handler runs in the consumer's unit of work (one transaction with the inbox
 write is also idempotent on its own (keyed by enrollment id or payment id).
 """
 
+from chs_events.attributes import made_of
 from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.account import (
@@ -33,17 +34,7 @@ LEDGER_CONSUMER = "transfer-ledger"
 async def on_contribution_paid(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, ContributionPaid)
-    await repository.insert_contribution(
-        uow.conn,
-        event.person_id,
-        Contribution(
-            event.payment_id,
-            event.enrollment_id,
-            event.period,
-            event.employer_part_fen,
-            event.personal_part_fen,
-        ),
-    )
+    await repository.insert_contribution(uow.conn, event.person_id, made_of(Contribution, event))
 
 
 async def on_ledger_movement(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -3,8 +3,10 @@
 import asyncio
 
 import pytest
+from fastapi import FastAPI
 
-from chs_events.runtime import together
+from chs_events import runtime
+from chs_events.runtime import run_together, together
 from chs_events.settings import PlatformSettings
 
 pytestmark = pytest.mark.unit
@@ -44,6 +46,48 @@ async def test_when_one_fails_the_others_stop_and_the_process_exits_with_its_err
     with pytest.raises(ConnectionError, match="broker gone"):
         await asyncio.wait_for(together(relay, consume)(PlatformSettings(), asyncio.Event()), 5)
     assert stopped.is_set()
+
+
+async def test_with_no_consumers_run_together_waits_for_the_stop():
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(run_together([], stop))
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+def _commands_of(monkeypatch, **service) -> tuple[dict, list[str]]:
+    """The commands ``run_service`` gives, with a relay and a consume that only note they ran."""
+    ran: list[str] = []
+    given: dict = {}
+
+    def noting(name: str):
+        async def run(settings: PlatformSettings, stop: asyncio.Event) -> None:
+            ran.append(name)
+
+        return run
+
+    monkeypatch.setattr(runtime, "relay_worker", lambda package: noting("relay"))
+    monkeypatch.setattr(runtime, "consumer_worker", lambda *a, **k: noting("consume"))
+    monkeypatch.setattr(runtime, "main", lambda package, settings, **k: given.update(k["workers"]))
+    runtime.run_service("chs_feeds", PlatformSettings(), app=lambda settings: FastAPI(), **service)
+    return given, ran
+
+
+async def test_the_worker_of_a_service_that_consumes_nothing_is_its_relay(monkeypatch):
+    commands, ran = _commands_of(monkeypatch, subscriptions=[])
+    await asyncio.wait_for(commands["worker"](PlatformSettings(), asyncio.Event()), 5)
+    assert ran == ["relay"]
+    assert "consume" in commands  # still a command: it waits for the stop signal
+
+
+async def test_the_worker_of_a_service_with_consumers_runs_them_beside_the_relay(monkeypatch):
+    from chs_events.consumer import Subscription
+
+    commands, ran = _commands_of(monkeypatch, subscriptions=[Subscription("x", ["t"], {})])
+    await asyncio.wait_for(commands["worker"](PlatformSettings(), asyncio.Event()), 5)
+    assert sorted(ran) == ["consume", "relay"]
 
 
 SERVICES_WITH_READ_MODELS = {

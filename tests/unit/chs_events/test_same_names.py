@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from pydantic import ValidationError
 
-from chs_events.attributes import same_names
+from chs_events.attributes import made_of, same_names
 from chs_events.commands import Command
 from chs_events.events.account import AccountOpened
 from chs_events.fields import closed_list
@@ -100,3 +100,16 @@ def test_a_closed_list_names_each_code_with_its_text() -> None:
         "Why, from a closed list (the SMS tells its text): a = 甲; b = 乙"
     )
     assert closed_list({"a": "甲"}, "Why a refusal").startswith("Why a refusal, from")
+
+
+def test_made_of_builds_a_dataclass_of_the_given_values_and_the_sources_same_names():
+    @dataclass(frozen=True)
+    class Contribution:
+        payment_id: str
+        period: str
+        amount_fen: int = 0
+
+    event = SimpleNamespace(payment_id="P1", period="2026-01", amount_fen=500, other="x")
+    assert made_of(Contribution, event) == Contribution("P1", "2026-01", 500)
+    assert made_of(Contribution, event, period="2026-02") == Contribution("P1", "2026-02", 500)
+    assert made_of(Contribution, SimpleNamespace(payment_id="P2", period="p")).amount_fen == 0

@@ -1,6 +1,6 @@
 """The aggregates' state changes: each returns the new state and the event it raises."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,6 +13,7 @@ from chs_events.events.maternity import (
     MaternityApplied,
     MaternityRecoveryRaised,
 )
+from chs_maternity.commands import GrantForSettlement, SubmitApplication
 from chs_maternity.domain import AlreadyGranted, Confinement, NotPending, NoWage
 from chs_maternity.model import Allowance, Application
 
@@ -35,8 +36,14 @@ def submitted(**overrides) -> Application:
         "granted": None,
         "at": AT,
     }
-    application, _ = Application.submit(**{**values, **overrides})
-    return application
+    return _submit(**{**values, **overrides})[0]
+
+
+def _submit(**values) -> tuple[Application, MaternityApplied]:
+    """``Application.submit`` of the command of those ``values`` that are its fields."""
+    named = {f.name for f in fields(SubmitApplication)}
+    command = SubmitApplication(**{k: v for k, v in values.items() if k in named})
+    return Application.submit(command, **{k: v for k, v in values.items() if k not in named})
 
 
 def granted(**overrides) -> Allowance:
@@ -50,12 +57,20 @@ def granted(**overrides) -> Allowance:
         "granted": None,
         "at": AT,
     }
-    allowance, _ = Allowance.grant_for_settlement(**{**values, **overrides})
-    return allowance
+    return _grant_for_settlement(**{**values, **overrides})[0]
+
+
+def _grant_for_settlement(**values) -> tuple[Allowance, MaternityAllowanceApproved]:
+    """``Allowance.grant_for_settlement`` of the command of those ``values`` that are its
+    fields."""
+    named = {f.name for f in fields(GrantForSettlement)}
+    command = GrantForSettlement(**{k: v for k, v in values.items() if k in named})
+    others = {k: v for k, v in values.items() if k not in named}
+    return Allowance.grant_for_settlement(command, **others)
 
 
 def test_a_submitted_application_is_pending_and_raises_applied():
-    application, event = Application.submit(
+    application, event = _submit(
         person_id=PERSON,
         enrollment_id="N1",
         employer_id="E1",
@@ -126,7 +141,7 @@ def test_approving_is_refused_once_decided_already_granted_or_without_wage():
 
 
 def test_a_settlement_grants_the_allowance_automatically_once_per_confinement():
-    allowance, event = Allowance.grant_for_settlement(
+    allowance, event = _grant_for_settlement(
         person_id=PERSON,
         settlement_id="S1",
         employer_id="E1",

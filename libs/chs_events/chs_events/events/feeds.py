@@ -14,12 +14,12 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from chs_events.events.base import Event, register
+from chs_events.fields import Region
 from chs_events.topics import ACCIDENT_FEED, DEATH_FEED
 
 DeathSource = Literal["civil_affairs", "police", "health"]
 AccidentSource = Literal["traffic_police", "insurer"]
 RecordId = Annotated[str, Field(min_length=1, max_length=64)]
-Region = Annotated[str, Field(pattern=r"^\d{6}$")]
 
 
 class DeathEvent(Event):

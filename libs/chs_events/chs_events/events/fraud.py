@@ -12,12 +12,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chs_events.events.base import Event, register
+from chs_events.fields import Region
 from chs_events.topics import FRAUD_SIGNALS
 
 SignalKind = Literal["benefit_after_death", "third_party_liability", "near_duplicate_bill"]
 BenefitKind = Literal["settlement", "claim_payment", "account_debit", "maternity_allowance"]
 Fen = Annotated[int, Field(strict=True, ge=0, le=10**12)]
-Region = Annotated[str, Field(pattern=r"^\d{6}$")]
 
 
 class Benefit(BaseModel):

@@ -13,9 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from chs_events.consumer import Subscription
+from chs_events.consumer import ConsumerRunner, Subscription
 from chs_events.db import connect
 from chs_events.envelope import Envelope
+from chs_events.retry import Backoff
 from chs_events.runtime import consumers, run_together
 from chs_events.settings import PlatformSettings
 from tests.support.tokens import bearer
@@ -37,12 +38,29 @@ async def throwaway_database(database_url: str, service: str) -> AsyncIterator[s
 
 @asynccontextmanager
 async def consuming(
-    subscriptions: list[Subscription], pool: asyncpg.Pool, settings: PlatformSettings
+    subscriptions: list[Subscription],
+    pool: asyncpg.Pool,
+    settings: PlatformSettings,
+    *,
+    backoff: Backoff | None = None,
 ) -> AsyncIterator[None]:
-    """Every subscription's consumer runs, as the service's worker runs them, until the block
-    ends."""
+    """Every subscription's consumer runs, as the service's worker runs them (with ``backoff``
+    between attempts: a test's dead letters come sooner), until the block ends."""
+    runners = consumers(subscriptions, pool, settings)
+    if backoff is not None:
+        runners = [
+            ConsumerRunner(
+                name=s.name,
+                topics=s.topics,
+                handlers=s.handlers,
+                pool=pool,
+                settings=settings,
+                backoff=backoff,
+            )
+            for s in subscriptions
+        ]
     stop = asyncio.Event()
-    task = asyncio.create_task(run_together(consumers(subscriptions, pool, settings), stop))
+    task = asyncio.create_task(run_together(runners, stop))
     try:
         yield
     finally:

@@ -18,7 +18,7 @@ from chs_enrollment.api import create_app
 from chs_enrollment.consumers import DEATHS_CONSUMER, DEATHS_HANDLERS, DEATHS_TOPICS
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.admin import ensure_topics
-from chs_events.consumer import ConsumerRunner
+from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.contacts import PersonContact
 from chs_events.events.enrollment import EnrollmentTerminated, PersonDeceased
@@ -29,7 +29,7 @@ from chs_events.topics import BY_NAME, DEATH_FEED, dead_letter_spec, dlq_of
 from tests.support import broker
 from tests.support.broker import read_topic, until
 from tests.support.people import hire
-from tests.support.service import outbox_of, service_fixtures
+from tests.support.service import consuming, outbox_of, service_fixtures
 from tests.support.tokens import EnrollmentCallers
 
 pytestmark = pytest.mark.integration
@@ -43,6 +43,7 @@ DECEASED = PersonDeceased.ce_type
 TERMINATED = EnrollmentTerminated.ce_type
 PERSON_CONTACT = PersonContact.ce_type
 _serial = itertools.count(1)
+TEST_BACKOFF = Backoff(max_attempts=2, base_delay=0.05)
 
 
 def new_id_number() -> str:
@@ -77,19 +78,9 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def consumer(app, settings):
     """The consumer as `python -m chs_enrollment consume` runs it, on the API's pool."""
-    stop = asyncio.Event()
-    runner = ConsumerRunner(
-        name=DEATHS_CONSUMER,
-        topics=DEATHS_TOPICS,
-        handlers=DEATHS_HANDLERS,
-        pool=app.state.pool,
-        settings=settings,
-        backoff=Backoff(max_attempts=2, base_delay=0.05),
-    )
-    task = asyncio.create_task(runner.run(stop))
-    yield
-    stop.set()
-    await task
+    subscription = Subscription(DEATHS_CONSUMER, DEATHS_TOPICS, DEATHS_HANDLERS)
+    async with consuming([subscription], app.state.pool, settings, backoff=TEST_BACKOFF):
+        yield
 
 
 async def employee_and_resident(client: httpx.AsyncClient) -> tuple[str, str, str]:

@@ -16,14 +16,14 @@ from chs_enrollment.api import create_app
 from chs_enrollment.consumers import TRANSFERS_CONSUMER, TRANSFERS_HANDLERS, TRANSFERS_TOPICS
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.admin import ensure_topics
-from chs_events.consumer import ConsumerRunner
+from chs_events.consumer import Subscription
 from chs_events.envelope import Envelope
 from chs_events.events.transfer import TransferCompleted
 from chs_events.retry import Backoff
 from chs_events.topics import BY_NAME, TRANSFER_EVENTS, dead_letter_spec, dlq_of
 from tests.support import broker
 from tests.support.broker import read_topic, until
-from tests.support.service import client_of, outbox_of, running, throwaway_database
+from tests.support.service import client_of, consuming, outbox_of, running, throwaway_database
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -32,6 +32,7 @@ ADMIN_TOKEN = "integration-admin-token"
 QINGDAO, JINAN = "370200", "370100"
 CHANGED = "chs.enrollment.pooling-region.changed.v1"
 _serial = itertools.count(1)
+TEST_BACKOFF = Backoff(max_attempts=2, base_delay=0.05)
 
 
 def new_id_number() -> str:
@@ -69,19 +70,9 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def consumer(app, settings):
     """The consumer as `python -m chs_enrollment consume` runs it, on the API's pool."""
-    stop = asyncio.Event()
-    runner = ConsumerRunner(
-        name=TRANSFERS_CONSUMER,
-        topics=TRANSFERS_TOPICS,
-        handlers=TRANSFERS_HANDLERS,
-        pool=app.state.pool,
-        settings=settings,
-        backoff=Backoff(max_attempts=2, base_delay=0.05),
-    )
-    task = asyncio.create_task(runner.run(stop))
-    yield
-    stop.set()
-    await task
+    subscription = Subscription(TRANSFERS_CONSUMER, TRANSFERS_TOPICS, TRANSFERS_HANDLERS)
+    async with consuming([subscription], app.state.pool, settings, backoff=TEST_BACKOFF):
+        yield
 
 
 async def employee_in_qingdao(client: httpx.AsyncClient) -> dict:

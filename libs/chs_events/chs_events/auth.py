@@ -110,15 +110,50 @@ class KeySet:
 
 
 class TokenVerifier:
+    """Verifies a token once: a token that verified is kept (by its whole text, signature
+    included) with its caller until it expires, so the same token again costs a dictionary look-up
+    and the expiry check instead of the signature's verification. The issuer and the audience are
+    this verifier's own, checked when it was verified; the scopes are the caller's, checked by the
+    policy on every request. A token that did not verify is never kept."""
+
     def __init__(
-        self, keys: KeySet, *, issuer: str, audience: str, leeway_seconds: float = 30
+        self,
+        keys: KeySet,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: float = 30,
+        kept_at_most: int = 10_000,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        self._kept_at_most = kept_at_most
+        self._verified: dict[str, tuple[float, Caller]] = {}  # token → (exp + leeway, caller)
 
     async def verify(self, token: str) -> Caller:
+        kept = self._verified.get(token)
+        if kept is not None:
+            if time.time() < kept[0]:  # PyJWT: expired when exp <= now - leeway
+                return kept[1]
+            del self._verified[token]  # expired: verified again, which refuses it
+        caller = await self._verify(token)
+        self._keep(token, caller)
+        return caller
+
+    def _keep(self, token: str, caller: Caller) -> None:
+        expires = caller.claims.get("exp")
+        if not isinstance(expires, int | float):
+            return
+        if len(self._verified) >= self._kept_at_most:
+            now = time.time()
+            self._verified = {t: k for t, k in self._verified.items() if now < k[0]}
+            if len(self._verified) >= self._kept_at_most:
+                self._verified.clear()
+        self._verified[token] = (float(expires) + self._leeway, caller)
+
+    async def _verify(self, token: str) -> Caller:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ALGORITHMS:

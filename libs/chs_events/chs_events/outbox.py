@@ -21,10 +21,12 @@ null where position = …`` after fixing the cause); every other key keeps flowi
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -67,20 +69,74 @@ BROKEN_PRODUCER = (OutOfOrderSequenceNumber, ProducerFenced, IllegalStateError)
 OUTAGE_BACKOFF = Backoff(max_attempts=0, base_delay=0.5, max_delay=30.0)
 
 
-async def record(conn: asyncpg.Connection, envelope: Envelope) -> None:
-    """Write the event to the outbox in the caller's (open) transaction."""
+def row_of(envelope: Envelope) -> tuple[Any, ...]:
+    """The event's outbox row: event_id, topic, key, headers, payload."""
     record_ = envelope.to_record()
-    await conn.execute(  # one round trip: the row and the relay's wake-up (sent at commit)
-        """with written as (
-               insert into outbox (event_id, topic, key, headers, payload)
-               values ($1, $2, $3, $4, $5) returning 1)
-           select pg_notify($6, '') from written""",
+    return (
         envelope.id,
         envelope.topic,
         envelope.key,
         [[name, value.decode()] for name, value in record_.headers],
         record_.value,
+    )
+
+
+async def record(conn: asyncpg.Connection, envelope: Envelope) -> None:
+    """Write the event to the outbox in the caller's (open) transaction."""
+    await conn.execute(  # one round trip: the row and the relay's wake-up (sent at commit)
+        """with written as (
+               insert into outbox (event_id, topic, key, headers, payload)
+               values ($1, $2, $3, $4, $5) returning 1)
+           select pg_notify($6, '') from written""",
+        *row_of(envelope),
         CHANNEL,
+    )
+
+
+Change = tuple[str, Sequence[Any]]  # a statement and its parameters ($1…)
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def _renumbered(sql: str, offset: int) -> str:
+    """``sql`` with its parameters ``$n`` as ``$(n + offset)``."""
+    return _PARAMETER.sub(lambda m: f"${int(m[1]) + offset}", sql)
+
+
+async def record_with(
+    conn: asyncpg.Connection, changes: Sequence[Change], envelopes: Sequence[Envelope]
+) -> bool:
+    """Changes and the events announcing them in one round trip, in the caller's (open)
+    transaction. Each change is a data-modifying statement (``insert``, ``update``) with its
+    own parameters ``$1``…; the first returns the rows it wrote (``returning 1``): when it
+    wrote one, the events' outbox rows are written and the relay woken. False when it wrote
+    none: no event is recorded (the other changes still run). The statements run as the parts
+    of one statement, on one snapshot: none sees what another writes, so none may read a row
+    another changes."""
+    parts: list[str] = []
+    values: list[Any] = []
+    for n, (sql, args) in enumerate(changes):
+        parts.append(f"change_{n} as ({_renumbered(sql, len(values))})")
+        values.extend(args)
+    start = len(values) + 1
+    rows = " union all ".join(
+        f"select ${n}::uuid, ${n + 1}::text, ${n + 2}::text, ${n + 3}::jsonb, ${n + 4}::bytea"
+        for n in range(start, start + 5 * len(envelopes), 5)
+    )
+    notify = start + 5 * len(envelopes)
+    return bool(
+        await conn.fetchval(
+            f"""with {", ".join(parts)},
+               written as (
+                   insert into outbox (event_id, topic, key, headers, payload)
+                   select * from ({rows}) as events where exists (select from change_0)
+                   returning 1)
+               select exists (select from change_0)
+                      and (select count(*) from (select pg_notify(${notify}, '') from written)
+                           as notified) >= 0""",
+            *values,
+            *(value for envelope in envelopes for value in row_of(envelope)),
+            CHANNEL,
+        )
     )
 
 

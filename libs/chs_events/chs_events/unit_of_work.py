@@ -13,6 +13,7 @@ only come from a concurrent request (the rules were checked under the aggregate'
 becomes a ``Conflict``.
 """
 
+from collections.abc import Sequence
 from types import TracebackType
 
 import asyncpg
@@ -75,17 +76,26 @@ class UnitOfWork:
         if isinstance(error, asyncpg.UniqueViolationError):
             raise _concurrent_change() from None
 
+    def envelope(self, event: Event) -> Envelope:
+        """The event as this unit of work records it (its source, correlation and causation)."""
+        return Envelope(
+            event,
+            source=self.source,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+
     async def record(self, *events: Event) -> None:
         for event in events:
-            await outbox.record(
-                self.conn,
-                Envelope(
-                    event,
-                    source=self.source,
-                    correlation_id=self.correlation_id,
-                    causation_id=self.causation_id,
-                ),
-            )
+            await outbox.record(self.conn, self.envelope(event))
+
+    async def record_with(self, changes: Sequence[outbox.Change], *events: Event) -> bool:
+        """``changes`` (statements with their parameters; the first returns the rows it wrote)
+        and, when the first wrote a row, ``events``, in one round trip (``outbox.record_with``);
+        False when it wrote none (no event is recorded)."""
+        return await outbox.record_with(
+            self.conn, changes, [self.envelope(event) for event in events]
+        )
 
 
 def _concurrent_change() -> Conflict:

@@ -106,8 +106,7 @@ async def handle_debit(uow: UnitOfWork, command: DebitAccount) -> Debit:
             now(),
             fingerprint,
         )
-        await repository.save_posting(conn, account, transaction)
-        await uow.record(debited)
+        await repository.save_posting_recording(uow, account, transaction, debited)
     return Debit(transaction, created=True)
 
 
@@ -178,11 +177,18 @@ async def handle_credit(
     after that transfer (AccountCredited, AccountTransferredOut)."""
     async with uow:
         conn = uow.conn
-        account = await locked_account(conn, command.person_id)
-        if await _posted(conn, contribution_posting(command.payment_id)):
+        await lock_person(conn, command.person_id)
+        state = await repository.credit_state(
+            conn, command.person_id, contribution_posting(command.payment_id)
+        )
+        if state.account is None:
+            raise domain.NoAccount(
+                command.person_id, await repository.is_resident(conn, command.person_id)
+            )
+        if state.posted:
             return
+        account, birth_date = state.account, state.birth_date
         paid_on = command.paid_at.astimezone(CHINA).date()
-        birth_date = await repository.birth_date_of(conn, command.person_id)
         amount = rule.credit_fen(
             command.personal_part_fen, command.employer_part_fen, age_on(birth_date, paid_on)
         )
@@ -207,8 +213,7 @@ async def handle_credit(
         account, transaction, credited = account.credit(
             command.payment_id, amount, command.paid_at, period=command.period, rule_id=rule.rule_id
         )
-        await repository.save_posting(conn, account, transaction)
-        await uow.record(credited)
+        await repository.save_posting_recording(uow, account, transaction, credited)
 
 
 async def handle_withdraw(uow: UnitOfWork, command: WithdrawToHeirs) -> None:
@@ -238,8 +243,7 @@ async def handle_withdraw(uow: UnitOfWork, command: WithdrawToHeirs) -> None:
                 extra={"account_id": account.account_id},
             )
             return
-        await repository.save_posting(conn, account, transaction)
-        await uow.record(withdrawn)
+        await repository.save_posting_recording(uow, account, transaction, withdrawn)
 
 
 async def handle_transfer_within(uow: UnitOfWork, command: TransferAccountWithin) -> None:
@@ -259,8 +263,7 @@ async def handle_transfer_within(uow: UnitOfWork, command: TransferAccountWithin
         account, transaction, moved = account.transfer_within(
             command.transfer_id, command.enrollment_id, command.to_region, command.at
         )
-        await repository.save_posting(conn, account, transaction)
-        await uow.record(moved)
+        await repository.save_posting_recording(uow, account, transaction, moved)
 
 
 async def handle_transfer_out(uow: UnitOfWork, command: TransferAccountOut) -> None:
@@ -273,8 +276,7 @@ async def handle_transfer_out(uow: UnitOfWork, command: TransferAccountOut) -> N
         account, transaction, transferred = account.transfer_out(
             command.transfer_id, command.to_region, command.at, command.completed_on
         )
-        await repository.save_posting(conn, account, transaction)
-        await uow.record(transferred)
+        await repository.save_posting_recording(uow, account, transaction, transferred)
 
 
 async def handle_transfer_in(uow: UnitOfWork, command: TransferAccountIn) -> None:
@@ -305,5 +307,4 @@ async def handle_transfer_in(uow: UnitOfWork, command: TransferAccountIn) -> Non
             platform_reference=command.platform_reference,
             entered_by=command.confirmed_by,
         )
-        await repository.save_posting(conn, account, transaction)
-        await uow.record(transferred)
+        await repository.save_posting_recording(uow, account, transaction, transferred)

@@ -6,12 +6,15 @@ account serialize and each sees the balance the previous one left; the ``balance
 check is the last guard.
 """
 
+from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 
 from chs_accounts.model import Account, FamilyMember, LedgerTransaction
+from chs_events.events.base import Event
 from chs_events.rows import Table
+from chs_events.unit_of_work import UnitOfWork
 
 ACCOUNTS = Table("accounts", Account, key="account_id")
 TRANSACTIONS = Table("ledger_transactions", LedgerTransaction, key="transaction_id")
@@ -40,10 +43,6 @@ async def upsert_person(
     )
 
 
-async def birth_date_of(conn: asyncpg.Connection, person_id: str) -> date | None:
-    return await conn.fetchval("select birth_date from persons where person_id = $1", person_id)
-
-
 async def is_resident(conn: asyncpg.Connection, person_id: str) -> bool:
     return bool(await conn.fetchval("select resident from persons where person_id = $1", person_id))
 
@@ -62,13 +61,18 @@ async def get_account(
     return await ACCOUNTS.fetch_one(conn, "person_id = $1", person_id, for_update=for_update)
 
 
+_ACCOUNT_CHANGES = (
+    "enrollment_id",
+    "pooling_region",
+    "status",
+    "balance_fen",
+    "closed_reason",
+    "closed_on",
+)
+
+
 async def update_account(conn: asyncpg.Connection, a: Account) -> None:
-    await ACCOUNTS.update(
-        conn,
-        a,
-        ("enrollment_id", "pooling_region", "status", "balance_fen", "closed_reason", "closed_on"),
-        also="updated_at = now()",
-    )
+    await ACCOUNTS.update(conn, a, _ACCOUNT_CHANGES, also="updated_at = now()")
 
 
 # --- family ---------------------------------------------------------------------------------------
@@ -135,6 +139,69 @@ async def save_posting(conn: asyncpg.Connection, a: Account, t: LedgerTransactio
     """A posting the account's method returned: its transaction and the account after it."""
     await insert_transaction(conn, t)
     await update_account(conn, a)
+
+
+_POSTINGS = (
+    "insert into postings (transaction_id, line, ledger_account, amount_fen) "
+    "select $1, p.line, p.ledger_account, p.amount_fen "
+    "from unnest($2::smallint[], $3::text[], $4::bigint[]) as p(line, ledger_account, amount_fen)"
+)
+
+
+async def save_posting_recording(
+    uow: UnitOfWork, a: Account, t: LedgerTransaction, *events: Event
+) -> None:
+    """``save_posting`` and the events announcing it, in one statement."""
+    postings = t.postings
+    await uow.record_with(
+        [
+            (f"{TRANSACTIONS.insert_sql()} returning 1", TRANSACTIONS.dump(t)),
+            (
+                _POSTINGS,
+                (
+                    t.transaction_id,
+                    list(range(1, len(postings) + 1)),
+                    [p.ledger_account for p in postings],
+                    [p.amount_fen for p in postings],
+                ),
+            ),
+            (
+                ACCOUNTS.update_sql(_ACCOUNT_CHANGES, also="updated_at = now()"),
+                (a.account_id, *(getattr(a, name) for name in _ACCOUNT_CHANGES)),
+            ),
+        ],
+        *events,
+    )
+
+
+@dataclass(frozen=True)
+class CreditState:
+    """What a credit reads under the person's lock: the account (its row locked), whether the
+    posting is in the ledger already, the holder's birth date (the allocation's age band)."""
+
+    account: Account | None
+    posted: bool
+    birth_date: date | None
+
+
+_CREDIT_STATE = (
+    f"select {', '.join(f'a.{name}' for name in ACCOUNTS.columns)}, "
+    "exists (select from ledger_transactions where transaction_id = $2) as posted, "
+    "(select birth_date from persons where person_id = $1) as birth_date "
+    "from accounts a where a.person_id = $1 for update of a"
+)
+
+
+async def credit_state(
+    conn: asyncpg.Connection, person_id: str, transaction_id: str
+) -> CreditState:
+    """The account (locked ``for update``), whether ``transaction_id`` is posted, the birth date:
+    one statement (the caller holds the person's lock). Without an account: None, and the
+    other two are not read."""
+    row = await conn.fetchrow(_CREDIT_STATE, person_id, transaction_id)
+    if row is None:
+        return CreditState(None, False, None)
+    return CreditState(ACCOUNTS.load(row), row["posted"], row["birth_date"])
 
 
 async def transactions_of(

@@ -414,6 +414,7 @@ async def enroll_newborn(
 @benefits.post(
     "/contributions",
     status_code=201,
+    response_model=ContributionPublic,
     responses={
         200: {"model": ContributionPublic, "description": "Already recorded (same payment_id)"},
         **problem_responses(409, 422),
@@ -424,8 +425,7 @@ async def record_contribution(
     _: Annotated[Caller, allowed("enrollment:record-contribution")],
     uow: UnitOfWorkDep,
     settings: Settings,
-    response: Response,
-) -> ContributionPublic:
+) -> Response:
     """Record a paid contribution → ContributionPaid; the same payment_id again answers the
     recorded payment (200) and records nothing."""
     personal = body.amount_fen - body.employer_part_fen
@@ -441,9 +441,13 @@ async def record_contribution(
         ),
         settings,
     )
-    if not created:
-        response.status_code = 200
-    return ContributionPublic.model_validate(payment)
+    # The body serialized once, by the model's own serializer (the response model above is the
+    # document's): FastAPI would validate the returned model again and encode it a second time.
+    return Response(
+        ContributionPublic.model_validate(payment).model_dump_json(),
+        status_code=201 if created else 200,
+        media_type="application/json",
+    )
 
 
 def create_app(settings: EnrollmentSettings) -> FastAPI:

@@ -174,28 +174,23 @@ async def handle_enroll_newborn(
 async def handle_record_contribution(
     uow: UnitOfWork, command: RecordContribution, settings: EnrollmentSettings
 ) -> tuple[Payment, bool]:
-    """The payment and whether it is new; the same payment_id again records nothing."""
+    """The payment and whether it is new; the same payment_id again records nothing. Three
+    statements: the person locked by the enrollment, what the rules read (read after the lock,
+    so a change committed while it was awaited is seen), the payment with its event."""
     async with uow:
         conn = uow.conn
-        enrollment, person = await repository.get_enrollment(conn, command.enrollment_id), None
-        if enrollment is not None:
-            person = await repository.person_for_update(conn, enrollment.person_id)
-            enrollment = await repository.get_enrollment(conn, command.enrollment_id)
-        existing = await repository.get_payment(conn, command.payment_id)
-        if existing is not None:
-            domain.check_replay(existing, command)
-            return existing, False
-        enrollment = domain.paid_enrollment(command, enrollment)
+        person = await repository.person_of_enrollment_for_update(conn, command.enrollment_id)
+        state = await repository.contribution_state(conn, command.enrollment_id, command.payment_id)
+        if state.existing is not None:
+            domain.check_replay(state.existing, command)
+            return state.existing, False
+        enrollment = domain.paid_enrollment(command, state.enrollment)
         assert person is not None  # an enrollment's person is never deleted
         payment, paid = enrollment.pay(
-            command,
-            await repository.paid_periods(conn, enrollment.enrollment_id),
-            birth_date=person.birth_date,
-            today=today(),
+            command, state.paid_periods, birth_date=person.birth_date, today=today()
         )
-        if not await repository.insert_payment(conn, payment):
+        if not await repository.insert_payment_recording(uow, payment, paid):
             raise Conflict("changed by a concurrent request; retry")
-        await uow.record(paid)
     return payment, True
 
 

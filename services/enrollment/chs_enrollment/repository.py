@@ -13,7 +13,9 @@ import asyncpg
 
 from chs_enrollment.commands import MovePoolingRegion, RecordDeath
 from chs_enrollment.model import ContactChange, Employer, Enrollment, Payment, Person
+from chs_events.events.base import Event
 from chs_events.rows import Table
+from chs_events.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -194,20 +196,63 @@ async def update_enrollment(conn: asyncpg.Connection, enrollment: Enrollment) ->
     await ENROLLMENTS.update(conn, enrollment, ("pooling_region", "end_date", "end_reason"))
 
 
-async def get_payment(conn: asyncpg.Connection, payment_id: str) -> Payment | None:
-    return await PAYMENTS.get(conn, payment_id)
+@dataclass(frozen=True)
+class ContributionState:
+    """What a contribution's rules read: its enrollment, the payment already recorded under
+    its payment_id, and the months already paid into the enrollment."""
+
+    enrollment: Enrollment | None
+    existing: Payment | None
+    paid_periods: frozenset[str]
 
 
-async def paid_periods(conn: asyncpg.Connection, enrollment_id: str) -> set[str]:
-    rows = await conn.fetch(
-        "select period from contributions where enrollment_id = $1", enrollment_id
+async def person_of_enrollment_for_update(
+    conn: asyncpg.Connection, enrollment_id: str
+) -> Person | None:
+    """The person of the enrollment (None when there is no such enrollment), its row locked as
+    ``person_for_update`` locks it: one statement for the look-up and the lock."""
+    return await PERSONS.fetch_one(
+        conn,
+        "person_id = (select person_id from enrollments where enrollment_id = $1)",
+        enrollment_id,
+        for_update=True,
     )
-    return {row["period"] for row in rows}
 
 
-async def insert_payment(conn: asyncpg.Connection, payment: Payment) -> bool:
-    """False when the payment_id is already recorded (nothing is written)."""
-    return await PAYMENTS.insert(conn, payment, on_conflict_do_nothing="(payment_id)")
+_PAYMENT_COLUMNS = ", ".join(f"p.{name} as payment_{name}" for name in PAYMENTS.columns)
+_CONTRIBUTION_STATE = f"""
+    select {", ".join(f"e.{name}" for name in ENROLLMENTS.columns)}, {_PAYMENT_COLUMNS},
+           (select coalesce(array_agg(period), '{{}}') from contributions
+            where enrollment_id = $1) as paid_periods
+    from (select) as one
+    left join enrollments e on e.enrollment_id = $1
+    left join contributions p on p.payment_id = $2"""
+
+
+async def contribution_state(
+    conn: asyncpg.Connection, enrollment_id: str, payment_id: str
+) -> ContributionState:
+    """The enrollment, the payment of ``payment_id`` and the paid months, in one statement (read
+    under the person's lock: ``person_of_enrollment_for_update`` first)."""
+    row = await conn.fetchrow(_CONTRIBUTION_STATE, enrollment_id, payment_id)
+    assert row is not None  # one row, whatever exists
+    existing = (
+        PAYMENTS.load({name: row[f"payment_{name}"] for name in PAYMENTS.columns})
+        if row["payment_payment_id"] is not None
+        else None
+    )
+    return ContributionState(
+        ENROLLMENTS.load(row) if row["enrollment_id"] is not None else None,
+        existing,
+        frozenset(row["paid_periods"]),
+    )
+
+
+async def insert_payment_recording(uow: UnitOfWork, payment: Payment, *events: Event) -> bool:
+    """The payment and its events in one statement; False when the payment_id is already
+    recorded (nothing is written, no event recorded)."""
+    insert = PAYMENTS.insert_sql(on_conflict_do_nothing="(payment_id)")
+    return await uow.record_with([(insert, PAYMENTS.dump(payment))], *events)
 
 
 async def payments_of(conn: asyncpg.Connection, person_id: str) -> list[Payment]:

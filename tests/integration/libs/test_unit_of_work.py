@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 
 from chs_events.errors import Conflict
@@ -51,3 +53,28 @@ async def test_a_concurrent_duplicate_is_a_conflict(pool):
                 await uow.record(ContactChanged(person_id=PERSON))
                 await conn.execute("insert into persons values ($1, $2)", PERSON, "x")
     assert await counts(pool) == (1, 0)
+
+
+async def test_changes_and_their_events_in_one_statement(pool):
+    insert = "insert into persons values ($1, $2) on conflict do nothing returning 1"
+    update = "update persons set mobile = $2 where person_id = $1"
+    async with pool.acquire() as conn:
+        listened: list[str] = []
+        await conn.add_listener("chs_outbox", lambda *args: listened.append(args[2]))
+        async with pool.acquire() as writer, UnitOfWork(writer, source="/chs/test") as uow:
+            wrote = await uow.record_with(
+                [(insert, (PERSON, "13800000001")), (update, ("p" + "2" * 32, "x"))],
+                ContactChanged(person_id=PERSON),
+                ContactChanged(person_id=PERSON),
+            )
+        assert wrote and await counts(pool) == (1, 2)
+        async with pool.acquire() as writer, UnitOfWork(writer, source="/chs/test") as uow:
+            again = await uow.record_with(
+                [(insert, (PERSON, "13800000002")), (update, (PERSON, "13800000003"))],
+                ContactChanged(person_id=PERSON),
+            )
+        # the first change wrote nothing: no event; the others still ran
+        assert not again and await counts(pool) == (1, 2)
+        assert await conn.fetchval("select mobile from persons") == "13800000003"
+        await asyncio.sleep(0.2)
+        assert listened  # the relay was woken

@@ -155,3 +155,43 @@ def test_production_refuses_the_development_admin_token() -> None:
     with pytest.raises(ValueError, match="CHS_ADMIN_TOKEN"):
         EnrollmentSettings(**real)
     assert EnrollmentSettings(**real, admin_token="a-real-admin-token").development_values() == []
+
+
+async def test_a_verified_token_is_kept_and_not_verified_again(
+    keys_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check, presented = verifier(keys_file), token("reimbursement", kind="agency", scope="a b")
+    first = await check.verify(presented)
+    calls: list[str] = []
+    decode = jwt.decode
+
+    def counted(*args: Any, **options: Any) -> Any:
+        calls.append("decode")
+        return decode(*args, **options)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    again = await check.verify(presented)
+    assert again == first and again.scopes == {"a", "b"} and calls == []
+
+
+async def test_a_kept_token_is_refused_once_it_expires(
+    keys_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check, presented = verifier(keys_file, leeway=0), token("reimbursement", lifetime=60)
+    await check.verify(presented)
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    def decode(*args: Any, **options: Any) -> Any:  # PyJWT's own clock is not patched
+        raise jwt.ExpiredSignatureError("Signature has expired")
+
+    monkeypatch.setattr(jwt, "decode", decode)
+    with pytest.raises(InvalidToken, match="expired"):  # verified again, not the kept caller
+        await check.verify(presented)
+
+
+async def test_a_token_that_did_not_verify_is_not_kept(keys_file: Path) -> None:
+    check = verifier(keys_file)
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match=r"(?i)audience"):
+            await check.verify(token("accounts"))

@@ -81,12 +81,22 @@ async def connect(dsn: str, *, application_name: str | None = None) -> asyncpg.C
     return conn
 
 
+async def _session_kept(conn: asyncpg.Connection) -> None:
+    """A released connection's reset: nothing beyond asyncpg's own (an open transaction rolled
+    back, listeners dropped). A pooled connection never holds session state — LISTEN, session
+    advisory locks, ``set`` and cursors live on connections of their own (``connect``) — so the
+    default reset query (``unlock all; close all; unlisten *; reset all``) would be a round trip
+    per request and per batch that changes nothing."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections carry no session state (see ``_session_kept``)."""
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_session_kept,
         timeout=CONNECT_TIMEOUT_SECONDS,
         server_settings=SERVER_SETTINGS,
     )

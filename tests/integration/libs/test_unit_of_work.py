@@ -58,9 +58,13 @@ async def test_a_concurrent_duplicate_is_a_conflict(pool):
 async def test_changes_and_their_events_in_one_statement(pool):
     insert = "insert into persons values ($1, $2) on conflict do nothing returning 1"
     update = "update persons set mobile = $2 where person_id = $1"
+
+    def listen(*args: object) -> None:
+        listened.append(args[2])
+
+    listened: list[object] = []
     async with pool.acquire() as conn:
-        listened: list[str] = []
-        await conn.add_listener("chs_outbox", lambda *args: listened.append(args[2]))
+        await conn.add_listener("chs_outbox", listen)
         async with pool.acquire() as writer, UnitOfWork(writer, source="/chs/test") as uow:
             wrote = await uow.record_with(
                 [(insert, (PERSON, "13800000001")), (update, ("p" + "2" * 32, "x"))],
@@ -77,4 +81,5 @@ async def test_changes_and_their_events_in_one_statement(pool):
         assert not again and await counts(pool) == (1, 2)
         assert await conn.fetchval("select mobile from persons") == "13800000003"
         await asyncio.sleep(0.2)
+        await conn.remove_listener("chs_outbox", listen)  # a pooled connection listens to nothing
         assert listened  # the relay was woken

@@ -28,6 +28,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -47,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 HTTP_PORTS = range(8400, 8500)
 METRICS_PORTS = range(9400, 9500)
 GOAL_MIB = 1.5 * 1024
+ATTEMPTS = 3
 STACK = ("fastapi", "pydantic", "asyncpg", "aiokafka", "prometheus_client", "orjson")
 IDLE = "asyncio.run(asyncio.Event().wait())"
 PROCFILE_LINE = re.compile(r"^(?P<name>[\w-]+):.*\bexec python -m (?P<module>\S+) (?P<command>\S+)")
@@ -190,6 +193,25 @@ class Started:
                 self.popen.wait()
 
 
+def until_reachable(timeout: float = 300) -> None:
+    """Until the broker and the database server accept connections (and 5 s more)."""
+    settings = PlatformSettings()
+    host, _, port = settings.kafka_bootstrap.split(",")[0].rpartition(":")
+    server = urlsplit(settings.database_url)
+    addresses = [(host, int(port)), (server.hostname or "127.0.0.1", server.port or 5432)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            for address in addresses:
+                socket.create_connection(address, timeout=2).close()
+        except OSError:
+            time.sleep(2)
+            continue
+        time.sleep(5)
+        return
+    raise TimeoutError(f"{addresses} unreachable")
+
+
 def database_prefix(prefix: str) -> str:
     return prefix.rstrip(".").replace("-", "_")
 
@@ -228,13 +250,21 @@ def measure(
     readings = []
     for index, line in enumerate(lines):
         ports = HTTP_PORTS if line.command == "api" else METRICS_PORTS
-        process = Started(
-            line, prefix=prefix, port=ports[index % len(ports)], work=work, extra=extra
-        )
-        try:
-            reading = process.at_rest(settle, timeout=120)
-        finally:
-            process.stop()
+        for attempt in range(1, ATTEMPTS + 1):
+            process = Started(
+                line, prefix=prefix, port=ports[index % len(ports)], work=work, extra=extra
+            )
+            try:
+                reading = process.at_rest(settle, timeout=120)
+                break
+            except (RuntimeError, TimeoutError) as error:
+                if attempt == ATTEMPTS:
+                    raise
+                # The shared broker or database may be restarting: wait for them, start again.
+                print(f"  {line.name}: {str(error).splitlines()[0]}; again", flush=True)
+                until_reachable()
+            finally:
+                process.stop()
         print(f"  {line.name:<24} {reading.rss:7.1f} MiB  ({reading.seconds:.0f} s)", flush=True)
         readings.append(reading)
     return readings
@@ -308,6 +338,7 @@ def main() -> int:
         bases = measure(baselines(), prefix, work, extra, options.settle)
         readings = measure(lines, prefix, work, extra, options.settle)
     finally:
+        until_reachable()
         asyncio.run(clean_up(settings, prefix))
     report(readings, bases, every)
     shutil.rmtree(work, ignore_errors=True)

@@ -10,8 +10,6 @@ import asyncio
 
 from chs_events.runtime import run_service
 from chs_events.settings import PlatformSettings
-from chs_feeds.api import create_app
-from chs_feeds.consumers import SUBSCRIPTIONS
 from chs_feeds.settings import FeedsSettings
 
 
@@ -23,7 +21,7 @@ if __name__ == "__main__":
     run_service(
         "chs_feeds",
         FeedsSettings(),
-        app=create_app,
-        subscriptions=SUBSCRIPTIONS,
+        app="chs_feeds.api:create_app",
+        subscriptions="chs_feeds.consumers:SUBSCRIPTIONS",
         workers={"consume": _no_consumers},
     )

@@ -2,7 +2,12 @@
 
 A service's ``__main__`` is one call::
 
-    run_service("chs_x", XSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
+    run_service(
+        "chs_x",
+        XSettings(),
+        app="chs_x.api:create_app",
+        subscriptions="chs_x.consumers:SUBSCRIPTIONS",
+    )
 
 which gives the commands ``api``, ``relay`` (the outbox), ``consume`` (every subscription in
 one process) and ``worker`` (the relay and the consumers as tasks of one process: what the
@@ -13,19 +18,26 @@ service's own (or replaces a standard one), ``in_worker=("name",)`` runs it in `
 keeps read models (``READ_MODELS`` of its migrations package: remote-care, transfer, maternity,
 reimbursement) also has ``replay <read-model>``, which rebuilds one from the log
 (``chs_events.replay``).
+
+``app`` and ``subscriptions`` named as ``"module:attribute"`` are imported only by the command
+that runs them, so that each process holds only what it runs: a worker never loads FastAPI,
+uvicorn and the API's routes and schemas, an API never loads the consumers
+(``bench/memory.py`` measures each process's resident memory). The objects themselves may be
+given instead.
 """
+
+from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import signal
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
-import uvicorn
 import uvloop
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
 
 from chs_events.consumer import ConsumerRunner, Subscription
 from chs_events.db import declared_read_models, open_service_database
@@ -37,9 +49,28 @@ from chs_events.replay import replay_command
 from chs_events.scheduled import Job, run_periodically
 from chs_events.settings import ExpirySettings, PlatformSettings
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 Worker = Callable[[PlatformSettings, asyncio.Event], Awaitable[None]]
 PoolWork = Callable[[asyncpg.Pool, PlatformSettings, asyncio.Event], Awaitable[object]]
 Settings = TypeVar("Settings", bound=PlatformSettings)
+# The subscriptions of ``consume``: the list, or its "module:attribute" (a list, or a function of
+# the settings that returns it), imported when ``consume`` starts.
+Subscriptions = list[Subscription] | str
+
+
+def imported(reference: str) -> Any:
+    """The object a ``"module:attribute"`` names, its module imported now."""
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def subscribed(subscriptions: Subscriptions, settings: PlatformSettings) -> list[Subscription]:
+    if not isinstance(subscriptions, str):
+        return subscriptions
+    found = imported(subscriptions)
+    return found(settings) if callable(found) else list(found)
 
 
 async def _until_signalled(worker: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -136,7 +167,7 @@ def pool_worker(service_package: str, work: PoolWork, *, max_size: int = 10) -> 
 
 def consumer_worker(
     service_package: str,
-    subscriptions: list[Subscription],
+    subscriptions: Subscriptions,
     *,
     beside_consumers: Mapping[str, Job] | None = None,
 ) -> Worker:
@@ -155,7 +186,7 @@ def consumer_worker(
         beside = pool_worker(service_package, run_jobs, max_size=1)
         scheduled = [asyncio.ensure_future(beside(settings, stop))] if jobs else []
         try:
-            await run_together(consumers(subscriptions, pool, settings), stop)
+            await run_together(consumers(subscribed(subscriptions, settings), pool, settings), stop)
         finally:
             stop.set()  # the scheduled jobs end their run and leave
             await asyncio.gather(*scheduled)
@@ -167,13 +198,14 @@ def main(
     package: str,
     settings: Settings,
     *,
-    app: Callable[[Settings], FastAPI] | None,
+    app: Callable[[Settings], FastAPI] | str | None,
     workers: dict[str, Worker],
     read_models: tuple[str, ...] = (),
     arguments: list[str] | None = None,
 ) -> None:
-    """Run one process of a service (``python -m <package> <command>``): ``api``, one of the
-    named workers, or ``replay <read-model>`` (one of ``read_models``)."""
+    """Run one process of a service (``python -m <package> <command>``): ``api`` (``app``, or
+    the ``"module:attribute"`` of it), one of the named workers, or ``replay <read-model>`` (one
+    of ``read_models``)."""
     commands = (["api"] if app else []) + sorted(workers) + (["replay"] if read_models else [])
     parser = argparse.ArgumentParser(prog=f"python -m {package}")
     parser.add_argument("command", choices=commands)
@@ -194,8 +226,11 @@ def main(
         )
         return
     if app is not None and command == "api":
+        import uvicorn  # the HTTP server: only the api command loads it
+
+        create = imported(app) if isinstance(app, str) else app
         uvicorn.run(
-            app(settings),
+            create(settings),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -224,8 +259,8 @@ def run_service(
     package: str,
     settings: Settings,
     *,
-    app: Callable[[Settings], FastAPI],
-    subscriptions: list[Subscription],
+    app: Callable[[Settings], FastAPI] | str,
+    subscriptions: Subscriptions,
     beside_consumers: Mapping[str, Job] | None = None,
     workers: Mapping[str, Worker] | None = None,
     in_worker: tuple[str, ...] = (),
@@ -239,12 +274,18 @@ def run_service(
         "relay": relay_worker(package),
         "consume": consumer_worker(package, subscriptions, beside_consumers=beside_consumers),
     } | dict(workers or {})
-    consumes = bool(subscriptions or beside_consumers or "consume" in (workers or {}))
-    commands["worker"] = together(
-        commands["relay"],
-        *([commands["consume"]] if consumes else []),
-        *(commands[name] for name in in_worker),
-    )
+
+    async def worker(settings: PlatformSettings, stop: asyncio.Event) -> None:
+        consumes = bool(
+            subscribed(subscriptions, settings) or beside_consumers or "consume" in (workers or {})
+        )
+        await together(
+            commands["relay"],
+            *([commands["consume"]] if consumes else []),
+            *(commands[name] for name in in_worker),
+        )(settings, stop)
+
+    commands["worker"] = worker
     main(
         package,
         settings,

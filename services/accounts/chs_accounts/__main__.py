@@ -6,11 +6,13 @@
   (``accounts-ledger``).
 """
 
-from chs_accounts.api import create_app
-from chs_accounts.consumers import subscriptions
 from chs_accounts.settings import AccountsSettings
 from chs_events.runtime import run_service
 
 if __name__ == "__main__":
-    settings = AccountsSettings()
-    run_service("chs_accounts", settings, app=create_app, subscriptions=subscriptions(settings))
+    run_service(
+        "chs_accounts",
+        AccountsSettings(),
+        app="chs_accounts.api:create_app",
+        subscriptions="chs_accounts.consumers:subscriptions",
+    )

@@ -12,8 +12,6 @@ import asyncio
 
 import asyncpg
 
-from chs_chronic.api import create_app
-from chs_chronic.consumers import SUBSCRIPTIONS
 from chs_chronic.expiry import JOB_NAME, expire_due
 from chs_chronic.settings import ChronicSettings
 from chs_events.runtime import pool_worker, run_service
@@ -31,8 +29,8 @@ if __name__ == "__main__":
     run_service(
         PACKAGE,
         ChronicSettings(),
-        app=create_app,
-        subscriptions=SUBSCRIPTIONS,
+        app="chs_chronic.api:create_app",
+        subscriptions="chs_chronic.consumers:SUBSCRIPTIONS",
         beside_consumers={JOB_NAME: expire_due},
         workers={"expire": pool_worker(PACKAGE, expire_once, max_size=1)},
     )

@@ -7,10 +7,13 @@
   ``chs.feeds.deaths``) end the person's enrollments as of the date of death.
 """
 
-from chs_enrollment.api import create_app
-from chs_enrollment.consumers import SUBSCRIPTIONS
 from chs_enrollment.settings import EnrollmentSettings
 from chs_events.runtime import run_service
 
 if __name__ == "__main__":
-    run_service("chs_enrollment", EnrollmentSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
+    run_service(
+        "chs_enrollment",
+        EnrollmentSettings(),
+        app="chs_enrollment.api:create_app",
+        subscriptions="chs_enrollment.consumers:SUBSCRIPTIONS",
+    )

@@ -8,9 +8,12 @@
 """
 
 from chs_events.runtime import run_service
-from chs_feeds.api import create_app
-from chs_feeds.consumers import SUBSCRIPTIONS
 from chs_feeds.settings import FeedsSettings
 
 if __name__ == "__main__":
-    run_service("chs_feeds", FeedsSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
+    run_service(
+        "chs_feeds",
+        FeedsSettings(),
+        app="chs_feeds.api:create_app",
+        subscriptions="chs_feeds.consumers:SUBSCRIPTIONS",
+    )

@@ -12,8 +12,6 @@
 import sys
 
 from chs_events.runtime import run_service
-from chs_fraud.api import create_app
-from chs_fraud.consumers import SUBSCRIPTIONS
 from chs_fraud.settings import FraudSettings
 
 if __name__ == "__main__":
@@ -22,4 +20,9 @@ if __name__ == "__main__":
 
         run_processor(FraudSettings())
     else:
-        run_service("chs_fraud", FraudSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
+        run_service(
+            "chs_fraud",
+            FraudSettings(),
+            app="chs_fraud.api:create_app",
+            subscriptions="chs_fraud.consumers:SUBSCRIPTIONS",
+        )

@@ -9,9 +9,12 @@
 """
 
 from chs_events.runtime import run_service
-from chs_maternity.api import create_app
-from chs_maternity.consumers import SUBSCRIPTIONS
 from chs_maternity.settings import MaternitySettings
 
 if __name__ == "__main__":
-    run_service("chs_maternity", MaternitySettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
+    run_service(
+        "chs_maternity",
+        MaternitySettings(),
+        app="chs_maternity.api:create_app",
+        subscriptions="chs_maternity.consumers:SUBSCRIPTIONS",
+    )

@@ -15,8 +15,6 @@ import asyncpg
 
 from chs_events.runtime import pool_worker, run_service
 from chs_events.settings import PlatformSettings
-from chs_notification.api import create_app
-from chs_notification.consumers import SUBSCRIPTIONS
 from chs_notification.dispatch import Dispatcher
 from chs_notification.local_gateway import LocalGateway
 from chs_notification.settings import NotificationSettings
@@ -42,7 +40,7 @@ if __name__ == "__main__":
     run_service(
         PACKAGE,
         NotificationSettings(),
-        app=create_app,
-        subscriptions=SUBSCRIPTIONS,
+        app="chs_notification.api:create_app",
+        subscriptions="chs_notification.consumers:SUBSCRIPTIONS",
         workers={"dispatch": pool_worker(PACKAGE, dispatch)},
     )

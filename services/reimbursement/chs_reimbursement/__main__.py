@@ -7,11 +7,12 @@
 """
 
 from chs_events.runtime import run_service
-from chs_reimbursement.api import create_app
-from chs_reimbursement.consumers import SUBSCRIPTIONS
 from chs_reimbursement.settings import ReimbursementSettings
 
 if __name__ == "__main__":
     run_service(
-        "chs_reimbursement", ReimbursementSettings(), app=create_app, subscriptions=SUBSCRIPTIONS
+        "chs_reimbursement",
+        ReimbursementSettings(),
+        app="chs_reimbursement.api:create_app",
+        subscriptions="chs_reimbursement.consumers:SUBSCRIPTIONS",
     )

@@ -14,8 +14,6 @@
 from chs_events.runtime import run_service
 from chs_events.scheduled import periodic_worker
 from chs_remote_care import handlers
-from chs_remote_care.api import create_app
-from chs_remote_care.consumers import SUBSCRIPTIONS
 from chs_remote_care.settings import RemoteCareSettings
 
 PACKAGE = "chs_remote_care"
@@ -24,8 +22,8 @@ if __name__ == "__main__":
     run_service(
         PACKAGE,
         RemoteCareSettings(),
-        app=create_app,
-        subscriptions=SUBSCRIPTIONS,
+        app="chs_remote_care.api:create_app",
+        subscriptions="chs_remote_care.consumers:SUBSCRIPTIONS",
         workers={"expire": periodic_worker(PACKAGE, "remote-care-expiry", handlers.expire_job)},
         in_worker=("expire",),
     )

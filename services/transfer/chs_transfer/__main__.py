@@ -7,9 +7,12 @@
 """
 
 from chs_events.runtime import run_service
-from chs_transfer.api import create_app
-from chs_transfer.consumers import SUBSCRIPTIONS
 from chs_transfer.settings import TransferSettings
 
 if __name__ == "__main__":
-    run_service("chs_transfer", TransferSettings(), app=create_app, subscriptions=SUBSCRIPTIONS)
+    run_service(
+        "chs_transfer",
+        TransferSettings(),
+        app="chs_transfer.api:create_app",
+        subscriptions="chs_transfer.consumers:SUBSCRIPTIONS",
+    )

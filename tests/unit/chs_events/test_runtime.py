@@ -82,6 +82,12 @@ async def test_the_worker_of_a_service_that_consumes_nothing_is_its_relay(monkey
     assert "consume" in commands  # still a command: it waits for the stop signal
 
 
+async def test_subscriptions_named_by_reference_are_looked_at_when_the_worker_starts(monkeypatch):
+    commands, ran = _commands_of(monkeypatch, subscriptions="chs_feeds.consumers:SUBSCRIPTIONS")
+    await asyncio.wait_for(commands["worker"](PlatformSettings(), asyncio.Event()), 5)
+    assert ran == ["relay"]  # feeds' list is empty
+
+
 async def test_the_worker_of_a_service_with_consumers_runs_them_beside_the_relay(monkeypatch):
     from chs_events.consumer import Subscription
 

@@ -13,15 +13,17 @@ Use: opt into the table (``READ_MODELS = ("enrollments",)`` in the service's mig
 and subscribe ``Subscription("<service>-enrollments", TOPICS, SUBSCRIPTION_HANDLERS)``.
 """
 
+from __future__ import annotations
+
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from chs_events import parking
-from chs_events.auth import Caller
 from chs_events.consumer import Handler
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import (
@@ -29,9 +31,11 @@ from chs_events.events.enrollment import (
     EnrollmentTerminated,
     PoolingRegionChanged,
 )
-from chs_events.policy import Kind, Target, authorize
 from chs_events.topics import ENROLLMENT_EVENTS
 from chs_events.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from chs_events.auth import Caller
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +142,10 @@ async def authorize_for_person(
 ) -> None:
     """``policy.authorize`` for the person's business: the person themself, an agency of one of
     the person's pooling regions (read only for an agency), or the institution named."""
+    # Imported here: the policy is the APIs' (FastAPI, PyJWT), and a worker that keeps the read
+    # model never loads them.
+    from chs_events.policy import Kind, Target, authorize
+
     regions = await regions_of(conn, person_id) if caller.kind == Kind.AGENCY else set()
     authorize(
         caller,

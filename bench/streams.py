@@ -175,7 +175,7 @@ async def raw(bootstrap: str, prefix: str, count: int) -> Row:
     consumer = AIOKafkaConsumer(
         source,
         bootstrap_servers=bootstrap,
-        group_id=prefix + "bench-raw",
+        group_id=f"{prefix}bench-raw-{secrets.token_hex(2)}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",

@@ -180,6 +180,7 @@ def test_the_app_declares_nothing_and_waits_for_every_replica() -> None:
     assert str(app.conf.store) == "memory:"
     assert app.conf.topic_allow_declare is False and app.conf.topic_disable_leader is True
     assert app.conf.producer_acks == -1
+    assert app.conf.producer_linger == 0.005  # a batch in a few requests, not one each
     assert app.conf.stream_publish_on_commit is False
     assert app.conf.processing_guarantee.value == "at_least_once"
     assert app.conf.broker_commit_interval == 2.8

@@ -12,7 +12,9 @@ second resolution is refused). A signal is a lead, not a verdict: the debit itse
 refused. Every run uses a new person, so it can run again and again.
 Environment: CHS_FEEDS_URL (http://127.0.0.1:8109), CHS_FRAUD_URL (http://127.0.0.1:8110),
 CHS_ACCOUNTS_URL (http://127.0.0.1:8106), and demo_support.py's CHS_ENROLLMENT_URL,
-CHS_NOTIFICATION_URL, CHS_ADMIN_TOKEN, CHS_DEMO_TIMEOUT (30 s).
+CHS_NOTIFICATION_URL, CHS_ADMIN_TOKEN, CHS_DEMO_TIMEOUT (30 s), CHS_KAFKA_BOOTSTRAP and
+CHS_TOPIC_PREFIX (step 5 reads the fraud processor's lag: it waits, telling how far behind the
+processor is, as long as the processor is catching up on its inputs' history).
 """
 
 import time
@@ -23,6 +25,7 @@ from demo_support import (
     CHINA,
     ENROLLMENT,
     PHARMACY,
+    TOPIC_PREFIX,
     add_staff,
     as_,
     call,
@@ -36,8 +39,11 @@ from demo_support import (
     register_employer,
     run,
     service_url,
-    until,
+    until_caught_up,
 )
+
+from chs_fraud.app import CONSUMER
+from chs_fraud.rules import SOURCE_TOPICS
 
 FEEDS = service_url("FEEDS", 8109)
 FRAUD = service_url("FRAUD", 8110)
@@ -47,6 +53,9 @@ BASE_FEN, EMPLOYER_PART_FEN, PERSONAL_PART_FEN = 650_000, 58_500, 13_000
 PHARMACY_CODE = "M370202000001"  # the realm's demo pharmacy (its token's merchant_code)
 DEBIT_FEN = 8_800
 DAYS_DEAD = 6  # he died this many days before the debit
+# The fraud processor's group and inputs: step 5 waits as long as it is catching up on them.
+PROCESSOR_GROUP = f"{TOPIC_PREFIX}{CONSUMER}"
+PROCESSOR_INPUTS = [f"{TOPIC_PREFIX}{topic}" for topic in SOURCE_TOPICS]
 
 
 def yuan(fen: int) -> str:
@@ -155,8 +164,11 @@ def main() -> None:
     print(
         "\n5. The fraud processor sweeps his recent benefits: the debit is after the date of death"
     )
-    found = until(
-        f"a benefit_after_death signal of {person_id}", lambda: his_signal(client, person_id)
+    found = until_caught_up(
+        f"a benefit_after_death signal of {person_id}",
+        lambda: his_signal(client, person_id),
+        PROCESSOR_GROUP,
+        PROCESSOR_INPUTS,
     )
     print(f"     in the auditor's worklist {time.monotonic() - reported:.1f} s after the batch")
     signal_url = f"{FRAUD}/signals/{found['signal_id']}"

@@ -10,6 +10,7 @@ CHS_TRANSFER_URL, CHS_ADMIN_TOKEN, CHS_TOKEN_ISSUER, CHS_KEYCLOAK_ADMIN(_PASSWOR
 CHS_DEMO_TIMEOUT (30 s).
 """
 
+import asyncio
 import os
 import random
 import sys
@@ -62,6 +63,77 @@ def until(what: str, found: Callable[[], T | None], timeout: float = TIMEOUT) ->
             return result
         time.sleep(0.3)
     fail(f"{what} not within {timeout:.0f} s")
+
+
+# --- Kafka: how far behind a consumer group is ------------------------------------------------
+
+KAFKA = os.environ.get("CHS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+TOPIC_PREFIX = os.environ.get("CHS_TOPIC_PREFIX", "")
+
+
+def group_lag(group: str, topics: Iterable[str], bootstrap: str = KAFKA) -> int:
+    """Records of ``topics`` that the consumer group ``group`` has not committed: per partition
+    its end offset minus the group's committed offset (a partition never committed counts from
+    its beginning offset, where the group starts)."""
+    return asyncio.run(_group_lag(group, list(topics), bootstrap))
+
+
+async def _group_lag(group: str, topics: list[str], bootstrap: str) -> int:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await admin.start()
+    await reader.start()
+    try:
+        partitions = [
+            TopicPartition(described["topic"], p["partition"])
+            for described in await admin.describe_topics(topics)
+            if described["error_code"] == 0  # a topic not created yet holds nothing
+            for p in described["partitions"]
+        ]
+        committed = await admin.list_consumer_group_offsets(group)
+        ends = await reader.end_offsets(partitions)
+        beginnings = await reader.beginning_offsets(partitions)
+        lag = 0
+        for tp in partitions:
+            done = committed[tp].offset if tp in committed else -1
+            lag += max(0, ends[tp] - (done if done >= 0 else beginnings[tp]))
+        return lag
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
+def until_caught_up(
+    what: str,
+    found: Callable[[], T | None],
+    group: str,
+    topics: Iterable[str],
+    timeout: float = TIMEOUT,
+) -> T:
+    """Polls ``found`` like ``until``, but waits as long as the consumer group ``group`` is
+    catching up on ``topics`` (a long-lived broker's kept topics hold history it reads from
+    offset 0), telling how far behind it is; ends the demo only when ``timeout`` passes with
+    the group caught up, or with its lag not falling."""
+    topics = list(topics)
+    deadline, told, last = time.monotonic() + timeout, 0.0, None
+    while True:
+        if (result := found()) is not None:
+            return result
+        lag = group_lag(group, topics)
+        now = time.monotonic()
+        if lag > 0 and (last is None or lag < last):
+            deadline = now + timeout  # moving: wait on
+            if now - told >= 5:
+                print(f"     ({group} is {lag:,} events behind; waiting until it catches up)")
+                told = now
+        last = lag
+        if now >= deadline:
+            state = "caught up" if lag == 0 else f"{lag:,} events behind and not catching up"
+            fail(f"{what} not within {timeout:.0f} s ({group} {state})")
+        time.sleep(0.5)
 
 
 # --- HTTP -----------------------------------------------------------------------------------

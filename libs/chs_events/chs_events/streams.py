@@ -7,7 +7,7 @@ processor keep only their rules (and tables) over it.
 - ``process_in_batches``: the agent, a ``BatchProcessor`` driving ``chs_events.processing``
   with manual acks, the publish of what each event causes and the dead-letter path;
 - ``run_worker``: the faust worker with the platform's logging and metrics;
-- ``ProcessorSettings``: the processors' settings and their defaults.
+- its settings are ``chs_events.settings.ProcessorSettings`` (a processor subclasses it).
 
 Delivery is at-least-once with idempotent effects: a source event's offset is acked only after
 what it caused (or its dead letter) is acknowledged by the broker (``acks=all``), and faust
@@ -47,7 +47,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import faust
 import uvloop
@@ -61,6 +61,7 @@ from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.processing import BatchFailed, Outcome, Record, RecordProcessor
 from chs_events.retry import Backoff
+from chs_events.settings import ProcessorSettings
 from chs_events.topics import dlq_of
 
 log = logging.getLogger(__name__)
@@ -68,37 +69,14 @@ log = logging.getLogger(__name__)
 # faust's and aiokafka's own loggers speak only from WARNING up.
 QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka")
 
+# As the platform's producers (chs_events.kafka): a batch's records go in a few requests, not
+# one request each (faust's default, 0, sends every record on its own).
+PRODUCER_LINGER_SECONDS = 0.005
+
 E = TypeVar("E", bound=Event)  # what a processor publishes
 
 
-class StreamSettings(Protocol):
-    """What the mechanism reads of a processor's settings: a ``ProcessorSettings``, or any
-    ``PlatformSettings`` with those fields."""
-
-    kafka_bootstrap: str
-    topic_prefix: str
-    log_level: str
-    http_host: str
-    metrics_port: int | None
-    member_timeout_seconds: float
-    heartbeat_interval_seconds: float
-    commit_interval_seconds: float
-    batch_size: int
-    batch_wait_seconds: float
-    max_attempts: int
-    retry_base_delay_seconds: float
-    retry_max_delay_seconds: float
-    data_dir: Path
-
-    @property
-    def ce_source(self) -> str: ...
-
-    def topic(self, logical_name: str) -> str: ...
-
-    def group(self, consumer_name: str) -> str: ...
-
-
-S = TypeVar("S", bound=StreamSettings)
+S = TypeVar("S", bound=ProcessorSettings)  # a processor's own subclass
 
 
 def brokers(bootstrap: str) -> list[str]:
@@ -106,7 +84,7 @@ def brokers(bootstrap: str) -> list[str]:
     return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
 
 
-def state_dir(settings: StreamSettings, consumer: str) -> Path:
+def state_dir(settings: ProcessorSettings, consumer: str) -> Path:
     """The tables' directory: one per consumer group (so per topic prefix) under ``data_dir``.
     A store mirrors its group's changelogs, so two platforms on one machine (another topic
     prefix: the tests', a bench's) never open, or resume from, each other's RocksDB files."""
@@ -114,7 +92,7 @@ def state_dir(settings: StreamSettings, consumer: str) -> Path:
 
 
 def create_app(
-    settings: StreamSettings, consumer: str, *, store: str = "memory", **options: Any
+    settings: ProcessorSettings, consumer: str, *, store: str = "memory", **options: Any
 ) -> faust.App:
     """The app of the consumer group ``consumer`` (also its client id), its tables in ``store``
     (``memory``, ``rocksdb``); ``options``, more of faust's settings."""
@@ -134,6 +112,7 @@ def create_app(
         stream_wait_empty=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger=PRODUCER_LINGER_SECONDS,
         broker_session_timeout=settings.member_timeout_seconds,
         broker_heartbeat_interval=settings.heartbeat_interval_seconds,
         broker_commit_interval=settings.commit_interval_seconds,
@@ -201,7 +180,7 @@ class BatchProcessor(Generic[E]):
 
     def __init__(
         self,
-        settings: StreamSettings,
+        settings: ProcessorSettings,
         consumer: str,
         *,
         step: Callable[[Envelope], Sequence[E]],
@@ -298,7 +277,7 @@ async def _send(
 
 def process_in_batches(
     app: faust.App,
-    settings: StreamSettings,
+    settings: ProcessorSettings,
     consumer: str,
     *,
     sources: Sequence[str],
@@ -339,7 +318,7 @@ def process_in_batches(
     return processor
 
 
-def configure_worker_logging(name: str, settings: StreamSettings) -> None:
+def configure_worker_logging(name: str, settings: ProcessorSettings) -> None:
     """The platform's JSON lines on stderr as ``name``; faust's and aiokafka's own loggers only
     from WARNING up."""
     configure_logging(name, settings.log_level)
@@ -356,7 +335,7 @@ class StreamWorker(faust.Worker):
     def __init__(
         self,
         app: faust.App,
-        settings: StreamSettings,
+        settings: ProcessorSettings,
         name: str,
         *,
         logger: logging.Logger,

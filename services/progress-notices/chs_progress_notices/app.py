@@ -14,7 +14,7 @@ import faust
 from chs_events import streams
 from chs_events.envelope import Envelope
 from chs_events.events.notices import NoticeRequested
-from chs_progress_notices.rules import SOURCE_TOPICS, notices_for
+from chs_progress_notices.rules import SOURCE_TOPICS, SOURCE_TYPES, notices_for
 from chs_progress_notices.settings import ProgressNoticeSettings
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def create_app(settings: ProgressNoticeSettings) -> faust.App:
         sources=SOURCE_TOPICS,
         step=notices_for,
         output=NoticeRequested,
+        types=SOURCE_TYPES,  # the others ask for no notice: passed over unparsed
         published=_requested,
     )
     return app

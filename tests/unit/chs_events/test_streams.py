@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import faust
 import pytest
@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import StaffRemoved
 from chs_events.events.notices import NoticeRequested
+from chs_events.settings import ProcessorSettings
 from chs_events.streams import BatchProcessor, brokers, create_app, event_id, raw_topic
 from chs_events.topics import ENROLLMENT_EVENTS, NOTICE_REQUESTS, dlq_of
 
@@ -27,29 +28,18 @@ CONSUMER = "streams-test"
 SOURCE = f"t.{ENROLLMENT_EVENTS}"  # as consumed: prefixed
 
 
-@dataclass
-class Settings:
-    ce_source: str = "/chs/streams-test"
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    topic_prefix: str = "t."
-    log_level: str = "INFO"
-    http_host: str = "127.0.0.1"
-    metrics_port: int | None = None
-    member_timeout_seconds: float = 10.0
-    heartbeat_interval_seconds: float = 3.0
-    commit_interval_seconds: float = 2.8
-    batch_size: int = 500
-    batch_wait_seconds: float = 0.01
-    max_attempts: int = 2
-    retry_base_delay_seconds: float = 0.001
-    retry_max_delay_seconds: float = 0.001
-    data_dir: Path = Path("/nonexistent/streams-test")
-
-    def topic(self, logical_name: str) -> str:
-        return f"{self.topic_prefix}{logical_name}"
-
-    def group(self, consumer_name: str) -> str:
-        return f"{self.topic_prefix}{consumer_name}"
+def Settings() -> ProcessorSettings:
+    """A processor's settings, as its subclass would give them: quick retries."""
+    return ProcessorSettings(
+        service_name="streams-test",
+        kafka_bootstrap="127.0.0.1:19092",
+        topic_prefix="t.",
+        commit_interval_seconds=2.8,
+        max_attempts=2,
+        retry_base_delay_seconds=0.001,
+        retry_max_delay_seconds=0.001,
+        data_dir=Path("/nonexistent/streams-test"),
+    )
 
 
 @dataclass
@@ -183,13 +173,14 @@ def test_brokers_are_the_bootstrap_list_as_urls() -> None:
 
 
 def test_the_app_declares_nothing_and_waits_for_every_replica() -> None:
-    app = create_app(cast(Any, Settings()), CONSUMER, store="memory", table_standby_replicas=0)
+    app = create_app(Settings(), CONSUMER, store="memory", table_standby_replicas=0)
     assert app.conf.id == "t.streams-test"  # the group, prefixed
     assert app.conf.broker_client_id == CONSUMER
     assert [str(url) for url in app.conf.broker] == ["kafka://127.0.0.1:19092"]
     assert str(app.conf.store) == "memory:"
     assert app.conf.topic_allow_declare is False and app.conf.topic_disable_leader is True
     assert app.conf.producer_acks == -1
+    assert app.conf.producer_linger == 0.005  # a batch in a few requests, not one each
     assert app.conf.stream_publish_on_commit is False
     assert app.conf.processing_guarantee.value == "at_least_once"
     assert app.conf.broker_commit_interval == 2.8

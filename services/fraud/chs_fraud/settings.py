@@ -26,8 +26,6 @@ class FraudSettings(ProcessorSettings):
     )
     data_dir: Path = Path(tempfile.gettempdir()) / "chs-fraud"
     batch_size: int = Field(default=1000, gt=0)
-    # As progress-notices': a batch fills for up to 0.1 s, the worker idle at ~10 ms CPU a second.
-    batch_wait_seconds: float = 0.1
     # Third-party liability: an injury admitted from this many days before the accident to this
     # many after it.
     accident_days_before: int = Field(default=3, ge=0)

@@ -39,7 +39,7 @@ from chs_notification.domain import (
 from chs_notification.gateway import DeliveryReceipt
 from chs_notification.model import Message, message_id_for
 from chs_notification.receipts import delivery_event, receipt_from_json, receipt_to_json
-from chs_notification.recipients import awaited_in, contacts_for, withheld_in
+from chs_notification.recipients import awaited_in, referenced_ids, withheld_in
 from chs_notification.settings import still_sent_after_death
 
 log = logging.getLogger(__name__)
@@ -153,34 +153,38 @@ async def handle_request_notice(
     ends at once (``withhold_after_death``). The request (the unit of work's cause) is the cause
     of the message's events.
 
-    Two statements in all (the recipient's contacts; the message queued with the dispatcher's
-    wake-up), three when the message is withheld."""
+    One statement (two when the message is withheld): the message is queued, with the
+    dispatcher's wake-up, as the recipient's contacts are read; a notice that must wait raises
+    ``Awaiting``, which rolls it back with the unit of work (every caller's: the consumer's
+    transaction)."""
     template = check_notice(command.notice_id, command.template_id, command.params)
     assert uow.causation_id is not None, "a notice is requested by an event"
     async with _within(uow):
-        contacts = await contacts_for(
-            uow.conn, [(command.person_id, command.params, template.params)]
+        inserted, contacts = await repository.queue_reading_contacts(
+            uow.conn,
+            command,
+            [command.person_id, *referenced_ids(command.params, template.params)],
+            message_id=message_id_for(command.notice_id),
+            request_event_id=uow.causation_id,
+            correlation_id=uow.correlation_id,
         )
         awaited = awaited_in(contacts, command.person_id, command.params, template.params)
         if awaited is not None:
             raise Awaiting("contact", awaited, "no contact in the directory yet")
-        allowed = still_sent_after_death() if still_sent is None else still_sent
-        reason = withheld_in(
-            contacts,
-            {"person_id": command.person_id, "template_id": command.template_id, "to_mobile": None},
-            allowed,
-        )
-        inserted = await _queue_message(uow, command, wake=reason is None)
         if not inserted:
             log.info(
                 "notice already queued; not sent again",
                 extra={"notice_id": command.notice_id, "event_id": uow.causation_id},
             )
-        elif reason is not None:
+            return False
+        allowed = still_sent_after_death() if still_sent is None else still_sent
+        queued = {"person_id": command.person_id, "template_id": command.template_id}
+        reason = withheld_in(contacts, {**queued, "to_mobile": None}, allowed)
+        if reason is not None:
             row = await repository.lock_message(uow.conn, message_id_for(command.notice_id))
             assert row is not None, "queued in this transaction"
             await _withhold(uow, row, reason)
-    return inserted
+    return True
 
 
 @asynccontextmanager

@@ -71,8 +71,16 @@ async def wake_messages_waiting_for(conn: asyncpg.Connection, person_id: str) ->
     return int(status.split()[-1])
 
 
-CONTACT_COLUMNS = """person_id, name, mobile, birth_date, guardian_person_id, updated_at,
-    deceased_on"""
+_CONTACT_NAMES = (
+    "person_id",
+    "name",
+    "mobile",
+    "birth_date",
+    "guardian_person_id",
+    "updated_at",
+    "deceased_on",
+)
+CONTACT_COLUMNS = ", ".join(_CONTACT_NAMES)
 
 
 async def get_contact(conn: asyncpg.Connection, person_id: str) -> asyncpg.Record | None:
@@ -81,18 +89,18 @@ async def get_contact(conn: asyncpg.Connection, person_id: str) -> asyncpg.Recor
     )
 
 
+_CONTACTS_WITH_GUARDIANS = f"""select {CONTACT_COLUMNS} from contacts
+    where person_id = any({{ids}}::text[])
+       or person_id in (select guardian_person_id from contacts
+                        where person_id = any({{ids}}::text[])
+                          and guardian_person_id is not null)"""
+
+
 async def contacts_with_guardians(
     conn: asyncpg.Connection, person_ids: Collection[str]
 ) -> dict[str, asyncpg.Record]:
     """The contacts of the persons and of their guardians, by person id, in one statement."""
-    rows = await conn.fetch(
-        f"""select {CONTACT_COLUMNS} from contacts
-            where person_id = any($1::text[])
-               or person_id in (select guardian_person_id from contacts
-                                where person_id = any($1::text[])
-                                  and guardian_person_id is not null)""",
-        list(person_ids),
-    )
+    rows = await conn.fetch(_CONTACTS_WITH_GUARDIANS.format(ids="$1"), list(person_ids))
     return {row["person_id"]: row for row in rows}
 
 
@@ -177,6 +185,39 @@ async def insert_message(
         *((DISPATCH_CHANNEL,) if wake else ()),
     )
     return bool(inserted)
+
+
+async def queue_reading_contacts(
+    conn: asyncpg.Connection,
+    notice: RequestNotice,
+    person_ids: Collection[str],
+    *,
+    message_id: UUID,
+    request_event_id: str,
+    correlation_id: str | None,
+) -> tuple[bool, dict[str, asyncpg.Record]]:
+    """``insert_message`` with ``wake``, and ``contacts_with_guardians`` of ``person_ids`` as
+    they were before it, in one statement: whether it was queued, and the contacts."""
+    rows = await conn.fetch(
+        f"""with inserted as ({_INSERT_MESSAGE} returning 1),
+                 woken as (select count(pg_notify($11, '')) as n from inserted)
+            select woken.n > 0 as queued, c.*
+            from woken left join ({_CONTACTS_WITH_GUARDIANS.format(ids="$12")}) as c on true""",
+        message_id,
+        notice.notice_id,
+        notice.person_id,
+        notice.template_id,
+        notice.category,
+        notice.priority,
+        dict(notice.params),
+        request_event_id,
+        correlation_id,
+        None,
+        DISPATCH_CHANNEL,
+        list(person_ids),
+    )
+    contacts = {row["person_id"]: row for row in rows if row["person_id"] is not None}
+    return bool(rows[0]["queued"]), contacts
 
 
 async def claim_due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:

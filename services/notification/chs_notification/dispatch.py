@@ -7,13 +7,19 @@ gateway's delivery receipts (``receipts``).
   each message is handled by one at a time. The row stays locked while the gateway is called;
   a dispatcher that dies mid-send leaves the message queued and the next one resends it with
   the same message id, which the gateway treats as the same SMS.
+- A batch costs a few statements, not a few per message: the claim, the recipients' contacts
+  (``recipients.contacts_for``), the sends (``gateway.send_all``: the provider's
+  ``send_many`` where it has one), the messages' changes and their events
+  (``handlers.save_changes``), in one transaction. A change the batch's statements cannot
+  store is stored alone (a savepoint per message), as is a send whose receipt came first.
 - A message is queued once the directory has its recipient (until then the request consumer
   parks the notice); one whose recipient (``recipients``) has no contact still waits for it
   (the directory consumer wakes it) up to the grace period, then is undeliverable.
 - Every status change records its ``chs.notices.*`` event in the outbox in the same
   transaction (``handlers.move_message``), with the service's source (``ce_source``).
-- Applies the gateway's delivery receipts (``handlers.handle_record_receipt``), then
-  acknowledges them.
+- Applies the gateway's delivery receipts, a batch per transaction
+  (``handlers.apply_receipts``; one at a time, ``handlers.handle_record_receipt``, when that
+  fails), then acknowledges them.
 """
 
 import asyncio

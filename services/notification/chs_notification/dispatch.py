@@ -16,7 +16,7 @@ gateway's delivery receipts (``receipts``).
   parks the notice); one whose recipient (``recipients``) has no contact still waits for it
   (the directory consumer wakes it) up to the grace period, then is undeliverable.
 - Every status change records its ``chs.notices.*`` event in the outbox in the same
-  transaction (``handlers.move_message``), with the service's source (``ce_source``).
+  transaction (``handlers.plan_move``), with the service's source (``ce_source``).
 - Applies the gateway's delivery receipts, a batch per transaction
   (``handlers.apply_receipts``; one at a time, ``handlers.handle_record_receipt``, when that
   fails), then acknowledges them.

@@ -3,10 +3,11 @@
 The contact directory's command releases the notices parked awaiting the contact and wakes the
 messages waiting for it (and tells a mobile change's numbers what they need: the new one its
 code, the previous one the change); a requested notice is queued once per notice id (and wakes
-the dispatcher) once the directory has its recipient, parked until then; a message's status moves
-(``model.Message.move``) are saved with the ``chs.notices.*`` event announcing them, caused by
-the notice's request and carrying its correlation id, whoever moves it (the dispatcher, a
-receipt).
+the dispatcher) once the directory has its recipient, parked until then; a message's status
+moves (``model.Message.move``, through ``plan_move``) are saved with the ``chs.notices.*``
+event announcing them, caused by the notice's request and carrying its correlation id, whoever
+moves it (the dispatcher, a receipt, a death): one at a time (``save_change``) or a batch in
+two statements (``save_changes``).
 """
 
 import logging
@@ -219,14 +220,16 @@ async def withhold_after_death(
 
 
 async def _withhold(uow: UnitOfWork, row: Mapping[str, Any], reason: str) -> None:
-    await move_message(
+    await save_change(
         uow.conn,
-        uow.source,
-        row,
-        DeliveryEvent.UNREACHABLE,
-        datetime.now(UTC),
-        reason=reason,
-        fields={"last_error": reason},
+        plan_move(
+            uow.source,
+            row,
+            DeliveryEvent.UNREACHABLE,
+            datetime.now(UTC),
+            reason=reason,
+            fields={"last_error": reason},
+        ),
     )
     log.info(
         "message withheld: its recipient died",
@@ -296,25 +299,6 @@ async def save_changes(conn: asyncpg.Connection, changes: Sequence[Change]) -> N
     their order: two statements, in the caller's transaction."""
     await repository.update_messages(conn, [change.row for change in changes])
     await outbox.record_all(conn, [c.announced for c in changes if c.announced is not None])
-
-
-async def move_message(
-    conn: asyncpg.Connection,
-    source: str,
-    row: Mapping[str, Any],
-    event: DeliveryEvent,
-    at: datetime,
-    *,
-    sender: str | None = None,
-    reason: str | None = None,
-    fields: Mapping[str, Any] | None = None,
-) -> Message:
-    """Move the message (``row``, locked) and save it with ``fields`` (the columns its send or
-    receipt sets), recording the event announcing its new status, in the caller's
-    transaction (``plan_move``, ``save_change``)."""
-    change = plan_move(source, row, event, at, sender=sender, reason=reason, fields=fields)
-    await save_change(conn, change)
-    return Message.of(change.row)
 
 
 async def handle_record_receipt(uow: UnitOfWork, command: RecordReceipt) -> None:

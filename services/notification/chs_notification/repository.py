@@ -149,6 +149,28 @@ _INSERT_MESSAGE = """insert into messages (message_id, notice_id, person_id, tem
            on conflict (notice_id) do nothing"""
 
 
+def _message_values(
+    notice: RequestNotice,
+    message_id: UUID,
+    request_event_id: str,
+    correlation_id: str | None,
+    to_mobile: str | None,
+) -> tuple[Any, ...]:
+    """``_INSERT_MESSAGE``'s $1 … $10."""
+    return (
+        message_id,
+        notice.notice_id,
+        notice.person_id,
+        notice.template_id,
+        notice.category,
+        notice.priority,
+        dict(notice.params),
+        request_event_id,
+        correlation_id,
+        to_mobile,
+    )
+
+
 async def insert_message(
     conn: asyncpg.Connection,
     notice: RequestNotice,
@@ -172,16 +194,7 @@ async def insert_message(
     )
     inserted = await conn.fetchval(
         query,
-        message_id,
-        notice.notice_id,
-        notice.person_id,
-        notice.template_id,
-        notice.category,
-        notice.priority,
-        dict(notice.params),
-        request_event_id,
-        correlation_id,
-        to_mobile,
+        *_message_values(notice, message_id, request_event_id, correlation_id, to_mobile),
         *((DISPATCH_CHANNEL,) if wake else ()),
     )
     return bool(inserted)
@@ -203,16 +216,7 @@ async def queue_reading_contacts(
                  woken as (select count(pg_notify($11, '')) as n from inserted)
             select woken.n > 0 as queued, c.*
             from woken left join ({_CONTACTS_WITH_GUARDIANS.format(ids="$12")}) as c on true""",
-        message_id,
-        notice.notice_id,
-        notice.person_id,
-        notice.template_id,
-        notice.category,
-        notice.priority,
-        dict(notice.params),
-        request_event_id,
-        correlation_id,
-        None,
+        *_message_values(notice, message_id, request_event_id, correlation_id, None),
         DISPATCH_CHANNEL,
         list(person_ids),
     )

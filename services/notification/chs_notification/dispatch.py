@@ -7,22 +7,27 @@ gateway's delivery receipts (``receipts``).
   each message is handled by one at a time. The row stays locked while the gateway is called;
   a dispatcher that dies mid-send leaves the message queued and the next one resends it with
   the same message id, which the gateway treats as the same SMS.
+- A batch costs a few statements, not a few per message: the claim, the recipients' contacts
+  (``recipients.contacts_for``), the sends (``gateway.send_all``: the provider's
+  ``send_many`` where it has one), the messages' changes and their events
+  (``handlers.save_changes``), in one transaction. A change the batch's statements cannot
+  store is stored alone (a savepoint per message), as is a send whose receipt came first.
 - A message is queued once the directory has its recipient (until then the request consumer
   parks the notice); one whose recipient (``recipients``) has no contact still waits for it
   (the directory consumer wakes it) up to the grace period, then is undeliverable.
 - Every status change records its ``chs.notices.*`` event in the outbox in the same
-  transaction (``handlers.move_message``), with the service's source (``ce_source``).
-- Applies the gateway's delivery receipts (``handlers.handle_record_receipt``), then
-  acknowledges them.
+  transaction (``handlers.plan_move``), with the service's source (``ce_source``).
+- Applies the gateway's delivery receipts, a batch per transaction
+  (``handlers.apply_receipts``; one at a time, ``handlers.handle_record_receipt``, when that
+  fails), then acknowledges them.
 """
 
 import asyncio
-import inspect
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 
@@ -35,25 +40,33 @@ from chs_events.unit_of_work import UnitOfWork
 from chs_events.vocabulary import CHINA
 from chs_notification import handlers, repository
 from chs_notification.commands import RecordReceipt
-from chs_notification.domain import DeliveryEvent, MissingParam, choose_sender, render
+from chs_notification.domain import (
+    DeliveryEvent,
+    MessageStatus,
+    MissingParam,
+    choose_sender,
+    render,
+)
 from chs_notification.gateway import (
     PermanentGatewayError,
     SendResult,
     SmsGateway,
     SmsMessage,
     TransientGatewayError,
+    send_all,
 )
 from chs_notification.recipients import (
+    Contacts,
     age_of,
-    find_recipient,
-    referenced_names,
+    contacts_for,
+    names_in,
+    recipient_in,
     with_directory_params,
 )
 from chs_notification.settings import NotificationSettings
-from chs_notification.templates import get_template
+from chs_notification.templates import UnknownTemplate, get_template
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MIN_WAIT = 0.05  # seconds; rows due but locked by another dispatcher must not make us spin
 
@@ -62,6 +75,10 @@ MIN_WAIT = 0.05  # seconds; rows due but locked by another dispatcher must not m
 class Outgoing:
     message: SmsMessage
     fields: dict[str, Any]  # the message row's columns set by the send
+
+
+# A message as claimed, what was sent for it, and the gateway's answer.
+Unrecorded = tuple[asyncpg.Record, Outgoing, SendResult | BaseException]
 
 
 class Dispatcher:
@@ -77,7 +94,7 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._receipts = ReceiptApplier(pool, gateway, source=settings.ce_source)
         # Sends of the batch in hand, until their outcomes are committed.
-        self._unrecorded: list[tuple[asyncpg.Record, Outgoing, SendResult | BaseException]] = []
+        self._unrecorded: list[Unrecorded] = []
 
     # ------------------------------------------------------------------------------ the loop
 
@@ -129,8 +146,9 @@ class Dispatcher:
     # -------------------------------------------------------------------------------- sending
 
     async def dispatch_due(self) -> int:
-        """Claim one batch of due messages, send them concurrently and record the outcomes,
-        in one transaction; returns how many were claimed.
+        """Claim one batch of due messages, render them, send them (``gateway.send_all``) and
+        record the outcomes, in one transaction of a few statements; returns how many were
+        claimed.
 
         When the database goes away before that transaction commits, the gateway has the
         messages but the database does not know: the outcomes are kept and recorded first
@@ -139,20 +157,31 @@ class Dispatcher:
             await self._record_unrecorded()
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await repository.claim_due(conn, self._settings.dispatch_batch_size)
+            if not rows:
+                return 0
+            contacts = await contacts_for(
+                conn, [(row["person_id"], row["params"], _params_of(row)) for row in rows]
+            )
+            changes: list[handlers.Change] = []
             prepared: list[tuple[asyncpg.Record, Outgoing]] = []
             for row in rows:
-                outgoing = await self._guarded(conn, row, self._prepare(conn, row))
+                try:
+                    outgoing = self._prepare(changes, row, contacts)
+                except Exception as error:  # noqa: BLE001 - logged there, retried
+                    self._step_failed(changes, row, error)
+                    continue
                 if outgoing is not None:
                     prepared.append((row, outgoing))
-            outcomes = await asyncio.gather(
-                *(self._send(outgoing.message) for _, outgoing in prepared), return_exceptions=True
+            outcomes = await send_all(
+                self._gateway,
+                [outgoing.message for _, outgoing in prepared],
+                timeout=self._settings.gateway_timeout_seconds,
             )
             self._unrecorded = [
                 (row, outgoing, outcome)
                 for (row, outgoing), outcome in zip(prepared, outcomes, strict=True)
             ]
-            for row, outgoing, outcome in self._unrecorded:
-                await self._guarded(conn, row, self._record_send(conn, row, outgoing, outcome))
+            await self._record_sends(conn, changes, self._unrecorded)
         self._unrecorded = []
         return len(rows)
 
@@ -161,42 +190,106 @@ class Dispatcher:
         that moved on meanwhile (the commit had landed after all, or another dispatcher took
         it) is left as it is."""
         async with self._pool.acquire() as conn, conn.transaction():
+            locked = await repository.lock_messages(
+                conn, [sent["message_id"] for sent, _, _ in self._unrecorded]
+            )
+            still: list[Unrecorded] = []
             for sent, outgoing, outcome in self._unrecorded:
-                row = await repository.lock_message(conn, sent["message_id"])
+                row = locked.get(sent["message_id"])
                 if row is None or row["status"] != "queued" or row["attempts"] != sent["attempts"]:
-                    continue
-                await self._guarded(conn, row, self._record_send(conn, row, outgoing, outcome))
+                    continue  # it moved on meanwhile
+                still.append((row, outgoing, outcome))
+            await self._record_sends(conn, [], still)
         log.info(
             "recorded the sends of a lost transaction", extra={"messages": len(self._unrecorded)}
         )
         self._unrecorded = []
 
-    async def _guarded(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, step: Awaitable[T]
-    ) -> T | None:
-        """Run a step for one message in a savepoint: a failure there must not stop the batch
-        (the message is retried like a failed send); a database outage stops it."""
+    async def _record_sends(
+        self,
+        conn: asyncpg.Connection,
+        changes: list[handlers.Change],
+        sends: Sequence[Unrecorded],
+    ) -> None:
+        """Store ``changes`` and the outcomes of ``sends``: together in two statements; a
+        message whose send came after its receipt with that receipt (``early_receipt``), one
+        at a time."""
+        early: list[tuple[asyncpg.Record, handlers.Change]] = []
+        for row, outgoing, outcome in sends:
+            before = len(changes)
+            try:
+                self._record_send(changes, row, outgoing, outcome)
+            except Exception as error:  # noqa: BLE001 - logged there, retried
+                self._step_failed(changes, row, error)
+            sent = len(changes) > before and changes[-1].row["status"] == MessageStatus.SENT
+            if sent and row["early_receipt"]:
+                early.append((row, changes.pop()))
+        await self._save(conn, changes)
+        for row, change in early:
+            await self._save_one(conn, row, change, early_receipt=True)
+
+    def _step_failed(
+        self, changes: list[handlers.Change], row: asyncpg.Record, error: Exception
+    ) -> None:
+        """A step for one message failed: that must not stop the batch (the message is retried
+        like a failed send)."""
+        log.exception("dispatching a message failed", extra={"message_id": str(row["message_id"])})
+        self._send_failed(changes, row, row["attempts"] + 1, f"{type(error).__name__}: {error}")
+
+    async def _save(self, conn: asyncpg.Connection, changes: list[handlers.Change]) -> None:
+        """The batch's changes in two statements, in a savepoint; when those fail, each
+        message's alone (``_save_one``); a database outage stops it."""
+        if not changes:
+            return
         try:
             async with conn.transaction():
-                return await step
+                await handlers.save_changes(conn, changes)
+            return
         except DATABASE_UNAVAILABLE:
-            if inspect.iscoroutine(step):
-                step.close()  # the savepoint failed before the step began
+            raise
+        except Exception:
+            log.exception(
+                "recording a batch failed; recording its messages one at a time",
+                extra={"messages": len(changes)},
+            )
+        for change in changes:
+            await self._save_one(conn, change.row, change)
+
+    async def _save_one(
+        self,
+        conn: asyncpg.Connection,
+        row: Mapping[str, Any],
+        change: handlers.Change,
+        *,
+        early_receipt: bool = False,
+    ) -> None:
+        """One message's change in a savepoint (and the receipt that came before its send was
+        recorded, ``row`` as claimed); when that fails, the message is retried like a failed
+        send."""
+        try:
+            async with conn.transaction():
+                await handlers.save_change(conn, change)
+                if early_receipt:
+                    await handlers.apply_early_receipt(conn, self._source, row)
+            return
+        except DATABASE_UNAVAILABLE:
             raise
         except Exception as error:
             log.exception(
                 "dispatching a message failed", extra={"message_id": str(row["message_id"])}
             )
-            async with conn.transaction():
-                await self._send_failed(
-                    conn, row, row["attempts"] + 1, f"{type(error).__name__}: {error}"
-                )
-            return None
+            failed: list[handlers.Change] = []
+            self._send_failed(failed, row, row["attempts"] + 1, f"{type(error).__name__}: {error}")
+        async with conn.transaction():
+            await handlers.save_change(conn, failed[0])
 
-    async def _prepare(self, conn: asyncpg.Connection, row: asyncpg.Record) -> Outgoing | None:
-        """The SMS to send for a message, or None when it cannot be sent (now or ever)."""
+    def _prepare(
+        self, changes: list[handlers.Change], row: asyncpg.Record, contacts: Contacts
+    ) -> Outgoing | None:
+        """The SMS to send for a message, or None when it cannot be sent (now or ever: its
+        change is then in ``changes``)."""
         now = datetime.now(UTC)
-        recipient = await find_recipient(conn, row["person_id"], row["to_mobile"])
+        recipient = recipient_in(contacts, row["person_id"], row["to_mobile"])
         template = get_template(row["template_id"])  # known: checked when the notice came
         params = (
             None
@@ -205,7 +298,7 @@ class Dispatcher:
                 row["params"],
                 template.params,
                 recipient,
-                await referenced_names(conn, row["params"], template.params),
+                names_in(contacts, row["params"], template.params),
             )
         )
         if recipient is None or params is None:
@@ -214,33 +307,33 @@ class Dispatcher:
                 # The directory consumer makes it due when the contact arrives; the recheck
                 # covers a contact committed while this dispatcher held the message.
                 recheck = now + timedelta(seconds=self._settings.dispatch_poll_interval)
-                await repository.update_message(
-                    conn,
-                    row["message_id"],
-                    {
-                        "next_attempt_at": min(grace_ends, recheck),
-                        "last_error": "waiting for the contact",
-                    },
+                changes.append(
+                    handlers.changed(
+                        row,
+                        {
+                            "next_attempt_at": min(grace_ends, recheck),
+                            "last_error": "waiting for the contact",
+                        },
+                    )
                 )
                 return None
             reason = "no contact" if recipient is None else "no name in the contact directory"
-            await self._finish(conn, row, DeliveryEvent.UNREACHABLE, now, reason=reason)
+            self._finish(changes, row, DeliveryEvent.UNREACHABLE, now, reason=reason)
             return None
         masked = mask_mobile(recipient.mobile)
+        age = age_of(recipient.birth_date, now.astimezone(CHINA).date())
         try:
-            text = render(
-                template, params, age=age_of(recipient.birth_date, now.astimezone(CHINA).date())
-            )
+            text = render(template, params, age=age)
         except MissingParam as error:
-            await self._finish(
-                conn, row, DeliveryEvent.UNREACHABLE, now, reason=f"cannot render: {error}"
+            self._finish(
+                changes, row, DeliveryEvent.UNREACHABLE, now, reason=f"cannot render: {error}"
             )
             return None
         try:
             province = mobile_home_province(recipient.mobile)
         except InvalidInput as error:
-            await self._finish(
-                conn,
+            self._finish(
+                changes,
                 row,
                 DeliveryEvent.UNREACHABLE,
                 now,
@@ -251,7 +344,6 @@ class Dispatcher:
         sender = choose_sender(province, self._settings.home_province)
         shown = text
         if template.secret_params:  # the phone gets the code; the record and the API do not
-            age = age_of(recipient.birth_date, now.astimezone(CHINA).date())
             shown = render(
                 template, {**params, **dict.fromkeys(template.secret_params, "******")}, age=age
             )
@@ -267,14 +359,9 @@ class Dispatcher:
             },
         )
 
-    async def _send(self, message: SmsMessage) -> SendResult:
-        return await asyncio.wait_for(
-            self._gateway.send(message), self._settings.gateway_timeout_seconds
-        )
-
-    async def _record_send(
+    def _record_send(
         self,
-        conn: asyncpg.Connection,
+        changes: list[handlers.Change],
         row: asyncpg.Record,
         outgoing: Outgoing,
         outcome: SendResult | BaseException,
@@ -282,21 +369,21 @@ class Dispatcher:
         now = datetime.now(UTC)
         fields = {**outgoing.fields, "attempts": row["attempts"] + 1}
         if isinstance(outcome, (TransientGatewayError, TimeoutError)):
-            await self._send_failed(
-                conn, row, fields["attempts"], str(outcome) or "gateway timeout", fields
+            self._send_failed(
+                changes, row, fields["attempts"], str(outcome) or "gateway timeout", fields
             )
             return
         if isinstance(outcome, PermanentGatewayError):
-            await self._finish(
-                conn, row, DeliveryEvent.UNREACHABLE, now, reason=str(outcome), fields=fields
+            self._finish(
+                changes, row, DeliveryEvent.UNREACHABLE, now, reason=str(outcome), fields=fields
             )
             return
         if isinstance(outcome, BaseException):
             raise outcome  # unexpected: _guarded retries it like a failed send
         fields["provider_message_id"] = outcome.provider_message_id
         if not outcome.accepted:
-            await self._finish(
-                conn,
+            self._finish(
+                changes,
                 row,
                 DeliveryEvent.UNREACHABLE,
                 now,
@@ -305,14 +392,15 @@ class Dispatcher:
             )
             return
         sender = outgoing.message.sender
-        await handlers.move_message(
-            conn,
-            self._source,
-            row,
-            DeliveryEvent.GATEWAY_ACCEPTED,
-            now,
-            sender=sender,
-            fields={**fields, "sent_at": now, "last_error": None},
+        changes.append(
+            handlers.plan_move(
+                self._source,
+                row,
+                DeliveryEvent.GATEWAY_ACCEPTED,
+                now,
+                sender=sender,
+                fields={**fields, "sent_at": now, "last_error": None},
+            )
         )
         log.debug(  # the message row records it; one line per SMS is too many at INFO
             "sms sent",
@@ -324,13 +412,11 @@ class Dispatcher:
                 "attempts": fields["attempts"],
             },
         )
-        if row["early_receipt"]:
-            await handlers.apply_early_receipt(conn, self._source, row)
 
-    async def _send_failed(
+    def _send_failed(
         self,
-        conn: asyncpg.Connection,
-        row: asyncpg.Record,
+        changes: list[handlers.Change],
+        row: asyncpg.Record | Mapping[str, Any],
         attempts: int,
         error: str,
         fields: Mapping[str, Any] | None = None,
@@ -339,7 +425,7 @@ class Dispatcher:
         if not self._backoff.exhausted(attempts):
             delay = self._backoff.delay(attempts)
             fields["next_attempt_at"] = datetime.now(UTC) + timedelta(seconds=delay)
-            await repository.update_message(conn, row["message_id"], fields)
+            changes.append(handlers.changed(row, fields))
             log.warning(
                 "send failed; retrying",
                 extra={
@@ -350,8 +436,8 @@ class Dispatcher:
                 },
             )
             return
-        await self._finish(
-            conn,
+        self._finish(
+            changes,
             row,
             DeliveryEvent.RETRIES_EXHAUSTED,
             datetime.now(UTC),
@@ -359,24 +445,25 @@ class Dispatcher:
             fields=fields,
         )
 
-    async def _finish(
+    def _finish(
         self,
-        conn: asyncpg.Connection,
-        row: asyncpg.Record,
+        changes: list[handlers.Change],
+        row: asyncpg.Record | Mapping[str, Any],
         event: DeliveryEvent,
         now: datetime,
         *,
         reason: str,
         fields: Mapping[str, Any] | None = None,
     ) -> None:
-        await handlers.move_message(
-            conn,
-            self._source,
-            row,
-            event,
-            now,
-            reason=reason,
-            fields={**(fields or {}), "last_error": reason},
+        changes.append(
+            handlers.plan_move(
+                self._source,
+                row,
+                event,
+                now,
+                reason=reason,
+                fields={**(fields or {}), "last_error": reason},
+            )
         )
         log.warning(
             "message not sent",
@@ -388,9 +475,19 @@ class Dispatcher:
         )
 
 
+def _params_of(row: asyncpg.Record) -> tuple[str, ...]:
+    """The params of a message's template (none when it is no longer known: ``_prepare``
+    fails it)."""
+    try:
+        return get_template(row["template_id"]).params
+    except UnknownTemplate:
+        return ()
+
+
 class ReceiptApplier:
-    """Fetches the gateway's receipts, applies each in a unit of work of its own
-    (``handlers.handle_record_receipt``), then acknowledges them."""
+    """Fetches the gateway's receipts, applies them in one transaction
+    (``handlers.apply_receipts``; each in a unit of work of its own,
+    ``handlers.handle_record_receipt``, when that fails), then acknowledges them."""
 
     def __init__(self, pool: asyncpg.Pool, gateway: SmsGateway, *, source: str) -> None:
         self._pool = pool
@@ -401,10 +498,22 @@ class ReceiptApplier:
         """Apply the gateway's receipts, then acknowledge them; duplicate and late ones are
         ignored (and acknowledged)."""
         receipts = await self._gateway.receipts()
-        for receipt in receipts:
-            async with self._pool.acquire() as conn:
-                await handlers.handle_record_receipt(
-                    UnitOfWork(conn, source=self._source), RecordReceipt(receipt)
-                )
+        if not receipts:
+            return 0
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await handlers.apply_receipts(conn, self._source, receipts)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception:
+            log.exception(
+                "applying a batch of receipts failed; applying them one at a time",
+                extra={"receipts": len(receipts)},
+            )
+            for receipt in receipts:
+                async with self._pool.acquire() as conn:
+                    await handlers.handle_record_receipt(
+                        UnitOfWork(conn, source=self._source), RecordReceipt(receipt)
+                    )
         await self._gateway.acknowledge([receipt.message_id for receipt in receipts])
         return len(receipts)

@@ -3,20 +3,26 @@
 The contact directory's command releases the notices parked awaiting the contact and wakes the
 messages waiting for it (and tells a mobile change's numbers what they need: the new one its
 code, the previous one the change); a requested notice is queued once per notice id (and wakes
-the dispatcher) once the directory has its recipient, parked until then; a message's status moves
-(``model.Message.move``) are saved with the ``chs.notices.*`` event announcing them, caused by
-the notice's request and carrying its correlation id, whoever moves it (the dispatcher, a
-receipt).
+the dispatcher) once the directory has its recipient, parked until then; a message's status
+moves (``model.Message.move``, through ``plan_move``) are saved with the ``chs.notices.*``
+event announcing them, caused by the notice's request and carrying its correlation id, whoever
+moves it (the dispatcher, a receipt, a death): one at a time (``save_change``) or a batch in
+two statements (``save_changes``).
 """
 
 import logging
-from collections.abc import Collection, Mapping
+import uuid
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from chs_events import parking
+from chs_events import outbox, parking
+from chs_events.envelope import Envelope
+from chs_events.errors import Conflict
 from chs_events.events.notices import notice_id
 from chs_events.masking import mask_mobile
 from chs_events.processing import Awaiting
@@ -34,7 +40,7 @@ from chs_notification.domain import (
 from chs_notification.gateway import DeliveryReceipt
 from chs_notification.model import Message, message_id_for
 from chs_notification.receipts import delivery_event, receipt_from_json, receipt_to_json
-from chs_notification.recipients import awaited_contact
+from chs_notification.recipients import awaited_in, referenced_ids, withheld_in
 from chs_notification.settings import still_sent_after_death
 
 log = logging.getLogger(__name__)
@@ -114,15 +120,15 @@ async def _queue_directory_message(
         priority,
         params,
     )
-    if await _queue_message(uow, notice, to_mobile=to_mobile):
-        await repository.wake_dispatcher(uow.conn)
+    await _queue_message(uow, notice, to_mobile=to_mobile, wake=True)
 
 
 async def _queue_message(
-    uow: UnitOfWork, notice: RequestNotice, *, to_mobile: str | None = None
+    uow: UnitOfWork, notice: RequestNotice, *, to_mobile: str | None = None, wake: bool = False
 ) -> bool:
     """Queue the notice's message, caused by the unit of work's event (the request, or the
-    contact); False when its notice id is already known."""
+    contact); False when its notice id is already known. ``wake``: and wake the dispatcher if
+    it was queued."""
     assert uow.causation_id is not None
     return await repository.insert_message(
         uow.conn,
@@ -131,6 +137,7 @@ async def _queue_message(
         request_event_id=uow.causation_id,
         correlation_id=uow.correlation_id,
         to_mobile=to_mobile,
+        wake=wake,
     )
 
 
@@ -145,27 +152,55 @@ async def handle_request_notice(
     whose recipient's contact the directory does not have yet waits for it (``Awaiting``: the
     consumer parks it until the contact is recorded); one to the number of a person who died
     ends at once (``withhold_after_death``). The request (the unit of work's cause) is the cause
-    of the message's events."""
+    of the message's events.
+
+    One statement (two when the message is withheld): the message is queued, with the
+    dispatcher's wake-up, as the recipient's contacts are read; a notice that must wait raises
+    ``Awaiting``, which rolls it back with the unit of work (every caller's: the consumer's
+    transaction)."""
     template = check_notice(command.notice_id, command.template_id, command.params)
     assert uow.causation_id is not None, "a notice is requested by an event"
-    async with uow:
-        awaited = await awaited_contact(
-            uow.conn, command.person_id, command.params, template.params
+    async with _within(uow):
+        inserted, contacts = await repository.queue_reading_contacts(
+            uow.conn,
+            command,
+            [command.person_id, *referenced_ids(command.params, template.params)],
+            message_id=message_id_for(command.notice_id),
+            request_event_id=uow.causation_id,
+            correlation_id=uow.correlation_id,
         )
+        awaited = awaited_in(contacts, command.person_id, command.params, template.params)
         if awaited is not None:
             raise Awaiting("contact", awaited, "no contact in the directory yet")
-        inserted = await _queue_message(uow, command)
-        message = message_id_for(command.notice_id)
         if not inserted:
             log.info(
                 "notice already queued; not sent again",
                 extra={"notice_id": command.notice_id, "event_id": uow.causation_id},
             )
-        elif not await withhold_after_death(
-            uow, await repository.lock_message(uow.conn, message), still_sent
-        ):
-            await repository.wake_dispatcher(uow.conn)
-    return inserted
+            return False
+        allowed = still_sent_after_death() if still_sent is None else still_sent
+        queued = {"person_id": command.person_id, "template_id": command.template_id}
+        reason = withheld_in(contacts, {**queued, "to_mobile": None}, allowed)
+        if reason is not None:
+            row = await repository.lock_message(uow.conn, message_id_for(command.notice_id))
+            assert row is not None, "queued in this transaction"
+            await _withhold(uow, row, reason)
+    return True
+
+
+@asynccontextmanager
+async def _within(uow: UnitOfWork) -> AsyncIterator[None]:
+    """The unit of work, or the transaction it is already in (the consumer's: a savepoint
+    there would cost two round trips and change nothing, since a failure rolls the consumer's
+    transaction back); a unique violation is a ``Conflict`` all the same."""
+    if not uow.conn.is_in_transaction():
+        async with uow:
+            yield
+        return
+    try:
+        yield
+    except asyncpg.UniqueViolationError:
+        raise Conflict("changed by a concurrent request; retry") from None
 
 
 async def withhold_after_death(
@@ -180,27 +215,52 @@ async def withhold_after_death(
     reason = await recipients.withheld(uow.conn, row, allowed)
     if reason is None:
         return False
-    await move_message(
+    await _withhold(uow, row, reason)
+    return True
+
+
+async def _withhold(uow: UnitOfWork, row: Mapping[str, Any], reason: str) -> None:
+    await save_change(
         uow.conn,
-        uow.source,
-        row,
-        DeliveryEvent.UNREACHABLE,
-        datetime.now(UTC),
-        reason=reason,
-        fields={"last_error": reason},
+        plan_move(
+            uow.source,
+            row,
+            DeliveryEvent.UNREACHABLE,
+            datetime.now(UTC),
+            reason=reason,
+            fields={"last_error": reason},
+        ),
     )
     log.info(
         "message withheld: its recipient died",
         extra={"message_id": str(row["message_id"]), "template_id": row["template_id"]},
     )
-    return True
 
 
 # --- a message's status ------------------------------------------------------------------------
 
 
-async def move_message(
-    conn: asyncpg.Connection,
+@dataclass(frozen=True)
+class Change:
+    """A locked message as it is to be stored: ``fields``, the columns that change; ``row``,
+    all its columns after the change; ``announced``, the event of its status move (None when
+    the status stays)."""
+
+    fields: Mapping[str, Any]
+    row: Mapping[str, Any]
+    announced: Envelope | None = None
+
+    @property
+    def message_id(self) -> Any:
+        return self.row["message_id"]
+
+
+def changed(row: Mapping[str, Any], fields: Mapping[str, Any]) -> Change:
+    """The message (``row``, locked) with ``fields`` set, its status unchanged."""
+    return Change(fields, {**row, **fields})
+
+
+def plan_move(
     source: str,
     row: Mapping[str, Any],
     event: DeliveryEvent,
@@ -209,22 +269,36 @@ async def move_message(
     sender: str | None = None,
     reason: str | None = None,
     fields: Mapping[str, Any] | None = None,
-) -> Message:
-    """Move the message (``row``, locked) and save it with ``fields`` (the columns its send or
-    receipt sets), recording the event announcing its new status, in the caller's
-    transaction."""
+) -> Change:
+    """The message (``row``, locked) moved by ``event`` (``domain.InvalidTransition`` when its
+    status does not allow it) with ``fields`` (the columns its send or receipt sets), and the
+    event announcing its new status, caused by the notice's request with its correlation."""
     message = Message.of(row)
     moved, announced = message.move(event, at, sender=sender, reason=reason)
-    # Part of the caller's unit of work (its transaction), with the message's own correlation.
-    uow = UnitOfWork(
-        conn,
+    changes = {**(fields or {}), "status": moved.status.value}
+    if moved.final:
+        changes["final_at"] = moved.final_at
+    envelope = Envelope(
+        announced,
         source=source,
         correlation_id=message.correlation_id or message.request_event_id,
         causation_id=message.request_event_id,
     )
-    await repository.save_message(conn, moved, fields or {})
-    await uow.record(announced)
-    return moved
+    return Change(changes, {**row, **changes}, envelope)
+
+
+async def save_change(conn: asyncpg.Connection, change: Change) -> None:
+    """Store one change and record its event, in the caller's transaction."""
+    await repository.update_message(conn, change.message_id, change.fields)
+    if change.announced is not None:
+        await outbox.record(conn, change.announced)
+
+
+async def save_changes(conn: asyncpg.Connection, changes: Sequence[Change]) -> None:
+    """Store many changes (none of them of ``early_receipt``) and record their events in
+    their order: two statements, in the caller's transaction."""
+    await repository.update_messages(conn, [change.row for change in changes])
+    await outbox.record_all(conn, [c.announced for c in changes if c.announced is not None])
 
 
 async def handle_record_receipt(uow: UnitOfWork, command: RecordReceipt) -> None:
@@ -257,6 +331,14 @@ async def _apply_receipt(
             conn, row["message_id"], {"early_receipt": receipt_to_json(receipt)}
         )
         return
+    change = receipt_change(source, row, receipt)
+    if change is not None:
+        await save_change(conn, change)
+
+
+def receipt_change(source: str, row: Mapping[str, Any], receipt: DeliveryReceipt) -> Change | None:
+    """What a receipt does to its message (``row``, locked, not queued): delivered or failed;
+    None for a duplicate or late one (ignored)."""
     event = delivery_event(receipt)
     at = receipt.received_at
     fields: dict[str, Any] = {"early_receipt": None}
@@ -267,9 +349,7 @@ async def _apply_receipt(
         reason = f"not delivered: {receipt.error_code or 'no code'}"
         fields["last_error"] = reason
     try:
-        await move_message(
-            conn, source, row, event, at, sender=row["sender"], reason=reason, fields=fields
-        )
+        return plan_move(source, row, event, at, sender=row["sender"], reason=reason, fields=fields)
     except InvalidTransition:
         log.info(
             "duplicate or late receipt ignored",
@@ -279,3 +359,22 @@ async def _apply_receipt(
                 "receipt": event.value,
             },
         )
+        return None
+
+
+async def apply_receipts(
+    conn: asyncpg.Connection, source: str, receipts: Sequence[DeliveryReceipt]
+) -> None:
+    """``handle_record_receipt`` for many, in the caller's transaction: the messages locked in
+    one statement, the moves of the sent ones stored with their events in two."""
+    rows = await repository.lock_messages(conn, [receipt.message_id for receipt in receipts])
+    changes: list[Change] = []
+    for receipt in receipts:
+        row = rows.get(uuid.UUID(receipt.message_id))
+        if row is None:
+            log.warning("receipt for an unknown message", extra={"message_id": receipt.message_id})
+        elif row["status"] == MessageStatus.QUEUED or row["early_receipt"] is not None:
+            await _apply_receipt(conn, source, row, receipt)  # rare: one at a time
+        elif (change := receipt_change(source, row, receipt)) is not None:
+            changes.append(change)
+    await save_changes(conn, changes)

@@ -17,6 +17,7 @@ Failures are simulated at configured rates, reproducibly with a seeded ``random.
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from enum import Enum
 
 import asyncpg
@@ -81,32 +82,58 @@ class LocalGateway:
         self._receipt_batch = receipt_batch
 
     async def send(self, message: SmsMessage) -> SendResult:
-        try:
-            mobile = normalize_mobile(message.mobile)
-        except InvalidInput as error:
-            raise PermanentGatewayError(
-                f"invalid number {mask_mobile(message.mobile)}: {error}"
-            ) from None
-        outcome = send_outcome(self._rng.random(), self._failure_rate)
-        if outcome is SendOutcome.FAILED_BEFORE_ACCEPTING:
-            raise TransientGatewayError("local gateway: simulated outage, message not taken")
-        async with self._pool.acquire() as conn:
-            provider_message_id = await conn.fetchval(  # a resend: the same SMS, counted
-                """insert into local_gateway_sms
-                       (message_id, provider_message_id, sender, mobile, text)
-                   values ($1, $2, $3, $4, $5)
-                   on conflict (message_id) do update
-                       set submissions = local_gateway_sms.submissions + 1
-                   returning provider_message_id""",
-                uuid.UUID(message.message_id),
-                f"LG{uuid.uuid4().hex}",
-                message.sender,
-                mobile,
-                message.text,
-            )
-        if outcome is SendOutcome.REPLY_LOST:
-            raise TransientGatewayError("local gateway: simulated timeout, reply lost")
-        return SendResult(provider_message_id=provider_message_id, accepted=True)
+        [outcome] = await self.send_many([message])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def send_many(self, messages: Sequence[SmsMessage]) -> list[SendResult | Exception]:
+        """The messages taken are recorded in one statement; each outcome is drawn as for a
+        ``send`` of its own, in the messages' order."""
+        outcomes: list[SendResult | Exception | None] = [None] * len(messages)
+        taken: list[tuple[int, SmsMessage, str, SendOutcome]] = []
+        for index, message in enumerate(messages):
+            try:
+                mobile = normalize_mobile(message.mobile)
+            except InvalidInput as error:
+                outcomes[index] = PermanentGatewayError(
+                    f"invalid number {mask_mobile(message.mobile)}: {error}"
+                )
+                continue
+            outcome = send_outcome(self._rng.random(), self._failure_rate)
+            if outcome is SendOutcome.FAILED_BEFORE_ACCEPTING:
+                outcomes[index] = TransientGatewayError(
+                    "local gateway: simulated outage, message not taken"
+                )
+                continue
+            taken.append((index, message, mobile, outcome))
+        if taken:
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(  # a resend: the same SMS, counted
+                    """insert into local_gateway_sms
+                           (message_id, provider_message_id, sender, mobile, text)
+                       select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
+                                            $5::text[])
+                       on conflict (message_id) do update
+                           set submissions = local_gateway_sms.submissions + 1
+                       returning message_id, provider_message_id""",
+                    [uuid.UUID(message.message_id) for _, message, _, _ in taken],
+                    [f"LG{uuid.uuid4().hex}" for _ in taken],
+                    [message.sender for _, message, _, _ in taken],
+                    [mobile for _, _, mobile, _ in taken],
+                    [message.text for _, message, _, _ in taken],
+                )
+            provider_ids = {row["message_id"]: row["provider_message_id"] for row in rows}
+            for index, message, _, outcome in taken:
+                outcomes[index] = (
+                    TransientGatewayError("local gateway: simulated timeout, reply lost")
+                    if outcome is SendOutcome.REPLY_LOST
+                    else SendResult(
+                        provider_message_id=provider_ids[uuid.UUID(message.message_id)],
+                        accepted=True,
+                    )
+                )
+        return [outcome for outcome in outcomes if outcome is not None]
 
     async def receipts(self) -> list[DeliveryReceipt]:
         """Receipts of accepted messages not acknowledged yet. A message's outcome is decided

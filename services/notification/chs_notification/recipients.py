@@ -9,9 +9,10 @@ whose holder died (the contact's ``deceased_on``) gets only what the family must
 (``withheld``).
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import asyncpg
 
@@ -35,11 +36,37 @@ class Recipient:
     deceased_on: date | None = None  # the holder of the mobile died
 
 
-async def find_recipient(
-    conn: asyncpg.Connection, person_id: str, to_mobile: str | None = None
+Contacts = Mapping[str, Mapping[str, Any]]  # person id → its ``contacts`` row
+
+
+def referenced_ids(params: Mapping[str, str], template_params: tuple[str, ...]) -> list[str]:
+    """The persons a notice names by id whose names it needs (``DIRECTORY_REFERENCES``)."""
+    return [
+        params[reference]
+        for name, reference in DIRECTORY_REFERENCES.items()
+        if name in template_params and name not in params and reference in params
+    ]
+
+
+async def contacts_for(
+    conn: asyncpg.Connection, messages: Iterable[tuple[str, Mapping[str, str], tuple[str, ...]]]
+) -> Contacts:
+    """What the directory knows of the recipients of ``messages`` (person id, params, the
+    template's params): the persons, their guardians and the persons named by id, in one
+    statement."""
+    wanted: set[str] = set()
+    for person_id, params, template_params in messages:
+        wanted.add(person_id)
+        wanted.update(referenced_ids(params, template_params))
+    return await repository.contacts_with_guardians(conn, wanted)
+
+
+def recipient_in(
+    contacts: Contacts, person_id: str, to_mobile: str | None = None
 ) -> Recipient | None:
-    """``to_mobile``: the number the directory chose for the message (a mobile change's)."""
-    contact = await repository.get_contact(conn, person_id)
+    """``to_mobile``: the number the directory chose for the message (a mobile change's);
+    ``contacts`` holds the person's and the guardian's (``contacts_for``)."""
+    contact = contacts.get(person_id)
     if to_mobile:
         if contact is None:
             return Recipient(person_id, to_mobile, None, None)
@@ -57,7 +84,7 @@ async def find_recipient(
             contact["deceased_on"],
         )
     if contact["guardian_person_id"]:
-        guardian = await repository.get_contact(conn, contact["guardian_person_id"])
+        guardian = contacts.get(contact["guardian_person_id"])
         if guardian is not None and guardian["mobile"]:
             # the guardian reads it, so the guardian's age picks the variant
             return Recipient(
@@ -70,30 +97,38 @@ async def find_recipient(
     return None
 
 
-async def withheld(
-    conn: asyncpg.Connection, message: Mapping[str, object], still_sent: Collection[str]
+def withheld_in(
+    contacts: Contacts, message: Mapping[str, object], still_sent: Collection[str]
 ) -> str | None:
-    """Why the message (a ``messages`` row) is not sent: the holder of the mobile it goes to
-    died and its template is not one the family must still get; None when it may go (or its
-    recipient is not known yet)."""
+    """Why the message (a ``messages`` row, or its person_id, template_id and to_mobile) is not
+    sent: the holder of the mobile it goes to died and its template is not one the family must
+    still get; None when it may go (or its recipient is not known yet)."""
     to_mobile = message["to_mobile"]
-    recipient = await find_recipient(
-        conn, str(message["person_id"]), to_mobile if isinstance(to_mobile, str) else None
+    recipient = recipient_in(
+        contacts, str(message["person_id"]), to_mobile if isinstance(to_mobile, str) else None
     )
     if recipient is None:
         return None
     return withheld_after_death(str(message["template_id"]), recipient.deceased_on, still_sent)
 
 
-async def referenced_names(
-    conn: asyncpg.Connection, params: Mapping[str, str], template_params: tuple[str, ...]
+async def withheld(
+    conn: asyncpg.Connection, message: Mapping[str, object], still_sent: Collection[str]
+) -> str | None:
+    """``withheld_in`` the directory as it is now."""
+    contacts = await contacts_for(conn, [(str(message["person_id"]), {}, ())])
+    return withheld_in(contacts, message, still_sent)
+
+
+def names_in(
+    contacts: Contacts, params: Mapping[str, str], template_params: tuple[str, ...]
 ) -> dict[str, str | None]:
     """The names of the persons a notice names by id (``DIRECTORY_REFERENCES``: the newborn
     of a newborn notice), by the param they fill; None when the directory has no name yet."""
     names: dict[str, str | None] = {}
     for name, reference in DIRECTORY_REFERENCES.items():
         if name in template_params and name not in params and reference in params:
-            contact = await repository.get_contact(conn, params[reference])
+            contact = contacts.get(params[reference])
             names[name] = contact["name"] if contact is not None else None
     return names
 
@@ -116,22 +151,22 @@ def with_directory_params(
     return filled
 
 
-async def awaited_contact(
-    conn: asyncpg.Connection,
+def awaited_in(
+    contacts: Contacts,
     person_id: str,
     params: Mapping[str, str],
     template_params: tuple[str, ...],
 ) -> str | None:
     """Whose contact a notice to ``person_id`` still waits for before it can be sent: the
     person's own, a newborn's guardian's, or the one a notice names by id (its name); None
-    when the directory has all it needs."""
-    recipient = await find_recipient(conn, person_id)
+    when the directory has all it needs. ``contacts``: ``contacts_for`` the notice."""
+    recipient = recipient_in(contacts, person_id)
     if recipient is None:
-        contact = await repository.get_contact(conn, person_id)
+        contact = contacts.get(person_id)
         if contact is not None and not contact["mobile"] and contact["guardian_person_id"]:
             return str(contact["guardian_person_id"])
         return person_id
-    referenced = await referenced_names(conn, params, template_params)
+    referenced = names_in(contacts, params, template_params)
     for name, value in referenced.items():
         if not value:
             return params[DIRECTORY_REFERENCES[name]]

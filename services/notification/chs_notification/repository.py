@@ -1,7 +1,7 @@
 """The notification database's queries: contacts, messages, delivery statistics, and the
 NOTIFY channel that wakes the dispatcher."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -71,13 +71,37 @@ async def wake_messages_waiting_for(conn: asyncpg.Connection, person_id: str) ->
     return int(status.split()[-1])
 
 
+_CONTACT_NAMES = (
+    "person_id",
+    "name",
+    "mobile",
+    "birth_date",
+    "guardian_person_id",
+    "updated_at",
+    "deceased_on",
+)
+CONTACT_COLUMNS = ", ".join(_CONTACT_NAMES)
+
+
 async def get_contact(conn: asyncpg.Connection, person_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """select person_id, name, mobile, birth_date, guardian_person_id, updated_at,
-                  deceased_on
-           from contacts where person_id = $1""",
-        person_id,
+        f"select {CONTACT_COLUMNS} from contacts where person_id = $1", person_id
     )
+
+
+_CONTACTS_WITH_GUARDIANS = f"""select {CONTACT_COLUMNS} from contacts
+    where person_id = any({{ids}}::text[])
+       or person_id in (select guardian_person_id from contacts
+                        where person_id = any({{ids}}::text[])
+                          and guardian_person_id is not null)"""
+
+
+async def contacts_with_guardians(
+    conn: asyncpg.Connection, person_ids: Collection[str]
+) -> dict[str, asyncpg.Record]:
+    """The contacts of the persons and of their guardians, by person id, in one statement."""
+    rows = await conn.fetch(_CONTACTS_WITH_GUARDIANS.format(ids="$1"), list(person_ids))
+    return {row["person_id"]: row for row in rows}
 
 
 async def queued_messages_to(conn: asyncpg.Connection, person_id: str) -> list[asyncpg.Record]:
@@ -119,23 +143,21 @@ _UPDATABLE = frozenset(
 )
 
 
-async def insert_message(
-    conn: asyncpg.Connection,
+_INSERT_MESSAGE = """insert into messages (message_id, notice_id, person_id, template_id, category,
+                                 priority, params, request_event_id, correlation_id, to_mobile)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           on conflict (notice_id) do nothing"""
+
+
+def _message_values(
     notice: RequestNotice,
-    *,
     message_id: UUID,
     request_event_id: str,
     correlation_id: str | None,
-    to_mobile: str | None = None,
-) -> bool:
-    """Queue a message for the notice; False when the notice id is already known (dedupe).
-    ``to_mobile``: a number of the directory's own choosing (a contact change's code to the
-    new number, its notice to the previous one) instead of the person's current mobile."""
-    inserted = await conn.fetchval(
-        """insert into messages (message_id, notice_id, person_id, template_id, category,
-                                 priority, params, request_event_id, correlation_id, to_mobile)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           on conflict (notice_id) do nothing returning true""",
+    to_mobile: str | None,
+) -> tuple[Any, ...]:
+    """``_INSERT_MESSAGE``'s $1 … $10."""
+    return (
         message_id,
         notice.notice_id,
         notice.person_id,
@@ -147,7 +169,59 @@ async def insert_message(
         correlation_id,
         to_mobile,
     )
+
+
+async def insert_message(
+    conn: asyncpg.Connection,
+    notice: RequestNotice,
+    *,
+    message_id: UUID,
+    request_event_id: str,
+    correlation_id: str | None,
+    to_mobile: str | None = None,
+    wake: bool = False,
+) -> bool:
+    """Queue a message for the notice; False when the notice id is already known (dedupe).
+    ``to_mobile``: a number of the directory's own choosing (a contact change's code to the
+    new number, its notice to the previous one) instead of the person's current mobile.
+    ``wake``: and wake the dispatcher (``wake_dispatcher``) if it was queued, in the same
+    statement."""
+    query = (
+        f"""with inserted as ({_INSERT_MESSAGE} returning 1)
+            select count(*) > 0 from (select pg_notify($11, '') from inserted) as woken"""
+        if wake
+        else f"{_INSERT_MESSAGE} returning true"
+    )
+    inserted = await conn.fetchval(
+        query,
+        *_message_values(notice, message_id, request_event_id, correlation_id, to_mobile),
+        *((DISPATCH_CHANNEL,) if wake else ()),
+    )
     return bool(inserted)
+
+
+async def queue_reading_contacts(
+    conn: asyncpg.Connection,
+    notice: RequestNotice,
+    person_ids: Collection[str],
+    *,
+    message_id: UUID,
+    request_event_id: str,
+    correlation_id: str | None,
+) -> tuple[bool, dict[str, asyncpg.Record]]:
+    """``insert_message`` with ``wake``, and ``contacts_with_guardians`` of ``person_ids`` as
+    they were before it, in one statement: whether it was queued, and the contacts."""
+    rows = await conn.fetch(
+        f"""with inserted as ({_INSERT_MESSAGE} returning 1),
+                 woken as (select count(pg_notify($11, '')) as n from inserted)
+            select woken.n > 0 as queued, c.*
+            from woken left join ({_CONTACTS_WITH_GUARDIANS.format(ids="$12")}) as c on true""",
+        *_message_values(notice, message_id, request_event_id, correlation_id, None),
+        DISPATCH_CHANNEL,
+        list(person_ids),
+    )
+    contacts = {row["person_id"]: row for row in rows if row["person_id"] is not None}
+    return bool(rows[0]["queued"]), contacts
 
 
 async def claim_due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
@@ -182,6 +256,53 @@ async def update_message(
         _uuid(message_id),
         *(fields[name] for name in names),
     )
+
+
+# The columns ``update_messages`` writes, with their types (every updatable one but
+# ``early_receipt``, which only a receipt sets).
+_BATCH_COLUMNS = {
+    "text": "text",
+    "sender": "text",
+    "mobile_masked": "text",
+    "recipient_person_id": "text",
+    "status": "text",
+    "attempts": "int",
+    "next_attempt_at": "timestamptz",
+    "last_error": "text",
+    "provider_message_id": "text",
+    "sent_at": "timestamptz",
+    "delivered_at": "timestamptz",
+    "final_at": "timestamptz",
+}
+_UPDATE_MESSAGES = f"""update messages as m
+    set {", ".join(f"{name} = u.{name}" for name in _BATCH_COLUMNS)}
+    from unnest($1::uuid[], {
+    ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_BATCH_COLUMNS.values(), start=2))
+}) as u(message_id, {", ".join(_BATCH_COLUMNS)})
+    where m.message_id = u.message_id"""
+
+
+async def update_messages(conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Store many messages, each as it now is (its ``messages`` row's columns, the changed
+    ones changed), in one statement."""
+    if rows:
+        await conn.execute(
+            _UPDATE_MESSAGES,
+            [_uuid(row["message_id"]) for row in rows],
+            *([row[name] for row in rows] for name in _BATCH_COLUMNS),
+        )
+
+
+async def lock_messages(
+    conn: asyncpg.Connection, message_ids: Collection[UUID | str]
+) -> dict[UUID, asyncpg.Record]:
+    """``lock_message`` for many, in one statement (in message id order), by message id."""
+    rows = await conn.fetch(
+        f"""select {MESSAGE_COLUMNS} from messages where message_id = any($1::uuid[])
+            order by message_id for update""",
+        [_uuid(message_id) for message_id in message_ids],
+    )
+    return {row["message_id"]: row for row in rows}
 
 
 async def save_message(

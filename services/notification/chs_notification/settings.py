@@ -33,7 +33,10 @@ class NotificationSettings(PlatformSettings):
         default=None, description="Seed of the local gateway's random draws (reproducible runs)"
     )
     gateway_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="A send that takes longer counts as a transient failure"
+        default=10.0,
+        gt=0,
+        description="A send (a batch's, where the gateway takes batches) that takes longer "
+        "counts as a transient failure",
     )
 
     # GB/T 2260 province whose mobiles get the in-province sender number.

@@ -30,11 +30,13 @@ from chs_events.topics import (
 from chs_events.vocabulary import CHINA
 from chs_notification.__main__ import local_gateway
 from chs_notification.api import create_app
+from chs_notification.commands import RequestNotice
 from chs_notification.consumers import SUBSCRIPTIONS
 from chs_notification.dispatch import Dispatcher
-from chs_notification.gateway import SmsMessage
+from chs_notification.gateway import PermanentGatewayError, SendResult, SmsMessage
 from chs_notification.local_gateway import LocalGateway
 from chs_notification.model import message_id_for
+from chs_notification.repository import insert_message, upsert_contact
 from chs_notification.settings import NotificationSettings
 from tests.support.broker import read_topic, until
 from tests.support.people import new_person_id
@@ -825,3 +827,91 @@ async def test_killed_workers_lose_no_notice_and_send_none_twice(
     assert {m["status"] for m in messages.values()} == {"delivered"}
     assert len(sms) == len(people)
     assert len({row["mobile"] for row in sms}) == len(people)
+
+
+async def test_a_batch_is_sent_recorded_and_announced_message_by_message(service):
+    """One dispatch round: the claim, the contacts, one gateway call and the batch's changes
+    with their events; each message ends as it would alone."""
+    sent_one, sent_two, invalid, missing = (new_person_id() for _ in range(4))
+    notices = {p: notice(p) for p in (sent_one, sent_two, invalid, missing)}
+    async with service(dispatch_batch_size=10) as notification:
+        assert notification.pool is not None
+        async with notification.pool.acquire() as conn:
+            for person, mobile in (
+                (sent_one, QINGDAO_MOBILE),
+                (sent_two, JIANGSU_MOBILE),
+                (invalid, "12345678901"),
+            ):
+                await upsert_contact(
+                    conn,
+                    person,
+                    name="张三",
+                    mobile=mobile,
+                    birth_date=date(1990, 5, 1),
+                    guardian_person_id=None,
+                    at=datetime.now(UTC),
+                )
+            for envelope in notices.values():
+                await insert_message(
+                    conn,
+                    RequestNotice.of(envelope.event),
+                    message_id=message_id_for(notice_id(envelope)),
+                    request_event_id=envelope.id,
+                    correlation_id=envelope.correlation_id,
+                )
+        dispatcher = Dispatcher(
+            notification.pool, LocalGateway(notification.pool), notification.settings
+        )
+        assert await dispatcher.dispatch_due() == 4
+        after_send = await notification.messages()
+        sms = await notification.sms()
+        await dispatcher.run_once()  # the receipts
+        after_receipts = await notification.messages()
+        outbox = await notification.fetch("select key, headers from outbox order by position")
+
+    def status(rows, person):
+        return rows[notice_id(notices[person])]
+
+    assert status(after_send, sent_one)["status"] == "sent"
+    assert status(after_send, sent_two)["sender"] == "106575376196"
+    assert status(after_send, invalid)["status"] == "undeliverable"
+    assert status(after_send, invalid)["last_error"].startswith("invalid mobile 123****8901")
+    assert (status(after_send, missing)["status"], status(after_send, missing)["last_error"]) == (
+        "queued",
+        "waiting for the contact",
+    )
+    assert sorted(row["mobile"] for row in sms) == sorted([QINGDAO_MOBILE, JIANGSU_MOBILE])
+    assert {status(after_receipts, p)["status"] for p in (sent_one, sent_two)} == {"delivered"}
+    announced: dict[str, list[str]] = {}
+    for row in outbox:
+        headers = dict(row["headers"])
+        announced.setdefault(row["key"], []).append(headers["ce_type"])
+        assert headers["ce_source"] == "/chs/notification"
+    assert announced == {
+        sent_one: ["chs.notices.sent.v1", "chs.notices.delivered.v1"],
+        sent_two: ["chs.notices.sent.v1", "chs.notices.delivered.v1"],
+        invalid: ["chs.notices.undeliverable.v1"],
+    }
+
+
+async def test_the_local_gateway_takes_a_batch_as_it_takes_single_sends(service):
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def sms(message_id: str, mobile: str = QINGDAO_MOBILE) -> SmsMessage:
+        return SmsMessage(message_id=message_id, sender="10639239", mobile=mobile, text=TAG)
+
+    async with service() as notification:
+        gateway = LocalGateway(notification.pool)
+        alone = await gateway.send(sms(first))
+        outcomes = await gateway.send_many(
+            [sms(first), sms(str(uuid.uuid4()), "12345678901"), sms(second)]
+        )
+        recorded = {str(row["message_id"]): row for row in await notification.sms()}
+
+    again, invalid, taken = outcomes
+    assert again == alone  # a resend: the same SMS
+    assert isinstance(invalid, PermanentGatewayError)
+    assert isinstance(taken, SendResult) and taken.accepted
+    assert set(recorded) == {first, second}
+    assert recorded[first]["submissions"] == 2 and recorded[second]["submissions"] == 1
+    assert recorded[second]["provider_message_id"] == taken.provider_message_id

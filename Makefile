@@ -42,7 +42,7 @@ help:
 	@echo "make lint       ruff (lint and format check) and mypy over libs, services, scripts, bench, tests"
 	@echo "make test       make lint, then all tests (the fixtures start the stack they need)"
 	@echo "make test-unit  unit tests only (no Kafka, no PostgreSQL)"
-	@echo "make bench      benchmarks: per-event hot paths, outbox relay and consumer runner on the local stack"
+	@echo "make bench      benchmarks on the local stack: hot paths, relay, consumer runner, credit hop, notification, processors, contribution API, memory at rest"
 	@echo "make bench-pipeline  the account-notice pipeline end to end on the running platform (make up)"
 	@echo "make bench-day  a synthetic province day through the running platform (BENCH_ARGS=--factor 0.01)"
 	@echo "make bench-fraud  10,000 deaths against a year of benefits through the fraud processor (BENCH_ARGS=--factor 0.02)"
@@ -136,6 +136,12 @@ bench: setup
 	@deploy/local/postgres.sh start
 	@$(PLATFORM_ENV) $(PY) bench/relay.py
 	@$(PLATFORM_ENV) $(PY) bench/consumer.py
+	@$(PLATFORM_ENV) $(PY) bench/credits.py
+	@$(PLATFORM_ENV) $(PY) bench/notification.py
+	@$(PLATFORM_ENV) $(PY) bench/streams.py
+	@deploy/local/keycloak.sh start
+	@$(PLATFORM_ENV) $(PY) bench/contributions.py
+	@$(PLATFORM_ENV) $(PY) bench/memory.py
 
 bench-pipeline: up
 	@$(PLATFORM_ENV) $(PY) bench/pipeline.py $(BENCH_ARGS)

@@ -159,7 +159,7 @@ async def main(people: int, months: int, in_flight: int) -> None:
     platform = PlatformSettings()
     environment = {
         **os.environ,
-        "CHS_TOPIC_PREFIX": f"h-contrib-{suffix}.",
+        "CHS_TOPIC_PREFIX": f"bench-contrib-{suffix}.",
         "CHS_DATABASE_NAME": database,
         "CHS_HTTP_PORT": str(api_port),
         "CHS_LOG_LEVEL": "WARNING",

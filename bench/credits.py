@@ -101,7 +101,7 @@ async def consume(
 
 
 async def main(events: int, people: int) -> None:
-    prefix = f"h-contrib-{uuid.uuid4().hex[:6]}."
+    prefix = f"bench-credits-{uuid.uuid4().hex[:6]}."
     settings = AccountsSettings(topic_prefix=prefix)
     await ensure_topics(settings.kafka_bootstrap, prefix, [BY_NAME[ENROLLMENT_EVENTS]])
     name, _, pool = await fresh_database(settings.database_url)

@@ -3,8 +3,8 @@
     python bench/memory.py [--only enrollment-api,fraud-processor] [--env MALLOC_ARENA_MAX=2]
 
 Each line of the Procfile is started alone (``python -m <module> <command>``) on the local
-Kafka, PostgreSQL and Keycloak, with a topic prefix of its own (``h-mem-<hex>.``, the topics
-created first and deleted after), its own databases (``h_mem_<hex>_<service>``, dropped after),
+Kafka, PostgreSQL and Keycloak, with a topic prefix of its own (``bench-mem-<hex>.``, the topics
+created first and deleted after), its own databases (``bench_mem_<hex>_<service>``, dropped after),
 an HTTP port in 8400–8499 (an API) or a metrics port in 9400–9499 (the others). Once it is
 ready (an API's ``/readyz`` answers 200, another process's ``/metrics`` answers, the fraud
 processor has logged ``state recovered``) and then at rest (its VmRSS moved less than 0.5 MiB
@@ -330,7 +330,7 @@ def main() -> int:
         parser.error(f"not in the Procfile: {', '.join(sorted(unknown))}")
     lines = [line for line in every if not wanted or line.name in wanted]
     settings = PlatformSettings()
-    prefix = f"h-mem-{secrets.token_hex(3)}."
+    prefix = f"bench-mem-{secrets.token_hex(3)}."
     work = Path(tempfile.mkdtemp(prefix="chs-memory-"))
     print(f"prefix {prefix}, logs in {work}" + (f", with {extra}" if extra else ""), flush=True)
     asyncio.run(sync_topics(settings.kafka_bootstrap, prefix))

@@ -89,11 +89,12 @@ async def get_contact(conn: asyncpg.Connection, person_id: str) -> asyncpg.Recor
     )
 
 
+# The guardians' ids joined to the array first: one index scan of the keys (an ``or`` with a
+# subquery would scan the whole directory for every notice).
 _CONTACTS_WITH_GUARDIANS = f"""select {CONTACT_COLUMNS} from contacts
-    where person_id = any({{ids}}::text[])
-       or person_id in (select guardian_person_id from contacts
-                        where person_id = any({{ids}}::text[])
-                          and guardian_person_id is not null)"""
+    where person_id = any({{ids}}::text[] || array(
+        select guardian_person_id from contacts
+        where person_id = any({{ids}}::text[]) and guardian_person_id is not null))"""
 
 
 async def contacts_with_guardians(

@@ -63,8 +63,6 @@ def create_consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_records=1000,  # a batch per partition is one transaction: larger, cheaper
-        fetch_min_bytes=settings.consumer_fetch_min_bytes,
-        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
     )
 
 

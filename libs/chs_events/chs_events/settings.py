@@ -53,24 +53,6 @@ class PlatformSettings(BaseSettings):
         "(CHS_PARKING_CHECK_SECONDS)",
     )
 
-    # How a consumer fetches (chs_events.kafka.create_consumer): the broker answers a fetch once
-    # it holds this many bytes for the consumer or the wait is over. A batch is applied in one
-    # transaction, so a few events a fetch cost hardly more than one; the wait is latency added
-    # to each hop only while the topic is quiet.
-    consumer_fetch_min_bytes: int = Field(
-        default=65536,
-        ge=1,
-        description="Bytes the broker gathers before it answers a consumer's fetch "
-        "(CHS_CONSUMER_FETCH_MIN_BYTES)",
-    )
-    consumer_fetch_max_wait_ms: int = Field(
-        default=20,
-        ge=0,
-        le=500,
-        description="How long the broker waits for them at the most "
-        "(CHS_CONSUMER_FETCH_MAX_WAIT_MS)",
-    )
-
     @model_validator(mode="after")
     def _no_development_values_in_production(self) -> Self:
         if self.env == "production" and (found := self.development_values()):

@@ -16,6 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from demo_support import ADMIN_TOKEN, ENROLLMENT, ISSUER, Person, fake, id_number
 
+from chs_events.envelope import KafkaRecord
+from chs_events.kafka import create_producer
+from chs_events.settings import PlatformSettings
+
 BATCH = 500  # people per staff batch (the API takes up to 1,000)
 STAFF_START = date(2020, 1, 1)
 
@@ -26,6 +30,23 @@ def client() -> httpx.AsyncClient:
         trust_env=False,
         limits=httpx.Limits(max_connections=128, max_keepalive_connections=128),
     )
+
+
+async def publish_records(
+    settings: PlatformSettings, topic: str, records: list[KafkaRecord], role: str
+) -> None:
+    """The records (``Envelope.to_record()``) sent to ``topic`` of the settings' stack, every
+    acknowledgement awaited."""
+    producer = create_producer(settings, role)
+    await producer.start()
+    try:
+        deliveries = [
+            await producer.send(settings.topic(topic), key=r.key, value=r.value, headers=r.headers)
+            for r in records
+        ]
+        await asyncio.gather(*deliveries)
+    finally:
+        await producer.stop()
 
 
 def new_people(count: int) -> list[Person]:

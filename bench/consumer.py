@@ -25,13 +25,13 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import publish_records
 from bench.pipeline import passthrough
 from bench.relay import drop, fresh_database
 from chs_events.admin import ensure_topics
 from chs_events.consumer import ConsumerRunner
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import StaffRemoved
-from chs_events.kafka import create_producer
 from chs_events.processing import Outcome
 from chs_events.settings import PlatformSettings
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
@@ -50,8 +50,6 @@ async def record_effect(uow: UnitOfWork, envelope: Envelope) -> None:
 
 
 async def publish(settings: PlatformSettings, count: int) -> None:
-    producer = create_producer(settings, "bench-consumer")
-    await producer.start()
     records = [
         Envelope(
             StaffRemoved(
@@ -64,14 +62,7 @@ async def publish(settings: PlatformSettings, count: int) -> None:
         ).to_record()
         for n in range(count)
     ]
-    deliveries = [
-        await producer.send(
-            settings.topic(ENROLLMENT_EVENTS), key=r.key, value=r.value, headers=r.headers
-        )
-        for r in records
-    ]
-    await asyncio.gather(*deliveries)
-    await producer.stop()
+    await publish_records(settings, ENROLLMENT_EVENTS, records, "bench-consumer")
 
 
 async def consume(

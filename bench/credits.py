@@ -26,6 +26,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import publish_records
 from bench.relay import drop, fresh_database
 from chs_accounts.consumers import ledger_handlers
 from chs_accounts.settings import AccountsSettings
@@ -34,7 +35,6 @@ from chs_events.consumer import ConsumerRunner, Handler
 from chs_events.db import migrate, migration_folders
 from chs_events.envelope import Envelope
 from chs_events.events.enrollment import ContributionPaid
-from chs_events.kafka import create_producer
 from chs_events.topics import BY_NAME, ENROLLMENT_EVENTS
 from chs_events.unit_of_work import UnitOfWork
 
@@ -48,8 +48,6 @@ async def record_effect(uow: UnitOfWork, envelope: Envelope) -> None:
 
 
 async def publish(settings: AccountsSettings, count: int, people: int) -> None:
-    producer = create_producer(settings, "bench-credits")
-    await producer.start()
     records = [
         Envelope(
             ContributionPaid(
@@ -67,14 +65,7 @@ async def publish(settings: AccountsSettings, count: int, people: int) -> None:
         ).to_record()
         for n in range(count)
     ]
-    deliveries = [
-        await producer.send(
-            settings.topic(ENROLLMENT_EVENTS), key=r.key, value=r.value, headers=r.headers
-        )
-        for r in records
-    ]
-    await asyncio.gather(*deliveries)
-    await producer.stop()
+    await publish_records(settings, ENROLLMENT_EVENTS, records, "bench-credits")
 
 
 async def consume(

@@ -46,7 +46,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chs_events.admin import ensure_topics
+from chs_events.admin import delete_topics, ensure_topics
 from chs_events.envelope import Envelope
 from chs_events.events.account import AccountDebited
 from chs_events.events.base import Event
@@ -451,19 +451,8 @@ async def run_store(bootstrap: str, store: str, stream: Stream, work: Path) -> R
         run.recovery_s = again.recovered()
     finally:
         again.stop()
-    await delete(bootstrap, prefix)
+    await delete_topics(bootstrap, prefix)
     return run
-
-
-async def delete(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
 
 
 async def main(factor: float, deaths: int, stores: list[str], work: Path) -> int:
@@ -481,7 +470,7 @@ async def main(factor: float, deaths: int, stores: list[str], work: Path) -> int
     await ensure_topics(bootstrap, baseline_prefix, [BY_NAME[t] for t in rules.SOURCE_TOPICS])
     await publish(bootstrap, baseline_prefix, stream.year)
     raw = await raw_consume(bootstrap, baseline_prefix, len(stream.year))
-    await delete(bootstrap, baseline_prefix)
+    await delete_topics(bootstrap, baseline_prefix)
     runs = [await run_store(bootstrap, store, stream, work) for store in stores]
     print(
         f"\n{'store':8} {'events':>8} {'signals':>8} {'load s':>7} {'match s':>8} "

@@ -40,9 +40,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 
-from chs_events.admin import sync_topics
+from chs_events.admin import delete_topics, sync_topics
 from chs_events.settings import PlatformSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -224,14 +223,7 @@ def baselines() -> list[Line]:
 
 
 async def clean_up(settings: PlatformSettings, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
+    await delete_topics(settings.kafka_bootstrap, prefix)
     conn = await asyncpg.connect(settings.database_url)
     try:
         names = await conn.fetch(

@@ -47,7 +47,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chs_events.admin import ensure_topics
+from chs_events.admin import delete_topics, ensure_topics
 from chs_events.envelope import Envelope
 from chs_events.events.account import AccountCredited, AccountDebited
 from chs_events.events.base import Event
@@ -332,17 +332,6 @@ async def processor(
         process.stop()
 
 
-async def delete(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
-
-
 async def main(count: int, only: list[str], work: Path) -> int:
     bootstrap = PlatformSettings().kafka_bootstrap
     prefix = f"bench.streams.{secrets.token_hex(3)}."
@@ -368,7 +357,7 @@ async def main(count: int, only: list[str], work: Path) -> int:
                 rows.append(await processor(name, bootstrap, prefix, count, notices, work))
             print(f"  {rows[-1].name}: {rows[-1].seconds:.1f} s")
     finally:
-        await delete(bootstrap, prefix)
+        await delete_topics(bootstrap, prefix)
     base = next((r for r in rows if r.name == "raw"), None)
     print(
         f"\n{'':18} {'events':>8} {'seconds':>8} {'events/s':>9} {'/ raw':>6} "

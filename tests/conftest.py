@@ -302,7 +302,7 @@ def native_servers(kafka_bootstrap: str, database_url: str) -> NativeServers:
 async def topic_prefix(kafka_bootstrap: str):
     """A fresh topic-name prefix such as ``t1a2b3c4d.``, so that tests never share topics; the
     topics made with it are deleted afterwards, so a long-lived broker does not fill up."""
-    from tests.support.broker import delete_topics
+    from chs_events.admin import delete_topics
 
     prefix = f"t{secrets.token_hex(4)}."
     yield prefix

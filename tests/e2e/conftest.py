@@ -9,9 +9,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from chs_events.admin import ensure_topics
+from chs_events.admin import delete_topics, ensure_topics
 from chs_events.settings import dsn_for_database
-from tests.support.broker import delete_topics
 from tests.support.platform import Platform
 from tests.support.tokens import EnrollmentCallers
 

@@ -21,12 +21,12 @@ from aiokafka.client import AIOKafkaClient, CoordinationType
 from aiokafka.protocol.admin import DescribeGroupsRequest_v2
 from aiokafka.protocol.api import Request
 
-from chs_events.admin import ensure_topics
+from chs_events.admin import delete_topics, ensure_topics
 from chs_events.settings import dsn_for_database
 from chs_events.vocabulary import yuan
 from tests.e2e.conftest import _drop_databases, procfile_processes
 from tests.e2e.people import Person, staff_in_qingdao
-from tests.support.broker import delete_topics, until
+from tests.support.broker import until
 from tests.support.platform import Platform
 from tests.support.tokens import EnrollmentCallers
 

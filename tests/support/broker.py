@@ -5,7 +5,6 @@ import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 
 from chs_events.envelope import Envelope, KafkaRecord
@@ -83,15 +82,3 @@ async def until(predicate, timeout: float = 30.0, interval: float = 0.1):
             return result
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
-
-
-async def delete_topics(bootstrap: str, prefix: str) -> None:
-    """Delete every topic whose name starts with ``prefix``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()

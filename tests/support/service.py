@@ -56,6 +56,7 @@ async def consuming(
                 pool=pool,
                 settings=settings,
                 backoff=backoff,
+                unhurried=s.unhurried,
             )
             for s in subscriptions
         ]

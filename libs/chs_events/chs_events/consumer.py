@@ -52,11 +52,16 @@ DATABASE_UNAVAILABLE = CONNECTION_LOST
 
 @dataclass(frozen=True)
 class Subscription:
-    """What one consumer group of a service reads and how it handles each event type."""
+    """What one consumer group of a service reads and how it handles each event type.
+    ``unhurried``: a group whose effects may trail its topic by half a second (a read model of
+    another service's data, most of whose events it passes over): the broker gathers its
+    events for each fetch (``kafka.UNHURRIED_FETCH_BYTES``, up to its half-second wait), so a
+    busy topic comes to it in batches, not one poll and one transaction an event."""
 
     name: str
     topics: list[str]
     handlers: Mapping[str, Handler]
+    unhurried: bool = False
 
 
 class ConsumerRunner:
@@ -70,8 +75,10 @@ class ConsumerRunner:
         settings: PlatformSettings,
         backoff: Backoff = Backoff(),
         commit_interval: float = 1.0,
+        unhurried: bool = False,
     ) -> None:
         self.name = name
+        self._unhurried = unhurried
         self._commit_interval = commit_interval
         self._topics = topics
         self._handlers = handlers
@@ -80,7 +87,9 @@ class ConsumerRunner:
         self._backoff = backoff
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = create_consumer(self._settings, self.name, self._topics)
+        consumer = create_consumer(
+            self._settings, self.name, self._topics, unhurried=self._unhurried
+        )
         dead_letters = create_producer(self._settings, f"{self.name}-dlq")
         await dead_letters.start()
         await consumer.start()

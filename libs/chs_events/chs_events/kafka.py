@@ -50,10 +50,18 @@ async def started_producer(
     return None
 
 
+# What the broker gathers for an unhurried group's fetch before its wait (aiokafka's
+# fetch_max_wait_ms, 500 ms) is over. Every other group is answered as soon as one event is
+# there: a wait of its own would delay each hop of the pipeline, and a short one makes every
+# idle group poll the broker many times a second.
+UNHURRIED_FETCH_BYTES = 64 * 1024
+
+
 def create_consumer(
-    settings: PlatformSettings, consumer_name: str, topics: list[str]
+    settings: PlatformSettings, consumer_name: str, topics: list[str], *, unhurried: bool = False
 ) -> AIOKafkaConsumer:
-    """A consumer in group ``consumer_name`` that commits only after the effect."""
+    """A consumer in group ``consumer_name`` that commits only after the effect; ``unhurried``
+    (``consumer.Subscription``): its fetches gather ``UNHURRIED_FETCH_BYTES``."""
     return AIOKafkaConsumer(
         *[settings.topic(t) for t in topics],
         bootstrap_servers=settings.kafka_bootstrap,
@@ -63,6 +71,7 @@ def create_consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_records=1000,  # a batch per partition is one transaction: larger, cheaper
+        fetch_min_bytes=UNHURRIED_FETCH_BYTES if unhurried else 1,
     )
 
 

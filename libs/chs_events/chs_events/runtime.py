@@ -143,7 +143,12 @@ def consumers(
 ) -> list[ConsumerRunner]:
     return [
         ConsumerRunner(
-            name=s.name, topics=s.topics, handlers=s.handlers, pool=pool, settings=settings
+            name=s.name,
+            topics=s.topics,
+            handlers=s.handlers,
+            pool=pool,
+            settings=settings,
+            unhurried=s.unhurried,
         )
         for s in subscriptions
     ]

@@ -58,6 +58,6 @@ LEDGER_HANDLERS = {
     for event in (AccountTransferredWithin, AccountTransferredOut, AccountTransferredIn)
 }
 SUBSCRIPTIONS = [
-    Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS),
-    Subscription(LEDGER_CONSUMER, LEDGER_TOPICS, LEDGER_HANDLERS),
+    Subscription(ENROLLMENTS_CONSUMER, ENROLLMENTS_TOPICS, ENROLLMENTS_HANDLERS, unhurried=True),
+    Subscription(LEDGER_CONSUMER, LEDGER_TOPICS, LEDGER_HANDLERS, unhurried=True),
 ]

@@ -53,10 +53,10 @@ DATABASE_UNAVAILABLE = CONNECTION_LOST
 @dataclass(frozen=True)
 class Subscription:
     """What one consumer group of a service reads and how it handles each event type.
-    ``unhurried``: a group whose effects may trail its topic by half a second (a read model of
-    another service's data, most of whose events it passes over): the broker gathers its
-    events for each fetch (``kafka.UNHURRIED_FETCH_BYTES``, up to its half-second wait), so a
-    busy topic comes to it in batches, not one poll and one transaction an event."""
+    ``unhurried``: a group whose effects may trail its topic by a tenth of a second (a read
+    model of another service's data, most of whose events it passes over): the broker gathers
+    its events for each fetch (``kafka.UNHURRIED_FETCH_BYTES``, ``UNHURRIED_FETCH_WAIT_MS``),
+    so a busy topic comes to it in batches, not one poll and one transaction an event."""
 
     name: str
     topics: list[str]

@@ -50,18 +50,21 @@ async def started_producer(
     return None
 
 
-# What the broker gathers for an unhurried group's fetch before its wait (aiokafka's
-# fetch_max_wait_ms, 500 ms) is over. Every other group is answered as soon as one event is
-# there: a wait of its own would delay each hop of the pipeline, and a short one makes every
-# idle group poll the broker many times a second.
+# What the broker gathers for an unhurried group's fetch, and how long it may wait for it:
+# an event on a quiet topic reaches such a group up to that much later (its read model trails
+# the topic by that much), and the idle group polls ten times a second. Every other group is
+# answered as soon as one event is there: a wait would delay each hop of the pipeline, and a
+# short one makes every idle group poll the broker many times a second.
 UNHURRIED_FETCH_BYTES = 64 * 1024
+UNHURRIED_FETCH_WAIT_MS = 100
 
 
 def create_consumer(
     settings: PlatformSettings, consumer_name: str, topics: list[str], *, unhurried: bool = False
 ) -> AIOKafkaConsumer:
     """A consumer in group ``consumer_name`` that commits only after the effect; ``unhurried``
-    (``consumer.Subscription``): its fetches gather ``UNHURRIED_FETCH_BYTES``."""
+    (``consumer.Subscription``): its fetches gather ``UNHURRIED_FETCH_BYTES`` for up to
+    ``UNHURRIED_FETCH_WAIT_MS``."""
     return AIOKafkaConsumer(
         *[settings.topic(t) for t in topics],
         bootstrap_servers=settings.kafka_bootstrap,
@@ -72,6 +75,7 @@ def create_consumer(
         isolation_level="read_committed",
         max_poll_records=1000,  # a batch per partition is one transaction: larger, cheaper
         fetch_min_bytes=UNHURRIED_FETCH_BYTES if unhurried else 1,
+        fetch_max_wait_ms=UNHURRIED_FETCH_WAIT_MS if unhurried else 500,
     )
 
 

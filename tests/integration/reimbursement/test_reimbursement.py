@@ -162,11 +162,12 @@ async def test_the_read_models_are_kept_from_the_topics_by_the_real_consumers(
         ],
     )
 
-    async def seen():
-        return await db.fetchrow(
+    async def seen():  # each group trails its own topic: both read models caught up
+        revoked = await db.fetchrow(
             "select revoked_on from filing_view where filing_id = $1 and revoked_on is not null",
             filing.filing_id,
         )
+        return revoked and await enrollments.enrollments_of(db, person)
 
     async with consuming(SUBSCRIPTIONS, app.state.pool, consumer_settings):
         await until(seen, timeout=60)

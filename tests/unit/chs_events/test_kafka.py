@@ -3,7 +3,7 @@
 import pytest
 
 from chs_events.consumer import Subscription
-from chs_events.kafka import UNHURRIED_FETCH_BYTES, create_consumer
+from chs_events.kafka import UNHURRIED_FETCH_BYTES, UNHURRIED_FETCH_WAIT_MS, create_consumer
 from chs_events.runtime import consumers
 from chs_events.settings import PlatformSettings
 
@@ -14,6 +14,7 @@ async def test_a_group_is_answered_as_soon_as_one_event_is_there():
     consumer = create_consumer(PlatformSettings(topic_prefix="t-"), "accounts-ledger", ["x"])
 
     assert consumer._fetch_min_bytes == 1
+    assert consumer._fetch_max_wait_ms == 500  # aiokafka's: an idle group polls twice a second
     assert consumer._group_id == "t-accounts-ledger"
     assert consumer._enable_auto_commit is False
     await consumer.stop()  # never started: releases what the constructor holds
@@ -23,7 +24,7 @@ async def test_an_unhurried_group_gathers_its_events_for_each_fetch():
     consumer = create_consumer(PlatformSettings(), "transfer-enrollments", ["x"], unhurried=True)
 
     assert consumer._fetch_min_bytes == UNHURRIED_FETCH_BYTES
-    assert consumer._fetch_max_wait_ms == 500  # an idle group still polls twice a second
+    assert consumer._fetch_max_wait_ms == UNHURRIED_FETCH_WAIT_MS <= 100
     await consumer.stop()
 
 

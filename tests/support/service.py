@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from chs_events.consumer import ConsumerRunner, Subscription
+from chs_events.consumer import Subscription
 from chs_events.db import connect
 from chs_events.envelope import Envelope
 from chs_events.retry import Backoff
@@ -42,24 +42,11 @@ async def consuming(
     pool: asyncpg.Pool,
     settings: PlatformSettings,
     *,
-    backoff: Backoff | None = None,
+    backoff: Backoff = Backoff(),
 ) -> AsyncIterator[None]:
     """Every subscription's consumer runs, as the service's worker runs them (with ``backoff``
     between attempts: a test's dead letters come sooner), until the block ends."""
-    runners = consumers(subscriptions, pool, settings)
-    if backoff is not None:
-        runners = [
-            ConsumerRunner(
-                name=s.name,
-                topics=s.topics,
-                handlers=s.handlers,
-                pool=pool,
-                settings=settings,
-                backoff=backoff,
-                unhurried=s.unhurried,
-            )
-            for s in subscriptions
-        ]
+    runners = consumers(subscriptions, pool, settings, backoff=backoff)
     stop = asyncio.Event()
     task = asyncio.create_task(run_together(runners, stop))
     try:

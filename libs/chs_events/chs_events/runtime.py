@@ -46,6 +46,7 @@ from chs_events.logging import configure_logging
 from chs_events.metrics import serve_metrics
 from chs_events.outbox import OutboxRelay
 from chs_events.replay import replay_command
+from chs_events.retry import Backoff
 from chs_events.scheduled import Job, run_periodically
 from chs_events.settings import ExpirySettings, PlatformSettings
 
@@ -139,8 +140,13 @@ async def _until_stopped_or_failed(tasks: list[asyncio.Future[None]], stop: asyn
 
 
 def consumers(
-    subscriptions: list[Subscription], pool: asyncpg.Pool, settings: PlatformSettings
+    subscriptions: list[Subscription],
+    pool: asyncpg.Pool,
+    settings: PlatformSettings,
+    *,
+    backoff: Backoff = Backoff(),
 ) -> list[ConsumerRunner]:
+    """A runner for each subscription (``backoff`` between a failing event's attempts)."""
     return [
         ConsumerRunner(
             name=s.name,
@@ -148,6 +154,7 @@ def consumers(
             handlers=s.handlers,
             pool=pool,
             settings=settings,
+            backoff=backoff,
             unhurried=s.unhurried,
         )
         for s in subscriptions

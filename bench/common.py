@@ -3,6 +3,8 @@ employees of a new employer, and waiting until notification is quiet."""
 
 import asyncio
 import random
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -47,6 +49,16 @@ async def publish_records(
         await asyncio.gather(*deliveries)
     finally:
         await producer.stop()
+
+
+def terminate(popen: subprocess.Popen) -> None:
+    """Stop a process the benchmark started: SIGTERM, then SIGKILL after a minute."""
+    popen.send_signal(signal.SIGTERM)
+    try:
+        popen.wait(60)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait()
 
 
 def new_people(count: int) -> list[Person]:

@@ -32,7 +32,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -46,6 +45,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import terminate
 from chs_events.admin import delete_topics, ensure_topics
 from chs_events.envelope import Envelope
 from chs_events.events.account import AccountDebited
@@ -384,12 +384,7 @@ class Processor:
         return kb / 1024
 
     def stop(self) -> None:
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(60)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+        terminate(self.popen)
 
 
 def size_mb(path: Path) -> float:

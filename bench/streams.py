@@ -33,7 +33,6 @@ import os
 import resource
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -47,6 +46,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import terminate
 from chs_events.admin import delete_topics, ensure_topics
 from chs_events.envelope import Envelope
 from chs_events.events.account import AccountCredited, AccountDebited
@@ -301,12 +301,7 @@ class Processor:
         raise TimeoutError("the processor was assigned no partitions")
 
     def stop(self) -> None:
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(60)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+        terminate(self.popen)
 
 
 async def processor(

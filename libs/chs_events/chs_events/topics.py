@@ -36,6 +36,7 @@ DEATH_FEED = "chs.feeds.deaths"
 ACCIDENT_FEED = "chs.feeds.accidents"
 NOTICE_REQUESTS = "chs.notices.requests"
 NOTICE_STATUS = "chs.notices.status"
+NOTICE_PREFERENCES = "chs.notices.preferences"
 PUSH_CAMPAIGNS = "chs.push.campaigns"
 FRAUD_SIGNALS = "chs.fraud.signals"
 # The fraud processor's faust tables' changelogs (its state per person).
@@ -216,6 +217,17 @@ CATALOG: tuple[TopicSpec, ...] = (
         "Message status changes",
         retention_ms=30 * DAY_MS,
         kept="30 d: notification's database keeps every message's status",
+    ),
+    TopicSpec(
+        NOTICE_PREFERENCES,
+        "notification",
+        ("push",),
+        "A person's push preference as it now is (opted out of push by replying TD or in the "
+        "app, or back in); service messages are never affected. Compacted, the latest record "
+        "per person is the preference",
+        retention_ms=FOREVER,
+        cleanup_policy="compact",
+        kept="compacted: the push profiles' opt-out is the latest record per person",
     ),
     TopicSpec(
         PUSH_CAMPAIGNS,

@@ -14,6 +14,7 @@ from chs_events.topics import (
     FRAUD_BENEFITS_STATE,
     FRAUD_RECORDS_STATE,
     MATERNITY_EVENTS,
+    NOTICE_PREFERENCES,
     NOTICE_REQUESTS,
     REGISTRY_INSTITUTIONS,
     REIMBURSEMENT_EVENTS,
@@ -48,6 +49,7 @@ def test_keyed_state_is_compacted_and_event_histories_are_kept_whole():
     assert {s.name for s in CATALOG if s.cleanup_policy == "compact"} == {
         ENROLLMENT_CONTACTS,
         REGISTRY_INSTITUTIONS,
+        NOTICE_PREFERENCES,  # a person's push preference: the latest record is the state
         FRAUD_RECORDS_STATE,  # a faust table's changelog: the latest state per person
         FRAUD_BENEFITS_STATE,
     }

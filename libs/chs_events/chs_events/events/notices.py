@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from chs_events.events.base import Event, register
-from chs_events.topics import NOTICE_REQUESTS, NOTICE_STATUS
+from chs_events.topics import NOTICE_PREFERENCES, NOTICE_REQUESTS, NOTICE_STATUS
 
 # Never change it: a redelivered source event must yield the notice id it yielded before, and
 # notification sends one SMS per notice id.
@@ -67,3 +67,17 @@ class NoticeFailed(NoticeStatusChanged):
 @register
 class NoticeUndeliverable(NoticeStatusChanged):
     ce_type = "chs.notices.undeliverable.v1"
+
+
+@register
+class PushPreferenceChanged(Event):
+    """A person opted out of push and broadcast (``opted_out``), or back in. Business results
+    and account notices are service messages and still flow."""
+
+    ce_type = "chs.notices.push-preference.changed.v1"
+    topic = NOTICE_PREFERENCES
+    producer = "notification"
+
+    opted_out: bool
+    via: Literal["sms_reply", "app"] = Field(description="a TD reply, or the public app")
+    at: datetime

@@ -71,6 +71,7 @@ CLIENTS: dict[str, Client] = {
                 "claims:pay",
                 "assistance:write",
                 "fraud:review",
+                "push:publish",
             ),
         ),
         _client(
@@ -102,6 +103,7 @@ CLIENTS: dict[str, Client] = {
                 "assistance:write",
                 "fraud:review",
                 "feeds:upload",
+                "push:publish",
             ),
         ),
         _client(

@@ -50,10 +50,12 @@ class DeliveryStatsRow(BaseModel):
     undeliverable: int
     opted_out: int = Field(description="Push and broadcast not sent: the person opted out")
     capped: int = Field(description="Push and broadcast not sent: over the person's cap")
-    pending: int = Field(description="Queued or sent, no final status yet")
+    pending: int = Field(
+        description="Queued (deferred out of the quiet hours too) or sent, no final status yet"
+    )
     success_rate: str = Field(
         description="Delivered per final message in percent, one decimal rounded down; "
-        "'n/a' when none is final yet"
+        "'n/a' when none is final yet. Opted_out and capped messages, never sent, are left out"
     )
 
 

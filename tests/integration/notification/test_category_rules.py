@@ -187,6 +187,14 @@ class Clock:
         return self.now
 
 
+def clocked_dispatcher(notification: Notification, clock: Clock) -> Dispatcher:
+    """The service's dispatcher with the local gateway, on the test's clock; run by the test
+    (``dispatch_due``, ``run_once``)."""
+    assert notification.pool is not None
+    gateway = local_gateway(notification.pool, notification.settings)
+    return Dispatcher(notification.pool, gateway, notification.settings, clock=clock)
+
+
 async def test_a_push_requested_at_22_is_sent_at_8_the_next_morning(service):
     person, later = new_person_id(), new_person_id()
     evening = datetime(2026, 3, 10, 22, 0, tzinfo=CHINA)
@@ -200,14 +208,8 @@ async def test_a_push_requested_at_22_is_sent_at_8_the_next_morning(service):
         )
         await notification.publish(deferred, withdrawn)
         messages = await queued(notification, 2)
-        assert notification.pool is not None
         clock = Clock(morning - timedelta(minutes=1))
-        dispatcher = Dispatcher(
-            notification.pool,
-            local_gateway(notification.pool, notification.settings),
-            notification.settings,
-            clock=clock,
-        )
+        dispatcher = clocked_dispatcher(notification, clock)
         assert await dispatcher.dispatch_due() == 0  # 07:59: still the quiet hours
         await opt_out(notification, later)  # opted out while the push waits
         clock.now = morning
@@ -248,14 +250,8 @@ async def test_a_push_due_in_the_quiet_hours_waits_for_their_end(service):
         notification.start_consumers()
         await notification.publish(registered(person, QINGDAO_MOBILE, date(1990, 5, 1)), late)
         await queued(notification, 1)
-        assert notification.pool is not None
         clock = Clock(night)
-        dispatcher = Dispatcher(
-            notification.pool,
-            local_gateway(notification.pool, notification.settings),
-            notification.settings,
-            clock=clock,
-        )
+        dispatcher = clocked_dispatcher(notification, clock)
         assert await dispatcher.dispatch_due() == 1
         waiting = (await notification.messages())[notice_id(late)]
         assert await dispatcher.dispatch_due() == 0

@@ -162,10 +162,11 @@ async def handle_request_notice(
     rules (``apply_category_rules``). The request (the unit of work's cause) is the cause of
     the message's events.
 
-    One statement (two when the message is withheld): the message is queued, with the
-    dispatcher's wake-up, as the recipient's contacts are read; a notice that must wait raises
-    ``Awaiting``, which rolls it back with the unit of work (every caller's: the consumer's
-    transaction)."""
+    One statement (two when the message is withheld; a push or broadcast takes two or three
+    more, the count and the opt-out, then its deferral or end): the message is queued, with
+    the dispatcher's wake-up, as the recipient's contacts are read; a notice that must wait
+    raises ``Awaiting``, which rolls it back with the unit of work (every caller's: the
+    consumer's transaction)."""
     template = check_notice(command.notice_id, command.template_id, command.params)
     assert uow.causation_id is not None, "a notice is requested by an event"
     async with _within(uow):

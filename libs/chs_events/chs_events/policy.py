@@ -150,6 +150,9 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     "notification:read-messages": (Permit(PERSON, OWN_PERSON), Permit(ADMIN)),
     "notification:read-stats": (Permit(AGENCY), Permit(ADMIN)),
     "notification:read-templates": tuple(Permit(kind) for kind in Kind),
+    # the opt-out register: the person themself, in the public app (a TD reply is the SMS's)
+    "notification:set-push-preference": (Permit(PERSON, OWN_PERSON),),
+    "notification:read-push-preference": (Permit(PERSON, OWN_PERSON), Permit(ADMIN)),
 }
 
 _REFUSED = "this caller may not do this"

@@ -1,4 +1,5 @@
-"""HTTP API of the notification service: a person's messages, delivery statistics, templates."""
+"""HTTP API of the notification service: a person's messages, delivery statistics, templates,
+the person's push preference (the opt-out register)."""
 
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -7,18 +8,23 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, FastAPI, Query
 
+from chs_events import clock
 from chs_events.auth import Caller
 from chs_events.errors import NotFound, Rejected
 from chs_events.policy import Target, allowed, authorize
-from chs_events.service import Connection, create_service_app
+from chs_events.problems import problem_responses
+from chs_events.service import Connection, UnitOfWorkDep, create_service_app
 from chs_events.vocabulary import CHINA
-from chs_notification import repository
+from chs_notification import handlers, repository
+from chs_notification.commands import SetPushPreference
 from chs_notification.domain import delivery_success_rate
 from chs_notification.schemas import (
     DeliveryStats,
     DeliveryStatsRow,
     MessageView,
     PersonMessages,
+    PushPreferenceUpdate,
+    PushPreferenceView,
     TemplateView,
 )
 from chs_notification.settings import NotificationSettings
@@ -118,12 +124,59 @@ async def templates(
     ]
 
 
+def _preference(person_id: str, row: asyncpg.Record | None) -> PushPreferenceView:
+    if row is None:  # never recorded: opted in
+        return PushPreferenceView(person_id=person_id, opted_out=False, via=None, changed_at=None)
+    return PushPreferenceView.model_validate(dict(row))
+
+
+@router.get(
+    "/persons/{person_id}/push-preference",
+    response_model=PushPreferenceView,
+    tags=["push preference"],
+    summary="Whether the person opted out of push and broadcast messages",
+    responses=problem_responses(403),
+)
+async def push_preference(
+    person_id: str,
+    caller: Annotated[Caller, allowed("notification:read-push-preference")],
+    conn: Connection,
+) -> PushPreferenceView:
+    """Never changed: opted in (``opted_out`` false, ``via`` and ``changed_at`` null)."""
+    authorize(caller, "notification:read-push-preference", Target(person_id=person_id))
+    return _preference(person_id, await repository.get_push_preference(conn, person_id))
+
+
+@router.put(
+    "/persons/{person_id}/push-preference",
+    response_model=PushPreferenceView,
+    tags=["push preference"],
+    summary="Opt out of push and broadcast messages, or back in",
+    responses=problem_responses(403, 422),
+)
+async def set_push_preference(
+    person_id: str,
+    body: PushPreferenceUpdate,
+    caller: Annotated[Caller, allowed("notification:set-push-preference")],
+    uow: UnitOfWorkDep,
+) -> PushPreferenceView:
+    """The person themself, in the app. Opted out, the person gets no push nor broadcast
+    message (those queued are not sent); business results and account notices are service
+    messages and always go. A change is published (PushPreferenceChanged on
+    ``chs.notices.preferences``); the same preference again changes nothing."""
+    authorize(caller, "notification:set-push-preference", Target(person_id=person_id))
+    row, _ = await handlers.handle_set_push_preference(
+        uow, SetPushPreference(person_id, body.opted_out, "app", clock.now())
+    )
+    return _preference(person_id, row)
+
+
 def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     return create_service_app(
         settings or NotificationSettings(),
         "chs_notification",
         title="CHS notification (短信服务平台)",
         description="The one way an SMS leaves the platform: messages per person, delivery "
-        "success per template and day, the template registry.",
+        "success per template and day, the template registry, the opt-out register.",
         routers=[router],
     )

@@ -4,6 +4,7 @@ correlation and causation of the events they cause travel in the unit of work)."
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 from chs_events.commands import Command
 from chs_notification.gateway import DeliveryReceipt
@@ -42,9 +43,22 @@ class RequestNotice(Command):
     category: str
     priority: str
     params: Mapping[str, str] = field(default_factory=dict)
+    # When it was requested (the request event's time): the rules of its category
+    # (``rules``) take it as the moment the message is wanted; None: now.
+    requested_at: datetime | None = None
 
 
 class RecordReceipt(Command):
     """Apply the gateway's delivery receipt to the message it reports on."""
 
     receipt: DeliveryReceipt
+
+
+class SetPushPreference(Command):
+    """A person opts out of push and broadcast (``opted_out``), or back in: in the app
+    (``via="app"``) or by replying TD to an SMS (``via="sms_reply"``)."""
+
+    person_id: str
+    opted_out: bool
+    via: Literal["sms_reply", "app"]
+    at: datetime

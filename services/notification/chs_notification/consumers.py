@@ -13,7 +13,9 @@ translates an event into a command, run in the consumer's unit of work.
   days). A notice may leave out the greeting
   params (``domain.DIRECTORY_PARAMS``): result events do not carry names, so the dispatcher
   fills them with the name of the person whose phone receives the message. A notice that can
-  never be rendered is dead-lettered.
+  never be rendered is dead-lettered. A push or broadcast follows its category's rules
+  (``rules``) as of the request's time: not sent to a person who opted out (``opted_out``) or
+  over the person's cap (``capped``), deferred out of the quiet hours.
 """
 
 from chs_events import parking
@@ -46,7 +48,7 @@ async def on_person_contact(uow: UnitOfWork, envelope: Envelope) -> None:
 async def on_notice_requested(uow: UnitOfWork, envelope: Envelope) -> None:
     event = envelope.event
     assert isinstance(event, NoticeRequested)
-    await handlers.handle_request_notice(uow, RequestNotice.of(event))
+    await handlers.handle_request_notice(uow, RequestNotice.of(event, requested_at=envelope.time))
 
 
 DIRECTORY_TOPICS = [ENROLLMENT_CONTACTS]

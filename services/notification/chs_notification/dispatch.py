@@ -12,6 +12,10 @@ gateway's delivery receipts (``receipts``).
   ``send_many`` where it has one), the messages' changes and their events
   (``handlers.save_changes``), in one transaction. A change the batch's statements cannot
   store is stored alone (a savepoint per message), as is a send whose receipt came first.
+- A push or broadcast is checked again as it is sent (``rules``; its caps were counted when it
+  was queued): one whose person opted out since ends ``opted_out``; one due in the quiet hours
+  (a retry, a backlog) waits for their end (``not_before``). The time is the dispatcher's
+  clock (``clock``, settable in tests), which also says what is due.
 - A message is queued once the directory has its recipient (until then the request consumer
   parks the notice); one whose recipient (``recipients``) has no contact still waits for it
   (the directory consumer wakes it) up to the grace period, then is undeliverable.
@@ -24,13 +28,14 @@ gateway's delivery receipts (``receipts``).
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from chs_events import clock
 from chs_events.consumer import DATABASE_UNAVAILABLE
 from chs_events.db import connect
 from chs_events.errors import InvalidInput
@@ -63,6 +68,7 @@ from chs_notification.recipients import (
     recipient_in,
     with_directory_params,
 )
+from chs_notification.rules import RULES, Outcome, Rules, decide
 from chs_notification.settings import NotificationSettings
 from chs_notification.templates import UnknownTemplate, get_template
 
@@ -83,9 +89,19 @@ Unrecorded = tuple[asyncpg.Record, Outgoing, SendResult | BaseException]
 
 class Dispatcher:
     def __init__(
-        self, pool: asyncpg.Pool, gateway: SmsGateway, settings: NotificationSettings
+        self,
+        pool: asyncpg.Pool,
+        gateway: SmsGateway,
+        settings: NotificationSettings,
+        *,
+        clock: Callable[[], datetime] = clock.now,
+        rules: Rules = RULES,
     ) -> None:
+        """``clock``: the dispatcher's time (what is due, when a message is sent, the quiet
+        hours), settable in tests; ``rules``: of the categories (``rules.RULES``)."""
         self._pool = pool
+        self._clock = clock
+        self._rules = rules
         self._gateway = gateway
         self._settings = settings
         self._source = settings.ce_source
@@ -156,7 +172,9 @@ class Dispatcher:
         if self._unrecorded:
             await self._record_unrecorded()
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await repository.claim_due(conn, self._settings.dispatch_batch_size)
+            rows = await repository.claim_due(
+                conn, self._settings.dispatch_batch_size, self._clock()
+            )
             if not rows:
                 return 0
             contacts = await contacts_for(
@@ -288,9 +306,13 @@ class Dispatcher:
     ) -> Outgoing | None:
         """The SMS to send for a message, or None when it cannot be sent (now or ever: its
         change is then in ``changes``)."""
-        now = datetime.now(UTC)
-        recipient = recipient_in(contacts, row["person_id"], row["to_mobile"])
+        now = self._clock()
         template = get_template(row["template_id"])  # known: checked when the notice came
+        if not self._rules.is_service(template.category) and self._ruled_out(
+            changes, row, template.category, now
+        ):
+            return None
+        recipient = recipient_in(contacts, row["person_id"], row["to_mobile"])
         params = (
             None
             if recipient is None
@@ -302,7 +324,7 @@ class Dispatcher:
             )
         )
         if recipient is None or params is None:
-            grace_ends = row["created_at"] + self._grace
+            grace_ends = (row["not_before"] or row["created_at"]) + self._grace
             if now < grace_ends:
                 # The directory consumer makes it due when the contact arrives; the recheck
                 # covers a contact committed while this dispatcher held the message.
@@ -359,6 +381,30 @@ class Dispatcher:
             },
         )
 
+    def _ruled_out(
+        self, changes: list[handlers.Change], row: asyncpg.Record, category: str, now: datetime
+    ) -> bool:
+        """A push or broadcast checked again as it is sent (``rules.decide``, its caps counted
+        when it was queued): True when it is not sent now, its change in ``changes``: the
+        person opted out since (``opted_out``), or it came due in the quiet hours (a retry, a
+        backlog): queued again until their end."""
+        decision = decide(self._rules, category, now, opted_out=row["opted_out"])
+        if decision.outcome is Outcome.SEND:
+            return False
+        if decision.outcome is Outcome.DEFER:
+            until = decision.not_before
+            changes.append(handlers.changed(row, {"not_before": until, "next_attempt_at": until}))
+            return True
+        assert decision.reason is not None
+        changes.append(
+            handlers.ruled_out(self._source, row, decision.outcome, decision.reason, now)
+        )
+        log.info(
+            "message not sent: the rules of its category",
+            extra={"message_id": str(row["message_id"]), "outcome": decision.outcome.value},
+        )
+        return True
+
     def _record_send(
         self,
         changes: list[handlers.Change],
@@ -366,7 +412,7 @@ class Dispatcher:
         outgoing: Outgoing,
         outcome: SendResult | BaseException,
     ) -> None:
-        now = datetime.now(UTC)
+        now = self._clock()
         fields = {**outgoing.fields, "attempts": row["attempts"] + 1}
         if isinstance(outcome, (TransientGatewayError, TimeoutError)):
             self._send_failed(
@@ -424,7 +470,7 @@ class Dispatcher:
         fields = {**(fields or {}), "attempts": attempts, "last_error": error[:1000]}
         if not self._backoff.exhausted(attempts):
             delay = self._backoff.delay(attempts)
-            fields["next_attempt_at"] = datetime.now(UTC) + timedelta(seconds=delay)
+            fields["next_attempt_at"] = self._clock() + timedelta(seconds=delay)
             changes.append(handlers.changed(row, fields))
             log.warning(
                 "send failed; retrying",
@@ -440,7 +486,7 @@ class Dispatcher:
             changes,
             row,
             DeliveryEvent.RETRIES_EXHAUSTED,
-            datetime.now(UTC),
+            self._clock(),
             reason=f"{attempts} attempts failed, last: {error}",
             fields=fields,
         )

@@ -100,12 +100,18 @@ class MessageStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     UNDELIVERABLE = "undeliverable"
+    # Not sent, by the rules of its category (``rules``): the person opted out of push and
+    # broadcast, or had as many of its category as the day's or month's cap allows.
+    OPTED_OUT = "opted_out"
+    CAPPED = "capped"
 
 
 class DeliveryEvent(StrEnum):
     GATEWAY_ACCEPTED = "gateway_accepted"
     RETRIES_EXHAUSTED = "retries_exhausted"
-    UNREACHABLE = "unreachable"  # no contact, opted out, or the number is invalid
+    UNREACHABLE = "unreachable"  # no contact, the number is invalid, or its holder died
+    PERSON_OPTED_OUT = "person_opted_out"  # a push or broadcast to a person who opted out
+    OVER_CAP = "over_cap"  # a push or broadcast over the person's cap of the day or month
     RECEIPT_DELIVERED = "receipt_delivered"
     RECEIPT_FAILED = "receipt_failed"
 
@@ -114,12 +120,20 @@ TRANSITIONS: Mapping[tuple[MessageStatus, DeliveryEvent], MessageStatus] = {
     (MessageStatus.QUEUED, DeliveryEvent.GATEWAY_ACCEPTED): MessageStatus.SENT,
     (MessageStatus.QUEUED, DeliveryEvent.RETRIES_EXHAUSTED): MessageStatus.FAILED,
     (MessageStatus.QUEUED, DeliveryEvent.UNREACHABLE): MessageStatus.UNDELIVERABLE,
+    (MessageStatus.QUEUED, DeliveryEvent.PERSON_OPTED_OUT): MessageStatus.OPTED_OUT,
+    (MessageStatus.QUEUED, DeliveryEvent.OVER_CAP): MessageStatus.CAPPED,
     (MessageStatus.SENT, DeliveryEvent.RECEIPT_DELIVERED): MessageStatus.DELIVERED,
     (MessageStatus.SENT, DeliveryEvent.RECEIPT_FAILED): MessageStatus.FAILED,
 }
 
 TERMINAL_STATUSES = frozenset(
-    {MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.UNDELIVERABLE}
+    {
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.UNDELIVERABLE,
+        MessageStatus.OPTED_OUT,
+        MessageStatus.CAPPED,
+    }
 )
 
 

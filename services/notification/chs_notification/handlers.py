@@ -23,12 +23,17 @@ import asyncpg
 from chs_events import outbox, parking
 from chs_events.envelope import Envelope
 from chs_events.errors import Conflict
-from chs_events.events.notices import notice_id
+from chs_events.events.notices import PushPreferenceChanged, notice_id
 from chs_events.masking import mask_mobile
 from chs_events.processing import Awaiting
 from chs_events.unit_of_work import UnitOfWork
 from chs_notification import recipients, repository
-from chs_notification.commands import RecordContact, RecordReceipt, RequestNotice
+from chs_notification.commands import (
+    RecordContact,
+    RecordReceipt,
+    RequestNotice,
+    SetPushPreference,
+)
 from chs_notification.domain import (
     CONTACT_CHANGED,
     CONTACT_CONFIRMATION,
@@ -41,7 +46,9 @@ from chs_notification.gateway import DeliveryReceipt
 from chs_notification.model import Message, message_id_for
 from chs_notification.receipts import delivery_event, receipt_from_json, receipt_to_json
 from chs_notification.recipients import awaited_in, referenced_ids, withheld_in
+from chs_notification.rules import RULES, Counts, Outcome, Rules, decide
 from chs_notification.settings import still_sent_after_death
+from chs_notification.templates import TEMPLATES, Template
 
 log = logging.getLogger(__name__)
 
@@ -151,13 +158,15 @@ async def handle_request_notice(
     known. A notice that can never be rendered is refused (``domain.UnsendableNotice``); one
     whose recipient's contact the directory does not have yet waits for it (``Awaiting``: the
     consumer parks it until the contact is recorded); one to the number of a person who died
-    ends at once (``withhold_after_death``). The request (the unit of work's cause) is the cause
-    of the message's events.
+    ends at once (``withhold_after_death``). A push or broadcast then follows its category's
+    rules (``apply_category_rules``). The request (the unit of work's cause) is the cause of
+    the message's events.
 
-    One statement (two when the message is withheld): the message is queued, with the
-    dispatcher's wake-up, as the recipient's contacts are read; a notice that must wait raises
-    ``Awaiting``, which rolls it back with the unit of work (every caller's: the consumer's
-    transaction)."""
+    One statement (two when the message is withheld; a push or broadcast takes two or three
+    more, the count and the opt-out, then its deferral or end): the message is queued, with
+    the dispatcher's wake-up, as the recipient's contacts are read; a notice that must wait
+    raises ``Awaiting``, which rolls it back with the unit of work (every caller's: the
+    consumer's transaction)."""
     template = check_notice(command.notice_id, command.template_id, command.params)
     assert uow.causation_id is not None, "a notice is requested by an event"
     async with _within(uow):
@@ -185,7 +194,115 @@ async def handle_request_notice(
             row = await repository.lock_message(uow.conn, message_id_for(command.notice_id))
             assert row is not None, "queued in this transaction"
             await _withhold(uow, row, reason)
+        elif not RULES.is_service(template.category):
+            await apply_category_rules(uow, command, template)
     return True
+
+
+def _templates_of(category: str) -> list[str]:
+    return [t.template_id for t in TEMPLATES.values() if t.category == category]
+
+
+async def apply_category_rules(
+    uow: UnitOfWork,
+    command: RequestNotice,
+    template: Template,
+    *,
+    rules: Rules = RULES,
+    now: datetime | None = None,
+) -> Outcome:
+    """The rules of the category of the notice's template (``rules.decide``) on its message,
+    just queued, as of when it was requested (``now`` when not known): to a person who opted
+    out it ends ``opted_out``, over the person's cap ``capped`` (neither is sent; its status
+    event says why); in the quiet hours it stays queued until their end (``not_before``). The
+    cap counts the person's messages of the category sent or queued, by the day each goes
+    out; a person's notices come in order (their key), so two are never counted at once."""
+    conn = uow.conn
+    category = template.category.value
+    at = command.requested_at or now or datetime.now(UTC)
+    message_id = message_id_for(command.notice_id)
+    day = rules.day_of(rules.goes_out_at(category, at))
+    counted = await repository.counted_messages(
+        conn,
+        command.person_id,
+        _templates_of(category),
+        day,
+        zone=rules.zone,
+        leaving_out=message_id,
+    )
+    decision = decide(
+        rules,
+        category,
+        at,
+        opted_out=await repository.opted_out(conn, command.person_id),
+        counts=Counts(*counted),
+    )
+    if decision.outcome is Outcome.DEFER:
+        await repository.update_message(
+            conn,
+            message_id,
+            {"not_before": decision.not_before, "next_attempt_at": decision.not_before},
+        )
+    elif decision.outcome is not Outcome.SEND:
+        row = await repository.lock_message(conn, message_id)
+        assert row is not None and decision.reason is not None, "queued in this transaction"
+        await save_change(conn, ruled_out(uow.source, row, decision.outcome, decision.reason))
+        log.info(
+            "message not sent: the rules of its category",
+            extra={"message_id": str(message_id), "outcome": decision.outcome.value},
+        )
+    return decision.outcome
+
+
+RULED_OUT = {
+    Outcome.OPTED_OUT: DeliveryEvent.PERSON_OPTED_OUT,
+    Outcome.CAPPED: DeliveryEvent.OVER_CAP,
+}
+
+
+def ruled_out(
+    source: str, row: Mapping[str, Any], outcome: Outcome, reason: str, at: datetime | None = None
+) -> "Change":
+    """The message (``row``, locked) ended ``opted_out`` or ``capped`` with the reason."""
+    return plan_move(
+        source,
+        row,
+        RULED_OUT[outcome],
+        at or datetime.now(UTC),
+        reason=reason,
+        fields={"last_error": reason},
+    )
+
+
+# --- the opt-out register ----------------------------------------------------------------------
+
+
+async def handle_set_push_preference(
+    uow: UnitOfWork, command: SetPushPreference
+) -> tuple[asyncpg.Record | None, bool]:
+    """Record the person's push preference (``via`` the app, or a TD reply to an SMS) and
+    publish it (PushPreferenceChanged on the compacted ``chs.notices.preferences``) when it
+    changed; the same preference again, or opting in with no preference recorded (no row is
+    opted in), changes and publishes nothing. The preference as it now is (None: never
+    recorded), and whether it changed. Service messages are never affected; the push and
+    broadcast messages already queued, deferred ones included, are checked again when sent."""
+    async with uow:
+        changed = await uow.record_with(
+            [
+                (
+                    repository.SET_PUSH_PREFERENCE,
+                    (command.person_id, command.opted_out, command.via, command.at),
+                )
+            ],
+            PushPreferenceChanged(
+                person_id=command.person_id,
+                opted_out=command.opted_out,
+                via=command.via,
+                at=command.at,
+            ),
+        )
+        row = await repository.get_push_preference(uow.conn, command.person_id)
+    return row, changed
 
 
 @asynccontextmanager

@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from chs_events.events.notices import (
+    NoticeCapped,
     NoticeDelivered,
     NoticeFailed,
+    NoticeOptedOut,
     NoticeSent,
     NoticeStatusChanged,
     NoticeUndeliverable,
@@ -25,6 +27,8 @@ STATUS_EVENTS: Mapping[MessageStatus, type[NoticeStatusChanged]] = {
     MessageStatus.DELIVERED: NoticeDelivered,
     MessageStatus.FAILED: NoticeFailed,
     MessageStatus.UNDELIVERABLE: NoticeUndeliverable,
+    MessageStatus.OPTED_OUT: NoticeOptedOut,
+    MessageStatus.CAPPED: NoticeCapped,
 }
 
 

@@ -2,9 +2,10 @@
 NOTIFY channel that wakes the dispatcher."""
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -56,13 +57,15 @@ async def upsert_contact(
 
 async def wake_messages_waiting_for(conn: asyncpg.Connection, person_id: str) -> int:
     """Make the never-sent queued messages of the person (or of the newborns whose guardian
-    the person is) due now: they may be waiting for this contact. Rows a dispatcher holds are
-    skipped rather than waited for: it rechecks a missing contact every poll interval."""
+        the person is) due now: they may be waiting for this contact (not those deferred out of the
+    quiet hours, ``not_before``). Rows a dispatcher holds are
+        skipped rather than waited for: it rechecks a missing contact every poll interval."""
     status = await conn.execute(
         """update messages set next_attempt_at = now()
            where message_id in (
                select message_id from messages
                where status = 'queued' and attempts = 0 and next_attempt_at > now()
+                 and (not_before is null or not_before <= now())
                  and (person_id = $1 or person_id in (
                      select person_id from contacts where guardian_person_id = $1))
                for update skip locked)""",
@@ -123,7 +126,7 @@ async def queued_messages_to(conn: asyncpg.Connection, person_id: str) -> list[a
 MESSAGE_COLUMNS = """message_id, notice_id, person_id, template_id, category, priority, params,
     request_event_id, correlation_id, to_mobile, text, sender, mobile_masked, recipient_person_id,
     status, attempts, next_attempt_at, last_error, provider_message_id, early_receipt, created_at,
-    sent_at, delivered_at, final_at"""
+    sent_at, delivered_at, final_at, not_before"""
 
 _UPDATABLE = frozenset(
     {
@@ -134,6 +137,7 @@ _UPDATABLE = frozenset(
         "status",
         "attempts",
         "next_attempt_at",
+        "not_before",
         "last_error",
         "provider_message_id",
         "early_receipt",
@@ -225,14 +229,22 @@ async def queue_reading_contacts(
     return bool(rows[0]["queued"]), contacts
 
 
-async def claim_due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """Lock due queued messages for this transaction; rows another instance holds are skipped."""
+async def claim_due(
+    conn: asyncpg.Connection, limit: int, now: datetime | None = None
+) -> list[asyncpg.Record]:
+    """Lock the messages queued and due at ``now`` (the dispatcher's clock; the database's when
+    None) for this transaction; rows another instance holds are skipped. Each row also says
+    whether its person opted out of push and broadcast (``opted_out``)."""
     return await conn.fetch(
-        f"""select {MESSAGE_COLUMNS} from messages
-            where status = 'queued' and next_attempt_at <= now()
+        f"""select {MESSAGE_COLUMNS}, exists (
+                select from push_preferences p
+                where p.person_id = messages.person_id and p.opted_out) as opted_out
+            from messages
+            where status = 'queued' and next_attempt_at <= coalesce($2, now())
             order by next_attempt_at, created_at limit $1
             for update skip locked""",
         limit,
+        now,
     )
 
 
@@ -269,6 +281,7 @@ _BATCH_COLUMNS = {
     "status": "text",
     "attempts": "int",
     "next_attempt_at": "timestamptz",
+    "not_before": "timestamptz",
     "last_error": "text",
     "provider_message_id": "text",
     "sent_at": "timestamptz",
@@ -353,6 +366,8 @@ async def delivery_stats(
                   count(*) filter (where status = 'delivered') as delivered,
                   count(*) filter (where status = 'failed') as failed,
                   count(*) filter (where status = 'undeliverable') as undeliverable,
+                  count(*) filter (where status = 'opted_out') as opted_out,
+                  count(*) filter (where status = 'capped') as capped,
                   count(*) filter (where status in ('queued', 'sent')) as pending
            from messages
            where created_at >= ($1::date)::timestamp at time zone 'Asia/Shanghai'
@@ -363,6 +378,72 @@ async def delivery_stats(
         date_to,
         template_id,
     )
+
+
+# --------------------------------------------------------------- push and broadcast rules
+
+
+async def opted_out(conn: asyncpg.Connection, person_id: str) -> bool:
+    """Whether the person opted out of push and broadcast (no row: opted in)."""
+    return bool(
+        await conn.fetchval(
+            "select opted_out from push_preferences where person_id = $1", person_id
+        )
+    )
+
+
+async def counted_messages(
+    conn: asyncpg.Connection,
+    person_id: str,
+    template_ids: Collection[str],
+    day: date,
+    *,
+    zone: ZoneInfo,
+    leaving_out: UUID,
+) -> tuple[int, int]:
+    """The person's messages of the templates (a category's) sent or still queued that go out
+    on ``day`` and in its month (days in ``zone``), each counted by when it was sent, or is to
+    go (its ``not_before``, else when it was queued); ``leaving_out`` is not counted."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    row = await conn.fetchrow(
+        """select count(*) filter (where goes_out >= $3 and goes_out < $4) as day,
+                  count(*) as month
+           from (select coalesce(sent_at, not_before, created_at) as goes_out from messages
+                 where person_id = $1 and template_id = any($2::text[]) and message_id <> $7
+                   and (sent_at is not null or status = 'queued')) as counted
+           where goes_out >= $5 and goes_out < $6""",
+        person_id,
+        list(template_ids),
+        datetime.combine(day, time(), tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time(), tzinfo=zone),
+        datetime.combine(first, time(), tzinfo=zone),
+        datetime.combine(following, time(), tzinfo=zone),
+        leaving_out,
+    )
+    assert row is not None
+    return int(row["day"]), int(row["month"])
+
+
+PUSH_PREFERENCE_COLUMNS = "person_id, opted_out, via, changed_at"
+
+
+async def get_push_preference(conn: asyncpg.Connection, person_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"select {PUSH_PREFERENCE_COLUMNS} from push_preferences where person_id = $1",
+        person_id,
+    )
+
+
+# The preference stored only when it changes (no row is opted in): the ``outbox.Change`` of
+# ``UnitOfWork.record_with``, which records the event only when a row was written.
+SET_PUSH_PREFERENCE = """insert into push_preferences as p (person_id, opted_out, via, changed_at)
+    select $1, $2, $3, $4
+    where $2 or exists (select from push_preferences where person_id = $1)
+    on conflict (person_id) do update
+    set opted_out = excluded.opted_out, via = excluded.via, changed_at = excluded.changed_at
+    where p.opted_out is distinct from excluded.opted_out
+    returning 1"""
 
 
 def _uuid(value: UUID | str) -> UUID:

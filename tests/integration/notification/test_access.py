@@ -1,6 +1,7 @@
 """Who reaches what in the notification API, route by route (chs_events.policy): no token is
 401, a kind of caller the route's action does not permit is 403, a person on another's
-messages is 403, and each permitted kind reaches its own."""
+messages or push preference is 403 (agency staff may not set or read one: 403), and each
+permitted kind reaches its own; a refused call records no event."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -34,6 +35,8 @@ ROUTES = [
     ("GET", "/messages/{message_id}"),
     ("GET", "/stats/delivery"),
     ("GET", "/templates"),
+    ("GET", "/persons/{person_id}/push-preference"),
+    ("PUT", "/persons/{person_id}/push-preference"),
 ]
 
 
@@ -87,9 +90,32 @@ def access(message_id) -> dict[tuple[str, str], Access]:
             own=[call("agency", "/stats/delivery"), call("admin", "/stats/delivery")]
         ),
         ("GET", "/templates"): Access(own=[call(kind.value, "/templates") for kind in Kind]),
+        ("GET", "/persons/{person_id}/push-preference"): Access(
+            own=[
+                call("person", f"/persons/{OWNER}/push-preference", owner),
+                call("admin", f"/persons/{OWNER}/push-preference"),
+            ],
+            others=[call("person", f"/persons/{OWNER}/push-preference", stranger)],
+        ),
+        ("PUT", "/persons/{person_id}/push-preference"): Access(
+            own=[
+                Ask(
+                    {"kind": "person", **owner},
+                    f"/persons/{OWNER}/push-preference",
+                    json={"opted_out": True},
+                )
+            ],
+            others=[
+                Ask(
+                    {"kind": "person", **stranger},
+                    f"/persons/{OWNER}/push-preference",
+                    json={"opted_out": True},
+                )
+            ],
+        ),
     }
 
 
 test_every_route_declares_an_action, test_access = access_tests(
-    "notification", ROUTES, others_status=(403,), own_status=(200,)
+    "notification", ROUTES, others_status=(403,), own_status=(200,), outbox=True
 )

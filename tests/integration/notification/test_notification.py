@@ -57,6 +57,7 @@ REGISTERED_PARAMS = {
     "start_date": "2026年1月1日",
 }
 TAG = "【中国医疗保障】"
+FINAL_STATUSES = ("delivered", "failed", "undeliverable", "opted_out", "capped")
 
 
 def registered(
@@ -199,9 +200,7 @@ class Notification:
     async def wait_final(self, count: int, within: float = 30.0) -> dict[str, asyncpg.Record]:
         async def all_final():
             rows = await self.messages()
-            final = [
-                r for r in rows.values() if r["status"] in ("delivered", "failed", "undeliverable")
-            ]
+            final = [r for r in rows.values() if r["status"] in FINAL_STATUSES]
             return rows if len(final) >= count else None
 
         try:
@@ -757,6 +756,8 @@ async def test_http_api_lists_a_persons_messages_and_delivery_stats(service):
         "delivered": 2,
         "failed": 0,
         "undeliverable": 0,
+        "opted_out": 0,
+        "capped": 0,
         "pending": 0,
         "success_rate": "100.0",
     }

@@ -43,7 +43,7 @@ class NoticeStatusChanged(Event):
     notice_id: str
     message_id: str
     template_id: str
-    status: Literal["sent", "delivered", "failed", "undeliverable"]
+    status: Literal["sent", "delivered", "failed", "undeliverable", "opted_out", "capped"]
     sender: str | None = None
     reason: str | None = None
     at: datetime
@@ -67,6 +67,20 @@ class NoticeFailed(NoticeStatusChanged):
 @register
 class NoticeUndeliverable(NoticeStatusChanged):
     ce_type = "chs.notices.undeliverable.v1"
+
+
+@register
+class NoticeOptedOut(NoticeStatusChanged):
+    """A push or broadcast not sent: its person opted out (service messages always go)."""
+
+    ce_type = "chs.notices.opted-out.v1"
+
+
+@register
+class NoticeCapped(NoticeStatusChanged):
+    """A push or broadcast not sent: its person had the category's cap of the day or month."""
+
+    ce_type = "chs.notices.capped.v1"
 
 
 @register

@@ -80,4 +80,17 @@ TEMPLATES = (
         elderly_text="{name}的慢病“{condition_name}”因住院结算撤销，从{ended_on}起停了。",
         params=("name", "condition_name", "ended_on"),
     ),
+    # A push (个性化精准推送) to the insured with hypertension: fixed text, the name from the
+    # directory; opt-out, caps and quiet hours apply (``rules``).
+    Template(
+        template_id="chronic.hypertension_policy",
+        category=Category.PUSH,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，高血压门诊用药保障政策：在定点医药机构购买降压药可按规定报销，"
+            "无需办理门诊慢特病认定。详情请咨询当地医保经办机构。回TD退订"
+        ),
+        elderly_text="{name}，买降压药能用医保报销，不用办慢病。回TD退订",
+        params=("name",),
+    ),
 )

@@ -4,6 +4,8 @@ import string
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chs_notification.rules import RULES
+
 
 class Category(StrEnum):
     BROADCAST = "broadcast"  # 重要信息全量
@@ -47,6 +49,14 @@ class Template:
                 )
         if not set(self.secret_params) <= set(self.params):
             raise ValueError(f"template {self.template_id} has undeclared secret params")
+        wording = RULES.opt_out_wording
+        if not RULES.is_service(self.category) and not (
+            self.text.endswith(wording) and self.elderly_text.endswith(wording)
+        ):
+            raise ValueError(
+                f"template {self.template_id} ({self.category}) must end both variants with the "
+                f"opt-out wording {wording!r}"
+            )
 
 
 def placeholders(text: str) -> set[str]:

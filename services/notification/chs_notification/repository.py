@@ -57,9 +57,9 @@ async def upsert_contact(
 
 async def wake_messages_waiting_for(conn: asyncpg.Connection, person_id: str) -> int:
     """Make the never-sent queued messages of the person (or of the newborns whose guardian
-        the person is) due now: they may be waiting for this contact (not those deferred out of the
-    quiet hours, ``not_before``). Rows a dispatcher holds are
-        skipped rather than waited for: it rechecks a missing contact every poll interval."""
+    the person is) due now: they may be waiting for this contact (not those deferred out of the
+    quiet hours, ``not_before``). Rows a dispatcher holds are skipped rather than waited for: it
+    rechecks a missing contact every poll interval."""
     status = await conn.execute(
         """update messages set next_attempt_at = now()
            where message_id in (

@@ -7,8 +7,10 @@ not carry the recipient's name). The two together are exactly the template's dec
 An area may add ``REFERENCE_PARAMS`` (per template, the person ids a notice carries for
 notification to look a directory param up by: the newborn of a newborn notice).
 Every area module is found at import; the processor reads the topics of every event type that
-has a rule. An area module may declare its own ``CATEGORY`` (the personal account's notices are
-"account"); without one, its notices are business results.
+has a rule. An area module may declare its own ``CATEGORY``; without one, its notices are
+business results. The personal account's notices (category "account") are not here: the
+account-notice processor (``services/account-notices``) makes them, with the state they need
+(the ledger's continuity, the low-balance alert).
 """
 
 import importlib

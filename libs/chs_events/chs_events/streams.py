@@ -1,11 +1,12 @@
-"""The faust stream processors' mechanism, once: the progress-notice processor and the fraud
-processor keep only their rules (and tables) over it.
+"""The faust stream processors' mechanism, once: the progress-notice, account-notice and fraud
+processors keep only their rules (and tables) over it.
 
 - ``create_app``: a faust app with the platform's settings (brokers, group, no topic declared,
   the store), which logs each assignment of partitions;
 - ``raw_topic``: a topic of bytes that faust never creates or reconfigures;
 - ``process_in_batches``: the agent, a ``BatchProcessor`` driving ``chs_events.processing``
-  with manual acks, the publish of what each event causes and the dead-letter path;
+  with manual acks, the publish of what each event causes (one event type, or several, each to
+  its own topic) and the dead-letter path;
 - ``run_worker``: the faust worker with the platform's logging and metrics;
 - its settings are ``chs_events.settings.ProcessorSettings`` (a processor subclasses it).
 

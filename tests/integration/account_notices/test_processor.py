@@ -178,7 +178,7 @@ async def test_a_debit_with_a_wrong_balance_after_raises_the_signal_and_no_notic
     assert signal_envelope.source == "/chs/account-notices"
 
     notices = await outputs(kafka_bootstrap, prefix + NOTICE_REQUESTS, 4)
-    told = {}
+    told: dict[str, tuple[str | None, str]] = {}
     for envelope in notices:
         notice = envelope.event
         assert isinstance(notice, NoticeRequested)

@@ -25,7 +25,7 @@ from chs_events.events.account import (
     FamilyMemberRevoked,
 )
 from chs_events.events.base import Event
-from chs_events.events.notices import NoticeRequested, notice_id
+from chs_events.events.notices import NoticeRequested
 from chs_events.regions import region
 from chs_events.vocabulary import CHINA, yuan
 
@@ -177,13 +177,8 @@ def low_balance(event: AccountDebited, threshold_fen: int) -> NoticeSpec:
 def requested(source: Envelope, specs: list[NoticeSpec]) -> list[NoticeRequested]:
     """The notice requests of ``specs``, caused by ``source``: deterministic ids."""
     return [
-        NoticeRequested(
-            person_id=recipient,
-            notice_id=notice_id(source.id, template_id, recipient),
-            template_id=template_id,
-            params=params,
-            category=CATEGORY,
-            priority=PRIORITY,
+        NoticeRequested.caused_by(
+            source.id, template_id, recipient, params, category=CATEGORY, priority=PRIORITY
         )
         for template_id, recipient, params in specs
     ]

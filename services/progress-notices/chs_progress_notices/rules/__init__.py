@@ -20,7 +20,8 @@ from types import MappingProxyType
 
 from chs_events.envelope import Envelope
 from chs_events.events.base import Event
-from chs_events.events.notices import NoticeRequested, notice_id
+from chs_events.events.notices import NoticeRequested
+from chs_events.events.notices import notice_id as notice_id  # the ids, as the rules give them
 from chs_progress_notices.rules.model import Rule
 
 CATEGORY = "business_result"
@@ -57,14 +58,10 @@ def notices_for(envelope: Envelope) -> list[NoticeRequested]:
     rule = _RULES.get(type(envelope.event))
     if rule is None:
         return []
+    category = _CATEGORIES[type(envelope.event)]
     return [
-        NoticeRequested(
-            person_id=recipient,
-            notice_id=notice_id(envelope.id, template_id, recipient),
-            template_id=template_id,
-            params=params,
-            category=_CATEGORIES[type(envelope.event)],
-            priority=PRIORITY,
+        NoticeRequested.caused_by(
+            envelope.id, template_id, recipient, params, category=category, priority=PRIORITY
         )
         for template_id, recipient, params in rule(envelope.event)
     ]

@@ -45,6 +45,8 @@ FRAUD_BENEFITS_STATE = "chs.fraud.state.benefits"
 QUALITY_SIGNALS = "chs.quality.signals"
 # The account-notice processor's faust table's changelog (its state per account).
 ACCOUNT_NOTICES_STATE = "chs.account-notices.state.accounts"
+# The account-notice processor's clock: a record to each partition, closing the bursts' windows.
+ACCOUNT_NOTICES_TICKS = "chs.account-notices.ticks"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -280,6 +282,17 @@ CATALOG: tuple[TopicSpec, ...] = (
         cleanup_policy="compact",
         key="account_id",  # written to the partition of the account's events (its person's)
         kept="compacted: the latest record per account is the processor's state",
+    ),
+    TopicSpec(
+        ACCOUNT_NOTICES_TICKS,
+        "account-notices",
+        ("account-notices",),
+        "The account-notice processor's clock: each instance sends a tick to each partition it "
+        "owns, co-partitioned with chs.account.events, so a burst of small debits is told when "
+        "its window ends without a further event (only where coalescing is on)",
+        retention_ms=1 * DAY_MS,
+        key="partition",
+        kept="1 d: a clock; nothing is built from it",
     ),
 )
 

@@ -17,7 +17,16 @@ that fails applied one event at a time, then dead-lettered. A notice's id is
 (``envelope_id``), is of its kind and the posting's event id: a redelivered event causes the
 same again (the rules recognize it among the account's recent postings) and changes nothing.
 
-The processor declares no topic: its input, outputs, dead-letter topics and the changelog
+Coalescing (where the policy turns it on): a burst of small debits is told when its window ends
+by the account's next posting, or else by a tick. A faust timer cannot write a table (a write
+needs an event's partition), so the timer only publishes: every ``CHS_TICK_SECONDS`` each
+instance sends ``AccountNoticesTicked`` to each partition it owns of
+``chs.account-notices.ticks``, co-partitioned with ``chs.account.events`` and read by the same
+agent, which applies the tick in that partition (``rules.ticked``): the partition's pending
+accounts (a key of the same table, ``rules.state.pending_key``) whose window has ended are told
+and closed. No tick is sent where no region coalesces.
+
+The processor declares no topic: its inputs, outputs, dead-letter topics and the changelog
 (``STATE_TOPIC``, compacted, 6 partitions like the input) are in the catalog
 (``chs_events.admin.ensure_topics``).
 """
@@ -31,12 +40,14 @@ from faust.types import TableT
 from chs_account_notices import rules
 from chs_account_notices.settings import AccountNoticeSettings
 from chs_events import streams
+from chs_events.clock import now
 from chs_events.envelope import Envelope
 from chs_events.events.account import AccountEvent
 from chs_events.events.base import Event
 from chs_events.events.notices import NoticeRequested
 from chs_events.events.quality import DataQualitySignalRaised
-from chs_events.topics import ACCOUNT_NOTICES_STATE, BY_NAME
+from chs_events.events.ticks import AccountNoticesTicked
+from chs_events.topics import ACCOUNT_NOTICES_STATE, ACCOUNT_NOTICES_TICKS, BY_NAME
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +56,56 @@ STATE_TOPIC = BY_NAME[ACCOUNT_NOTICES_STATE]
 PARTITIONS = 6  # of chs.account.events, so of the table
 
 
+def current_partition() -> int:
+    """The partition of the event being applied (``chs_events.streams`` sets it)."""
+    event = faust.current_event()
+    return 0 if event is None else event.message.partition
+
+
 def notices_of(
-    settings: AccountNoticeSettings, accounts: TableT
+    settings: AccountNoticeSettings,
+    accounts: TableT,
+    *,
+    partition_of: Callable[[], int] = current_partition,
 ) -> Callable[[Envelope], Sequence[Event]]:
-    """An account event → applied to its account's state; the notices and signals it caused."""
+    """An account event → applied to its account's state; the notices and signals it caused.
+    A tick → the bursts of its partition whose window has ended, told."""
     policy = settings.policy
+
+    def pending(partition: int) -> rules.Pending:
+        return rules.load_pending(accounts.get(rules.pending_key(partition)))
+
+    def ticked(source: Envelope, tick: AccountNoticesTicked) -> Sequence[Event]:
+        waiting = pending(tick.partition)
+        states = {a: rules.load(accounts.get(a.encode())) for a in waiting.accounts}
+        done = rules.ticked(source, int(tick.at.timestamp()), waiting, states)
+        for account_id, state in done.states.items():
+            accounts[account_id.encode()] = rules.dump(state)
+        if done.pending is not None:
+            accounts[rules.pending_key(tick.partition)] = rules.dump_pending(done.pending)
+        return done.caused
 
     def step(source: Envelope) -> Sequence[Event]:
         event = source.event
+        if isinstance(event, AccountNoticesTicked):
+            return ticked(source, event)
         assert isinstance(event, AccountEvent)
         key = event.account_id.encode()
         applied = rules.apply(source, rules.load(accounts.get(key)), policy)
         if applied.state is not None:
             accounts[key] = rules.dump(applied.state)
+            partition = partition_of()
+            waiting = rules.pending_after(pending(partition), event.account_id, applied.state)
+            if waiting is not None:
+                accounts[rules.pending_key(partition)] = rules.dump_pending(waiting)
         return applied.caused
 
     return step
+
+
+def tick_of(partition: int, source: str) -> Envelope:
+    tick = AccountNoticesTicked(person_id=f"partition-{partition}", partition=partition, at=now())
+    return Envelope(tick, source=source)
 
 
 def _envelope_id(output: Event) -> str | None:
@@ -98,6 +143,8 @@ def create_app(settings: AccountNoticeSettings) -> faust.App:
             app, settings.topic(STATE_TOPIC.name), partitions=PARTITIONS
         ),
     )
+    if settings.policy.coalescing.anywhere:
+        _ticking(app, settings)
     streams.process_in_batches(
         app,
         settings,
@@ -110,3 +157,23 @@ def create_app(settings: AccountNoticeSettings) -> faust.App:
         published=_published,
     )
     return app
+
+
+def _ticking(app: faust.App, settings: AccountNoticeSettings) -> None:
+    """Every ``tick_seconds``, a tick to each partition of the ticks topic this instance owns."""
+    name = settings.topic(ACCOUNT_NOTICES_TICKS)
+    ticks = streams.raw_topic(app, name)
+
+    @app.timer(interval=settings.tick_seconds)
+    async def tick() -> None:
+        for tp in sorted(app.consumer.assignment()):
+            if tp.topic != name:
+                continue
+            record = tick_of(tp.partition, settings.ce_source).to_record()
+            await ticks.send(
+                key=record.key,
+                value=record.value,
+                headers=list(record.headers),
+                partition=tp.partition,
+                force=True,
+            )

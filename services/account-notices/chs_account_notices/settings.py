@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
+
 from chs_account_notices.rules.policy import POLICY_FILE, Policy
 from chs_events.settings import ProcessorSettings
 
@@ -20,6 +22,9 @@ class AccountNoticeSettings(ProcessorSettings):
     )
     data_dir: Path = Path(tempfile.gettempdir()) / "chs-account-notices"
     policy_file: Path = POLICY_FILE
+    # Where coalescing is on: how often each instance ticks its partitions (a burst's notice is
+    # at most this late after its window ends).
+    tick_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def policy(self) -> Policy:

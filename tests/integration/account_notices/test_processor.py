@@ -60,7 +60,7 @@ async def prefix(kafka_bootstrap, topic_prefix) -> str:
 def start(kafka_bootstrap, prefix, tmp_path) -> Iterator:
     started: list[Processor] = []
 
-    def run(store: str = "memory") -> Processor:
+    def run(store: str = "memory", **env: str) -> Processor:
         processor = Processor.start(
             ["chs_account_notices", "worker"],
             tmp_path / f"processor-{len(started)}.log",
@@ -69,6 +69,7 @@ def start(kafka_bootstrap, prefix, tmp_path) -> Iterator:
             topic_prefix=prefix,
             data_dir=tmp_path / "data",
             CHS_STORE=store,
+            **env,
         )
         started.append(processor)
         return processor
@@ -116,7 +117,7 @@ class Holder:
             )
         )
 
-    def debit(self, amount: int, after: int) -> Envelope:
+    def debit(self, amount: int, after: int, at: datetime = AT) -> Envelope:
         self.n += 1
         return self.envelope(
             AccountDebited(
@@ -125,7 +126,7 @@ class Holder:
                 transaction_id=f"client:P370200001:{self.account_id}-{self.n}",
                 amount_fen=amount,
                 balance_after_fen=after,
-                posted_at=AT,
+                posted_at=at,
                 merchant_code="P370200001",
                 merchant_kind="pharmacy",
                 spender_person_id=self.person_id,
@@ -218,3 +219,40 @@ async def test_the_account_s_state_is_recovered_after_a_restart(
     [signal] = await outputs(kafka_bootstrap, prefix + QUALITY_SIGNALS, 1)
     assert isinstance(signal.event, DataQualitySignalRaised)
     assert (signal.event.event_id, signal.event.expected_balance_fen) == (wrong.id, 19900)
+
+
+async def test_a_burst_of_small_debits_is_told_once_when_its_window_ends(
+    kafka_bootstrap, prefix, start, tmp_path
+):
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        '{"low_balance": {"default_threshold_fen": 0, "regions": {}},'
+        ' "coalescing": {"small_debit_fen": 2000, "window_seconds": 2, "regions": ["370200"]}}'
+    )
+    processor = start(CHS_POLICY_FILE=str(policy), CHS_TICK_SECONDS="0.5")
+    processor.wait_ready()
+    holder = Holder()
+    now = datetime.now(UTC)
+    first = holder.debit(500, 9500, now)
+    await publish(
+        kafka_bootstrap,
+        prefix,
+        holder.opened(),
+        holder.credit(10000, 10000),
+        first,
+        holder.debit(700, 8800, now),
+        holder.debit(300, 8500, now),
+    )
+    # no further event: a tick of the account's partition closes the window
+    notices = await outputs(kafka_bootstrap, prefix + NOTICE_REQUESTS, 2)
+    told = [e.event for e in notices]
+    assert all(isinstance(n, NoticeRequested) for n in told)
+    assert [n.template_id for n in told if isinstance(n, NoticeRequested)] == [
+        "account.credited",
+        "account.debits_coalesced",
+    ]
+    burst = told[1]
+    assert isinstance(burst, NoticeRequested)
+    assert burst.params["count"] == "3" and burst.params["total_yuan"] == "15.00"
+    assert burst.params["balance_yuan"] == "85.00"
+    assert burst.notice_id == notice_id(first.id, "account.debits_coalesced", holder.person_id)

@@ -5,16 +5,19 @@ a family member's spending (家庭共济) is told to the holder too, naming who 
 authorizations are confirmed to the holder. A withdrawal at death and AccountOpened ask for no
 notice (the enrollment notice already told the employee), nor does AccountTransferredWithin (the
 balance stays the holder's, in the same account: transfer.completed told the move). A debit that
-takes the balance below the region's threshold also asks for ``account.low_balance``
+takes the balance below the region's threshold also asks for ``account.low_balance``; where
+coalescing is on, a burst of small debits is told as one ``account.debits_coalesced``
 (``chs_account_notices.rules.continuity``). ``name`` is filled by notification from its contact
 directory. The notice ids are ``notice_id(source event id, template, recipient)``, as the
 progress-notice processor gave them when it made these notices.
 """
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from chs_account_notices.rules.state import Burst
 from chs_events.envelope import Envelope
 from chs_events.events.account import (
     AccountCredited,
@@ -43,6 +46,7 @@ TRANSFERRED_IN = "account.transferred_in"
 AUTHORIZED = "account.family_member_authorized"
 REVOKED = "account.family_member_revoked"
 LOW_BALANCE = "account.low_balance"
+DEBITS_COALESCED = "account.debits_coalesced"
 
 RELATION_NAMES: Mapping[str, str] = MappingProxyType(
     {"spouse": "配偶", "child": "子女", "parent": "父母", "parent_in_law": "配偶的父母"}
@@ -62,6 +66,7 @@ DIRECTORY_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
             AUTHORIZED,
             REVOKED,
             LOW_BALANCE,
+            DEBITS_COALESCED,
         )
     }
 )
@@ -77,6 +82,7 @@ BUSINESS_PARAMS: Mapping[str, frozenset[str]] = MappingProxyType(
         AUTHORIZED: frozenset({"relation_name"}),
         REVOKED: frozenset({"relation_name"}),
         LOW_BALANCE: frozenset({"balance_yuan", "threshold_yuan"}),
+        DEBITS_COALESCED: frozenset({"posted_on", "count", "total_yuan", "balance_yuan"}),
     }
 )
 
@@ -189,3 +195,21 @@ def notices_for(source: Envelope) -> list[NoticeRequested]:
     none."""
     rule = RULES.get(type(source.event))
     return [] if rule is None else requested(source, rule(source.event))
+
+
+def coalesced(burst: Burst) -> NoticeRequested:
+    """A burst's notice: its id of the burst's first debit, whichever event or tick closes it."""
+    started = datetime.fromtimestamp(burst.started_at, CHINA).date()
+    return NoticeRequested.caused_by(
+        burst.first_event_id,
+        DEBITS_COALESCED,
+        burst.person_id,
+        {
+            "posted_on": started.isoformat(),
+            "count": str(burst.count),
+            "total_yuan": yuan(burst.total_fen),
+            "balance_yuan": yuan(burst.balance_fen),
+        },
+        category=CATEGORY,
+        priority=PRIORITY,
+    )

@@ -166,14 +166,16 @@ def _ticking(app: faust.App, settings: AccountNoticeSettings) -> None:
 
     @app.timer(interval=settings.tick_seconds)
     async def tick() -> None:
-        for tp in sorted(app.consumer.assignment()):
-            if tp.topic != name:
-                continue
-            record = tick_of(tp.partition, settings.ce_source).to_record()
-            await ticks.send(
-                key=record.key,
-                value=record.value,
-                headers=list(record.headers),
-                partition=tp.partition,
-                force=True,
-            )
+        try:
+            owned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == name)
+            for partition in owned:
+                record = tick_of(partition, settings.ce_source).to_record()
+                await ticks.send(
+                    key=record.key,
+                    value=record.value,
+                    headers=list(record.headers),
+                    partition=partition,
+                    force=True,
+                )
+        except Exception as error:  # noqa: BLE001 - the next tick tries again
+            log.warning("tick not sent", extra={"error": repr(error)})

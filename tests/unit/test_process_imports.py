@@ -56,7 +56,9 @@ def test_the_consumers_of_a_service_load_no_web_stack(package):
 
 
 def test_the_processors_load_no_web_stack():
-    loaded = loaded_by("chs_fraud.processor", "chs_progress_notices.__main__")
+    loaded = loaded_by(
+        "chs_fraud.processor", "chs_progress_notices.__main__", "chs_account_notices.__main__"
+    )
     assert not loaded & {*WEB_STACK, "chs_fraud.api"}
 
 

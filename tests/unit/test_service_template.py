@@ -37,7 +37,7 @@ PROCESSOR_FILES = frozenset(
         "rules/__init__.py",
     }
 )
-PROCESSORS = frozenset({"progress-notices"})
+PROCESSORS = frozenset({"progress-notices", "account-notices"})
 
 
 def package_of(service: Path) -> Path:

@@ -1,11 +1,12 @@
-"""The faust stream processors' mechanism, once: the progress-notice processor and the fraud
-processor keep only their rules (and tables) over it.
+"""The faust stream processors' mechanism, once: the progress-notice, account-notice and fraud
+processors keep only their rules (and tables) over it.
 
 - ``create_app``: a faust app with the platform's settings (brokers, group, no topic declared,
   the store), which logs each assignment of partitions;
 - ``raw_topic``: a topic of bytes that faust never creates or reconfigures;
 - ``process_in_batches``: the agent, a ``BatchProcessor`` driving ``chs_events.processing``
-  with manual acks, the publish of what each event causes and the dead-letter path;
+  with manual acks, the publish of what each event causes (one event type, or several, each to
+  its own topic) and the dead-letter path;
 - ``run_worker``: the faust worker with the platform's logging and metrics;
 - its settings are ``chs_events.settings.ProcessorSettings`` (a processor subclasses it).
 
@@ -43,6 +44,7 @@ import asyncio
 import logging
 import time
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
@@ -174,9 +176,11 @@ class BatchProcessor(Generic[E]):
     publishes what they cause to ``outputs``; ``process`` returns once that (or an event's dead
     letter, to ``dead_letters`` by topic name) is acknowledged by the broker, so the caller may
     ack the events. It raises nothing but cancellation (``chs_events.processing``).
-    ``envelope_id``: an output's envelope id (else a new one); ``types``: the event types
-    applied, the others passed over; ``published(source, output)``: told of each output once it
-    is handed to the producer (a log line)."""
+    ``output`` may be several event types (a tuple): ``outputs`` is then the topic of each by
+    its logical name (the types' ``topic``). ``envelope_id``: an output's envelope id (else, or
+    where it gives None, a new one); ``types``: the event types applied, the others passed over;
+    ``published(source, output)``: told of each output once it is handed to the producer (a log
+    line)."""
 
     def __init__(
         self,
@@ -184,16 +188,18 @@ class BatchProcessor(Generic[E]):
         consumer: str,
         *,
         step: Callable[[Envelope], Sequence[E]],
-        output: type[E],
-        outputs: TopicT,
+        output: type[E] | tuple[type[E], ...],
+        outputs: TopicT | Mapping[str, TopicT],
         dead_letters: Mapping[str, TopicT],
-        envelope_id: Callable[[E], str] | None = None,
+        envelope_id: Callable[[E], str | None] | None = None,
         types: frozenset[str] | None = None,
         published: Callable[[Envelope, E], None] | None = None,
     ) -> None:
         self._step = step
-        self._output = output
-        self._outputs = outputs
+        self._kinds = kinds = output if isinstance(output, tuple) else (output,)
+        self._outputs: Mapping[str, TopicT] = (
+            outputs if isinstance(outputs, Mapping) else {kind.topic: outputs for kind in kinds}
+        )
         self._dead_letters = dead_letters
         self._envelope_id = envelope_id
         self._published = published
@@ -242,23 +248,28 @@ class BatchProcessor(Generic[E]):
 
     def _envelope(self, source: Envelope, output: E) -> Envelope:
         caused = source.caused(output, source=self._source)
-        return (
-            caused if self._envelope_id is None else replace(caused, id=self._envelope_id(output))
-        )
+        given = None if self._envelope_id is None else self._envelope_id(output)
+        return caused if given is None else replace(caused, id=given)
 
     async def _publish(self, caused: Sequence[tuple[Envelope, E]]) -> None:
         pending = []
+        kinds = []
         for source, output in caused:
             r = self._envelope(source, output).to_record()
-            pending.append(await _send(self._outputs, r.key, r.value, r.headers))
+            pending.append(await _send(self._outputs[output.topic], r.key, r.value, r.headers))
+            kinds.append(type(output))
             if self._published is not None:
                 self._published(source, output)
         # Every delivery is awaited (acks=all) before the source events may be acked.
         outcomes = await asyncio.gather(*pending, return_exceptions=True)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        metrics.EVENTS_PUBLISHED.labels(self._output.topic, self._output.ce_type).inc(
-            len(outcomes) - len(failures)
+        delivered = Counter(
+            kind
+            for kind, o in zip(kinds, outcomes, strict=True)
+            if not isinstance(o, BaseException)
         )
+        for kind in self._kinds:
+            metrics.EVENTS_PUBLISHED.labels(kind.topic, kind.ce_type).inc(delivered[kind])
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
         if failures:
             raise failures[0]
 
@@ -282,21 +293,25 @@ def process_in_batches(
     *,
     sources: Sequence[str],
     step: Callable[[Envelope], Sequence[E]],
-    output: type[E],
-    envelope_id: Callable[[E], str] | None = None,
+    output: type[E] | tuple[type[E], ...],
+    envelope_id: Callable[[E], str | None] | None = None,
     types: frozenset[str] | None = None,
     published: Callable[[Envelope, E], None] | None = None,
 ) -> BatchProcessor[E]:
     """The agent ``consumer`` of the topics ``sources`` (logical names): batches through a
-    ``BatchProcessor`` that publishes to ``output``'s topic, dead letters to each source's
-    ``.dlq``, each event acked once its batch is processed."""
+    ``BatchProcessor`` that publishes to the topic of ``output`` (of each, where it is several
+    types), dead letters to each source's ``.dlq``, each event acked once its batch is
+    processed."""
+    kinds = output if isinstance(output, tuple) else (output,)
     processor = BatchProcessor(
         settings,
         consumer,
         step=step,
         output=output,
         envelope_id=envelope_id,
-        outputs=raw_topic(app, settings.topic(output.topic)),
+        outputs={
+            topic: raw_topic(app, settings.topic(topic)) for topic in {k.topic for k in kinds}
+        },
         dead_letters={
             settings.topic(dlq_of(t)): raw_topic(app, settings.topic(dlq_of(t))) for t in sources
         },

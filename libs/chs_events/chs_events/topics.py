@@ -42,6 +42,11 @@ FRAUD_SIGNALS = "chs.fraud.signals"
 # The fraud processor's faust tables' changelogs (its state per person).
 FRAUD_RECORDS_STATE = "chs.fraud.state.records"
 FRAUD_BENEFITS_STATE = "chs.fraud.state.benefits"
+QUALITY_SIGNALS = "chs.quality.signals"
+# The account-notice processor's faust table's changelog (its state per account).
+ACCOUNT_NOTICES_STATE = "chs.account-notices.state.accounts"
+# The account-notice processor's clock: a record to each partition, closing the bursts' windows.
+ACCOUNT_NOTICES_TICKS = "chs.account-notices.ticks"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -179,7 +184,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         ACCOUNT_EVENTS,
         "accounts",
-        ("progress-notices", "transfer", "fraud"),
+        ("account-notices", "transfer", "fraud"),
         "Personal-account ledger; transfer records the balance each transfer moved from it",
         retention_ms=FOREVER,
         kept="forever: the record of the personal accounts' money (a new consumer starts from "
@@ -204,7 +209,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         NOTICE_REQUESTS,
-        "progress-notices",
+        "progress-notices, account-notices",
         ("notification",),
         "Requests to tell a person something",
         retention_ms=14 * DAY_MS,
@@ -258,6 +263,36 @@ CATALOG: tuple[TopicSpec, ...] = (
             (FRAUD_RECORDS_STATE, "death and accident records"),
             (FRAUD_BENEFITS_STATE, "benefits kept"),
         )
+    ),
+    TopicSpec(
+        QUALITY_SIGNALS,
+        "account-notices",
+        ("analytics",),
+        "Data-quality signals: an account's posting whose balance after does not follow from "
+        "the previous one, or a transaction posted twice (never told to the person)",
+        retention_ms=FOREVER,
+        kept="forever: the record of what was found inconsistent in the ledger's events",
+    ),
+    TopicSpec(
+        ACCOUNT_NOTICES_STATE,
+        "account-notices",
+        ("account-notices",),
+        "The account-notice processor's state per account: the last balance after, the recent "
+        "postings applied, the low-balance alert armed (a faust table's changelog)",
+        cleanup_policy="compact",
+        key="account_id",  # written to the partition of the account's events (its person's)
+        kept="compacted: the latest record per account is the processor's state",
+    ),
+    TopicSpec(
+        ACCOUNT_NOTICES_TICKS,
+        "account-notices",
+        ("account-notices",),
+        "The account-notice processor's clock: each instance sends a tick to each partition it "
+        "owns, co-partitioned with chs.account.events, so a burst of small debits is told when "
+        "its window ends without a further event (only where coalescing is on)",
+        retention_ms=1 * DAY_MS,
+        key="partition",
+        kept="1 d: a clock; nothing is built from it",
     ),
 )
 

@@ -6,6 +6,7 @@ import pytest
 from chs_events.read_models import enrollments, filings
 from chs_events.topics import (
     ACCOUNT_EVENTS,
+    ACCOUNT_NOTICES_STATE,
     BY_NAME,
     CATALOG,
     CHRONIC_EVENTS,
@@ -52,6 +53,7 @@ def test_keyed_state_is_compacted_and_event_histories_are_kept_whole():
         NOTICE_PREFERENCES,  # a person's push preference: the latest record is the state
         FRAUD_RECORDS_STATE,  # a faust table's changelog: the latest state per person
         FRAUD_BENEFITS_STATE,
+        ACCOUNT_NOTICES_STATE,  # the account-notice processor's table: the state per account
     }
     assert BY_NAME[ENROLLMENT_EVENTS].retention_ms == -1
     assert BY_NAME[REMOTE_CARE_EVENTS].retention_ms == -1

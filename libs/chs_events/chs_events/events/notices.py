@@ -35,6 +35,29 @@ class NoticeRequested(Event):
     category: NoticeCategory
     priority: Literal["high", "normal", "low"] = "normal"
 
+    @classmethod
+    def caused_by(
+        cls,
+        source_event_id: str,
+        template_id: str,
+        recipient: str,
+        params: dict[str, str],
+        *,
+        category: str,
+        priority: str,
+    ) -> "NoticeRequested":
+        """The notice a processor asks for on a source event: its id ``notice_id(source event,
+        template, recipient)``, the same whenever the event is processed again (``category``
+        and ``priority`` validated as the fields)."""
+        return cls(
+            person_id=recipient,
+            notice_id=notice_id(source_event_id, template_id, recipient),
+            template_id=template_id,
+            params=params,
+            category=category,
+            priority=priority,
+        )
+
 
 class NoticeStatusChanged(Event):
     topic = NOTICE_STATUS

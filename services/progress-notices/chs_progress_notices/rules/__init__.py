@@ -7,8 +7,10 @@ not carry the recipient's name). The two together are exactly the template's dec
 An area may add ``REFERENCE_PARAMS`` (per template, the person ids a notice carries for
 notification to look a directory param up by: the newborn of a newborn notice).
 Every area module is found at import; the processor reads the topics of every event type that
-has a rule. An area module may declare its own ``CATEGORY`` (the personal account's notices are
-"account"); without one, its notices are business results.
+has a rule. An area module may declare its own ``CATEGORY``; without one, its notices are
+business results. The personal account's notices (category "account") are not here: the
+account-notice processor (``services/account-notices``) makes them, with the state they need
+(the ledger's continuity, the low-balance alert).
 """
 
 import importlib
@@ -18,7 +20,8 @@ from types import MappingProxyType
 
 from chs_events.envelope import Envelope
 from chs_events.events.base import Event
-from chs_events.events.notices import NoticeRequested, notice_id
+from chs_events.events.notices import NoticeRequested
+from chs_events.events.notices import notice_id as notice_id  # the ids, as the rules give them
 from chs_progress_notices.rules.model import Rule
 
 CATEGORY = "business_result"
@@ -55,14 +58,10 @@ def notices_for(envelope: Envelope) -> list[NoticeRequested]:
     rule = _RULES.get(type(envelope.event))
     if rule is None:
         return []
+    category = _CATEGORIES[type(envelope.event)]
     return [
-        NoticeRequested(
-            person_id=recipient,
-            notice_id=notice_id(envelope.id, template_id, recipient),
-            template_id=template_id,
-            params=params,
-            category=_CATEGORIES[type(envelope.event)],
-            priority=PRIORITY,
+        NoticeRequested.caused_by(
+            envelope.id, template_id, recipient, params, category=category, priority=PRIORITY
         )
         for template_id, recipient, params in rule(envelope.event)
     ]

@@ -1,10 +1,17 @@
-"""Notices of the personal-account business area (个人账户收支实时告知), and an area module's own
-notice category. No I/O."""
+"""Notices of the personal account (个人账户收支实时告知) by themselves, in their own category:
+what the progress-notice processor made before the account-notice processor took them over.
+No I/O."""
 
 from datetime import UTC, datetime
 
 import pytest
 
+from chs_account_notices.rules import (
+    BUSINESS_PARAMS,
+    DIRECTORY_PARAMS,
+    SOURCE_TOPICS,
+    notices_for,
+)
 from chs_events.envelope import Envelope
 from chs_events.events.account import (
     AccountCredited,
@@ -14,15 +21,8 @@ from chs_events.events.account import (
     AccountWithdrawn,
     FamilyMemberAuthorized,
 )
-from chs_events.events.enrollment import EnrollmentRegistered
 from chs_events.topics import ACCOUNT_EVENTS
 from chs_notification.templates import TEMPLATES, Category
-from chs_progress_notices.rules import (
-    BUSINESS_PARAMS,
-    DIRECTORY_PARAMS,
-    SOURCE_TOPICS,
-    notices_for,
-)
 
 pytestmark = pytest.mark.unit
 
@@ -130,19 +130,6 @@ def test_opening_and_withdrawal_at_death_tell_nothing():
         notices(AccountWithdrawn(**MONEY, amount_fen=1, balance_after_fen=0, closed_on=AT.date()))
         == []
     )
-
-
-def test_areas_without_their_own_category_stay_business_results():
-    event = EnrollmentRegistered(
-        person_id=HOLDER,
-        enrollment_id="E1",
-        insutype="310",
-        pooling_region="370200",
-        start_date=AT.date(),
-    )
-    assert {n.category for n in notices_for(Envelope(event, source="/chs/enrollment"))} == {
-        "business_result"
-    }
 
 
 def test_every_account_template_is_an_account_message_with_its_params_filled():

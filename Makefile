@@ -88,7 +88,7 @@ up: setup
 	@echo "  Kafka              127.0.0.1:$(KAFKA_PORT)"
 	@echo "  PostgreSQL         $$(deploy/local/postgres.sh url | sed -E 's#//[^@/]*@#//…@#')"
 	@echo "  Keycloak issuer    $$(deploy/local/keycloak.sh url)   (realm chs, tokens by client credentials)"
-	@echo "  worker metrics     http://127.0.0.1:9101-9118/metrics   (service workers, dispatcher, processor)"
+	@echo "  worker metrics     http://127.0.0.1:9101-9126/metrics   (service workers, dispatcher, processors)"
 	@echo "  log                $(PLATFORM_LOG)   (make logs)"
 
 down:

@@ -5,7 +5,7 @@ passthrough of the same number of messages on the same broker, in the same run.
 
 One business event is a paid contribution: ``POST /contributions`` (enrollment) → its outbox →
 ``chs.enrollment.events`` → accounts credits the personal account → its outbox →
-``chs.accounts.events`` → progress-notices → ``chs.notices.requests`` → notification queues the
+``chs.account.events`` → account-notices → ``chs.notices.requests`` → notification queues the
 message → the dispatcher hands the SMS ``account.credited`` to the gateway, which records it.
 The latency of an event is HTTP request sent → SMS recorded by the gateway.
 

@@ -1,12 +1,13 @@
-"""The faust processors' mechanism alone (``chs_events.streams``) on the local broker: N account
-events through progress-notices and the fraud processor, against a raw aiokafka consume →
+"""The faust processors' mechanism (``chs_events.streams``) on the local broker: N account
+events through the account-notice and the fraud processors, against a raw aiokafka consume →
 produce passthrough of the same messages in the same run.
 
-    python bench/streams.py [--events 20000] [--only raw,progress-notices,fraud,engine]
+    python bench/streams.py [--events 20000] [--only raw,account-notices,fraud,engine]
 
 The events are personal-account movements on ``chs.account.events`` (half credits, half
-pharmacy debits, 1,000 people), what the account-notice pipeline feeds both processors:
-progress-notices asks a notice for each, the fraud processor applies the debits to its tables
+pharmacy debits, 1,000 people, each account's balances following on), what the account-notice
+pipeline feeds both processors: account-notices checks each posting against its account's last
+balance (a table) and asks a notice for it, the fraud processor applies the debits to its tables
 (the credits it passes over unparsed). Everything is on a fresh topic prefix, published before
 any reader starts.
 
@@ -14,13 +15,14 @@ Rows, one after the other on the same topics (each a group of its own, from offs
 
 - ``raw``: in this process, an aiokafka consumer → idempotent producer (acks=all) copying each
   record to an output topic, acknowledgements awaited and offsets committed per batch;
-- ``progress-notices``, ``fraud``: the real processor (``python -m chs_progress_notices
-  worker``, ``python -m chs_fraud processor`` with its RocksDB store), timed from its partitions
-  assigned to the last notice on ``chs.notices.requests`` (progress-notices) or its group
-  committed the inputs (fraud; commits every ``CHS_COMMIT_INTERVAL_SECONDS``, 2.8 s);
-- ``engine``: progress-notices' step on the consumer runner's engine without faust, in this
-  process: aiokafka consumer → ``RecordProcessor.process_all`` (the same retries and dead
-  letters) → the notices published together, acknowledged, then the offsets committed.
+- ``account-notices``, ``fraud``: the real processor (``python -m chs_account_notices
+  worker``, ``python -m chs_fraud processor``, each with its RocksDB store), timed from its
+  partitions assigned to the last notice on ``chs.notices.requests`` (account-notices) or its
+  group committed the inputs (fraud; commits every ``CHS_COMMIT_INTERVAL_SECONDS``, 2.8 s);
+- ``engine``: the account notices' stateless step (``rules.notices.notices_for``, no table, no
+  continuity check) on the consumer runner's engine without faust, in this process: aiokafka
+  consumer → ``RecordProcessor.process_all`` (the same retries and dead letters) → the notices
+  published together, acknowledged, then the offsets committed.
 
 CPU is the process's user + system time over the same span (``/proc``), per event. Other
 processes share the cores: compare the ratios of one run, not absolute numbers across runs.
@@ -47,6 +49,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import terminate
+from chs_account_notices.app import CONSUMER as NOTICES
+from chs_account_notices.app import STATE_TOPIC as NOTICES_STATE
+from chs_account_notices.rules import SOURCE_TOPICS, TYPES
+from chs_account_notices.rules.notices import notices_for
 from chs_events.admin import delete_topics, ensure_topics
 from chs_events.envelope import Envelope
 from chs_events.events.account import AccountCredited, AccountDebited
@@ -54,20 +60,25 @@ from chs_events.events.base import Event
 from chs_events.kafka import create_producer
 from chs_events.processing import Outcome, RecordProcessor
 from chs_events.settings import PlatformSettings
-from chs_events.topics import ACCOUNT_EVENTS, BY_NAME, FRAUD_SIGNALS, NOTICE_REQUESTS
+from chs_events.topics import (
+    ACCOUNT_EVENTS,
+    BY_NAME,
+    FRAUD_SIGNALS,
+    NOTICE_REQUESTS,
+    QUALITY_SIGNALS,
+)
 from chs_events.topics import dead_letter_spec as dlq_spec
 from chs_fraud import rules as fraud_rules
 from chs_fraud.app import CONSUMER as FRAUD
 from chs_fraud.app import STATE_TOPICS
-from chs_progress_notices.app import CONSUMER as PROGRESS
-from chs_progress_notices.rules import SOURCE_TOPICS, SOURCE_TYPES, notices_for
 
 REPO = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PEOPLE = 1_000
 PARTITIONS = 6
-SERVICES = {PROGRESS: "services/progress-notices", FRAUD: "services/fraud"}
-COMMANDS = {PROGRESS: ["chs_progress_notices", "worker"], FRAUD: ["chs_fraud", "processor"]}
+SERVICES = {NOTICES: "services/account-notices", FRAUD: "services/fraud"}
+COMMANDS = {NOTICES: ["chs_account_notices", "worker"], FRAUD: ["chs_fraud", "processor"]}
+OPENING_BALANCE_FEN = 1_000_000  # well above any low-balance threshold: one notice a posting
 
 
 @dataclass
@@ -89,15 +100,18 @@ class Row:
 def account_events(count: int) -> list[Event]:
     people = ["p" + secrets.token_hex(16) for _ in range(PEOPLE)]
     posted = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    balances = dict.fromkeys(people, OPENING_BALANCE_FEN)
     events: list[Event] = []
     for n in range(count):
         person = people[n % PEOPLE]
+        amount = 1_000 + n % 5_000
+        balances[person] += -amount if n % 2 else amount
         common = {
             "person_id": person,
             "account_id": "A" + person[1:9],
             "transaction_id": "T" + secrets.token_hex(8),
-            "amount_fen": 1_000 + n % 5_000,
-            "balance_after_fen": 100_000 + n,
+            "amount_fen": amount,
+            "balance_after_fen": balances[person],
             "posted_at": posted,
         }
         if n % 2:
@@ -206,7 +220,7 @@ async def raw(bootstrap: str, prefix: str, count: int) -> Row:
 
 
 async def engine(bootstrap: str, prefix: str, count: int) -> Row:
-    """progress-notices' step on ``RecordProcessor`` over aiokafka, without faust."""
+    """The account notices' stateless step on ``RecordProcessor`` over aiokafka, without faust."""
     settings = PlatformSettings(kafka_bootstrap=bootstrap, topic_prefix=prefix)
     name = "bench-engine"
     consumer = AIOKafkaConsumer(
@@ -225,7 +239,7 @@ async def engine(bootstrap: str, prefix: str, count: int) -> Row:
         pending = []
         for source in sources:
             for notice in notices_for(source):
-                r = source.caused(notice, source="/chs/progress-notices").to_record()
+                r = source.caused(notice, source="/chs/account-notices").to_record()
                 pending.append(
                     await producer.send(target, key=r.key, value=r.value, headers=list(r.headers))
                 )
@@ -247,7 +261,7 @@ async def engine(bootstrap: str, prefix: str, count: int) -> Row:
         dead_letter,
         topic_prefix=prefix,
         apply_all=publish_all,
-        types=SOURCE_TYPES,
+        types=TYPES,
     )
     await producer.start()
     await consumer.start()
@@ -312,7 +326,7 @@ async def processor(
         await process.assigned()
         started, cpu = time.perf_counter(), cpu_of(process.popen.pid)
         while True:
-            if consumer == PROGRESS:
+            if consumer == NOTICES:
                 done = await end_offsets(bootstrap, prefix + NOTICE_REQUESTS) >= notices
             else:
                 done = (
@@ -330,9 +344,15 @@ async def processor(
 async def main(count: int, only: list[str], work: Path) -> int:
     bootstrap = PlatformSettings().kafka_bootstrap
     prefix = f"bench.streams.{secrets.token_hex(3)}."
-    names = {*fraud_rules.SOURCE_TOPICS, *SOURCE_TOPICS, NOTICE_REQUESTS, FRAUD_SIGNALS}
+    names = {
+        *fraud_rules.SOURCE_TOPICS,
+        *SOURCE_TOPICS,
+        NOTICE_REQUESTS,
+        QUALITY_SIGNALS,
+        FRAUD_SIGNALS,
+    }
     specs = [s for name in sorted(names) for s in (BY_NAME[name], dlq_spec(BY_NAME[name]))]
-    await ensure_topics(bootstrap, prefix, [*specs, *STATE_TOPICS])
+    await ensure_topics(bootstrap, prefix, [*specs, *STATE_TOPICS, NOTICES_STATE])
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(prefix + "bench.passthrough", PARTITIONS, 1)])
@@ -368,7 +388,7 @@ async def main(count: int, only: list[str], work: Path) -> int:
         )
     print(
         "\n(raw: aiokafka consume → produce acks=all → commit per batch, in this process; "
-        "a processor from its partitions assigned to its last output (progress-notices) or "
+        "a processor from its partitions assigned to its last output (account-notices) or "
         "commit (fraud); CPU: the process's user + system time over that span)"
     )
     return 0
@@ -377,7 +397,7 @@ async def main(count: int, only: list[str], work: Path) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--only", default=f"raw,{PROGRESS},{FRAUD},engine")
+    parser.add_argument("--only", default=f"raw,{NOTICES},{FRAUD},engine")
     parser.add_argument("--work", type=Path, default=Path("/tmp") / "chs-bench-streams")
     options = parser.parse_args()
     options.work.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,7 @@ GROUPS = (
     "reimbursement-enrollments",
     "reimbursement-filings",
     "progress-notices",
+    "account-notices",
     "notification-directory",
     "notification-requests",
 )

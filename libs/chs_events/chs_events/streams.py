@@ -54,7 +54,7 @@ from typing import Any, Generic, TypeVar, cast
 import faust
 import uvloop
 from faust.streams import _current_event
-from faust.types import EventT, RecordMetadata, StreamT, TopicT
+from faust.types import EventT, RecordMetadata, StreamT, TableT, TopicT
 
 from chs_events import metrics
 from chs_events.envelope import Envelope
@@ -161,6 +161,13 @@ def _in_partition_of(event: EventT) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
+
+
+def stored(table: TableT, key: bytes) -> bytes | None:
+    """A table's value for ``key`` read from its store in one look-up. ``table.get`` asks the
+    store twice (whether the key is there, then its value, because a table may have a default)
+    and tells faust's sensors each time: a third of what a read costs a processor."""
+    return cast(bytes | None, table.data.get(key))
 
 
 def event_id(event: EventT) -> str | None:

@@ -50,8 +50,8 @@ def signals_of(
         applied = rules.apply(
             source.event,
             source.id,
-            load_records(records.get(key)),
-            load_benefits(benefits.get(key)),
+            load_records(streams.stored(records, key)),
+            load_benefits(streams.stored(benefits, key)),
             limits,
         )
         if applied.records is not None:

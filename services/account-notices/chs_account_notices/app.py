@@ -73,11 +73,11 @@ def notices_of(
     policy = settings.policy
 
     def pending(partition: int) -> rules.Pending:
-        return rules.load_pending(accounts.get(rules.pending_key(partition)))
+        return rules.load_pending(streams.stored(accounts, rules.pending_key(partition)))
 
     def ticked(source: Envelope, tick: AccountNoticesTicked) -> Sequence[Event]:
         waiting = pending(tick.partition)
-        states = {a: rules.load(accounts.get(a.encode())) for a in waiting.accounts}
+        states = {a: rules.load(streams.stored(accounts, a.encode())) for a in waiting.accounts}
         done = rules.ticked(source, int(tick.at.timestamp()), waiting, states)
         for account_id, state in done.states.items():
             accounts[account_id.encode()] = rules.dump(state)
@@ -91,7 +91,7 @@ def notices_of(
             return ticked(source, event)
         assert isinstance(event, AccountEvent)
         key = event.account_id.encode()
-        applied = rules.apply(source, rules.load(accounts.get(key)), policy)
+        applied = rules.apply(source, rules.load(streams.stored(accounts, key)), policy)
         if applied.state is not None:
             accounts[key] = rules.dump(applied.state)
             partition = partition_of()

@@ -31,6 +31,7 @@ from chs_events.events.account import AccountCredited, AccountDebited, AccountOp
 from chs_events.events.base import Event
 from chs_events.events.notices import NoticeRequested, notice_id
 from chs_events.events.ticks import AccountNoticesTicked
+from tests.support.tables import InMemoryTable
 
 pytestmark = pytest.mark.unit
 
@@ -235,7 +236,7 @@ def test_the_step_keeps_the_partition_s_pending_accounts_and_ticks_close_them(
         '{"low_balance": {"default_threshold_fen": 0, "regions": {}},'
         ' "coalescing": {"small_debit_fen": 2000, "window_seconds": 1, "regions": ["370200"]}}'
     )
-    table: dict[bytes, bytes] = {}
+    table = InMemoryTable()
     settings = AccountNoticeSettings(policy_file=policy)
     step = notices_of(settings, cast(TableT, table), partition_of=lambda: 3)
     step(opened())

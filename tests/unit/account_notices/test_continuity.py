@@ -29,6 +29,7 @@ from chs_events.events.base import Event
 from chs_events.events.notices import NoticeRequested, notice_id
 from chs_events.events.quality import DataQualitySignalRaised, quality_signal_id
 from chs_events.topics import ACCOUNT_EVENTS, ACCOUNT_NOTICES_STATE, BY_NAME, QUALITY_SIGNALS
+from tests.support.tables import InMemoryTable
 
 pytestmark = pytest.mark.unit
 
@@ -349,7 +350,7 @@ def test_the_state_keeps_its_recent_postings_and_its_bytes_round_trip() -> None:
 
 
 def test_the_step_keeps_the_account_s_state_in_its_table() -> None:
-    table: dict[bytes, bytes] = {}
+    table = InMemoryTable()
     step = notices_of(AccountNoticeSettings(), cast(TableT, table))
     step(opened())
     assert list(table) == [ACCOUNT.encode()]

@@ -42,6 +42,8 @@ FRAUD_SIGNALS = "chs.fraud.signals"
 # The fraud processor's faust tables' changelogs (its state per person).
 FRAUD_RECORDS_STATE = "chs.fraud.state.records"
 FRAUD_BENEFITS_STATE = "chs.fraud.state.benefits"
+# The push processor's faust table's changelog (each person's push profile).
+PUSH_PROFILES_STATE = "chs.push.state.profiles"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -97,14 +99,15 @@ CATALOG: tuple[TopicSpec, ...] = (
             "maternity",
             "accounts",
             "reimbursement",
+            "push",
         ),
         "Person registry, enrollments, staff changes, newborns, contributions; no names, "
         "mobiles or ID numbers (those are on chs.enrollment.contacts)",
         retention_ms=FOREVER,
         kept="forever: the enrollment read model (remote-care, transfer, maternity, "
-        "reimbursement), maternity's contribution bases, transfer's contributions and the "
-        "accounts ledger's persons and accounts are built from it; one person's events of many "
-        "types share the key, so compaction would keep only the last",
+        "reimbursement), maternity's contribution bases, transfer's contributions, the "
+        "accounts ledger's persons and accounts and the push profiles are built from it; one "
+        "person's events of many types share the key, so compaction would keep only the last",
     ),
     TopicSpec(
         ENROLLMENT_CONTACTS,
@@ -143,20 +146,21 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         REMOTE_CARE_EVENTS,
         "remote-care",
-        ("progress-notices", "reimbursement"),
+        ("progress-notices", "reimbursement", "push"),
         "Remote-care filings",
         retention_ms=FOREVER,
-        kept="forever: the remote-care filing read model (reimbursement) is built from it; "
+        kept="forever: the remote-care filing read model (reimbursement) and the push profiles' "
+        "filings are built from it; "
         "a filing's filed, revoked and expired events share the person's key",
     ),
     TopicSpec(
         CHRONIC_EVENTS,
         "chronic",
-        ("progress-notices",),
+        ("progress-notices", "push"),
         "Outpatient chronic and special disease certification",
         retention_ms=FOREVER,
-        kept="forever: the record of certifications (a new consumer starts from offset 0); "
-        "one person's events share the key",
+        kept="forever: the record of certifications (a new consumer starts from offset 0) and "
+        "the push profiles' conditions are built from it; one person's events share the key",
     ),
     TopicSpec(
         REIMBURSEMENT_EVENTS,
@@ -171,10 +175,11 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         MATERNITY_EVENTS,
         "maternity",
-        ("progress-notices", "fraud"),
+        ("progress-notices", "fraud", "push"),
         "Maternity benefits",
         retention_ms=FOREVER,
-        kept="forever: the record of allowances (a new consumer starts from offset 0)",
+        kept="forever: the record of allowances (a new consumer starts from offset 0) and the "
+        "push profiles' maternity are built from it",
     ),
     TopicSpec(
         ACCOUNT_EVENTS,
@@ -188,11 +193,11 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         DEATH_FEED,
         "feeds",
-        ("enrollment", "fraud"),
+        ("enrollment", "fraud", "push"),
         "Death records (生存认证): first reports and corrections, deduplicated across sources",
         retention_ms=FOREVER,
-        kept="forever: enrollment's deceased persons and the fraud processor's per-person state "
-        "are built from it",
+        kept="forever: enrollment's deceased persons, the fraud processor's per-person state and "
+        "the push profiles are built from it",
     ),
     TopicSpec(
         ACCIDENT_FEED,
@@ -258,6 +263,15 @@ CATALOG: tuple[TopicSpec, ...] = (
             (FRAUD_RECORDS_STATE, "death and accident records"),
             (FRAUD_BENEFITS_STATE, "benefits kept"),
         )
+    ),
+    TopicSpec(
+        PUSH_PROFILES_STATE,
+        "push",
+        ("push",),
+        "The push processor's profile of each person (a faust table's changelog)",
+        cleanup_policy="compact",
+        kept="compacted: the latest record per person is the processor's state; the profiles "
+        "projection in push's database is rebuilt from it",
     ),
 )
 

@@ -60,7 +60,8 @@ class Segment(BaseModel):
         "categories (circulatory, endocrine, …, chronic, special)",
     )
     filing_category: FilingCategory | None = Field(
-        default=None, description="An active remote-care filing of this category"
+        default=None,
+        description="A remote-care filing of this category, active (not revoked or expired)",
     )
     maternity_within_days: int | None = Field(
         default=None, gt=0, le=3660, description="A birth with an allowance in the last N days"
@@ -141,12 +142,7 @@ def compiled(segment: Segment, today: date) -> Predicate:
         checks.append(lambda p: not codes.isdisjoint(p.condition_codes))
     if segment.filing_category is not None:
         category = segment.filing_category
-        checks.append(
-            lambda p: (
-                category in p.filing_categories
-                and any(f.category == category for f in p.active_filings(today))
-            )
-        )
+        checks.append(lambda p: category in p.filing_categories)
     if segment.maternity_within_days is not None:
         since = (today - timedelta(days=segment.maternity_within_days)).toordinal()
         until = today.toordinal()

@@ -25,14 +25,12 @@ The processor declares no topic: the inputs, the dead-letter topics and the chan
 """
 
 import logging
-import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import cast
 
 import asyncpg
 import faust
-from faust.streams import _current_event
 from faust.types import EventT, StreamT, TableT, TopicT
 
 from chs_events import streams
@@ -51,17 +49,6 @@ CONSUMER = "push-processor"
 PROFILES_CHANGELOG = PUSH_PROFILES_STATE
 STATE_TOPICS = (BY_NAME[PROFILES_CHANGELOG],)
 PARTITIONS = 6  # of every input topic, so of the table
-
-
-@contextmanager
-def _in_partition_of(event: EventT) -> Iterator[None]:
-    """A table write goes to the store and changelog partition of the event applied: faust
-    takes it from the current event, which a batch does not set per event."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 class Profiles:
@@ -130,8 +117,10 @@ class Projector:
             self._events = {}
 
     def _folded(self, source: Envelope) -> Profile | None:
+        # A table write goes to the store and changelog partition of the event applied: faust
+        # takes it from the current event, which a batch does not set per event.
         event = self._events.get(source.id)
-        with nullcontext() if event is None else _in_partition_of(event):
+        with nullcontext() if event is None else streams._in_partition_of(event):
             return self._profiles.fold(source)
 
     async def _project(self, profiles: Mapping[str, Profile]) -> None:

@@ -32,7 +32,7 @@ http_ok = $(PY) -c 'import sys, urllib.request as u; \
 platform_alive = [[ -f $(PLATFORM_PID) ]] && kill -0 "$$(cat $(PLATFORM_PID))" 2>/dev/null \
 	&& grep -q honcho "/proc/$$(cat $(PLATFORM_PID))/cmdline" 2>/dev/null
 
-.PHONY: help setup lint up down demo test test-unit bench bench-pipeline bench-day bench-fraud logs clean
+.PHONY: help setup lint up down demo test test-unit bench bench-pipeline bench-day bench-fraud bench-push logs clean
 
 help:
 	@echo "make setup      prepare .venv, Python deps, Kafka jars, Keycloak, PostgreSQL binaries (idempotent)"
@@ -46,6 +46,7 @@ help:
 	@echo "make bench-pipeline  the account-notice pipeline end to end on the running platform (make up)"
 	@echo "make bench-day  a synthetic province day through the running platform (BENCH_ARGS=--factor 0.01)"
 	@echo "make bench-fraud  10,000 deaths against a year of benefits through the fraud processor (BENCH_ARGS=--factor 0.02)"
+	@echo "make bench-push   segment matching over 200,000 push profiles, and the SQL preview (BENCH_ARGS=--profiles 200000)"
 	@echo "make logs       follow the platform's log ($(PLATFORM_LOG))"
 	@echo "make clean      make down, then remove $(LOCAL)/ (broker and database data, logs)"
 
@@ -88,7 +89,7 @@ up: setup
 	@echo "  Kafka              127.0.0.1:$(KAFKA_PORT)"
 	@echo "  PostgreSQL         $$(deploy/local/postgres.sh url | sed -E 's#//[^@/]*@#//…@#')"
 	@echo "  Keycloak issuer    $$(deploy/local/keycloak.sh url)   (realm chs, tokens by client credentials)"
-	@echo "  worker metrics     http://127.0.0.1:9101-9126/metrics   (service workers, dispatcher, processors)"
+	@echo "  worker metrics     http://127.0.0.1:9101-9128/metrics   (service workers, dispatcher, processors)"
 	@echo "  log                $(PLATFORM_LOG)   (make logs)"
 
 down:
@@ -139,6 +140,7 @@ bench: setup
 	@$(PLATFORM_ENV) $(PY) bench/credits.py
 	@$(PLATFORM_ENV) $(PY) bench/notification.py
 	@$(PLATFORM_ENV) $(PY) bench/streams.py
+	@$(PLATFORM_ENV) $(PY) bench/push.py
 	@deploy/local/keycloak.sh start
 	@$(PLATFORM_ENV) $(PY) bench/contributions.py
 	@$(PLATFORM_ENV) $(PY) bench/memory.py
@@ -152,6 +154,10 @@ bench-day: up
 bench-fraud: setup
 	@deploy/local/kafka.sh start
 	@$(PLATFORM_ENV) $(PY) bench/fraud.py $(BENCH_ARGS)
+
+bench-push: setup
+	@deploy/local/postgres.sh start
+	@$(PLATFORM_ENV) $(PY) bench/push.py $(BENCH_ARGS)
 
 logs:
 	@test -f $(PLATFORM_LOG) || { echo "no log yet: $(PLATFORM_LOG) (make up)"; exit 1; }

@@ -26,6 +26,7 @@ AUDIENCE = (
     "chs-reimbursement",
     "chs-feeds",
     "chs-fraud",
+    "chs-push",
     "chs-notification",
 )
 

@@ -1,7 +1,7 @@
 """Each process of the Procfile loads only what it runs (``bench/memory.py`` measures what that
 saves): a worker neither the web stack nor its service's API, an API not its consumers, the
-fraud processor not the case-work API. Each check runs in a fresh interpreter, since this one
-has imported everything."""
+fraud and push processors not their services' APIs. Each check runs in a fresh interpreter,
+since this one has imported everything."""
 
 import subprocess
 import sys
@@ -20,6 +20,7 @@ SERVICES = (
     "chs_fraud",
     "chs_maternity",
     "chs_notification",
+    "chs_push",
     "chs_reimbursement",
     "chs_remote_care",
     "chs_transfer",
@@ -57,9 +58,12 @@ def test_the_consumers_of_a_service_load_no_web_stack(package):
 
 def test_the_processors_load_no_web_stack():
     loaded = loaded_by(
-        "chs_fraud.processor", "chs_progress_notices.__main__", "chs_account_notices.__main__"
+        "chs_fraud.processor",
+        "chs_push.processor",
+        "chs_progress_notices.__main__",
+        "chs_account_notices.__main__",
     )
-    assert not loaded & {*WEB_STACK, "chs_fraud.api"}
+    assert not loaded & {*WEB_STACK, "chs_fraud.api", "chs_push.api"}
 
 
 def test_a_reference_names_a_module_s_attribute():

@@ -146,6 +146,9 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     # fraud signals (基金监管): auditors of the signal's region
     "fraud:read-signals": (Permit(AGENCY, IN_REGION, "fraud:review"),),
     "fraud:resolve": (Permit(AGENCY, IN_REGION, "fraud:review"),),
+    # push (精准推送): the agencies' operators, for the profiles of their region (a city's, or
+    # the province's)
+    "push:preview": (Permit(AGENCY, IN_REGION, "push:publish"),),
     # notification (短信服务平台)
     "notification:read-messages": (Permit(PERSON, OWN_PERSON), Permit(ADMIN)),
     "notification:read-stats": (Permit(AGENCY), Permit(ADMIN)),

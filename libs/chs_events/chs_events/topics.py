@@ -47,6 +47,8 @@ QUALITY_SIGNALS = "chs.quality.signals"
 ACCOUNT_NOTICES_STATE = "chs.account-notices.state.accounts"
 # The account-notice processor's clock: a record to each partition, closing the bursts' windows.
 ACCOUNT_NOTICES_TICKS = "chs.account-notices.ticks"
+# The push processor's faust table's changelog (each person's push profile).
+PUSH_PROFILES_STATE = "chs.push.state.profiles"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -102,14 +104,15 @@ CATALOG: tuple[TopicSpec, ...] = (
             "maternity",
             "accounts",
             "reimbursement",
+            "push",
         ),
         "Person registry, enrollments, staff changes, newborns, contributions; no names, "
         "mobiles or ID numbers (those are on chs.enrollment.contacts)",
         retention_ms=FOREVER,
         kept="forever: the enrollment read model (remote-care, transfer, maternity, "
-        "reimbursement), maternity's contribution bases, transfer's contributions and the "
-        "accounts ledger's persons and accounts are built from it; one person's events of many "
-        "types share the key, so compaction would keep only the last",
+        "reimbursement), maternity's contribution bases, transfer's contributions, the "
+        "accounts ledger's persons and accounts and the push profiles are built from it; one "
+        "person's events of many types share the key, so compaction would keep only the last",
     ),
     TopicSpec(
         ENROLLMENT_CONTACTS,
@@ -148,20 +151,21 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         REMOTE_CARE_EVENTS,
         "remote-care",
-        ("progress-notices", "reimbursement"),
+        ("progress-notices", "reimbursement", "push"),
         "Remote-care filings",
         retention_ms=FOREVER,
-        kept="forever: the remote-care filing read model (reimbursement) is built from it; "
+        kept="forever: the remote-care filing read model (reimbursement) and the push profiles' "
+        "filings are built from it; "
         "a filing's filed, revoked and expired events share the person's key",
     ),
     TopicSpec(
         CHRONIC_EVENTS,
         "chronic",
-        ("progress-notices",),
+        ("progress-notices", "push"),
         "Outpatient chronic and special disease certification",
         retention_ms=FOREVER,
-        kept="forever: the record of certifications (a new consumer starts from offset 0); "
-        "one person's events share the key",
+        kept="forever: the record of certifications (a new consumer starts from offset 0) and "
+        "the push profiles' conditions are built from it; one person's events share the key",
     ),
     TopicSpec(
         REIMBURSEMENT_EVENTS,
@@ -176,10 +180,11 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         MATERNITY_EVENTS,
         "maternity",
-        ("progress-notices", "fraud"),
+        ("progress-notices", "fraud", "push"),
         "Maternity benefits",
         retention_ms=FOREVER,
-        kept="forever: the record of allowances (a new consumer starts from offset 0)",
+        kept="forever: the record of allowances (a new consumer starts from offset 0) and the "
+        "push profiles' maternity are built from it",
     ),
     TopicSpec(
         ACCOUNT_EVENTS,
@@ -193,11 +198,11 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         DEATH_FEED,
         "feeds",
-        ("enrollment", "fraud"),
+        ("enrollment", "fraud", "push"),
         "Death records (生存认证): first reports and corrections, deduplicated across sources",
         retention_ms=FOREVER,
-        kept="forever: enrollment's deceased persons and the fraud processor's per-person state "
-        "are built from it",
+        kept="forever: enrollment's deceased persons, the fraud processor's per-person state and "
+        "the push profiles are built from it",
     ),
     TopicSpec(
         ACCIDENT_FEED,
@@ -293,6 +298,15 @@ CATALOG: tuple[TopicSpec, ...] = (
         retention_ms=1 * DAY_MS,
         key="partition",
         kept="1 d: a clock; nothing is built from it",
+    ),
+    TopicSpec(
+        PUSH_PROFILES_STATE,
+        "push",
+        ("push",),
+        "The push processor's profile of each person (a faust table's changelog)",
+        cleanup_policy="compact",
+        kept="compacted: the latest record per person is the processor's state; the profiles "
+        "projection in push's database is rebuilt from it",
     ),
 )
 

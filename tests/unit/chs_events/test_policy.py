@@ -11,7 +11,7 @@ pytestmark = pytest.mark.unit
 
 ALL_SCOPES = (
     "transfer:confirm chronic:review maternity:approve claims:pay assistance:write feeds:upload"
-    " fraud:review"
+    " fraud:review push:publish"
 )
 CLAIMS = {
     Kind.INSTITUTION: {"institution_code": "H37020200017", "region": "370202"},

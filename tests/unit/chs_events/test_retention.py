@@ -17,6 +17,7 @@ from chs_events.topics import (
     MATERNITY_EVENTS,
     NOTICE_PREFERENCES,
     NOTICE_REQUESTS,
+    PUSH_PROFILES_STATE,
     REGISTRY_INSTITUTIONS,
     REIMBURSEMENT_EVENTS,
     REMOTE_CARE_EVENTS,
@@ -54,6 +55,7 @@ def test_keyed_state_is_compacted_and_event_histories_are_kept_whole():
         FRAUD_RECORDS_STATE,  # a faust table's changelog: the latest state per person
         FRAUD_BENEFITS_STATE,
         ACCOUNT_NOTICES_STATE,  # the account-notice processor's table: the state per account
+        PUSH_PROFILES_STATE,  # the push processor's profiles
     }
     assert BY_NAME[ENROLLMENT_EVENTS].retention_ms == -1
     assert BY_NAME[REMOTE_CARE_EVENTS].retention_ms == -1

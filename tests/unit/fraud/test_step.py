@@ -11,6 +11,7 @@ from faust.types import TableT
 from chs_events.events.fraud import FraudSignalRaised
 from chs_fraud.app import signals_of
 from chs_fraud.settings import FraudSettings
+from tests.support.tables import InMemoryTable
 from tests.unit.fraud import events as ev
 
 pytestmark = pytest.mark.unit
@@ -19,8 +20,7 @@ DAY = date(2026, 3, 10)
 
 
 def test_a_benefit_after_a_death_kept_in_the_tables_is_one_signal() -> None:
-    records: dict[bytes, bytes] = {}
-    benefits: dict[bytes, bytes] = {}
+    records, benefits = InMemoryTable(), InMemoryTable()
     step = signals_of(
         FraudSettings(), records=cast(TableT, records), benefits=cast(TableT, benefits)
     )

@@ -1,12 +1,15 @@
-"""The faust stream processors' mechanism, once: the progress-notice, account-notice and fraud
-processors keep only their rules (and tables) over it.
+"""The faust stream processors' mechanism, once: the progress-notice, account-notice, fraud and
+push processors keep only their rules (and tables) over it.
 
 - ``create_app``: a faust app with the platform's settings (brokers, group, no topic declared,
   the store), which logs each assignment of partitions;
 - ``raw_topic``: a topic of bytes that faust never creates or reconfigures;
 - ``process_in_batches``: the agent, a ``BatchProcessor`` driving ``chs_events.processing``
-  with manual acks, the publish of what each event causes (one event type, or several, each to
-  its own topic) and the dead-letter path;
+  with manual acks, the effect of what each batch caused and the dead-letter path;
+  ``publisher``, the effect that publishes it (one event type, or several, each to its own
+  topic); a processor may give its own effect instead (the push processor writes its
+  database);
+- ``stored``: a table's value in one store look-up;
 - ``run_worker``: the faust worker with the platform's logging and metrics;
 - its settings are ``chs_events.settings.ProcessorSettings`` (a processor subclasses it).
 
@@ -76,6 +79,9 @@ QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka")
 PRODUCER_LINGER_SECONDS = 0.005
 
 E = TypeVar("E", bound=Event)  # what a processor publishes
+T = TypeVar("T")  # what a processor's step yields for its effect
+# What a batch caused, each with its source event, taken at once (published, or written).
+Effect = Callable[[Sequence[tuple[Envelope, T]]], Awaitable[None]]
 
 
 S = TypeVar("S", bound=ProcessorSettings)  # a processor's own subclass
@@ -178,39 +184,29 @@ def event_id(event: EventT) -> str | None:
     return None
 
 
-class BatchProcessor(Generic[E]):
-    """Applies a batch of events (``step``: an event → the ``output`` events it causes) and
-    publishes what they cause to ``outputs``; ``process`` returns once that (or an event's dead
-    letter, to ``dead_letters`` by topic name) is acknowledged by the broker, so the caller may
-    ack the events. It raises nothing but cancellation (``chs_events.processing``).
-    ``output`` may be several event types (a tuple): ``outputs`` is then the topic of each by
-    its logical name (the types' ``topic``). ``envelope_id``: an output's envelope id (else, or
-    where it gives None, a new one); ``types``: the event types applied, the others passed over;
-    ``published(source, output)``: told of each output once it is handed to the producer (a log
-    line)."""
+class BatchProcessor(Generic[T]):
+    """Applies a batch of events (``step``: an event → what it causes) and hands what they
+    caused to ``effect`` at once (``Publisher``: published to their topics; a processor may
+    write its database instead); ``process`` returns once that (or an event's dead letter, to
+    ``dead_letters`` by topic name) is durable, so the caller may ack the events. It raises
+    nothing but cancellation (``chs_events.processing``). ``types``: the event types applied,
+    the others passed over; ``waits_out``: errors of the effect that are not the event's fault
+    (its database is down), retried until they clear, never dead-lettered."""
 
     def __init__(
         self,
         settings: ProcessorSettings,
         consumer: str,
         *,
-        step: Callable[[Envelope], Sequence[E]],
-        output: type[E] | tuple[type[E], ...],
-        outputs: TopicT | Mapping[str, TopicT],
+        step: Callable[[Envelope], Sequence[T]],
+        effect: Effect[T],
         dead_letters: Mapping[str, TopicT],
-        envelope_id: Callable[[E], str | None] | None = None,
         types: frozenset[str] | None = None,
-        published: Callable[[Envelope, E], None] | None = None,
+        waits_out: tuple[type[BaseException], ...] = (),
     ) -> None:
         self._step = step
-        self._kinds = kinds = output if isinstance(output, tuple) else (output,)
-        self._outputs: Mapping[str, TopicT] = (
-            outputs if isinstance(outputs, Mapping) else {kind.topic: outputs for kind in kinds}
-        )
+        self._effect = effect
         self._dead_letters = dead_letters
-        self._envelope_id = envelope_id
-        self._published = published
-        self._source = settings.ce_source
         self._events: dict[str, EventT] = {}
         self._engine = RecordProcessor(
             consumer,
@@ -223,6 +219,7 @@ class BatchProcessor(Generic[E]):
                 settings.retry_base_delay_seconds,
                 settings.retry_max_delay_seconds,
             ),
+            waits_out=waits_out,
             types=types,
         )
 
@@ -234,31 +231,63 @@ class BatchProcessor(Generic[E]):
         finally:
             self._events = {}
 
-    def _caused(self, source: Envelope) -> list[tuple[Envelope, E]]:
+    def _caused(self, source: Envelope) -> list[tuple[Envelope, T]]:
         event = self._events.get(source.id)
         with nullcontext() if event is None else _in_partition_of(event):
             return [(source, output) for output in self._step(source)]
 
     async def _apply_one(self, source: Envelope) -> Outcome:
-        await self._publish(self._caused(source))
+        await self._effect(self._caused(source))
         return Outcome.APPLIED
 
     async def _apply_all(self, sources: Sequence[Envelope]) -> list[Outcome]:
-        caused = []  # every step first: nothing is sent for a batch one event of fails
+        caused = []  # every step first: nothing takes effect for a batch one event of fails
         for index, source in enumerate(sources):
             try:
                 caused += self._caused(source)
             except Exception as error:
                 raise BatchFailed(index, error) from error
-        await self._publish(caused)
+        await self._effect(caused)
         return [Outcome.APPLIED] * len(sources)
+
+    async def _publish_dead_letter(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        await (await _send(self._dead_letters[topic], key, value, headers))
+
+
+class Publisher(Generic[E]):
+    """The effect of a processor that publishes: each output caused by its source event
+    (``Envelope.caused``) published to the topic of its type (``outputs`` by logical name; one
+    topic for every type where ``outputs`` is one), every delivery awaited (acks=all) before
+    the source events may be acked. ``output``: the event type (or types) published;
+    ``envelope_id``: an output's envelope id (else, or where it gives None, a new one);
+    ``published(source, output)``: told of each output once it is handed to the producer (a
+    log line)."""
+
+    def __init__(
+        self,
+        settings: ProcessorSettings,
+        output: type[E] | tuple[type[E], ...],
+        outputs: TopicT | Mapping[str, TopicT],
+        *,
+        envelope_id: Callable[[E], str | None] | None = None,
+        published: Callable[[Envelope, E], None] | None = None,
+    ) -> None:
+        self._kinds = kinds = output if isinstance(output, tuple) else (output,)
+        self._outputs: Mapping[str, TopicT] = (
+            outputs if isinstance(outputs, Mapping) else {kind.topic: outputs for kind in kinds}
+        )
+        self._envelope_id = envelope_id
+        self._published = published
+        self._source = settings.ce_source
 
     def _envelope(self, source: Envelope, output: E) -> Envelope:
         caused = source.caused(output, source=self._source)
         given = None if self._envelope_id is None else self._envelope_id(output)
         return caused if given is None else replace(caused, id=given)
 
-    async def _publish(self, caused: Sequence[tuple[Envelope, E]]) -> None:
+    async def __call__(self, caused: Sequence[tuple[Envelope, E]]) -> None:
         pending = []
         kinds = []
         for source, output in caused:
@@ -267,7 +296,6 @@ class BatchProcessor(Generic[E]):
             kinds.append(type(output))
             if self._published is not None:
                 self._published(source, output)
-        # Every delivery is awaited (acks=all) before the source events may be acked.
         outcomes = await asyncio.gather(*pending, return_exceptions=True)
         delivered = Counter(
             kind
@@ -280,11 +308,6 @@ class BatchProcessor(Generic[E]):
         if failures:
             raise failures[0]
 
-    async def _publish_dead_letter(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
-        await (await _send(self._dead_letters[topic], key, value, headers))
-
 
 async def _send(
     topic: TopicT, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
@@ -293,37 +316,49 @@ async def _send(
     return await topic.send(key=key, value=value, headers=list(headers), force=True)
 
 
+def publisher(
+    app: faust.App,
+    settings: ProcessorSettings,
+    output: type[E] | tuple[type[E], ...],
+    *,
+    envelope_id: Callable[[E], str | None] | None = None,
+    published: Callable[[Envelope, E], None] | None = None,
+) -> Publisher[E]:
+    """The effect that publishes ``output`` (one event type or several) to its topics."""
+    kinds = output if isinstance(output, tuple) else (output,)
+    return Publisher(
+        settings,
+        output,
+        {topic: raw_topic(app, settings.topic(topic)) for topic in {k.topic for k in kinds}},
+        envelope_id=envelope_id,
+        published=published,
+    )
+
+
 def process_in_batches(
     app: faust.App,
     settings: ProcessorSettings,
     consumer: str,
     *,
     sources: Sequence[str],
-    step: Callable[[Envelope], Sequence[E]],
-    output: type[E] | tuple[type[E], ...],
-    envelope_id: Callable[[E], str | None] | None = None,
+    step: Callable[[Envelope], Sequence[T]],
+    effect: Effect[T],
     types: frozenset[str] | None = None,
-    published: Callable[[Envelope, E], None] | None = None,
-) -> BatchProcessor[E]:
+    waits_out: tuple[type[BaseException], ...] = (),
+) -> BatchProcessor[T]:
     """The agent ``consumer`` of the topics ``sources`` (logical names): batches through a
-    ``BatchProcessor`` that publishes to the topic of ``output`` (of each, where it is several
-    types), dead letters to each source's ``.dlq``, each event acked once its batch is
-    processed."""
-    kinds = output if isinstance(output, tuple) else (output,)
+    ``BatchProcessor`` whose ``effect`` takes what each batch caused (``publisher``: published),
+    dead letters to each source's ``.dlq``, each event acked once its batch is processed."""
     processor = BatchProcessor(
         settings,
         consumer,
         step=step,
-        output=output,
-        envelope_id=envelope_id,
-        outputs={
-            topic: raw_topic(app, settings.topic(topic)) for topic in {k.topic for k in kinds}
-        },
+        effect=effect,
         dead_letters={
             settings.topic(dlq_of(t)): raw_topic(app, settings.topic(dlq_of(t))) for t in sources
         },
         types=types,
-        published=published,
+        waits_out=waits_out,
     )
     source = raw_topic(app, *(settings.topic(t) for t in sources))
 

@@ -151,10 +151,14 @@ def create_app(settings: AccountNoticeSettings) -> faust.App:
         CONSUMER,
         sources=rules.SOURCE_TOPICS,
         step=notices_of(settings, accounts),
-        output=(NoticeRequested, DataQualitySignalRaised),
-        envelope_id=_envelope_id,
+        effect=streams.publisher(
+            app,
+            settings,
+            (NoticeRequested, DataQualitySignalRaised),
+            envelope_id=_envelope_id,
+            published=_published,
+        ),
         types=rules.TYPES,  # every account event: the others passed over unparsed
-        published=_published,
     )
     return app
 

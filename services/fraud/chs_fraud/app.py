@@ -90,9 +90,13 @@ def create_app(settings: FraudSettings) -> faust.App:
         CONSUMER,
         sources=rules.SOURCE_TOPICS,
         step=signals_of(settings, records=tables["records"], benefits=tables["benefits"]),
-        output=FraudSignalRaised,
-        envelope_id=lambda signal: signal.signal_id,  # a signal raised again is the same event
+        effect=streams.publisher(
+            app,
+            settings,
+            FraudSignalRaised,
+            envelope_id=lambda signal: signal.signal_id,  # raised again, it is the same event
+            published=_raised,
+        ),
         types=rules.TYPES,
-        published=_raised,
     )
     return app

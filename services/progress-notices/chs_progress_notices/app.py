@@ -37,8 +37,7 @@ def create_app(settings: ProgressNoticeSettings) -> faust.App:
         CONSUMER,
         sources=SOURCE_TOPICS,
         step=notices_for,
-        output=NoticeRequested,
+        effect=streams.publisher(app, settings, NoticeRequested, published=_requested),
         types=SOURCE_TYPES,  # the others ask for no notice: passed over unparsed
-        published=_requested,
     )
     return app

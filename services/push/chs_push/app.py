@@ -3,9 +3,9 @@ table (``profiles``, its changelog ``chs.push.state.profiles``) and its projecti
 PostgreSQL (``profiles``), which preview counts and fan-out scans.
 
 One agent reads the six input topics (``rules.SOURCE_TOPICS``, all keyed and co-partitioned by
-``person_id``, 6 partitions) in batches with manual acks, as ``chs_events.streams`` does for
-fraud; the step of an event is ``rules.apply`` on the person's table value. What a processor of
-the platform publishes, this one writes: a batch's changed profiles go to the projection in ONE
+``person_id``, 6 partitions) through ``chs_events.streams``, as the other processors do; the step
+of an event (``folded``) is ``rules.apply`` on the person's table value. What they publish, this
+one writes (its effect, ``Projection``): a batch's changed profiles go to the projection in ONE
 statement (``repository.upsert_profiles``), and the batch's events are acked only once it has
 committed; faust flushes the table's changelog records before it commits any offset. So after
 a crash the table is recovered from the changelog (RocksDB: from the offsets it persisted),
@@ -25,20 +25,16 @@ The processor declares no topic: the inputs, the dead-letter topics and the chan
 """
 
 import logging
-from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
-from typing import cast
+from collections.abc import Callable, Sequence
 
 import asyncpg
 import faust
-from faust.types import EventT, StreamT, TableT, TopicT
+from faust.types import TableT
 
 from chs_events import streams
 from chs_events.db import CONNECTION_LOST, open_service_database
 from chs_events.envelope import Envelope
-from chs_events.processing import BatchFailed, Outcome, Record, RecordProcessor
-from chs_events.retry import Backoff
-from chs_events.topics import BY_NAME, PUSH_PROFILES_STATE, dlq_of
+from chs_events.topics import BY_NAME, PUSH_PROFILES_STATE
 from chs_push import repository, rules
 from chs_push.rules.profile import Profile
 from chs_push.settings import PushSettings
@@ -58,12 +54,12 @@ class Profiles:
         self._table = table
 
     def get(self, person_id: str) -> Profile | None:
-        return rules.load(self._table.get(person_id.encode()))
+        return rules.load(streams.stored(self._table, person_id.encode()))
 
     def fold(self, source: Envelope) -> Profile | None:
         """The event applied; the person's profile as it now is (``None``: no profile)."""
         key = source.event.person_id.encode()
-        current = rules.load(self._table.get(key))
+        current = rules.load(streams.stored(self._table, key))
         changed = rules.apply(current, source)
         if changed is None:
             return current
@@ -71,117 +67,65 @@ class Profiles:
         return changed
 
 
-class Projector:
-    """Applies a batch of events to the profiles and writes the profiles they touched to the
-    projection; ``process`` returns once that (or an event's dead letter) is durable, so the
-    caller may ack the events."""
+class Projection:
+    """The processor's effect: the profiles a batch touched written to push's ``profiles`` in
+    one statement (a person's newest of the batch); its pool opened (and migrated) in faust's
+    loop, on the first batch."""
 
-    def __init__(
-        self,
-        settings: PushSettings,
-        profiles: Profiles,
-        dead_letters: Mapping[str, TopicT],
-    ) -> None:
+    def __init__(self, settings: PushSettings) -> None:
         self._settings = settings
-        self._profiles = profiles
-        self._dead_letters = dead_letters
         self._pool: asyncpg.Pool | None = None
-        self._events: dict[str, EventT] = {}
-        self._engine = RecordProcessor(
-            CONSUMER,
-            self._apply_one,
-            self._publish_dead_letter,
-            apply_all=self._apply_all,
-            topic_prefix=settings.topic_prefix,
-            backoff=Backoff(
-                settings.max_attempts,
-                settings.retry_base_delay_seconds,
-                settings.retry_max_delay_seconds,
-            ),
-            waits_out=CONNECTION_LOST,
-            types=rules.TYPES,
-        )
 
     async def pool(self) -> asyncpg.Pool:
-        if self._pool is None:  # opened (and migrated) in faust's loop, on the first batch
+        if self._pool is None:
             self._pool = await open_service_database(
                 self._settings.database_url, self._settings.database_name, "chs_push", max_size=2
             )
         return self._pool
 
-    async def process(self, events: Sequence[EventT]) -> None:
-        self._events = {ce_id: e for e in events if (ce_id := streams.event_id(e)) is not None}
-        try:
-            await self._engine.process_all([cast(Record, event.message) for event in events])
-        finally:
-            self._events = {}
+    async def __call__(self, caused: Sequence[tuple[Envelope, Profile]]) -> None:
+        touched = newest(caused)
+        if touched:
+            await repository.upsert_profiles(await self.pool(), touched.values())
 
-    def _folded(self, source: Envelope) -> Profile | None:
-        # A table write goes to the store and changelog partition of the event applied: faust
-        # takes it from the current event, which a batch does not set per event.
-        event = self._events.get(source.id)
-        with nullcontext() if event is None else streams._in_partition_of(event):
-            return self._profiles.fold(source)
 
-    async def _project(self, profiles: Mapping[str, Profile]) -> None:
-        if profiles:
-            await repository.upsert_profiles(await self.pool(), profiles.values())
+def folded(profiles: Profiles) -> Callable[[Envelope], list[Profile]]:
+    """The step: an event → its person's profile as it now is, also when the event changed
+    nothing (an attempt before may have changed it and not reached the projection)."""
 
-    async def _apply_one(self, source: Envelope) -> Outcome:
-        profile = self._folded(source)
-        await self._project({} if profile is None else {profile.person_id: profile})
-        return Outcome.APPLIED
+    def step(source: Envelope) -> list[Profile]:
+        profile = profiles.fold(source)
+        return [] if profile is None else [profile]
 
-    async def _apply_all(self, sources: Sequence[Envelope]) -> list[Outcome]:
-        touched: dict[str, Profile] = {}  # every step first: nothing written if one fails
-        for index, source in enumerate(sources):
-            try:
-                profile = self._folded(source)
-            except Exception as error:
-                raise BatchFailed(index, error) from error
-            if profile is not None:
-                touched[profile.person_id] = profile
-        await self._project(touched)
-        return [Outcome.APPLIED] * len(sources)
+    return step
 
-    async def _publish_dead_letter(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
-        sent = await self._dead_letters[topic].send(
-            key=key, value=value, headers=list(headers), force=True
-        )
-        await sent
+
+def newest(caused: Sequence[tuple[Envelope, Profile]]) -> dict[str, Profile]:
+    """Each person's profile as the batch left it."""
+    return {profile.person_id: profile for _, profile in caused}
 
 
 def create_app(settings: PushSettings) -> faust.App:
     app = streams.create_app(settings, CONSUMER, store=settings.store, table_standby_replicas=0)
-    table = app.Table(
-        "profiles",
-        partitions=PARTITIONS,
-        key_type=bytes,
-        value_type=bytes,  # raw, the app's serializers
-        changelog_topic=streams.raw_topic(
-            app, settings.topic(PROFILES_CHANGELOG), partitions=PARTITIONS
-        ),
+    profiles = Profiles(
+        app.Table(
+            "profiles",
+            partitions=PARTITIONS,
+            key_type=bytes,
+            value_type=bytes,  # raw, the app's serializers
+            changelog_topic=streams.raw_topic(
+                app, settings.topic(PROFILES_CHANGELOG), partitions=PARTITIONS
+            ),
+        )
     )
-    projector = Projector(
+    streams.process_in_batches(
+        app,
         settings,
-        Profiles(table),
-        {
-            settings.topic(dlq_of(t)): streams.raw_topic(app, settings.topic(dlq_of(t)))
-            for t in rules.SOURCE_TOPICS
-        },
+        CONSUMER,
+        sources=rules.SOURCE_TOPICS,
+        step=folded(profiles),
+        effect=Projection(settings),
+        types=rules.TYPES,
+        waits_out=CONNECTION_LOST,  # push's database is down: waited out, never dead-lettered
     )
-    source = streams.raw_topic(app, *(settings.topic(t) for t in rules.SOURCE_TOPICS))
-
-    # One batch at a time per worker, each partition's events in order.
-    @app.agent(source, name=CONSUMER, concurrency=1)
-    async def in_batches(stream: StreamT) -> None:
-        manual = cast(faust.Stream, stream)  # StreamT does not declare noack_take
-        batches = manual.noack_take(settings.batch_size, within=settings.batch_wait_seconds)
-        async for events in batches:
-            await projector.process(events)
-            for event in events:
-                await manual.ack(event)
-
     return app

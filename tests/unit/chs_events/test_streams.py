@@ -19,7 +19,14 @@ from chs_events.envelope import Envelope
 from chs_events.events.enrollment import StaffRemoved
 from chs_events.events.notices import NoticeRequested
 from chs_events.settings import ProcessorSettings
-from chs_events.streams import BatchProcessor, brokers, create_app, event_id, raw_topic
+from chs_events.streams import (
+    BatchProcessor,
+    Publisher,
+    brokers,
+    create_app,
+    event_id,
+    raw_topic,
+)
 from chs_events.topics import ENROLLMENT_EVENTS, NOTICE_REQUESTS, dlq_of
 
 pytestmark = pytest.mark.unit
@@ -139,12 +146,17 @@ class Harness:
             Settings(),
             CONSUMER,
             step=self.step,
-            output=NoticeRequested,
-            outputs=cast(TopicT, self.outputs),
+            effect=Publisher(
+                Settings(),
+                NoticeRequested,
+                cast(TopicT, self.outputs),
+                envelope_id=envelope_id,
+                published=lambda source, notice: self.published.append(
+                    (source.id, notice.notice_id)
+                ),
+            ),
             dead_letters={f"t.{dlq_of(ENROLLMENT_EVENTS)}": cast(TopicT, self.dead)},
-            envelope_id=envelope_id,
             types=types,
-            published=lambda source, notice: self.published.append((source.id, notice.notice_id)),
         )
 
     def step(self, source: Envelope) -> list[NoticeRequested]:

@@ -1,38 +1,43 @@
 """The push processor's step over an in-memory table (``chs_push.app``): an event folded into
-its person's profile and written back; a batch projects each profile it touched once, as it
-now is, and a redelivered batch writes the same profiles again (the projection keeps the
-newest revision); a failing step writes nothing for its batch."""
+its person's profile and written back; a batch, through the streams' mechanism, gives each
+profile it touched once, as it now is, and a redelivered batch the same profiles again (the
+projection keeps the newest revision); a failing step gives nothing for its batch."""
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date
 from typing import cast
 
 import pytest
 from faust.types import TableT
 
+from chs_events.envelope import Envelope
 from chs_events.processing import BatchFailed
-from chs_push.app import Profiles, Projector
+from chs_events.streams import BatchProcessor
+from chs_push.app import CONSUMER, Profiles, folded, newest
 from chs_push.rules import load
 from chs_push.rules.profile import Profile
 from chs_push.settings import PushSettings
+from tests.support.tables import InMemoryTable
 from tests.unit.push import events as ev
 
 pytestmark = pytest.mark.unit
 
 
-class Recorded(Projector):
-    """The projector with its database write recorded instead."""
+class Recorded:
+    """The processor over the step, the profiles it would project recorded instead."""
 
     def __init__(self, profiles: Profiles) -> None:
-        super().__init__(PushSettings(), profiles, {})
         self.written: list[dict[str, Profile]] = []
+        self.processor = BatchProcessor(
+            PushSettings(), CONSUMER, step=folded(profiles), effect=self.project, dead_letters={}
+        )
 
-    async def _project(self, profiles: Mapping[str, Profile]) -> None:
-        self.written.append(dict(profiles))
+    async def project(self, caused: Sequence[tuple[Envelope, Profile]]) -> None:
+        self.written.append(newest(caused))
 
 
 def test_an_event_is_folded_into_the_person_s_table_value():
-    table: dict[bytes, bytes] = {}
+    table = InMemoryTable()
     profiles = Profiles(cast(TableT, table))
     person = ev.new_person()
     registered = ev.envelope(ev.registered(person))
@@ -47,40 +52,36 @@ def test_an_event_is_folded_into_the_person_s_table_value():
 
 
 async def test_a_batch_projects_each_profile_it_touched_once():
-    table: dict[bytes, bytes] = {}
-    projector = Recorded(Profiles(cast(TableT, table)))
+    recorded = Recorded(Profiles(cast(TableT, InMemoryTable())))
     one, other = ev.new_person(), ev.new_person()
     batch = [
         ev.envelope(ev.registered(one)),
         ev.envelope(ev.enrolled(one)),
         ev.envelope(ev.certified(other)),
     ]
-    await projector._apply_all(batch)
-    [written] = projector.written
+    await recorded.processor._apply_all(batch)
+    [written] = recorded.written
     assert set(written) == {one, other}
     assert written[one].revision == 2 and written[one].enrolled
-    await projector._apply_all(batch)  # redelivered: the same profiles, nothing new
-    assert projector.written[1] == written
+    await recorded.processor._apply_all(batch)  # redelivered: the same profiles, nothing new
+    assert recorded.written[1] == written
 
 
 async def test_a_failing_step_writes_nothing_for_its_batch():
-    table: dict[bytes, bytes] = {}
-    projector = Recorded(Profiles(cast(TableT, table)))
-    person = ev.new_person()
-
-    class Broken(dict):
+    class Broken(InMemoryTable):
         def get(self, key, default=None):
             if key == b"broken":
                 raise RuntimeError("the store failed")
             return super().get(key, default)
 
-    projector._profiles = Profiles(cast(TableT, Broken()))
+    recorded = Recorded(Profiles(cast(TableT, Broken())))
+    person = ev.new_person()
     broken = ev.envelope(ev.registered("broken"))
     with pytest.raises(BatchFailed) as failed:
-        await projector._apply_all([ev.envelope(ev.registered(person)), broken])
+        await recorded.processor._apply_all([ev.envelope(ev.registered(person)), broken])
     assert failed.value.index == 1
-    assert projector.written == []
+    assert recorded.written == []
     # one at a time, the person's profile (folded by the failed attempt) is written after all
-    await projector._apply_one(ev.envelope(ev.registered(person)))
-    [written] = projector.written
+    await recorded.processor._apply_one(ev.envelope(ev.registered(person)))
+    [written] = recorded.written
     assert written[person].birth_date == date(1980, 5, 1)

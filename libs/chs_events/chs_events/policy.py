@@ -149,6 +149,11 @@ POLICY: Mapping[str, tuple[Permit, ...]] = {
     # push (精准推送): the agencies' operators, for the profiles of their region (a city's, or
     # the province's)
     "push:preview": (Permit(AGENCY, IN_REGION, "push:publish"),),
+    # a campaign: drafted, published, cancelled and read by the operators of its region
+    "push:draft-campaign": (Permit(AGENCY, IN_REGION, "push:publish"),),
+    "push:publish-campaign": (Permit(AGENCY, IN_REGION, "push:publish"),),
+    "push:cancel-campaign": (Permit(AGENCY, IN_REGION, "push:publish"),),
+    "push:read-campaigns": (Permit(AGENCY, IN_REGION, "push:publish"),),
     # notification (短信服务平台)
     "notification:read-messages": (Permit(PERSON, OWN_PERSON), Permit(ADMIN)),
     "notification:read-stats": (Permit(AGENCY), Permit(ADMIN)),

@@ -214,7 +214,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         NOTICE_REQUESTS,
-        "progress-notices, account-notices",
+        "progress-notices, account-notices, push",
         ("notification",),
         "Requests to tell a person something",
         retention_ms=14 * DAY_MS,
@@ -223,7 +223,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         NOTICE_STATUS,
         "notification",
-        ("analytics",),
+        ("analytics", "push"),
         "Message status changes",
         retention_ms=30 * DAY_MS,
         kept="30 d: notification's database keeps every message's status",
@@ -241,11 +241,12 @@ CATALOG: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         PUSH_CAMPAIGNS,
-        "push-ops",
-        ("push-targeting",),
-        "Push campaigns",
+        "push",
+        ("push",),
+        "Push campaigns: published, started, completed (fanned out), cancelled",
         partitions=1,
-        kept="90 d: a campaign is over by then; nothing here builds from it",
+        key="campaign_id",
+        kept="90 d: a campaign is over by then; push's database keeps each campaign",
     ),
     TopicSpec(
         FRAUD_SIGNALS,

@@ -1,8 +1,12 @@
-"""``python -m chs_push api|relay|worker|processor``.
+"""``python -m chs_push api|relay|consume|fanout|worker|processor``.
 
-- ``api``: the segment preview API (port ``CHS_HTTP_PORT``, default 8111);
-- ``relay``, ``worker``: the outbox relay (nothing is recorded in it yet: the campaigns'
-  fan-out will be; the Procfile runs no push worker until then);
+- ``api``: segment preview and campaigns (port ``CHS_HTTP_PORT``, default 8111);
+- ``relay``: publishes the outbox (the campaigns' events on ``chs.push.campaigns``, their
+  notices on ``chs.notices.requests``);
+- ``consume``: ``push-campaigns`` (a published campaign starts) and ``push-notice-status``
+  (the campaigns' notices' statuses), ``chs_push.consumers``;
+- ``fanout``: the campaigns' fan-out (``chs_push.fanout``), at ``CHS_PUSH_FANOUT_PER_SECOND``;
+- ``worker``: the relay, the consumers and the fan-out in one process (what the Procfile runs);
 - ``processor``: the push processor (faust, ``chs_push.app``): the events a profile is folded
   from → the profiles table (``CHS_DATA_DIR``, ``CHS_STORE``: rocksdb or memory) and its
   projection in push's database. faust runs its own event loop, so it is a process of its own.
@@ -10,7 +14,8 @@
 
 import sys
 
-from chs_events.runtime import run_service
+from chs_events.runtime import pool_worker, run_service
+from chs_push.fanout import run_fanout
 from chs_push.settings import PushSettings
 
 if __name__ == "__main__":
@@ -24,4 +29,6 @@ if __name__ == "__main__":
             PushSettings(),
             app="chs_push.api:create_app",
             subscriptions="chs_push.consumers:SUBSCRIPTIONS",
+            workers={"fanout": pool_worker("chs_push", run_fanout, max_size=2)},
+            in_worker=("fanout",),
         )

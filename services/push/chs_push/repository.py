@@ -1,20 +1,25 @@
 """The push service's database: the profiles projection (written by the processor, a batch per
-statement) and the segments over it (the same criteria as ``rules.segments``, in SQL).
+statement), the segments over it (the same criteria as ``rules.segments``, in SQL), and the
+campaigns with their targets.
 
 A segment becomes one ``where`` clause with its parameters (``segment_where``): the day's
 bounds computed as the matcher computes them (``rules.segments.latest_birth``), a list
 criterion an array overlap, the region a prefix (``text_pattern_ops`` index). Preview is one
-count and the first ``sample_size`` person ids of the matches; fan-out (later) is a keyset scan
-of the same clause in person_id order (``matching_page``), resumable from the last id sent.
+count and the first ``sample_size`` person ids of the matches; fan-out is a keyset scan of the
+same clause in person_id order (``matching_page``), resumable from the last id sent.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import orjson
 
+from chs_events import regions
+from chs_events.rows import Convert, Table
+from chs_push.domain import PROGRESS, STATUS_RANK, CampaignNotFound
+from chs_push.model import Campaign
 from chs_push.rules import conditions
 from chs_push.rules.profile import ELDERLY_AGE, Profile, dump, load
 from chs_push.rules.segments import Segment, latest_birth
@@ -170,3 +175,147 @@ async def profile(conn: asyncpg.Connection, person_id: str) -> Profile | None:
         "select profile::text from profiles where person_id = $1", person_id
     )
     return None if stored is None else load(stored.encode())
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+# jsonb columns through the pool's codec (orjson): a segment as its JSON object, params as is.
+CAMPAIGNS = Table(
+    "campaigns",
+    Campaign,
+    key="campaign_id",
+    convert={
+        "segment": Convert(
+            lambda segment: segment.model_dump(mode="json", exclude_none=True),
+            Segment.model_validate,
+        ),
+        "params": Convert(dict, dict),
+    },
+)
+get_campaign = CAMPAIGNS.get
+
+
+async def campaign_found(conn: asyncpg.Connection, campaign_id: str) -> Campaign:
+    """The campaign as it is (a route's read), else 404. (Not a ``Lookup``: a campaign is of
+    no person, and its lock is its row's.)"""
+    campaign = await get_campaign(conn, campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"no campaign {campaign_id}")
+    return campaign
+
+
+async def campaign_for_change(conn: asyncpg.Connection, campaign_id: str) -> Campaign:
+    """The campaign locked (``for update``) until the transaction ends: its changes, and the
+    fan-out's pages, one after the other."""
+    campaign = await get_campaign(conn, campaign_id, for_update=True)
+    if campaign is None:
+        raise CampaignNotFound(f"no campaign {campaign_id}")
+    return campaign
+
+
+async def insert_campaign(conn: asyncpg.Connection, campaign: Campaign) -> None:
+    await CAMPAIGNS.insert(conn, campaign)
+
+
+async def save_campaign(
+    conn: asyncpg.Connection, campaign: Campaign, columns: Sequence[str]
+) -> None:
+    await CAMPAIGNS.update(conn, campaign, columns, also="updated_at = now()")
+
+
+def _within(area: str) -> str:
+    """A ``like`` pattern of the region codes ``area`` covers (``chs_events.regions.covers``)."""
+    level = regions.region(area).level
+    return {"province": area[:2] + "%", "city": area[:4] + "%"}.get(level, area)
+
+
+async def campaigns_within(
+    conn: asyncpg.Connection, area: str, limit: int, offset: int
+) -> tuple[int, list[Campaign]]:
+    """The campaigns of ``area`` or of its parts, the newest first, and how many there are."""
+    pattern = _within(area)
+    total = await conn.fetchval("select count(*) from campaigns where region like $1", pattern)
+    page = await CAMPAIGNS.fetch(
+        conn,
+        "region like $1 order by created_at desc, campaign_id limit $2 offset $3",
+        pattern,
+        limit,
+        offset,
+    )
+    return int(total), page
+
+
+WAKE_CHANNEL = "chs_push_fanout"  # NOTIFY'd when a campaign starts: the fan-out wakes at once
+
+
+async def wake_fanout(conn: asyncpg.Connection) -> None:
+    """Wake the fan-out when the transaction commits."""
+    await conn.execute("select pg_notify($1, '')", WAKE_CHANNEL)
+
+
+async def due_campaigns(conn: asyncpg.Connection, at: datetime) -> list[str]:
+    """The published campaigns whose time has come."""
+    rows = await conn.fetch(
+        "select campaign_id from campaigns where status = 'published' "
+        "and (send_at is null or send_at <= $1) order by send_at nulls first, campaign_id",
+        at,
+    )
+    return [row["campaign_id"] for row in rows]
+
+
+async def running_campaigns(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "select campaign_id from campaigns where status = 'running' "
+        "order by started_at, campaign_id"
+    )
+    return [row["campaign_id"] for row in rows]
+
+
+async def insert_targets(
+    conn: asyncpg.Connection, campaign_id: str, targets: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The (person id, notice id) targets of a page, in one statement; those that were not
+    targets already (a page written again writes nothing)."""
+    rows = await conn.fetch(
+        """insert into campaign_targets (campaign_id, person_id, notice_id)
+           select $1, t.person_id, t.notice_id from unnest($2::text[], $3::text[])
+                as t(person_id, notice_id)
+           on conflict do nothing
+           returning person_id, notice_id""",
+        campaign_id,
+        [person_id for person_id, _ in targets],
+        [notice for _, notice in targets],
+    )
+    written = {row["person_id"]: row["notice_id"] for row in rows}
+    return [(person_id, written[person_id]) for person_id, _ in targets if person_id in written]
+
+
+async def record_status(
+    conn: asyncpg.Connection, notice_id: str, status: str, at: datetime
+) -> bool:
+    """A target's status, when it moves it forward; False for a notice of no campaign (or a
+    status it has passed)."""
+    changed = await conn.fetchval(
+        """update campaign_targets set status = $2, status_rank = $3, status_at = $4
+           where notice_id = $1 and status_rank < $3 returning true""",
+        notice_id,
+        status,
+        STATUS_RANK[status],
+        at,
+    )
+    return bool(changed)
+
+
+async def progress(conn: asyncpg.Connection, campaign_id: str) -> dict[str, int]:
+    """Each target counted once, under its latest status (``queued``: none announced yet)."""
+    rows = await conn.fetch(
+        "select coalesce(status, 'queued') as status, count(*) as n from campaign_targets "
+        "where campaign_id = $1 group by 1",
+        campaign_id,
+    )
+    counts = dict.fromkeys(PROGRESS, 0)
+    for row in rows:
+        counts[row["status"]] = int(row["n"])
+    counts["targeted"] = sum(int(row["n"]) for row in rows)
+    return counts

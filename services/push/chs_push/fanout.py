@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -31,6 +32,17 @@ from chs_push.domain import Pace
 from chs_push.settings import PushSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Round:
+    """A round's pages (one per running campaign) and the notices they requested."""
+
+    pages: int
+    notices: int
+
+    def __bool__(self) -> bool:
+        return self.pages > 0
 
 
 class FanOut:
@@ -58,10 +70,10 @@ class FanOut:
                     started += 1
         return started
 
-    async def round(self, stop: asyncio.Event | None = None) -> int:
-        """One page of each running campaign, at the pace; the notices requested."""
+    async def round(self, stop: asyncio.Event | None = None) -> Round:
+        """One page of each running campaign, at the pace."""
         await self.start_due()
-        written = 0
+        pages = written = 0
         async with self.pool.acquire() as conn:
             for campaign_id in await repository.running_campaigns(conn):
                 if stop is not None and stop.is_set():
@@ -71,7 +83,8 @@ class FanOut:
                 count = await handlers.handle_fan_out_page(self._uow(conn, campaign_id), page)
                 self._written += count
                 written += count
-        return written
+                pages += 1
+        return Round(pages, written)
 
     async def _paced(self, stop: asyncio.Event | None) -> None:
         wait = self.pace.wait(self._written, time.monotonic() - self._began)
@@ -95,7 +108,7 @@ class FanOut:
             while not stop.is_set():
                 try:
                     if await self.round(stop):
-                        continue  # more pages: no wait but the pace's
+                        continue  # campaigns running: no wait but the pace's
                 except DATABASE_UNAVAILABLE as error:
                     log.warning("fan-out round failed; retrying", extra={"error": repr(error)})
                 self._idle()

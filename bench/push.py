@@ -17,6 +17,15 @@ for the run), the profiles are written to the projection as the processor writes
 thousand rows a statement: the rate in rows/s) and each segment's preview (one count and the
 first ten ids, ``handlers.handle_preview``) is timed: previews/s and ms each, and the matched
 counts checked against the matcher's. Exits 1 on a difference.
+
+The fan-out (``--fanout``, default 100,000 profiles; ``--no-fanout`` to skip): the profiles in
+the projection, one broadcast to all of Shandong fanned out by the worker's code
+(``handlers.handle_fan_out_page``, 500 a page: the targets, a ``NoticeRequested`` each in the
+outbox, the cursor; one transaction a page) as fast as it goes, in notices/s against the
+configured pace (``CHS_PUSH_FANOUT_PER_SECOND``) and against a baseline in the same run: a bare
+``INSERT`` of the same rows, 500 a statement. Then a few seconds of a second broadcast through
+``fanout.FanOut`` at the configured pace: the rate it keeps. Exits 1 when the outbox does not
+hold exactly one notice per target.
 """
 
 import argparse
@@ -32,11 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chs_events.db import connect, create_pool, ensure_database, migrate, migration_folders
 from chs_events.settings import PlatformSettings, dsn_for_database
+from chs_events.unit_of_work import UnitOfWork
 from chs_push import handlers, repository
-from chs_push.commands import PreviewSegment
+from chs_push.commands import FanOutPage, PreviewSegment
+from chs_push.fanout import FanOut
+from chs_push.model import Campaign
 from chs_push.rules import conditions
 from chs_push.rules.profile import Enrollment, Filing, Profile, dump, load
 from chs_push.rules.segments import Predicate, Segment, compiled
+from chs_push.settings import PushSettings
 
 CITIES = [f"37{n:02d}" for n in range(1, 18) if n != 12]  # Shandong's 16 prefecture-level cities
 TODAY = date(2026, 11, 20)
@@ -188,6 +201,118 @@ async def previews(
             await server.close()
 
 
+def broadcast(campaign_id: str) -> Campaign:
+    """A broadcast to every enrolled person of Shandong, running (matched as of TODAY)."""
+    return Campaign(
+        campaign_id=campaign_id,
+        template_id="general.resident_contribution_period",
+        kind="broadcast",
+        segment=Segment(region_prefix="37"),
+        params={"year": "2027", "deadline": "2026年12月31日"},
+        region="370000",
+        purpose="bench",
+        created_by="bench",
+        created_at=datetime.now(UTC),
+        status="running",
+        as_of=TODAY,
+    )
+
+
+async def fanouts(count: int, paced_seconds: float) -> tuple[list[list[str]], bool]:
+    settings = PushSettings()
+    name = DATABASE + "_fanout"
+    await ensure_database(settings.database_url, name)
+    pool = await create_pool(dsn_for_database(settings.database_url, name), max_size=3)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn, migration_folders("chs_push"))
+            await conn.execute("truncate profiles, campaign_targets, campaigns, outbox cascade")
+            profiles = synthetic(count, seed=99)
+            for start in range(0, count, 1000):
+                await repository.upsert_profiles(conn, profiles[start : start + 1000])
+            await conn.execute("analyze profiles")
+            ids = sorted(
+                p.person_id for p in profiles if compiled(Segment(region_prefix="37"), TODAY)(p)
+            )
+
+            # the baseline: the same rows, a bare insert of 500 a statement
+            await conn.execute("create temporary table bare (person_id text, notice_id text)")
+            started = time.perf_counter()
+            for start in range(0, len(ids), 500):
+                page = ids[start : start + 500]
+                await conn.execute(
+                    "insert into bare select * from unnest($1::text[], $2::text[])", page, page
+                )
+            bare = len(ids) / (time.perf_counter() - started)
+
+            campaign = broadcast("cmp-bench-1")
+            await repository.insert_campaign(conn, campaign)
+            started = time.perf_counter()
+            written = 0
+            while True:
+                uow = UnitOfWork(conn, source="/chs/push", correlation_id=campaign.campaign_id)
+                page = await handlers.handle_fan_out_page(
+                    uow, FanOutPage(campaign.campaign_id, 500)
+                )
+                written += page
+                status = await conn.fetchval(
+                    "select status from campaigns where campaign_id = $1", campaign.campaign_id
+                )
+                if status != "running":
+                    break
+            rate = written / (time.perf_counter() - started)
+            outboxed = await conn.fetchval(
+                "select count(*) from outbox where topic = 'chs.notices.requests'"
+            )
+            same = written == len(ids) == outboxed
+
+            await repository.insert_campaign(conn, broadcast("cmp-bench-2"))
+        # the steady rate: the notices after the first page (a page goes at once, the pace
+        # then holds the next ones back) over the time from the first page to the last
+        fan = FanOut(pool, settings)
+        first = (await fan.round()).notices
+        started = time.perf_counter()
+        paced = 0
+        while time.perf_counter() - started < paced_seconds:
+            paced += (await fan.round()).notices
+        paced_rate = paced / (time.perf_counter() - started)
+        paced += first
+        pace = settings.push_fanout_per_second
+        rows = [
+            [
+                "a bare INSERT of the rows (baseline)",
+                f"{len(ids):,}",
+                f"{bare:,.0f}",
+                f"{bare / pace:,.1f}",
+                "1.00",
+            ],
+            [
+                "fan-out: targets + outbox + cursor, unpaced",
+                f"{written:,}",
+                f"{rate:,.0f}",
+                f"{rate / pace:,.1f}",
+                f"{rate / bare:,.2f}",
+            ],
+            [
+                f"fan-out at the configured pace ({pace:,.0f}/s), {paced_seconds:.0f} s",
+                f"{paced:,}",
+                f"{paced_rate:,.0f}",
+                f"{paced_rate / pace:,.2f}",
+                f"{paced_rate / bare:,.3f}",
+            ],
+        ]
+        if not same:
+            rows.append([f"outbox {outboxed:,} ≠ targets {written:,} ≠ matches {len(ids):,}"])
+        return rows, same
+    finally:
+        await pool.close()
+        server = await connect(settings.database_url)
+        try:
+            await server.execute(f'drop database if exists "{name}" with (force)')
+        finally:
+            await server.close()
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     width = max(len(r) for r in [header, *rows])
     cells = [[*r, *[""] * (width - len(r))] for r in [header, *rows]]
@@ -206,6 +331,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="CPU seconds a row, at least")
     parser.add_argument("--repeats", type=int, default=5, help="previews timed a segment")
     parser.add_argument("--no-database", action="store_true", help="matching only")
+    parser.add_argument("--fanout", type=int, default=100_000, help="profiles of the broadcast")
+    parser.add_argument("--paced-seconds", type=float, default=5.0)
+    parser.add_argument("--no-fanout", action="store_true")
     options = parser.parse_args()
     profiles = synthetic(options.profiles)
     rows, matched = matching(profiles, options.seconds)
@@ -216,7 +344,12 @@ def main() -> int:
     sql, same = asyncio.run(previews(profiles, matched, options.repeats))
     print(f"\nThe SQL projection, {len(profiles):,} rows")
     print(table(["", "rate", "each"], sql))
-    return 0 if same else 1
+    if options.no_fanout:
+        return 0 if same else 1
+    fan, fanned = asyncio.run(fanouts(options.fanout, options.paced_seconds))
+    print(f"\nThe fan-out of one broadcast (all of Shandong), {options.fanout:,} profiles")
+    print(table(["", "notices", "notices/s", "× the configured pace", "× the baseline"], fan))
+    return 0 if same and fanned else 1
 
 
 if __name__ == "__main__":

@@ -251,10 +251,9 @@ async def fanouts(count: int, paced_seconds: float) -> tuple[list[list[str]], bo
             written = 0
             while True:
                 uow = UnitOfWork(conn, source="/chs/push", correlation_id=campaign.campaign_id)
-                page = await handlers.handle_fan_out_page(
+                written += await handlers.handle_fan_out_page(
                     uow, FanOutPage(campaign.campaign_id, 500)
                 )
-                written += page
                 status = await conn.fetchval(
                     "select status from campaigns where campaign_id = $1", campaign.campaign_id
                 )

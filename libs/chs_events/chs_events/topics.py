@@ -170,12 +170,13 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         REIMBURSEMENT_EVENTS,
         "reimbursement",
-        ("progress-notices", "chronic", "maternity", "remote-care", "fraud"),
+        ("progress-notices", "chronic", "maternity", "remote-care", "fraud", "push"),
         "Manual claims and one-stop settlements",
         retention_ms=FOREVER,
         kept="forever: chronic's auto-certifications, maternity's allowances without "
         "application, remote-care's settled stays and the fraud processor's benefits are built "
-        "from it; a settlement and its reversal share the person's key",
+        "from it (the push processor's triggers read its settlements as they come); a settlement "
+        "and its reversal share the person's key",
     ),
     TopicSpec(
         MATERNITY_EVENTS,
@@ -214,7 +215,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         NOTICE_REQUESTS,
-        "progress-notices, account-notices",
+        "progress-notices, account-notices, push",
         ("notification",),
         "Requests to tell a person something",
         retention_ms=14 * DAY_MS,

@@ -165,7 +165,8 @@ CATALOG: tuple[TopicSpec, ...] = (
         "Outpatient chronic and special disease certification",
         retention_ms=FOREVER,
         kept="forever: the record of certifications (a new consumer starts from offset 0) and "
-        "the push profiles' conditions are built from it; one person's events share the key",
+        "the push profiles' conditions and applications are built from it; one person's events "
+        "share the key",
     ),
     TopicSpec(
         REIMBURSEMENT_EVENTS,

@@ -111,9 +111,13 @@ Output = Profile | NoticeRequested
 def folded(profiles: Profiles, fired: Triggers | None = None) -> Callable[[Envelope], list[Any]]:
     """The step: an event → its person's profile as it now is, also when the event changed
     nothing (an attempt before may have changed it and not reached the projection), and the
-    notices the rules ``fired`` ask for on it, judged on the profile before it."""
+    notices the rules ``fired`` ask for on it, judged on the profile before it. An event the
+    fold does not use (a settlement) gives only the notices."""
 
     def step(source: Envelope) -> list[Any]:
+        if source.event.ce_type not in rules.TYPES:  # the triggers' only (a settlement)
+            before = profiles.get(source.event.person_id)
+            return [] if fired is None else fired.fired(before, source)
         before, profile = profiles.folded(source)
         caused: list[Output] = [] if profile is None else [profile]
         if fired is not None:

@@ -81,3 +81,13 @@ async def test_one_event_at_a_time_the_same_notice():
     first, again = recorded.published
     assert first == again and len(first) == 1
     assert recorded.profiles.get(person) is not None
+
+
+async def test_a_settlement_gives_only_its_notices_its_person_s_profile_is_not_written_again():
+    recorded = Recorded()
+    person = ev.new_person()
+    await recorded.processor._apply_all([ev.envelope(ev.registered(person))])
+    await recorded.processor._apply_all([ev.envelope(tev.settlement(person, "J44.1"))])
+    assert len(recorded.projected) == 1  # the registration's; the settlement wrote no profile
+    [[notice]] = recorded.published
+    assert notice.params == {"condition_name": "慢性阻塞性肺疾病"}

@@ -89,7 +89,7 @@ up: setup
 	@echo "  Kafka              127.0.0.1:$(KAFKA_PORT)"
 	@echo "  PostgreSQL         $$(deploy/local/postgres.sh url | sed -E 's#//[^@/]*@#//…@#')"
 	@echo "  Keycloak issuer    $$(deploy/local/keycloak.sh url)   (realm chs, tokens by client credentials)"
-	@echo "  worker metrics     http://127.0.0.1:9101-9128/metrics   (service workers, dispatcher, processors)"
+	@echo "  worker metrics     http://127.0.0.1:9101-9129/metrics   (service workers, dispatcher, processors)"
 	@echo "  log                $(PLATFORM_LOG)   (make logs)"
 
 down:

@@ -8,7 +8,8 @@ push processors keep only their rules (and tables) over it.
   with manual acks, the effect of what each batch caused and the dead-letter path;
   ``publisher``, the effect that publishes it (one event type, or several, each to its own
   topic); a processor may give its own effect instead (the push processor writes its
-  database);
+  database), or several, each taking the outputs of its kind (``Routed``: the push processor
+  writes its profiles and publishes its notices);
 - ``stored``: a table's value in one store look-up;
 - ``run_worker``: the faust worker with the platform's logging and metrics;
 - its settings are ``chs_events.settings.ProcessorSettings`` (a processor subclasses it).
@@ -333,6 +334,36 @@ def publisher(
         envelope_id=envelope_id,
         published=published,
     )
+
+
+class Routed:
+    """The effect of a processor whose step yields outputs of several kinds, each kind taken by
+    its own effect (``routes``: a type, or types, and its effect; the first route an output is
+    an instance of takes it): a batch's outputs split by route, the effects run together, the
+    call returning once every one has (so the source events are acked only when all of it is
+    durable); the first failure raised, after all have ended. The effects must be idempotent
+    as any effect: a batch one of them failed is processed again, and the others redo theirs."""
+
+    def __init__(self, *routes: tuple[type | tuple[type, ...], Effect[Any]]) -> None:
+        self._routes = routes
+
+    def _route(self, output: object) -> int:
+        for index, (kind, _) in enumerate(self._routes):
+            if isinstance(output, kind):
+                return index
+        raise TypeError(f"no effect takes a {type(output).__name__}")
+
+    async def __call__(self, caused: Sequence[tuple[Envelope, Any]]) -> None:
+        parts: list[list[tuple[Envelope, Any]]] = [[] for _ in self._routes]
+        for pair in caused:
+            parts[self._route(pair[1])].append(pair)
+        outcomes = await asyncio.gather(
+            *(effect(part) for part, (_, effect) in zip(parts, self._routes, strict=True) if part),
+            return_exceptions=True,
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
 
 
 def process_in_batches(

@@ -165,17 +165,19 @@ CATALOG: tuple[TopicSpec, ...] = (
         "Outpatient chronic and special disease certification",
         retention_ms=FOREVER,
         kept="forever: the record of certifications (a new consumer starts from offset 0) and "
-        "the push profiles' conditions are built from it; one person's events share the key",
+        "the push profiles' conditions and applications are built from it; one person's events "
+        "share the key",
     ),
     TopicSpec(
         REIMBURSEMENT_EVENTS,
         "reimbursement",
-        ("progress-notices", "chronic", "maternity", "remote-care", "fraud"),
+        ("progress-notices", "chronic", "maternity", "remote-care", "fraud", "push"),
         "Manual claims and one-stop settlements",
         retention_ms=FOREVER,
         kept="forever: chronic's auto-certifications, maternity's allowances without "
         "application, remote-care's settled stays and the fraud processor's benefits are built "
-        "from it; a settlement and its reversal share the person's key",
+        "from it (the push processor's triggers read its settlements as they come); a settlement "
+        "and its reversal share the person's key",
     ),
     TopicSpec(
         MATERNITY_EVENTS,

@@ -20,10 +20,10 @@ from chs_events.admin import ensure_topics
 from chs_events.clock import today
 from chs_events.db import connect
 from chs_events.envelope import Envelope
-from chs_events.topics import BY_NAME, dead_letter_spec
+from chs_events.topics import BY_NAME, NOTICE_REQUESTS, dead_letter_spec
 from chs_push import repository, rules
 from chs_push.api import create_app
-from chs_push.app import STATE_TOPICS
+from chs_push.app import SOURCES, STATE_TOPICS
 from chs_push.domain import masked
 from chs_push.rules.segments import Segment, compiled
 from chs_push.settings import PushSettings
@@ -61,12 +61,11 @@ async def settings(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Pus
 
 @pytest.fixture
 async def prefix(kafka_bootstrap: str, topic_prefix: str) -> str:
-    specs = [
-        spec
-        for name in rules.SOURCE_TOPICS
-        for spec in (BY_NAME[name], dead_letter_spec(BY_NAME[name]))
-    ]
-    await ensure_topics(kafka_bootstrap, topic_prefix, [*specs, *STATE_TOPICS])
+    specs = [spec for name in SOURCES for spec in (BY_NAME[name], dead_letter_spec(BY_NAME[name]))]
+    # the notices its triggers ask for (the diabetics' certifications) go to chs.notices.requests
+    await ensure_topics(
+        kafka_bootstrap, topic_prefix, [*specs, *STATE_TOPICS, BY_NAME[NOTICE_REQUESTS]]
+    )
     return topic_prefix
 
 

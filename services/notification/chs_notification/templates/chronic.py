@@ -93,4 +93,31 @@ TEMPLATES = (
         elderly_text="{name}，买降压药能用医保报销，不用办慢病。回TD退订",
         params=("name",),
     ),
+    # Pushes of push's event-triggered rules (``chs_push/rules/triggers.json``), once per
+    # person: a certification of type 2 diabetes; a discharge diagnosis of a chronic condition
+    # the person has not applied for (智能推荐), the condition's name from chronic's catalog.
+    Template(
+        template_id="chronic.diabetes_policy",
+        category=Category.PUSH,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，2型糖尿病门诊保障政策：认定后在定点医药机构购买降糖药、"
+            "做血糖检测可按规定报销，请按医嘱规律用药、定期复查。"
+            "详情请咨询当地医保经办机构。回TD退订"
+        ),
+        elderly_text="{name}，糖尿病买药、测血糖能用医保报销，记得按时吃药复查。回TD退订",
+        params=("name",),
+    ),
+    Template(
+        template_id="chronic.recommendation",
+        category=Category.PUSH,
+        business_area=BusinessArea.CHRONIC,
+        text=(
+            "尊敬的{name}，根据您近期就医的出院诊断，您可能符合门诊慢特病“{condition_name}”"
+            "的认定条件，可到定点医院申请认定，认定后门诊费用可按规定报销。"
+            "详情请咨询当地医保经办机构。回TD退订"
+        ),
+        elderly_text="{name}，您的“{condition_name}”可以办慢病，办了看门诊能报销。回TD退订",
+        params=("name", "condition_name"),
+    ),
 )

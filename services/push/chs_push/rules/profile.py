@@ -16,6 +16,9 @@ nothing, whatever came between. What the profile keeps, and from which events:
   ``PersonDeceased``, an ``EnrollmentTerminated`` for ``death``): not alive, from that date;
 - **chronic certifications** (``ChronicCertified``, ended by ``ChronicRevoked``, expired or
   withdrawn): the condition codes certified (their categories are ``rules.conditions``');
+- **chronic applications** (``ChronicApplied`` naming a condition; ``ChronicRejected`` and a
+  ``ChronicCertified`` of an application name the condition its application was for): each
+  application's id and condition, whatever became of it (the triggers' "not applied for");
 - **remote-care filings** (``RemoteCareFiled``; ``RemoteCareRevoked``, ``RemoteCareExpired``
   make one inactive): category, destination, validity, active or not;
 - **maternity** (``MaternityAllowanceApproved``, undone by ``MaternityAllowanceCancelled``):
@@ -40,7 +43,12 @@ import orjson
 
 from chs_events.envelope import Envelope
 from chs_events.events.base import Event
-from chs_events.events.chronic import ChronicCertified, ChronicRevoked
+from chs_events.events.chronic import (
+    ChronicApplied,
+    ChronicCertified,
+    ChronicRejected,
+    ChronicRevoked,
+)
 from chs_events.events.enrollment import (
     EnrollmentRegistered,
     EnrollmentTerminated,
@@ -86,7 +94,9 @@ EVENTS: tuple[type[Event], ...] = (
     PersonDeceased,
     DeathRecorded,
     DeathCorrected,
+    ChronicApplied,
     ChronicCertified,
+    ChronicRejected,
     ChronicRevoked,
     RemoteCareFiled,
     RemoteCareRevoked,
@@ -135,12 +145,15 @@ class Profile:
     assisted_groups: frozenset[str] = frozenset()
     opted_out: bool = False
     preference_at: datetime | None = None
+    # (application id, condition code): applied for, whatever the outcome
+    applications: tuple[tuple[str, str], ...] = ()
 
     # Derived once, for the matcher (not serialized, not compared).
     insutypes: frozenset[str] = field(init=False, compare=False, repr=False)
     region: str | None = field(init=False, compare=False, repr=False)
     employer_id: str | None = field(init=False, compare=False, repr=False)
     condition_codes: frozenset[str] = field(init=False, compare=False, repr=False)
+    applied_codes: frozenset[str] = field(init=False, compare=False, repr=False)
     filing_categories: frozenset[str] = field(init=False, compare=False, repr=False)
     maternity_date: date | None = field(init=False, compare=False, repr=False)
     birth_ordinal: int | None = field(init=False, compare=False, repr=False)
@@ -161,6 +174,7 @@ class Profile:
             max(employed, key=lambda e: e.start_date).employer_id if employed else None,
         )
         put(self, "condition_codes", frozenset(code for _, code in self.conditions))
+        put(self, "applied_codes", frozenset(code for _, code in self.applications))
         put(self, "filing_categories", frozenset(f.category for f in self.filings if f.active))
         newest_birth = max((day for _, day in self.allowances), default=None)
         put(self, "maternity_date", newest_birth)
@@ -216,6 +230,12 @@ def _changed_enrollment(profile: Profile, enrollment_id: str, **changes: Any) ->
 
 def _dead(profile: Profile, day: date) -> Profile:
     return replace(profile, date_of_death=day)
+
+
+def _applied(profile: Profile, application_id: str | None, code: str | None) -> Profile:
+    if application_id is None or code is None or (application_id, code) in profile.applications:
+        return profile
+    return replace(profile, applications=(*profile.applications, (application_id, code)))
 
 
 def _fold(profile: Profile, event: Event) -> Profile:
@@ -276,13 +296,16 @@ def _fold(profile: Profile, event: Event) -> Profile:
             return profile if profile.date_of_death else _dead(profile, event.date_of_death)
         case PersonDeceased() | DeathCorrected():
             return _dead(profile, event.date_of_death)
+        case ChronicApplied() | ChronicRejected():
+            return _applied(profile, event.application_id, event.condition_code)
         case ChronicCertified():
+            applied = _applied(profile, event.application_id, event.condition_code)
             if event.certification_id in profile.ended_certifications or any(
                 c == event.certification_id for c, _ in profile.conditions
             ):
-                return profile
+                return applied
             held = (event.certification_id, event.condition_code)
-            return replace(profile, conditions=(*profile.conditions, held))
+            return replace(applied, conditions=(*applied.conditions, held))
         case ChronicRevoked():
             if event.certification_id in profile.ended_certifications:
                 return profile
@@ -399,6 +422,7 @@ def dump(profile: Profile) -> bytes:
             sorted(p.assisted_groups),
             int(p.opted_out),
             None if p.preference_at is None else p.preference_at.isoformat(),
+            [list(a) for a in p.applications],
         ]
     )
 
@@ -406,6 +430,9 @@ def dump(profile: Profile) -> bytes:
 def load(stored: bytes | None) -> Profile | None:
     if not stored:
         return None
+    fields = orjson.loads(stored)
+    # A profile stored before the applications were kept has none (16 fields).
+    applications = fields[16] if len(fields) > 16 else []
     (
         person_id,
         revision,
@@ -423,7 +450,7 @@ def load(stored: bytes | None) -> Profile | None:
         groups,
         opted_out,
         preference_at,
-    ) = orjson.loads(stored)
+    ) = fields[:16]
     return Profile(
         person_id,
         revision,
@@ -447,4 +474,5 @@ def load(stored: bytes | None) -> Profile | None:
         frozenset(groups),
         bool(opted_out),
         None if preference_at is None else datetime.fromisoformat(preference_at),
+        tuple((aid, code) for aid, code in applications),
     )

@@ -8,7 +8,7 @@ their code).
 push and broadcast templates of notification's registry a campaign may name, with the params the
 operator gives (each of a closed format: no free text reaches an SMS); the greeting's ``name``
 is the directory's, filled by notification. Push does not import notification's package; a unit
-test (``tests/unit/push/test_campaign_templates.py``) keeps this list in step with the registry.
+test (``tests/unit/push/test_campaigns.py``) keeps this list in step with the registry.
 A campaign's ``purpose`` is kept in push's database for audit and is in no event.
 """
 
@@ -38,6 +38,7 @@ class CampaignTemplate(BaseModel):
 CAMPAIGN_TEMPLATES: Mapping[str, CampaignTemplate] = MappingProxyType(
     {
         "chronic.hypertension_policy": CampaignTemplate(category="push"),
+        "chronic.diabetes_policy": CampaignTemplate(category="push"),
         "general.resident_contribution_period": CampaignTemplate(
             category="broadcast",
             params={

@@ -150,11 +150,13 @@ def refused_items(answer: httpx.Response) -> set[int]:
 
 
 async def until_quiet(notification: asyncpg.Pool, timeout: float = 600) -> None:
-    """Until notification has nothing queued and its gateway count stops moving."""
+    """Until notification has nothing queued (but push deferred out of the quiet hours) and
+    its gateway count stops moving."""
     deadline, last = time.monotonic() + timeout, -1
     while time.monotonic() < deadline:
         queued = await notification.fetchval(
-            "select count(*) from messages where status = 'queued'"
+            """select count(*) from messages
+               where status = 'queued' and (not_before is null or not_before <= now())"""
         )
         sent = await notification.fetchval("select count(*) from local_gateway_sms")
         if queued == 0 and sent == last:

@@ -57,9 +57,12 @@ SUBSCRIPTIONS = [
     Subscription(
         CAMPAIGNS_CONSUMER, [PUSH_CAMPAIGNS], {CampaignPublished.ce_type: on_campaign_published}
     ),
+    # Unhurried: progress may trail the statuses by a tenth of a second, and most statuses are
+    # the service messages' (passed over): they come in batches, not a transaction each.
     Subscription(
         STATUS_CONSUMER,
         [NOTICE_STATUS],
         {model.ce_type: on_notice_status for model in STATUS_TYPES},
+        unhurried=True,
     ),
 ]

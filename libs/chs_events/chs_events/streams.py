@@ -179,7 +179,19 @@ def table(
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,
-        changelog_topic=raw_topic(app, settings.topic(changelog), partitions=partitions),
+        changelog_topic=app.topic(
+            settings.topic(changelog),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            internal=False,
+            partitions=partitions,
+            # as faust's own changelogs: not a stream's, so never acked; an acking topic's
+            # partitions would be checked for progress, and a changelog's recovered partitions
+            # are paused by design (faust logged "Stream has not started processing" for each)
+            acks=False,
+        ),
         options={
             "write_buffer_size": settings.rocksdb_write_buffer_bytes,
             "max_write_buffer_number": 2,

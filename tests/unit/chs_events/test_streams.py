@@ -206,6 +206,7 @@ def test_a_table_is_of_bytes_its_changelog_the_catalog_s_its_rocksdb_memory_boun
     assert made.key_type is bytes and made.value_type is bytes
     assert made.changelog_topic.get_topic_name() == f"t.{FRAUD_RECORDS_STATE}"
     assert made.changelog_topic.partitions == 6 and made.partitions == 6
+    assert made.changelog_topic.acks is False and made.changelog_topic.internal is False
     assert made.options == {
         "write_buffer_size": 8 * 2**20,
         "max_write_buffer_number": 2,

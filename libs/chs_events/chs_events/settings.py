@@ -138,5 +138,10 @@ class ProcessorSettings(PlatformSettings):
     max_attempts: int = 4
     retry_base_delay_seconds: float = 0.2
     retry_max_delay_seconds: float = 5.0
+    # A RocksDB table's memory, for each partition's database (a table has one per partition):
+    # faust's defaults, 64 MiB write buffers (up to 3) and a 2 GiB block cache each, let the
+    # fraud processor's two tables over 6 partitions grow to 1.5 GB for half a million people.
+    rocksdb_write_buffer_bytes: int = Field(default=8 * 2**20, gt=0)
+    rocksdb_block_cache_bytes: int = Field(default=16 * 2**20, gt=0)
     # faust wants a data directory even without tables; keep it out of the working tree.
     data_dir: Path = Path(tempfile.gettempdir()) / "chs-processor"

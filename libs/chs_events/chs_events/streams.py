@@ -10,7 +10,8 @@ push processors keep only their rules (and tables) over it.
   topic); a processor may give its own effect instead (the push processor writes its
   database), or several, each taking the outputs of its kind (``Routed``: the push processor
   writes its profiles and publishes its notices);
-- ``stored``: a table's value in one store look-up;
+- ``table``: a table of bytes, its changelog from the catalog, its RocksDB memory bounded;
+  ``stored``: a table's value in one store look-up;
 - ``run_worker``: the faust worker with the platform's logging and metrics;
 - its settings are ``chs_events.settings.ProcessorSettings`` (a processor subclasses it).
 
@@ -158,6 +159,44 @@ def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Top
         value_serializer="raw",
         internal=False,
         partitions=partitions,
+    )
+
+
+def table(
+    app: faust.App,
+    settings: ProcessorSettings,
+    name: str,
+    changelog: str,
+    *,
+    partitions: int,
+) -> TableT:
+    """A table of bytes (keys and values in the processor's own encoding) whose changelog is
+    the catalog's topic ``changelog`` (logical name), with ``partitions`` like its inputs; on
+    RocksDB, each partition's database within ``rocksdb_write_buffer_bytes`` (two buffers) and
+    ``rocksdb_block_cache_bytes``."""
+    return app.Table(
+        name,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        changelog_topic=app.topic(
+            settings.topic(changelog),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            internal=False,
+            partitions=partitions,
+            # as faust's own changelogs: not a stream's, so never acked; an acking topic's
+            # partitions would be checked for progress, and a changelog's recovered partitions
+            # are paused by design (faust logged "Stream has not started processing" for each)
+            acks=False,
+        ),
+        options={
+            "write_buffer_size": settings.rocksdb_write_buffer_bytes,
+            "max_write_buffer_number": 2,
+            "block_cache_size": settings.rocksdb_block_cache_bytes,
+        },
     )
 
 

@@ -134,15 +134,7 @@ def _published(source: Envelope, output: Event) -> None:
 
 def create_app(settings: AccountNoticeSettings) -> faust.App:
     app = streams.create_app(settings, CONSUMER, store=settings.store, table_standby_replicas=0)
-    accounts = app.Table(
-        "accounts",
-        partitions=PARTITIONS,
-        key_type=bytes,
-        value_type=bytes,  # raw, the app's serializers
-        changelog_topic=streams.raw_topic(
-            app, settings.topic(STATE_TOPIC.name), partitions=PARTITIONS
-        ),
-    )
+    accounts = streams.table(app, settings, "accounts", STATE_TOPIC.name, partitions=PARTITIONS)
     if settings.policy.coalescing.anywhere:
         _ticking(app, settings)
     streams.process_in_batches(

@@ -73,15 +73,7 @@ def _raised(source: Envelope, signal: FraudSignalRaised) -> None:
 def create_app(settings: FraudSettings) -> faust.App:
     app = streams.create_app(settings, CONSUMER, store=settings.store, table_standby_replicas=0)
     tables = {
-        name: app.Table(
-            name,
-            partitions=PARTITIONS,
-            key_type=bytes,
-            value_type=bytes,  # raw, the app's serializers
-            changelog_topic=streams.raw_topic(
-                app, settings.topic(changelog), partitions=PARTITIONS
-            ),
-        )
+        name: streams.table(app, settings, name, changelog, partitions=PARTITIONS)
         for name, changelog in (("records", RECORDS_CHANGELOG), ("benefits", BENEFITS_CHANGELOG))
     }
     streams.process_in_batches(

@@ -147,15 +147,7 @@ def create_app(settings: PushSettings) -> faust.App:
     fired = load_triggers()  # an invalid rules file stops the processor here
     app = streams.create_app(settings, CONSUMER, store=settings.store, table_standby_replicas=0)
     profiles = Profiles(
-        app.Table(
-            "profiles",
-            partitions=PARTITIONS,
-            key_type=bytes,
-            value_type=bytes,  # raw, the app's serializers
-            changelog_topic=streams.raw_topic(
-                app, settings.topic(PROFILES_CHANGELOG), partitions=PARTITIONS
-            ),
-        )
+        streams.table(app, settings, "profiles", PROFILES_CHANGELOG, partitions=PARTITIONS)
     )
     streams.process_in_batches(
         app,

@@ -26,8 +26,9 @@ from chs_events.streams import (
     create_app,
     event_id,
     raw_topic,
+    table,
 )
-from chs_events.topics import ENROLLMENT_EVENTS, NOTICE_REQUESTS, dlq_of
+from chs_events.topics import ENROLLMENT_EVENTS, FRAUD_RECORDS_STATE, NOTICE_REQUESTS, dlq_of
 
 pytestmark = pytest.mark.unit
 
@@ -197,6 +198,20 @@ def test_the_app_declares_nothing_and_waits_for_every_replica() -> None:
     assert app.conf.processing_guarantee.value == "at_least_once"
     assert app.conf.broker_commit_interval == 2.8
     assert app.conf.table_standby_replicas == 0
+
+
+def test_a_table_is_of_bytes_its_changelog_the_catalog_s_its_rocksdb_memory_bounded() -> None:
+    app = create_app(Settings(), CONSUMER, store="memory", table_standby_replicas=0)
+    made = table(app, Settings(), "records", FRAUD_RECORDS_STATE, partitions=6)
+    assert made.key_type is bytes and made.value_type is bytes
+    assert made.changelog_topic.get_topic_name() == f"t.{FRAUD_RECORDS_STATE}"
+    assert made.changelog_topic.partitions == 6 and made.partitions == 6
+    assert made.changelog_topic.acks is False and made.changelog_topic.internal is False
+    assert made.options == {
+        "write_buffer_size": 8 * 2**20,
+        "max_write_buffer_number": 2,
+        "block_cache_size": 16 * 2**20,
+    }
 
 
 def test_a_raw_topic_is_bytes_faust_never_creates() -> None:

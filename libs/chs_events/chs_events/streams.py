@@ -147,10 +147,13 @@ def create_app(
     return app
 
 
-def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> TopicT:
+def raw_topic(
+    app: faust.App, *names: str, partitions: int | None = None, acks: bool = True
+) -> TopicT:
     """Keys and values as bytes (the envelope's own encoding). ``internal=False``: faust never
     creates or reconfigures it (``topic_allow_declare`` is off too); ``partitions`` only where
-    faust must know them (a table's changelog)."""
+    faust must know them (a table's changelog); ``acks=False``, a topic no stream acks (a
+    changelog)."""
     return app.topic(
         *names,
         key_type=bytes,
@@ -159,6 +162,7 @@ def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Top
         value_serializer="raw",
         internal=False,
         partitions=partitions,
+        acks=acks,
     )
 
 
@@ -179,18 +183,11 @@ def table(
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,
-        changelog_topic=app.topic(
-            settings.topic(changelog),
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            internal=False,
-            partitions=partitions,
-            # as faust's own changelogs: not a stream's, so never acked; an acking topic's
-            # partitions would be checked for progress, and a changelog's recovered partitions
-            # are paused by design (faust logged "Stream has not started processing" for each)
-            acks=False,
+        # as faust's own changelogs: not a stream's, so never acked; an acking topic's
+        # partitions are checked for progress, and a changelog's recovered partitions are
+        # paused by design (faust logged "Stream has not started processing" for each)
+        changelog_topic=raw_topic(
+            app, settings.topic(changelog), partitions=partitions, acks=False
         ),
         options={
             "write_buffer_size": settings.rocksdb_write_buffer_bytes,

@@ -161,7 +161,13 @@ async def test_settlement_delivered_twice_auto_certifies_once_and_one_sms_arrive
     assert settled["text"] == (
         f"{TAG}{person.name}在潍坊市人民医院看病共63820.00元，已结算，自己付19440.00元。"
     )
+    # I10 qualifies for hypertension, which she has not applied for: push recommends it (智能推荐),
+    # once although the settlement came twice (sent, or deferred out of the quiet hours)
+    [recommended] = await until(
+        lambda: messages(notification, person_id, "chronic.recommendation"), timeout=60
+    )
+    assert recommended["category"] == "push"
     assert sorted(
         m["template_id"]
         for m in (await notification.get(f"/persons/{person_id}/messages")).json()["messages"]
-    ) == ["chronic.auto_certified", "reimbursement.settled"]
+    ) == ["chronic.auto_certified", "chronic.recommendation", "reimbursement.settled"]
